@@ -1,0 +1,108 @@
+import { z } from 'zod';
+import { AppError } from '../errors/app-error.js';
+
+/** Raised when the environment does not describe a usable configuration. */
+export class ConfigError extends AppError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('CONFIG_INVALID', message, options);
+  }
+}
+
+const ROLES = ['viewer', 'crm', 'ops'] as const;
+export type Role = (typeof ROLES)[number];
+
+const positiveMs = (name: string) =>
+  z.coerce.number().int(`${name} must be a whole number of milliseconds`).positive(`${name} must be greater than 0`);
+
+const apiKeys = z
+  .string()
+  .default('viewer:viewer-key,crm:crm-key,ops:ops-key')
+  .transform((raw, ctx) => {
+    const keys = new Map<string, Role>();
+    for (const pair of raw.split(',').map((s) => s.trim()).filter(Boolean)) {
+      const idx = pair.indexOf(':');
+      const role = pair.slice(0, idx) as Role;
+      const key = pair.slice(idx + 1);
+      if (idx <= 0 || !key || !ROLES.includes(role)) {
+        ctx.addIssue({ code: 'custom', message: `API_KEYS entry "${pair.replace(/:.*/, ':***')}" must be role:key with role one of ${ROLES.join(', ')}` });
+        return z.NEVER;
+      }
+      keys.set(key, role);
+    }
+    return keys;
+  });
+
+/**
+ * The service's whole configuration, read from environment variables
+ * (ARCHITECTURE.md, "Services and configuration"). Units are in the names:
+ * every `*_MS` value is in milliseconds.
+ */
+export const configSchema = z.object({
+  /** Comma-separated `host:port` list. @default "localhost:9092" */
+  KAFKA_BROKERS: z.string().default('localhost:9092').transform((s) => s.split(',').map((b) => b.trim()).filter(Boolean)),
+  /** @default "mysql://root@127.0.0.1:3306/rt_analytics" */
+  DATABASE_URL: z.string().url().default('mysql://root@127.0.0.1:3306/rt_analytics'),
+  /** @default "redis://127.0.0.1:6379" */
+  REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
+  /** HTTP and WebSocket port of `/graphql`. `0` picks a free port. @default 4000 */
+  PORT: z.coerce.number().int().min(0).max(65535).default(4000),
+  /** `role:key` pairs, comma separated; roles `viewer`, `crm`, `ops`. */
+  API_KEYS: apiKeys,
+  /** Which roles this process runs: `worker` (Kafka jobs), `api` (GraphQL), or both. @default "worker,api" */
+  ROLES: z.string().default('worker,api').transform((s) => new Set(s.split(',').map((r) => r.trim()))),
+  /** Jobs this worker runs, comma separated. @default "abnormal-orders" */
+  JOBS: z.string().default('abnormal-orders').transform((s) => s.split(',').map((r) => r.trim()).filter(Boolean)),
+  /** Topic of the user-behaviour events. @default "user-behavior" */
+  USER_BEHAVIOR_TOPIC: z.string().default('user-behavior'),
+  /** Consumer group of the abnormal-orders job. @default "abnormal-orders" */
+  ABNORMAL_ORDERS_GROUP: z.string().default('abnormal-orders'),
+  /** Hopping window size in milliseconds. Production: 600000 (10 min). @default 60000 // 60 seconds */
+  ABNORMAL_WINDOW_SIZE_MS: positiveMs('ABNORMAL_WINDOW_SIZE_MS').default(60_000),
+  /** Hopping window advance in milliseconds. Production: 120000 (2 min). @default 30000 // 30 seconds */
+  ABNORMAL_WINDOW_ADVANCE_MS: positiveMs('ABNORMAL_WINDOW_ADVANCE_MS').default(30_000),
+  /** Minimum `enterOrderPage` events in one window. @default 3 */
+  ABNORMAL_THRESHOLD: z.coerce.number().int().positive().default(3),
+  /** Grace period after a window's end for out-of-order records, in milliseconds. @default 5000 // 5 seconds */
+  GRACE_MS: z.coerce.number().int().min(0).default(5_000),
+  /**
+   * A partition without records for this long (wall clock, milliseconds) moves its
+   * watermark on with wall-clock time so windows close in a quiet stream.
+   * @default the window advance
+   */
+  IDLE_TIMEOUT_MS: positiveMs('IDLE_TIMEOUT_MS').optional(),
+  /** Minimum time a subscription or metric stays coalesced, in milliseconds. @default 1000 */
+  PUBLISH_INTERVAL_MS: positiveMs('PUBLISH_INTERVAL_MS').default(1_000),
+  /**
+   * Consumer session timeout in milliseconds: how long the group waits for a
+   * silent (crashed) worker before its partitions move to another one.
+   * Brokers accept 6000..1800000 by default. @default 30000 // 30 seconds
+   */
+  KAFKA_SESSION_TIMEOUT_MS: positiveMs('KAFKA_SESSION_TIMEOUT_MS').default(30_000),
+  /** Consumer heartbeat interval in milliseconds; below a third of the session timeout. @default 3000 */
+  KAFKA_HEARTBEAT_INTERVAL_MS: positiveMs('KAFKA_HEARTBEAT_INTERVAL_MS').default(3_000),
+  /**
+   * Most bytes fetched per partition per request: bounds a batch (and the memory
+   * held for it). @default 1048576 // 1 MiB
+   */
+  KAFKA_MAX_BYTES_PER_PARTITION: z.coerce.number().int().min(1024).default(1_048_576),
+  /** Log level (pino). @default "info" */
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+}).refine((c) => c.ABNORMAL_WINDOW_SIZE_MS % c.ABNORMAL_WINDOW_ADVANCE_MS === 0, {
+  message: 'ABNORMAL_WINDOW_SIZE_MS must be a multiple of ABNORMAL_WINDOW_ADVANCE_MS',
+  path: ['ABNORMAL_WINDOW_SIZE_MS'],
+});
+
+export type Config = z.output<typeof configSchema>;
+
+/**
+ * Reads and validates the configuration.
+ * @throws {ConfigError} naming every invalid variable and why.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = configSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `${i.path.join('.') || 'config'}: ${i.message}`);
+    throw new ConfigError(`invalid configuration: ${lines.join('; ')}`, { cause: parsed.error });
+  }
+  return parsed.data;
+}

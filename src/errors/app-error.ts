@@ -1,0 +1,17 @@
+/**
+ * Base class of every error this service throws on purpose.
+ *
+ * Callers branch on `code` (stable, upper snake case, never reworded) or on
+ * `instanceof`, never on the message text. The original error, when there is
+ * one, is kept in `cause` (ES2022 error cause).
+ */
+export class AppError extends Error {
+  /** Stable machine-readable code, e.g. `CONFIG_INVALID`. */
+  readonly code: string;
+
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+  }
+}

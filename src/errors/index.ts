@@ -1,0 +1,3 @@
+export { AppError } from './app-error.js';
+export { ServiceUnavailableError } from './service-unavailable-error.js';
+export { FencedError } from './fenced-error.js';

@@ -1,0 +1,21 @@
+import 'reflect-metadata';
+import { DateTimeResolver } from 'graphql-scalars';
+import type { GraphQLSchema } from 'graphql';
+import { buildSchema, type PubSub } from 'type-graphql';
+import { authChecker } from './auth.js';
+import { ConsumerOffsetResolver } from './resolvers/consumer-offset-resolver.js';
+import { UnpaidUserResolver } from './resolvers/unpaid-user-resolver.js';
+
+/**
+ * The code-first GraphQL schema. `schema/schema.graphql` is its printed SDL
+ * (`npm run schema:emit`); a test fails when the file is stale.
+ */
+export async function createSchema(pubSub?: PubSub): Promise<GraphQLSchema> {
+  return buildSchema({
+    resolvers: [UnpaidUserResolver, ConsumerOffsetResolver],
+    authChecker,
+    pubSub,
+    validate: false,
+    scalarsMap: [{ type: Date, scalar: DateTimeResolver }],
+  });
+}

@@ -1,0 +1,305 @@
+import { isUtf8 } from 'node:buffer';
+import { MalformedRecordError } from '../../errors/malformed-record-error.js';
+
+/**
+ * The `user-behavior` topic's record format (the requirement). Key = uid;
+ * value = ONE line of exactly 17 tab-separated fields, e.g. the
+ * requirement's sample line:
+ *
+ *     61024\t61024\tM\t1\t0\tios\ttoutiao\twifi\t42.86.6.0\t18701461024\t0\t0\t0\t0\t2.0\tenterOrderPage\t1554652800
+ *
+ * | #  | name       | sample           | notes                                          |
+ * |----|------------|------------------|------------------------------------------------|
+ * | 0  | uid        | 61024            | user id; checked, used (also the record key)   |
+ * | 1  | deviceId   | 61024            | a second user/device id; equals uid in sample  |
+ * | 2  | gender     | M                | M / F                                          |
+ * | 3  | attr3      | 1                | meaning unknown (a 0/1 attribute)              |
+ * | 4  | attr4      | 0                | meaning unknown (a 0/1 attribute)              |
+ * | 5  | os         | ios              | ios / android                                  |
+ * | 6  | channel    | toutiao          | acquisition channel                            |
+ * | 7  | network    | wifi             | wifi / 4g / 5g                                 |
+ * | 8  | ip         | 42.86.6.0        | client IPv4, last octet masked                 |
+ * | 9  | phone      | 18701461024      | checked, used                                  |
+ * | 10 | flag10     | 0                | 0/1 flags, meaning unknown                     |
+ * | 11 | flag11     | 0                |                                                |
+ * | 12 | flag12     | 0                |                                                |
+ * | 13 | flag13     | 0                |                                                |
+ * | 14 | appVersion | 2.0              |                                                |
+ * | 15 | eventKey   | enterOrderPage   | checked, used                                  |
+ * | 16 | eventTime  | 1554652800       | epoch SECONDS (not milliseconds); checked, used|
+ *
+ * Only fields 0, 9, 15 and 16 are checked; the others are carried as they are.
+ */
+export const USER_BEHAVIOR_FIELD_COUNT = 17;
+
+/** Zero-based index of each field of a `user-behavior` line (see {@link USER_BEHAVIOR_FIELD_COUNT} for the table). */
+export const UserBehaviorField = {
+  uid: 0,
+  deviceId: 1,
+  gender: 2,
+  attr3: 3,
+  attr4: 4,
+  os: 5,
+  channel: 6,
+  network: 7,
+  ip: 8,
+  phone: 9,
+  flag10: 10,
+  flag11: 11,
+  flag12: 12,
+  flag13: 13,
+  appVersion: 14,
+  eventKey: 15,
+  eventTime: 16,
+} as const;
+
+/** Field names in index order, as error messages print them. */
+export const USER_BEHAVIOR_FIELD_NAMES: readonly string[] = Object.keys(UserBehaviorField);
+
+/** Longest accepted uid, in characters (UTF-16 code units). */
+export const MAX_UID_LENGTH = 128;
+/** Most digits of a phone number (a leading `+` does not count). */
+export const MAX_PHONE_DIGITS = 16;
+/** Most digits of the event time in seconds: 11 digits keeps it before the year 5000. */
+export const MAX_EVENT_TIME_DIGITS = 11;
+
+/** Every `reason` {@link parseUserBehavior} can put on a {@link MalformedRecordError}. */
+export type UserBehaviorMalformedReason =
+  | 'empty-value'
+  | 'encoding'
+  | 'field-count'
+  | 'empty-uid'
+  | 'uid-too-long'
+  | 'bad-phone'
+  | 'empty-event-key'
+  | 'bad-event-time';
+
+/** One parsed `user-behavior` record. */
+export interface UserBehaviorEvent {
+  /** Field 0, non-empty, at most 128 characters. */
+  readonly uid: string;
+  /** Field 9: 1 to 16 digits, optionally after a leading `+`. */
+  readonly phone: string;
+  /** Field 15, non-empty, e.g. `enterOrderPage`. */
+  readonly eventKey: string;
+  /** Field 16 converted to epoch MILLISECONDS (the line carries seconds; this is seconds * 1000). */
+  readonly eventTimeMs: number;
+  /** All 17 raw fields, in line order (trailing CR/LF removed). Do not mutate. */
+  readonly fields: readonly string[];
+}
+
+const UID = UserBehaviorField.uid;
+const PHONE = UserBehaviorField.phone;
+const EVENT_KEY = UserBehaviorField.eventKey;
+const EVENT_TIME = UserBehaviorField.eventTime;
+
+const CH_LF = 10;
+const CH_CR = 13;
+const CH_PLUS = 43;
+const CH_0 = 48;
+const CH_9 = 57;
+
+/** Quotes a found value for a message; long values are cut so a bad record cannot flood the logs. */
+function shown(value: string): string {
+  return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
+}
+
+function fieldError(reason: UserBehaviorMalformedReason, index: number, expected: string, got: string): MalformedRecordError {
+  return new MalformedRecordError(reason, `field ${index} (${USER_BEHAVIOR_FIELD_NAMES[index]}): expected ${expected}, got ${got}`, {
+    field: index,
+  });
+}
+
+/**
+ * Splits on tabs. Hand-rolled because it measured ~30% faster than
+ * `split('\t')` on sample lines (one exactly sized array, no growth), and a
+ * line with far too many fields costs no allocations beyond the 17 kept.
+ */
+function splitFields(line: string): string[] {
+  const fields = new Array<string>(USER_BEHAVIOR_FIELD_COUNT);
+  let count = 0;
+  let start = 0;
+  for (let tab = line.indexOf('\t'); tab !== -1; tab = line.indexOf('\t', start)) {
+    if (count < USER_BEHAVIOR_FIELD_COUNT) fields[count] = line.slice(start, tab);
+    count++;
+    start = tab + 1;
+  }
+  if (count < USER_BEHAVIOR_FIELD_COUNT) fields[count] = line.slice(start);
+  count++;
+  if (count !== USER_BEHAVIOR_FIELD_COUNT) {
+    throw new MalformedRecordError('field-count', `value: expected ${USER_BEHAVIOR_FIELD_COUNT} tab-separated fields, got ${count}`);
+  }
+  return fields;
+}
+
+/**
+ * Checks the four used fields of a 17-field line and returns the event time in SECONDS. Shared by
+ * the parser and the formatter so they can never disagree on what is valid.
+ * Char loops instead of regexes: this runs once per record on the hot path.
+ */
+function checkFields(fields: readonly string[]): number {
+  const uid = fields[UID]!;
+  if (uid.length === 0) throw fieldError('empty-uid', UID, 'a non-empty user id', '""');
+  if (uid.length > MAX_UID_LENGTH) {
+    throw fieldError('uid-too-long', UID, `at most ${MAX_UID_LENGTH} characters`, `${uid.length} characters (${shown(uid)})`);
+  }
+
+  const phone = fields[PHONE]!;
+  const start = phone.charCodeAt(0) === CH_PLUS ? 1 : 0;
+  const digits = phone.length - start;
+  let phoneOk = digits >= 1 && digits <= MAX_PHONE_DIGITS;
+  for (let i = start; phoneOk && i < phone.length; i++) {
+    const c = phone.charCodeAt(i);
+    phoneOk = c >= CH_0 && c <= CH_9;
+  }
+  if (!phoneOk) {
+    throw fieldError('bad-phone', PHONE, `1 to ${MAX_PHONE_DIGITS} digits with an optional leading "+"`, shown(phone));
+  }
+
+  if (fields[EVENT_KEY]!.length === 0) throw fieldError('empty-event-key', EVENT_KEY, 'a non-empty event name', '""');
+
+  const time = fields[EVENT_TIME]!;
+  let seconds = 0;
+  let timeOk = time.length >= 1 && time.length <= MAX_EVENT_TIME_DIGITS;
+  for (let i = 0; timeOk && i < time.length; i++) {
+    const d = time.charCodeAt(i) - CH_0;
+    timeOk = d >= 0 && d <= 9;
+    seconds = seconds * 10 + d;
+  }
+  if (!timeOk) {
+    throw fieldError(
+      'bad-event-time',
+      EVENT_TIME,
+      `epoch seconds as an integer (1 to ${MAX_EVENT_TIME_DIGITS} digits, no sign, no fraction)`,
+      shown(time),
+    );
+  }
+  return seconds;
+}
+
+/**
+ * Parses one `user-behavior` record value (one tab-separated line of 17
+ * fields, format of the requirement's sample line; see the field table on
+ * {@link USER_BEHAVIOR_FIELD_COUNT}). One trailing run of `\r` / `\n` is
+ * tolerated and stripped (lines produced by text tools, CRLF files).
+ *
+ * @param value the Kafka record value: UTF-8 bytes, an already decoded
+ *   string, or `null` (a tombstone).
+ * @returns the checked fields; `eventTimeMs` is epoch MILLISECONDS (the line
+ *   carries epoch SECONDS).
+ * @throws {MalformedRecordError} code `MALFORMED_RECORD`; `reason` is one of
+ *   {@link UserBehaviorMalformedReason}: `empty-value` (null, empty or only a
+ *   line break), `encoding` (bytes that are not UTF-8), `field-count` (not
+ *   exactly 17 fields), `empty-uid`, `uid-too-long` (over 128 characters),
+ *   `bad-phone` (not 1 to 16 digits with an optional leading `+`),
+ *   `empty-event-key`, `bad-event-time` (not 1 to 11 digits). The message
+ *   names the field, what was expected and what was found.
+ */
+export function parseUserBehavior(value: Buffer | string | null): UserBehaviorEvent {
+  let line: string;
+  if (typeof value === 'string') {
+    line = value;
+  } else if (value == null || value.length === 0) {
+    throw new MalformedRecordError('empty-value', `value: expected one tab-separated line, got ${value == null ? 'null' : 'an empty value'}`);
+  } else {
+    // toString('utf8') would silently turn bad bytes into U+FFFD and let a
+    // corrupted uid through as a different user.
+    if (!isUtf8(value)) {
+      throw new MalformedRecordError('encoding', `value: expected UTF-8 text, got ${value.length} bytes that are not valid UTF-8`);
+    }
+    line = value.toString('utf8');
+  }
+
+  let end = line.length;
+  while (end > 0) {
+    const c = line.charCodeAt(end - 1);
+    if (c !== CH_LF && c !== CH_CR) break;
+    end--;
+  }
+  if (end === 0) throw new MalformedRecordError('empty-value', 'value: expected one tab-separated line, got an empty line');
+  if (end !== line.length) line = line.slice(0, end);
+
+  const fields = splitFields(line);
+  const seconds = checkFields(fields);
+  return {
+    uid: fields[UID]!,
+    phone: fields[PHONE]!,
+    eventKey: fields[EVENT_KEY]!,
+    eventTimeMs: seconds * 1000,
+    fields,
+  };
+}
+
+/**
+ * What {@link formatUserBehavior} needs. Unset optional fields take the
+ * requirement's sample line values (`deviceId` defaults to `uid`).
+ */
+export interface UserBehaviorLineInput {
+  uid: string;
+  /** 1 to 16 digits, optionally after a leading `+`. */
+  phone: string;
+  eventKey: string;
+  /** Event time in epoch SECONDS (not milliseconds): a non-negative integer of at most 11 digits. */
+  eventTimeSec: number;
+  /** @default uid */
+  deviceId?: string;
+  /** @default "M" */
+  gender?: string;
+  /** @default "1" */
+  attr3?: string;
+  /** @default "0" */
+  attr4?: string;
+  /** @default "ios" */
+  os?: string;
+  /** @default "toutiao" */
+  channel?: string;
+  /** @default "wifi" */
+  network?: string;
+  /** @default "42.86.6.0" */
+  ip?: string;
+  /** Fields 10 to 13. @default ["0", "0", "0", "0"] */
+  flags?: readonly [string, string, string, string];
+  /** @default "2.0" */
+  appVersion?: string;
+}
+
+/**
+ * Builds one valid `user-behavior` line (no trailing newline) for generators
+ * and tests; `parseUserBehavior(formatUserBehavior(e))` gives back `e`'s
+ * values, with `eventTimeMs = eventTimeSec * 1000`.
+ *
+ * @throws {MalformedRecordError} when the input could not make a valid line:
+ *   a field holding a tab or line break (`reason` `field-count`), or any
+ *   value {@link parseUserBehavior} would reject (same reasons and messages).
+ */
+export function formatUserBehavior(e: UserBehaviorLineInput): string {
+  const flags = e.flags ?? ['0', '0', '0', '0'];
+  const fields = [
+    e.uid,
+    e.deviceId ?? e.uid,
+    e.gender ?? 'M',
+    e.attr3 ?? '1',
+    e.attr4 ?? '0',
+    e.os ?? 'ios',
+    e.channel ?? 'toutiao',
+    e.network ?? 'wifi',
+    e.ip ?? '42.86.6.0',
+    e.phone,
+    flags[0],
+    flags[1],
+    flags[2],
+    flags[3],
+    e.appVersion ?? '2.0',
+    e.eventKey,
+    // A fraction, sign, NaN or exponent form stringifies to something checkFields rejects.
+    String(e.eventTimeSec),
+  ];
+  for (let i = 0; i < fields.length; i++) {
+    const f = fields[i]!;
+    if (f.includes('\t') || f.includes('\n') || f.includes('\r')) {
+      throw fieldError('field-count', i, 'no tab or line break inside a field', shown(f));
+    }
+  }
+  checkFields(fields);
+  return fields.join('\t');
+}

@@ -1,0 +1,60 @@
+import kafkajs, { type Admin, type Kafka, type LogEntry } from 'kafkajs';
+import SnappyCodec from 'kafkajs-snappy';
+import type { Logger } from 'pino';
+
+// kafkajs is CommonJS: its values come through the default export under ESM.
+const { CompressionCodecs, CompressionTypes, logLevel } = kafkajs;
+
+// kafkajs only ships gzip; real producers also send snappy. Registering is global.
+CompressionCodecs[CompressionTypes.Snappy] = SnappyCodec;
+
+const LEVELS: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
+  [logLevel.ERROR]: 'error',
+  [logLevel.WARN]: 'warn',
+  [logLevel.INFO]: 'info',
+  [logLevel.DEBUG]: 'debug',
+};
+
+/**
+ * A kafkajs client whose log lines go through the service's pino logger.
+ * @param brokers `host:port` list.
+ * @param clientId shown in broker logs and metrics.
+ */
+export function createKafka(brokers: string[], clientId: string, logger?: Logger): Kafka {
+  return new kafkajs.Kafka({
+    clientId,
+    brokers,
+    connectionTimeout: 3_000,
+    requestTimeout: 30_000,
+    retry: { initialRetryTime: 200, retries: 8 },
+    logLevel: logger ? logLevel.WARN : logLevel.NOTHING,
+    logCreator: () => (entry: LogEntry) => {
+      if (!logger) return;
+      const { message, ...extra } = entry.log;
+      // kafkajs logs every rebalance as an error; they are routine here.
+      const level = entry.log.error === 'The group is rebalancing, re-joining' ? 'info' : LEVELS[entry.level] ?? 'info';
+      logger[level]({ kafka: entry.namespace, ...extra }, message);
+    },
+  });
+}
+
+/**
+ * Creates the missing topics among `topics`; existing ones are left as they are.
+ * @returns the names created now.
+ */
+export async function ensureTopics(admin: Admin, topics: Array<{ topic: string; numPartitions: number }>): Promise<string[]> {
+  const existing = new Set(await admin.listTopics());
+  const missing = topics.filter((t) => !existing.has(t.topic));
+  if (missing.length === 0) return [];
+  await admin.createTopics({
+    waitForLeaders: true,
+    topics: missing.map((t) => ({ topic: t.topic, numPartitions: t.numPartitions, replicationFactor: 1 })),
+  });
+  return missing.map((t) => t.topic);
+}
+
+/** Earliest and latest offset of each partition of `topic` (latest = the high watermark). */
+export async function partitionBounds(admin: Admin, topic: string): Promise<Map<number, { earliest: bigint; latest: bigint }>> {
+  const offsets = await admin.fetchTopicOffsets(topic);
+  return new Map(offsets.map((o) => [o.partition, { earliest: BigInt(o.low), latest: BigInt(o.high) }]));
+}

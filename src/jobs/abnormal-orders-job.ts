@@ -1,0 +1,134 @@
+import { MalformedRecordError } from '../errors/malformed-record-error.js';
+import { parseUserBehavior } from '../ingest/formats/user-behavior.js';
+import type { AbnormalUserDetectedEvent } from '../publish/event-bus.js';
+import { PartitionWindowEngine, type ClosedWindow, type WindowSpec } from '../stream/index.js';
+import type { Detection, UnpaidUserStore } from '../store/unpaid-user-store.js';
+import type { BatchResult, DeadLetter, JobDefinition, PartitionProcessor, SourceRecord } from './job.js';
+
+/** The event key counted by this job (requirement 000). */
+export const ENTER_ORDER_PAGE = 'enterOrderPage';
+
+/** Options of {@link createAbnormalOrdersJob}. */
+export interface AbnormalOrdersOptions {
+  /** Consumer group. @default "abnormal-orders" */
+  groupId: string;
+  /** Source topic (key = uid). @default "user-behavior" */
+  topic: string;
+  /** Window size, advance, grace and idle timeout, all in milliseconds (60 s / 30 s / 5 s / 30 s by default). */
+  window: WindowSpec;
+  /** Minimum enterOrderPage events in one window. @default 3 */
+  threshold: number;
+  store: UnpaidUserStore;
+  /** Publishes detections; called after commit only. */
+  publish: (events: AbnormalUserDetectedEvent[]) => Promise<void> | void;
+}
+
+interface UserWindowCount {
+  count: number;
+  phone: string;
+}
+
+const aggregator = {
+  create: (phone: string): UserWindowCount => ({ count: 1, phone }),
+  add: (acc: UserWindowCount, phone: string): UserWindowCount => {
+    acc.count += 1;
+    acc.phone = phone;
+    return acc;
+  },
+};
+
+/**
+ * Job `abnormal-orders` (requirement 000, ARCHITECTURE.md "Jobs"): every
+ * `advance`, over the last `size` of event time, users with at least
+ * `threshold` `enterOrderPage` events in one hopping window who are not in
+ * `vip_user` are upserted into `unpayment_record`, emit-final, exactly once;
+ * `abnormalUserDetected` fires once per user per detecting window, after commit.
+ */
+export function createAbnormalOrdersJob(opts: AbnormalOrdersOptions): JobDefinition {
+  return {
+    name: 'abnormal-orders',
+    groupId: opts.groupId,
+    topic: opts.topic,
+    createProcessor: ({ nextOffset, replayFrom, watermarkMs, nowMs }) =>
+      new AbnormalOrdersProcessor(opts, new PartitionWindowEngine(opts.window, aggregator, { nextOffset, watermarkMs, replayFrom }, nowMs)),
+  };
+}
+
+class AbnormalOrdersProcessor implements PartitionProcessor {
+  constructor(
+    private readonly opts: AbnormalOrdersOptions,
+    private readonly engine: PartitionWindowEngine<string, string, UserWindowCount>,
+  ) {}
+
+  process(records: readonly SourceRecord[], nowMs: number): BatchResult {
+    const deadLetters: DeadLetter[] = [];
+    let lateRecords = 0;
+    let fresh = 0;
+    for (const record of records) {
+      const replaying = this.engine.isReplaying(record.offset);
+      if (!replaying) fresh++;
+      let event;
+      try {
+        event = parseUserBehavior(record.value);
+      } catch (err) {
+        if (!(err instanceof MalformedRecordError)) throw err;
+        // A malformed record still moves the partition's offset on.
+        this.engine.skip(record.offset, nowMs);
+        if (!replaying) deadLetters.push({ record, reason: err.reason, detail: err.message });
+        continue;
+      }
+      if (event.eventKey !== ENTER_ORDER_PAGE) {
+        // Every record's event time advances stream time, whatever its event key.
+        this.engine.observe({ offset: record.offset, eventTimeMs: event.eventTimeMs }, nowMs);
+        continue;
+      }
+      const outcome = this.engine.add({ offset: record.offset, eventTimeMs: event.eventTimeMs, key: event.uid, value: event.phone }, nowMs);
+      if (outcome === 'late') {
+        lateRecords++;
+        deadLetters.push({ record, reason: 'late', detail: `event time ${new Date(event.eventTimeMs).toISOString()} is at or before the watermark ${new Date(this.engine.watermarkMs ?? 0).toISOString()}: every window containing it is final` });
+      }
+    }
+    return this.close(this.engine.closeDue(nowMs), deadLetters, lateRecords, fresh);
+  }
+
+  tick(nowMs: number): BatchResult | null {
+    const before = this.engine.watermarkMs;
+    const closed = this.engine.closeDue(nowMs);
+    if (closed.length === 0 && this.engine.watermarkMs === before) return null;
+    return this.close(closed, [], 0, 0);
+  }
+
+  position() {
+    return { nextOffset: this.engine.nextOffset, replayFrom: this.engine.replayFrom, watermarkMs: this.engine.watermarkMs };
+  }
+
+  private close(closed: ClosedWindow<string, UserWindowCount>[], deadLetters: DeadLetter[], lateRecords: number, records: number): BatchResult {
+    const candidates: Detection[] = [];
+    for (const { window, entries } of closed) {
+      for (const [uid, agg] of entries) {
+        if (agg.count >= this.opts.threshold) {
+          candidates.push({ uid, phone: agg.phone, enterOrderCount: agg.count, windowStartMs: window.start, windowEndMs: window.end });
+        }
+      }
+    }
+    if (candidates.length === 0) return { deadLetters, lateRecords, records };
+    let detections: Detection[] = [];
+    return {
+      deadLetters,
+      lateRecords,
+      records,
+      write: async (tx) => {
+        const vips = await this.opts.store.findVips(tx, [...new Set(candidates.map((c) => c.uid))]);
+        detections = candidates.filter((c) => !vips.has(c.uid));
+        await this.opts.store.upsertDetections(tx, detections);
+      },
+      afterCommit: () => this.opts.publish(detections.map((d) => ({
+        uid: d.uid,
+        phone: d.phone,
+        enterOrderCount: d.enterOrderCount,
+        windowStart: new Date(d.windowStartMs).toISOString(),
+        windowEnd: new Date(d.windowEndMs).toISOString(),
+      }))),
+    };
+  }
+}

@@ -1,0 +1,61 @@
+import type { Tx } from '../store/prisma-client.js';
+
+/** A record as the consumer hands it to a job: Kafka's fields, offset as bigint. */
+export interface SourceRecord {
+  offset: bigint;
+  key: Buffer | null;
+  value: Buffer | null;
+  /** Kafka record timestamp, epoch milliseconds. */
+  timestampMs: number;
+}
+
+/** A record the job could not use; it goes to `<topic>.dlq` with its reason. */
+export interface DeadLetter {
+  record: SourceRecord;
+  /** Stable short reason, e.g. `late`, `field-count`, `bad-event-time`. */
+  reason: string;
+  /** Human-readable detail (which field, expected what, got what). */
+  detail: string;
+}
+
+/**
+ * What one batch (or one idle tick) produced. `write` runs inside the batch
+ * transaction, after the partition's row is locked and before its position is
+ * advanced; `afterCommit` runs only once that transaction has committed.
+ */
+export interface BatchResult {
+  write?: (tx: Tx) => Promise<void>;
+  afterCommit?: () => Promise<void> | void;
+  deadLetters: DeadLetter[];
+  /** Late records in the batch (also in `deadLetters`, reason `late`). */
+  lateRecords: number;
+  /** Records read (replays excluded). */
+  records: number;
+}
+
+/** A partition's position as the job sees it after a batch. */
+export interface JobPosition {
+  nextOffset: bigint;
+  replayFrom: bigint;
+  /** Epoch milliseconds, or null before any event time. */
+  watermarkMs: number | null;
+}
+
+/** The per-partition, in-memory half of a job: pure apart from `write`/`afterCommit`. */
+export interface PartitionProcessor {
+  /** Applies records (in offset order) and says what to commit. `nowMs` = wall clock, ms. */
+  process(records: readonly SourceRecord[], nowMs: number): BatchResult;
+  /** Wall-clock tick (idle partitions): a result when windows closed or the watermark moved, else null. */
+  tick(nowMs: number): BatchResult | null;
+  position(): JobPosition;
+}
+
+/** A job: one consumer group on one topic (ARCHITECTURE.md, "Jobs"). */
+export interface JobDefinition {
+  /** Job name, e.g. `abnormal-orders`. */
+  name: string;
+  groupId: string;
+  topic: string;
+  /** Builds a partition's processor from its stored position (exactly-once restore). */
+  createProcessor(ctx: { partition: number; nextOffset: bigint; replayFrom: bigint; watermarkMs: number | null; nowMs: number }): PartitionProcessor;
+}

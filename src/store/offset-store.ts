@@ -1,0 +1,132 @@
+import { FencedError } from '../errors/fenced-error.js';
+import type { Db, Tx } from './prisma-client.js';
+
+/** A partition's committed position, as stored in `consumer_offset`. */
+export interface PartitionPosition {
+  groupId: string;
+  topic: string;
+  partition: number;
+  /** Next offset to process; -1n when the group never committed this partition. */
+  nextOffset: bigint;
+  /** First offset to read on assignment (replay of open windows); <= nextOffset. */
+  replayFrom: bigint;
+  /** Watermark in epoch milliseconds, or null. */
+  watermarkMs: number | null;
+  /** This owner's fencing token. */
+  epoch: number;
+  lostToRetention: bigint;
+}
+
+/** What a batch commit writes besides the results. */
+export interface PositionUpdate {
+  nextOffset: bigint;
+  replayFrom: bigint;
+  watermarkMs: number | null;
+  /** Late records in this batch (added to the counter). */
+  lateRecords?: number;
+  /** Records sent to the dead-letter topic in this batch (added to the counter). */
+  deadLettered?: number;
+}
+
+interface Row {
+  next_offset: bigint;
+  replay_from: bigint;
+  watermark_ms: bigint | null;
+  epoch: number;
+  lost_to_retention: bigint;
+}
+
+/**
+ * The per group/partition offset rows of ARCHITECTURE.md "Exactly-once":
+ * results and positions are written in one transaction, and an epoch fences
+ * off a previous owner that is still running after a rebalance.
+ */
+export class OffsetStore {
+  constructor(private readonly db: Db) {}
+
+  /**
+   * Takes ownership of a partition: bumps its epoch (creating the row if the
+   * group never committed it) and checks the stored position against the
+   * partition's `earliest` and `latest` offsets:
+   * - below earliest (retention deleted records): start at earliest and add
+   *   the records never processed to `lost_to_retention`;
+   * - above latest (topic recreated): start at latest.
+   * @returns the position to resume from, with this owner's epoch.
+   */
+  async claim(groupId: string, topic: string, partition: number, bounds: { earliest: bigint; latest: bigint }): Promise<PartitionPosition & { lostNow: bigint }> {
+    return this.db.$transaction(async (tx) => {
+      await tx.$executeRaw`INSERT INTO consumer_offset (group_id, topic, \`partition\`, next_offset, replay_from, epoch)
+        VALUES (${groupId}, ${topic}, ${partition}, -1, -1, 1)
+        ON DUPLICATE KEY UPDATE epoch = epoch + 1`;
+      const [row] = await tx.$queryRaw<Row[]>`SELECT next_offset, replay_from, watermark_ms, epoch, lost_to_retention
+        FROM consumer_offset WHERE group_id = ${groupId} AND topic = ${topic} AND \`partition\` = ${partition} FOR UPDATE`;
+      let nextOffset = BigInt(row!.next_offset);
+      let replayFrom = BigInt(row!.replay_from);
+      let lostNow = 0n;
+      if (nextOffset < 0n) {
+        nextOffset = bounds.earliest;
+        replayFrom = bounds.earliest;
+      }
+      if (nextOffset < bounds.earliest) {
+        lostNow = bounds.earliest - nextOffset;
+        nextOffset = bounds.earliest;
+      }
+      if (replayFrom < bounds.earliest) replayFrom = bounds.earliest;
+      if (nextOffset > bounds.latest) nextOffset = bounds.latest;
+      if (replayFrom > nextOffset) replayFrom = nextOffset;
+      const lostToRetention = BigInt(row!.lost_to_retention) + lostNow;
+      await tx.$executeRaw`UPDATE consumer_offset SET next_offset = ${nextOffset}, replay_from = ${replayFrom},
+        lost_to_retention = ${lostToRetention}, updated_at = NOW(3)
+        WHERE group_id = ${groupId} AND topic = ${topic} AND \`partition\` = ${partition}`;
+      return {
+        groupId,
+        topic,
+        partition,
+        nextOffset,
+        replayFrom,
+        watermarkMs: row!.watermark_ms === null ? null : Number(row!.watermark_ms),
+        epoch: Number(row!.epoch),
+        lostToRetention,
+        lostNow,
+      };
+    });
+  }
+
+  /**
+   * Locks the partition's row inside `tx` and checks that `epoch` still owns it.
+   * Call first in a batch transaction so a zombie fails before writing results.
+   * @throws {FencedError} when another worker claimed the partition since.
+   */
+  async lock(tx: Tx, groupId: string, topic: string, partition: number, epoch: number): Promise<void> {
+    const rows = await tx.$queryRaw<Array<{ epoch: number }>>`SELECT epoch FROM consumer_offset
+      WHERE group_id = ${groupId} AND topic = ${topic} AND \`partition\` = ${partition} FOR UPDATE`;
+    if (rows.length === 0 || Number(rows[0]!.epoch) !== epoch) throw new FencedError(groupId, topic, partition, epoch);
+  }
+
+  /** Writes the position reached by a batch, inside the batch transaction (after {@link lock}). */
+  async advance(tx: Tx, groupId: string, topic: string, partition: number, u: PositionUpdate): Promise<void> {
+    await tx.$executeRaw`UPDATE consumer_offset SET next_offset = ${u.nextOffset}, replay_from = ${u.replayFrom},
+      watermark_ms = ${u.watermarkMs === null ? null : BigInt(u.watermarkMs)},
+      late_records = late_records + ${u.lateRecords ?? 0}, dead_lettered = dead_lettered + ${u.deadLettered ?? 0},
+      updated_at = NOW(3)
+      WHERE group_id = ${groupId} AND topic = ${topic} AND \`partition\` = ${partition}`;
+  }
+
+  /** Every stored row of `groupId` (or of every group), ordered by group, topic, partition. */
+  async list(groupId?: string): Promise<Array<{ groupId: string; topic: string; partition: number; nextOffset: bigint; watermarkMs: number | null; lateRecords: bigint; deadLettered: bigint; lostToRetention: bigint }>> {
+    const rows = await this.db.consumerOffset.findMany({
+      where: groupId ? { groupId } : undefined,
+      orderBy: [{ groupId: 'asc' }, { topic: 'asc' }, { partition: 'asc' }],
+    });
+    return rows.map((r) => ({
+      groupId: r.groupId,
+      topic: r.topic,
+      partition: r.partition,
+      nextOffset: r.nextOffset,
+      watermarkMs: r.watermarkMs === null ? null : Number(r.watermarkMs),
+      lateRecords: r.lateRecords,
+      deadLettered: r.deadLettered,
+      lostToRetention: r.lostToRetention,
+    }));
+  }
+}

@@ -1,0 +1,178 @@
+import { createHash } from 'node:crypto';
+import { Prisma } from '../generated/prisma/client.js';
+import { AppError } from '../errors/app-error.js';
+import type { Db, Tx } from './prisma-client.js';
+
+/** Callback statuses of the CRM team, with their `tinyint` codes in `unpayment_record`. */
+export const CALLBACK_STATUS_CODES = {
+  PENDING: 0,
+  CONTACTED: 1,
+  CONVERTED: 2,
+  UNREACHABLE: 3,
+  DECLINED: 4,
+} as const;
+export type CallbackStatusName = keyof typeof CALLBACK_STATUS_CODES;
+
+/** NULL (never set) reads as PENDING. */
+export function callbackStatusName(code: number | null): CallbackStatusName {
+  const entry = Object.entries(CALLBACK_STATUS_CODES).find(([, c]) => c === code);
+  return (entry?.[0] as CallbackStatusName | undefined) ?? 'PENDING';
+}
+
+/** One user detected in one window: what the sink upserts. Times in epoch milliseconds. */
+export interface Detection {
+  uid: string;
+  phone: string;
+  enterOrderCount: number;
+  windowStartMs: number;
+  windowEndMs: number;
+}
+
+/** An `unpayment_record` row as the API shows it. */
+export interface UnpaidUserRow {
+  uid: string;
+  phone: string;
+  callbackStatus: number | null;
+  enterOrderCount: number;
+  firstDetectedAt: Date;
+  lastDetectedAt: Date;
+  windowStart: Date;
+  windowEnd: Date;
+}
+
+/** The uid asked for has no `unpayment_record`. */
+export class UnpaidUserNotFoundError extends AppError {
+  constructor(uid: string) {
+    super('NOT_FOUND', `no abnormal-order user with uid ${JSON.stringify(uid)}`);
+  }
+}
+
+/** The pagination cursor is not one this API issued. */
+export class InvalidCursorError extends AppError {
+  constructor(cursor: string) {
+    super('BAD_USER_INPUT', `after: ${JSON.stringify(cursor)} is not a cursor returned by unpaidUsers`);
+  }
+}
+
+const UPSERT_CHUNK = 500;
+
+/**
+ * `unpayment_record` (requirement 000) and `vip_user`: the abnormal-orders
+ * sink (inside the batch transaction) and the reads of the GraphQL API.
+ */
+export class UnpaidUserStore {
+  constructor(private readonly db: Db) {}
+
+  /**
+   * Which of `uids` are VIPs, in one query (one per window close, never per event).
+   * @returns the VIP uids among them.
+   */
+  async findVips(tx: Tx, uids: readonly string[]): Promise<Set<string>> {
+    if (uids.length === 0) return new Set();
+    const rows = await tx.$queryRaw<Array<{ uid: string }>>`SELECT DISTINCT uid FROM vip_user WHERE uid IN (${Prisma.join([...uids])})`;
+    return new Set(rows.map((r) => r.uid));
+  }
+
+  /**
+   * Idempotent upsert of detections, in multi-row statements. Replaying a
+   * window writes the same values; a callback status already set is never
+   * touched; a later window (by end) updates count, phone, window and last
+   * detection, an earlier one only the first detection. Detection times are the
+   * detecting window's end (event time), so a replay after a crash writes
+   * exactly what an uninterrupted run writes.
+   */
+  async upsertDetections(tx: Tx, detections: readonly Detection[]): Promise<void> {
+    for (let i = 0; i < detections.length; i += UPSERT_CHUNK) {
+      const chunk = detections.slice(i, i + UPSERT_CHUNK);
+      const values = Prisma.join(chunk.map((d) => {
+        const start = new Date(d.windowStartMs);
+        const end = new Date(d.windowEndMs);
+        return Prisma.sql`(${d.uid}, ${d.phone}, NULL, ${d.enterOrderCount}, ${end}, ${end}, ${start}, ${end})`;
+      }));
+      // Assignments run left to right in MySQL: window_end must change last.
+      await tx.$executeRaw`INSERT INTO unpayment_record
+          (uid, phone, callback_status, enter_order_count, first_detected_at, last_detected_at, window_start, window_end)
+        VALUES ${values}
+        ON DUPLICATE KEY UPDATE
+          phone = IF(VALUES(window_end) >= window_end, VALUES(phone), phone),
+          enter_order_count = IF(VALUES(window_end) >= window_end, VALUES(enter_order_count), enter_order_count),
+          window_start = IF(VALUES(window_end) >= window_end, VALUES(window_start), window_start),
+          first_detected_at = LEAST(first_detected_at, VALUES(first_detected_at)),
+          last_detected_at = GREATEST(last_detected_at, VALUES(last_detected_at)),
+          window_end = GREATEST(window_end, VALUES(window_end))`;
+    }
+  }
+
+  /** One user, or null. */
+  async get(uid: string): Promise<UnpaidUserRow | null> {
+    return this.db.unpaymentRecord.findUnique({ where: { uid } });
+  }
+
+  /**
+   * A page of users, newest last detection first (ties by uid), after `cursor`.
+   * @param first page size, 0..max (checked by the caller).
+   * @param status only users with this status (PENDING includes NULL).
+   * @throws {InvalidCursorError} for a cursor this API did not issue.
+   */
+  async page(first: number, after: string | null, status: CallbackStatusName | null): Promise<{ rows: UnpaidUserRow[]; hasNextPage: boolean; totalCount: number }> {
+    const statusWhere: Prisma.UnpaymentRecordWhereInput = status === null
+      ? {}
+      : status === 'PENDING'
+        ? { OR: [{ callbackStatus: null }, { callbackStatus: CALLBACK_STATUS_CODES.PENDING }] }
+        : { callbackStatus: CALLBACK_STATUS_CODES[status] };
+    let where: Prisma.UnpaymentRecordWhereInput = statusWhere;
+    if (after) {
+      const c = decodeCursor(after);
+      where = {
+        AND: [statusWhere, {
+          OR: [
+            { lastDetectedAt: { lt: c.lastDetectedAt } },
+            { lastDetectedAt: c.lastDetectedAt, uid: { gt: c.uid } },
+          ],
+        }],
+      };
+    }
+    const [rows, totalCount] = await Promise.all([
+      this.db.unpaymentRecord.findMany({ where, orderBy: [{ lastDetectedAt: 'desc' }, { uid: 'asc' }], take: first + 1 }),
+      this.db.unpaymentRecord.count({ where: statusWhere }),
+    ]);
+    return { rows: rows.slice(0, first), hasNextPage: rows.length > first, totalCount };
+  }
+
+  /**
+   * Sets a callback status and writes the audit row in the same transaction.
+   * @param actor role and API key of the caller (only a sha256 prefix of the key is stored).
+   * @throws {UnpaidUserNotFoundError} when the uid has no record.
+   */
+  async setCallbackStatus(uid: string, status: CallbackStatusName, actor: { role: string; apiKey: string }): Promise<UnpaidUserRow> {
+    const to = CALLBACK_STATUS_CODES[status];
+    return this.db.$transaction(async (tx) => {
+      const [current] = await tx.$queryRaw<Array<{ callback_status: number | null }>>`SELECT callback_status FROM unpayment_record WHERE uid = ${uid} FOR UPDATE`;
+      if (!current) throw new UnpaidUserNotFoundError(uid);
+      const from = current.callback_status === null ? null : Number(current.callback_status);
+      const updated = await tx.unpaymentRecord.update({ where: { uid }, data: { callbackStatus: to } });
+      await tx.callbackStatusAudit.create({
+        data: { uid, fromStatus: from, toStatus: to, role: actor.role, keyId: keyId(actor.apiKey) },
+      });
+      return updated;
+    });
+  }
+}
+
+/** Identifies an API key in logs and audit rows without revealing it: sha256 hex, 12 digits. */
+export function keyId(apiKey: string): string {
+  return createHash('sha256').update(apiKey).digest('hex').slice(0, 12);
+}
+
+/** Opaque keyset cursor: base64url of `<lastDetectedAt ms>:<uid>`. */
+export function encodeCursor(row: Pick<UnpaidUserRow, 'lastDetectedAt' | 'uid'>): string {
+  return Buffer.from(`${row.lastDetectedAt.getTime()}:${row.uid}`).toString('base64url');
+}
+
+function decodeCursor(cursor: string): { lastDetectedAt: Date; uid: string } {
+  const raw = Buffer.from(cursor, 'base64url').toString('utf8');
+  const idx = raw.indexOf(':');
+  const ms = Number(raw.slice(0, idx));
+  if (idx <= 0 || !Number.isSafeInteger(ms) || ms < 0 || idx === raw.length - 1) throw new InvalidCursorError(cursor);
+  return { lastDetectedAt: new Date(ms), uid: raw.slice(idx + 1) };
+}

@@ -1,0 +1,13 @@
+export { validateWindowSpec, type WindowSpec } from './window-spec.js';
+export { latestWindowStart, windowsFor, type TimeWindow } from './hopping-windows.js';
+export {
+  PartitionWindowEngine,
+  type Aggregator,
+  type AddOutcome,
+  type ClosedWindow,
+  type RestoredPartitionState,
+  type WindowRecord,
+} from './partition-window-engine.js';
+// The errors this module throws, so callers can `instanceof` them from one import.
+export { InvalidWindowSpecError } from '../errors/invalid-window-spec-error.js';
+export { WindowEngineInputError } from '../errors/window-engine-input-error.js';
