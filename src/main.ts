@@ -8,6 +8,7 @@ import { startService } from './service.js';
 async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger(config.LOG_LEVEL);
+  if (!process.env.API_KEYS) logger.warn('API_KEYS is not set: the development keys viewer-key, crm-key and ops-key are accepted');
   await checkServices(config);
   const service = await startService(config, logger);
   logger.info({ url: service.api?.url ?? null, port: service.api?.port ?? null, jobs: config.JOBS, roles: [...config.ROLES] }, 'service ready');
