@@ -8,9 +8,9 @@ import { JobConsumer } from './ingest/job-consumer.js';
 import { createKafka } from './ingest/kafka-client.js';
 import { createJobs } from './jobs/registry.js';
 import { createEventBus } from './publish/event-bus.js';
+import { Redis } from 'ioredis';
 import { OffsetStore } from './store/offset-store.js';
 import { createDb } from './store/prisma-client.js';
-import { UnpaidUserStore } from './store/unpaid-user-store.js';
 
 /** A running service: the roles of `ROLES` (worker, api) in one process. */
 export interface RunningService {
@@ -29,8 +29,11 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   const db = createDb(config.DATABASE_URL);
   const bus = createEventBus(config.REDIS_URL);
   const kafka = createKafka(config.KAFKA_BROKERS, 'rt-analytics', logger);
-  const stores = { offsets: new OffsetStore(db), unpaidUsers: new UnpaidUserStore(db) };
-  const jobs = createJobs(config, stores, bus);
+  const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 2, enableOfflineQueue: false });
+  // ioredis reconnects by itself; without a listener an 'error' event would end the process.
+  redis.on('error', (err) => logger.debug({ err }, 'redis connection error'));
+  const offsets = new OffsetStore(db);
+  const jobs = createJobs(config, { db, redis, bus });
 
   const consumers: JobConsumer[] = [];
   let producer: Producer | null = null;
@@ -39,7 +42,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     await producer.connect();
     for (const job of jobs) {
       const consumer = new JobConsumer({
-        kafka, db, offsets: stores.offsets, job, logger, producer,
+        kafka, db, offsets, job, logger, producer,
         sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS,
         heartbeatIntervalMs: config.KAFKA_HEARTBEAT_INTERVAL_MS,
         maxBytesPerPartition: config.KAFKA_MAX_BYTES_PER_PARTITION,
@@ -53,7 +56,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   const admin = kafka.admin();
   if (config.ROLES.has('api')) {
     await admin.connect();
-    const services = createApiServices(stores, admin, jobs);
+    const services = createApiServices(config, { db, redis, kafkaAdmin: admin, jobs });
     api = await startApiServer({ schema: await createSchema(bus.pubSub), services, apiKeys: config.API_KEYS, port: config.PORT, logger });
   }
 
@@ -66,6 +69,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
       await producer?.disconnect().catch(() => {});
       await admin.disconnect().catch(() => {});
       await bus.close();
+      redis.disconnect();
       await db.$disconnect();
     },
   };

@@ -70,6 +70,15 @@ export const configSchema = z.object({
    * @default the window advance
    */
   IDLE_TIMEOUT_MS: positiveMs('IDLE_TIMEOUT_MS').optional(),
+  /** IANA time zone of the per-day buckets (calendar days). @default "Asia/Shanghai" */
+  TIME_ZONE: z.string().default('Asia/Shanghai').refine((tz) => {
+    try {
+      new Intl.DateTimeFormat('en-US', { timeZone: tz });
+      return true;
+    } catch {
+      return false;
+    }
+  }, 'TIME_ZONE must be an IANA time zone such as Asia/Shanghai'),
   /** Minimum time a subscription or metric stays coalesced, in milliseconds. @default 1000 */
   PUBLISH_INTERVAL_MS: positiveMs('PUBLISH_INTERVAL_MS').default(1_000),
   /**
