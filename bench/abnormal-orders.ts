@@ -18,18 +18,18 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
-import type { Message } from 'kafkajs';
 import { createConnection, type Connection } from 'mariadb';
 import { formatUserBehavior } from '../src/ingest/formats/user-behavior.js';
 import { createKafka } from '../src/ingest/kafka-client.js';
+import { fillTopic, type FillRecord } from '../src/sample/fill-topic.js';
 import { generateUserBehavior, sampleUsers, type UserBehaviorGeneratorOptions } from '../src/sample/user-behavior-generator.js';
 import { parseDatabaseUrl } from '../src/store/database-url.js';
-import { connectAdmin, createTestDatabase, createTestTopic, KAFKA_BROKERS, randomName, REDIS_URL, sql } from '../test/helpers/services.js';
+import { connectAdmin, createTestDatabase, createTestTopic, KAFKA_BROKERS, produce, randomName, REDIS_URL, sql } from '../test/helpers/services.js';
 
 const USAGE = `usage: npm run bench -- [--records N] [--batch-size N] [--users N] [--skip-raw] [--service-logs] [--cpu-prof DIR]
 
   --records N      records to produce (default 1000000), plus one flush record per partition
-  --batch-size N   records per producer request (default 10000)
+  --batch-size N   records per fillTopic send (default 10000, 4 sends in flight)
   --users N        uid pool of the generator (default 5000)
   --skip-raw       skip the raw kafkajs consumer
   --service-logs   copy the service's log lines (LOG_LEVEL=warn) to stderr
@@ -96,6 +96,7 @@ const fmtInt = (n: number) => Math.round(n).toLocaleString('en-US');
 const fmtRate = (records: number, ms: number) => `${fmtInt(records / (ms / 1000))} rec/s`;
 const fmtSec = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 const log = (line: string) => console.log(line);
+const usPerRecord = (cpuSec: number, records: number) => `${((cpuSec * 1e6) / records).toFixed(1)} µs`;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Cleanups run in reverse order, once, at the end, on failure and on Ctrl-C. */
@@ -146,50 +147,34 @@ interface FillResult {
 }
 
 /**
- * Produces the generator's records in batches of `batchSize` (acks=all, no
- * compression), one request in flight so each partition keeps the generator's
- * order; the next batch is generated while the previous one is on the wire.
- * Then one flush record per partition, then reads the high watermarks.
+ * Produces the generator's records with `fillTopic` (batches of `batchSize`,
+ * up to 4 in flight, acks=all, no compression), then one flush record per
+ * partition (explicit partitions), then reads the high watermarks.
  */
 async function fill(topic: string, generator: UserBehaviorGeneratorOptions, args: Args, flushTimeSec: number): Promise<FillResult> {
-  const producer = createKafka(KAFKA_BROKERS, randomName('bench-fill')).producer({ allowAutoTopicCreation: false });
-  await producer.connect();
-  try {
-    const started = performance.now();
-    let bytes = 0;
-    let inFlight: Promise<unknown> = Promise.resolve();
-    let batch: Message[] = [];
+  let bytes = 0;
+  function* records(): Generator<FillRecord> {
     for (const r of generateUserBehavior(generator)) {
-      batch.push({ key: r.key, value: r.value });
       bytes += r.value.length + (r.key?.length ?? 0);
-      if (batch.length >= args.batchSize) {
-        await inFlight;
-        inFlight = producer.send({ topic, acks: -1, messages: batch });
-        batch = [];
-      }
+      yield { key: r.key, value: r.value };
     }
-    await inFlight;
-    if (batch.length > 0) await producer.send({ topic, acks: -1, messages: batch });
-    // One record per partition far in event-time future: the watermark passes every window.
-    const flushLine = formatUserBehavior({ uid: 'flush', phone: '0', eventKey: 'startApp', eventTimeSec: flushTimeSec });
-    await producer.send({
-      topic,
-      acks: -1,
-      messages: Array.from({ length: PARTITIONS }, (_, partition) => ({ key: 'flush', partition, value: flushLine })),
-    });
-    const ms = performance.now() - started;
+  }
+  const started = performance.now();
+  const written = await fillTopic({ brokers: KAFKA_BROKERS, topic, records: records(), batchSize: args.batchSize });
+  if (written.count !== args.records) throw new Error(`fillTopic wrote ${written.count} records, expected ${args.records}`);
+  // One record per partition far in event-time future: the watermark passes every window.
+  const flushLine = formatUserBehavior({ uid: 'flush', phone: '0', eventKey: 'startApp', eventTimeSec: flushTimeSec });
+  await produce(topic, Array.from({ length: PARTITIONS }, (_, partition) => ({ key: 'flush', partition, value: flushLine })));
+  const ms = performance.now() - started;
 
-    const admin = await connectAdmin();
-    try {
-      const latest = new Map((await admin.fetchTopicOffsets(topic)).map((o) => [o.partition, Number(o.high)]));
-      const total = [...latest.values()].reduce((a, b) => a + b, 0);
-      if (total !== args.records + PARTITIONS) throw new Error(`topic holds ${total} records, expected ${args.records + PARTITIONS}`);
-      return { ms, bytes, latest, total };
-    } finally {
-      await admin.disconnect();
-    }
+  const admin = await connectAdmin();
+  try {
+    const latest = new Map((await admin.fetchTopicOffsets(topic)).map((o) => [o.partition, Number(o.high)]));
+    const total = [...latest.values()].reduce((a, b) => a + b, 0);
+    if (total !== args.records + PARTITIONS) throw new Error(`topic holds ${total} records, expected ${args.records + PARTITIONS}`);
+    return { ms, bytes, latest, total };
   } finally {
-    await producer.disconnect();
+    await admin.disconnect();
   }
 }
 
@@ -287,6 +272,8 @@ interface E2eResult {
   late: number;
   warnLines: number;
   exitCode: number | null;
+  /** SIGTERM to exit. */
+  stopMs: number;
 }
 
 /**
@@ -309,6 +296,8 @@ async function endToEnd(dbUrl: string, topic: string, latest: Map<number, number
       REDIS_URL,
       DATABASE_URL: dbUrl,
       ROLES: 'worker',
+      // Only this job: the others read topics this bench does not create.
+      JOBS: 'abnormal-orders',
       USER_BEHAVIOR_TOPIC: topic,
       ABNORMAL_ORDERS_GROUP: group,
       // Windows close through event time (the flush records), never wall-clock idleness.
@@ -374,7 +363,9 @@ async function endToEnd(dbUrl: string, topic: string, latest: Map<number, number
   const doneAt = performance.now();
   const cpuAtDone = cpuSeconds(child.pid!);
   const peakRssMiB = procStatusMiB(child.pid!, 'VmHWM');
+  const stopAt = performance.now();
   const exitCode = await Promise.race([kill('SIGTERM'), sleep(30_000).then(() => kill('SIGKILL'))]);
+  const stopMs = performance.now() - stopAt;
 
   const [counts] = await sql<{ rows: bigint }>(dbUrl, 'SELECT COUNT(*) AS `rows` FROM unpayment_record');
   const [sums] = await sql<{ dead: bigint | null; late: bigint | null }>(dbUrl,
@@ -390,6 +381,7 @@ async function endToEnd(dbUrl: string, topic: string, latest: Map<number, number
     late: Number(sums?.late ?? 0),
     warnLines,
     exitCode,
+    stopMs,
   };
 }
 
@@ -415,7 +407,8 @@ async function main(): Promise<void> {
   cleanups.push({ what: `database ${db.name}`, run: () => db.drop() });
   await sql(db.url, `INSERT INTO vip_user (uid) VALUES ${users.vipUids.map(() => '(?)').join(',')}`, users.vipUids);
 
-  log(`1. fill   topic ${topic.topic} …`);
+  log(`0. setup  topic ${topic.topic} (+ .dlq), database ${db.name} with ${users.vipUids.length} VIPs`);
+  log('1. fill   …');
   const f = await fill(topic.topic, generator, args, flushTimeSec);
   log(`   ${fmtInt(f.total)} records, ${(f.bytes / MiB).toFixed(1)} MiB of keys+values in ${fmtSec(f.ms)}: ${fmtRate(f.total, f.ms)} `
     + `(${(f.bytes / MiB / (f.ms / 1000)).toFixed(1)} MiB/s); per partition ${[...f.latest.values()].map(fmtInt).join(' / ')}`);
@@ -428,12 +421,13 @@ async function main(): Promise<void> {
       + `${fmtInt(raw.batches)} batches, ${fmtInt(raw.messages / Math.max(1, raw.batches))} records/batch; CPU ${raw.cpuSec.toFixed(1)} s (${((100 * raw.cpuSec) / (raw.ms / 1000)).toFixed(0)}% of one core)`);
   }
 
-  log(`3. e2e    service (ROLES=worker, LOG_LEVEL=warn) -> database ${db.name} …`);
+  log('3. e2e    service (ROLES=worker, LOG_LEVEL=warn) …');
   const e = await endToEnd(db.url, topic.topic, f.latest, f.total, args);
   log(`   ready after ${fmtSec(e.startupMs)}; ${fmtInt(f.total)} records committed in ${fmtSec(e.ms)} from ready: ${fmtRate(f.total, e.ms)} `
     + `(${fmtRate(f.total, e.fromSpawnMs)} from spawn)`);
   log(`   service CPU ${e.cpuSec?.toFixed(1) ?? '?'} s over ${fmtSec(e.ms)} (${e.cpuSec !== null ? ((100 * e.cpuSec) / (e.ms / 1000)).toFixed(0) : '?'}% of one core); `
-    + `peak RSS ${e.peakRssMiB?.toFixed(0) ?? '?'} MiB; exit code ${e.exitCode}; ${e.warnLines} log lines at warn or above`);
+    + `peak RSS ${e.peakRssMiB?.toFixed(0) ?? '?'} MiB; `
+    + `SIGTERM -> exit ${fmtSec(e.stopMs)}, exit code ${e.exitCode}; ${e.warnLines} log lines at warn or above`);
   // Short runs end before every abnormal user had a burst: fewer rows is expected there, more never is.
   log(`   unpayment_record rows ${fmtInt(e.rows)} (the sample has ${expectedRows} abnormal non-VIP users; short runs reach fewer of them); `
     + `dead-lettered ${fmtInt(e.deadLettered)}, late ${fmtInt(e.late)}`
@@ -447,6 +441,8 @@ async function main(): Promise<void> {
     ['raw consume rate', raw ? fmtRate(raw.messages, raw.ms) : 'skipped'],
     ['end-to-end rate', `${fmtInt(e2eRate)} rec/s`],
     ['end-to-end / raw', rawRate ? `${((100 * e2eRate) / rawRate).toFixed(0)}%` : '-'],
+    // CPU seconds per record barely move when other processes compete for the cores; the rates do.
+    ['CPU per record', `raw ${raw ? usPerRecord(raw.cpuSec, raw.messages) : '-'}, service ${e.cpuSec !== null ? usPerRecord(e.cpuSec, f.total) : '?'}`],
     ['service peak RSS', e.peakRssMiB !== null ? `${e.peakRssMiB.toFixed(0)} MiB` : '?'],
     ['rows detected', `${fmtInt(e.rows)} (of ${expectedRows} abnormal non-VIP users)`],
   ];

@@ -21,18 +21,35 @@ RATE="${DEMO_RATE:-200}"
 node dist/scripts/produce.js --kind behavior --rate "$RATE" > .stack/demo-producer.log 2>&1 &
 producer=$!
 trap 'kill "$producer" 2>/dev/null || true' EXIT
+CLICK_RATE="${DEMO_CLICK_RATE:-300}"
+node dist/scripts/produce.js --kind clicks --rate "$CLICK_RATE" > .stack/demo-clicks-producer.log 2>&1 &
+clicks_producer=$!
+trap 'kill "$producer" "$clicks_producer" 2>/dev/null || true' EXIT
+RECHARGE_RATE="${DEMO_RECHARGE_RATE:-50}"
+node dist/scripts/produce.js --kind recharge --rate "$RECHARGE_RATE" > .stack/demo-recharge-producer.log 2>&1 &
+recharge_producer=$!
+trap 'kill "$producer" "$clicks_producer" "$recharge_producer" 2>/dev/null || true' EXIT
 
 cat <<MSG
 
   rt-analytics demo
   - sample producer: $RATE behaviour records/s into topic user-behavior (log: .stack/demo-producer.log)
+  - clicks producer: $CLICK_RATE product clicks/s into topic product-clicks (log: .stack/demo-clicks-producer.log);
+    hotProducts ranks the hour ending at the last 5-minute boundary, so it fills in after the first boundary
+  - recharge producer: $RECHARGE_RATE recharge events/s into topic recharge (log: .stack/demo-recharge-producer.log):
+    cityRechargeStats, topCities, rechargePerMinute and rechargeSummary fill in within a second
   - GraphQL (HTTP and WebSocket): http://localhost:$PORT/graphql
+  - live dashboard: http://localhost:$PORT/ (paste demo-crm-key to also set callback statuses; demo-viewer-key to only look)
   - API keys: viewer demo-viewer-key, crm demo-crm-key, ops demo-ops-key
   - windows are 60 s advancing every 30 s: the first abnormal users appear about a minute in.
 
   Try:
     curl -s http://localhost:$PORT/graphql -H 'authorization: Bearer demo-viewer-key' -H 'content-type: application/json' \\
       -d '{"query":"{ unpaidUsers(first: 5) { totalCount edges { node { uid phone enterOrderCount lastDetectedAt callbackStatus } } } consumerOffsets { partition offset latest lag } }"}'
+    curl -s http://localhost:$PORT/graphql -H 'authorization: Bearer demo-viewer-key' -H 'content-type: application/json' \\
+      -d '{"query":"{ hotProducts(limit: 5) { rank productId clicks category } hotProductsByCategory { category products { rank productId clicks } } dailyActiveUsers(from: \\"$(TZ=Asia/Shanghai date +%F)\\", to: \\"$(TZ=Asia/Shanghai date +%F)\\") { date activeUsers newUsers } }"}'
+    curl -s http://localhost:$PORT/graphql -H 'authorization: Bearer demo-viewer-key' -H 'content-type: application/json' \\
+      -d '{"query":"{ rechargeSummary { orders successRate amount avgDurationMs } topCities { cityName orders successRate } }"}'
 
 MSG
 

@@ -11,6 +11,9 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
 fi
 npm run build
 bash scripts/stack.sh up
+# The dashboard's browser test drives Debian's Chromium through playwright-core
+# (Playwright's own browser downloads are not used).
+command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
 
 shopt -s nullglob
 tests=(dist/test/unit/*.test.js dist/test/integration/*.test.js)

@@ -11,7 +11,7 @@ async function main(): Promise<void> {
   if (!process.env.API_KEYS) logger.warn('API_KEYS is not set: the development keys viewer-key, crm-key and ops-key are accepted');
   await checkServices(config);
   const service = await startService(config, logger);
-  logger.info({ url: service.api?.url ?? null, port: service.api?.port ?? null, jobs: config.JOBS, roles: [...config.ROLES] }, 'service ready');
+  logger.info({ url: config.ROLES.has('api') ? service.http.url : null, port: service.http.port, jobs: config.JOBS, roles: [...config.ROLES] }, 'service ready');
 
   let stopping = false;
   const shutdown = (signal: string) => {

@@ -1,48 +1,63 @@
-import type { Logger } from 'pino';
+import { hostname } from 'node:os';
+import path from 'node:path';
+import { Redis } from 'ioredis';
 import type { Producer } from 'kafkajs';
+import type { Logger } from 'pino';
 import type { Config } from './config/config.js';
 import { createApiServices } from './graphql/services.js';
 import { createSchema } from './graphql/schema.js';
-import { startApiServer, type ApiServer } from './graphql/server.js';
+import { startHttpServer, type HttpServer } from './graphql/server.js';
+import { OperationRateLimiter } from './graphql/rate-limit.js';
 import { JobConsumer } from './ingest/job-consumer.js';
 import { createKafka } from './ingest/kafka-client.js';
 import { createJobs } from './jobs/registry.js';
-import { createEventBus } from './publish/event-bus.js';
-import { Redis } from 'ioredis';
+import { Metrics } from './observability/metrics.js';
+import { createEventBus, TOPIC_JOB_CONTROL } from './publish/event-bus.js';
 import { OffsetStore } from './store/offset-store.js';
 import { createDb } from './store/prisma-client.js';
 
 /** A running service: the roles of `ROLES` (worker, api) in one process. */
 export interface RunningService {
-  api: ApiServer | null;
+  /** The HTTP server: `/graphql` with the `api` role, always `/healthz`, `/readyz`, `/metrics`. */
+  http: HttpServer;
   consumers: JobConsumer[];
   /** Finishes the batches in flight, commits them, and closes every connection. */
   stop(): Promise<void>;
 }
 
+const withTimeout = <T>(p: Promise<T>, ms: number, what: string): Promise<T> =>
+  Promise.race([p, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`${what} did not answer within ${ms} ms`)), ms).unref())]);
+
 /**
  * Starts the configured roles: the Kafka jobs of `JOBS` (role `worker`) and the
- * GraphQL API (role `api`). Services are expected to be reachable (see
- * `checkServices`).
+ * GraphQL API (role `api`), plus the health, readiness and metrics endpoints.
+ * Services are expected to be reachable (see `checkServices`).
  */
 export async function startService(config: Config, logger: Logger): Promise<RunningService> {
+  const owner = `${hostname()}:${process.pid}`;
   const db = createDb(config.DATABASE_URL);
   const bus = createEventBus(config.REDIS_URL);
   const kafka = createKafka(config.KAFKA_BROKERS, 'rt-analytics', logger);
   const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 2, enableOfflineQueue: false });
   // ioredis reconnects by itself; without a listener an 'error' event would end the process.
   redis.on('error', (err) => logger.debug({ err }, 'redis connection error'));
+  const metrics = new Metrics();
   const offsets = new OffsetStore(db);
   const jobs = createJobs(config, { db, redis, bus });
+  const admin = kafka.admin();
+  await admin.connect();
 
   const consumers: JobConsumer[] = [];
   let producer: Producer | null = null;
+  let controlTimer: NodeJS.Timeout | null = null;
+  let controlEvents: AsyncIterator<unknown> | null = null;
   if (config.ROLES.has('worker')) {
     producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
     await producer.connect();
     for (const job of jobs) {
+      await job.prepare?.();
       const consumer = new JobConsumer({
-        kafka, db, offsets, job, logger, producer,
+        kafka, db, offsets, job, logger, producer, owner, metrics, redis,
         sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS,
         heartbeatIntervalMs: config.KAFKA_HEARTBEAT_INTERVAL_MS,
         maxBytesPerPartition: config.KAFKA_MAX_BYTES_PER_PARTITION,
@@ -50,22 +65,67 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
       await consumer.start();
       consumers.push(consumer);
     }
+    const byName = new Map(jobs.map((j, i) => [j.name, consumers[i]!]));
+    // Operators' pause state: the database is the truth (polled), the bus makes it prompt.
+    const syncPaused = async () => {
+      const paused = new Set((await db.jobControl.findMany({ where: { paused: true } })).map((c) => c.job));
+      for (const [name, consumer] of byName) consumer.setOperatorPaused(paused.has(name));
+    };
+    await syncPaused().catch((err) => logger.warn({ err }, 'could not read the job control state'));
+    controlTimer = setInterval(() => void syncPaused().catch(() => {}), config.JOB_CONTROL_POLL_MS);
+    controlTimer.unref();
+    const iterator = bus.pubSub.subscribe(TOPIC_JOB_CONTROL)[Symbol.asyncIterator]();
+    controlEvents = iterator;
+    void (async () => {
+      for (let next = await iterator.next(); !next.done; next = await iterator.next()) {
+        const event = next.value;
+        const consumer = byName.get(event.job);
+        if (!consumer) continue;
+        if (event.kind === 'reset') void consumer.reclaim(event.partitions ?? consumer.ownedPartitions).catch((err) => logger.error({ err }, 'reclaim after reset failed'));
+        else consumer.setOperatorPaused(event.kind === 'pause');
+      }
+    })().catch((err) => logger.error({ err }, 'job control listener failed'));
   }
 
-  let api: ApiServer | null = null;
-  const admin = kafka.admin();
-  if (config.ROLES.has('api')) {
-    await admin.connect();
-    const services = createApiServices(config, { db, redis, kafkaAdmin: admin, jobs });
-    api = await startApiServer({ schema: await createSchema(bus.pubSub), services, apiKeys: config.API_KEYS, port: config.PORT, logger });
-  }
+  const readiness = async () => {
+    const [kafkaOk, mysqlOk, redisOk] = await Promise.all([
+      withTimeout(admin.describeCluster(), 3_000, 'Kafka').then(() => 'ok'),
+      withTimeout(db.$queryRaw`SELECT 1`, 3_000, 'MySQL').then(() => 'ok'),
+      withTimeout(redis.ping(), 3_000, 'Redis').then(() => 'ok'),
+    ]);
+    const notJoined = jobs.filter((_, i) => consumers[i] && !consumers[i]!.joined).map((j) => j.name);
+    if (notJoined.length > 0) throw new Error(`consumers not joined yet: ${notJoined.join(', ')}`);
+    return { kafka: kafkaOk, mysql: mysqlOk, redis: redisOk, consumers: consumers.length };
+  };
+
+  const http = await startHttpServer({
+    port: config.PORT,
+    logger,
+    metrics,
+    readiness,
+    // The dashboard (web/, built by `npm run build`), served with the API.
+    staticDir: config.ROLES.has('api') ? path.resolve(import.meta.dirname, '../../web/dist') : undefined,
+    graphql: config.ROLES.has('api')
+      ? {
+        schema: await createSchema(bus.pubSub),
+        services: createApiServices(config, { db, redis, kafkaAdmin: admin, jobs, bus }),
+        apiKeys: config.API_KEYS,
+        limits: { maxDepth: config.GRAPHQL_MAX_DEPTH, maxCost: config.GRAPHQL_MAX_COST },
+        introspection: config.GRAPHQL_INTROSPECTION,
+        rateLimiter: new OperationRateLimiter(redis, config.RATE_LIMIT_PER_MINUTE),
+        corsOrigins: config.CORS_ORIGINS,
+      }
+      : undefined,
+  });
 
   return {
-    api,
+    http,
     consumers,
     async stop() {
+      if (controlTimer) clearInterval(controlTimer);
+      await controlEvents?.return?.();
       await Promise.allSettled(consumers.map((c) => c.stop()));
-      await api?.close();
+      await http.close();
       await producer?.disconnect().catch(() => {});
       await admin.disconnect().catch(() => {});
       await bus.close();

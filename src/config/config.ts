@@ -50,12 +50,22 @@ export const configSchema = z.object({
   API_KEYS: apiKeys,
   /** Which roles this process runs: `worker` (Kafka jobs), `api` (GraphQL), or both. @default "worker,api" */
   ROLES: z.string().default('worker,api').transform((s) => new Set(s.split(',').map((r) => r.trim()))),
-  /** Jobs this worker runs, comma separated. @default "abnormal-orders" */
-  JOBS: z.string().default('abnormal-orders').transform((s) => s.split(',').map((r) => r.trim()).filter(Boolean)),
+  /** Jobs this worker runs, comma separated. @default "abnormal-orders,recharge-metrics,hot-products,daily-active-users" */
+  JOBS: z.string().default('abnormal-orders,recharge-metrics,hot-products,daily-active-users').transform((s) => s.split(',').map((r) => r.trim()).filter(Boolean)),
   /** Topic of the user-behaviour events. @default "user-behavior" */
   USER_BEHAVIOR_TOPIC: z.string().default('user-behavior'),
   /** Consumer group of the abnormal-orders job. @default "abnormal-orders" */
   ABNORMAL_ORDERS_GROUP: z.string().default('abnormal-orders'),
+  /** Topic of the recharge events (JSON, key = orderId). @default "recharge" */
+  RECHARGE_TOPIC: z.string().default('recharge'),
+  /** Consumer group of the recharge-metrics job. @default "recharge-metrics" */
+  RECHARGE_GROUP: z.string().default('recharge-metrics'),
+  /** Topic of the product click stream (JSON, event_time in epoch milliseconds, any key). @default "product-clicks" */
+  PRODUCT_CLICKS_TOPIC: z.string().default('product-clicks'),
+  /** Consumer group of the hot-products job. @default "hot-products" */
+  HOT_PRODUCTS_GROUP: z.string().default('hot-products'),
+  /** Consumer group of the daily-active-users job (reads USER_BEHAVIOR_TOPIC). @default "daily-active-users" */
+  DAU_GROUP: z.string().default('daily-active-users'),
   /** Hopping window size in milliseconds. Production: 600000 (10 min). @default 60000 // 60 seconds */
   ABNORMAL_WINDOW_SIZE_MS: positiveMs('ABNORMAL_WINDOW_SIZE_MS').default(60_000),
   /** Hopping window advance in milliseconds. Production: 120000 (2 min). @default 30000 // 30 seconds */
@@ -67,7 +77,9 @@ export const configSchema = z.object({
   /**
    * A partition without records for this long (wall clock, milliseconds) moves its
    * watermark on with wall-clock time so windows close in a quiet stream.
-   * @default the window advance
+   * @default the window advance (abnormal-orders: ABNORMAL_WINDOW_ADVANCE_MS;
+   *   hot-products: 60000 // 1 minute, its tumbling window, so a quiet partition
+   *   holds a 5-minute ranking boundary back by at most a minute)
    */
   IDLE_TIMEOUT_MS: positiveMs('IDLE_TIMEOUT_MS').optional(),
   /** IANA time zone of the per-day buckets (calendar days). @default "Asia/Shanghai" */
@@ -94,6 +106,25 @@ export const configSchema = z.object({
    * held for it). @default 1048576 // 1 MiB
    */
   KAFKA_MAX_BYTES_PER_PARTITION: z.coerce.number().int().min(1024).default(1_048_576),
+  /**
+   * Origins allowed to call the API from a browser (CORS), comma separated;
+   * `*` for any. Empty: no CORS headers (same-origin pages only). @default ""
+   */
+  CORS_ORIGINS: z.string().default('').transform((s) => s.split(',').map((o) => o.trim()).filter(Boolean)),
+  /** Whether the schema can be introspected. @default true, false when NODE_ENV=production */
+  GRAPHQL_INTROSPECTION: z.enum(['true', 'false']).optional().transform((v) => (v === undefined ? process.env.NODE_ENV !== 'production' : v === 'true')),
+  /** Deepest selection nesting a GraphQL operation may have. @default 10 */
+  GRAPHQL_MAX_DEPTH: z.coerce.number().int().positive().default(10),
+  /**
+   * Highest cost a GraphQL operation may have: each field costs 1, and a list
+   * field multiplies the cost of its selection by its `first`/`limit`
+   * argument. @default 5000
+   */
+  GRAPHQL_MAX_COST: z.coerce.number().int().positive().default(5_000),
+  /** GraphQL operations each API key (or client address, without a key) may start per minute. @default 600 */
+  RATE_LIMIT_PER_MINUTE: z.coerce.number().int().positive().default(600),
+  /** How often a worker re-reads the operators' pause state from the database, in milliseconds. @default 2000 */
+  JOB_CONTROL_POLL_MS: positiveMs('JOB_CONTROL_POLL_MS').default(2_000),
   /** Log level (pino). @default "info" */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 }).refine((c) => c.ABNORMAL_WINDOW_SIZE_MS % c.ABNORMAL_WINDOW_ADVANCE_MS === 0, {

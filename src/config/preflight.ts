@@ -42,7 +42,7 @@ async function checkRedis(url: string): Promise<void> {
 }
 
 async function checkKafka(brokers: string[]): Promise<void> {
-  const admin = createKafka(brokers, 'rt-analytics-preflight').admin({ retry: { retries: 0 } });
+  const admin = createKafka(brokers, 'rt-analytics-preflight', undefined, 0).admin();
   try {
     await admin.connect();
     await admin.listTopics();

@@ -1,19 +1,39 @@
+import type { Redis } from 'ioredis';
 import type { Admin } from 'kafkajs';
+import type { Logger } from 'pino';
+import type { JobOperations } from '../jobs/job-operations.js';
 import type { Caller } from './auth.js';
 import type { OffsetStore } from '../store/offset-store.js';
 import type { UnpaidUserStore } from '../store/unpaid-user-store.js';
+import type { DailyActiveUserStore } from '../store/daily-active-user-store.js';
+import type { HotProductStore } from '../store/hot-product-store.js';
+import type { CityMetricsFeed } from '../publish/city-metrics-feed.js';
+import type { RechargeMetricsReader } from '../store/recharge-metrics-reader.js';
+import type { ZonedCalendar } from '../stream/zoned-calendar.js';
 
 /** What resolvers need, shared by every request of one API process. */
 export interface ApiServices {
   unpaidUsers: UnpaidUserStore;
+  /** Click tables of the hot-products job (rankings, minute buckets). */
+  hotProducts: HotProductStore;
+  /** Tables of the daily-active-users job. */
+  dailyActiveUsers: DailyActiveUserStore;
   offsets: OffsetStore;
   kafkaAdmin: Admin;
   /** Consumer groups and topics of the configured jobs, for `consumerOffsets`. */
-  jobs: Array<{ name: string; groupId: string; topic: string }>;
+  jobs: Array<{ name: string; groupId: string; topic: string; results: 'idempotent' | 'additive' }>;
+  /** Offset resets, rebuilds, pause and resume. */
+  operations: JobOperations;
+  /** Live per-partition stats of the workers (`jobs` query). */
+  redis: Redis;
+  /** Job recharge-metrics: serving reads (Redis first, MySQL fallback), the coalesced `cityMetricsUpdated` feed, TIME_ZONE's calendar. */
+  recharge: { reader: RechargeMetricsReader; feed: CityMetricsFeed; calendar: ZonedCalendar };
 }
 
 /** Per-operation context. */
 export interface GraphQLContext {
   caller: Caller | null;
   services: ApiServices;
+  /** Request-scoped logger (carries the request id). */
+  logger: Logger;
 }

@@ -4,7 +4,11 @@ import type { GraphQLSchema } from 'graphql';
 import { buildSchema, type PubSub } from 'type-graphql';
 import { authChecker } from './auth.js';
 import { ConsumerOffsetResolver } from './resolvers/consumer-offset-resolver.js';
+import { JobResolver } from './resolvers/job-resolver.js';
 import { UnpaidUserResolver } from './resolvers/unpaid-user-resolver.js';
+import { DailyActiveUsersResolver } from './resolvers/daily-active-users-resolver.js';
+import { HotProductResolver } from './resolvers/hot-product-resolver.js';
+import { RechargeResolver } from './resolvers/recharge-resolver.js';
 
 /**
  * The code-first GraphQL schema. `schema/schema.graphql` is its printed SDL
@@ -12,7 +16,7 @@ import { UnpaidUserResolver } from './resolvers/unpaid-user-resolver.js';
  */
 export async function createSchema(pubSub?: PubSub): Promise<GraphQLSchema> {
   return buildSchema({
-    resolvers: [UnpaidUserResolver, ConsumerOffsetResolver],
+    resolvers: [UnpaidUserResolver, ConsumerOffsetResolver, JobResolver, HotProductResolver, DailyActiveUsersResolver, RechargeResolver],
     authChecker,
     pubSub,
     validate: false,

@@ -1,8 +1,11 @@
+import type { Redis } from 'ioredis';
 import type { Admin, Consumer, EachBatchPayload, Kafka, Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 import { deadLetterTopic } from '../config/topics.js';
 import { FencedError } from '../errors/fenced-error.js';
 import type { BatchResult, JobDefinition, JobPosition, PartitionProcessor, SourceRecord } from '../jobs/job.js';
+import type { Metrics } from '../observability/metrics.js';
+import { partitionStatsKey } from '../observability/partition-stats.js';
 import type { OffsetStore } from '../store/offset-store.js';
 import type { Db } from '../store/prisma-client.js';
 import { partitionBounds } from './kafka-client.js';
@@ -36,6 +39,16 @@ export interface JobConsumerOptions {
   sessionTimeoutMs?: number;
   heartbeatIntervalMs?: number;
   maxBytesPerPartition?: number;
+  /** This process, as recorded in `consumer_offset.owner`: `host:pid`. */
+  owner?: string;
+  metrics?: Metrics;
+  /**
+   * Where per-partition live stats (owner, records/s) are published for the
+   * `jobs` query, every `statsIntervalMs`, with a short TTL.
+   */
+  redis?: Redis;
+  /** @default 5000 // 5 seconds */
+  statsIntervalMs?: number;
   /** Called after each committed batch (tests and metrics). */
   onCommit?: (info: { partition: number; position: JobPosition; records: number; deadLettered: number }) => void;
 }
@@ -52,9 +65,19 @@ interface PartitionState {
   chain: Promise<void>;
   /** Set while a failed commit is being recovered: batches wait for it. */
   recovering: boolean;
-  /** Read position for which a gap already caused a re-seek (a second gap there is real). */
-  reseekedAt: bigint | null;
+  /** Re-seeks done because a batch started past `readPosition` (see {@link MAX_RESEEKS}). */
+  reseeks: number;
+  /** Latest offset of the partition as last seen in a fetch (for the lag gauge). */
+  highWatermark: bigint;
+  /** Records since `rateSince` (wall-clock ms), for records/s. */
+  rateCount: number;
+  rateSince: number;
 }
+
+/** Re-seeks of one read position before a gap in the offsets is taken as real. */
+const MAX_RESEEKS = 10;
+
+
 
 /**
  * Runs one job as a kafkajs consumer in the consumer group `job.groupId`, with
@@ -75,8 +98,14 @@ export class JobConsumer {
   private readonly initializing = new Map<number, Promise<void>>();
   private readonly pending: Array<() => Promise<void>> = [];
   private draining: Promise<void> | null = null;
-  private paused = false;
+  /** Paused because post-commit work is behind. */
+  private backpressured = false;
+  /** Paused by an operator (`pauseJob`). */
+  private operatorPaused = false;
+  private assigned = new Set<number>();
+  private joinedOnce = false;
   private tickTimer: NodeJS.Timeout | null = null;
+  private statsTimer: NodeJS.Timeout | null = null;
   private stopping = false;
   private readonly log: Logger;
   private readonly dlqTopic: string;
@@ -89,6 +118,9 @@ export class JobConsumer {
       heartbeatInterval: opts.heartbeatIntervalMs ?? 3_000,
       maxBytesPerPartition: opts.maxBytesPerPartition ?? 1_048_576,
       maxBytes: Math.max(10_485_760, 3 * (opts.maxBytesPerPartition ?? 1_048_576)),
+      // A fetch returns as soon as one record is there; the wait only bounds an idle poll,
+      // which SIGTERM has to sit out before the consumer can leave the group.
+      maxWaitTimeInMs: 1_000,
       retry: { retries: 10 },
     });
     this.admin = opts.kafka.admin();
@@ -108,18 +140,63 @@ export class JobConsumer {
     await this.consumer.subscribe({ topic: job.topic, fromBeginning: true });
     this.consumer.on(this.consumer.events.GROUP_JOIN, (e) => {
       const assigned = e.payload.memberAssignment[job.topic] ?? [];
+      this.joinedOnce = true;
+      this.assigned = new Set(assigned);
       this.onAssignment(assigned).catch((err) => this.log.error({ err }, 'partition assignment failed'));
     });
     await this.consumer.run({
       autoCommit: false,
-      // Offsets are resolved per batch so kafkajs fetches on; the database holds the truth.
-      eachBatchAutoResolve: true,
+      // Resolved by hand, only for batches actually processed: kafkajs fetches from the last
+      // resolved offset, and auto-resolving a stale batch after a seek landed would move the
+      // fetch position past the seek (past the replay of open windows).
+      eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: this.opts.partitionsConsumedConcurrently ?? 3,
       eachBatch: (payload) => this.eachBatch(payload),
     });
     const interval = this.opts.tickIntervalMs ?? 1_000;
     this.tickTimer = setInterval(() => this.tickAll(), interval);
     this.tickTimer.unref();
+    if (this.opts.redis) {
+      this.statsTimer = setInterval(() => void this.publishStats(), this.opts.statsIntervalMs ?? 5_000);
+      this.statsTimer.unref();
+    }
+  }
+
+  /** True once the consumer has joined its group (readiness). */
+  get joined(): boolean {
+    return this.joinedOnce;
+  }
+
+  /** True while an operator has paused the job. */
+  get isPaused(): boolean {
+    return this.operatorPaused;
+  }
+
+  /**
+   * Pauses or resumes consumption for an operator (`pauseJob` / `resumeJob`).
+   * While paused nothing is fetched and nothing is committed, idle ticks
+   * included; a batch already in flight is dropped and read again on resume.
+   */
+  setOperatorPaused(paused: boolean): void {
+    if (paused === this.operatorPaused) return;
+    this.operatorPaused = paused;
+    this.log.info({ paused }, paused ? 'job paused by an operator' : 'job resumed by an operator');
+    this.applyPause();
+  }
+
+  /**
+   * An operator moved some of this job's partitions (reset or rebuild): claim
+   * the ones this worker owns again, at a batch boundary: window state is
+   * dropped, the stored position read back, the consumer seeks there.
+   */
+  async reclaim(partitions: number[]): Promise<void> {
+    for (const p of partitions) {
+      const state = this.partitions.get(p);
+      if (!state) continue;
+      await this.exclusive(state, async () => {
+        if (this.partitions.get(p) === state && this.assigned.has(p)) await this.claim([p]);
+      });
+    }
   }
 
   /**
@@ -129,19 +206,17 @@ export class JobConsumer {
   async stop(): Promise<void> {
     this.stopping = true;
     if (this.tickTimer) clearInterval(this.tickTimer);
+    if (this.statsTimer) clearInterval(this.statsTimer);
     await this.consumer.disconnect();
     await Promise.allSettled([...this.partitions.values()].map((s) => s.chain));
     await this.drain();
     await this.admin.disconnect().catch(() => {});
   }
 
-  /** Pauses fetching (operators, backpressure). Takes effect at the next fetch. */
-  pause(): void {
-    this.consumer.pause([{ topic: this.opts.job.topic }]);
-  }
-
-  resume(): void {
-    this.consumer.resume([{ topic: this.opts.job.topic }]);
+  /** Pauses fetching while an operator or backpressure wants it; takes effect at the next fetch. */
+  private applyPause(): void {
+    if (this.operatorPaused || this.backpressured) this.consumer.pause([{ topic: this.opts.job.topic }]);
+    else this.consumer.resume([{ topic: this.opts.job.topic }]);
   }
 
   private async onAssignment(assigned: number[]): Promise<void> {
@@ -154,6 +229,8 @@ export class JobConsumer {
       }
     }
     if (assigned.length === 0) return;
+    // A kept partition may have a batch in flight: claim it only at the batch boundary.
+    await Promise.all(assigned.map((p) => this.partitions.get(p)?.chain.catch(() => {})));
     const init = this.claim(assigned);
     for (const p of assigned) this.initializing.set(p, init);
     try {
@@ -169,10 +246,8 @@ export class JobConsumer {
     const { job, offsets } = this.opts;
     const bounds = await partitionBounds(this.admin, job.topic);
     for (const partition of partitions) {
-      const previous = this.partitions.get(partition);
-      if (previous) await previous.chain.catch(() => {});
       const b = bounds.get(partition) ?? { earliest: 0n, latest: 0n };
-      const pos = await offsets.claim(job.groupId, job.topic, partition, b);
+      const pos = await offsets.claim(job.groupId, job.topic, partition, b, this.opts.owner ?? '');
       if (pos.lostNow > 0n) {
         this.log.warn({ partition, lost: pos.lostNow.toString(), earliest: b.earliest.toString() },
           'records were deleted by retention before they were processed: starting at the earliest offset');
@@ -186,22 +261,35 @@ export class JobConsumer {
         committed: { nextOffset: pos.nextOffset, replayFrom: pos.replayFrom, watermarkMs: pos.watermarkMs },
         chain: Promise.resolve(),
         recovering: false,
-        reseekedAt: null,
+        reseeks: 0,
+        highWatermark: pos.nextOffset,
+        rateCount: 0,
+        rateSince: nowMs,
       };
       this.partitions.set(partition, state);
       this.consumer.seek({ topic: job.topic, partition, offset: pos.replayFrom.toString() });
       this.log.debug({ partition, epoch: pos.epoch, replayFrom: pos.replayFrom.toString(), nextOffset: pos.nextOffset.toString() }, 'partition claimed');
     }
+    // Ownership shows in the `jobs` query at once, not at the next stats tick.
+    void this.publishStats();
   }
 
-  private async eachBatch({ batch, isStale, heartbeat, isRunning }: EachBatchPayload): Promise<void> {
+  private async eachBatch({ batch, isStale, heartbeat, isRunning, resolveOffset }: EachBatchPayload): Promise<void> {
     const partition = batch.partition;
     const init = this.initializing.get(partition);
     if (init) await init.catch(() => {});
     const state = this.partitions.get(partition);
-    if (!state || state.recovering || !isRunning()) return;
+    if (!state) {
+      // Not ours (revoked or fenced off): move on so kafkajs does not fetch it again and again.
+      resolveOffset(batch.lastOffset());
+      return;
+    }
+    // Recovering or paused: leave the batch unresolved, kafkajs fetches it again later.
+    if (state.recovering || !isRunning() || this.operatorPaused) return;
     await this.exclusive(state, async () => {
-      if (isStale() || this.partitions.get(partition) !== state) return;
+      if (isStale() || this.partitions.get(partition) !== state || this.operatorPaused) return;
+      const started = performance.now();
+      state.highWatermark = BigInt(batch.highWatermark);
       const records: SourceRecord[] = [];
       for (const m of batch.messages) {
         const offset = BigInt(m.offset);
@@ -209,24 +297,32 @@ export class JobConsumer {
         if (offset < state.readPosition) continue;
         records.push({ offset, key: m.key, value: m.value, timestampMs: Number(m.timestamp) });
       }
-      if (records.length === 0) return;
-      if (records[0]!.offset > state.readPosition && state.reseekedAt !== state.readPosition) {
+      if (records.length > 0 && records[0]!.offset > state.readPosition && state.reseeks < MAX_RESEEKS) {
         // kafkajs prefetches: a batch fetched before our seek can arrive after the seek was
         // applied without being flagged stale. Processing it would skip the replay of open
-        // windows, so seek again; a gap seen twice at one position is real (control records).
-        state.reseekedAt = state.readPosition;
+        // windows, so seek again. Only a real gap (control records of transactional
+        // producers, compaction) persists through several re-seeks.
+        state.reseeks++;
         this.consumer.seek({ topic: batch.topic, partition, offset: state.readPosition.toString() });
         return;
       }
+      if (records.length > 0 && records[0]!.offset > state.readPosition) {
+        this.log.warn({ partition, expected: state.readPosition.toString(), got: records[0]!.offset.toString() }, 'offsets are not contiguous: accepting the gap');
+      }
+      state.reseeks = 0;
+      resolveOffset(batch.lastOffset());
+      if (records.length === 0) return;
       const result = state.processor.process(records, Date.now());
       state.readPosition = records[records.length - 1]!.offset + 1n;
+      this.opts.metrics?.recordsConsumed.inc({ job: this.opts.job.name }, result.records);
       await heartbeat();
       await this.commit(state, result);
+      this.opts.metrics?.batchDuration.observe({ job: this.opts.job.name }, (performance.now() - started) / 1000);
     });
   }
 
   private tickAll(): void {
-    if (this.stopping) return;
+    if (this.stopping || this.operatorPaused) return;
     for (const state of this.partitions.values()) {
       if (state.recovering) continue;
       void this.exclusive(state, async () => {
@@ -275,6 +371,7 @@ export class JobConsumer {
           })),
         });
       }
+      const txStarted = performance.now();
       await db.$transaction(async (tx) => {
         await offsets.lock(tx, job.groupId, job.topic, state.partition, state.epoch);
         if (result.write) await result.write(tx);
@@ -284,14 +381,25 @@ export class JobConsumer {
           deadLettered: result.deadLetters.length,
         });
       }, { maxWait: 10_000, timeout: 60_000 });
+      this.opts.metrics?.transactionDuration.observe({ job: job.name }, (performance.now() - txStarted) / 1000);
     } catch (err) {
       await this.onCommitFailure(state, err);
       return;
     }
     state.committed = { ...position };
+    state.rateCount += result.records;
+    const m = this.opts.metrics;
+    if (m) {
+      m.recordsCommitted.inc({ job: job.name }, result.records);
+      m.recordsLate.inc({ job: job.name }, result.lateRecords);
+      for (const d of result.deadLetters) m.recordsDeadLettered.inc({ job: job.name, reason: d.reason });
+      const lag = state.highWatermark - position.nextOffset;
+      m.lag.set({ job: job.name, topic: job.topic, partition: String(state.partition) }, Number(lag > 0n ? lag : 0n));
+    }
     this.opts.onCommit?.({ partition: state.partition, position, records: result.records, deadLettered: result.deadLetters.length });
     this.enqueue(async () => {
       await result.afterCommit?.();
+      if (result.closedAtMs !== undefined) m?.windowEmitLatency.observe({ job: job.name }, (Date.now() - result.closedAtMs) / 1000);
       await this.consumer.commitOffsets([{ topic: job.topic, partition: state.partition, offset: position.nextOffset.toString() }])
         .catch((err) => this.log.debug({ err, partition: state.partition }, 'kafka offset commit skipped'));
     });
@@ -303,6 +411,14 @@ export class JobConsumer {
    */
   private async onCommitFailure(state: PartitionState, err: unknown): Promise<void> {
     if (err instanceof FencedError) {
+      const reset = this.assigned.has(state.partition)
+        && await this.opts.offsets.wasReset(this.opts.job.groupId, this.opts.job.topic, state.partition).catch(() => false);
+      if (reset && this.partitions.get(state.partition) === state) {
+        // An operator moved the partition: this worker still owns it, so it starts over from the stored row.
+        this.log.info({ partition: state.partition }, 'partition moved by an operator: claiming it again');
+        await this.claim([state.partition]).catch((e) => this.onCommitFailure(state, e));
+        return;
+      }
       this.log.warn({ partition: state.partition }, err.message);
       if (this.partitions.get(state.partition) === state) this.partitions.delete(state.partition);
       return;
@@ -326,9 +442,9 @@ export class JobConsumer {
   private enqueue(work: () => Promise<void>): void {
     this.pending.push(work);
     const max = this.opts.maxPendingAfterCommit ?? 32;
-    if (!this.paused && this.pending.length > max) {
-      this.paused = true;
-      this.pause();
+    if (!this.backpressured && this.pending.length > max) {
+      this.backpressured = true;
+      this.applyPause();
       this.log.warn({ pending: this.pending.length }, 'post-commit work is behind: pausing consumption');
     }
     if (!this.draining) this.draining = this.drainLoop();
@@ -343,13 +459,29 @@ export class JobConsumer {
       } catch (err) {
         this.log.error({ err }, 'post-commit work failed');
       }
-      if (this.paused && this.pending.length <= max / 2) {
-        this.paused = false;
-        this.resume();
+      if (this.backpressured && this.pending.length <= max / 2) {
+        this.backpressured = false;
+        this.applyPause();
         this.log.info('post-commit work caught up: resuming consumption');
       }
     }
     this.draining = null;
+  }
+
+  /** Owner and records/s of each owned partition, for the `jobs` query (best effort). */
+  private async publishStats(): Promise<void> {
+    const { redis, job } = this.opts;
+    if (!redis) return;
+    const now = Date.now();
+    const pipeline = redis.pipeline();
+    for (const state of this.partitions.values()) {
+      const seconds = Math.max(0.001, (now - state.rateSince) / 1000);
+      const stats = { owner: this.opts.owner ?? null, recordsPerSecond: state.rateCount / seconds, at: now };
+      state.rateCount = 0;
+      state.rateSince = now;
+      pipeline.set(partitionStatsKey(job.groupId, job.topic, state.partition), JSON.stringify(stats), 'EX', 30);
+    }
+    await pipeline.exec().catch(() => {});
   }
 
   private async drain(): Promise<void> {

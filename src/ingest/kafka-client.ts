@@ -19,14 +19,16 @@ const LEVELS: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
  * A kafkajs client whose log lines go through the service's pino logger.
  * @param brokers `host:port` list.
  * @param clientId shown in broker logs and metrics.
+ * @param retries attempts after a failed request or connection (kafkajs backs off from 200 ms). @default 8
  */
-export function createKafka(brokers: string[], clientId: string, logger?: Logger): Kafka {
+export function createKafka(brokers: string[], clientId: string, logger?: Logger, retries = 8): Kafka {
   return new kafkajs.Kafka({
     clientId,
     brokers,
     connectionTimeout: 3_000,
     requestTimeout: 30_000,
-    retry: { initialRetryTime: 200, retries: 8 },
+    // Connecting uses the client's retries, not the admin's or consumer's own.
+    retry: { initialRetryTime: 200, retries },
     logLevel: logger ? logLevel.WARN : logLevel.NOTHING,
     logCreator: () => (entry: LogEntry) => {
       if (!logger) return;

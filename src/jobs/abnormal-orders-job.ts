@@ -49,6 +49,10 @@ export function createAbnormalOrdersJob(opts: AbnormalOrdersOptions): JobDefinit
     name: 'abnormal-orders',
     groupId: opts.groupId,
     topic: opts.topic,
+    results: 'idempotent',
+    // Detections are idempotent upserts, so a replay rewrites them; the rows also hold the
+    // CRM team's callback statuses, which are business data: a rebuild keeps them.
+    clearResults: async () => {},
     createProcessor: ({ nextOffset, replayFrom, watermarkMs, nowMs }) =>
       new AbnormalOrdersProcessor(opts, new PartitionWindowEngine(opts.window, aggregator, { nextOffset, watermarkMs, replayFrom }, nowMs)),
   };
@@ -88,21 +92,21 @@ class AbnormalOrdersProcessor implements PartitionProcessor {
         deadLetters.push({ record, reason: 'late', detail: `event time ${new Date(event.eventTimeMs).toISOString()} is at or before the watermark ${new Date(this.engine.watermarkMs ?? 0).toISOString()}: every window containing it is final` });
       }
     }
-    return this.close(this.engine.closeDue(nowMs), deadLetters, lateRecords, fresh);
+    return this.close(this.engine.closeDue(nowMs), deadLetters, lateRecords, fresh, nowMs);
   }
 
   tick(nowMs: number): BatchResult | null {
     const before = this.engine.watermarkMs;
     const closed = this.engine.closeDue(nowMs);
     if (closed.length === 0 && this.engine.watermarkMs === before) return null;
-    return this.close(closed, [], 0, 0);
+    return this.close(closed, [], 0, 0, nowMs);
   }
 
   position() {
     return { nextOffset: this.engine.nextOffset, replayFrom: this.engine.replayFrom, watermarkMs: this.engine.watermarkMs };
   }
 
-  private close(closed: ClosedWindow<string, UserWindowCount>[], deadLetters: DeadLetter[], lateRecords: number, records: number): BatchResult {
+  private close(closed: ClosedWindow<string, UserWindowCount>[], deadLetters: DeadLetter[], lateRecords: number, records: number, nowMs: number): BatchResult {
     const candidates: Detection[] = [];
     for (const { window, entries } of closed) {
       for (const [uid, agg] of entries) {
@@ -117,6 +121,7 @@ class AbnormalOrdersProcessor implements PartitionProcessor {
       deadLetters,
       lateRecords,
       records,
+      closedAtMs: nowMs,
       write: async (tx) => {
         const vips = await this.opts.store.findVips(tx, [...new Set(candidates.map((c) => c.uid))]);
         detections = candidates.filter((c) => !vips.has(c.uid));

@@ -5,9 +5,11 @@ import type { BatchResult, DeadLetter, JobPosition, PartitionProcessor, SourceRe
 export interface AdditiveHandler<E> {
   /**
    * Parses one record.
+   * @returns the event, or `null` for a valid record this job does not count
+   *   (e.g. another service name): its offset advances, nothing else happens.
    * @throws {MalformedRecordError} for a bad record: it is dead-lettered with the error's reason.
    */
-  parse(record: SourceRecord): E;
+  parse(record: SourceRecord): E | null;
   /** Event time of a parsed record, epoch milliseconds. */
   eventTimeMs(event: E): number;
   /**
@@ -16,6 +18,34 @@ export interface AdditiveHandler<E> {
    * with at least one event.
    */
   aggregate(events: readonly E[], ctx: { partition: number; watermarkMs: number | null }): Pick<BatchResult, 'write' | 'afterCommit'>;
+  /**
+   * Only with {@link AdditiveIdleOptions}: post-commit work after an idle
+   * advance moved the watermark (a tick with no records, no `write`), e.g. to
+   * check whether the job's watermark passed an event-time boundary.
+   */
+  onIdleAdvance?(ctx: { partition: number; watermarkMs: number }): Pick<BatchResult, 'afterCommit'>;
+}
+
+/**
+ * Opt-in idle advance of the watermark (Flink `WatermarkStrategy.withIdleness`),
+ * for additive jobs that emit at event-time boundaries over several partitions:
+ * a quiet partition must not hold the job's watermark back forever. Mirrors
+ * `PartitionWindowEngine` (ARCHITECTURE.md: "a partition with no records for
+ * `idleTimeout` moves its watermark on with wall-clock time").
+ */
+export interface AdditiveIdleOptions {
+  /**
+   * Wall-clock silence, in MILLISECONDS, after which the partition's watermark
+   * follows wall-clock time: `max event time + (now - last record) - grace`, or
+   * `restored watermark + (now - last record)` when no record arrived since
+   * the restore. A partition that never had a watermark (never saw a record,
+   * nothing restored) holds back until it has been idle this long, then takes
+   * `now - grace`: wall-clock time stands in for the event time it never saw.
+   * Must be > 0.
+   */
+  idleTimeoutMs: number;
+  /** Wall clock at creation, epoch MILLISECONDS: the idle timer starts here. */
+  nowMs: number;
 }
 
 /**
@@ -24,24 +54,49 @@ export interface AdditiveHandler<E> {
  * batch adds its contribution inside the batch transaction (emit-changes), a
  * record of any age lands in its own bucket, nothing is late, and
  * `replayFrom` always equals `nextOffset`: after a crash nothing is replayed
- * and nothing is counted twice. The watermark (max event time - grace) is kept
- * for jobs that emit at event-time boundaries.
+ * and nothing is counted twice. The watermark (max event time - grace, never
+ * decreasing) is kept for jobs that emit at event-time boundaries.
+ *
+ * Without `idle` the watermark moves with records only and `tick` always
+ * returns null. With `idle` (see {@link AdditiveIdleOptions}) idle advance is
+ * applied at the start of `process` and in `tick`; `tick` then returns a
+ * result with no `write` whenever the watermark moved, so the consumer
+ * commits the new watermark with the position. Malformed records do not
+ * restart the idle timer: a partition carrying only garbage is idle.
  */
 export class AdditiveProcessor<E> implements PartitionProcessor {
   private next: bigint;
+  /** Max event time seen, or restored watermark + grace; epoch ms. */
   private maxEventTimeMs: number | null;
+  private watermark: number | null;
+  private readonly idleTimeoutMs: number | null;
+  /** Wall clock of the last record with an event time (or of creation), epoch ms. */
+  private lastRecordWallMs: number;
 
+  /**
+   * @param restored the partition's committed position (`watermarkMs` in epoch ms, or null).
+   * @param graceMs grace period, milliseconds (>= 0).
+   * @param idle opt-in idle advance; omitted: the watermark moves with records only.
+   * @throws {RangeError} when `idle.idleTimeoutMs` is not a positive number or `idle.nowMs` is not finite.
+   */
   constructor(
     private readonly handler: AdditiveHandler<E>,
     private readonly partition: number,
     restored: { nextOffset: bigint; watermarkMs: number | null },
     private readonly graceMs: number,
+    idle?: AdditiveIdleOptions,
   ) {
+    if (idle && !(idle.idleTimeoutMs > 0)) throw new RangeError(`idleTimeoutMs must be greater than 0 (milliseconds), got ${idle.idleTimeoutMs}`);
+    if (idle && !Number.isFinite(idle.nowMs)) throw new RangeError(`nowMs must be a finite number of epoch milliseconds, got ${idle.nowMs}`);
     this.next = restored.nextOffset;
+    this.watermark = restored.watermarkMs;
     this.maxEventTimeMs = restored.watermarkMs === null ? null : restored.watermarkMs + graceMs;
+    this.idleTimeoutMs = idle ? idle.idleTimeoutMs : null;
+    this.lastRecordWallMs = idle ? idle.nowMs : 0;
   }
 
-  process(records: readonly SourceRecord[]): BatchResult {
+  process(records: readonly SourceRecord[], nowMs: number = Date.now()): BatchResult {
+    if (this.idleTimeoutMs !== null) this.applyIdleAdvance(nowMs);
     const events: E[] = [];
     const deadLetters: DeadLetter[] = [];
     let fresh = 0;
@@ -50,7 +105,7 @@ export class AdditiveProcessor<E> implements PartitionProcessor {
       if (record.offset < this.next) continue;
       this.next = record.offset + 1n;
       fresh++;
-      let event: E;
+      let event: E | null;
       try {
         event = this.handler.parse(record);
       } catch (err) {
@@ -58,23 +113,43 @@ export class AdditiveProcessor<E> implements PartitionProcessor {
         deadLetters.push({ record, reason: err.reason, detail: err.message });
         continue;
       }
+      if (event === null) continue;
       const t = this.handler.eventTimeMs(event);
-      if (this.maxEventTimeMs === null || t > this.maxEventTimeMs) this.maxEventTimeMs = t;
+      if (this.maxEventTimeMs === null || t > this.maxEventTimeMs) {
+        this.maxEventTimeMs = t;
+        const candidate = t - this.graceMs;
+        if (this.watermark === null || candidate > this.watermark) this.watermark = candidate;
+      }
       events.push(event);
     }
-    const out = events.length > 0 ? this.handler.aggregate(events, { partition: this.partition, watermarkMs: this.watermarkMs }) : {};
+    if (events.length > 0) this.lastRecordWallMs = nowMs;
+    const out = events.length > 0 ? this.handler.aggregate(events, { partition: this.partition, watermarkMs: this.watermark }) : {};
     return { ...out, deadLetters, lateRecords: 0, records: fresh };
   }
 
-  tick(): BatchResult | null {
-    return null;
+  /**
+   * Without idle advance: always null. With it: applies idle advance at
+   * `nowMs` (epoch ms) and returns a result with no `write` (plus the
+   * handler's `onIdleAdvance` post-commit work) when the watermark moved, so
+   * the new watermark is committed; null when it did not.
+   */
+  tick(nowMs: number): BatchResult | null {
+    if (this.idleTimeoutMs === null) return null;
+    const before = this.watermark;
+    this.applyIdleAdvance(nowMs);
+    if (this.watermark === before || this.watermark === null) return null;
+    const out = this.handler.onIdleAdvance?.({ partition: this.partition, watermarkMs: this.watermark }) ?? {};
+    return { ...out, deadLetters: [], lateRecords: 0, records: 0 };
   }
 
   position(): JobPosition {
-    return { nextOffset: this.next, replayFrom: this.next, watermarkMs: this.watermarkMs };
+    return { nextOffset: this.next, replayFrom: this.next, watermarkMs: this.watermark };
   }
 
-  private get watermarkMs(): number | null {
-    return this.maxEventTimeMs === null ? null : this.maxEventTimeMs - this.graceMs;
+  private applyIdleAdvance(nowMs: number): void {
+    const idleForMs = nowMs - this.lastRecordWallMs;
+    if (idleForMs < this.idleTimeoutMs!) return;
+    const candidate = this.maxEventTimeMs !== null ? this.maxEventTimeMs + idleForMs - this.graceMs : nowMs - this.graceMs;
+    if (this.watermark === null || candidate > this.watermark) this.watermark = candidate;
   }
 }

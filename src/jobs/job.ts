@@ -31,6 +31,8 @@ export interface BatchResult {
   lateRecords: number;
   /** Records read (replays excluded). */
   records: number;
+  /** Wall-clock ms when the windows this result emits became final (for the emit-latency metric). */
+  closedAtMs?: number;
 }
 
 /** A partition's position as the job sees it after a batch. */
@@ -56,6 +58,26 @@ export interface JobDefinition {
   name: string;
   groupId: string;
   topic: string;
+  /**
+   * `idempotent`: replaying records rewrites the same results, so the job may be
+   * rewound freely; `additive`: replaying would count records twice, so moving
+   * it backwards is refused unless the operator accepts the recount.
+   */
+  results: 'idempotent' | 'additive';
+  /**
+   * Empties the job's results, de-duplication state included, inside the
+   * rebuild transaction (`rebuildJob`).
+   */
+  clearResults(tx: Tx): Promise<void>;
+  /** After a rebuild committed: drop what the job mirrors outside the database (Redis). */
+  afterClear?(): Promise<void>;
+  /**
+   * Loads what the processors need before the worker joins the group (reference
+   * data such as the city codes of recharge-metrics): `createProcessor` is
+   * synchronous. Called once per worker start, before `JobConsumer.start`; a
+   * rejection stops the start.
+   */
+  prepare?(): Promise<void>;
   /** Builds a partition's processor from its stored position (exactly-once restore). */
   createProcessor(ctx: { partition: number; nextOffset: bigint; replayFrom: bigint; watermarkMs: number | null; nowMs: number }): PartitionProcessor;
 }

@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config/config.js';
 import { ConfigError } from '../config/config.js';
@@ -6,6 +7,19 @@ import type { Db } from '../store/prisma-client.js';
 import { UnpaidUserStore } from '../store/unpaid-user-store.js';
 import { createAbnormalOrdersJob } from './abnormal-orders-job.js';
 import type { JobDefinition } from './job.js';
+import { topicPartitionCount } from '../ingest/topic-partition-count.js';
+import { createLogger } from '../observability/logger.js';
+import { TOPIC_HOT_PRODUCTS_UPDATED } from '../publish/event-bus.js';
+import { DailyActiveUserStore } from '../store/daily-active-user-store.js';
+import { HotProductStore } from '../store/hot-product-store.js';
+import { ZonedCalendar } from '../stream/zoned-calendar.js';
+import { createDailyActiveUsersJob } from './daily-active-users-job.js';
+import { HotProductsEmitter } from './hot-products-emitter.js';
+import { createHotProductsJob } from './hot-products-job.js';
+import { TOPIC_RECHARGE_CITY_METRICS_CHANGED } from '../publish/event-bus.js';
+import { RechargeMetricsStore } from '../store/recharge-metrics-store.js';
+import { RechargeServingCache } from '../store/recharge-serving-cache.js';
+import { createRechargeMetricsJob } from './recharge-metrics-job.js';
 
 /** What jobs are built from: one of each per process. */
 export interface JobDeps {
@@ -34,6 +48,47 @@ export const JOB_FACTORIES: Record<string, JobFactory> = {
       for (const e of events) bus.pubSub.publish(TOPIC_ABNORMAL_USER_DETECTED, e);
     },
   }),
+  'hot-products': (config, { db, bus }) => {
+    const store = new HotProductStore(db);
+    const logger = createLogger(config.LOG_LEVEL).child({ job: 'hot-products' });
+    return createHotProductsJob({
+      groupId: config.HOT_PRODUCTS_GROUP,
+      topic: config.PRODUCT_CLICKS_TOPIC,
+      graceMs: config.GRACE_MS,
+      idleTimeoutMs: config.IDLE_TIMEOUT_MS ?? 60_000,
+      store,
+      emitter: new HotProductsEmitter({
+        store,
+        groupId: config.HOT_PRODUCTS_GROUP,
+        topic: config.PRODUCT_CLICKS_TOPIC,
+        partitionCount: topicPartitionCount(config.KAFKA_BROKERS, config.PRODUCT_CLICKS_TOPIC, logger),
+        publish: (event) => bus.pubSub.publish(TOPIC_HOT_PRODUCTS_UPDATED, event),
+        logger,
+        claimedBy: `${hostname()}:${process.pid}`,
+      }),
+    });
+  },
+  'daily-active-users': (config, { db }) => createDailyActiveUsersJob({
+    groupId: config.DAU_GROUP,
+    topic: config.USER_BEHAVIOR_TOPIC,
+    graceMs: config.GRACE_MS,
+    calendar: new ZonedCalendar(config.TIME_ZONE),
+    store: new DailyActiveUserStore(db),
+  }),
+  'recharge-metrics': (config, { db, redis, bus }) => {
+    const calendar = new ZonedCalendar(config.TIME_ZONE);
+    const logger = createLogger(config.LOG_LEVEL).child({ job: 'recharge-metrics' });
+    return createRechargeMetricsJob({
+      groupId: config.RECHARGE_GROUP,
+      topic: config.RECHARGE_TOPIC,
+      calendar,
+      graceMs: config.GRACE_MS,
+      store: new RechargeMetricsStore(db),
+      cache: new RechargeServingCache({ redis, namespace: config.RECHARGE_GROUP, dateOf: (ms) => calendar.dateOf(ms), logger }),
+      publish: (event) => bus.pubSub.publish(TOPIC_RECHARGE_CITY_METRICS_CHANGED, config.RECHARGE_GROUP, event),
+      logger,
+    });
+  },
 };
 
 /**

@@ -14,12 +14,75 @@ export interface AbnormalUserDetectedEvent {
   windowEnd: string;
 }
 
+/** An operator changed a job: workers owning its partitions act on it at a batch boundary. */
+export interface JobControlEvent {
+  kind: 'reset' | 'pause' | 'resume';
+  job: string;
+  /** With `reset`: the partitions moved. */
+  partitions?: number[];
+}
+
+/** One product of a published hot-products ranking. */
+export interface HotProductPayload {
+  productId: string;
+  clicks: number;
+  /** 1-based; equal clicks get consecutive ranks, the smaller productId first. */
+  rank: number;
+  category: string | null;
+}
+
+/**
+ * The ranking of the hour ending at a 5-minute boundary of event time,
+ * published once per boundary when the job's watermark passed it (issue 4).
+ * Times are ISO-8601 strings (UTC); `products` holds the top 100.
+ */
+export interface HotProductsUpdatedEvent {
+  windowStart: string;
+  windowEnd: string;
+  products: HotProductPayload[];
+}
+
+/**
+ * One city's recharge stats of one calendar day as absolute values (issue 3).
+ * `amount` is yuan as an exact decimal string ("1234.50").
+ */
+export interface CityDailyStatsPayload {
+  /** Calendar date in TIME_ZONE, `YYYY-MM-DD`. */
+  date: string;
+  cityCode: string;
+  orders: number;
+  succeeded: number;
+  failed: number;
+  amount: string;
+  /** Sum of the orders' durations, milliseconds. */
+  durationMsSum: number;
+}
+
+/**
+ * Published by a recharge-metrics worker after each commit that changed
+ * cities' daily stats: every changed (date, city), absolute values. API
+ * processes coalesce them per city (`src/publish/city-metrics-feed.ts`)
+ * before `cityMetricsUpdated` sends them on.
+ */
+export interface RechargeCityMetricsChangedEvent {
+  cities: CityDailyStatsPayload[];
+}
+
 /** Routing keys and payloads of every subscription event. */
 export type BusEvents = {
   ABNORMAL_USER_DETECTED: [AbnormalUserDetectedEvent];
+  HOT_PRODUCTS_UPDATED: [HotProductsUpdatedEvent];
+  JOB_CONTROL: [JobControlEvent];
+  /** Per consumer group of the job (channel `RECHARGE_CITY_METRICS_CHANGED:<group>`): deployments sharing a Redis stay apart. */
+  RECHARGE_CITY_METRICS_CHANGED: [groupId: string, event: RechargeCityMetricsChangedEvent];
 };
 
 export const TOPIC_ABNORMAL_USER_DETECTED = 'ABNORMAL_USER_DETECTED' as const;
+export const TOPIC_HOT_PRODUCTS_UPDATED = 'HOT_PRODUCTS_UPDATED' as const;
+/** Worker -> API processes: absolute stats of the cities a recharge-metrics commit changed (coalesced before `cityMetricsUpdated`). */
+export const TOPIC_RECHARGE_CITY_METRICS_CHANGED = 'RECHARGE_CITY_METRICS_CHANGED' as const;
+/** Control-plane events between API and worker processes (not a GraphQL subscription). */
+export const TOPIC_JOB_CONTROL = 'JOB_CONTROL' as const;
 
 export interface EventBus {
   pubSub: PubSub<BusEvents>;
@@ -38,7 +101,17 @@ export function createEventBus(redisUrl: string): EventBus {
   // Reconnection is ioredis's job; an unhandled 'error' event would kill the process.
   publishClient.on('error', () => {});
   subscribeClient.on('error', () => {});
-  const eventTarget = createRedisEventTarget<any>({ publishClient, subscribeClient });
+  // The event target neither awaits nor catches these calls: a rejection (Redis down for
+  // longer than the client's retries) would be an unhandled rejection and end the process.
+  // An event published while Redis is down is lost; the database still has the values.
+  const ignore = () => 0;
+  const publisher = { publish: (channel: string, message: string) => publishClient.publish(channel, message).catch(ignore) };
+  const subscriber = {
+    on: (event: 'message', listener: (channel: string, message: string) => void) => subscribeClient.on(event, listener),
+    subscribe: (channel: string) => subscribeClient.subscribe(channel).catch(ignore),
+    unsubscribe: (channel: string) => subscribeClient.unsubscribe(channel).catch(ignore),
+  };
+  const eventTarget = createRedisEventTarget<any>({ publishClient: publisher as unknown as Redis, subscribeClient: subscriber as unknown as Redis });
   const pubSub = createPubSub<BusEvents>({ eventTarget });
   return {
     pubSub,

@@ -53,11 +53,11 @@ export class OffsetStore {
    * - above latest (topic recreated): start at latest.
    * @returns the position to resume from, with this owner's epoch.
    */
-  async claim(groupId: string, topic: string, partition: number, bounds: { earliest: bigint; latest: bigint }): Promise<PartitionPosition & { lostNow: bigint }> {
+  async claim(groupId: string, topic: string, partition: number, bounds: { earliest: bigint; latest: bigint }, owner = ''): Promise<PartitionPosition & { lostNow: bigint }> {
     return this.db.$transaction(async (tx) => {
-      await tx.$executeRaw`INSERT INTO consumer_offset (group_id, topic, \`partition\`, next_offset, replay_from, epoch)
-        VALUES (${groupId}, ${topic}, ${partition}, -1, -1, 1)
-        ON DUPLICATE KEY UPDATE epoch = epoch + 1`;
+      await tx.$executeRaw`INSERT INTO consumer_offset (group_id, topic, \`partition\`, next_offset, replay_from, epoch, owner)
+        VALUES (${groupId}, ${topic}, ${partition}, -1, -1, 1, ${owner})
+        ON DUPLICATE KEY UPDATE epoch = epoch + 1, owner = VALUES(owner)`;
       const [row] = await tx.$queryRaw<Row[]>`SELECT next_offset, replay_from, watermark_ms, epoch, lost_to_retention
         FROM consumer_offset WHERE group_id = ${groupId} AND topic = ${topic} AND \`partition\` = ${partition} FOR UPDATE`;
       let nextOffset = BigInt(row!.next_offset);
@@ -112,8 +112,68 @@ export class OffsetStore {
       WHERE group_id = ${groupId} AND topic = ${topic} AND \`partition\` = ${partition}`;
   }
 
+  /**
+   * Whether the last change of the partition's epoch came from an operator's
+   * reset or rebuild (not from another worker's claim): the fenced owner then
+   * claims again instead of leaving the partition.
+   */
+  async wasReset(groupId: string, topic: string, partition: number): Promise<boolean> {
+    const rows = await this.db.$queryRaw<Array<{ epoch: number; reset_epoch: number | null }>>`SELECT epoch, reset_epoch FROM consumer_offset
+      WHERE group_id = ${groupId} AND topic = ${topic} AND \`partition\` = ${partition}`;
+    return rows.length > 0 && rows[0]!.reset_epoch !== null && Number(rows[0]!.reset_epoch) === Number(rows[0]!.epoch);
+  }
+
+  /**
+   * Moves partitions to new offsets inside `tx` (an operator's reset or a
+   * rebuild); the epoch is bumped so the current owner is fenced off at its
+   * next commit and claims again. Each move is audited; rows missing (the
+   * group never ran) are created.
+   *
+   * A reset keeps the watermark, so windows that were already final are not
+   * emitted again, and moving backwards also keeps `replay_from` at or below
+   * its old value, so every open window is rebuilt from all its records: a
+   * rewound job ends with exactly the results of an uninterrupted run. A
+   * rebuild (`counters` given) clears the watermark and the counters:
+   * everything is recomputed from the target.
+   * @returns per partition the committed offset before (-1 when none) and after.
+   */
+  async moveTo(
+    tx: Tx,
+    groupId: string,
+    topic: string,
+    targets: ReadonlyMap<number, bigint>,
+    audit: { mode: string; role: string; keyId: string },
+    counters?: { lostToRetention: ReadonlyMap<number, bigint> },
+  ): Promise<Array<{ partition: number; before: bigint; after: bigint }>> {
+    const out: Array<{ partition: number; before: bigint; after: bigint }> = [];
+    for (const [partition, target] of [...targets].sort(([a], [b]) => a - b)) {
+      await tx.$executeRaw`INSERT IGNORE INTO consumer_offset (group_id, topic, \`partition\`, next_offset, replay_from, epoch)
+        VALUES (${groupId}, ${topic}, ${partition}, -1, -1, 0)`;
+      const [row] = await tx.$queryRaw<Array<{ next_offset: bigint; replay_from: bigint }>>`SELECT next_offset, replay_from FROM consumer_offset
+        WHERE group_id = ${groupId} AND topic = ${topic} AND \`partition\` = ${partition} FOR UPDATE`;
+      const before = BigInt(row!.next_offset);
+      const oldReplay = BigInt(row!.replay_from);
+      // MySQL runs single-table assignments left to right: reset_epoch takes the bumped epoch.
+      if (counters) {
+        await tx.$executeRaw`UPDATE consumer_offset SET next_offset = ${target}, replay_from = ${target}, watermark_ms = NULL,
+          epoch = epoch + 1, reset_epoch = epoch, late_records = 0, dead_lettered = 0,
+          lost_to_retention = ${counters.lostToRetention.get(partition) ?? 0n}, updated_at = NOW(3)
+          WHERE group_id = ${groupId} AND topic = ${topic} AND \`partition\` = ${partition}`;
+      } else {
+        const replayFrom = before >= 0n && target <= before && oldReplay >= 0n && oldReplay < target ? oldReplay : target;
+        await tx.$executeRaw`UPDATE consumer_offset SET next_offset = ${target}, replay_from = ${replayFrom},
+          epoch = epoch + 1, reset_epoch = epoch, updated_at = NOW(3)
+          WHERE group_id = ${groupId} AND topic = ${topic} AND \`partition\` = ${partition}`;
+      }
+      await tx.$executeRaw`INSERT INTO offset_reset_audit (group_id, topic, \`partition\`, mode, before_offset, after_offset, role, key_id)
+        VALUES (${groupId}, ${topic}, ${partition}, ${audit.mode}, ${before}, ${target}, ${audit.role}, ${audit.keyId})`;
+      out.push({ partition, before, after: target });
+    }
+    return out;
+  }
+
   /** Every stored row of `groupId` (or of every group), ordered by group, topic, partition. */
-  async list(groupId?: string): Promise<Array<{ groupId: string; topic: string; partition: number; nextOffset: bigint; watermarkMs: number | null; lateRecords: bigint; deadLettered: bigint; lostToRetention: bigint }>> {
+  async list(groupId?: string): Promise<Array<{ groupId: string; topic: string; partition: number; nextOffset: bigint; watermarkMs: number | null; lateRecords: bigint; deadLettered: bigint; lostToRetention: bigint; owner: string | null }>> {
     const rows = await this.db.consumerOffset.findMany({
       where: groupId ? { groupId } : undefined,
       orderBy: [{ groupId: 'asc' }, { topic: 'asc' }, { partition: 'asc' }],
@@ -127,6 +187,7 @@ export class OffsetStore {
       lateRecords: r.lateRecords,
       deadLettered: r.deadLettered,
       lostToRetention: r.lostToRetention,
+      owner: r.owner,
     }));
   }
 }

@@ -24,6 +24,7 @@ describe('abnormal-orders exactly once across crashes', () => {
     DATABASE_URL: db.url,
     USER_BEHAVIOR_TOPIC: topic.topic,
     ABNORMAL_ORDERS_GROUP: group,
+    JOBS: 'abnormal-orders',
     ROLES: 'worker',
     // Small batches: many transactions, so kills land between and inside them.
     KAFKA_MAX_BYTES_PER_PARTITION: '16384',

@@ -49,6 +49,7 @@ describe('abnormal-orders on a hand-built stream', () => {
       DATABASE_URL: db.url,
       USER_BEHAVIOR_TOPIC: topic.topic,
       ABNORMAL_ORDERS_GROUP: randomName('abnormal-orders'),
+      JOBS: 'abnormal-orders',
       // Windows close through event time here, never through idleness.
       IDLE_TIMEOUT_MS: '600000',
     };

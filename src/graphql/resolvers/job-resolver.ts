@@ -1,0 +1,131 @@
+import { GraphQLError } from 'graphql';
+import { Arg, Authorized, Ctx, Mutation, Query, Resolver } from 'type-graphql';
+import { partitionStatsKey } from '../../observability/partition-stats.js';
+import { partitionBounds } from '../../ingest/kafka-client.js';
+import { OperationRefusedError, type PartitionMove } from '../../jobs/job-operations.js';
+import { keyId } from '../../store/unpaid-user-store.js';
+import { OPS_ROLES, READ_ROLES } from '../auth.js';
+import type { GraphQLContext } from '../context.js';
+import { toGraphQLError } from '../errors.js';
+import { Job, JobPartition, JobRebuild, JobResults, JobState, OffsetReset, PartitionOffsetMove, ResetConsumerOffsetsInput } from '../types/job.js';
+
+function refusal(err: unknown): unknown {
+  if (err instanceof OperationRefusedError) return new GraphQLError(err.message, { extensions: { code: err.code, ...err.details } });
+  return toGraphQLError(err);
+}
+
+const moves = (list: PartitionMove[]): PartitionOffsetMove[] =>
+  list.map((m) => Object.assign(new PartitionOffsetMove(), { partition: m.partition, before: Number(m.before), after: Number(m.after) }));
+
+@Resolver()
+export class JobResolver {
+  @Authorized(OPS_ROLES)
+  @Mutation(() => OffsetReset, { description: "Moves a consumer group's offsets while its job runs (role ops); audited. See ResetConsumerOffsetsInput." })
+  async resetConsumerOffsets(@Ctx() ctx: GraphQLContext, @Arg('input', () => ResetConsumerOffsetsInput) input: ResetConsumerOffsetsInput): Promise<OffsetReset> {
+    try {
+      const job = ctx.services.operations.job(input.groupId);
+      const result = await ctx.services.operations.resetOffsets({
+        groupId: input.groupId,
+        topic: input.topic,
+        partitions: input.partitions,
+        to: input.to,
+        offset: input.offset,
+        timestampMs: input.timestamp ? input.timestamp.getTime() : null,
+        dryRun: input.dryRun,
+        allowRecount: input.allowRecount,
+      }, { role: ctx.caller!.role, keyId: keyId(ctx.caller!.apiKey) });
+      ctx.logger.info({ groupId: input.groupId, to: input.to, dryRun: !!input.dryRun, moves: result.moves.map((m) => [m.partition, String(m.before), String(m.after)]) }, 'consumer offsets reset');
+      return Object.assign(new OffsetReset(), {
+        groupId: job.groupId,
+        topic: job.topic,
+        dryRun: !!input.dryRun,
+        applied: result.applied,
+        acknowledged: result.acknowledged,
+        recordsToRecount: Number(result.recordsToRecount),
+        partitions: moves(result.moves),
+      });
+    } catch (err) {
+      throw refusal(err);
+    }
+  }
+
+  @Authorized(OPS_ROLES)
+  @Mutation(() => JobRebuild, { description: "Empties a job's results (de-duplication state included) and replays its topic from the earliest offset (role ops)." })
+  async rebuildJob(@Ctx() ctx: GraphQLContext, @Arg('job') name: string): Promise<JobRebuild> {
+    try {
+      const result = await ctx.services.operations.rebuild(name, { role: ctx.caller!.role, keyId: keyId(ctx.caller!.apiKey) });
+      ctx.logger.info({ job: name, lostToRetention: String(result.lostToRetention) }, 'job rebuild started');
+      return Object.assign(new JobRebuild(), { job: ctx.services.operations.job(name).name, partitions: moves(result.moves), lostToRetention: Number(result.lostToRetention), acknowledged: result.acknowledged });
+    } catch (err) {
+      throw refusal(err);
+    }
+  }
+
+  @Authorized(OPS_ROLES)
+  @Mutation(() => Job, { description: 'Stops consumption of a job on every worker: nothing is fetched or committed until resumeJob (role ops).' })
+  async pauseJob(@Ctx() ctx: GraphQLContext, @Arg('job') name: string): Promise<Job> {
+    return this.setPaused(ctx, name, true);
+  }
+
+  @Authorized(OPS_ROLES)
+  @Mutation(() => Job, { description: 'Resumes a paused job; it catches up from its committed offsets (role ops).' })
+  async resumeJob(@Ctx() ctx: GraphQLContext, @Arg('job') name: string): Promise<Job> {
+    return this.setPaused(ctx, name, false);
+  }
+
+  @Authorized(READ_ROLES)
+  @Query(() => [Job], { description: 'Every configured job with its state and, per partition, owner, offsets, lag, watermark, rate and counters.' })
+  async jobs(@Ctx() ctx: GraphQLContext): Promise<Job[]> {
+    const jobs = await Promise.all(ctx.services.jobs.map((j) => this.describe(ctx, j.name)));
+    return jobs;
+  }
+
+  private async setPaused(ctx: GraphQLContext, name: string, paused: boolean): Promise<Job> {
+    try {
+      const job = await ctx.services.operations.setPaused(name, paused, { role: ctx.caller!.role, keyId: keyId(ctx.caller!.apiKey) });
+      ctx.logger.info({ job: job.name, paused }, paused ? 'job paused' : 'job resumed');
+      return this.describe(ctx, job.name);
+    } catch (err) {
+      throw refusal(err);
+    }
+  }
+
+  private async describe(ctx: GraphQLContext, name: string): Promise<Job> {
+    const { operations, offsets, kafkaAdmin, redis, jobs } = ctx.services;
+    const job = jobs.find((j) => j.name === name)!;
+    const [rows, bounds, paused] = await Promise.all([
+      offsets.list(job.groupId),
+      partitionBounds(kafkaAdmin, job.topic).catch(() => new Map<number, { earliest: bigint; latest: bigint }>()),
+      operations.pausedJobs(),
+    ]);
+    const partitionIds = [...new Set([...bounds.keys(), ...rows.filter((r) => r.topic === job.topic).map((r) => r.partition)])].sort((a, b) => a - b);
+    const stats = partitionIds.length === 0 ? [] : await redis.mget(partitionIds.map((p) => partitionStatsKey(job.groupId, job.topic, p))).catch(() => partitionIds.map(() => null));
+    const partitions = partitionIds.map((p, i) => {
+      const row = rows.find((r) => r.topic === job.topic && r.partition === p);
+      const b = bounds.get(p) ?? { earliest: 0n, latest: 0n };
+      const live = stats[i] ? (JSON.parse(stats[i]!) as { owner: string | null; recordsPerSecond: number }) : null;
+      const committed = row && row.nextOffset >= 0n ? row.nextOffset : b.earliest;
+      return Object.assign(new JobPartition(), {
+        partition: p,
+        owner: live?.owner ?? null,
+        committedOffset: Number(committed),
+        latest: Number(b.latest),
+        lag: Math.max(0, Number(b.latest - committed)),
+        watermark: row?.watermarkMs === null || row?.watermarkMs === undefined ? null : new Date(row.watermarkMs),
+        recordsPerSecond: live?.recordsPerSecond ?? 0,
+        lateRecords: Number(row?.lateRecords ?? 0n),
+        deadLettered: Number(row?.deadLettered ?? 0n),
+        lostToRetention: Number(row?.lostToRetention ?? 0n),
+      });
+    });
+    const state = paused.has(job.name) ? JobState.PAUSED : partitions.some((p) => p.owner) ? JobState.RUNNING : JobState.STOPPED;
+    return Object.assign(new Job(), {
+      name: job.name,
+      groupId: job.groupId,
+      topic: job.topic,
+      state,
+      results: job.results === 'additive' ? JobResults.ADDITIVE : JobResults.IDEMPOTENT,
+      partitions,
+    });
+  }
+}

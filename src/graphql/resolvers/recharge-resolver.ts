@@ -1,0 +1,183 @@
+import { DateResolver } from 'graphql-scalars';
+import { Arg, Authorized, Ctx, Int, Query, Resolver, Root, Subscription } from 'type-graphql';
+import { decimalToFen, formatFen } from '../../ingest/formats/recharge.js';
+import { MINUTE_MS } from '../../jobs/recharge-aggregation.js';
+import type { CityDailyStatsPayload } from '../../publish/event-bus.js';
+import type { CityDailyStats, CityRow } from '../../store/recharge-metrics-store.js';
+import { READ_ROLES } from '../auth.js';
+import type { GraphQLContext } from '../context.js';
+import { badUserInput, toGraphQLError } from '../errors.js';
+import { CityRechargeStats, RechargeMinute, RechargeSummary } from '../types/recharge.js';
+
+/** Most buckets one `rechargePerMinute` call returns: one day of minutes. */
+export const MAX_MINUTE_BUCKETS = 1_440;
+/** Largest `topCities(limit:)`. */
+export const MAX_TOP_CITIES = 100;
+
+/** The `YYYY-MM-DD` of a `Date` scalar value (graphql-scalars parses it to UTC midnight). */
+const isoDate = (d: Date) => d.toISOString().slice(0, 10);
+const ratio = (n: number, d: number) => (d === 0 ? 0 : n / d);
+
+function toStats(s: CityDailyStats, city: CityRow): CityRechargeStats {
+  return Object.assign(new CityRechargeStats(), {
+    date: new Date(`${s.date}T00:00:00Z`),
+    cityCode: city.code,
+    cityName: city.name,
+    cityNameEn: city.nameEn,
+    longitude: city.longitude,
+    latitude: city.latitude,
+    orders: s.orders,
+    succeeded: s.succeeded,
+    failed: s.failed,
+    successRate: ratio(s.succeeded, s.orders),
+    amount: s.amount,
+    avgDurationMs: ratio(s.durationMsSum, s.orders),
+  });
+}
+
+/** `date` or, without one, today in TIME_ZONE. */
+function dayOf(ctx: GraphQLContext, date: Date | null | undefined): string {
+  return date ? isoDate(date) : ctx.services.recharge.calendar.dateOf(Date.now());
+}
+
+/** Every city's stats of a day with the city's name and centre, by city code. */
+async function citiesOfDay(ctx: GraphQLContext, date: string): Promise<CityRechargeStats[]> {
+  const { reader } = ctx.services.recharge;
+  try {
+    const [cities, stats] = await Promise.all([reader.cities(), reader.cityDaily(date)]);
+    const byCode = new Map(cities.map((c) => [c.code, c]));
+    return stats.map((s) => toStats(s, byCode.get(s.cityCode)!));
+  } catch (err) {
+    throw toGraphQLError(err);
+  }
+}
+
+/**
+ * Recharge analytics by city (issue 3, job `recharge-metrics`). Values come
+ * from Redis when it has them, else from MySQL (and Redis is refilled).
+ */
+@Resolver()
+export class RechargeResolver {
+  @Authorized(READ_ROLES)
+  @Query(() => [CityRechargeStats], {
+    description: 'Every city of the province on `date` (default: today in TIME_ZONE), by city code; cities without orders as zeros. For a map: `failed` per city with its centre.',
+  })
+  async cityRechargeStats(
+    @Ctx() ctx: GraphQLContext,
+    @Arg('date', () => DateResolver, { nullable: true }) date: Date | null,
+  ): Promise<CityRechargeStats[]> {
+    return citiesOfDay(ctx, dayOf(ctx, date));
+  }
+
+  @Authorized(READ_ROLES)
+  @Query(() => [CityRechargeStats], {
+    description: `The \`limit\` cities with the most orders on \`date\` (default: today in TIME_ZONE), orders descending, ties by cityCode ascending; cities without orders are not ranked. \`limit\`: 0..${MAX_TOP_CITIES}.`,
+  })
+  async topCities(
+    @Ctx() ctx: GraphQLContext,
+    @Arg('date', () => DateResolver, { nullable: true }) date: Date | null,
+    @Arg('limit', () => Int, { nullable: true, defaultValue: 5 }) limitArg: number | null,
+  ): Promise<CityRechargeStats[]> {
+    const limit = limitArg ?? 5;
+    if (limit < 0 || limit > MAX_TOP_CITIES) throw badUserInput('limit', `must be between 0 and ${MAX_TOP_CITIES}, got ${limit}`);
+    const all = await citiesOfDay(ctx, dayOf(ctx, date));
+    return all
+      .filter((c) => c.orders > 0)
+      .sort((a, b) => b.orders - a.orders || (a.cityCode < b.cityCode ? -1 : a.cityCode > b.cityCode ? 1 : 0))
+      .slice(0, limit);
+  }
+
+  @Authorized(READ_ROLES)
+  @Query(() => [RechargeMinute], {
+    description: `One bucket per minute (UTC-aligned) overlapping [from, to), ascending, empty minutes as zeros: from the minute holding \`from\` up to, not including, \`to\`. At most ${MAX_MINUTE_BUCKETS} buckets (one day); more, or \`from\` not before \`to\`, is BAD_USER_INPUT.`,
+  })
+  async rechargePerMinute(
+    @Ctx() ctx: GraphQLContext,
+    @Arg('from', () => Date) from: Date,
+    @Arg('to', () => Date) to: Date,
+  ): Promise<RechargeMinute[]> {
+    const fromMs = from.getTime();
+    const toMs = to.getTime();
+    if (!(fromMs < toMs)) throw badUserInput('to', `must be after from (${from.toISOString()}), got ${to.toISOString()}`);
+    const start = Math.floor(fromMs / MINUTE_MS) * MINUTE_MS;
+    const buckets = Math.ceil((toMs - start) / MINUTE_MS);
+    if (buckets > MAX_MINUTE_BUCKETS) throw badUserInput('to', `[from, to) covers ${buckets} minutes; at most ${MAX_MINUTE_BUCKETS} per call`);
+    try {
+      const minutes = await ctx.services.recharge.reader.minutes(start, toMs);
+      return minutes.map((m) => Object.assign(new RechargeMinute(), {
+        minuteStart: new Date(m.minuteStartMs),
+        orders: m.orders,
+        succeeded: m.succeeded,
+        failed: m.orders - m.succeeded,
+        successRate: ratio(m.succeeded, m.orders),
+        amount: m.amount,
+      }));
+    } catch (err) {
+      throw toGraphQLError(err);
+    }
+  }
+
+  @Authorized(READ_ROLES)
+  @Query(() => RechargeSummary, { description: "The province's totals on `date` (default: today in TIME_ZONE): orders, success rate, amount, average duration." })
+  async rechargeSummary(
+    @Ctx() ctx: GraphQLContext,
+    @Arg('date', () => DateResolver, { nullable: true }) date: Date | null,
+  ): Promise<RechargeSummary> {
+    const day = dayOf(ctx, date);
+    let stats: CityDailyStats[];
+    try {
+      stats = await ctx.services.recharge.reader.cityDaily(day);
+    } catch (err) {
+      throw toGraphQLError(err);
+    }
+    let orders = 0;
+    let succeeded = 0;
+    let failed = 0;
+    let durationMsSum = 0;
+    let amountFen = 0n;
+    let activeCities = 0;
+    for (const s of stats) {
+      orders += s.orders;
+      succeeded += s.succeeded;
+      failed += s.failed;
+      durationMsSum += s.durationMsSum;
+      amountFen += decimalToFen(s.amount);
+      if (s.orders > 0) activeCities++;
+    }
+    return Object.assign(new RechargeSummary(), {
+      date: new Date(`${day}T00:00:00Z`),
+      orders,
+      succeeded,
+      failed,
+      successRate: ratio(succeeded, orders),
+      amount: formatFen(amountFen),
+      avgDurationMs: ratio(durationMsSum, orders),
+      activeCities,
+    });
+  }
+
+  @Authorized(READ_ROLES)
+  @Subscription(() => CityRechargeStats, {
+    description: "A city's new stats of the day after a commit changed them (cityCode null: every city), at most one event per city per second (PUBLISH_INTERVAL_MS) with the newest values; an unknown cityCode is BAD_USER_INPUT.",
+    subscribe: async ({ args, context }) => {
+      const ctx = context as GraphQLContext;
+      const cityCode = (args.cityCode as string | null | undefined) ?? null;
+      // Loaded before the first event, so that resolving an event never waits for MySQL (which would bunch events up).
+      const cities = await ctx.services.recharge.reader.cities();
+      if (cityCode !== null && !cities.some((c) => c.code === cityCode)) {
+        throw badUserInput('cityCode', `not a city of the city table, got ${JSON.stringify(cityCode)}`);
+      }
+      return ctx.services.recharge.feed.subscribe(cityCode);
+    },
+  })
+  async cityMetricsUpdated(
+    @Root() snapshot: CityDailyStatsPayload,
+    @Ctx() ctx: GraphQLContext,
+    @Arg('cityCode', () => String, { nullable: true }) _cityCode: string | null,
+  ): Promise<CityRechargeStats> {
+    const cities = await ctx.services.recharge.reader.cities();
+    const city = cities.find((c) => c.code === snapshot.cityCode)
+      ?? { code: snapshot.cityCode, name: snapshot.cityCode, nameEn: snapshot.cityCode, longitude: 0, latitude: 0, provinceCode: '' };
+    return toStats(snapshot, city);
+  }
+}

@@ -1,0 +1,155 @@
+import { Field, Float, InputType, Int, ObjectType, registerEnumType } from 'type-graphql';
+
+/** Where `resetConsumerOffsets` moves partitions. */
+export enum OffsetResetTarget {
+  EARLIEST = 'EARLIEST',
+  LATEST = 'LATEST',
+  OFFSET = 'OFFSET',
+  TIMESTAMP = 'TIMESTAMP',
+}
+registerEnumType(OffsetResetTarget, { name: 'OffsetResetTarget', description: 'As `kafka-consumer-groups --reset-offsets --to-earliest | --to-latest | --to-offset | --to-datetime`.' });
+
+export enum JobState {
+  RUNNING = 'RUNNING',
+  PAUSED = 'PAUSED',
+  STOPPED = 'STOPPED',
+}
+registerEnumType(JobState, { name: 'JobState', description: 'RUNNING: a worker owns at least one partition; PAUSED: an operator paused it; STOPPED: no live worker.' });
+
+export enum JobResults {
+  IDEMPOTENT = 'IDEMPOTENT',
+  ADDITIVE = 'ADDITIVE',
+}
+registerEnumType(JobResults, { name: 'JobResults', description: 'IDEMPOTENT: may be rewound freely; ADDITIVE: moving it backwards counts records again (refused without allowRecount).' });
+
+@InputType({ description: 'A reset of one consumer group\'s offsets, applied while the job runs.' })
+export class ResetConsumerOffsetsInput {
+  @Field()
+  groupId!: string;
+
+  @Field(() => String, { nullable: true, description: "The group's topic (the job's topic when omitted)." })
+  topic?: string | null;
+
+  @Field(() => [Int], { nullable: true, description: 'Partitions to move; all when omitted.' })
+  partitions?: number[] | null;
+
+  @Field(() => OffsetResetTarget)
+  to!: OffsetResetTarget;
+
+  @Field(() => Float, { nullable: true, description: 'With to: OFFSET; must lie within [earliest, latest] of every listed partition.' })
+  offset?: number | null;
+
+  @Field(() => Date, { nullable: true, description: 'With to: TIMESTAMP: each partition moves to its first record at or after this time.' })
+  timestamp?: Date | null;
+
+  @Field(() => Boolean, { nullable: true, defaultValue: false, description: 'Answer with the plan and change nothing.' })
+  dryRun?: boolean | null;
+
+  @Field(() => Boolean, { nullable: true, defaultValue: false, description: 'Accept that moving an ADDITIVE job backwards counts records again.' })
+  allowRecount?: boolean | null;
+}
+
+@ObjectType({ description: "One partition's committed offset (the next record to process) before and after." })
+export class PartitionOffsetMove {
+  @Field(() => Int)
+  partition!: number;
+
+  @Field(() => Float)
+  before!: number;
+
+  @Field(() => Float)
+  after!: number;
+}
+
+@ObjectType()
+export class OffsetReset {
+  @Field()
+  groupId!: string;
+
+  @Field()
+  topic!: string;
+
+  @Field({ description: 'True when this was a dry run: nothing changed.' })
+  dryRun!: boolean;
+
+  @Field({ description: 'True once the new positions committed (false for a dry run).' })
+  applied!: boolean;
+
+  @Field({ description: 'True when every moved partition with a live owner was claimed again by it within 10 s: the owner dropped its window state and reads from the new position. When false, the owner applies the move at its next commit.' })
+  acknowledged!: boolean;
+
+  @Field(() => Float, { description: 'Records the move makes the job read again.' })
+  recordsToRecount!: number;
+
+  @Field(() => [PartitionOffsetMove])
+  partitions!: PartitionOffsetMove[];
+}
+
+@ObjectType()
+export class JobRebuild {
+  @Field()
+  job!: string;
+
+  @Field(() => [PartitionOffsetMove])
+  partitions!: PartitionOffsetMove[];
+
+  @Field(() => Float, { description: 'Records retention deleted before the earliest offset: the rebuilt results are exact only when this is 0.' })
+  lostToRetention!: number;
+
+  @Field({ description: 'True when the live owners restarted from the earliest offsets within 10 s.' })
+  acknowledged!: boolean;
+}
+
+@ObjectType()
+export class JobPartition {
+  @Field(() => Int)
+  partition!: number;
+
+  @Field(() => String, { nullable: true, description: 'The worker process (host:pid) that owns the partition now; null when none is alive.' })
+  owner!: string | null;
+
+  @Field(() => Float, { description: 'Committed offset: the next record to process.' })
+  committedOffset!: number;
+
+  @Field(() => Float)
+  latest!: number;
+
+  @Field(() => Float)
+  lag!: number;
+
+  @Field(() => Date, { nullable: true, description: 'Event-time watermark.' })
+  watermark!: Date | null;
+
+  @Field(() => Float, { description: 'Records committed per second over the last few seconds.' })
+  recordsPerSecond!: number;
+
+  @Field(() => Float)
+  lateRecords!: number;
+
+  @Field(() => Float)
+  deadLettered!: number;
+
+  @Field(() => Float)
+  lostToRetention!: number;
+}
+
+@ObjectType()
+export class Job {
+  @Field()
+  name!: string;
+
+  @Field()
+  groupId!: string;
+
+  @Field()
+  topic!: string;
+
+  @Field(() => JobState)
+  state!: JobState;
+
+  @Field(() => JobResults)
+  results!: JobResults;
+
+  @Field(() => [JobPartition])
+  partitions!: JobPartition[];
+}

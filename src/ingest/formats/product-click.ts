@@ -1,0 +1,183 @@
+import { isUtf8 } from 'node:buffer';
+import { MalformedRecordError } from '../../errors/malformed-record-error.js';
+
+/**
+ * The `product-clicks` topic's record format (ARCHITECTURE.md, "Event
+ * formats"). Any key; value = one JSON object, e.g.
+ *
+ *     {"event_time": 1554652800123, "product_id": "p1234", "action": "click", "user_id": "u_1233", "category": "phone"}
+ *
+ * | field        | type    | required | notes                                                          |
+ * |--------------|---------|----------|----------------------------------------------------------------|
+ * | `event_time` | number  | yes      | epoch MILLISECONDS (not seconds), an integer >= 1e11 (1973-03-03): a 10-digit value is epoch seconds sent by mistake |
+ * | `product_id` | string  | yes      | 1 to 64 characters                                             |
+ * | `action`     | string  | yes      | 1 to 32 characters; `click` ranks, any other action is only counted |
+ * | `user_id`    | string  | yes      | 1 to 128 characters                                            |
+ * | `category`   | string  | no       | 1 to 64 characters; absent, `null` or `""` = no category        |
+ *
+ * Other fields are ignored.
+ */
+export const PRODUCT_CLICK_FIELDS = ['event_time', 'product_id', 'action', 'user_id', 'category'] as const;
+
+/** The action that counts as a click (ranks); every other action is counted apart. */
+export const CLICK_ACTION = 'click';
+
+/** Longest accepted `product_id`, in characters (UTF-16 code units); the column is VARCHAR(64). */
+export const MAX_PRODUCT_ID_LENGTH = 64;
+/** Longest accepted `action`, in characters. */
+export const MAX_ACTION_LENGTH = 32;
+/** Longest accepted `user_id`, in characters. */
+export const MAX_USER_ID_LENGTH = 128;
+/** Longest accepted `category`, in characters. */
+export const MAX_CATEGORY_LENGTH = 64;
+/**
+ * Smallest accepted `event_time`, epoch MILLISECONDS (1973-03-03T09:46:40Z).
+ * Epoch seconds of any date after 1973 are below it, so a producer that sends
+ * seconds is caught here instead of filling 1970's minute buckets.
+ */
+export const MIN_EVENT_TIME_MS = 100_000_000_000;
+/** Largest accepted `event_time`, epoch MILLISECONDS (9999-12-31T23:59:59.999Z, the DATETIME range). */
+export const MAX_EVENT_TIME_MS = 253_402_300_799_999;
+
+/** Every `reason` {@link parseProductClick} can put on a {@link MalformedRecordError}. */
+export type ProductClickMalformedReason =
+  | 'empty-value'
+  | 'encoding'
+  | 'bad-json'
+  | 'not-an-object'
+  | 'missing-field'
+  | 'bad-event-time'
+  | 'bad-product-id'
+  | 'bad-action'
+  | 'bad-user-id'
+  | 'bad-category';
+
+/** One parsed `product-clicks` record. */
+export interface ProductClickEvent {
+  /** Epoch MILLISECONDS. */
+  readonly eventTimeMs: number;
+  readonly productId: string;
+  /** `click` ({@link CLICK_ACTION}) or another action, e.g. `view`, `cart`. */
+  readonly action: string;
+  readonly userId: string;
+  /** `null` when the record has none. */
+  readonly category: string | null;
+}
+
+/** Quotes a found value for a message; long values are cut so a bad record cannot flood the logs. */
+function shown(value: unknown): string {
+  let text: string;
+  try {
+    text = JSON.stringify(value) ?? String(value);
+  } catch {
+    text = String(value);
+  }
+  return text.length > 40 ? `${text.slice(0, 40)}…` : text;
+}
+
+function kind(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return `a ${typeof value} (${shown(value)})`;
+}
+
+function requireString(obj: Record<string, unknown>, field: string, reason: ProductClickMalformedReason, max: number): string {
+  const value = obj[field];
+  if (value === undefined) throw new MalformedRecordError('missing-field', `${field}: expected a string, got nothing (the field is missing)`);
+  if (typeof value !== 'string') throw new MalformedRecordError(reason, `${field}: expected a string of 1 to ${max} characters, got ${kind(value)}`);
+  if (value.length === 0 || value.length > max) {
+    throw new MalformedRecordError(reason, `${field}: expected 1 to ${max} characters, got ${value.length} (${shown(value)})`);
+  }
+  return value;
+}
+
+/**
+ * Parses one `product-clicks` record value (see {@link PRODUCT_CLICK_FIELDS}
+ * for the format).
+ *
+ * @param value the Kafka record value: UTF-8 bytes, an already decoded
+ *   string, or `null` (a tombstone).
+ * @returns the checked fields; `eventTimeMs` is epoch MILLISECONDS as sent.
+ * @throws {MalformedRecordError} code `MALFORMED_RECORD`; `reason` is one of
+ *   {@link ProductClickMalformedReason}: `empty-value` (null or empty),
+ *   `encoding` (bytes that are not UTF-8), `bad-json` (not JSON),
+ *   `not-an-object` (JSON, but not an object), `missing-field` (a required
+ *   field is absent), `bad-event-time` (not an integer number of epoch
+ *   milliseconds between {@link MIN_EVENT_TIME_MS} and {@link MAX_EVENT_TIME_MS}:
+ *   a string, a fraction, or epoch seconds), `bad-product-id`, `bad-action`,
+ *   `bad-user-id`, `bad-category` (not a string, empty where required, or too
+ *   long). The message names the field, what was expected and what was found.
+ */
+export function parseProductClick(value: Buffer | string | null): ProductClickEvent {
+  let text: string;
+  if (typeof value === 'string') {
+    text = value;
+  } else if (value == null || value.length === 0) {
+    throw new MalformedRecordError('empty-value', `value: expected a JSON object, got ${value == null ? 'null' : 'an empty value'}`);
+  } else {
+    // toString('utf8') would silently turn bad bytes into U+FFFD and merge distinct product ids.
+    if (!isUtf8(value)) throw new MalformedRecordError('encoding', `value: expected UTF-8 JSON, got ${value.length} bytes that are not valid UTF-8`);
+    text = value.toString('utf8');
+  }
+  if (text.length === 0) throw new MalformedRecordError('empty-value', 'value: expected a JSON object, got an empty value');
+
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    throw new MalformedRecordError('bad-json', `value: expected a JSON object, got text that is not JSON (${(err as Error).message}): ${shown(text)}`, { cause: err });
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new MalformedRecordError('not-an-object', `value: expected a JSON object, got ${kind(parsed)}`);
+  }
+  const obj = parsed as Record<string, unknown>;
+
+  const time = obj.event_time;
+  if (time === undefined) throw new MalformedRecordError('missing-field', 'event_time: expected epoch milliseconds, got nothing (the field is missing)');
+  if (typeof time !== 'number' || !Number.isInteger(time)) {
+    throw new MalformedRecordError('bad-event-time', `event_time: expected epoch milliseconds as an integer number, got ${kind(time)}`);
+  }
+  if (time < MIN_EVENT_TIME_MS || time > MAX_EVENT_TIME_MS) {
+    const hint = time >= 0 && time < MIN_EVENT_TIME_MS ? ' (epoch seconds? the format carries milliseconds)' : '';
+    throw new MalformedRecordError('bad-event-time', `event_time: expected epoch milliseconds between ${MIN_EVENT_TIME_MS} (1973-03-03) and ${MAX_EVENT_TIME_MS} (9999-12-31), got ${time}${hint}`);
+  }
+
+  const productId = requireString(obj, 'product_id', 'bad-product-id', MAX_PRODUCT_ID_LENGTH);
+  const action = requireString(obj, 'action', 'bad-action', MAX_ACTION_LENGTH);
+  const userId = requireString(obj, 'user_id', 'bad-user-id', MAX_USER_ID_LENGTH);
+
+  let category: string | null = null;
+  const c = obj.category;
+  if (c !== undefined && c !== null && c !== '') {
+    if (typeof c !== 'string') throw new MalformedRecordError('bad-category', `category: expected a string, null or nothing, got ${kind(c)}`);
+    if (c.length > MAX_CATEGORY_LENGTH) {
+      throw new MalformedRecordError('bad-category', `category: expected at most ${MAX_CATEGORY_LENGTH} characters, got ${c.length} (${shown(c)})`);
+    }
+    category = c;
+  }
+  return { eventTimeMs: time, productId, action, userId, category };
+}
+
+/** What {@link formatProductClick} needs: the event in the format's terms, event time in epoch MILLISECONDS. */
+export interface ProductClickInput {
+  eventTimeMs: number;
+  productId: string;
+  action?: string;
+  userId: string;
+  category?: string | null;
+}
+
+/**
+ * Builds one valid `product-clicks` value for generators and tests (field
+ * order as in ARCHITECTURE.md; `category` left out when null);
+ * `parseProductClick(formatProductClick(e))` gives back `e`'s values.
+ *
+ * @throws {MalformedRecordError} for any value {@link parseProductClick} would reject (same reasons and messages).
+ */
+export function formatProductClick(e: ProductClickInput): string {
+  const obj: Record<string, unknown> = { event_time: e.eventTimeMs, product_id: e.productId, action: e.action ?? CLICK_ACTION, user_id: e.userId };
+  if (e.category != null) obj.category = e.category;
+  const text = JSON.stringify(obj);
+  parseProductClick(text);
+  return text;
+}

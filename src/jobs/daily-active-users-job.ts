@@ -1,0 +1,101 @@
+import { parseUserBehavior } from '../ingest/formats/user-behavior.js';
+import type { ZonedCalendar } from '../stream/zoned-calendar.js';
+import type { DailyActiveUserStore, DayUsers, FirstDay } from '../store/daily-active-user-store.js';
+import { AdditiveProcessor, type AdditiveHandler } from './additive-processor.js';
+import type { JobDefinition } from './job.js';
+
+/** Options of {@link createDailyActiveUsersJob}. */
+export interface DailyActiveUsersOptions {
+  /** Consumer group. @default "daily-active-users" */
+  groupId: string;
+  /** Source topic. @default "user-behavior" */
+  topic: string;
+  /** Grace period of the (informational) watermark, milliseconds. @default 5000 */
+  graceMs: number;
+  /** Calendar days of TIME_ZONE (Asia/Shanghai by default). */
+  calendar: ZonedCalendar;
+  store: DailyActiveUserStore;
+}
+
+interface UserEvent {
+  uid: string;
+  eventTimeMs: number;
+}
+
+/** Every zone offset is a multiple of 15 minutes: the local date is constant within a quarter hour. */
+const QUARTER_HOUR_MS = 900_000;
+
+/**
+ * `calendar.dateOf` memoised per quarter hour of UTC: a batch spans a few
+ * quarter hours, so the date of almost every event is one map lookup.
+ */
+export function memoizedDateOf(calendar: Pick<ZonedCalendar, 'dateOf'>): (epochMs: number) => string {
+  const cache = new Map<number, string>();
+  return (epochMs) => {
+    const q = Math.floor(epochMs / QUARTER_HOUR_MS);
+    let date = cache.get(q);
+    if (date === undefined) {
+      if (cache.size > 10_000) cache.clear();
+      date = calendar.dateOf(q * QUARTER_HOUR_MS);
+      cache.set(q, date);
+    }
+    return date;
+  };
+}
+
+/**
+ * De-duplicates one batch in memory (issue 4: producers send duplicates):
+ * the distinct uids of each local day, days ascending and uids sorted, and
+ * each uid's earliest day in the batch, sorted by uid (the store's lock
+ * order). Pure.
+ */
+export function aggregateDailyUsers(events: readonly UserEvent[], dateOf: (epochMs: number) => string): { days: DayUsers[]; firstDays: FirstDay[] } {
+  const byDay = new Map<string, Set<string>>();
+  const first = new Map<string, string>();
+  for (const e of events) {
+    const day = dateOf(e.eventTimeMs);
+    let users = byDay.get(day);
+    if (users === undefined) byDay.set(day, (users = new Set()));
+    users.add(e.uid);
+    const seen = first.get(e.uid);
+    if (seen === undefined || day < seen) first.set(e.uid, day);
+  }
+  const days = [...byDay.keys()].sort().map((day) => ({ day, uids: [...byDay.get(day)!].sort(byCodeUnit) }));
+  const firstDays = [...first.keys()].sort(byCodeUnit).map((uid) => ({ uid, day: first.get(uid)! }));
+  return { days, firstDays };
+}
+
+function byCodeUnit(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/**
+ * Job `daily-active-users` (issue 4, ARCHITECTURE.md "Jobs"): exact distinct
+ * uids per calendar day of TIME_ZONE and the new users of each day (first day
+ * ever seen), from `user-behavior` (any event key). Additive-processor
+ * bookkeeping with idempotent writes (INSERT IGNORE, LEAST): replaying
+ * records, even a whole day, changes nothing, so the job may be rewound freely.
+ */
+export function createDailyActiveUsersJob(opts: DailyActiveUsersOptions): JobDefinition {
+  const dateOf = memoizedDateOf(opts.calendar);
+  const handler: AdditiveHandler<UserEvent> = {
+    parse: (record) => {
+      const e = parseUserBehavior(record.value);
+      return { uid: e.uid, eventTimeMs: e.eventTimeMs };
+    },
+    eventTimeMs: (event) => event.eventTimeMs,
+    aggregate: (events) => {
+      const { days, firstDays } = aggregateDailyUsers(events, dateOf);
+      return { write: (tx) => opts.store.addBatch(tx, days, firstDays) };
+    },
+  };
+  return {
+    name: 'daily-active-users',
+    groupId: opts.groupId,
+    topic: opts.topic,
+    results: 'idempotent',
+    clearResults: (tx) => opts.store.clear(tx),
+    createProcessor: ({ partition, nextOffset, watermarkMs }) =>
+      new AdditiveProcessor(handler, partition, { nextOffset, watermarkMs }, opts.graceMs),
+  };
+}

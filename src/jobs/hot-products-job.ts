@@ -1,0 +1,123 @@
+import { CLICK_ACTION, parseProductClick, type ProductClickEvent } from '../ingest/formats/product-click.js';
+import { compareIds } from '../stream/hot-ranking.js';
+import { MINUTE_MS } from '../stream/minute-buckets.js';
+import type { ClickBatch, HotProductStore, MinuteActions, MinuteClicks, TotalClicks } from '../store/hot-product-store.js';
+import { AdditiveProcessor, type AdditiveHandler } from './additive-processor.js';
+import type { JobDefinition } from './job.js';
+
+/** Options of {@link createHotProductsJob}. */
+export interface HotProductsOptions {
+  /** Consumer group. @default "hot-products" */
+  groupId: string;
+  /** Source topic (any key). @default "product-clicks" */
+  topic: string;
+  /** Grace period of the watermark, milliseconds. @default 5000 */
+  graceMs: number;
+  /**
+   * Wall-clock silence after which a partition's watermark follows wall-clock
+   * time, milliseconds, so a quiet partition cannot hold the 5-minute
+   * boundaries back. @default 60000 // the 1-minute window
+   */
+  idleTimeoutMs: number;
+  store: HotProductStore;
+  /** Asked to check for a due ranking boundary after every commit; null: no subscription events. */
+  emitter: { poke(): void } | null;
+}
+
+interface ProductAgg {
+  clicks: number;
+  lastClickMs: number;
+  category: string | null;
+  categoryAtMs: number | null;
+  /** Clicks per minute start (epoch ms). */
+  minutes: Map<number, number>;
+}
+
+/**
+ * Folds one batch of click-stream events into the rows the batch adds, sorted
+ * by primary key (the store's lock order): clicks per product per 1-minute
+ * tumbling window, other actions per product, minute and action, and per
+ * product its clicks, latest click time and the category of its latest click
+ * that carried one (ties at one millisecond: the greatest name, so the result
+ * does not depend on record order). Pure.
+ */
+export function aggregateClicks(events: readonly ProductClickEvent[]): ClickBatch {
+  const products = new Map<string, ProductAgg>();
+  let others: Map<string, MinuteActions> | null = null;
+  for (const e of events) {
+    const t = e.eventTimeMs;
+    // Event times are >= 1e11 (the parser checks), so % is a floor here.
+    const minute = t - (t % MINUTE_MS);
+    if (e.action !== CLICK_ACTION) {
+      others ??= new Map();
+      const key = `${e.productId}\u0000${minute}\u0000${e.action}`;
+      const row = others.get(key);
+      if (row) row.events++;
+      else others.set(key, { productId: e.productId, minuteMs: minute, action: e.action, events: 1 });
+      continue;
+    }
+    let agg = products.get(e.productId);
+    if (agg === undefined) {
+      agg = { clicks: 0, lastClickMs: t, category: null, categoryAtMs: null, minutes: new Map() };
+      products.set(e.productId, agg);
+    }
+    agg.clicks++;
+    if (t > agg.lastClickMs) agg.lastClickMs = t;
+    agg.minutes.set(minute, (agg.minutes.get(minute) ?? 0) + 1);
+    const c = e.category;
+    if (c !== null && (agg.categoryAtMs === null || t > agg.categoryAtMs || (t === agg.categoryAtMs && c > agg.category!))) {
+      agg.category = c;
+      agg.categoryAtMs = t;
+    }
+  }
+
+  const ids = [...products.keys()].sort(compareIds);
+  const minutes: MinuteClicks[] = [];
+  const totals: TotalClicks[] = new Array(ids.length);
+  for (let i = 0; i < ids.length; i++) {
+    const productId = ids[i]!;
+    const agg = products.get(productId)!;
+    if (agg.minutes.size === 1) {
+      for (const [minuteMs, clicks] of agg.minutes) minutes.push({ productId, minuteMs, clicks });
+    } else {
+      for (const minuteMs of [...agg.minutes.keys()].sort((a, b) => a - b)) minutes.push({ productId, minuteMs, clicks: agg.minutes.get(minuteMs)! });
+    }
+    totals[i] = { productId, clicks: agg.clicks, lastClickMs: agg.lastClickMs, category: agg.category, categoryAtMs: agg.categoryAtMs };
+  }
+  const actions = others === null ? [] : [...others.values()].sort((a, b) =>
+    compareIds(a.productId, b.productId) || a.minuteMs - b.minuteMs || compareIds(a.action, b.action));
+  return { minutes, actions, totals };
+}
+
+/**
+ * Job `hot-products` (issue 4, ARCHITECTURE.md "Jobs"): clicks per product
+ * per 1-minute tumbling window of event time and a running total per
+ * product, additive in the batch transaction (emit-changes: live within a
+ * second, a click of any age lands in its own minute); other actions are
+ * counted per product and minute but do not rank. The rankings are read at
+ * query time; `hotProductsUpdated` is published by {@link HotProductsEmitter}
+ * from the job's watermark, which idle partitions advance with wall-clock time.
+ */
+export function createHotProductsJob(opts: HotProductsOptions): JobDefinition {
+  const handler: AdditiveHandler<ProductClickEvent> = {
+    parse: (record) => parseProductClick(record.value),
+    eventTimeMs: (event) => event.eventTimeMs,
+    aggregate: (events) => {
+      const batch = aggregateClicks(events);
+      return {
+        write: (tx) => opts.store.addBatch(tx, batch),
+        afterCommit: opts.emitter ? () => opts.emitter!.poke() : undefined,
+      };
+    },
+    onIdleAdvance: () => ({ afterCommit: opts.emitter ? () => opts.emitter!.poke() : undefined }),
+  };
+  return {
+    name: 'hot-products',
+    groupId: opts.groupId,
+    topic: opts.topic,
+    results: 'additive',
+    clearResults: (tx) => opts.store.clear(tx, opts.groupId),
+    createProcessor: ({ partition, nextOffset, watermarkMs, nowMs }) =>
+      new AdditiveProcessor(handler, partition, { nextOffset, watermarkMs }, opts.graceMs, { idleTimeoutMs: opts.idleTimeoutMs, nowMs }),
+  };
+}

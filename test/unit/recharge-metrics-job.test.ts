@@ -1,0 +1,54 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { formatRecharge } from '../../src/ingest/formats/recharge.js';
+import type { SourceRecord } from '../../src/jobs/job.js';
+import { createRechargeMetricsJob } from '../../src/jobs/recharge-metrics-job.js';
+import { GUANGDONG_CITIES } from '../../src/store/guangdong-cities.js';
+import type { RechargeMetricsStore } from '../../src/store/recharge-metrics-store.js';
+import type { RechargeServingCache } from '../../src/store/recharge-serving-cache.js';
+import { ZonedCalendar } from '../../src/stream/zoned-calendar.js';
+
+const calendar = new ZonedCalendar('Asia/Shanghai');
+const T = Date.UTC(2026, 0, 1, 4);
+
+/** The job with a city list in place of the database (only `loadCities` is called before a batch reaches `write`). */
+function job() {
+  const store = { loadCities: async () => GUANGDONG_CITIES.map((c) => ({ ...c, provinceCode: '440000' })) } as unknown as RechargeMetricsStore;
+  return createRechargeMetricsJob({ groupId: 'g', topic: 't', calendar, graceMs: 5_000, store, cache: {} as RechargeServingCache, publish: () => {} });
+}
+
+const rec = (offset: number, value: string): SourceRecord => ({ offset: BigInt(offset), key: null, value: Buffer.from(value), timestampMs: 0 });
+const order = (orderId: string, serviceName?: string, cityCode = '440100') =>
+  formatRecharge({ orderId, cityCode, chargefee: '10', requestTimeMs: T - 1_000, notifyTimeMs: T, serviceName }, calendar);
+
+describe('recharge-metrics partition processor', () => {
+  it('should refuse to build a processor before the city codes are loaded', () => {
+    assert.throws(() => job().createProcessor({ partition: 0, nextOffset: 0n, replayFrom: 0n, watermarkMs: null, nowMs: 0 }), /city codes/);
+  });
+
+  it('should skip other services, dead-letter malformed records with their reason, and move the offset past all of them', async () => {
+    const j = job();
+    await j.prepare!();
+    const p = j.createProcessor({ partition: 0, nextOffset: 10n, replayFrom: 10n, watermarkMs: null, nowMs: 0 });
+    const result = p.process([
+      rec(9, order('old')), // already committed: ignored
+      rec(10, order('A')),
+      rec(11, order('S', 'sendRechargeReq')),
+      rec(12, order('U', undefined, '449999')),
+      rec(13, order('B', 'payNotifyReq')),
+    ], 0);
+    assert.equal(result.records, 4);
+    assert.deepEqual(result.deadLetters.map((d) => [d.record.offset, d.reason]), [[12n, 'unknown-city']]);
+    assert.equal(typeof result.write, 'function', 'the notify record is aggregated');
+    assert.deepEqual(p.position(), { nextOffset: 14n, replayFrom: 14n, watermarkMs: T - 5_000 });
+  });
+
+  it('should write nothing for a batch of skipped records, yet advance the offset', async () => {
+    const j = job();
+    await j.prepare!();
+    const p = j.createProcessor({ partition: 1, nextOffset: 0n, replayFrom: 0n, watermarkMs: null, nowMs: 0 });
+    const result = p.process([rec(0, order('S', 'sendRechargeReq'))], 0);
+    assert.equal(result.write, undefined);
+    assert.deepEqual(p.position(), { nextOffset: 1n, replayFrom: 1n, watermarkMs: null });
+  });
+});

@@ -1,0 +1,258 @@
+import { ApiClient, GraphQLRequestError, type ConnectionEvent } from './api-client';
+import { createCharts, renderHotProducts, renderMap, renderPerMinute, renderTopCities, type Charts } from './charts';
+import { ConnectionIndicator } from './connection-indicator';
+import { AbnormalFeed, CityBoard, lastHour, provinceTotals, throttle, topCities } from './dashboard-state';
+import { FeedView } from './feed-view';
+import {
+  ABNORMAL_USER_SUBSCRIPTION, CITY_METRICS_SUBSCRIPTION, HOT_PRODUCTS_SUBSCRIPTION, SET_CALLBACK_STATUS, SNAPSHOT_QUERY,
+  usersQuery, WINDOW_READS_QUERY,
+  type AbnormalUser, type CallbackStatus, type CityStats, type DailyActiveUsers, type HotProduct, type HotProductsUpdate,
+  type SnapshotResult, type UsersResult, type WindowReadsResult,
+} from './operations';
+
+/** Least time between two reads of the minutes and active users triggered by events, milliseconds. */
+export const WINDOW_READS_INTERVAL_MS = 2_000;
+/**
+ * Least time between two redraws of the map, top cities and totals,
+ * milliseconds: `cityMetricsUpdated` sends up to one event per city per
+ * second (21 a second in a busy province), and redrawing the map for each
+ * would keep a laptop's CPU busy.
+ */
+export const CITY_REDRAW_INTERVAL_MS = 500;
+/** Detections within this many milliseconds share one read of their users' callback status. */
+const STATUS_BATCH_MS = 250;
+/** Most users per status read. */
+const STATUS_BATCH_MAX = 20;
+/** Length of the hot-products ranking's hour and step of its boundaries, milliseconds (issue 4). */
+const HOUR_MS = 3_600_000;
+const RANKING_STEP_MS = 300_000;
+
+const $ = <T extends HTMLElement>(selector: string) => document.querySelector<T>(selector)!;
+const clock = (ms: number) => new Date(ms).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', hour12: false });
+const int = (n: number) => n.toLocaleString('en-US');
+
+/** What the page exposes as `window.__dashboard` for the browser test (and for curious operators in the console). */
+export interface DashboardHandle {
+  charts: Charts;
+  /** True once the first snapshot is on screen. */
+  ready: boolean;
+  /** Snapshots loaded (1 at start, +1 after each reconnection or new day). */
+  snapshots: number;
+  /** Subscription events received, by subscription. */
+  events: { cityMetricsUpdated: number; hotProductsUpdated: number; abnormalUserDetected: number };
+  connection: ConnectionIndicator;
+  /** The last error shown in the banner, if any. */
+  lastError: string | null;
+}
+
+/**
+ * The live dashboard: one snapshot read, then the three subscriptions keep it
+ * current (see README, "Dashboard"). Resolves `unauthorized` when the service
+ * refuses the key, so the caller can ask for another.
+ */
+export class Dashboard {
+  private readonly api: ApiClient;
+  private readonly board = new CityBoard();
+  private readonly feed = new AbnormalFeed();
+  private readonly feedView: FeedView;
+  private readonly charts: Charts;
+  private readonly indicator: ConnectionIndicator;
+  readonly handle: DashboardHandle;
+  private hotWindowEnd = 0;
+  private dau: DailyActiveUsers | null = null;
+  private readonly pendingStatus = new Set<string>();
+  private statusTimer: ReturnType<typeof setTimeout> | null = null;
+  private readonly refreshWindowReads: () => void;
+  private readonly redrawCities: () => void;
+  private unsubscribe: Array<() => void> = [];
+  private loading: Promise<void> | null = null;
+  /** City events received while a snapshot is being read (null when none is). */
+  private duringLoad: CityStats[] | null = null;
+
+  constructor(apiKey: string, private readonly onUnauthorized: (message: string) => void) {
+    this.indicator = new ConnectionIndicator($('#connection'));
+    this.charts = createCharts({ map: $('#map'), topCities: $('#top-cities'), perMinute: $('#per-minute'), hotProducts: $('#hot-products') });
+    this.api = new ApiClient(apiKey, (e) => this.onConnection(e));
+    this.feedView = new FeedView($<HTMLTableSectionElement>('#feed tbody'), (uid, status) => this.setStatus(uid, status), (user) => this.feed.update(user));
+    this.redrawCities = throttle(() => this.renderCities(), CITY_REDRAW_INTERVAL_MS);
+    this.refreshWindowReads = throttle(() => void this.loadWindowReads().catch((err) => this.fail(err)), WINDOW_READS_INTERVAL_MS);
+    this.handle = {
+      charts: this.charts,
+      ready: false,
+      snapshots: 0,
+      events: { cityMetricsUpdated: 0, hotProductsUpdated: 0, abnormalUserDetected: 0 },
+      connection: this.indicator,
+      lastError: null,
+    };
+  }
+
+  /** Subscribes first, then reads the snapshot, so nothing committed in between is missed (events merge monotonically). */
+  async start(): Promise<void> {
+    const onError = (err: GraphQLRequestError) => this.fail(err);
+    this.unsubscribe = [
+      this.api.subscribe<{ cityMetricsUpdated: CityStats }>(CITY_METRICS_SUBSCRIPTION, (d) => this.onCityMetrics(d.cityMetricsUpdated), onError),
+      this.api.subscribe<{ hotProductsUpdated: HotProductsUpdate }>(HOT_PRODUCTS_SUBSCRIPTION, (d) => this.onHotProducts(d.hotProductsUpdated), onError),
+      this.api.subscribe<{ abnormalUserDetected: Omit<AbnormalUser, 'callbackStatus'> }>(ABNORMAL_USER_SUBSCRIPTION, (d) => this.onAbnormalUser(d.abnormalUserDetected), onError),
+    ];
+    await this.loadSnapshot();
+  }
+
+  async stop(): Promise<void> {
+    for (const u of this.unsubscribe) u();
+    await this.api.dispose();
+  }
+
+  /** Reads everything again (at start, after a reconnection, at a new day); concurrent calls share one read. */
+  private loadSnapshot(): Promise<void> {
+    this.loading ??= (async () => {
+      this.duringLoad = [];
+      try {
+        const snap = await this.api.request<SnapshotResult>(SNAPSHOT_QUERY);
+        const today = snap.rechargeSummary.date;
+        this.board.reset(today, snap.cityRechargeStats);
+        // Events that arrived during the read may be newer than it (the board keeps the newer of the two).
+        for (const stats of this.duringLoad ?? []) this.board.apply(stats);
+        this.duringLoad = null;
+        this.renderCities();
+        this.hotWindowEnd = Math.floor(Date.now() / RANKING_STEP_MS) * RANKING_STEP_MS;
+        this.renderHot(snap.hotProducts, this.hotWindowEnd);
+        this.feed.reset(snap.unpaidUsers.edges.map((e) => e.node));
+        this.feedView.render(this.feed.list());
+        this.renderFeedTotal(snap.unpaidUsers.totalCount);
+        await this.loadWindowReads();
+        this.handle.snapshots++;
+        this.handle.ready = true;
+        this.clearError();
+      } catch (err) {
+        this.fail(err);
+      } finally {
+        this.duringLoad = null;
+        this.loading = null;
+      }
+    })();
+    return this.loading;
+  }
+
+  /** The reads no subscription carries: the last hour's minutes and today's active users. */
+  private async loadWindowReads(): Promise<void> {
+    const { from, to } = lastHour(Date.now());
+    const r = await this.api.request<WindowReadsResult>(WINDOW_READS_QUERY, { from, to, date: this.board.date });
+    renderPerMinute(this.charts.perMinute, r.rechargePerMinute);
+    const minuteOrders = r.rechargePerMinute.reduce((n, m) => n + m.orders, 0);
+    $('#per-minute-total').textContent = `${int(minuteOrders)} orders in the last hour`;
+    this.dau = r.dailyActiveUsers[0] ?? null;
+    this.renderKpis();
+  }
+
+  private onConnection(e: ConnectionEvent): void {
+    this.indicator.on(e);
+    // Events published while the socket was down are gone: read the state again. Also when the first read
+    // failed (the service was down when the page opened): the connection says it is reachable now.
+    if (e.kind === 'connected' && (e.retry || !this.handle.ready)) void this.loadSnapshot();
+  }
+
+  private onCityMetrics(stats: CityStats): void {
+    this.handle.events.cityMetricsUpdated++;
+    this.duringLoad?.push(stats);
+    if (!this.handle.ready) return;
+    const outcome = this.board.apply(stats);
+    if (outcome === 'new-day') {
+      void this.loadSnapshot();
+      return;
+    }
+    if (outcome === 'applied') this.redrawCities();
+    this.refreshWindowReads();
+  }
+
+  private onHotProducts(update: HotProductsUpdate): void {
+    this.handle.events.hotProductsUpdated++;
+    const end = Date.parse(update.windowEnd);
+    if (end < this.hotWindowEnd) return; // an older boundary than the one shown
+    this.hotWindowEnd = end;
+    this.renderHot(update.products, end);
+    this.refreshWindowReads();
+  }
+
+  private onAbnormalUser(detection: Omit<AbnormalUser, 'callbackStatus'>): void {
+    this.handle.events.abnormalUserDetected++;
+    const unknownStatus = this.feed.detect(detection);
+    this.feedView.render(this.feed.list());
+    if (unknownStatus) this.queueStatusRead(detection.uid);
+    this.refreshWindowReads();
+  }
+
+  /** A detection carries no callback status: read those of a burst of new users in one request. */
+  private queueStatusRead(uid: string): void {
+    this.pendingStatus.add(uid);
+    this.statusTimer ??= setTimeout(() => {
+      this.statusTimer = null;
+      const uids = [...this.pendingStatus].slice(0, STATUS_BATCH_MAX);
+      for (const u of uids) this.pendingStatus.delete(u);
+      if (this.pendingStatus.size > 0) this.queueStatusRead([...this.pendingStatus][0]!);
+      const vars = Object.fromEntries(uids.map((u, i) => [`u${i}`, u]));
+      this.api.request<UsersResult>(usersQuery(uids.length), vars)
+        .then((result) => {
+          uids.forEach((_, i) => {
+            const user = result[`u${i}`];
+            if (user) this.feed.update(user);
+          });
+          this.feedView.render(this.feed.list());
+          this.renderFeedTotal(result.total.totalCount);
+        })
+        .catch((err) => this.fail(err));
+    }, STATUS_BATCH_MS);
+  }
+
+  private async setStatus(uid: string, status: CallbackStatus): Promise<AbnormalUser> {
+    const r = await this.api.request<{ setCallbackStatus: AbnormalUser }>(SET_CALLBACK_STATUS, { uid, status });
+    return r.setCallbackStatus;
+  }
+
+  private renderCities(): void {
+    const cities = this.board.cities();
+    renderMap(this.charts.map, cities);
+    renderTopCities(this.charts.topCities, topCities(cities));
+    const failed = cities.reduce((n, c) => n + c.failed, 0);
+    $('#map-total').textContent = `${int(failed)} failed today · ${this.board.date}`;
+    this.renderKpis();
+  }
+
+  private renderHot(products: readonly HotProduct[], windowEndMs: number): void {
+    renderHotProducts(this.charts.hotProducts, products);
+    $('#hot-window').textContent = `${clock(windowEndMs - HOUR_MS)}–${clock(windowEndMs)}`;
+  }
+
+  private renderFeedTotal(total: number): void {
+    $('#feed-total').textContent = `${int(total)} flagged in total`;
+  }
+
+  private renderKpis(): void {
+    const t = provinceTotals(this.board.cities());
+    const set = (id: string, text: string) => { $(`#${id}`).textContent = text; };
+    set('kpi-active-users', this.dau ? int(this.dau.activeUsers) : '–');
+    set('kpi-new-users', this.dau ? int(this.dau.newUsers) : '–');
+    set('kpi-orders', int(t.orders));
+    set('kpi-failed', int(t.failed));
+    set('kpi-success-rate', t.orders ? `${(t.successRate * 100).toFixed(1)}%` : '–');
+    set('kpi-amount', `¥${Number(t.amount).toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`);
+    $('#kpi-amount').title = `${t.amount} yuan (exact)`;
+    set('kpi-duration', t.orders ? `${(t.avgDurationMs / 1000).toFixed(1)} s` : '–');
+  }
+
+  private fail(err: unknown): void {
+    const e = err instanceof GraphQLRequestError ? err : new GraphQLRequestError(String(err), 'ERROR');
+    if (e.code === 'UNAUTHENTICATED') {
+      this.onUnauthorized(e.message);
+      return;
+    }
+    this.handle.lastError = `${e.code}: ${e.message}`;
+    const banner = $('#error-banner');
+    banner.textContent = this.handle.lastError;
+    banner.hidden = false;
+  }
+
+  private clearError(): void {
+    this.handle.lastError = null;
+    $('#error-banner').hidden = true;
+  }
+}

@@ -1,0 +1,32 @@
+import { askForApiKey, rememberApiKey, storedApiKey } from './api-key';
+import { Dashboard, type DashboardHandle } from './dashboard';
+import './style.css';
+
+declare global {
+  interface Window {
+    /** The running dashboard (charts, counters): read by the browser test. */
+    __dashboard?: DashboardHandle;
+  }
+}
+
+/** Runs the dashboard with a key; a key the service refuses is forgotten and another one asked for. */
+async function run(problem?: string): Promise<void> {
+  const key = problem === undefined ? (storedApiKey() ?? (await askForApiKey())) : await askForApiKey(problem);
+  let refused = false;
+  const dashboard = new Dashboard(key, (message) => {
+    if (refused) return;
+    refused = true;
+    rememberApiKey(null);
+    void dashboard.stop().then(() => run(`The service refused this key: ${message}`));
+  });
+  window.__dashboard = dashboard.handle;
+  await dashboard.start();
+}
+
+document.querySelector('#change-key')!.addEventListener('click', async () => {
+  await askForApiKey();
+  // A new key is a new identity for every subscription: start afresh.
+  window.location.reload();
+});
+
+void run();
