@@ -1,22 +1,91 @@
-// Shared pieces of the end-to-end benchmarks (bench/*.ts): formatting, cleanup
-// on exit and Ctrl-C, /proc readings of the service process, the raw kafkajs
-// consume rate, and the service as a child process timed through its committed
-// positions in `consumer_offset`.
+// Shared pieces of the end-to-end benchmarks (bench/*.ts): the command line,
+// formatting, cleanup on exit and Ctrl-C, /proc readings of the service
+// process, filling the topic, the raw kafkajs consume rate, the service as a
+// child process timed through its committed positions in `consumer_offset`,
+// and the summary table.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
-import type { Connection } from 'mariadb';
+import { parseArgs } from 'node:util';
+import { createConnection, type Connection } from 'mariadb';
 import { createKafka } from '../src/ingest/kafka-client.js';
-import { connectAdmin, KAFKA_BROKERS, randomName, REDIS_URL } from '../test/helpers/services.js';
+import { fillTopic, type FillRecord } from '../src/sample/fill-topic.js';
+import { parseDatabaseUrl } from '../src/store/database-url.js';
+import { latestOffsets, progressOf, sumOffsets, type JobProgress, type OffsetRow, type TestDatabase, type TestTopic } from '../test/helpers/job-runs.js';
+import { connectAdmin, createTestDatabase, createTestTopic, KAFKA_BROKERS, produce, randomName, REDIS_URL } from '../test/helpers/services.js';
 
 export const MiB = 1024 * 1024;
+/** Partitions of every bench topic. */
+export const PARTITIONS = 3;
 export const fmtInt = (n: number) => Math.round(n).toLocaleString('en-US');
 export const fmtRate = (records: number, ms: number) => `${fmtInt(records / (ms / 1000))} rec/s`;
 export const fmtSec = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+/** CPU `cpuSec` (seconds) spread over `records`, as microseconds per record. */
+export const usPerRecord = (cpuSec: number, records: number) => `${((cpuSec * 1e6) / records).toFixed(1)} µs`;
+/** `cpuSec` of CPU over `ms` of wall time as a share of one core, in percent (no sign). */
+export const coreShare = (cpuSec: number, ms: number) => ((100 * cpuSec) / (ms / 1000)).toFixed(0);
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 export const log = (line: string) => console.log(line);
+
+/** Node version, CPUs and the 1-minute load average, for a bench's first line. */
+export function machineLine(): string {
+  return `node ${process.version}, ${os.availableParallelism()} CPUs, load ${os.loadavg()[0]!.toFixed(1)}`;
+}
+
+/** The flags every bench takes (see each bench's USAGE). */
+export interface BenchArgs {
+  records: number;
+  batchSize: number;
+  skipRaw: boolean;
+  serviceLogs: boolean;
+  /** Absolute directory for `node --cpu-prof`, or null. */
+  cpuProf: string | null;
+}
+
+/**
+ * Parses `process.argv`: `--records N` (default 1,000,000), `--batch-size N`
+ * (default 10,000), `--skip-raw`, `--service-logs`, `--cpu-prof DIR`, `-h` /
+ * `--help` (prints `usage` and exits 0), plus one integer flag per key of
+ * `extraInts` (its default). Integers take `_` separators and must be >= 1.
+ * @throws on an unknown flag or a bad integer (the message ends with `usage`)
+ */
+export function parseBenchArgs<K extends string = never>(usage: string, extraInts: Record<K, number> = {} as Record<K, number>): BenchArgs & Record<K, number> {
+  const extraNames = Object.keys(extraInts) as K[];
+  const { values } = parseArgs({
+    options: {
+      records: { type: 'string' },
+      'batch-size': { type: 'string' },
+      ...Object.fromEntries(extraNames.map((name) => [name, { type: 'string' as const }])),
+      'skip-raw': { type: 'boolean', default: false },
+      'service-logs': { type: 'boolean', default: false },
+      'cpu-prof': { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    console.log(usage);
+    process.exit(0);
+  }
+  const int = (name: string, raw: string | boolean | undefined, def: number, min: number): number => {
+    if (raw === undefined) return def;
+    const n = Number(String(raw).replace(/_/g, ''));
+    if (!Number.isSafeInteger(n) || n < min) throw new Error(`--${name}: expected an integer >= ${min}, got ${JSON.stringify(raw)}\n${usage}`);
+    return n;
+  };
+  const extra = Object.fromEntries(extraNames.map((name) => [name, int(name, (values as Record<string, string | boolean | undefined>)[name], extraInts[name], 1)])) as Record<K, number>;
+  return {
+    records: int('records', values.records, 1_000_000, 1),
+    batchSize: int('batch-size', values['batch-size'], 10_000, 1),
+    ...extra,
+    skipRaw: Boolean(values['skip-raw']),
+    serviceLogs: Boolean(values['service-logs']),
+    cpuProf: typeof values['cpu-prof'] === 'string' ? path.resolve(values['cpu-prof']) : null,
+  };
+}
 
 /** The service's consumer settings (src/ingest/job-consumer.ts, defaults of src/config/config.ts). */
 export const SERVICE_FETCH = {
@@ -66,6 +135,15 @@ export async function runBench(main: () => Promise<void>): Promise<never> {
   process.exit(exitCode);
 }
 
+/** A fresh `PARTITIONS`-partition topic named after `prefix` (+ .dlq) and a fresh migrated database, both removed at the end. */
+export async function createBenchTopicAndDatabase(prefix: string): Promise<{ topic: TestTopic; db: TestDatabase }> {
+  const topic = await createTestTopic(prefix, PARTITIONS);
+  onCleanup(`topics ${topic.topic}(.dlq)`, () => topic.delete());
+  const db = await createTestDatabase();
+  onCleanup(`database ${db.name}`, () => db.drop());
+  return { topic, db };
+}
+
 /** utime + stime of /proc/<pid>/stat (fields 14 and 15), in CPU seconds; null when not readable. */
 export function cpuSeconds(pid: number): number | null {
   try {
@@ -86,6 +164,56 @@ export function procStatusMiB(pid: number, key: 'VmHWM' | 'VmRSS'): number | nul
   } catch {
     return null;
   }
+}
+
+/** What {@link fillBenchTopic} did. */
+export interface FillResult {
+  /** From the first send to the last ack (flush records included), ms. */
+  ms: number;
+  /** Keys + values written (flush records not counted), bytes. */
+  bytes: number;
+  /** Each partition's high watermark after the fill. */
+  latest: Map<number, number>;
+  /** Records in the topic (the sum of `latest`). */
+  total: number;
+}
+
+/**
+ * Writes `records` (exactly `count` of them) with `fillTopic` (batches of
+ * `batchSize`, up to 4 in flight, acks=all, no compression), then `flush`
+ * (explicit partitions, acks=all) when given, then reads the high watermarks.
+ * @throws when fewer or more records were written, or the topic holds other than `count` + `flush.length`
+ */
+export async function fillBenchTopic(opts: {
+  topic: string;
+  records: Iterable<FillRecord>;
+  count: number;
+  batchSize: number;
+  flush?: Array<{ key: string; partition: number; value: string }>;
+}): Promise<FillResult> {
+  let bytes = 0;
+  function* counted(): Generator<FillRecord> {
+    for (const r of opts.records) {
+      bytes += r.value.length + (r.key?.length ?? 0);
+      yield { key: r.key, value: r.value };
+    }
+  }
+  const flush = opts.flush ?? [];
+  const started = performance.now();
+  const written = await fillTopic({ brokers: KAFKA_BROKERS, topic: opts.topic, records: counted(), batchSize: opts.batchSize });
+  if (written.count !== opts.count) throw new Error(`fillTopic wrote ${written.count} records, expected ${opts.count}`);
+  if (flush.length > 0) await produce(opts.topic, flush);
+  const ms = performance.now() - started;
+  const latest = await latestOffsets(opts.topic);
+  const total = sumOffsets(latest);
+  if (total !== opts.count + flush.length) throw new Error(`topic holds ${total} records, expected ${opts.count + flush.length}`);
+  return { ms, bytes, latest, total };
+}
+
+/** Prints the fill's result line; `detail` (what the records hold) goes in parentheses after the count. */
+export function logFill(f: FillResult, detail?: string): void {
+  log(`   ${fmtInt(f.total)} records${detail ? ` (${detail})` : ''}, ${(f.bytes / MiB).toFixed(1)} MiB of keys+values in ${fmtSec(f.ms)}: ${fmtRate(f.total, f.ms)} `
+    + `(${(f.bytes / MiB / (f.ms / 1000)).toFixed(1)} MiB/s); per partition ${[...f.latest.values()].map(fmtInt).join(' / ')}`);
 }
 
 /** What {@link rawConsume} measured. */
@@ -150,17 +278,27 @@ export async function rawConsume(topic: string, total: number): Promise<RawResul
   }
 }
 
-/** Committed progress of `group` as `consumer_offset` holds it. */
-export async function committedProgress(conn: Connection, group: string, latest: Map<number, number>): Promise<{ consumed: number; claimed: number; done: boolean }> {
-  const rows: Array<{ partition: number; next_offset: bigint; replay_from: bigint }> = await conn.query(
-    'SELECT `partition`, next_offset, replay_from FROM consumer_offset WHERE group_id = ?', [group]);
-  let consumed = 0;
-  let done = rows.length === latest.size;
-  for (const r of rows) {
-    consumed += Math.max(0, Number(r.next_offset));
-    if (Number(r.next_offset) !== latest.get(r.partition) || Number(r.replay_from) !== Number(r.next_offset)) done = false;
-  }
-  return { consumed, claimed: rows.length, done };
+/**
+ * Step 2 of every bench: {@link rawConsume} of the whole topic with its two
+ * log lines, or null (and nothing printed) with `skip`.
+ */
+export async function rawStep(topic: string, total: number, skip: boolean): Promise<RawResult | null> {
+  if (skip) return null;
+  log('2. raw    plain kafkajs consumer (count + resolveOffset), service fetch settings …');
+  const raw = await rawConsume(topic, total);
+  log(`   ${fmtInt(raw.messages)} records in ${fmtSec(raw.ms)} from run() (join ${fmtSec(raw.joinMs)}): ${fmtRate(raw.messages, raw.ms)}; `
+    + `${fmtInt(raw.batches)} batches, ${fmtInt(raw.messages / Math.max(1, raw.batches))} records/batch; CPU ${raw.cpuSec.toFixed(1)} s (${coreShare(raw.cpuSec, raw.ms)}% of one core)`);
+  return raw;
+}
+
+/**
+ * Committed progress of `group` as `consumer_offset` holds it, over the
+ * bench's own connection (polled every 20-100 ms). `done` also needs
+ * replay_from = next_offset, for every job.
+ */
+export async function committedProgress(conn: Connection, group: string, latest: Map<number, number>): Promise<JobProgress> {
+  const rows: OffsetRow[] = await conn.query('SELECT `partition`, next_offset, replay_from FROM consumer_offset WHERE group_id = ?', [group]);
+  return progressOf(rows, latest, true);
 }
 
 /** What {@link timeService} measured. */
@@ -177,18 +315,22 @@ export interface ServiceRun {
   /** Lines at warn or above the service logged. */
   warnLines: number;
   exitCode: number | null;
+  /** SIGTERM to exit, ms. */
+  stopMs: number;
 }
 
 /**
- * Runs `node dist/src/main.js` (ROLES=worker, LOG_LEVEL=warn, PORT=0 plus
- * `env`) as a child process and times it: "ready" is the moment every
- * partition of `group` has a `consumer_offset` row (claimed on the group
- * join, just before fetching starts: there is no info-level "service ready"
- * line at warn), "done" when every committed next_offset reached `latest`.
- * Then SIGTERM. Progress is printed every 10 s.
+ * Runs `node dist/src/main.js` (ROLES=worker, LOG_LEVEL=warn, PORT=0,
+ * DATABASE_URL=`dbUrl` plus `env`) as a child process and times it: "ready"
+ * is the moment every partition of `group` has a `consumer_offset` row
+ * (claimed on the group join, just before fetching starts: there is no
+ * info-level "service ready" line at warn), "done" when every committed
+ * next_offset reached `latest` (see {@link committedProgress}). Then SIGTERM.
+ * Progress is printed every 10 s.
  */
 export async function timeService(opts: {
-  conn: Connection;
+  /** The database the service writes to; polled through one connection of its own. */
+  dbUrl: string;
   group: string;
   latest: Map<number, number>;
   total: number;
@@ -196,12 +338,14 @@ export async function timeService(opts: {
   cpuProfDir?: string | null;
   serviceLogs?: boolean;
 }): Promise<ServiceRun> {
-  const { conn, group, latest, total } = opts;
+  const { group, latest, total } = opts;
+  const conn = await createConnection({ ...parseDatabaseUrl(opts.dbUrl), connectTimeout: 5_000 });
+  onCleanup('poll connection', () => conn.end());
   const main = path.resolve(import.meta.dirname, '../src/main.js');
   const nodeArgs = opts.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', opts.cpuProfDir] : [];
   const spawnedAt = performance.now();
   const child: ChildProcess = spawn(process.execPath, [...nodeArgs, main], {
-    env: { ...process.env, KAFKA_BROKERS: KAFKA_BROKERS.join(','), REDIS_URL, ROLES: 'worker', LOG_LEVEL: 'warn', PORT: '0', ...opts.env },
+    env: { ...process.env, KAFKA_BROKERS: KAFKA_BROKERS.join(','), REDIS_URL, ROLES: 'worker', LOG_LEVEL: 'warn', PORT: '0', DATABASE_URL: opts.dbUrl, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
@@ -256,7 +400,9 @@ export async function timeService(opts: {
   const doneAt = performance.now();
   const cpuAtDone = cpuSeconds(child.pid!);
   const peakRssMiB = procStatusMiB(child.pid!, 'VmHWM');
+  const stopAt = performance.now();
   const exitCode = await Promise.race([kill('SIGTERM'), sleep(30_000).then(() => kill('SIGKILL'))]);
+  const stopMs = performance.now() - stopAt;
   return {
     startupMs: readyAt - spawnedAt,
     ms: doneAt - readyAt,
@@ -265,5 +411,48 @@ export async function timeService(opts: {
     cpuSec: cpuAtReady !== null && cpuAtDone !== null ? cpuAtDone - cpuAtReady : null,
     warnLines,
     exitCode,
+    stopMs,
   };
+}
+
+/**
+ * Step 3 of every bench: {@link timeService} (`opts.env` names the job in
+ * `JOBS`) with its header line and two result lines.
+ */
+export async function serviceStep(opts: Parameters<typeof timeService>[0] & { dbName: string }): Promise<ServiceRun> {
+  log(`3. e2e    service (ROLES=worker, JOBS=${opts.env.JOBS}, LOG_LEVEL=warn) -> database ${opts.dbName} …`);
+  const e = await timeService(opts);
+  log(`   ready after ${fmtSec(e.startupMs)}; ${fmtInt(opts.total)} records committed in ${fmtSec(e.ms)} from ready: ${fmtRate(opts.total, e.ms)} `
+    + `(${fmtRate(opts.total, e.fromSpawnMs)} from spawn)`);
+  log(`   service CPU ${e.cpuSec?.toFixed(1) ?? '?'} s over ${fmtSec(e.ms)} (${e.cpuSec !== null ? coreShare(e.cpuSec, e.ms) : '?'}% of one core); `
+    + `peak RSS ${e.peakRssMiB?.toFixed(0) ?? '?'} MiB; `
+    + `SIGTERM -> exit ${fmtSec(e.stopMs)}, exit code ${e.exitCode}; ${e.warnLines} log lines at warn or above`);
+  return e;
+}
+
+/**
+ * The summary rows every bench prints: records, fill rate, raw consume rate,
+ * end-to-end rate, end-to-end / raw, CPU per record (raw consumer and
+ * service) and the service's peak RSS.
+ */
+export function summaryRows(total: number, fill: FillResult, raw: RawResult | null, e: ServiceRun): Array<[string, string]> {
+  const rawRate = raw ? raw.messages / (raw.ms / 1000) : null;
+  const e2eRate = total / (e.ms / 1000);
+  return [
+    ['records', fmtInt(total)],
+    ['fill rate', fmtRate(total, fill.ms)],
+    ['raw consume rate', raw ? fmtRate(raw.messages, raw.ms) : 'skipped'],
+    ['end-to-end rate', `${fmtInt(e2eRate)} rec/s`],
+    ['end-to-end / raw', rawRate ? `${((100 * e2eRate) / rawRate).toFixed(0)}%` : '-'],
+    // CPU seconds per record barely move when other processes compete for the cores; the rates do.
+    ['CPU per record', `raw ${raw ? usPerRecord(raw.cpuSec, raw.messages) : '-'}, service ${e.cpuSec !== null ? usPerRecord(e.cpuSec, total) : '?'}`],
+    ['service peak RSS', e.peakRssMiB !== null ? `${e.peakRssMiB.toFixed(0)} MiB` : '?'],
+  ];
+}
+
+/** Prints `rows` as a two-column table after a blank line, the names padded to the longest. */
+export function printTable(rows: Array<[string, string]>): void {
+  const width = Math.max(...rows.map(([k]) => k.length));
+  log('');
+  for (const [k, v] of rows) log(`  ${k.padEnd(width)}  ${v}`);
 }

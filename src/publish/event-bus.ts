@@ -1,6 +1,7 @@
 import { createPubSub, type PubSub } from '@graphql-yoga/subscription';
 import { createRedisEventTarget } from '@graphql-yoga/redis-event-target';
 import { Redis } from 'ioredis';
+import type { CityDailyStats } from '../store/recharge-metrics-store.js';
 
 /**
  * A user detected in one window, as published after the commit.
@@ -43,20 +44,10 @@ export interface HotProductsUpdatedEvent {
 }
 
 /**
- * One city's recharge stats of one calendar day as absolute values (issue 3).
- * `amount` is yuan as an exact decimal string ("1234.50").
+ * One city's recharge stats of one calendar day as absolute values (issue 3),
+ * as the store reads them back after the commit.
  */
-export interface CityDailyStatsPayload {
-  /** Calendar date in TIME_ZONE, `YYYY-MM-DD`. */
-  date: string;
-  cityCode: string;
-  orders: number;
-  succeeded: number;
-  failed: number;
-  amount: string;
-  /** Sum of the orders' durations, milliseconds. */
-  durationMsSum: number;
-}
+export type CityDailyStatsPayload = CityDailyStats;
 
 /**
  * Published by a recharge-metrics worker after each commit that changed

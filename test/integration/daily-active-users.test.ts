@@ -7,8 +7,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { formatUserBehavior } from '../../src/ingest/formats/user-behavior.js';
 import { errorCode, gql } from '../helpers/graphql-client.js';
+import { jobProgress, latestOffsets } from '../helpers/job-runs.js';
 import { startServiceProcess, TEST_KEYS, type ServiceProcess } from '../helpers/service-process.js';
-import { connectAdmin, createTestDatabase, createTestTopic, produce, randomName, readTopic, sql, waitFor } from '../helpers/services.js';
+import { createTestDatabase, createTestTopic, produce, randomName, readTopic, sql, waitFor } from '../helpers/services.js';
 
 // Midnight 2026-01-02 in Asia/Shanghai (UTC+8) is 2026-01-01T16:00:00Z.
 const MIDNIGHT = Date.UTC(2026, 0, 1, 16);
@@ -43,13 +44,8 @@ describe('daily-active-users on a hand-built stream', () => {
   let env: Record<string, string>;
 
   async function caughtUp(): Promise<void> {
-    const admin = await connectAdmin();
-    const latest = new Map((await admin.fetchTopicOffsets(topic.topic)).map((o) => [o.partition, Number(o.high)]));
-    await admin.disconnect();
-    await waitFor('the job to commit every record', async () => {
-      const rows = await sql<{ partition: number; next_offset: bigint }>(db.url, 'SELECT `partition`, next_offset FROM consumer_offset WHERE group_id = ?', [group]);
-      return rows.length === latest.size && rows.every((r) => Number(r.next_offset) === latest.get(r.partition));
-    }, 60_000);
+    const latest = await latestOffsets(topic.topic);
+    await waitFor('the job to commit every record', async () => (await jobProgress(db.url, latest, { windowed: false, group })).done, 60_000);
   }
 
   async function snapshot() {

@@ -14,8 +14,9 @@ import { formatRecharge } from '../../src/ingest/formats/recharge.js';
 import { formatUserBehavior } from '../../src/ingest/formats/user-behavior.js';
 import { ZonedCalendar } from '../../src/stream/zoned-calendar.js';
 import { gql } from '../helpers/graphql-client.js';
+import { latestOffsets } from '../helpers/job-runs.js';
 import { startServiceProcess, TEST_API_KEYS, TEST_KEYS, type ServiceProcess } from '../helpers/service-process.js';
-import { connectAdmin, createTestDatabase, createTestTopic, produce, randomName, sql, waitFor } from '../helpers/services.js';
+import { createTestDatabase, createTestTopic, produce, randomName, sql, waitFor } from '../helpers/services.js';
 
 /** The machine's Chromium (Debian package `chromium`; scripts/test.sh installs it). */
 const CHROMIUM = '/usr/bin/chromium';
@@ -80,9 +81,7 @@ describe('the dashboard page in Chromium', () => {
   };
 
   async function caughtUp(group: string, topic: string): Promise<void> {
-    const admin = await connectAdmin();
-    const latest = new Map((await admin.fetchTopicOffsets(topic)).map((o) => [o.partition, Number(o.high)]));
-    await admin.disconnect();
+    const latest = await latestOffsets(topic);
     await waitFor(`${group} to commit every record of ${topic}`, async () => {
       const rows = await sql<{ partition: number; next_offset: bigint }>(db.url, 'SELECT `partition`, next_offset FROM consumer_offset WHERE group_id = ? AND topic = ?', [group, topic]);
       const at = new Map(rows.map((r) => [r.partition, Number(r.next_offset)]));

@@ -5,8 +5,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { formatProductClick } from '../../src/ingest/formats/product-click.js';
 import { collect, errorCode, gql, wsClient } from '../helpers/graphql-client.js';
+import { jobProgress, latestOffsets } from '../helpers/job-runs.js';
 import { startServiceProcess, TEST_KEYS, type ServiceProcess } from '../helpers/service-process.js';
-import { connectAdmin, createTestDatabase, createTestTopic, produce, randomName, readTopic, sql, waitFor } from '../helpers/services.js';
+import { createTestDatabase, createTestTopic, produce, randomName, readTopic, sql, waitFor } from '../helpers/services.js';
 
 // T is a 5-minute boundary (and an hour): hotProducts(at: T) ranks minutes in [T - 1 h, T).
 const T = Date.UTC(2026, 0, 1, 12);
@@ -66,13 +67,8 @@ describe('hot-products on a hand-built stream', () => {
 
   /** Waits until every partition's committed offset reached the topic's end. */
   async function caughtUp(): Promise<void> {
-    const admin = await connectAdmin();
-    const latest = new Map((await admin.fetchTopicOffsets(topic.topic)).map((o) => [o.partition, Number(o.high)]));
-    await admin.disconnect();
-    await waitFor('the worker to commit every record', async () => {
-      const rows = await sql<{ partition: number; next_offset: bigint }>(db.url, 'SELECT `partition`, next_offset FROM consumer_offset WHERE group_id = ?', [group]);
-      return rows.length === latest.size && rows.every((r) => Number(r.next_offset) === latest.get(r.partition));
-    }, 60_000);
+    const latest = await latestOffsets(topic.topic);
+    await waitFor('the worker to commit every record', async () => (await jobProgress(db.url, latest, { windowed: false, group })).done, 60_000);
   }
 
   before(async () => {

@@ -5,86 +5,59 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { generateRecharges } from '../../src/sample/recharge-generator.js';
 import { errorCode, gql } from '../helpers/graphql-client.js';
-import { startServiceProcess, TEST_KEYS, type ServiceProcess } from '../helpers/service-process.js';
-import { connectAdmin, createTestDatabase, createTestTopic, produce, randomName, sql, waitFor } from '../helpers/services.js';
+import { jobProgress, latestOffsets, rowsAsText, sumOffsets, TestRuns, waitForDone, type TestDatabase, type TestTopic } from '../helpers/job-runs.js';
+import { TEST_KEYS, type ServiceProcess } from '../helpers/service-process.js';
+import { produce, randomName, sql } from '../helpers/services.js';
 
 const RECORDS = 12_000;
-type Db = Awaited<ReturnType<typeof createTestDatabase>>;
 
 const RESET = `mutation($input: ResetConsumerOffsetsInput!) {
   resetConsumerOffsets(input: $input) { dryRun applied recordsToRecount partitions { partition before after } }
 }`;
 
 describe('operations on an additive job (recharge-metrics)', () => {
-  let topic: Awaited<ReturnType<typeof createTestTopic>>;
-  const dbs: Db[] = [];
-  const processes: ServiceProcess[] = [];
-  let liveDb: Db;
+  let topic: TestTopic;
+  const runs = new TestRuns();
+  let liveDb: TestDatabase;
   let live: ServiceProcess;
   let group: string;
   const records = [...generateRecharges({ seed: 99, count: RECORDS, eventsPerSecond: 50 })].map((r) => ({ key: r.key, value: r.value }));
 
-  async function start(db: Db, groupId: string): Promise<ServiceProcess> {
-    const p = await startServiceProcess({
-      DATABASE_URL: db.url,
-      RECHARGE_TOPIC: topic.topic,
-      RECHARGE_GROUP: groupId,
-      JOBS: 'recharge-metrics',
-      KAFKA_MAX_BYTES_PER_PARTITION: '16384',
-      RATE_LIMIT_PER_MINUTE: '100000',
-      JOB_CONTROL_POLL_MS: '500',
-    });
-    processes.push(p);
-    return p;
-  }
+  const start = (db: TestDatabase, groupId: string) => runs.start({
+    DATABASE_URL: db.url,
+    RECHARGE_TOPIC: topic.topic,
+    RECHARGE_GROUP: groupId,
+    JOBS: 'recharge-metrics',
+    KAFKA_MAX_BYTES_PER_PARTITION: '16384',
+    RATE_LIMIT_PER_MINUTE: '100000',
+    JOB_CONTROL_POLL_MS: '500',
+  });
 
-  async function freshDb(): Promise<Db> {
-    const db = await createTestDatabase();
-    dbs.push(db);
-    return db;
-  }
+  const freshDb = () => runs.freshDb();
+  const progress = (db: TestDatabase, latest: Map<number, number>) => () => jobProgress(db.url, latest, { windowed: false });
 
-  async function latestOffsets(): Promise<Map<number, number>> {
-    const admin = await connectAdmin();
-    try {
-      return new Map((await admin.fetchTopicOffsets(topic.topic)).map((o) => [o.partition, Number(o.high)]));
-    } finally {
-      await admin.disconnect();
-    }
-  }
-
-  async function caughtUp(db: Db, latest: Map<number, number>): Promise<boolean> {
-    const rows = await sql<{ partition: number; next_offset: bigint }>(db.url, 'SELECT `partition`, next_offset FROM consumer_offset');
-    return rows.length === latest.size && rows.every((r) => Number(r.next_offset) === latest.get(r.partition));
-  }
-
-  async function totals(db: Db) {
+  async function totals(db: TestDatabase) {
     const daily = await sql(db.url, 'SELECT day, city_code, orders, succeeded, failed, CAST(amount AS CHAR) AS amount, duration_ms_sum FROM recharge_city_daily ORDER BY day, city_code');
     const minutes = await sql(db.url, 'SELECT minute_start, orders, succeeded, CAST(amount AS CHAR) AS amount FROM recharge_minute ORDER BY minute_start');
-    const norm = (rows: Array<Record<string, unknown>>) => rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, v instanceof Date ? v.toISOString() : String(v)])));
-    return { daily: norm(daily), minutes: norm(minutes) };
+    return { daily: rowsAsText(daily), minutes: rowsAsText(minutes) };
   }
 
   before(async () => {
-    topic = await createTestTopic('recharge');
+    topic = await runs.createTopic('recharge');
     liveDb = await freshDb();
     group = randomName('recharge-ops');
     live = await start(liveDb, group);
     await produce(topic.topic, records.slice(0, RECORDS / 2));
-    const latest = await latestOffsets();
-    await waitFor('the first half to be counted', () => caughtUp(liveDb, latest), 120_000, 250);
+    const latest = await latestOffsets(topic.topic);
+    await waitForDone('the first half to be counted', progress(liveDb, latest), 120_000);
   });
 
-  after(async () => {
-    await Promise.all(processes.map((p) => p.kill('SIGKILL')));
-    await Promise.all(dbs.map((d) => d.drop()));
-    await topic?.delete();
-  });
+  after(() => runs.cleanup());
 
   it('should refuse to move it backwards without allowRecount, naming the records that would be counted again', async () => {
     const before = await totals(liveDb);
-    const latest = await latestOffsets();
-    const sum = [...latest.values()].reduce((a, b) => a + b, 0);
+    const latest = await latestOffsets(topic.topic);
+    const sum = sumOffsets(latest);
     const refused = await gql(live.url, RESET, { input: { groupId: group, to: 'EARLIEST' } }, TEST_KEYS.ops);
     assert.equal(errorCode(refused), 'RECOUNT_REFUSED');
     assert.equal(refused.errors![0]!.extensions!.recordsToRecount, sum);
@@ -111,12 +84,12 @@ describe('operations on an additive job (recharge-metrics)', () => {
     assert.equal(rebuilt.data.rebuildJob.lostToRetention, 0);
     assert.ok(rebuilt.data.rebuildJob.partitions.every((p: any) => p.after === 0));
     await writing;
-    const latest = await latestOffsets();
-    await waitFor('the rebuild to catch up', () => caughtUp(liveDb, latest), 120_000, 250);
+    const latest = await latestOffsets(topic.topic);
+    await waitForDone('the rebuild to catch up', progress(liveDb, latest), 120_000);
 
     const freshDbForRef = await freshDb();
     await start(freshDbForRef, randomName('recharge-fresh'));
-    await waitFor('the fresh run to finish', () => caughtUp(freshDbForRef, latest), 120_000, 250);
+    await waitForDone('the fresh run to finish', progress(freshDbForRef, latest), 120_000);
     const expected = await totals(freshDbForRef);
     assert.ok(expected.daily.length > 10, 'the fresh run counted nothing');
     assert.deepEqual(await totals(liveDb), expected);

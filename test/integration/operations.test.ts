@@ -3,73 +3,54 @@
 // limit and the metrics endpoint.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { formatUserBehavior } from '../../src/ingest/formats/user-behavior.js';
 import { generateUserBehavior, sampleVipUids } from '../../src/sample/user-behavior-generator.js';
 import { errorCode, gql } from '../helpers/graphql-client.js';
-import { startServiceProcess, TEST_KEYS, type ServiceProcess } from '../helpers/service-process.js';
-import { connectAdmin, createTestDatabase, createTestTopic, produce, randomName, sql, waitFor } from '../helpers/services.js';
+import { flushRecords, jobProgress, latestOffsets, rowsAsText, runToEnd, SMALL_BATCHES_QUICK_FAILOVER_ENV, sumOffsets, TestRuns, waitForDone, type TestDatabase, type TestTopic } from '../helpers/job-runs.js';
+import { TEST_KEYS, type ServiceProcess } from '../helpers/service-process.js';
+import { produce, randomName, sql, waitFor } from '../helpers/services.js';
 
 const RECORDS = 20_000;
 const CHUNKS = 20;
 const GENERATOR = { seed: 777, users: 1500, startTimeMs: Date.UTC(2026, 1, 1), eventsPerSecond: 200, count: RECORDS };
-
-type Db = Awaited<ReturnType<typeof createTestDatabase>>;
 
 const RESET = `mutation($input: ResetConsumerOffsetsInput!) {
   resetConsumerOffsets(input: $input) { groupId topic dryRun applied acknowledged recordsToRecount partitions { partition before after } }
 }`;
 
 describe('operations: offset resets, job control, limits and metrics', () => {
-  let topic: Awaited<ReturnType<typeof createTestTopic>>;
-  const dbs: Db[] = [];
-  const processes: ServiceProcess[] = [];
+  let topic: TestTopic;
+  const runs = new TestRuns();
   let latest = new Map<number, number>();
   let reference: { rows: unknown[]; offsets: unknown[] };
   let live: ServiceProcess;
-  let liveDb: Db;
+  let liveDb: TestDatabase;
   let group: string;
   const resetAnswers: any[] = [];
 
-  async function freshDb(): Promise<Db> {
-    const db = await createTestDatabase();
-    dbs.push(db);
-    const vips = sampleVipUids(GENERATOR);
-    await sql(db.url, `INSERT INTO vip_user (uid) VALUES ${vips.map(() => '(?)').join(',')}`, vips);
-    return db;
-  }
+  const freshDb = () => runs.freshDb(sampleVipUids(GENERATOR));
 
-  async function start(db: Db, groupId: string, extra: Record<string, string> = {}): Promise<ServiceProcess> {
-    const p = await startServiceProcess({
-      DATABASE_URL: db.url,
-      USER_BEHAVIOR_TOPIC: topic.topic,
-      ABNORMAL_ORDERS_GROUP: groupId,
-      JOBS: 'abnormal-orders',
-      KAFKA_MAX_BYTES_PER_PARTITION: '16384',
-      KAFKA_SESSION_TIMEOUT_MS: '6000',
-      KAFKA_HEARTBEAT_INTERVAL_MS: '1000',
-      IDLE_TIMEOUT_MS: '3600000',
-      JOB_CONTROL_POLL_MS: '500',
-      ...extra,
-    });
-    processes.push(p);
-    return p;
-  }
+  const start = (db: TestDatabase, groupId: string, extra: Record<string, string> = {}) => runs.start({
+    DATABASE_URL: db.url,
+    USER_BEHAVIOR_TOPIC: topic.topic,
+    ABNORMAL_ORDERS_GROUP: groupId,
+    JOBS: 'abnormal-orders',
+    ...SMALL_BATCHES_QUICK_FAILOVER_ENV,
+    IDLE_TIMEOUT_MS: '3600000',
+    JOB_CONTROL_POLL_MS: '500',
+    ...extra,
+  });
 
-  async function done(db: Db): Promise<boolean> {
-    const rows = await sql<{ partition: number; next_offset: bigint; replay_from: bigint }>(db.url, 'SELECT `partition`, next_offset, replay_from FROM consumer_offset');
-    return rows.length === latest.size && rows.every((r) => Number(r.next_offset) === latest.get(r.partition) && Number(r.replay_from) === Number(r.next_offset));
-  }
+  const progress = (db: TestDatabase) => () => jobProgress(db.url, latest, { windowed: true });
 
-  async function snapshot(db: Db) {
+  async function snapshot(db: TestDatabase) {
     return {
       rows: await sql(db.url, 'SELECT uid, phone, callback_status, enter_order_count, first_detected_at, last_detected_at, window_start, window_end FROM unpayment_record ORDER BY uid'),
-      offsets: (await sql(db.url, 'SELECT `partition`, next_offset, replay_from, watermark_ms FROM consumer_offset ORDER BY `partition`'))
-        .map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, v === null ? null : String(v)]))),
+      offsets: rowsAsText(await sql(db.url, 'SELECT `partition`, next_offset, replay_from, watermark_ms FROM consumer_offset ORDER BY `partition`')),
     };
   }
 
   before(async () => {
-    topic = await createTestTopic();
+    topic = await runs.createTopic();
     liveDb = await freshDb();
     group = randomName('abnormal-ops');
     live = await start(liveDb, group, { RATE_LIMIT_PER_MINUTE: '100000' });
@@ -92,24 +73,16 @@ describe('operations: offset resets, job control, limits and metrics', () => {
       }
     }
     const end = Math.floor((GENERATOR.startTimeMs + 86_400_000) / 1000);
-    await produce(topic.topic, [0, 1, 2].map((partition) => ({ key: 'flush', partition, value: formatUserBehavior({ uid: 'flush', phone: '0', eventKey: 'startApp', eventTimeSec: end }) })));
-    const admin = await connectAdmin();
-    latest = new Map((await admin.fetchTopicOffsets(topic.topic)).map((o) => [o.partition, Number(o.high)]));
-    await admin.disconnect();
-    await waitFor('the live run to finish', () => done(liveDb), 180_000, 250);
+    await produce(topic.topic, flushRecords(end));
+    latest = await latestOffsets(topic.topic);
+    await waitForDone('the live run to finish', progress(liveDb), 180_000);
 
     const refDb = await freshDb();
-    const ref = await start(refDb, randomName('abnormal-ref'));
-    await waitFor('the reference run to finish', () => done(refDb), 180_000, 250);
-    await ref.kill('SIGTERM');
+    await runToEnd('the reference run to finish', () => start(refDb, randomName('abnormal-ref')), progress(refDb), 180_000);
     reference = await snapshot(refDb);
   });
 
-  after(async () => {
-    await Promise.all(processes.map((p) => p.kill('SIGKILL')));
-    await Promise.all(dbs.map((d) => d.drop()));
-    await topic?.delete();
-  });
+  after(() => runs.cleanup());
 
   it('should end with exactly the results of an uninterrupted run after resets to earliest, a timestamp and an offset', async () => {
     assert.equal(resetAnswers.length, 3);
@@ -130,7 +103,7 @@ describe('operations: offset resets, job control, limits and metrics', () => {
     assert.equal(plan.dryRun, true);
     assert.equal(plan.applied, false);
     assert.deepEqual(plan.partitions.map((p: any) => [p.partition, p.before, p.after]), [...latest].sort().map(([p, l]) => [p, l, 0]));
-    assert.equal(plan.recordsToRecount, [...latest.values()].reduce((a, b) => a + b, 0));
+    assert.equal(plan.recordsToRecount, sumOffsets(latest));
     assert.deepEqual(await sql(liveDb.url, 'SELECT `partition`, next_offset, replay_from, epoch FROM consumer_offset ORDER BY `partition`'), before);
   });
 
