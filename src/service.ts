@@ -50,7 +50,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   const consumers: JobConsumer[] = [];
   let producer: Producer | null = null;
   let controlTimer: NodeJS.Timeout | null = null;
-  let controlEvents: AsyncIterator<unknown> | null = null;
+  const controlEvents: Array<AsyncIterator<unknown>> = [];
   if (config.ROLES.has('worker')) {
     producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
     await producer.connect();
@@ -74,17 +74,18 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     await syncPaused().catch((err) => logger.warn({ err }, 'could not read the job control state'));
     controlTimer = setInterval(() => void syncPaused().catch(() => {}), config.JOB_CONTROL_POLL_MS);
     controlTimer.unref();
-    const iterator = bus.pubSub.subscribe(TOPIC_JOB_CONTROL)[Symbol.asyncIterator]();
-    controlEvents = iterator;
-    void (async () => {
-      for (let next = await iterator.next(); !next.done; next = await iterator.next()) {
-        const event = next.value;
-        const consumer = byName.get(event.job);
-        if (!consumer) continue;
-        if (event.kind === 'reset') void consumer.reclaim(event.partitions ?? consumer.ownedPartitions).catch((err) => logger.error({ err }, 'reclaim after reset failed'));
-        else consumer.setOperatorPaused(event.kind === 'pause');
-      }
-    })().catch((err) => logger.error({ err }, 'job control listener failed'));
+    for (const [i, job] of jobs.entries()) {
+      const consumer = consumers[i]!;
+      const iterator = bus.pubSub.subscribe(TOPIC_JOB_CONTROL, job.groupId)[Symbol.asyncIterator]();
+      controlEvents.push(iterator);
+      void (async () => {
+        for (let next = await iterator.next(); !next.done; next = await iterator.next()) {
+          const event = next.value;
+          if (event.kind === 'reset') void consumer.reclaim(event.partitions ?? consumer.ownedPartitions).catch((err) => logger.error({ err }, 'reclaim after reset failed'));
+          else consumer.setOperatorPaused(event.kind === 'pause');
+        }
+      })().catch((err) => logger.error({ err, job: job.name }, 'job control listener failed'));
+    }
   }
 
   const readiness = async () => {
@@ -123,7 +124,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     consumers,
     async stop() {
       if (controlTimer) clearInterval(controlTimer);
-      await controlEvents?.return?.();
+      await Promise.all(controlEvents.map((it) => it.return?.()));
       await Promise.allSettled(consumers.map((c) => c.stop()));
       await http.close();
       await producer?.disconnect().catch(() => {});

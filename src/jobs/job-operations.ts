@@ -186,7 +186,7 @@ export class JobOperations {
   }
 
   private notify(event: { kind: 'reset' | 'pause' | 'resume'; job: string; partitions?: number[] }): void {
-    this.bus.pubSub.publish(TOPIC_JOB_CONTROL, event);
+    this.bus.pubSub.publish(TOPIC_JOB_CONTROL, this.job(event.job).groupId, event);
   }
 
   private async targets(topic: string, partitions: number[], bounds: Map<number, { earliest: bigint; latest: bigint }>, req: ResetRequest): Promise<Map<number, bigint>> {

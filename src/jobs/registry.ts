@@ -45,7 +45,7 @@ export const JOB_FACTORIES: Record<string, JobFactory> = {
     },
     store: new UnpaidUserStore(db),
     publish: (events) => {
-      for (const e of events) bus.pubSub.publish(TOPIC_ABNORMAL_USER_DETECTED, e);
+      for (const e of events) bus.pubSub.publish(TOPIC_ABNORMAL_USER_DETECTED, config.ABNORMAL_ORDERS_GROUP, e);
     },
   }),
   'hot-products': (config, { db, bus }) => {
@@ -62,7 +62,7 @@ export const JOB_FACTORIES: Record<string, JobFactory> = {
         groupId: config.HOT_PRODUCTS_GROUP,
         topic: config.PRODUCT_CLICKS_TOPIC,
         partitionCount: topicPartitionCount(config.KAFKA_BROKERS, config.PRODUCT_CLICKS_TOPIC, logger),
-        publish: (event) => bus.pubSub.publish(TOPIC_HOT_PRODUCTS_UPDATED, event),
+        publish: (event) => bus.pubSub.publish(TOPIC_HOT_PRODUCTS_UPDATED, config.HOT_PRODUCTS_GROUP, event),
         logger,
         claimedBy: `${hostname()}:${process.pid}`,
       }),

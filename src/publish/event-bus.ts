@@ -61,10 +61,11 @@ export interface RechargeCityMetricsChangedEvent {
 
 /** Routing keys and payloads of every subscription event. */
 export type BusEvents = {
-  ABNORMAL_USER_DETECTED: [AbnormalUserDetectedEvent];
-  HOT_PRODUCTS_UPDATED: [HotProductsUpdatedEvent];
-  JOB_CONTROL: [JobControlEvent];
-  /** Per consumer group of the job (channel `RECHARGE_CITY_METRICS_CHANGED:<group>`): deployments sharing a Redis stay apart. */
+  // Every channel is per consumer group of the job (`<TOPIC>:<group>`): deployments, tests and
+  // benchmarks sharing one Redis stay apart.
+  ABNORMAL_USER_DETECTED: [groupId: string, event: AbnormalUserDetectedEvent];
+  HOT_PRODUCTS_UPDATED: [groupId: string, event: HotProductsUpdatedEvent];
+  JOB_CONTROL: [groupId: string, event: JobControlEvent];
   RECHARGE_CITY_METRICS_CHANGED: [groupId: string, event: RechargeCityMetricsChangedEvent];
 };
 

@@ -15,18 +15,8 @@ export function fenToYuan(fen: bigint): string {
   return `${sign}${abs / 100n}.${(abs % 100n).toString().padStart(2, '0')}`;
 }
 
-/** The province's totals of a day, summed over its cities the way `rechargeSummary` sums them. */
-export interface ProvinceTotals {
-  orders: number;
-  succeeded: number;
-  failed: number;
-  /** 0..1; 0 without orders. */
-  successRate: number;
-  /** Yuan, 2 decimals. */
-  amount: string;
-  /** Milliseconds; 0 without orders. */
-  avgDurationMs: number;
-}
+/** The province's totals of a day, summed over its cities the way `rechargeSummary` sums them (same fields and units as a city's). */
+export type ProvinceTotals = Pick<CityStats, 'orders' | 'succeeded' | 'failed' | 'successRate' | 'amount' | 'avgDurationMs'>;
 
 export function provinceTotals(cities: Iterable<CityStats>): ProvinceTotals {
   let orders = 0;

@@ -1,4 +1,5 @@
 import { Arg, Authorized, Ctx, ID, Int, Query, Resolver, Root, Subscription } from 'type-graphql';
+import { groupOf } from '../job-groups.js';
 import { TOPIC_HOT_PRODUCTS_UPDATED, type HotProductsUpdatedEvent } from '../../publish/event-bus.js';
 import { assignRanks, rankingWindowAt, type RankedProduct } from '../../stream/hot-ranking.js';
 import { minuteBuckets, minuteRange } from '../../stream/minute-buckets.js';
@@ -102,6 +103,7 @@ export class HotProductResolver {
       checkLimit(args.limit, 10);
       return TOPIC_HOT_PRODUCTS_UPDATED;
     },
+    topicId: ({ context }: { context: GraphQLContext }) => groupOf(context, 'hot-products'),
     description: `The new ranking (top \`limit\`, 1..${MAX_HOT_PRODUCTS}) at each 5-minute boundary of event time, once every partition's watermark has passed it; once per boundary across all workers.`,
   })
   hotProductsUpdated(

@@ -3,6 +3,7 @@ import { TOPIC_ABNORMAL_USER_DETECTED, type AbnormalUserDetectedEvent } from '..
 import { encodeCursor } from '../../store/unpaid-user-store.js';
 import { CRM_ROLES, READ_ROLES } from '../auth.js';
 import type { GraphQLContext } from '../context.js';
+import { groupOf } from '../job-groups.js';
 import { badUserInput, toGraphQLError } from '../errors.js';
 import { AbnormalUserDetection, CallbackStatus, UnpaidUser, UnpaidUserConnection } from '../types/unpaid-user.js';
 
@@ -58,6 +59,7 @@ export class UnpaidUserResolver {
   @Authorized(READ_ROLES)
   @Subscription(() => AbnormalUserDetection, {
     topics: TOPIC_ABNORMAL_USER_DETECTED,
+    topicId: ({ context }: { context: GraphQLContext }) => groupOf(context, 'abnormal-orders'),
     description: 'Each user detected in each window, once, after the detection committed.',
   })
   abnormalUserDetected(@Root() event: AbnormalUserDetectedEvent): AbnormalUserDetection {

@@ -3,8 +3,27 @@ import { Field, Float, Int, ObjectType } from 'type-graphql';
 
 const AMOUNT = 'Yuan of the successful recharges as an exact decimal string with 2 decimals, e.g. "1234.50" (never a float: parse it with a decimal library, or compare it as text).';
 
+/** The counts every recharge aggregate shares: a base class whose fields type-graphql copies onto each subtype (it is not in the schema itself, no resolver returns it). */
+@ObjectType()
+abstract class RechargeTotals {
+  @Field(() => Int, { description: 'Recharge orders notified (reChargeNotifyReq), successful or not; each orderId counts once.' })
+  orders!: number;
+
+  @Field(() => Int, { description: 'Orders with bussinessRst "0000".' })
+  succeeded!: number;
+
+  @Field(() => Int, { description: 'Orders with any other bussinessRst.' })
+  failed!: number;
+
+  @Field(() => Float, { description: 'succeeded / orders, 0..1; 0 without orders.' })
+  successRate!: number;
+
+  @Field({ description: AMOUNT })
+  amount!: string;
+}
+
 @ObjectType({ description: "One city's recharges on one calendar day of TIME_ZONE (Asia/Shanghai by default), issue 3. Each orderId counts once." })
-export class CityRechargeStats {
+export class CityRechargeStats extends RechargeTotals {
   @Field(() => DateResolver, { description: 'The local calendar date.' })
   date!: Date;
 
@@ -23,65 +42,22 @@ export class CityRechargeStats {
   @Field(() => Float, { description: 'City centre, degrees north (GCJ-02).' })
   latitude!: number;
 
-  @Field(() => Int, { description: 'Recharge orders notified that day (reChargeNotifyReq), successful or not.' })
-  orders!: number;
-
-  @Field(() => Int, { description: 'Orders with bussinessRst "0000".' })
-  succeeded!: number;
-
-  @Field(() => Int, { description: 'Orders with any other bussinessRst.' })
-  failed!: number;
-
-  @Field(() => Float, { description: 'succeeded / orders, 0..1; 0 without orders.' })
-  successRate!: number;
-
-  @Field({ description: AMOUNT })
-  amount!: string;
-
   @Field(() => Float, { description: 'Mean of (notify time - request time) over the orders, milliseconds; 0 without orders.' })
   avgDurationMs!: number;
 }
 
 @ObjectType({ description: "The whole province's recharges in one minute of notify time (issue 3)." })
-export class RechargeMinute {
+export class RechargeMinute extends RechargeTotals {
   @Field({ description: 'Start of the minute (inclusive); the minute ends 60 s later (exclusive).' })
   minuteStart!: Date;
 
-  @Field(() => Int)
-  orders!: number;
-
-  @Field(() => Int)
-  succeeded!: number;
-
-  @Field(() => Int)
-  failed!: number;
-
-  @Field(() => Float, { description: 'succeeded / orders, 0..1; 0 without orders.' })
-  successRate!: number;
-
-  @Field({ description: AMOUNT })
-  amount!: string;
 }
 
 @ObjectType({ description: "The whole province's recharges on one calendar day of TIME_ZONE (issue 3)." })
-export class RechargeSummary {
+export class RechargeSummary extends RechargeTotals {
   @Field(() => DateResolver, { description: 'The local calendar date.' })
   date!: Date;
 
-  @Field(() => Int)
-  orders!: number;
-
-  @Field(() => Int)
-  succeeded!: number;
-
-  @Field(() => Int)
-  failed!: number;
-
-  @Field(() => Float, { description: 'succeeded / orders, 0..1; 0 without orders.' })
-  successRate!: number;
-
-  @Field({ description: AMOUNT })
-  amount!: string;
 
   @Field(() => Float, { description: 'Mean duration of a whole recharge (notify time - request time), milliseconds; 0 without orders.' })
   avgDurationMs!: number;
