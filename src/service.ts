@@ -13,6 +13,7 @@ import { createKafka } from './ingest/kafka-client.js';
 import { createJobs } from './jobs/registry.js';
 import { Metrics } from './observability/metrics.js';
 import { createEventBus, TOPIC_JOB_CONTROL } from './publish/event-bus.js';
+import { pausedJobNames } from './store/job-control-store.js';
 import { OffsetStore } from './store/offset-store.js';
 import { createDb } from './store/prisma-client.js';
 
@@ -68,7 +69,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     const byName = new Map(jobs.map((j, i) => [j.name, consumers[i]!]));
     // Operators' pause state: the database is the truth (polled), the bus makes it prompt.
     const syncPaused = async () => {
-      const paused = new Set((await db.jobControl.findMany({ where: { paused: true } })).map((c) => c.job));
+      const paused = await pausedJobNames(db);
       for (const [name, consumer] of byName) consumer.setOperatorPaused(paused.has(name));
     };
     await syncPaused().catch((err) => logger.warn({ err }, 'could not read the job control state'));

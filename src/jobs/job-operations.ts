@@ -4,6 +4,7 @@ import { AppError } from '../errors/app-error.js';
 import { partitionStatsKey } from '../observability/partition-stats.js';
 import { partitionBounds } from '../ingest/kafka-client.js';
 import { TOPIC_JOB_CONTROL, type EventBus } from '../publish/event-bus.js';
+import { pausedJobNames } from '../store/job-control-store.js';
 import type { OffsetStore } from '../store/offset-store.js';
 import type { Db } from '../store/prisma-client.js';
 import type { JobDefinition } from './job.js';
@@ -182,7 +183,7 @@ export class JobOperations {
 
   /** Jobs an operator paused, by name. */
   async pausedJobs(): Promise<Set<string>> {
-    return new Set((await this.db.jobControl.findMany({ where: { paused: true } })).map((c) => c.job));
+    return pausedJobNames(this.db);
   }
 
   private notify(event: { kind: 'reset' | 'pause' | 'resume'; job: string; partitions?: number[] }): void {

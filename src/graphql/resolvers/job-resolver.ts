@@ -2,7 +2,7 @@ import { GraphQLError } from 'graphql';
 import { Arg, Authorized, Ctx, Mutation, Query, Resolver } from 'type-graphql';
 import { partitionStatsKey } from '../../observability/partition-stats.js';
 import { partitionBounds } from '../../ingest/kafka-client.js';
-import { OperationRefusedError, type PartitionMove } from '../../jobs/job-operations.js';
+import { OperationRefusedError, type Actor, type PartitionMove } from '../../jobs/job-operations.js';
 import { keyId } from '../../store/unpaid-user-store.js';
 import { OPS_ROLES, READ_ROLES } from '../auth.js';
 import type { GraphQLContext } from '../context.js';
@@ -13,6 +13,9 @@ function refusal(err: unknown): unknown {
   if (err instanceof OperationRefusedError) return new GraphQLError(err.message, { extensions: { code: err.code, ...err.details } });
   return toGraphQLError(err);
 }
+
+/** Who asks, as the audit tables record it: the role and a sha256 prefix of the key, never the key. */
+const actorOf = (ctx: GraphQLContext): Actor => ({ role: ctx.caller!.role, keyId: keyId(ctx.caller!.apiKey) });
 
 const moves = (list: PartitionMove[]): PartitionOffsetMove[] =>
   list.map((m) => Object.assign(new PartitionOffsetMove(), { partition: m.partition, before: Number(m.before), after: Number(m.after) }));
@@ -33,7 +36,7 @@ export class JobResolver {
         timestampMs: input.timestamp ? input.timestamp.getTime() : null,
         dryRun: input.dryRun,
         allowRecount: input.allowRecount,
-      }, { role: ctx.caller!.role, keyId: keyId(ctx.caller!.apiKey) });
+      }, actorOf(ctx));
       ctx.logger.info({ groupId: input.groupId, to: input.to, dryRun: !!input.dryRun, moves: result.moves.map((m) => [m.partition, String(m.before), String(m.after)]) }, 'consumer offsets reset');
       return Object.assign(new OffsetReset(), {
         groupId: job.groupId,
@@ -53,7 +56,7 @@ export class JobResolver {
   @Mutation(() => JobRebuild, { description: "Empties a job's results (de-duplication state included) and replays its topic from the earliest offset (role ops)." })
   async rebuildJob(@Ctx() ctx: GraphQLContext, @Arg('job') name: string): Promise<JobRebuild> {
     try {
-      const result = await ctx.services.operations.rebuild(name, { role: ctx.caller!.role, keyId: keyId(ctx.caller!.apiKey) });
+      const result = await ctx.services.operations.rebuild(name, actorOf(ctx));
       ctx.logger.info({ job: name, lostToRetention: String(result.lostToRetention) }, 'job rebuild started');
       return Object.assign(new JobRebuild(), { job: ctx.services.operations.job(name).name, partitions: moves(result.moves), lostToRetention: Number(result.lostToRetention), acknowledged: result.acknowledged });
     } catch (err) {
@@ -76,27 +79,26 @@ export class JobResolver {
   @Authorized(READ_ROLES)
   @Query(() => [Job], { description: 'Every configured job with its state and, per partition, owner, offsets, lag, watermark, rate and counters.' })
   async jobs(@Ctx() ctx: GraphQLContext): Promise<Job[]> {
-    const jobs = await Promise.all(ctx.services.jobs.map((j) => this.describe(ctx, j.name)));
-    return jobs;
+    const paused = await ctx.services.operations.pausedJobs();
+    return Promise.all(ctx.services.jobs.map((j) => this.describe(ctx, j.name, paused)));
   }
 
   private async setPaused(ctx: GraphQLContext, name: string, paused: boolean): Promise<Job> {
     try {
-      const job = await ctx.services.operations.setPaused(name, paused, { role: ctx.caller!.role, keyId: keyId(ctx.caller!.apiKey) });
+      const job = await ctx.services.operations.setPaused(name, paused, actorOf(ctx));
       ctx.logger.info({ job: job.name, paused }, paused ? 'job paused' : 'job resumed');
-      return this.describe(ctx, job.name);
+      return this.describe(ctx, job.name, await ctx.services.operations.pausedJobs());
     } catch (err) {
       throw refusal(err);
     }
   }
 
-  private async describe(ctx: GraphQLContext, name: string): Promise<Job> {
-    const { operations, offsets, kafkaAdmin, redis, jobs } = ctx.services;
+  private async describe(ctx: GraphQLContext, name: string, paused: ReadonlySet<string>): Promise<Job> {
+    const { offsets, kafkaAdmin, redis, jobs } = ctx.services;
     const job = jobs.find((j) => j.name === name)!;
-    const [rows, bounds, paused] = await Promise.all([
+    const [rows, bounds] = await Promise.all([
       offsets.list(job.groupId),
       partitionBounds(kafkaAdmin, job.topic).catch(() => new Map<number, { earliest: bigint; latest: bigint }>()),
-      operations.pausedJobs(),
     ]);
     const partitionIds = [...new Set([...bounds.keys(), ...rows.filter((r) => r.topic === job.topic).map((r) => r.partition)])].sort((a, b) => a - b);
     const stats = partitionIds.length === 0 ? [] : await redis.mget(partitionIds.map((p) => partitionStatsKey(job.groupId, job.topic, p))).catch(() => partitionIds.map(() => null));
