@@ -11,6 +11,7 @@ import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { createConnection, type Connection } from 'mariadb';
+import { loadConfig, runnerSettings } from '../src/config/config.js';
 import { createKafka } from '../src/ingest/kafka-client.js';
 import { fillTopic, type FillRecord } from '../src/sample/fill-topic.js';
 import { parseDatabaseUrl } from '../src/store/database-url.js';
@@ -87,14 +88,11 @@ export function parseBenchArgs<K extends string = never>(usage: string, extraInt
   };
 }
 
-/** The service's consumer settings (src/ingest/job-consumer.ts, defaults of src/config/config.ts). */
-export const SERVICE_FETCH = {
-  maxBytesPerPartition: 1_048_576,
-  maxBytes: 10_485_760,
-  partitionsConsumedConcurrently: 3,
-  sessionTimeout: 30_000,
-  heartbeatInterval: 3_000,
-} as const;
+/**
+ * The service's consumer settings at their defaults (`runnerSettings` of the
+ * configuration schema's defaults, as `src/runner/job-runner.ts` uses them).
+ */
+export const SERVICE_FETCH = runnerSettings(loadConfig({}));
 
 /** Cleanups run in reverse order, once: at the end, on failure and on Ctrl-C (see {@link runBench}). */
 const cleanups: Array<{ what: string; run: () => Promise<unknown> }> = [];
@@ -237,8 +235,8 @@ export async function rawConsume(topic: string, total: number): Promise<RawResul
   const groupId = randomName('bench-raw');
   const consumer = createKafka(KAFKA_BROKERS, groupId).consumer({
     groupId,
-    sessionTimeout: SERVICE_FETCH.sessionTimeout,
-    heartbeatInterval: SERVICE_FETCH.heartbeatInterval,
+    sessionTimeout: SERVICE_FETCH.sessionTimeoutMs,
+    heartbeatInterval: SERVICE_FETCH.heartbeatIntervalMs,
     maxBytesPerPartition: SERVICE_FETCH.maxBytesPerPartition,
     maxBytes: SERVICE_FETCH.maxBytes,
     retry: { retries: 10 },

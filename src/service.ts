@@ -3,16 +3,16 @@ import path from 'node:path';
 import { Redis } from 'ioredis';
 import type { Producer } from 'kafkajs';
 import type { Logger } from 'pino';
-import type { Config } from './config/config.js';
+import { runnerSettings, type Config } from './config/config.js';
 import { createApiServices } from './graphql/services.js';
 import { createSchema } from './graphql/schema.js';
 import { startHttpServer, type HttpServer } from './graphql/server.js';
 import { OperationRateLimiter } from './graphql/rate-limit.js';
-import { JobConsumer } from './ingest/job-consumer.js';
 import { createKafka } from './ingest/kafka-client.js';
 import { createJobs } from './jobs/registry.js';
 import { Metrics } from './observability/metrics.js';
 import { createEventBus, TOPIC_JOB_CONTROL } from './publish/event-bus.js';
+import { JobRunner } from './runner/job-runner.js';
 import { pausedJobNames } from './store/job-control-store.js';
 import { OffsetStore } from './store/offset-store.js';
 import { createDb } from './store/prisma-client.js';
@@ -21,7 +21,7 @@ import { createDb } from './store/prisma-client.js';
 export interface RunningService {
   /** The HTTP server: `/graphql` with the `api` role, always `/healthz`, `/readyz`, `/metrics`. */
   http: HttpServer;
-  consumers: JobConsumer[];
+  consumers: JobRunner[];
   /** Finishes the batches in flight, commits them, and closes every connection. */
   stop(): Promise<void>;
 }
@@ -48,21 +48,17 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   const admin = kafka.admin();
   await admin.connect();
 
-  const consumers: JobConsumer[] = [];
+  const consumers: JobRunner[] = [];
   let producer: Producer | null = null;
   let controlTimer: NodeJS.Timeout | null = null;
   const controlEvents: Array<AsyncIterator<unknown>> = [];
   if (config.ROLES.has('worker')) {
+    const settings = runnerSettings(config);
     producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
     await producer.connect();
     for (const job of jobs) {
       await job.prepare?.();
-      const consumer = new JobConsumer({
-        kafka, db, offsets, job, logger, producer, owner, metrics, redis,
-        sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS,
-        heartbeatIntervalMs: config.KAFKA_HEARTBEAT_INTERVAL_MS,
-        maxBytesPerPartition: config.KAFKA_MAX_BYTES_PER_PARTITION,
-      });
+      const consumer = new JobRunner({ kafka, db, offsets, job, logger, producer, owner, metrics, redis, settings });
       await consumer.start();
       consumers.push(consumer);
     }

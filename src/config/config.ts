@@ -107,6 +107,32 @@ export const configSchema = z.object({
    */
   KAFKA_MAX_BYTES_PER_PARTITION: z.coerce.number().int().min(1024).default(1_048_576),
   /**
+   * Partitions one worker processes at once per job (kafkajs
+   * `partitionsConsumedConcurrently`); each batch is its own transaction. @default 3
+   */
+  KAFKA_PARTITIONS_CONSUMED_CONCURRENTLY: z.coerce.number().int().positive().default(3),
+  /**
+   * Longest a fetch waits for records, in milliseconds: a fetch returns as soon as
+   * one record is there, so this only bounds an idle poll, which SIGTERM has to sit
+   * out before the consumer can leave its group. @default 1000 // 1 second
+   */
+  KAFKA_MAX_WAIT_MS: positiveMs('KAFKA_MAX_WAIT_MS').default(1_000),
+  /**
+   * How often idle partitions are ticked, in milliseconds, so windows close and
+   * watermarks move in a quiet stream. @default 1000 // 1 second
+   */
+  JOB_TICK_INTERVAL_MS: positiveMs('JOB_TICK_INTERVAL_MS').default(1_000),
+  /**
+   * Post-commit work (publishing, Kafka offset commits) queued beyond this many
+   * batches pauses fetching until the queue has drained to half. @default 32
+   */
+  POST_COMMIT_MAX_PENDING: z.coerce.number().int().positive().default(32),
+  /**
+   * How often a worker publishes its partitions' live stats (owner, records/s) to
+   * Redis for the `jobs` query, in milliseconds. @default 5000 // 5 seconds
+   */
+  PARTITION_STATS_INTERVAL_MS: positiveMs('PARTITION_STATS_INTERVAL_MS').default(5_000),
+  /**
    * Origins allowed to call the API from a browser (CORS), comma separated;
    * `*` for any. Empty: no CORS headers (same-origin pages only). @default ""
    */
@@ -133,6 +159,50 @@ export const configSchema = z.object({
 });
 
 export type Config = z.output<typeof configSchema>;
+
+/** Least `maxBytes` of one fetch over all partitions, bytes (kafkajs' own default). */
+const MIN_FETCH_MAX_BYTES = 10_485_760;
+
+/**
+ * The job runner's consumer and scheduling settings, resolved once from
+ * {@link Config} (the defaults live only in {@link configSchema}). Times are
+ * MILLISECONDS, sizes BYTES.
+ */
+export interface RunnerSettings {
+  /** Consumer session timeout, milliseconds. @default 30000 (KAFKA_SESSION_TIMEOUT_MS) */
+  readonly sessionTimeoutMs: number;
+  /** Consumer heartbeat interval, milliseconds. @default 3000 (KAFKA_HEARTBEAT_INTERVAL_MS) */
+  readonly heartbeatIntervalMs: number;
+  /** Most bytes of one partition per fetch, bytes. @default 1048576 (KAFKA_MAX_BYTES_PER_PARTITION) */
+  readonly maxBytesPerPartition: number;
+  /** Most bytes of one fetch over all partitions: at least 10 MiB and 3 partitions' worth, bytes. @default 10485760 */
+  readonly maxBytes: number;
+  /** Longest an idle fetch waits, milliseconds. @default 1000 (KAFKA_MAX_WAIT_MS) */
+  readonly maxWaitTimeMs: number;
+  /** Partitions processed at once. @default 3 (KAFKA_PARTITIONS_CONSUMED_CONCURRENTLY) */
+  readonly partitionsConsumedConcurrently: number;
+  /** Idle-partition tick, milliseconds. @default 1000 (JOB_TICK_INTERVAL_MS) */
+  readonly tickIntervalMs: number;
+  /** Post-commit batches queued before fetching pauses. @default 32 (POST_COMMIT_MAX_PENDING) */
+  readonly maxPendingAfterCommit: number;
+  /** Live partition stats period, milliseconds. @default 5000 (PARTITION_STATS_INTERVAL_MS) */
+  readonly statsIntervalMs: number;
+}
+
+/** The {@link RunnerSettings} of a configuration (pure). */
+export function runnerSettings(config: Config): RunnerSettings {
+  return {
+    sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS,
+    heartbeatIntervalMs: config.KAFKA_HEARTBEAT_INTERVAL_MS,
+    maxBytesPerPartition: config.KAFKA_MAX_BYTES_PER_PARTITION,
+    maxBytes: Math.max(MIN_FETCH_MAX_BYTES, 3 * config.KAFKA_MAX_BYTES_PER_PARTITION),
+    maxWaitTimeMs: config.KAFKA_MAX_WAIT_MS,
+    partitionsConsumedConcurrently: config.KAFKA_PARTITIONS_CONSUMED_CONCURRENTLY,
+    tickIntervalMs: config.JOB_TICK_INTERVAL_MS,
+    maxPendingAfterCommit: config.POST_COMMIT_MAX_PENDING,
+    statsIntervalMs: config.PARTITION_STATS_INTERVAL_MS,
+  };
+}
 
 /**
  * Reads and validates the configuration.

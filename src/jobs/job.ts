@@ -74,7 +74,7 @@ export interface JobDefinition {
   /**
    * Loads what the processors need before the worker joins the group (reference
    * data such as the city codes of recharge-metrics): `createProcessor` is
-   * synchronous. Called once per worker start, before `JobConsumer.start`; a
+   * synchronous. Called once per worker start, before `JobRunner.start`; a
    * rejection stops the start.
    */
   prepare?(): Promise<void>;

@@ -1,0 +1,287 @@
+import type { Logger } from 'pino';
+import type { JobDefinition, SourceRecord } from '../jobs/job.js';
+import type { Metrics } from '../observability/metrics.js';
+import type { ConsumerPort, FetchedBatch } from './consumer-port.js';
+import type { DeadLetterSink } from './dead-letter-sink.js';
+import { FetchPause } from './fetch-pause.js';
+import { PartitionCommitter, type CommitInfo, type PartitionOwnership } from './partition-committer.js';
+import { runExclusive, type PartitionState } from './partition-state.js';
+import type { PartitionStorePort } from './partition-store-port.js';
+import { PostCommitQueue } from './post-commit-queue.js';
+
+/** Re-seeks of one read position before a gap in the offsets is taken as real. */
+export const MAX_RESEEKS = 10;
+
+/** Options of {@link JobPartitions}. */
+export interface JobPartitionsOptions {
+  job: JobDefinition;
+  consumer: ConsumerPort;
+  store: PartitionStorePort;
+  deadLetters: DeadLetterSink;
+  /** This process, as recorded in `consumer_offset.owner`: `host:pid`. */
+  owner: string;
+  log: Logger;
+  /** Post-commit batches queued before fetching pauses (POST_COMMIT_MAX_PENDING). */
+  maxPendingAfterCommit: number;
+  metrics?: Metrics;
+  /** Called after each committed batch (tests and metrics). */
+  onCommit?: (info: CommitInfo) => void;
+  /** Called after partitions were claimed (ownership shows in the `jobs` query at once). */
+  onClaimed?: () => void;
+  /** Backoff of partition rebuilds (see `PartitionCommitterOptions.recoveryWait`). */
+  recoveryWait?: (attempt: number) => Promise<void>;
+}
+
+/**
+ * The partitions one worker owns for one job, and the exactly-once protocol
+ * over them, independent of the Kafka client (it talks to a
+ * {@link ConsumerPort} and a {@link PartitionStorePort}): on every assignment
+ * each partition's row is claimed (new epoch), checked against the
+ * partition's earliest/latest offsets, and the consumer seeks to
+ * `replay_from`; each batch is processed in memory and committed by the
+ * {@link PartitionCommitter}; idle partitions are ticked so windows close.
+ *
+ * kafkajs has no rebalance listener, so the claim happens on the group join; a
+ * batch fetched before the seek is stale (`isStale()`, or it starts past the
+ * read position) and is skipped.
+ */
+export class JobPartitions implements PartitionOwnership {
+  private readonly partitions = new Map<number, PartitionState>();
+  private readonly initializing = new Map<number, Promise<void>>();
+  private assigned = new Set<number>();
+  private stoppingNow = false;
+  private readonly pause: FetchPause;
+  private readonly postCommit: PostCommitQueue;
+  private readonly committer: PartitionCommitter;
+
+  constructor(private readonly opts: JobPartitionsOptions) {
+    this.pause = new FetchPause(opts.consumer);
+    this.postCommit = new PostCommitQueue({
+      maxPending: opts.maxPendingAfterCommit,
+      onBackpressure: (paused) => this.pause.setByBackpressure(paused),
+      log: opts.log,
+    });
+    this.committer = new PartitionCommitter({
+      job: opts.job,
+      store: opts.store,
+      deadLetters: opts.deadLetters,
+      postCommit: this.postCommit,
+      consumer: opts.consumer,
+      ownership: this,
+      log: opts.log,
+      metrics: opts.metrics,
+      onCommit: opts.onCommit,
+      recoveryWait: opts.recoveryWait,
+    });
+  }
+
+  /** Partitions this worker owns now, ascending. */
+  get ownedPartitions(): number[] {
+    return [...this.partitions.keys()].sort((a, b) => a - b);
+  }
+
+  /** The states of the partitions owned now (for the stats reporter). */
+  owned(): Iterable<PartitionState> {
+    return this.partitions.values();
+  }
+
+  /** True while an operator has paused the job. */
+  get isPaused(): boolean {
+    return this.pause.byOperator;
+  }
+
+  get stopping(): boolean {
+    return this.stoppingNow;
+  }
+
+  isCurrent(state: PartitionState): boolean {
+    return this.partitions.get(state.partition) === state;
+  }
+
+  isAssigned(partition: number): boolean {
+    return this.assigned.has(partition);
+  }
+
+  forget(partition: number): void {
+    this.partitions.delete(partition);
+  }
+
+  restore(state: PartitionState): void {
+    this.partitions.set(state.partition, state);
+  }
+
+  /**
+   * Pauses or resumes consumption for an operator (`pauseJob` / `resumeJob`).
+   * While paused nothing is fetched and nothing is committed, idle ticks
+   * included; a batch already in flight is dropped and read again on resume.
+   */
+  setOperatorPaused(paused: boolean): void {
+    if (!this.pause.setByOperator(paused)) return;
+    this.opts.log.info({ paused }, paused ? 'job paused by an operator' : 'job resumed by an operator');
+  }
+
+  /**
+   * The group's assignment of this worker changed (a group join): partitions
+   * no longer assigned are dropped, the assigned ones claimed, a kept one only
+   * at its batch boundary. Batches of a partition wait for its claim.
+   */
+  async assign(assigned: number[]): Promise<void> {
+    this.assigned = new Set(assigned);
+    const keep = new Set(assigned);
+    for (const p of [...this.partitions.keys()]) {
+      if (!keep.has(p)) {
+        this.partitions.delete(p);
+        this.opts.log.info({ partition: p }, 'partition revoked');
+      }
+    }
+    if (assigned.length === 0) return;
+    // A kept partition may have a batch in flight: claim it only at the batch boundary.
+    await Promise.all(assigned.map((p) => this.partitions.get(p)?.chain.catch(() => {})));
+    const init = this.claim(assigned);
+    for (const p of assigned) this.initializing.set(p, init);
+    try {
+      await init;
+    } finally {
+      for (const p of assigned) if (this.initializing.get(p) === init) this.initializing.delete(p);
+    }
+    this.opts.log.info({ partitions: assigned, topic: this.opts.job.topic }, 'partitions assigned');
+  }
+
+  /**
+   * The assignment/claim path: claims `partitions` in the database (new epoch,
+   * position checked against Kafka's offset bounds), builds each partition's
+   * processor from its stored position and seeks the consumer to `replay_from`.
+   * Checks a partition must pass before this worker processes it belong here.
+   * @throws whatever the bounds lookup or the claim throws (the caller logs or retries).
+   */
+  async claim(partitions: number[]): Promise<void> {
+    const { job, store, consumer, log, owner } = this.opts;
+    const bounds = await consumer.partitionBounds();
+    for (const partition of partitions) {
+      const b = bounds.get(partition) ?? { earliest: 0n, latest: 0n };
+      const pos = await store.claim(partition, b, owner);
+      if (pos.lostNow > 0n) {
+        log.warn({ partition, lost: pos.lostNow.toString(), earliest: b.earliest.toString() },
+          'records were deleted by retention before they were processed: starting at the earliest offset');
+      }
+      const nowMs = Date.now();
+      const state: PartitionState = {
+        partition,
+        epoch: pos.epoch,
+        processor: job.createProcessor({
+          partition, nextOffset: pos.nextOffset, replayFrom: pos.replayFrom, watermarkMs: pos.watermarkMs, nowMs,
+        }),
+        readPosition: pos.replayFrom,
+        committed: { nextOffset: pos.nextOffset, replayFrom: pos.replayFrom, watermarkMs: pos.watermarkMs },
+        chain: Promise.resolve(),
+        recovering: false,
+        reseeks: 0,
+        highWatermark: pos.nextOffset,
+        rateCount: 0,
+        rateSince: nowMs,
+      };
+      this.partitions.set(partition, state);
+      consumer.seek(partition, pos.replayFrom);
+      log.debug({
+        partition, epoch: pos.epoch, replayFrom: pos.replayFrom.toString(), nextOffset: pos.nextOffset.toString(),
+      }, 'partition claimed');
+    }
+    this.opts.onClaimed?.();
+  }
+
+  /**
+   * An operator moved some of this job's partitions (reset or rebuild): claim
+   * the ones this worker owns again, at a batch boundary: window state is
+   * dropped, the stored position read back, the consumer seeks there.
+   */
+  async reclaim(partitions: number[]): Promise<void> {
+    for (const p of partitions) {
+      const state = this.partitions.get(p);
+      if (!state) continue;
+      await runExclusive(state, async () => {
+        if (this.partitions.get(p) === state && this.assigned.has(p)) await this.claim([p]);
+      });
+    }
+  }
+
+  /**
+   * Handles one fetched batch: skips it when the partition is not ours
+   * (resolved, so it is not fetched again and again), recovering or paused
+   * (left unresolved: fetched again later), stale, or fetched before the last
+   * seek landed (seek again); otherwise processes and commits it.
+   */
+  async handleBatch(batch: FetchedBatch): Promise<void> {
+    const partition = batch.partition;
+    const init = this.initializing.get(partition);
+    if (init) await init.catch(() => {});
+    const state = this.partitions.get(partition);
+    if (!state) {
+      batch.resolveOffset(batch.lastOffset());
+      return;
+    }
+    if (state.recovering || !batch.isRunning() || this.pause.byOperator) return;
+    await runExclusive(state, async () => {
+      if (batch.isStale() || this.partitions.get(partition) !== state || this.pause.byOperator) return;
+      const started = performance.now();
+      state.highWatermark = BigInt(batch.highWatermark);
+      const records = this.recordsFrom(state, batch);
+      if (records.length > 0 && records[0]!.offset > state.readPosition && state.reseeks < MAX_RESEEKS) {
+        // kafkajs prefetches: a batch fetched before our seek can arrive after the seek was
+        // applied without being flagged stale. Processing it would skip the replay of open
+        // windows, so seek again. Only a real gap (control records of transactional
+        // producers, compaction) persists through several re-seeks.
+        state.reseeks++;
+        this.opts.consumer.seek(partition, state.readPosition);
+        return;
+      }
+      if (records.length > 0 && records[0]!.offset > state.readPosition) {
+        this.opts.log.warn({ partition, expected: state.readPosition.toString(), got: records[0]!.offset.toString() },
+          'offsets are not contiguous: accepting the gap');
+      }
+      state.reseeks = 0;
+      batch.resolveOffset(batch.lastOffset());
+      if (records.length === 0) return;
+      const result = state.processor.process(records, Date.now());
+      state.readPosition = records[records.length - 1]!.offset + 1n;
+      this.opts.metrics?.recordsConsumed.inc({ job: this.opts.job.name }, result.records);
+      await batch.heartbeat();
+      await this.committer.commit(state, result);
+      this.opts.metrics?.batchDuration.observe({ job: this.opts.job.name }, (performance.now() - started) / 1000);
+    });
+  }
+
+  /** The batch's records at or after the read position (earlier ones were fetched before the seek landed). */
+  private recordsFrom(state: PartitionState, batch: FetchedBatch): SourceRecord[] {
+    const records: SourceRecord[] = [];
+    for (const m of batch.messages) {
+      const offset = BigInt(m.offset);
+      if (offset < state.readPosition) continue;
+      records.push({ offset, key: m.key, value: m.value, timestampMs: Number(m.timestamp) });
+    }
+    return records;
+  }
+
+  /** Ticks every owned partition (wall clock): commits what closed windows or a moved watermark produced. */
+  tick(): void {
+    if (this.stoppingNow || this.pause.byOperator) return;
+    for (const state of this.partitions.values()) {
+      if (state.recovering) continue;
+      void runExclusive(state, async () => {
+        if (this.partitions.get(state.partition) !== state) return;
+        const result = state.processor.tick(Date.now());
+        if (result) await this.committer.commit(state, result);
+      });
+    }
+  }
+
+  /** Stops ticks and rebuilds; batches already running still finish. */
+  beginStop(): void {
+    this.stoppingNow = true;
+  }
+
+  /** Resolves once every partition's chain has settled and the post-commit work has run. */
+  async settle(): Promise<void> {
+    await Promise.allSettled([...this.partitions.values()].map((s) => s.chain));
+    await this.postCommit.drain();
+  }
+}

@@ -1,0 +1,156 @@
+import type { Redis } from 'ioredis';
+import type { Admin, Consumer, Kafka, Producer } from 'kafkajs';
+import type { Logger } from 'pino';
+import type { RunnerSettings } from '../config/config.js';
+import type { JobDefinition } from '../jobs/job.js';
+import type { Metrics } from '../observability/metrics.js';
+import type { OffsetStore } from '../store/offset-store.js';
+import type { Db } from '../store/prisma-client.js';
+import { DatabasePartitionStore } from './batch-transaction.js';
+import { DeadLetterSink } from './dead-letter-sink.js';
+import { JobPartitions } from './job-partitions.js';
+import { fetchedBatch, kafkaConsumerPort } from './kafka-consumer-port.js';
+import type { CommitInfo } from './partition-committer.js';
+import { StatsReporter } from './stats-reporter.js';
+
+/** kafkajs retries of one consumer request before it gives up and the consumer restarts. */
+const CONSUMER_RETRIES = 10;
+
+/** Options of {@link JobRunner}. */
+export interface JobRunnerOptions {
+  kafka: Kafka;
+  db: Db;
+  offsets: OffsetStore;
+  job: JobDefinition;
+  logger: Logger;
+  /** Shared producer for dead letters (acks=all). */
+  producer: Producer;
+  /** Consumer and scheduling settings, resolved once from the configuration (`runnerSettings(config)`). */
+  settings: RunnerSettings;
+  /** This process, as recorded in `consumer_offset.owner`: `host:pid`. @default "" */
+  owner?: string;
+  metrics?: Metrics;
+  /**
+   * Where per-partition live stats (owner, records/s) are published for the
+   * `jobs` query, every `settings.statsIntervalMs` milliseconds, with a 30 s TTL.
+   * Without it nothing is published.
+   */
+  redis?: Redis;
+  /** Called after each committed batch (tests and metrics). */
+  onCommit?: (info: CommitInfo) => void;
+}
+
+/**
+ * Runs one job as a kafkajs consumer in the consumer group `job.groupId`, with
+ * the exactly-once protocol of {@link JobPartitions}: on every assignment the
+ * partition's row is claimed and the consumer seeks to `replay_from`; each
+ * batch commits its results and position in ONE transaction; only after commit
+ * are events published and the offset committed to Kafka too (for standard
+ * lag tools). The database is the source of truth.
+ *
+ * This class is the wiring to kafkajs only: the group join (claim + seek), the
+ * `eachBatch` handler, the tick and stats timers, start and stop.
+ */
+export class JobRunner {
+  private readonly consumer: Consumer;
+  private readonly admin: Admin;
+  private readonly partitions: JobPartitions;
+  private readonly stats: StatsReporter | null;
+  private joinedOnce = false;
+  private tickTimer: NodeJS.Timeout | null = null;
+
+  constructor(private readonly opts: JobRunnerOptions) {
+    const { job, settings } = opts;
+    const log = opts.logger.child({ job: job.name });
+    this.consumer = opts.kafka.consumer({
+      groupId: job.groupId,
+      sessionTimeout: settings.sessionTimeoutMs,
+      heartbeatInterval: settings.heartbeatIntervalMs,
+      maxBytesPerPartition: settings.maxBytesPerPartition,
+      maxBytes: settings.maxBytes,
+      maxWaitTimeInMs: settings.maxWaitTimeMs,
+      retry: { retries: CONSUMER_RETRIES },
+    });
+    this.admin = opts.kafka.admin();
+    this.stats = opts.redis
+      ? new StatsReporter(opts.redis, job.groupId, job.topic, opts.owner ?? null, () => this.partitions.owned(),
+        settings.statsIntervalMs)
+      : null;
+    this.partitions = new JobPartitions({
+      job,
+      consumer: kafkaConsumerPort(this.consumer, this.admin, job.topic),
+      store: new DatabasePartitionStore(opts.db, opts.offsets, job.groupId, job.topic),
+      deadLetters: new DeadLetterSink(opts.producer, job),
+      owner: opts.owner ?? '',
+      log,
+      maxPendingAfterCommit: settings.maxPendingAfterCommit,
+      metrics: opts.metrics,
+      onCommit: opts.onCommit,
+      onClaimed: () => void this.stats?.report(),
+    });
+  }
+
+  /** Partitions this worker owns now, ascending. */
+  get ownedPartitions(): number[] {
+    return this.partitions.ownedPartitions;
+  }
+
+  /** True once the consumer has joined its group (readiness). */
+  get joined(): boolean {
+    return this.joinedOnce;
+  }
+
+  /** True while an operator has paused the job. */
+  get isPaused(): boolean {
+    return this.partitions.isPaused;
+  }
+
+  /** Joins the group and starts consuming. Resolves once `run()` has started. */
+  async start(): Promise<void> {
+    const { job, settings } = this.opts;
+    await this.admin.connect();
+    await this.consumer.connect();
+    await this.consumer.subscribe({ topic: job.topic, fromBeginning: true });
+    this.consumer.on(this.consumer.events.GROUP_JOIN, (e) => {
+      const assigned = e.payload.memberAssignment[job.topic] ?? [];
+      this.joinedOnce = true;
+      this.partitions.assign(assigned)
+        .catch((err) => this.opts.logger.error({ err, job: job.name }, 'partition assignment failed'));
+    });
+    await this.consumer.run({
+      autoCommit: false,
+      // Resolved by hand, only for batches actually processed: kafkajs fetches from the last
+      // resolved offset, and auto-resolving a stale batch after a seek landed would move the
+      // fetch position past the seek (past the replay of open windows).
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: settings.partitionsConsumedConcurrently,
+      eachBatch: (payload) => this.partitions.handleBatch(fetchedBatch(payload)),
+    });
+    this.tickTimer = setInterval(() => this.partitions.tick(), settings.tickIntervalMs);
+    this.tickTimer.unref();
+    this.stats?.start();
+  }
+
+  /** See {@link JobPartitions.setOperatorPaused}. */
+  setOperatorPaused(paused: boolean): void {
+    this.partitions.setOperatorPaused(paused);
+  }
+
+  /** See {@link JobPartitions.reclaim}. */
+  reclaim(partitions: number[]): Promise<void> {
+    return this.partitions.reclaim(partitions);
+  }
+
+  /**
+   * Finishes the batch in flight, commits it, drains post-commit work, leaves
+   * the group and disconnects (SIGTERM path).
+   */
+  async stop(): Promise<void> {
+    this.partitions.beginStop();
+    if (this.tickTimer) clearInterval(this.tickTimer);
+    this.stats?.stop();
+    await this.consumer.disconnect();
+    await this.partitions.settle();
+    await this.admin.disconnect().catch(() => {});
+  }
+}

@@ -1,0 +1,29 @@
+import type { Admin, Consumer, EachBatchPayload } from 'kafkajs';
+import { partitionBounds } from '../ingest/kafka-client.js';
+import type { ConsumerPort, FetchedBatch } from './consumer-port.js';
+
+/** The {@link ConsumerPort} of a kafkajs consumer on `topic`, with `admin` for the offset bounds. */
+export function kafkaConsumerPort(consumer: Consumer, admin: Admin, topic: string): ConsumerPort {
+  return {
+    seek: (partition, offset) => consumer.seek({ topic, partition, offset: offset.toString() }),
+    pause: () => consumer.pause([{ topic }]),
+    resume: () => consumer.resume([{ topic }]),
+    commitOffset: (partition, nextOffset) =>
+      consumer.commitOffsets([{ topic, partition, offset: nextOffset.toString() }]),
+    partitionBounds: () => partitionBounds(admin, topic),
+  };
+}
+
+/** A kafkajs `eachBatch` payload as a {@link FetchedBatch}. */
+export function fetchedBatch({ batch, isStale, isRunning, heartbeat, resolveOffset }: EachBatchPayload): FetchedBatch {
+  return {
+    partition: batch.partition,
+    highWatermark: batch.highWatermark,
+    messages: batch.messages,
+    lastOffset: () => batch.lastOffset(),
+    isStale,
+    isRunning,
+    heartbeat,
+    resolveOffset,
+  };
+}

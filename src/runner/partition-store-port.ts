@@ -1,0 +1,44 @@
+import type { JobPosition } from '../jobs/job.js';
+import type { Tx } from '../store/prisma-client.js';
+import type { OffsetBounds } from './consumer-port.js';
+
+/** A partition's stored position as a claim returns it, with the new owner's epoch. */
+export interface ClaimedPosition extends JobPosition {
+  /** This owner's fencing token: a batch commits only while the stored epoch is still this one. */
+  epoch: number;
+  /** Records deleted by retention before they were processed, found by this claim. */
+  lostNow: bigint;
+}
+
+/** What one batch (or idle tick) commits for one partition, in ONE transaction. */
+export interface BatchCommit {
+  /** The owner's epoch from its claim (fencing). */
+  epoch: number;
+  /** The position the partition reached. */
+  position: JobPosition;
+  /** The job's results, written after the row lock and before the position (the job's `BatchResult.write`). */
+  write?: (tx: Tx) => Promise<void>;
+  /** Late records of the batch, added to the partition's counter. */
+  lateRecords: number;
+  /** Dead letters sent for the batch, added to the partition's counter. */
+  deadLettered: number;
+}
+
+/**
+ * The database side of one job's partitions (group and topic fixed), narrowed
+ * to what the runner needs; `DatabasePartitionStore` is the MySQL one.
+ */
+export interface PartitionStorePort {
+  /**
+   * Takes ownership of `partition` (bumps its epoch) and returns the position to
+   * resume from, checked against the partition's Kafka `bounds`.
+   */
+  claim(partition: number, bounds: OffsetBounds, owner: string): Promise<ClaimedPosition>;
+  /**
+   * Commits a batch: results and position in ONE transaction, fenced by epoch.
+   * @throws {FencedError} code `PARTITION_FENCED` when another owner claimed the partition since.
+   */
+  commitBatch(partition: number, commit: BatchCommit): Promise<void>;
+  /** Whether the partition's current epoch came from an operator's reset or rebuild. */
+  wasReset(partition: number): Promise<boolean>;
+}

@@ -1,0 +1,194 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { MAX_RESEEKS } from '../../src/runner/job-partitions.js';
+import { FakeBatch, fakeRunner, until } from '../helpers/fake-runner-ports.js';
+
+describe('JobPartitions: assignment and claim', () => {
+  it('claims every assigned partition with a new epoch and seeks to its replay offset', async () => {
+    const { consumer, store, partitions } = fakeRunner();
+    Object.assign(store.row(0), { nextOffset: 7n, replayFrom: 5n });
+    await partitions.assign([0, 1]);
+    assert.deepEqual(partitions.ownedPartitions, [0, 1]);
+    assert.deepEqual(consumer.seeks, [{ partition: 0, offset: 5n }, { partition: 1, offset: 0n }]);
+    assert.equal(store.row(0).epoch, 1);
+  });
+
+  it('drops partitions no longer assigned', async () => {
+    const { partitions } = fakeRunner();
+    await partitions.assign([0, 1]);
+    await partitions.assign([1]);
+    assert.deepEqual(partitions.ownedPartitions, [1]);
+  });
+
+  it('resolves a batch of a partition it does not own, without processing it', async () => {
+    const { store, partitions } = fakeRunner();
+    await partitions.assign([0]);
+    const batch = new FakeBatch(2, 0, ['1', '2']);
+    await partitions.handleBatch(batch);
+    assert.deepEqual(batch.resolved, ['1']);
+    assert.equal(store.commits.length, 0);
+  });
+});
+
+describe('JobPartitions: batches', () => {
+  it('commits results and position in one transaction, then commits the offset to Kafka', async () => {
+    const { consumer, store, job, partitions } = fakeRunner();
+    await partitions.assign([0]);
+    const batch = new FakeBatch(0, 0, ['1', '2', 'bad', '4']);
+    await partitions.handleBatch(batch);
+    await partitions.settle();
+    assert.deepEqual(batch.resolved, ['3']);
+    assert.equal(batch.heartbeats, 1);
+    assert.equal(store.commits.length, 1);
+    assert.equal(store.commits[0]!.position.nextOffset, 4n);
+    assert.equal(store.commits[0]!.deadLettered, 1);
+    assert.equal(store.row(0).deadLettered, 1);
+    assert.equal(job.sums.get(0), 7);
+    assert.deepEqual(consumer.kafkaCommits, [{ partition: 0, nextOffset: 4n }]);
+  });
+
+  it('sends dead letters before the transaction, keyed by source position', async () => {
+    const { store, producer, partitions } = fakeRunner();
+    await partitions.assign([0]);
+    store.commitFailures.push(new Error('database down'));
+    await partitions.handleBatch(new FakeBatch(0, 0, ['bad']));
+    assert.equal(producer.sent.length, 1, 'sent even though the transaction failed');
+    assert.equal(producer.sent[0]!.topic, 't.dlq');
+    assert.equal(producer.sent[0]!.messages[0]!.key, 't:0:0');
+  });
+
+  it('skips a stale batch and leaves it unresolved', async () => {
+    const { store, partitions } = fakeRunner();
+    await partitions.assign([0]);
+    const batch = new FakeBatch(0, 0, ['1']);
+    batch.stale = true;
+    await partitions.handleBatch(batch);
+    assert.deepEqual(batch.resolved, []);
+    assert.equal(store.commits.length, 0);
+  });
+
+  it('skips records below the read position (fetched before the seek landed)', async () => {
+    const { store, job, partitions } = fakeRunner();
+    Object.assign(store.row(0), { nextOffset: 2n, replayFrom: 2n });
+    await partitions.assign([0]);
+    await partitions.handleBatch(new FakeBatch(0, 0, ['100', '100', '1', '2']));
+    assert.equal(job.sums.get(0), 3);
+    assert.equal(store.commits[0]!.position.nextOffset, 4n);
+  });
+
+  it('seeks again when a batch starts past the read position, and accepts a real gap after the limit', async () => {
+    const { consumer, store, partitions } = fakeRunner();
+    await partitions.assign([0]);
+    consumer.seeks.length = 0;
+    for (let i = 0; i < MAX_RESEEKS; i++) {
+      const batch = new FakeBatch(0, 5, ['1']);
+      await partitions.handleBatch(batch);
+      assert.deepEqual(batch.resolved, []);
+    }
+    assert.equal(consumer.seeks.length, MAX_RESEEKS);
+    assert.ok(consumer.seeks.every((s) => s.partition === 0 && s.offset === 0n));
+    assert.equal(store.commits.length, 0);
+    const last = new FakeBatch(0, 5, ['1']);
+    await partitions.handleBatch(last);
+    assert.deepEqual(last.resolved, ['5']);
+    assert.equal(store.commits[0]!.position.nextOffset, 6n);
+  });
+
+  it('does not open a transaction when nothing changed', async () => {
+    const { store, partitions } = fakeRunner({}, []);
+    await partitions.assign([0]);
+    partitions.tick();
+    await partitions.settle();
+    assert.equal(store.commits.length, 0);
+  });
+
+  it('commits what an idle tick produced (a moved watermark)', async () => {
+    const { store, partitions } = fakeRunner({}, [60_000]);
+    await partitions.assign([0]);
+    partitions.tick();
+    await partitions.settle();
+    assert.equal(store.commits.length, 1);
+    assert.equal(store.row(0).watermarkMs, 60_000);
+  });
+});
+
+describe('JobPartitions: fencing and recovery', () => {
+  it('forgets a partition another worker claimed since (fenced)', async () => {
+    const { store, partitions } = fakeRunner();
+    await partitions.assign([0]);
+    store.bumpEpoch(0);
+    await partitions.handleBatch(new FakeBatch(0, 0, ['1']));
+    assert.deepEqual(partitions.ownedPartitions, []);
+    assert.equal(store.commits.length, 0);
+    const next = new FakeBatch(0, 1, ['2']);
+    await partitions.handleBatch(next);
+    assert.deepEqual(next.resolved, ['1'], 'not ours any more: resolved, not processed');
+    assert.equal(store.commits.length, 0);
+  });
+
+  it('claims a partition again when an operator reset it while this worker owns it', async () => {
+    const { consumer, store, partitions } = fakeRunner();
+    await partitions.assign([0]);
+    Object.assign(store.row(0), { nextOffset: 3n, replayFrom: 3n });
+    store.bumpEpoch(0, true);
+    consumer.seeks.length = 0;
+    await partitions.handleBatch(new FakeBatch(0, 0, ['1']));
+    assert.deepEqual(partitions.ownedPartitions, [0]);
+    assert.deepEqual(consumer.seeks, [{ partition: 0, offset: 3n }]);
+    await partitions.handleBatch(new FakeBatch(0, 3, ['5']));
+    assert.equal(store.commits.length, 1);
+    assert.equal(store.commits[0]!.position.nextOffset, 4n);
+  });
+
+  it('rebuilds the partition from the database after a failed commit, retrying failed rebuilds', async () => {
+    const { consumer, store, job, partitions } = fakeRunner();
+    await partitions.assign([0]);
+    await partitions.handleBatch(new FakeBatch(0, 0, ['1']));
+    store.commitFailures.push(new Error('connection lost'));
+    store.claimFailures.push(new Error('still down'));
+    consumer.seeks.length = 0;
+    const claimsBefore = store.claims;
+    await partitions.handleBatch(new FakeBatch(0, 1, ['10']));
+    assert.equal(store.claims, claimsBefore + 2, 'one failed rebuild, then one that worked');
+    assert.deepEqual(consumer.seeks, [{ partition: 0, offset: 1n }], 'back to the stored replay offset');
+    assert.equal(job.sums.get(0), 1, 'the failed batch left nothing');
+    await partitions.handleBatch(new FakeBatch(0, 1, ['10']));
+    assert.equal(job.sums.get(0), 11, 'the replay counts it once');
+  });
+
+  it('leaves batches unresolved while the partition waits to be rebuilt', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => { release = r; });
+    const { store, partitions } = fakeRunner({ recoveryWait: () => gate });
+    await partitions.assign([0]);
+    store.commitFailures.push(new Error('connection lost'));
+    const failing = partitions.handleBatch(new FakeBatch(0, 0, ['1']));
+    await until(() => [...partitions.owned()][0]?.recovering === true);
+    const during = new FakeBatch(0, 0, ['1']);
+    await partitions.handleBatch(during);
+    assert.deepEqual(during.resolved, []);
+    const ticksBefore = store.commits.length;
+    partitions.tick();
+    assert.equal(store.commits.length, ticksBefore, 'no tick of a recovering partition');
+    release();
+    await failing;
+    assert.deepEqual(partitions.ownedPartitions, [0]);
+    assert.equal([...partitions.owned()][0]!.recovering, false, 'a fresh state after the rebuild');
+  });
+});
+
+describe('JobPartitions: operator pause', () => {
+  it('pauses fetching, drops batches while paused, resumes', async () => {
+    const { consumer, store, partitions } = fakeRunner();
+    await partitions.assign([0]);
+    partitions.setOperatorPaused(true);
+    partitions.setOperatorPaused(true);
+    assert.equal(partitions.isPaused, true);
+    const batch = new FakeBatch(0, 0, ['1']);
+    await partitions.handleBatch(batch);
+    assert.deepEqual(batch.resolved, []);
+    assert.equal(store.commits.length, 0);
+    partitions.setOperatorPaused(false);
+    assert.deepEqual(consumer.pauses, ['pause', 'resume']);
+  });
+});
