@@ -15,11 +15,12 @@
 // Everything it creates (topic + .dlq, database, groups, Redis keys) is random
 // and removed at the end, also on failure or Ctrl-C.
 import { Redis } from 'ioredis';
-import { formatFen, parseRecharge } from '../src/ingest/formats/recharge.js';
+import { formatFen } from '../src/domain/money.js';
+import { parseRecharge } from '../src/ingest/formats/recharge.js';
 import type { FillRecord } from '../src/sample/fill-topic.js';
 import { generateRecharges, type RechargeGeneratorOptions } from '../src/sample/recharge-generator.js';
 import { RECHARGE_KEY_PREFIX } from '../src/store/recharge-serving-cache.js';
-import { ZonedCalendar } from '../src/stream/zoned-calendar.js';
+import { ZonedCalendar } from '../src/domain/zoned-calendar.js';
 import { randomName, REDIS_URL, sql } from '../test/helpers/services.js';
 import {
   createBenchTopicAndDatabase, fillBenchTopic, fmtInt, log, logFill, machineLine, onCleanup, parseBenchArgs, PARTITIONS, printTable, rawStep, runBench, serviceStep, summaryRows,

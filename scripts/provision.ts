@@ -3,7 +3,7 @@
 // `npm run stack:up`, `npm run demo` and the tests.
 import { loadConfig } from '../src/config/config.js';
 import { requiredTopics } from '../src/config/topics.js';
-import { checkServices } from '../src/config/preflight.js';
+import { checkServices } from '../src/preflight.js';
 import { createKafka, ensureTopics } from '../src/ingest/kafka-client.js';
 import { applyMigrations, ensureDatabase } from '../src/store/migrations.js';
 import { AppError } from '../src/errors/app-error.js';

@@ -1,6 +1,6 @@
 // `npm start`: the service. Configuration from the environment (src/config/config.ts).
 import { loadConfig } from './config/config.js';
-import { checkServices } from './config/preflight.js';
+import { checkServices } from './preflight.js';
 import { AppError } from './errors/app-error.js';
 import { createLogger } from './observability/logger.js';
 import { startService } from './service.js';

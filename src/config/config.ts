@@ -1,12 +1,5 @@
 import { z } from 'zod';
-import { AppError } from '../errors/app-error.js';
-
-/** Raised when the environment does not describe a usable configuration. */
-export class ConfigError extends AppError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super('CONFIG_INVALID', message, options);
-  }
-}
+import { ConfigError } from '../errors/config-error.js';
 
 const ROLES = ['viewer', 'crm', 'ops'] as const;
 export type Role = (typeof ROLES)[number];

@@ -1,15 +1,17 @@
+import type { ErrorCode } from './error-code.js';
+
 /**
  * Base class of every error this service throws on purpose.
  *
- * Callers branch on `code` (stable, upper snake case, never reworded) or on
+ * Callers branch on `code` (one of {@link ErrorCode}: stable, never reworded) or on
  * `instanceof`, never on the message text. The original error, when there is
  * one, is kept in `cause` (ES2022 error cause).
  */
 export class AppError extends Error {
   /** Stable machine-readable code, e.g. `CONFIG_INVALID`. */
-  readonly code: string;
+  readonly code: ErrorCode;
 
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = new.target.name;
     this.code = code;

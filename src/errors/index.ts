@@ -1,3 +1,13 @@
 export { AppError } from './app-error.js';
-export { ServiceUnavailableError } from './service-unavailable-error.js';
+export type { ErrorCode } from './error-code.js';
+export { ConfigError } from './config-error.js';
 export { FencedError } from './fenced-error.js';
+export { InvalidCursorError } from './invalid-cursor-error.js';
+export { InvalidTimeZoneError } from './invalid-time-zone-error.js';
+export { InvalidWindowSpecError } from './invalid-window-spec-error.js';
+export { MalformedRecordError } from './malformed-record-error.js';
+export { MigrationError } from './migration-error.js';
+export { OperationRefusedError, type OperationRefusalCode } from './operation-refused-error.js';
+export { ServiceUnavailableError } from './service-unavailable-error.js';
+export { UnpaidUserNotFoundError } from './unpaid-user-not-found-error.js';
+export { WindowEngineInputError } from './window-engine-input-error.js';

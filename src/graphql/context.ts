@@ -9,7 +9,7 @@ import type { DailyActiveUserStore } from '../store/daily-active-user-store.js';
 import type { HotProductStore } from '../store/hot-product-store.js';
 import type { CityMetricsFeed } from '../publish/city-metrics-feed.js';
 import type { RechargeMetricsReader } from '../store/recharge-metrics-reader.js';
-import type { ZonedCalendar } from '../stream/zoned-calendar.js';
+import type { ZonedCalendar } from '../domain/zoned-calendar.js';
 
 /** What resolvers need, shared by every request of one API process. */
 export interface ApiServices {

@@ -13,7 +13,7 @@ import { CityMetricsFeed } from '../publish/city-metrics-feed.js';
 import { RechargeMetricsReader } from '../store/recharge-metrics-reader.js';
 import { RechargeMetricsStore } from '../store/recharge-metrics-store.js';
 import { RechargeServingCache } from '../store/recharge-serving-cache.js';
-import { ZonedCalendar } from '../stream/zoned-calendar.js';
+import { ZonedCalendar } from '../domain/zoned-calendar.js';
 import type { ApiServices } from './context.js';
 
 /** The services resolvers use, built once per API process. */

@@ -1,5 +1,5 @@
 import { parseUserBehavior } from '../ingest/formats/user-behavior.js';
-import type { ZonedCalendar } from '../stream/zoned-calendar.js';
+import type { ZonedCalendar } from '../domain/zoned-calendar.js';
 import type { DailyActiveUserStore, DayUsers, FirstDay } from '../store/daily-active-user-store.js';
 import { AdditiveProcessor, type AdditiveHandler } from './additive-processor.js';
 import type { JobDefinition } from './job.js';

@@ -1,6 +1,6 @@
 import { CLICK_ACTION, parseProductClick, type ProductClickEvent } from '../ingest/formats/product-click.js';
 import { compareIds } from '../stream/hot-ranking.js';
-import { MINUTE_MS } from '../stream/minute-buckets.js';
+import { MINUTE_MS } from '../domain/time-units.js';
 import type { ClickBatch, HotProductStore, MinuteActions, MinuteClicks, TotalClicks } from '../store/hot-product-store.js';
 import { AdditiveProcessor, type AdditiveHandler } from './additive-processor.js';
 import type { JobDefinition } from './job.js';

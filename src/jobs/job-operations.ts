@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Admin } from 'kafkajs';
-import { AppError } from '../errors/app-error.js';
+import { OperationRefusedError } from '../errors/operation-refused-error.js';
 import { partitionStatsKey } from '../observability/partition-stats.js';
 import { partitionBounds } from '../ingest/kafka-client.js';
 import { TOPIC_JOB_CONTROL, type EventBus } from '../publish/event-bus.js';
@@ -43,13 +43,6 @@ export interface Actor {
   keyId: string;
 }
 
-/** An operation refused because of its input; `details` go to `extensions`. */
-export class OperationRefusedError extends AppError {
-  constructor(code: string, message: string, readonly details: Record<string, unknown> = {}) {
-    super(code, message);
-  }
-}
-
 /**
  * Operators' control of the jobs (issue 5): offset resets that work while the
  * job runs, rebuilds, pause and resume. Every change is a database
@@ -76,7 +69,7 @@ export class JobOperations {
   job(nameOrGroup: string): JobDefinition {
     const job = this.jobs.find((j) => j.name === nameOrGroup || j.groupId === nameOrGroup);
     if (!job) {
-      throw new OperationRefusedError('NOT_FOUND', `no job or consumer group ${JSON.stringify(nameOrGroup)} (known: ${this.jobs.map((j) => `${j.name} (group ${j.groupId})`).join(', ')})`);
+      throw new OperationRefusedError('JOB_NOT_FOUND', `no job or consumer group ${JSON.stringify(nameOrGroup)} (known: ${this.jobs.map((j) => `${j.name} (group ${j.groupId})`).join(', ')})`);
     }
     return job;
   }
@@ -86,22 +79,22 @@ export class JobOperations {
    * OFFSET or a TIMESTAMP while the job runs, and audits each move. An
    * additive job is never moved backwards unless `allowRecount` is set.
    * @returns the moves, applied unless `dryRun`.
-   * @throws {OperationRefusedError} `NOT_FOUND` (group), `BAD_USER_INPUT` (topic,
+   * @throws {OperationRefusedError} `JOB_NOT_FOUND` (group), `OPERATION_INPUT_INVALID` (topic,
    *   partition, missing or out-of-range offset with the valid range),
    *   `RECOUNT_REFUSED` (with `recordsToRecount`).
    */
   async resetOffsets(req: ResetRequest, actor: Actor): Promise<{ moves: PartitionMove[]; applied: boolean; acknowledged: boolean; recordsToRecount: bigint }> {
     const job = this.job(req.groupId);
-    if (req.groupId !== job.groupId) throw new OperationRefusedError('NOT_FOUND', `no consumer group ${JSON.stringify(req.groupId)}`);
+    if (req.groupId !== job.groupId) throw new OperationRefusedError('JOB_NOT_FOUND', `no consumer group ${JSON.stringify(req.groupId)}`);
     if (req.topic && req.topic !== job.topic) {
-      throw new OperationRefusedError('BAD_USER_INPUT', `group ${job.groupId} consumes topic ${job.topic}, not ${req.topic}`, { argument: 'topic' });
+      throw new OperationRefusedError('OPERATION_INPUT_INVALID', `group ${job.groupId} consumes topic ${job.topic}, not ${req.topic}`, { argument: 'topic' });
     }
     const bounds = await partitionBounds(this.admin, job.topic);
     const all = [...bounds.keys()].sort((a, b) => a - b);
     const partitions = req.partitions && req.partitions.length > 0 ? [...new Set(req.partitions)].sort((a, b) => a - b) : all;
     const unknown = partitions.filter((p) => !bounds.has(p));
     if (unknown.length > 0) {
-      throw new OperationRefusedError('BAD_USER_INPUT', `topic ${job.topic} has no partition ${unknown.join(', ')} (partitions: ${all.join(', ')})`, { argument: 'partitions' });
+      throw new OperationRefusedError('OPERATION_INPUT_INVALID', `topic ${job.topic} has no partition ${unknown.join(', ')} (partitions: ${all.join(', ')})`, { argument: 'partitions' });
     }
     const targets = await this.targets(job.topic, partitions, bounds, req);
     const current = new Map((await this.offsets.list(job.groupId)).filter((r) => r.topic === job.topic).map((r) => [r.partition, r.nextOffset]));
@@ -199,13 +192,13 @@ export class JobOperations {
         return out;
       case 'OFFSET': {
         if (req.offset === null || req.offset === undefined || !Number.isSafeInteger(req.offset)) {
-          throw new OperationRefusedError('BAD_USER_INPUT', 'to: OFFSET needs offset (a whole number)', { argument: 'offset' });
+          throw new OperationRefusedError('OPERATION_INPUT_INVALID', 'to: OFFSET needs offset (a whole number)', { argument: 'offset' });
         }
         for (const p of partitions) {
           const b = bounds.get(p)!;
           const target = BigInt(req.offset);
           if (target < b.earliest || target > b.latest) {
-            throw new OperationRefusedError('BAD_USER_INPUT',
+            throw new OperationRefusedError('OPERATION_INPUT_INVALID',
               `offset ${req.offset} is outside partition ${p}'s range [${b.earliest}, ${b.latest}]`,
               { argument: 'offset', partition: p, earliest: Number(b.earliest), latest: Number(b.latest) });
           }
@@ -215,7 +208,7 @@ export class JobOperations {
       }
       case 'TIMESTAMP': {
         if (req.timestampMs === null || req.timestampMs === undefined) {
-          throw new OperationRefusedError('BAD_USER_INPUT', 'to: TIMESTAMP needs timestamp', { argument: 'timestamp' });
+          throw new OperationRefusedError('OPERATION_INPUT_INVALID', 'to: TIMESTAMP needs timestamp', { argument: 'timestamp' });
         }
         const found = await this.admin.fetchTopicOffsetsByTimestamp(topic, req.timestampMs);
         for (const p of partitions) {

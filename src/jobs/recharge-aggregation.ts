@@ -1,33 +1,6 @@
-import type { RechargeEvent } from '../ingest/formats/recharge.js';
-import type { ZonedCalendar } from '../stream/zoned-calendar.js';
-
-/** One minute, milliseconds. */
-export const MINUTE_MS = 60_000;
-const DAY_MS = 86_400_000;
-
-/** What one batch adds to one city's day (`recharge_city_daily`). */
-export interface CityDayDelta {
-  /** Calendar date of the notify time in TIME_ZONE, `YYYY-MM-DD`. */
-  day: string;
-  cityCode: string;
-  orders: number;
-  succeeded: number;
-  failed: number;
-  /** Successful recharges only, FEN. */
-  amountFen: number;
-  /** Over every counted order (failures included), milliseconds. */
-  durationMsSum: number;
-}
-
-/** What one batch adds to one minute of the whole province (`recharge_minute`). */
-export interface MinuteDelta {
-  /** Start of the minute of the notify time, epoch MILLISECONDS (UTC minutes). */
-  minuteStartMs: number;
-  orders: number;
-  succeeded: number;
-  /** Successful recharges only, FEN. */
-  amountFen: number;
-}
+import type { CityDayDelta, MinuteDelta, RechargeEvent } from '../domain/recharge.js';
+import { DAY_MS, MINUTE_MS } from '../domain/time-units.js';
+import type { ZonedCalendar } from '../domain/zoned-calendar.js';
 
 /**
  * The orders of a batch with each `orderId` kept once, at its first

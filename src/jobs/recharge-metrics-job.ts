@@ -1,9 +1,10 @@
 import type { Logger } from 'pino';
-import { parseRecharge, type RechargeEvent } from '../ingest/formats/recharge.js';
+import { parseRecharge } from '../ingest/formats/recharge.js';
 import type { RechargeCityMetricsChangedEvent } from '../publish/event-bus.js';
-import type { CityDailyStats, MinuteStats, RechargeMetricsStore } from '../store/recharge-metrics-store.js';
+import type { CityDailyStats, MinuteStats, RechargeEvent } from '../domain/recharge.js';
+import type { RechargeMetricsStore } from '../store/recharge-metrics-store.js';
 import type { RechargeServingCache } from '../store/recharge-serving-cache.js';
-import type { ZonedCalendar } from '../stream/zoned-calendar.js';
+import type { ZonedCalendar } from '../domain/zoned-calendar.js';
 import { AdditiveProcessor, type AdditiveHandler } from './additive-processor.js';
 import type { JobDefinition } from './job.js';
 import { aggregateRecharges, firstOfEachOrder } from './recharge-aggregation.js';

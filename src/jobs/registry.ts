@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config/config.js';
-import { ConfigError } from '../config/config.js';
+import { ConfigError } from '../errors/config-error.js';
 import { TOPIC_ABNORMAL_USER_DETECTED, type EventBus } from '../publish/event-bus.js';
 import type { Db } from '../store/prisma-client.js';
 import { UnpaidUserStore } from '../store/unpaid-user-store.js';
@@ -12,7 +12,7 @@ import { createLogger } from '../observability/logger.js';
 import { TOPIC_HOT_PRODUCTS_UPDATED } from '../publish/event-bus.js';
 import { DailyActiveUserStore } from '../store/daily-active-user-store.js';
 import { HotProductStore } from '../store/hot-product-store.js';
-import { ZonedCalendar } from '../stream/zoned-calendar.js';
+import { ZonedCalendar } from '../domain/zoned-calendar.js';
 import { createDailyActiveUsersJob } from './daily-active-users-job.js';
 import { HotProductsEmitter } from './hot-products-emitter.js';
 import { createHotProductsJob } from './hot-products-job.js';

@@ -1,7 +1,7 @@
 import { createPubSub, type PubSub } from '@graphql-yoga/subscription';
 import { createRedisEventTarget } from '@graphql-yoga/redis-event-target';
 import { Redis } from 'ioredis';
-import type { CityDailyStats } from '../store/recharge-metrics-store.js';
+import type { CityDailyStats } from '../domain/recharge.js';
 
 /**
  * A user detected in one window, as published after the commit.

@@ -1,7 +1,7 @@
 import { AppError } from '../errors/app-error.js';
 import { formatRecharge, RECHARGE_NOTIFY_SERVICE, RECHARGE_SUCCESS, type RechargeMalformedReason } from '../ingest/formats/recharge.js';
 import { GUANGDONG_CITIES, GUANGDONG_PROVINCE_CODE } from '../store/guangdong-cities.js';
-import { ZonedCalendar } from '../stream/zoned-calendar.js';
+import { ZonedCalendar } from '../domain/zoned-calendar.js';
 import { DEFAULT_SAMPLE_SEED, mulberry32 } from './user-behavior-generator.js';
 
 /**

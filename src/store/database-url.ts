@@ -1,5 +1,5 @@
 import type { PoolConfig } from 'mariadb';
-import { ConfigError } from '../config/config.js';
+import { ConfigError } from '../errors/config-error.js';
 
 /**
  * Splits `mysql://user:password@host:port/database?connectionLimit=N` into

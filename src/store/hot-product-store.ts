@@ -1,4 +1,4 @@
-import { MINUTE_MS } from '../stream/minute-buckets.js';
+import { MINUTE_MS } from '../domain/time-units.js';
 import type { ProductClicks } from '../stream/hot-ranking.js';
 import type { Db, Tx } from './prisma-client.js';
 

@@ -2,15 +2,8 @@ import { createHash, randomUUID } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createConnection, type Connection } from 'mariadb';
-import { AppError } from '../errors/app-error.js';
+import { MigrationError } from '../errors/migration-error.js';
 import { parseDatabaseUrl } from './database-url.js';
-
-/** A migration that was applied with other SQL than the file now holds, or that failed. */
-export class MigrationError extends AppError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super('MIGRATION_FAILED', message, options);
-  }
-}
 
 // Prisma's own bookkeeping table (mysql flavour), so `prisma migrate deploy`
 // on a machine with the schema engine sees these migrations as applied.

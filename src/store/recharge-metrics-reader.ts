@@ -1,6 +1,7 @@
-import { MINUTE_MS } from '../jobs/recharge-aggregation.js';
-import type { ZonedCalendar } from '../stream/zoned-calendar.js';
-import type { CityDailyStats, CityRow, MinuteStats, RechargeMetricsStore } from './recharge-metrics-store.js';
+import type { CityDailyStats, CityRow, MinuteStats } from '../domain/recharge.js';
+import { MINUTE_MS } from '../domain/time-units.js';
+import type { ZonedCalendar } from '../domain/zoned-calendar.js';
+import type { RechargeMetricsStore } from './recharge-metrics-store.js';
 import type { RechargeServingCache } from './recharge-serving-cache.js';
 
 /**

@@ -1,45 +1,7 @@
 import { Prisma } from '../generated/prisma/client.js';
-import { formatFen, type RechargeEvent } from '../ingest/formats/recharge.js';
-import type { CityDayDelta, MinuteDelta } from '../jobs/recharge-aggregation.js';
+import { formatFen } from '../domain/money.js';
+import type { CityDailyStats, CityDayDelta, CityRow, MinuteDelta, MinuteStats, RechargeEvent } from '../domain/recharge.js';
 import type { Db, Tx } from './prisma-client.js';
-
-/** A row of the seeded `city` table. */
-export interface CityRow {
-  /** Administrative division code, e.g. `440100`. */
-  code: string;
-  /** Official name, e.g. 广州市. */
-  name: string;
-  /** Name in pinyin, e.g. Guangzhou. */
-  nameEn: string;
-  /** City centre, degrees (GCJ-02). */
-  longitude: number;
-  latitude: number;
-  provinceCode: string;
-}
-
-/** One city's recharges of one calendar day, absolute values. */
-export interface CityDailyStats {
-  /** Calendar date in TIME_ZONE, `YYYY-MM-DD`. */
-  date: string;
-  cityCode: string;
-  orders: number;
-  succeeded: number;
-  failed: number;
-  /** Yuan of the successful recharges as an exact decimal string with 2 decimals, e.g. "1234.50". */
-  amount: string;
-  /** Sum of the orders' durations, milliseconds. */
-  durationMsSum: number;
-}
-
-/** The whole province's recharges of one minute, absolute values. */
-export interface MinuteStats {
-  /** Start of the minute, epoch MILLISECONDS (UTC minutes). */
-  minuteStartMs: number;
-  orders: number;
-  succeeded: number;
-  /** Yuan of the successful recharges as an exact decimal string with 2 decimals. */
-  amount: string;
-}
 
 /**
  * Order ids per statement on `recharge_order`. Each statement carries them as

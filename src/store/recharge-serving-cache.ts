@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import type { CityDailyStats, MinuteStats } from './recharge-metrics-store.js';
+import type { CityDailyStats, MinuteStats } from '../domain/recharge.js';
 
 /**
  * The Redis serving store of job `recharge-metrics` (issue 3): hot values for

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Prisma } from '../generated/prisma/client.js';
-import { AppError } from '../errors/app-error.js';
+import { InvalidCursorError } from '../errors/invalid-cursor-error.js';
+import { UnpaidUserNotFoundError } from '../errors/unpaid-user-not-found-error.js';
 import type { Db, Tx } from './prisma-client.js';
 
 /** Callback statuses of the CRM team, with their `tinyint` codes in `unpayment_record`. */
@@ -38,20 +39,6 @@ export interface UnpaidUserRow {
   lastDetectedAt: Date;
   windowStart: Date;
   windowEnd: Date;
-}
-
-/** The uid asked for has no `unpayment_record`. */
-export class UnpaidUserNotFoundError extends AppError {
-  constructor(uid: string) {
-    super('NOT_FOUND', `no abnormal-order user with uid ${JSON.stringify(uid)}`);
-  }
-}
-
-/** The pagination cursor is not one this API issued. */
-export class InvalidCursorError extends AppError {
-  constructor(cursor: string) {
-    super('BAD_USER_INPUT', `after: ${JSON.stringify(cursor)} is not a cursor returned by unpaidUsers`);
-  }
 }
 
 const UPSERT_CHUNK = 500;

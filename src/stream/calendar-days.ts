@@ -1,6 +1,7 @@
 /** Calendar dates as `YYYY-MM-DD` strings (a local date, no time zone attached). Pure. */
 
-const DAY_MS = 86_400_000;
+import { DAY_MS } from '../domain/time-units.js';
+
 const DATE_RE = /^\d{4}-\d{2}-\d{2}$/;
 
 /** Whether `date` is a real calendar date written `YYYY-MM-DD`. */

@@ -2,9 +2,7 @@
  * One-minute tumbling windows of event time and the running totals over them
  * (issue 4, `productClicks`). Pure; times are epoch MILLISECONDS.
  */
-
-/** Size (and advance) of the click windows, in MILLISECONDS. */
-export const MINUTE_MS = 60_000;
+import { MINUTE_MS } from '../domain/time-units.js';
 
 /** Start of the 1-minute tumbling window holding `ms`: [start, start + 1 min). */
 export function minuteStart(ms: number): number {

@@ -12,7 +12,7 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { formatProductClick } from '../../src/ingest/formats/product-click.js';
 import { formatRecharge } from '../../src/ingest/formats/recharge.js';
 import { formatUserBehavior } from '../../src/ingest/formats/user-behavior.js';
-import { ZonedCalendar } from '../../src/stream/zoned-calendar.js';
+import { ZonedCalendar } from '../../src/domain/zoned-calendar.js';
 import { gql } from '../helpers/graphql-client.js';
 import { latestOffsets } from '../helpers/job-runs.js';
 import { startServiceProcess, TEST_API_KEYS, TEST_KEYS, type ServiceProcess } from '../helpers/service-process.js';

@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { formatRecharge, type RechargeRecordInput } from '../../src/ingest/formats/recharge.js';
 import { cityDailyKey, minuteKey } from '../../src/store/recharge-serving-cache.js';
-import { ZonedCalendar } from '../../src/stream/zoned-calendar.js';
+import { ZonedCalendar } from '../../src/domain/zoned-calendar.js';
 import { createKafka } from '../../src/ingest/kafka-client.js';
 import { collect, errorCode, gql, wsClient } from '../helpers/graphql-client.js';
 import { startServiceProcess, TEST_KEYS, type ServiceProcess } from '../helpers/service-process.js';

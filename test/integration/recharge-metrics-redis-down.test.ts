@@ -9,7 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { formatRecharge } from '../../src/ingest/formats/recharge.js';
 import { cityDailyKey, minuteKey } from '../../src/store/recharge-serving-cache.js';
-import { ZonedCalendar } from '../../src/stream/zoned-calendar.js';
+import { ZonedCalendar } from '../../src/domain/zoned-calendar.js';
 import { gql } from '../helpers/graphql-client.js';
 import { startServiceProcess, TEST_KEYS, type ServiceProcess } from '../helpers/service-process.js';
 import { createTestDatabase, createTestTopic, produce, randomName, sql, waitFor } from '../helpers/services.js';

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import type { ProductClickEvent } from '../../src/ingest/formats/product-click.js';
 import { aggregateDailyUsers, memoizedDateOf } from '../../src/jobs/daily-active-users-job.js';
 import { aggregateClicks } from '../../src/jobs/hot-products-job.js';
-import { ZonedCalendar } from '../../src/stream/zoned-calendar.js';
+import { ZonedCalendar } from '../../src/domain/zoned-calendar.js';
 
 const T = Date.UTC(2026, 0, 1, 12);
 const MIN = 60_000;

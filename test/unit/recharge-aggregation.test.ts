@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { formatFen, type RechargeEvent } from '../../src/ingest/formats/recharge.js';
+import { formatFen } from '../../src/domain/money.js';
+import type { RechargeEvent } from '../../src/domain/recharge.js';
 import { aggregateRecharges, firstOfEachOrder, minuteStartOf } from '../../src/jobs/recharge-aggregation.js';
-import { ZonedCalendar } from '../../src/stream/zoned-calendar.js';
+import { ZonedCalendar } from '../../src/domain/zoned-calendar.js';
 
 const calendar = new ZonedCalendar('Asia/Shanghai');
 /** Local midnight starting 2026-01-01 in Shanghai: 2025-12-31T16:00:00Z. */

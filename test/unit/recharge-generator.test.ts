@@ -4,7 +4,7 @@ import { MalformedRecordError } from '../../src/errors/malformed-record-error.js
 import { parseRecharge } from '../../src/ingest/formats/recharge.js';
 import { generateRecharges } from '../../src/sample/recharge-generator.js';
 import { GUANGDONG_CITIES } from '../../src/store/guangdong-cities.js';
-import { ZonedCalendar } from '../../src/stream/zoned-calendar.js';
+import { ZonedCalendar } from '../../src/domain/zoned-calendar.js';
 
 const calendar = new ZonedCalendar('Asia/Shanghai');
 const codes = new Set(GUANGDONG_CITIES.map((c) => c.code));

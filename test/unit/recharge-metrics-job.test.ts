@@ -6,7 +6,7 @@ import { createRechargeMetricsJob } from '../../src/jobs/recharge-metrics-job.js
 import { GUANGDONG_CITIES } from '../../src/store/guangdong-cities.js';
 import type { RechargeMetricsStore } from '../../src/store/recharge-metrics-store.js';
 import type { RechargeServingCache } from '../../src/store/recharge-serving-cache.js';
-import { ZonedCalendar } from '../../src/stream/zoned-calendar.js';
+import { ZonedCalendar } from '../../src/domain/zoned-calendar.js';
 
 const calendar = new ZonedCalendar('Asia/Shanghai');
 const T = Date.UTC(2026, 0, 1, 4);

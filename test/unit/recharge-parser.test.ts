@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { MalformedRecordError } from '../../src/errors/malformed-record-error.js';
+import { decimalToFen, formatFen } from '../../src/domain/money.js';
 import {
-  decimalToFen,
-  formatFen,
   formatLocalTime,
   formatRecharge,
   parseLocalTime,
@@ -11,7 +10,7 @@ import {
   parseYuanToFen,
   type RechargeParseContext,
 } from '../../src/ingest/formats/recharge.js';
-import { ZonedCalendar } from '../../src/stream/zoned-calendar.js';
+import { ZonedCalendar } from '../../src/domain/zoned-calendar.js';
 
 const calendar = new ZonedCalendar('Asia/Shanghai');
 const KNOWN = new Set(['440100', '440300']);

@@ -1,18 +1,12 @@
-import { GraphQLError } from 'graphql';
 import { Arg, Authorized, Ctx, Mutation, Query, Resolver } from 'type-graphql';
 import { partitionStatsKey } from '../../observability/partition-stats.js';
 import { partitionBounds } from '../../ingest/kafka-client.js';
-import { OperationRefusedError, type Actor, type PartitionMove } from '../../jobs/job-operations.js';
+import type { Actor, PartitionMove } from '../../jobs/job-operations.js';
 import { keyId } from '../../store/unpaid-user-store.js';
 import { OPS_ROLES, READ_ROLES } from '../auth.js';
 import type { GraphQLContext } from '../context.js';
 import { toGraphQLError } from '../errors.js';
 import { Job, JobPartition, JobRebuild, JobResults, JobState, OffsetReset, PartitionOffsetMove, ResetConsumerOffsetsInput } from '../types/job.js';
-
-function refusal(err: unknown): unknown {
-  if (err instanceof OperationRefusedError) return new GraphQLError(err.message, { extensions: { code: err.code, ...err.details } });
-  return toGraphQLError(err);
-}
 
 /** Who asks, as the audit tables record it: the role and a sha256 prefix of the key, never the key. */
 const actorOf = (ctx: GraphQLContext): Actor => ({ role: ctx.caller!.role, keyId: keyId(ctx.caller!.apiKey) });
@@ -48,7 +42,7 @@ export class JobResolver {
         partitions: moves(result.moves),
       });
     } catch (err) {
-      throw refusal(err);
+      throw toGraphQLError(err);
     }
   }
 
@@ -60,7 +54,7 @@ export class JobResolver {
       ctx.logger.info({ job: name, lostToRetention: String(result.lostToRetention) }, 'job rebuild started');
       return Object.assign(new JobRebuild(), { job: ctx.services.operations.job(name).name, partitions: moves(result.moves), lostToRetention: Number(result.lostToRetention), acknowledged: result.acknowledged });
     } catch (err) {
-      throw refusal(err);
+      throw toGraphQLError(err);
     }
   }
 
@@ -89,7 +83,7 @@ export class JobResolver {
       ctx.logger.info({ job: job.name, paused }, paused ? 'job paused' : 'job resumed');
       return this.describe(ctx, job.name, await ctx.services.operations.pausedJobs());
     } catch (err) {
-      throw refusal(err);
+      throw toGraphQLError(err);
     }
   }
 

@@ -1,9 +1,9 @@
 import { DateResolver } from 'graphql-scalars';
 import { Arg, Authorized, Ctx, Int, Query, Resolver, Root, Subscription } from 'type-graphql';
-import { decimalToFen, formatFen } from '../../ingest/formats/recharge.js';
-import { MINUTE_MS } from '../../jobs/recharge-aggregation.js';
+import { decimalToFen, formatFen } from '../../domain/money.js';
+import type { CityDailyStats, CityRow } from '../../domain/recharge.js';
+import { MINUTE_MS } from '../../domain/time-units.js';
 import type { CityDailyStatsPayload } from '../../publish/event-bus.js';
-import type { CityDailyStats, CityRow } from '../../store/recharge-metrics-store.js';
 import { READ_ROLES } from '../auth.js';
 import type { GraphQLContext } from '../context.js';
 import { badUserInput, toGraphQLError } from '../errors.js';

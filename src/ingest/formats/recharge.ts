@@ -1,6 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import { MalformedRecordError } from '../../errors/malformed-record-error.js';
-import type { ZonedCalendar } from '../../stream/zoned-calendar.js';
+import type { RechargeEvent } from '../../domain/recharge.js';
+import type { ZonedCalendar } from '../../domain/zoned-calendar.js';
 
 /**
  * The `recharge` topic's record format (ARCHITECTURE.md "Event formats", the
@@ -54,22 +55,6 @@ export type RechargeMalformedReason =
   | 'bad-amount'
   | 'unknown-city';
 
-/** One parsed `reChargeNotifyReq` record. */
-export interface RechargeEvent {
-  readonly orderId: string;
-  /** `bussinessRst === "0000"`. */
-  readonly succeeded: boolean;
-  /** `chargefee` in FEN (1/100 yuan), an exact integer (parsed from the string, never through a float). */
-  readonly amountFen: number;
-  /** Request time (first 17 characters of `requestId`), epoch MILLISECONDS. */
-  readonly requestTimeMs: number;
-  /** `receiveNotifyTime`, epoch MILLISECONDS: the event time. */
-  readonly notifyTimeMs: number;
-  /** notify time - request time, MILLISECONDS, >= 0. */
-  readonly durationMs: number;
-  readonly provinceCode: string;
-  readonly cityCode: string;
-}
 
 /** What {@link parseRecharge} needs besides the value. */
 export interface RechargeParseContext {
@@ -162,29 +147,6 @@ export function parseYuanToFen(text: string, field = 'chargefee'): number {
   }
   const fraction = (m[2] ?? '').padEnd(2, '0');
   return Number(integer) * 100 + Number(fraction);
-}
-
-/**
- * Integer FEN (number or bigint, may be negative) -> yuan decimal string with
- * exactly 2 decimals: 123450 -> "1234.50". Exact for every safe integer.
- */
-export function formatFen(fen: number | bigint): string {
-  const v = typeof fen === 'bigint' ? fen : BigInt(fen);
-  const sign = v < 0n ? '-' : '';
-  const abs = v < 0n ? -v : v;
-  return `${sign}${abs / 100n}.${(abs % 100n).toString().padStart(2, '0')}`;
-}
-
-/**
- * A yuan decimal string as MySQL returns a `DECIMAL(18,2)` (`"1234.50"`,
- * `"-0.10"`, `"7"`) -> bigint FEN. Exact.
- * @throws {RangeError} for anything else.
- */
-export function decimalToFen(text: string): bigint {
-  const m = /^(-?)(\d+)(?:\.(\d{1,2}))?$/.exec(text.trim());
-  if (!m) throw new RangeError(`not a decimal with at most 2 decimals: ${JSON.stringify(text)}`);
-  const v = BigInt(m[2]!) * 100n + BigInt((m[3] ?? '').padEnd(2, '0'));
-  return m[1] ? -v : v;
 }
 
 /**

@@ -1,9 +1,9 @@
 import { createConnection } from 'mariadb';
 import { Redis } from 'ioredis';
-import { ServiceUnavailableError } from '../errors/service-unavailable-error.js';
-import { createKafka } from '../ingest/kafka-client.js';
-import { parseDatabaseUrl } from '../store/database-url.js';
-import type { Config } from './config.js';
+import { ServiceUnavailableError } from './errors/service-unavailable-error.js';
+import { createKafka } from './ingest/kafka-client.js';
+import { parseDatabaseUrl } from './store/database-url.js';
+import type { Config } from './config/config.js';
 
 const HOW_TO_START = 'start it with `npm run stack:up`';
 

@@ -1,14 +1,5 @@
-import { AppError } from '../errors/app-error.js';
-
-const HOUR_MS = 3_600_000;
-const DAY_MS = 86_400_000;
-
-/** The time zone is not one the runtime's Intl database knows. */
-export class InvalidTimeZoneError extends AppError {
-  constructor(timeZone: string, options?: { cause?: unknown }) {
-    super('TIME_ZONE_INVALID', `unknown time zone ${JSON.stringify(timeZone)} (use an IANA name such as Asia/Shanghai)`, options);
-  }
-}
+import { InvalidTimeZoneError } from '../errors/invalid-time-zone-error.js';
+import { DAY_MS, HOUR_MS } from './time-units.js';
 
 /**
  * Calendar days and local wall-clock times of one IANA time zone, for the

@@ -1,0 +1,39 @@
+/**
+ * Every stable code an {@link AppError} of this service carries: upper snake
+ * case, never reworded, safe to branch on (logs, metrics, callers). These are
+ * domain codes; the GraphQL layer maps them to its client-visible
+ * `extensions.code` in one table (`src/graphql/errors.ts`).
+ */
+export type ErrorCode =
+  /** The environment does not describe a usable configuration (`ConfigError`). */
+  | 'CONFIG_INVALID'
+  /** Kafka, MySQL or Redis cannot be reached at start (`ServiceUnavailableError`). */
+  | 'SERVICE_UNAVAILABLE'
+  /** Another worker claimed the partition since this one did (`FencedError`). */
+  | 'PARTITION_FENCED'
+  /** A Kafka record does not follow its topic's format (`MalformedRecordError`). */
+  | 'MALFORMED_RECORD'
+  /** A window specification cannot describe epoch-aligned windows (`InvalidWindowSpecError`). */
+  | 'WINDOW_SPEC_INVALID'
+  /** Input that breaks an invariant of the window engine (`WindowEngineInputError`). */
+  | 'WINDOW_ENGINE_INPUT_INVALID'
+  /** A time zone the runtime does not know (`InvalidTimeZoneError`). */
+  | 'TIME_ZONE_INVALID'
+  /** A migration failed or was edited after it was applied (`MigrationError`). */
+  | 'MIGRATION_FAILED'
+  /** No `unpayment_record` for the uid asked for (`UnpaidUserNotFoundError`). */
+  | 'UNPAID_USER_NOT_FOUND'
+  /** A pagination cursor this service did not issue (`InvalidCursorError`). */
+  | 'CURSOR_INVALID'
+  /** No job or consumer group of that name (`OperationRefusedError`). */
+  | 'JOB_NOT_FOUND'
+  /** An operator's request names a topic, partition or position that does not fit (`OperationRefusedError`). */
+  | 'OPERATION_INPUT_INVALID'
+  /** Moving an additive job backwards would count records twice (`OperationRefusedError`). */
+  | 'RECOUNT_REFUSED'
+  /** An option of a library function (sample generators, topic fill) is out of range. */
+  | 'INVALID_OPTION'
+  /** Writing sample records to Kafka failed. */
+  | 'KAFKA_PRODUCE_FAILED'
+  /** A command-line mistake in a script's arguments. */
+  | 'USAGE';
