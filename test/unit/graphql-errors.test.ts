@@ -1,0 +1,36 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { GraphQLError } from 'graphql';
+import { InvalidCursorError } from '../../src/errors/invalid-cursor-error.js';
+import { OperationRefusedError } from '../../src/errors/operation-refused-error.js';
+import { UnpaidUserNotFoundError } from '../../src/errors/unpaid-user-not-found-error.js';
+import { toGraphQLError } from '../../src/graphql/errors.js';
+
+function mapped(err: unknown): GraphQLError {
+  const out = toGraphQLError(err);
+  assert.ok(out instanceof GraphQLError);
+  return out;
+}
+
+describe('domain errors in GraphQL', () => {
+  it('keeps the client-visible codes of the store errors', () => {
+    const cursor = new InvalidCursorError('nope');
+    assert.equal(cursor.code, 'CURSOR_INVALID');
+    assert.equal(mapped(cursor).extensions.code, 'BAD_USER_INPUT');
+    assert.equal(mapped(cursor).originalError, cursor);
+    assert.equal(mapped(new UnpaidUserNotFoundError('1')).extensions.code, 'NOT_FOUND');
+  });
+
+  it('maps an operator refusal and carries its details', () => {
+    const input = mapped(new OperationRefusedError('OPERATION_INPUT_INVALID', 'bad partition', { argument: 'partitions' }));
+    assert.deepEqual(input.extensions, { code: 'BAD_USER_INPUT', argument: 'partitions' });
+    assert.equal(mapped(new OperationRefusedError('JOB_NOT_FOUND', 'no such group')).extensions.code, 'NOT_FOUND');
+    const recount = mapped(new OperationRefusedError('RECOUNT_REFUSED', 'would recount', { recordsToRecount: 5 }));
+    assert.deepEqual(recount.extensions, { code: 'RECOUNT_REFUSED', recordsToRecount: 5 });
+  });
+
+  it('leaves other errors to Apollo', () => {
+    const err = new Error('boom');
+    assert.equal(toGraphQLError(err), err);
+  });
+});
