@@ -4,9 +4,6 @@
  * `DECIMAL(18,2)`; the API shows yuan as decimal strings with 2 decimals.
  */
 
-/** Fen in one yuan. */
-export const FEN_PER_YUAN = 100;
-
 /**
  * Integer FEN (number or bigint, may be negative) -> yuan decimal string with
  * exactly 2 decimals: 123450 -> "1234.50". Exact for every safe integer.

@@ -3,8 +3,6 @@
  * service's one representation of instants).
  */
 
-/** One second, milliseconds. */
-export const SECOND_MS = 1_000;
 /** One minute, milliseconds: the tumbling windows of clicks and the recharge minute buckets. */
 export const MINUTE_MS = 60_000;
 /** One hour, milliseconds. */

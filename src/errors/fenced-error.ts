@@ -9,6 +9,7 @@ export class FencedError extends AppError {
   constructor(readonly groupId: string, readonly topic: string, readonly partition: number, readonly epoch: number,
     options?: { cause?: unknown }) {
     super('PARTITION_FENCED',
-      `partition ${topic}/${partition} of group ${groupId} was claimed by another worker (epoch ${epoch} is stale)`, options);
+      `partition ${topic}/${partition} of group ${groupId} was claimed by another worker (epoch ${epoch} is stale)`,
+      options);
   }
 }

@@ -3,6 +3,7 @@ import { AppError } from './app-error.js';
 /** The time zone is not one the runtime's Intl database knows. Code: `TIME_ZONE_INVALID`. */
 export class InvalidTimeZoneError extends AppError {
   constructor(timeZone: string, options?: { cause?: unknown }) {
-    super('TIME_ZONE_INVALID', `unknown time zone ${JSON.stringify(timeZone)} (use an IANA name such as Asia/Shanghai)`, options);
+    const message = `unknown time zone ${JSON.stringify(timeZone)} (use an IANA name such as Asia/Shanghai)`;
+    super('TIME_ZONE_INVALID', message, options);
   }
 }

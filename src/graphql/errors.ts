@@ -42,5 +42,6 @@ export function badUserInput(argument: string, message: string): GraphQLError {
 export function toGraphQLError(err: unknown): unknown {
   if (!(err instanceof AppError)) return err;
   const details = err instanceof OperationRefusedError ? err.details : {};
-  return new GraphQLError(err.message, { extensions: { code: GRAPHQL_CODES[err.code], ...details }, originalError: err });
+  const extensions = { code: GRAPHQL_CODES[err.code], ...details };
+  return new GraphQLError(err.message, { extensions, originalError: err });
 }

@@ -42,13 +42,17 @@ export function deadLetterMessages(job: Pick<JobDefinition, 'name' | 'topic'>, p
 export class DeadLetterSink {
   private readonly topic: string;
 
-  constructor(private readonly producer: DeadLetterProducer, private readonly job: Pick<JobDefinition, 'name' | 'topic'>) {
+  constructor(
+    private readonly producer: DeadLetterProducer,
+    private readonly job: Pick<JobDefinition, 'name' | 'topic'>,
+  ) {
     this.topic = deadLetterTopic(job.topic);
   }
 
   /** Sends `deadLetters` (nothing when empty). Rejects when the broker does not acknowledge them. */
   async send(partition: number, deadLetters: readonly DeadLetter[]): Promise<void> {
     if (deadLetters.length === 0) return;
-    await this.producer.send({ topic: this.topic, acks: -1, messages: deadLetterMessages(this.job, partition, deadLetters) });
+    const messages = deadLetterMessages(this.job, partition, deadLetters);
+    await this.producer.send({ topic: this.topic, acks: -1, messages });
   }
 }

@@ -57,7 +57,9 @@ export class FakeStore implements PartitionStorePort {
   row(partition: number): StoredRow {
     let r = this.rows.get(partition);
     if (!r) {
-      r = { nextOffset: 0n, replayFrom: 0n, watermarkMs: null, epoch: 0, resetEpoch: null, lateRecords: 0, deadLettered: 0 };
+      r = {
+        nextOffset: 0n, replayFrom: 0n, watermarkMs: null, epoch: 0, resetEpoch: null, lateRecords: 0, deadLettered: 0,
+      };
       this.rows.set(partition, r);
     }
     return r;
@@ -69,7 +71,8 @@ export class FakeStore implements PartitionStorePort {
     if (failure) throw failure;
     const r = this.row(partition);
     r.epoch++;
-    return { nextOffset: r.nextOffset, replayFrom: r.replayFrom, watermarkMs: r.watermarkMs, epoch: r.epoch, lostNow: 0n };
+    const { nextOffset, replayFrom, watermarkMs, epoch } = r;
+    return { nextOffset, replayFrom, watermarkMs, epoch, lostNow: 0n };
   }
 
   /** Another worker (or an operator's reset, with `reset`) claims the partition: the current owner is fenced. */

@@ -22,7 +22,8 @@ describe('domain errors in GraphQL', () => {
   });
 
   it('maps an operator refusal and carries its details', () => {
-    const input = mapped(new OperationRefusedError('OPERATION_INPUT_INVALID', 'bad partition', { argument: 'partitions' }));
+    const refusal = new OperationRefusedError('OPERATION_INPUT_INVALID', 'bad partition', { argument: 'partitions' });
+    const input = mapped(refusal);
     assert.deepEqual(input.extensions, { code: 'BAD_USER_INPUT', argument: 'partitions' });
     assert.equal(mapped(new OperationRefusedError('JOB_NOT_FOUND', 'no such group')).extensions.code, 'NOT_FOUND');
     const recount = mapped(new OperationRefusedError('RECOUNT_REFUSED', 'would recount', { recordsToRecount: 5 }));

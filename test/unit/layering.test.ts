@@ -34,7 +34,11 @@ const SKIPPED = new Set(['generated']);
 const ROOT = path.resolve(import.meta.dirname, '../../..');
 const SRC = path.join(ROOT, 'src');
 
-const IMPORT_RE = /(?:^|[^\w.])(?:import|export)\s[^'"`;]*?from\s*['"]([^'"]+)['"]|(?:^|[^\w.])import\s*['"]([^'"]+)['"]|\bimport\(\s*['"]([^'"]+)['"]\s*\)/g;
+const IMPORT_RE = new RegExp([
+  String.raw`(?:^|[^\w.])(?:import|export)\s[^'"\x60;]*?from\s*['"]([^'"]+)['"]`, // import x from '...', export { y } from '...'
+  String.raw`(?:^|[^\w.])import\s*['"]([^'"]+)['"]`, // import '...' (side effect)
+  String.raw`\bimport\(\s*['"]([^'"]+)['"]\s*\)`, // import('...')
+].join('|'), 'g');
 
 /** The module specifiers a TypeScript file imports or re-exports (static, side-effect and dynamic imports). */
 export function importsOf(source: string): string[] {

@@ -4,11 +4,13 @@ import { DeadLetterSink, deadLetterMessages } from '../../src/runner/dead-letter
 import { FakeProducer } from '../helpers/fake-runner-ports.js';
 
 const job = { name: 'abnormal-orders', topic: 'user-behavior' };
-const record = (offset: bigint, key: Buffer | null) => ({ offset, key, value: Buffer.from('x'), timestampMs: 1_700_000_000_000 });
+const record = (offset: bigint, key: Buffer | null) =>
+  ({ offset, key, value: Buffer.from('x'), timestampMs: 1_700_000_000_000 });
 
 describe('dead letters', () => {
   it('keys each by its source position and names source and reason in headers', () => {
-    const [m] = deadLetterMessages(job, 2, [{ record: record(41n, Buffer.from('u1')), reason: 'late', detail: 'window final' }]);
+    const late = { record: record(41n, Buffer.from('u1')), reason: 'late', detail: 'window final' };
+    const [m] = deadLetterMessages(job, 2, [late]);
     assert.equal(m!.key, 'user-behavior:2:41');
     assert.deepEqual(m!.value, Buffer.from('x'));
     assert.deepEqual(m!.headers, {
