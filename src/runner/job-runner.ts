@@ -49,7 +49,13 @@ export interface JobRunnerOptions {
  * lag tools). The database is the source of truth.
  *
  * This class is the wiring to kafkajs only: the group join (claim + seek), the
- * `eachBatch` handler, the tick and stats timers, start and stop.
+ * `eachBatch` handler, the tick and stats timers, start and stop. The logic
+ * lives behind narrow ports so it is tested without a broker:
+ * - assignment and claim of a partition: `JobPartitions.claim` (job-partitions.ts);
+ * - what happens when a partition's commit fails (fenced, or rebuilt with
+ *   backoff): `PartitionCommitter.onCommitFailure` (partition-committer.ts);
+ * - the body of the batch transaction (lock and epoch check, results, position):
+ *   `DatabasePartitionStore.commitBatch` (batch-transaction.ts).
  */
 export class JobRunner {
   private readonly consumer: Consumer;
