@@ -23,7 +23,7 @@ export const CITY_REDRAW_INTERVAL_MS = 500;
 const STATUS_BATCH_MS = 250;
 /** Most users per status read. */
 const STATUS_BATCH_MAX = 20;
-/** Length of the hot-products ranking's hour and step of its boundaries, milliseconds (issue 4). */
+/** Length of the hot-products ranking's hour and step of its boundaries, milliseconds (the hour ranked by `hotProducts`, refreshed every 5 minutes). */
 const HOUR_MS = 3_600_000;
 const RANKING_STEP_MS = 300_000;
 
