@@ -31,7 +31,7 @@ function parseError(value: Buffer | string | null): MalformedRecordError {
 }
 
 describe('parseUserBehavior', () => {
-  it('should parse the format's sample line into uid, phone, eventKey and event time in milliseconds', () => {
+  it('should parse the format sample line into uid, phone, eventKey and event time in milliseconds', () => {
     const e = parseUserBehavior(SAMPLE);
     assert.equal(e.uid, '61024');
     assert.equal(e.phone, '18701461024');
@@ -131,7 +131,7 @@ describe('parseUserBehavior', () => {
 });
 
 describe('formatUserBehavior', () => {
-  it('should reproduce the format's sample line from its four used fields (defaults are the sample values)', () => {
+  it('should reproduce the format sample line from its four used fields (defaults are the sample values)', () => {
     assert.equal(formatUserBehavior({ uid: '61024', phone: '18701461024', eventKey: 'enterOrderPage', eventTimeSec: 1_554_652_800 }), SAMPLE);
   });
 
