@@ -283,16 +283,18 @@ async function main(args: ApiBenchArgs): Promise<void> {
       'SELECT group_id, SUM(next_offset) AS n FROM consumer_offset WHERE group_id IN (?) GROUP BY group_id', [Object.values(groups)]);
     return new Map(rows.map((r) => [r.group_id, Number(r.n)]));
   };
-  onCleanup('autocannon', async () => { running?.stop(); });
+  onCleanup('autocannon', async () => { aborted = true; running?.stop(); });
   const producedAtStart = await produced();
   const committedAtStart = await committed();
   const readsStartedAt = performance.now();
   const rows: ResultRow[] = [];
   for (const q of queries) {
+    if (aborted) throw new Error(`stopped before "${q.name}"`);
     if (service.dead()) throw service.died();
     const cpu0 = cpuSeconds(service.pid);
     const in0 = await produced();
     const m = await measure(url, headers, q, args);
+    if (aborted) throw new Error(`stopped during "${q.name}"`);
     const in1 = await produced();
     const cpu1 = cpuSeconds(service.pid);
     const row: ResultRow = {
@@ -390,6 +392,8 @@ interface Measured {
 
 /** The load in progress, stopped by the cleanup on failure or Ctrl-C. */
 let running: autocannon.Instance | null = null;
+/** Set by the cleanup: no further load may start. */
+let aborted = false;
 
 /**
  * Offers `args.rate` requests/s (autocannon `overallRate` over `args.connections`
