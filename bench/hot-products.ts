@@ -9,7 +9,7 @@
 //                JOBS=hot-products) consumes the same topic into a fresh database;
 //                timed until every partition's committed next_offset reaches the end
 //
-// The target of issue 4 is 50,000 records/s per core (Flink's Nexmark q5, hot items
+// The target of the hot-products job is 50,000 records/s per core (Flink's Nexmark q5, hot items
 // over a hopping window, exactly-once: about 22,100/s per core). "Per core" here is
 // records / the service process's CPU seconds (utime + stime of /proc/<pid>/stat)
 // between ready and done: how many records one fully busy core would take.
@@ -37,7 +37,7 @@ const USAGE = `usage: npm run bench:clicks -- [--records N] [--products N] [--ba
   --service-logs   copy the service's log lines (LOG_LEVEL=warn) to stderr
   --cpu-prof DIR   run the service under \`node --cpu-prof --cpu-prof-dir DIR\` (profile written on SIGTERM)`;
 
-/** Issue 4's target, records per second per core. */
+/** The hot-products job's throughput target, records per second per core (about twice Flink's). */
 const TARGET_PER_CORE = 50_000;
 /** Flink's published Nexmark q5, records per second per core. */
 const FLINK_Q5_PER_CORE = 22_100;

@@ -75,7 +75,7 @@ const KINDS: Record<string, Kind> = {
         eventsPerSecond: o.eventsPerSecond,
       }),
   },
-  // Product clicks (issue 4): Zipf-skewed popularity over 3,000 products in 8 categories,
+  // Product clicks for hot-products: Zipf-skewed popularity over 3,000 products in 8 categories,
   // mostly clicks, some views/carts/favorites/purchases; --users is the user pool.
   clicks: {
     topic: (config) => config.PRODUCT_CLICKS_TOPIC,
@@ -89,7 +89,7 @@ const KINDS: Record<string, Kind> = {
         eventsPerSecond: o.eventsPerSecond,
       }),
   },
-  // Recharge notifications (issue 3): ~95% success, 1-60 s, common amounts, a few duplicates,
+  // Recharge notifications for recharge-metrics: ~95% success, 1-60 s, common amounts, a few duplicates,
   // other services' records and malformed records; cities of Guangdong by population.
   recharge: {
     topic: (config) => config.RECHARGE_TOPIC,

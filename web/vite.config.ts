@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vite';
 
-// The dashboard (issue 6). `npm run build:web` builds web/ into web/dist, which
+// The live dashboard. `npm run build:web` builds web/ into web/dist, which
 // the service serves at `/` in processes with the `api` role. `npx vite --config
 // web/vite.config.ts` serves it with hot reload, proxying /graphql (HTTP and
 // WebSocket) to a service on localhost:4000.

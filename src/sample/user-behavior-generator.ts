@@ -7,8 +7,8 @@ import {
 } from '../ingest/formats/user-behavior.js';
 
 /**
- * Deterministic generator of `user-behavior` lines (format of the
- * requirement's sample line, see `src/ingest/formats/user-behavior.ts`) for
+ * Deterministic generator of `user-behavior` lines (the tab-separated app
+ * log format, see `src/ingest/formats/user-behavior.ts`) for
  * the sample producer, the benchmark and the tests.
  *
  * Model: a pool of users; each record picks one at random. Normal users walk
@@ -26,7 +26,7 @@ import {
  * `abnormalShare`, `vipShare` and `normalVipShare`; see {@link sampleUsers}.
  */
 
-/** Default seed of the sample data: the requirement's sample uid. `npm run seed` and `npm run produce` share it. */
+/** Default seed of the sample data: the uid of the format's sample line (61024). `npm run seed` and `npm run produce` share it. */
 export const DEFAULT_SAMPLE_SEED = 61024;
 
 /** Options of {@link generateUserBehavior}; every one has a default. */
@@ -112,7 +112,7 @@ export const USER_BEHAVIOR_GENERATOR_DEFAULTS = Object.freeze({
   count: Number.POSITIVE_INFINITY,
 });
 
-/** Longest span of one burst, MILLISECONDS of event time (the requirement: 3 to 5 within 20 s). */
+/** Longest span of one burst, MILLISECONDS of event time (abnormal users are modelled as 3 to 5 order-page visits within 20 s). */
 export const BURST_SPAN_MS = 20_000;
 
 /** mulberry32: tiny, fast, good enough for sample data, and identical on every platform. Returns [0, 1). */

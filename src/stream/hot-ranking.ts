@@ -1,6 +1,6 @@
 /**
- * Event-time arithmetic of the hot-products ranking (issue 4): "the hottest
- * products of the last hour, refreshed every 5 minutes". Pure; all times are
+ * Event-time arithmetic of the hot-products ranking: the hottest products of
+ * the last hour, refreshed every 5 minutes. Pure; all times are
  * epoch MILLISECONDS, windows are [start, end): start inclusive, end exclusive,
  * aligned to the epoch.
  */

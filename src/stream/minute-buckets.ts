@@ -1,6 +1,6 @@
 /**
  * One-minute tumbling windows of event time and the running totals over them
- * (issue 4, `productClicks`). Pure; times are epoch MILLISECONDS.
+ * (the buckets of the `productClicks` query). Pure; times are epoch MILLISECONDS.
  */
 import { MINUTE_MS } from '../domain/time-units.js';
 

@@ -1,4 +1,4 @@
-// The dashboard (issue 6) in a real browser: Debian's Chromium driven by
+// The live dashboard in a real browser: Debian's Chromium driven by
 // playwright-core against the real service (worker and API processes, real
 // Kafka, MariaDB and Redis). The page is the one `npm run build` puts in
 // web/dist and the API process serves at `/`.

@@ -1,4 +1,4 @@
-// Issue 5 on an additive job: a backward reset of recharge-metrics is refused
+// Operator offset resets on an additive job: a backward reset of recharge-metrics is refused
 // without allowRecount, and rebuildJob ends with exactly the totals of a fresh
 // run over the topic, while a producer keeps writing.
 import assert from 'node:assert/strict';

@@ -1,4 +1,4 @@
-// Issue 5 against the real services: offset resets while a producer keeps
+// Operator operations against the real services: offset resets while a producer keeps
 // writing, dry runs, range checks, pause/resume, roles, query limits, the rate
 // limit and the metrics endpoint.
 import assert from 'node:assert/strict';

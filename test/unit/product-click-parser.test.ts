@@ -4,7 +4,7 @@ import { AppError } from '../../src/errors/app-error.js';
 import { MalformedRecordError } from '../../src/errors/malformed-record-error.js';
 import { formatProductClick, MAX_PRODUCT_ID_LENGTH, parseProductClick } from '../../src/ingest/formats/product-click.js';
 
-// The format's example (ARCHITECTURE.md), event time in epoch milliseconds.
+// The documented example record of the format, event time in epoch milliseconds.
 const SAMPLE = '{"event_time": 1554652800123, "product_id": "p1234", "action": "click", "user_id": "u_1233", "category": "phone"}';
 
 function parseError(value: Buffer | string | null): MalformedRecordError {

@@ -9,7 +9,7 @@ import {
   type UserBehaviorLineInput,
 } from '../../src/ingest/formats/user-behavior.js';
 
-// The requirement's sample line.
+// The sample line of the app log format (uid 61024, enterOrderPage, 2019-04-07T16:00:00Z).
 const SAMPLE = '61024\t61024\tM\t1\t0\tios\ttoutiao\twifi\t42.86.6.0\t18701461024\t0\t0\t0\t0\t2.0\tenterOrderPage\t1554652800';
 
 /** The sample line with field `index` replaced. */
@@ -31,7 +31,7 @@ function parseError(value: Buffer | string | null): MalformedRecordError {
 }
 
 describe('parseUserBehavior', () => {
-  it('should parse the requirement sample line into uid, phone, eventKey and event time in milliseconds', () => {
+  it('should parse the format sample line into uid, phone, eventKey and event time in milliseconds', () => {
     const e = parseUserBehavior(SAMPLE);
     assert.equal(e.uid, '61024');
     assert.equal(e.phone, '18701461024');
@@ -131,7 +131,7 @@ describe('parseUserBehavior', () => {
 });
 
 describe('formatUserBehavior', () => {
-  it('should reproduce the requirement sample line from its four used fields (defaults are the sample values)', () => {
+  it('should reproduce the format sample line from its four used fields (defaults are the sample values)', () => {
     assert.equal(formatUserBehavior({ uid: '61024', phone: '18701461024', eventKey: 'enterOrderPage', eventTimeSec: 1_554_652_800 }), SAMPLE);
   });
 

@@ -12,6 +12,14 @@ export class GraphQLRequestError extends Error {
   }
 }
 
+/**
+ * A GraphQL document that carries its result and variable types (generated
+ * from the schema, see ./operations.ts): `request` and `subscribe` infer them,
+ * so a caller cannot pass wrong variables or read a field the operation does
+ * not select. At run time it is just the document's text.
+ */
+export type Operation<TResult, TVariables> = string & { readonly __types?: (v: TVariables) => TResult };
+
 /** What the WebSocket connection is doing, for the connection indicator. */
 export type ConnectionEvent =
   | { kind: 'connecting'; retry: boolean }
@@ -84,7 +92,7 @@ export class ApiClient {
    *   when the answer has errors, `NETWORK_ERROR` when the service could not
    *   be reached, `HTTP_<status>` when the answer was not GraphQL.
    */
-  async request<T>(query: string, variables: Record<string, unknown> = {}): Promise<T> {
+  async request<T, V extends Record<string, unknown>>(query: Operation<T, V>, variables: V): Promise<T> {
     let res: Response;
     try {
       res = await fetch(this.httpUrl, {
@@ -112,8 +120,13 @@ export class ApiClient {
    * subscribes again by itself. Errors of the operation (an unknown key, ...)
    * go to `onError` with their code.
    */
-  subscribe<T>(query: string, onData: (data: T) => void, onError: (err: GraphQLRequestError) => void): () => void {
-    return this.ws.subscribe<T>({ query }, {
+  subscribe<T, V extends Record<string, unknown>>(
+    query: Operation<T, V>,
+    variables: V,
+    onData: (data: T) => void,
+    onError: (err: GraphQLRequestError) => void,
+  ): () => void {
+    return this.ws.subscribe<T>({ query, variables }, {
       next: (result) => {
         const first = result.errors?.[0];
         if (first) onError(new GraphQLRequestError(first.message, (first.extensions?.code as string | undefined) ?? 'GRAPHQL_ERROR'));

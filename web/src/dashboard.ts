@@ -4,10 +4,10 @@ import { ConnectionIndicator } from './connection-indicator';
 import { AbnormalFeed, CityBoard, lastHour, provinceTotals, throttle, topCities } from './dashboard-state';
 import { FeedView } from './feed-view';
 import {
-  ABNORMAL_USER_SUBSCRIPTION, CITY_METRICS_SUBSCRIPTION, HOT_PRODUCTS_SUBSCRIPTION, SET_CALLBACK_STATUS, SNAPSHOT_QUERY,
-  usersQuery, WINDOW_READS_QUERY,
-  type AbnormalUser, type CallbackStatus, type CityStats, type DailyActiveUsers, type HotProduct, type HotProductsUpdate,
-  type SnapshotResult, type UsersResult, type WindowReadsResult,
+  ABNORMAL_USER_SUBSCRIPTION, CITY_METRICS_SUBSCRIPTION, FEED_PAGE, HOT_LIMIT, HOT_PRODUCTS_SUBSCRIPTION, SET_CALLBACK_STATUS,
+  SNAPSHOT_QUERY, usersQuery, WINDOW_READS_QUERY,
+  type AbnormalUser, type AbnormalUserDetection, type CallbackStatus, type CityStats, type DailyActiveUsers, type HotProduct,
+  type HotProductsUpdate,
 } from './operations';
 
 /** Least time between two reads of the minutes and active users triggered by events, milliseconds. */
@@ -23,7 +23,7 @@ export const CITY_REDRAW_INTERVAL_MS = 500;
 const STATUS_BATCH_MS = 250;
 /** Most users per status read. */
 const STATUS_BATCH_MAX = 20;
-/** Length of the hot-products ranking's hour and step of its boundaries, milliseconds (issue 4). */
+/** Length of the hot-products ranking's hour and step of its boundaries, milliseconds (the hour ranked by `hotProducts`, refreshed every 5 minutes). */
 const HOUR_MS = 3_600_000;
 const RANKING_STEP_MS = 300_000;
 
@@ -90,9 +90,9 @@ export class Dashboard {
   async start(): Promise<void> {
     const onError = (err: GraphQLRequestError) => this.fail(err);
     this.unsubscribe = [
-      this.api.subscribe<{ cityMetricsUpdated: CityStats }>(CITY_METRICS_SUBSCRIPTION, (d) => this.onCityMetrics(d.cityMetricsUpdated), onError),
-      this.api.subscribe<{ hotProductsUpdated: HotProductsUpdate }>(HOT_PRODUCTS_SUBSCRIPTION, (d) => this.onHotProducts(d.hotProductsUpdated), onError),
-      this.api.subscribe<{ abnormalUserDetected: Omit<AbnormalUser, 'callbackStatus'> }>(ABNORMAL_USER_SUBSCRIPTION, (d) => this.onAbnormalUser(d.abnormalUserDetected), onError),
+      this.api.subscribe(CITY_METRICS_SUBSCRIPTION, {}, (d) => this.onCityMetrics(d.cityMetricsUpdated), onError),
+      this.api.subscribe(HOT_PRODUCTS_SUBSCRIPTION, { limit: HOT_LIMIT }, (d) => this.onHotProducts(d.hotProductsUpdated), onError),
+      this.api.subscribe(ABNORMAL_USER_SUBSCRIPTION, {}, (d) => this.onAbnormalUser(d.abnormalUserDetected), onError),
     ];
     await this.loadSnapshot();
   }
@@ -107,7 +107,7 @@ export class Dashboard {
     this.loading ??= (async () => {
       this.duringLoad = [];
       try {
-        const snap = await this.api.request<SnapshotResult>(SNAPSHOT_QUERY);
+        const snap = await this.api.request(SNAPSHOT_QUERY, { hotLimit: HOT_LIMIT, feedPage: FEED_PAGE });
         const today = snap.rechargeSummary.date;
         this.board.reset(today, snap.cityRechargeStats);
         // Events that arrived during the read may be newer than it (the board keeps the newer of the two).
@@ -136,7 +136,7 @@ export class Dashboard {
   /** The reads no subscription carries: the last hour's minutes and today's active users. */
   private async loadWindowReads(): Promise<void> {
     const { from, to } = lastHour(Date.now());
-    const r = await this.api.request<WindowReadsResult>(WINDOW_READS_QUERY, { from, to, date: this.board.date });
+    const r = await this.api.request(WINDOW_READS_QUERY, { from, to, date: this.board.date });
     renderPerMinute(this.charts.perMinute, r.rechargePerMinute);
     const minuteOrders = r.rechargePerMinute.reduce((n, m) => n + m.orders, 0);
     $('#per-minute-total').textContent = `${int(minuteOrders)} orders in the last hour`;
@@ -173,7 +173,7 @@ export class Dashboard {
     this.refreshWindowReads();
   }
 
-  private onAbnormalUser(detection: Omit<AbnormalUser, 'callbackStatus'>): void {
+  private onAbnormalUser(detection: AbnormalUserDetection): void {
     this.handle.events.abnormalUserDetected++;
     const unknownStatus = this.feed.detect(detection);
     this.feedView.render(this.feed.list());
@@ -190,7 +190,7 @@ export class Dashboard {
       for (const u of uids) this.pendingStatus.delete(u);
       if (this.pendingStatus.size > 0) this.queueStatusRead([...this.pendingStatus][0]!);
       const vars = Object.fromEntries(uids.map((u, i) => [`u${i}`, u]));
-      this.api.request<UsersResult>(usersQuery(uids.length), vars)
+      this.api.request(usersQuery(uids.length), vars)
         .then((result) => {
           uids.forEach((_, i) => {
             const user = result[`u${i}`];
@@ -204,7 +204,7 @@ export class Dashboard {
   }
 
   private async setStatus(uid: string, status: CallbackStatus): Promise<AbnormalUser> {
-    const r = await this.api.request<{ setCallbackStatus: AbnormalUser }>(SET_CALLBACK_STATUS, { uid, status });
+    const r = await this.api.request(SET_CALLBACK_STATUS, { uid, status });
     return r.setCallbackStatus;
   }
 

@@ -1,137 +1,138 @@
-// The GraphQL operations the dashboard sends, and the shapes they return
-// (schema/schema.graphql is the contract; only public fields are used).
+// The GraphQL operations the dashboard sends. Their result and variable types
+// are generated from schema/schema.graphql by GraphQL Code Generator
+// (`npm run codegen` writes ./generated/graphql.ts from the operations below),
+// so a field renamed or retyped in the schema breaks the dashboard's type
+// check instead of its runtime. Only public fields are used.
+//
+// Every operation is a static string (the generator reads them from this file):
+// fragments are appended with `${...}`, which the generator ignores and
+// resolves by name, and sizes are variables, never interpolated.
 
-/** `CityRechargeStats` of the SDL (issue 3): one city's recharges of one local calendar day. */
-export interface CityStats {
-  /** `YYYY-MM-DD`, local to the service's TIME_ZONE. */
-  date: string;
-  cityCode: string;
-  cityName: string;
-  /** Pinyin, e.g. Guangzhou: the labels (readable without CJK fonts). */
-  cityNameEn: string;
-  orders: number;
-  succeeded: number;
-  failed: number;
-  /** 0..1 */
-  successRate: number;
-  /** Yuan, exact decimal string such as "1234.50". */
-  amount: string;
-  /** Milliseconds. */
-  avgDurationMs: number;
-}
+import type { Operation } from './api-client';
+import type {
+  AbnormalUserFieldsFragment,
+  CallbackStatus,
+  CityFieldsFragment,
+  DashboardAbnormalUserDetectedSubscription,
+  DashboardCityMetricsSubscription,
+  DashboardCityMetricsSubscriptionVariables,
+  DashboardAbnormalUserDetectedSubscriptionVariables,
+  DashboardHotProductsSubscription,
+  DashboardHotProductsSubscriptionVariables,
+  DashboardSnapshotQuery,
+  DashboardSnapshotQueryVariables,
+  DashboardWindowReadsQuery,
+  DashboardWindowReadsQueryVariables,
+  HotProductFieldsFragment,
+  SetCallbackStatusMutation,
+  SetCallbackStatusMutationVariables,
+} from './generated/graphql';
 
-/** `RechargeMinute`: the province's recharges of one minute of notify time. */
-export interface RechargeMinute {
-  /** ISO date-time, start of the minute (inclusive). */
-  minuteStart: string;
-  orders: number;
-  failed: number;
-  amount: string;
-}
+export type { CallbackStatus } from './generated/graphql';
 
-export interface HotProduct {
-  rank: number;
-  productId: string;
-  clicks: number;
-  category: string | null;
-}
+/** `CityRechargeStats`: one city's recharges of one local calendar day (`date` is `YYYY-MM-DD` in the service's TIME_ZONE, `amount` exact yuan such as "1234.50", `avgDurationMs` milliseconds). */
+export type CityStats = CityFieldsFragment;
+/** `RechargeMinute`: the province's recharges of one minute of notify time (`minuteStart` ISO date-time, inclusive). */
+export type RechargeMinute = DashboardWindowReadsQuery['rechargePerMinute'][number];
+export type HotProduct = HotProductFieldsFragment;
+export type DailyActiveUsers = DashboardWindowReadsQuery['dailyActiveUsers'][number];
+export type HotProductsUpdate = DashboardHotProductsSubscription['hotProductsUpdated'];
+/** An `AbnormalUserDetection` as the subscription delivers it: no callback status. */
+export type AbnormalUserDetection = DashboardAbnormalUserDetectedSubscription['abnormalUserDetected'];
 
-export interface DailyActiveUsers {
-  date: string;
-  activeUsers: number;
-  newUsers: number;
-}
-
-export const CALLBACK_STATUSES = ['PENDING', 'CONTACTED', 'CONVERTED', 'DECLINED', 'UNREACHABLE'] as const;
-export type CallbackStatus = (typeof CALLBACK_STATUSES)[number];
+/** Every value of `CallbackStatus`, in the order of the feed's select. */
+export const CALLBACK_STATUSES = ['PENDING', 'CONTACTED', 'CONVERTED', 'DECLINED', 'UNREACHABLE'] as const satisfies readonly CallbackStatus[];
 
 /** A row of the abnormal-order feed: an `UnpaidUser`, or an `AbnormalUserDetection` before its status is known. */
-export interface AbnormalUser {
-  uid: string;
-  phone: string;
-  enterOrderCount: number;
-  windowStart: string;
-  /** End of the detecting window (exclusive), ISO date-time: the detection time. */
-  windowEnd: string;
+export type AbnormalUser = Omit<AbnormalUserFieldsFragment, 'callbackStatus'> & {
   /** null until the user's status was read (a detection carries none). */
   callbackStatus: CallbackStatus | null;
-}
-
-const CITY_FIELDS = 'date cityCode cityName cityNameEn orders succeeded failed successRate amount avgDurationMs';
-const USER_FIELDS = 'uid phone enterOrderCount windowStart windowEnd callbackStatus';
-const HOT_FIELDS = 'rank productId clicks category';
+};
 
 /** Newest abnormal-order users shown at load (and after a reconnection). */
 export const FEED_PAGE = 50;
 /** Products in the hot-products chart. */
 export const HOT_LIMIT = 10;
-/** Cities in the top-cities chart (the requirement's top 5). */
+/** Cities in the top-cities chart (the dashboard shows the top 5). */
 export const TOP_CITIES = 5;
+
+const CITY_FIELDS = /* GraphQL */ `
+  fragment CityFields on CityRechargeStats {
+    date cityCode cityName cityNameEn orders succeeded failed successRate amount avgDurationMs
+  }
+`;
+const USER_FIELDS = /* GraphQL */ `
+  fragment AbnormalUserFields on UnpaidUser {
+    uid phone enterOrderCount windowStart windowEnd callbackStatus
+  }
+`;
+const HOT_FIELDS = /* GraphQL */ `
+  fragment HotProductFields on HotProduct {
+    rank productId clicks category
+  }
+`;
 
 /**
  * What the subscriptions keep up to date, read once at load and after each
  * reconnection. `rechargeSummary.date` is the service's "today" (its
  * TIME_ZONE, not the browser's): the day of {@link WINDOW_READS_QUERY}.
+ * Variables: `{ hotLimit: HOT_LIMIT, feedPage: FEED_PAGE }`.
  */
-export const SNAPSHOT_QUERY = /* GraphQL */ `
-  query DashboardSnapshot {
+export const SNAPSHOT_QUERY: Operation<DashboardSnapshotQuery, DashboardSnapshotQueryVariables> = /* GraphQL */ `
+  query DashboardSnapshot($hotLimit: Int!, $feedPage: Int!) {
     rechargeSummary { date }
-    cityRechargeStats { ${CITY_FIELDS} }
-    hotProducts(limit: ${HOT_LIMIT}) { ${HOT_FIELDS} }
-    unpaidUsers(first: ${FEED_PAGE}) { totalCount edges { node { ${USER_FIELDS} } } }
+    cityRechargeStats { ...CityFields }
+    hotProducts(limit: $hotLimit) { ...HotProductFields }
+    unpaidUsers(first: $feedPage) { totalCount edges { node { ...AbnormalUserFields } } }
   }
+  ${CITY_FIELDS}
+  ${HOT_FIELDS}
+  ${USER_FIELDS}
 `;
-export interface SnapshotResult {
-  rechargeSummary: { date: string };
-  cityRechargeStats: CityStats[];
-  hotProducts: HotProduct[];
-  unpaidUsers: { totalCount: number; edges: Array<{ node: AbnormalUser }> };
-}
 
 /**
  * The reads no subscription carries (the last hour's minutes, the day's
  * active users): read at load and again when a subscription event says the
  * streams moved (throttled), never on a timer.
  */
-export const WINDOW_READS_QUERY = /* GraphQL */ `
+export const WINDOW_READS_QUERY: Operation<DashboardWindowReadsQuery, DashboardWindowReadsQueryVariables> = /* GraphQL */ `
   query DashboardWindowReads($from: DateTime!, $to: DateTime!, $date: Date!) {
     rechargePerMinute(from: $from, to: $to) { minuteStart orders failed amount }
     dailyActiveUsers(from: $date, to: $date) { date activeUsers newUsers }
   }
 `;
-export interface WindowReadsResult {
-  rechargePerMinute: RechargeMinute[];
-  dailyActiveUsers: DailyActiveUsers[];
-}
 
 /**
  * One query for the status of several users (aliases `u0`, `u1`, ...) and the
- * new number of flagged users (`total`): a burst of detections costs one request.
+ * new number of flagged users (`total`): a burst of detections costs one
+ * request. Its shape depends on `count`, so it cannot be generated; each alias
+ * selects the generated {@link AbnormalUserFieldsFragment}.
  */
-export function usersQuery(count: number): string {
+export function usersQuery(count: number): Operation<UsersResult, Record<`u${number}`, string>> {
   const vars = Array.from({ length: count }, (_, i) => `$u${i}: ID!`).join(', ');
-  const fields = Array.from({ length: count }, (_, i) => `u${i}: unpaidUser(uid: $u${i}) { ${USER_FIELDS} }`).join('\n');
-  return `query UnpaidUsersByUid(${vars}) {\ntotal: unpaidUsers(first: 0) { totalCount }\n${fields}\n}`;
+  const fields = Array.from({ length: count }, (_, i) => `u${i}: unpaidUser(uid: $u${i}) { ...AbnormalUserFields }`).join('\n');
+  return `query UnpaidUsersByUid(${vars}) {\ntotal: unpaidUsers(first: 0) { totalCount }\n${fields}\n}\n${USER_FIELDS}`;
 }
-export type UsersResult = { total: { totalCount: number } } & Record<`u${number}`, AbnormalUser | null>;
+export type UsersResult = { total: { totalCount: number } } & Record<`u${number}`, AbnormalUserFieldsFragment | null>;
 
-export const SET_CALLBACK_STATUS = /* GraphQL */ `
+export const SET_CALLBACK_STATUS: Operation<SetCallbackStatusMutation, SetCallbackStatusMutationVariables> = /* GraphQL */ `
   mutation SetCallbackStatus($uid: ID!, $status: CallbackStatus!) {
-    setCallbackStatus(uid: $uid, status: $status) { ${USER_FIELDS} }
+    setCallbackStatus(uid: $uid, status: $status) { ...AbnormalUserFields }
   }
+  ${USER_FIELDS}
 `;
 
-export const CITY_METRICS_SUBSCRIPTION = /* GraphQL */ `
-  subscription { cityMetricsUpdated { ${CITY_FIELDS} } }
+export const CITY_METRICS_SUBSCRIPTION: Operation<DashboardCityMetricsSubscription, DashboardCityMetricsSubscriptionVariables> = /* GraphQL */ `
+  subscription DashboardCityMetrics { cityMetricsUpdated { ...CityFields } }
+  ${CITY_FIELDS}
 `;
-export const HOT_PRODUCTS_SUBSCRIPTION = /* GraphQL */ `
-  subscription { hotProductsUpdated(limit: ${HOT_LIMIT}) { windowStart windowEnd products { ${HOT_FIELDS} } } }
+/** Variables: `{ limit: HOT_LIMIT }`. */
+export const HOT_PRODUCTS_SUBSCRIPTION: Operation<DashboardHotProductsSubscription, DashboardHotProductsSubscriptionVariables> = /* GraphQL */ `
+  subscription DashboardHotProducts($limit: Int!) {
+    hotProductsUpdated(limit: $limit) { windowStart windowEnd products { ...HotProductFields } }
+  }
+  ${HOT_FIELDS}
 `;
-export const ABNORMAL_USER_SUBSCRIPTION = /* GraphQL */ `
-  subscription { abnormalUserDetected { uid phone enterOrderCount windowStart windowEnd } }
+export const ABNORMAL_USER_SUBSCRIPTION: Operation<DashboardAbnormalUserDetectedSubscription, DashboardAbnormalUserDetectedSubscriptionVariables> = /* GraphQL */ `
+  subscription DashboardAbnormalUserDetected { abnormalUserDetected { uid phone enterOrderCount windowStart windowEnd } }
 `;
-export interface HotProductsUpdate {
-  windowStart: string;
-  windowEnd: string;
-  products: HotProduct[];
-}
