@@ -126,6 +126,8 @@ export class RechargeMetricsStore {
    * when another partition's transaction inserts the same id concurrently,
    * the duplicate-key error fails this transaction, the consumer replays the
    * batch, and the replay sees the id as seen. Exact on MySQL 8 and MariaDB.
+   * Ids are kept only for the de-duplication horizon ({@link pruneOrders}):
+   * the job dead-letters records older than it before they reach here.
    *
    * @param events orders of one batch, each `orderId` at most once.
    * @returns the events whose order id was not seen, in batch order.
