@@ -1,4 +1,4 @@
-import { AppError } from '../errors/app-error.js';
+import { MissingDatabaseIdentityError } from '../errors/missing-database-identity-error.js';
 import type { Db, Tx } from './prisma-client.js';
 
 /**
@@ -15,13 +15,6 @@ export interface ServingVersion {
   generation: number;
   /** Commit sequence number, >= 0. */
   seq: number;
-}
-
-/** The database has no `database_identity` row: the migrations did not run. */
-export class MissingDatabaseIdentityError extends AppError {
-  constructor() {
-    super('DATABASE_IDENTITY_MISSING', 'database_identity is empty: apply the migrations (npm run migrate)');
-  }
 }
 
 /**
