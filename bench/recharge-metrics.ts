@@ -93,7 +93,7 @@ async function main(): Promise<void> {
   // 3. end to end.
   const e = await serviceStep({
     dbUrl: db.url, dbName: db.name, group, latest, total,
-    env: { JOBS: 'recharge-metrics', RECHARGE_TOPIC: topic.topic, RECHARGE_GROUP: group },
+    env: { JOBS: 'recharge-metrics', RECHARGE_TOPIC: topic.topic, RECHARGE_GROUP: group, RECHARGE_DEDUP_HORIZON_DAYS: '3650' },
     cpuProfDir: args.cpuProf,
     serviceLogs: args.serviceLogs,
   });

@@ -53,6 +53,16 @@ export const configSchema = z.object({
   RECHARGE_TOPIC: z.string().default('recharge'),
   /** Consumer group of the recharge-metrics job. @default "recharge-metrics" */
   RECHARGE_GROUP: z.string().default('recharge-metrics'),
+  /**
+   * How long order ids are kept for de-duplication, in DAYS of notify time
+   * (wall clock). A recharge record whose notify time is already older than
+   * this when it arrives cannot be proven not to be a duplicate: it is
+   * dead-lettered with reason `beyond-dedup-horizon` and counted per
+   * partition. @default 7
+   */
+  RECHARGE_DEDUP_HORIZON_DAYS: z.coerce.number().positive('RECHARGE_DEDUP_HORIZON_DAYS must be greater than 0 (days)').default(7),
+  /** How often a worker prunes order ids beyond the de-duplication horizon, in milliseconds. @default 600000 // 10 minutes */
+  RECHARGE_DEDUP_PRUNE_INTERVAL_MS: positiveMs('RECHARGE_DEDUP_PRUNE_INTERVAL_MS').default(600_000),
   /** Topic of the product click stream (JSON, event_time in epoch milliseconds, any key). @default "product-clicks" */
   PRODUCT_CLICKS_TOPIC: z.string().default('product-clicks'),
   /** Consumer group of the hot-products job. @default "hot-products" */

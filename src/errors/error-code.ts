@@ -7,6 +7,8 @@
 export type ErrorCode =
   /** The environment does not describe a usable configuration (`ConfigError`). */
   | 'CONFIG_INVALID'
+  /** The database has no `database_identity` row: the migrations did not run (`MissingDatabaseIdentityError`). */
+  | 'DATABASE_IDENTITY_MISSING'
   /** Kafka, MySQL or Redis cannot be reached at start (`ServiceUnavailableError`). */
   | 'SERVICE_UNAVAILABLE'
   /** Another worker claimed the partition since this one did (`FencedError`). */

@@ -7,6 +7,7 @@ export { InvalidTimeZoneError } from './invalid-time-zone-error.js';
 export { InvalidWindowSpecError } from './invalid-window-spec-error.js';
 export { MalformedRecordError } from './malformed-record-error.js';
 export { MigrationError } from './migration-error.js';
+export { MissingDatabaseIdentityError } from './missing-database-identity-error.js';
 export { OperationRefusedError, type OperationRefusalCode } from './operation-refused-error.js';
 export { ServiceUnavailableError } from './service-unavailable-error.js';
 export { UnpaidUserNotFoundError } from './unpaid-user-not-found-error.js';

@@ -13,6 +13,7 @@ import { CityMetricsFeed } from '../publish/city-metrics-feed.js';
 import { RechargeMetricsReader } from '../store/recharge-metrics-reader.js';
 import { RechargeMetricsStore } from '../store/recharge-metrics-store.js';
 import { RechargeServingCache } from '../store/recharge-serving-cache.js';
+import { RechargeServingState } from '../store/recharge-serving-state.js';
 import { ZonedCalendar } from '../domain/zoned-calendar.js';
 import type { ApiServices } from './context.js';
 
@@ -32,7 +33,7 @@ export function createApiServices(config: Config, deps: { db: Db; redis: Redis; 
     recharge: {
       reader: new RechargeMetricsReader(
         new RechargeMetricsStore(deps.db),
-        new RechargeServingCache({ redis: deps.redis, namespace: config.RECHARGE_GROUP, dateOf: (ms) => calendar.dateOf(ms) }),
+        new RechargeServingCache({ redis: deps.redis, namespace: config.RECHARGE_GROUP, state: new RechargeServingState(deps.db, config.RECHARGE_GROUP), dateOf: (ms) => calendar.dateOf(ms) }),
         calendar,
       ),
       feed: new CityMetricsFeed(deps.bus.pubSub, config.RECHARGE_GROUP, config.PUBLISH_INTERVAL_MS),

@@ -1,16 +1,29 @@
 import type { Logger } from 'pino';
+import { MalformedRecordError } from '../errors/malformed-record-error.js';
 import { parseRecharge } from '../ingest/formats/recharge.js';
 import type { RechargeCityMetricsChangedEvent } from '../publish/event-bus.js';
 import type { CityDailyStats, MinuteStats, RechargeEvent } from '../domain/recharge.js';
 import type { RechargeMetricsStore } from '../store/recharge-metrics-store.js';
 import type { RechargeServingCache } from '../store/recharge-serving-cache.js';
+import type { RechargeServingState, ServingVersion } from '../store/recharge-serving-state.js';
 import type { ZonedCalendar } from '../domain/zoned-calendar.js';
 import { AdditiveProcessor, type AdditiveHandler } from './additive-processor.js';
-import type { JobDefinition } from './job.js';
+import type { JobDefinition, PartitionProcessor } from './job.js';
 import { aggregateRecharges, firstOfEachOrder } from './recharge-aggregation.js';
 
 /** The job's name in `JOBS`. */
 export const RECHARGE_METRICS_JOB = 'recharge-metrics';
+
+/** Dead-letter reason of a record whose notify time was already beyond the de-duplication horizon when it arrived. */
+export const BEYOND_DEDUP_HORIZON = 'beyond-dedup-horizon';
+
+/**
+ * Pruning deletes order ids this much older than the horizon, MILLISECONDS
+ * (10 minutes): a record accepted just inside the horizon is checked against
+ * `recharge_order` within its batch transaction, far shorter than this, so
+ * the first copy of its order cannot be pruned in between.
+ */
+export const PRUNE_MARGIN_MS = 10 * 60_000;
 
 /** Options of {@link createRechargeMetricsJob}. */
 export interface RechargeMetricsOptions {
@@ -25,13 +38,21 @@ export interface RechargeMetricsOptions {
   store: RechargeMetricsStore;
   /** Redis mirror, written after each commit. */
   cache: RechargeServingCache;
+  /** Database identity, generation and commit numbers of the Redis values. */
+  state: RechargeServingState;
+  /** Order ids are kept this long, MILLISECONDS of notify time (config `RECHARGE_DEDUP_HORIZON_DAYS`). */
+  dedupHorizonMs: number;
+  /** How often the worker prunes the order ids beyond the horizon, MILLISECONDS (config `RECHARGE_DEDUP_PRUNE_INTERVAL_MS`). */
+  pruneIntervalMs: number;
+  /** Wall clock, epoch MILLISECONDS. @default Date.now */
+  now?: () => number;
   /** Publishes the changed cities' absolute stats; called after commit only. */
   publish: (event: RechargeCityMetricsChangedEvent) => void;
   logger?: Logger;
 }
 
 /**
- * Job `recharge-metrics` (issue 3; ARCHITECTURE.md "Jobs"): reads the
+ * Job `recharge-metrics`: reads the
  * `recharge` topic, counts each `reChargeNotifyReq` order once (duplicates of
  * an orderId are dropped across batches, partitions and restarts through
  * `recharge_order`), and adds per city per calendar day (TIME_ZONE) orders,
@@ -42,6 +63,19 @@ export interface RechargeMetricsOptions {
  *
  * The city codes are loaded once at start (`prepare`) and refreshed in the
  * background at each partition assignment: parsing never queries.
+ *
+ * De-duplication state is bounded: order ids are kept for `dedupHorizonMs`
+ * of notify time (pruned by a timer of the worker, off the batch
+ * transactions). A record whose notify time is already older than the
+ * horizon when it arrives might duplicate an order whose id was pruned, so it
+ * is NOT counted in the totals: it goes to the dead-letter topic with reason
+ * `beyond-dedup-horizon` (nothing is lost; an operator may replay it) and is
+ * counted in the partition's `consumer_offset.beyond_dedup_horizon`.
+ *
+ * Each batch transaction that changed the aggregates numbers its commit
+ * (`recharge_serving_state.seq`); the values written to Redis carry that
+ * number, under keys named by the database's identity and the group's
+ * generation, so readers can tell whether they reflect this database.
  */
 export function createRechargeMetricsJob(opts: RechargeMetricsOptions): JobDefinition {
   let cityCodes: ReadonlySet<string> | null = null;
@@ -55,27 +89,92 @@ export function createRechargeMetricsJob(opts: RechargeMetricsOptions): JobDefin
     return loading;
   };
   const isKnownCity = (code: string) => cityCodes!.has(code);
+  const now = opts.now ?? Date.now;
+  /** Highest commit number of this process's batches whose commit finished. */
+  let committedSeq = 0;
+
+  /** Adds the batch's `beyond-dedup-horizon` dead letters to the partition's counter, in the batch transaction. */
+  const countingBeyondHorizon = (inner: PartitionProcessor, partition: number): PartitionProcessor => ({
+    process: (records, nowMs) => {
+      const result = inner.process(records, nowMs);
+      const beyond = result.deadLetters.filter((d) => d.reason === BEYOND_DEDUP_HORIZON).length;
+      if (beyond === 0) return result;
+      const write = result.write;
+      return {
+        ...result,
+        write: async (tx) => {
+          await write?.(tx);
+          await opts.store.countBeyondHorizon(tx, { groupId: opts.groupId, topic: opts.topic, partition }, beyond);
+        },
+      };
+    },
+    tick: (nowMs) => inner.tick(nowMs),
+    position: () => inner.position(),
+  });
+
+  let pruneTimer: NodeJS.Timeout | null = null;
+  let pruning = false;
+  /** Deletes the order ids beyond the horizon (and the margin), in small statements; never two runs at once. */
+  const pruneOnce = async (): Promise<void> => {
+    if (pruning) return;
+    pruning = true;
+    try {
+      const cutoffMs = now() - opts.dedupHorizonMs - PRUNE_MARGIN_MS;
+      const { deleted } = await opts.store.pruneOrders(cutoffMs);
+      if (deleted > 0) opts.logger?.info({ deleted, before: new Date(cutoffMs).toISOString() }, 'pruned order ids beyond the de-duplication horizon');
+    } catch (err) {
+      opts.logger?.warn({ err }, 'pruning order ids failed: retried at the next interval');
+    } finally {
+      pruning = false;
+    }
+  };
+  const startPruning = () => {
+    if (pruneTimer) return;
+    pruneTimer = setInterval(() => void pruneOnce(), opts.pruneIntervalMs);
+    pruneTimer.unref();
+    // A first run soon after the start, not in the middle of the first assignment.
+    setTimeout(() => void pruneOnce(), Math.min(opts.pruneIntervalMs, 30_000)).unref();
+  };
 
   const handler: AdditiveHandler<RechargeEvent> = {
-    parse: (record) => parseRecharge(record.value, { calendar: opts.calendar, isKnownCity }),
+    parse: (record) => {
+      const event = parseRecharge(record.value, { calendar: opts.calendar, isKnownCity });
+      if (event !== null && event.notifyTimeMs < now() - opts.dedupHorizonMs) {
+        throw new MalformedRecordError(BEYOND_DEDUP_HORIZON,
+          `receiveNotifyTime ${new Date(event.notifyTimeMs).toISOString()} is older than the de-duplication horizon (${opts.dedupHorizonMs / 86_400_000} days): order ${event.orderId} cannot be proven not to be a duplicate`);
+      }
+      return event;
+    },
     eventTimeMs: (e) => e.notifyTimeMs,
     aggregate: (events) => {
       const orders = firstOfEachOrder(events);
-      let changed: { daily: CityDailyStats[]; minutes: MinuteStats[] } | null = null;
+      let changed: { daily: CityDailyStats[]; minutes: MinuteStats[]; version: ServingVersion; wentBack: boolean } | null = null;
       return {
         write: async (tx) => {
           changed = null;
+          const floor = committedSeq;
           const fresh = await opts.store.keepNewOrders(tx, orders);
           if (fresh.length === 0) return;
           const { daily, minutes } = aggregateRecharges(fresh, opts.calendar);
           await opts.store.addDeltas(tx, daily, minutes);
-          changed = await opts.store.readBack(tx, daily, minutes);
+          const values = await opts.store.readBack(tx, daily, minutes);
+          // Last: the state row's lock orders the commits (and is held only until the commit).
+          const version = await opts.state.advance(tx);
+          // A number at or below one this process already committed: the database went back (restored backup).
+          changed = { ...values, version, wentBack: version.seq <= floor };
         },
         afterCommit: async () => {
           if (!changed) return;
-          const { daily, minutes } = changed;
+          const { daily, minutes, version, wentBack } = changed;
+          if (wentBack) {
+            opts.logger?.warn({ seq: version.seq, committedSeq }, 'the database is behind commits this worker made (restored backup?): abandoning the Redis generation');
+            committedSeq = version.seq;
+            await opts.state.abandonGeneration(version.generation).catch((err) => opts.logger?.error({ err }, 'could not abandon the Redis generation'));
+          } else if (version.seq > committedSeq) {
+            committedSeq = version.seq;
+          }
           // Redis first: a subscriber that queries on an event then reads the new values.
-          await opts.cache.write(daily, minutes);
+          await opts.cache.write(daily, minutes, version);
           opts.publish({ cities: daily });
         },
       };
@@ -87,19 +186,23 @@ export function createRechargeMetricsJob(opts: RechargeMetricsOptions): JobDefin
     groupId: opts.groupId,
     topic: opts.topic,
     results: 'additive',
-    clearResults: (tx) => opts.store.clear(tx),
-    afterClear: async () => {
-      await opts.cache.clearAll();
-      // Post-commit writes of batches committed before the rebuild may still be queued
-      // (and an API refill may have read MySQL before it): sweep once more when they are done.
-      setTimeout(() => void opts.cache.clearAll().catch(() => {}), 10_000).unref();
+    clearResults: async (tx) => {
+      await opts.store.clear(tx);
+      // Keys written before the rebuild (and post-commit writes still queued) are never read again.
+      await opts.state.newGeneration(tx);
     },
-    prepare: loadCities,
+    // Frees the memory of the old keys; readers already ignore them.
+    afterClear: () => opts.cache.clearAll(),
+    prepare: async () => {
+      await loadCities();
+      await opts.cache.distrustIfAhead().catch((err) => opts.logger?.warn({ err }, 'could not compare Redis with the database at start'));
+      startPruning();
+    },
     createProcessor: ({ partition, nextOffset, watermarkMs }) => {
       if (cityCodes === null) throw new Error(`${RECHARGE_METRICS_JOB}: the city codes are not loaded (prepare() must run before the consumer starts)`);
       // Picks up cities added to the table since the start, for the next assignment.
       void loadCities().catch((err) => opts.logger?.warn({ err }, 'reloading the city codes failed: keeping the loaded ones'));
-      return new AdditiveProcessor(handler, partition, { nextOffset, watermarkMs }, opts.graceMs);
+      return countingBeyondHorizon(new AdditiveProcessor(handler, partition, { nextOffset, watermarkMs }, opts.graceMs), partition);
     },
   };
 }

@@ -19,6 +19,7 @@ import { createHotProductsJob } from './hot-products-job.js';
 import { TOPIC_RECHARGE_CITY_METRICS_CHANGED } from '../publish/event-bus.js';
 import { RechargeMetricsStore } from '../store/recharge-metrics-store.js';
 import { RechargeServingCache } from '../store/recharge-serving-cache.js';
+import { RechargeServingState } from '../store/recharge-serving-state.js';
 import { createRechargeMetricsJob } from './recharge-metrics-job.js';
 
 /** What jobs are built from: one of each per process. */
@@ -78,13 +79,17 @@ export const JOB_FACTORIES: Record<string, JobFactory> = {
   'recharge-metrics': (config, { db, redis, bus }) => {
     const calendar = new ZonedCalendar(config.TIME_ZONE);
     const logger = createLogger(config.LOG_LEVEL).child({ job: 'recharge-metrics' });
+    const state = new RechargeServingState(db, config.RECHARGE_GROUP);
     return createRechargeMetricsJob({
       groupId: config.RECHARGE_GROUP,
       topic: config.RECHARGE_TOPIC,
       calendar,
       graceMs: config.GRACE_MS,
       store: new RechargeMetricsStore(db),
-      cache: new RechargeServingCache({ redis, namespace: config.RECHARGE_GROUP, dateOf: (ms) => calendar.dateOf(ms), logger }),
+      cache: new RechargeServingCache({ redis, namespace: config.RECHARGE_GROUP, state, dateOf: (ms) => calendar.dateOf(ms), logger }),
+      state,
+      dedupHorizonMs: config.RECHARGE_DEDUP_HORIZON_DAYS * 86_400_000,
+      pruneIntervalMs: config.RECHARGE_DEDUP_PRUNE_INTERVAL_MS,
       publish: (event) => bus.pubSub.publish(TOPIC_RECHARGE_CITY_METRICS_CHANGED, config.RECHARGE_GROUP, event),
       logger,
     });

@@ -56,7 +56,7 @@ export class DailyActiveUserStore {
         const rows = JSON.stringify(uids.slice(i, i + CHUNK));
         // Affected rows of INSERT IGNORE = rows really inserted: users new on that day.
         added += await tx.$executeRaw`INSERT IGNORE INTO user_daily_active (day, uid)
-          SELECT ${day}, j.uid FROM JSON_TABLE(${rows}, '$[*]' COLUMNS (uid VARCHAR(128) PATH '$')) AS j`;
+          SELECT ${day}, j.uid FROM JSON_TABLE(${rows}, '$[*]' COLUMNS (uid VARCHAR(128) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin PATH '$')) AS j`;
       }
       if (added > 0) {
         await tx.$executeRaw`INSERT INTO user_daily_count (day, active_users) VALUES (${day}, ${added})
@@ -66,7 +66,7 @@ export class DailyActiveUserStore {
     for (let i = 0; i < firstDays.length; i += CHUNK) {
       const rows = JSON.stringify(firstDays.slice(i, i + CHUNK).map((f) => [f.uid, f.day]));
       await tx.$executeRaw`INSERT INTO user_first_seen (uid, first_day)
-        SELECT j.uid, j.first_day FROM JSON_TABLE(${rows}, '$[*]' COLUMNS (uid VARCHAR(128) PATH '$[0]', first_day DATE PATH '$[1]')) AS j
+        SELECT j.uid, j.first_day FROM JSON_TABLE(${rows}, '$[*]' COLUMNS (uid VARCHAR(128) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin PATH '$[0]', first_day DATE PATH '$[1]')) AS j
         ON DUPLICATE KEY UPDATE first_day = LEAST(user_first_seen.first_day, VALUES(first_day))`;
     }
   }

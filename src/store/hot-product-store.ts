@@ -86,15 +86,15 @@ export class HotProductStore {
       const rows = JSON.stringify(batch.minutes.slice(i, i + CHUNK).map((m) => [m.productId, minute(m.minuteMs), m.clicks]));
       await tx.$executeRaw`INSERT INTO product_click_minute (product_id, window_start, window_end, clicks)
         SELECT j.product_id, j.window_start, j.window_start + INTERVAL ${MINUTE_MS / 1000} SECOND, j.clicks
-        FROM JSON_TABLE(${rows}, '$[*]' COLUMNS (product_id VARCHAR(64) PATH '$[0]', window_start DATETIME(3) PATH '$[1]', clicks INT PATH '$[2]')) AS j
+        FROM JSON_TABLE(${rows}, '$[*]' COLUMNS (product_id VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin PATH '$[0]', window_start DATETIME(3) PATH '$[1]', clicks INT PATH '$[2]')) AS j
         ON DUPLICATE KEY UPDATE clicks = product_click_minute.clicks + VALUES(clicks)`;
     }
     for (let i = 0; i < batch.actions.length; i += CHUNK) {
       const rows = JSON.stringify(batch.actions.slice(i, i + CHUNK).map((a) => [a.productId, minute(a.minuteMs), a.action, a.events]));
       await tx.$executeRaw`INSERT INTO product_action_minute (product_id, window_start, action, window_end, events)
         SELECT j.product_id, j.window_start, j.action, j.window_start + INTERVAL ${MINUTE_MS / 1000} SECOND, j.events
-        FROM JSON_TABLE(${rows}, '$[*]' COLUMNS (product_id VARCHAR(64) PATH '$[0]', window_start DATETIME(3) PATH '$[1]',
-          action VARCHAR(32) PATH '$[2]', events INT PATH '$[3]')) AS j
+        FROM JSON_TABLE(${rows}, '$[*]' COLUMNS (product_id VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin PATH '$[0]', window_start DATETIME(3) PATH '$[1]',
+          action VARCHAR(32) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin PATH '$[2]', events INT PATH '$[3]')) AS j
         ON DUPLICATE KEY UPDATE events = product_action_minute.events + VALUES(events)`;
     }
     for (let i = 0; i < batch.totals.length; i += CHUNK) {
@@ -106,8 +106,8 @@ export class HotProductStore {
       // right: category must be decided before category_at changes.
       await tx.$executeRaw`INSERT INTO product_click_total (product_id, clicks, category, category_at, last_click_at)
         SELECT j.product_id, j.clicks, j.category, j.category_at, j.last_click_at
-        FROM JSON_TABLE(${rows}, '$[*]' COLUMNS (product_id VARCHAR(64) PATH '$[0]', clicks BIGINT PATH '$[1]',
-          category VARCHAR(64) PATH '$[2]', category_at DATETIME(3) PATH '$[3]', last_click_at DATETIME(3) PATH '$[4]')) AS j
+        FROM JSON_TABLE(${rows}, '$[*]' COLUMNS (product_id VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin PATH '$[0]', clicks BIGINT PATH '$[1]',
+          category VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin PATH '$[2]', category_at DATETIME(3) PATH '$[3]', last_click_at DATETIME(3) PATH '$[4]')) AS j
         ON DUPLICATE KEY UPDATE
           category = IF(VALUES(category) IS NOT NULL AND (product_click_total.category_at IS NULL OR VALUES(category_at) > product_click_total.category_at
             OR (VALUES(category_at) = product_click_total.category_at AND VALUES(category) > product_click_total.category)), VALUES(category), product_click_total.category),

@@ -156,7 +156,7 @@ export class OffsetStore {
       // MySQL runs single-table assignments left to right: reset_epoch takes the bumped epoch.
       if (counters) {
         await tx.$executeRaw`UPDATE consumer_offset SET next_offset = ${target}, replay_from = ${target}, watermark_ms = NULL,
-          epoch = epoch + 1, reset_epoch = epoch, late_records = 0, dead_lettered = 0,
+          epoch = epoch + 1, reset_epoch = epoch, late_records = 0, dead_lettered = 0, beyond_dedup_horizon = 0,
           lost_to_retention = ${counters.lostToRetention.get(partition) ?? 0n}, updated_at = NOW(3)
           WHERE group_id = ${groupId} AND topic = ${topic} AND \`partition\` = ${partition}`;
       } else {
@@ -173,7 +173,7 @@ export class OffsetStore {
   }
 
   /** Every stored row of `groupId` (or of every group), ordered by group, topic, partition. */
-  async list(groupId?: string): Promise<Array<{ groupId: string; topic: string; partition: number; nextOffset: bigint; watermarkMs: number | null; lateRecords: bigint; deadLettered: bigint; lostToRetention: bigint; owner: string | null }>> {
+  async list(groupId?: string): Promise<Array<{ groupId: string; topic: string; partition: number; nextOffset: bigint; watermarkMs: number | null; lateRecords: bigint; deadLettered: bigint; lostToRetention: bigint; beyondDedupHorizon: bigint; owner: string | null }>> {
     const rows = await this.db.consumerOffset.findMany({
       where: groupId ? { groupId } : undefined,
       orderBy: [{ groupId: 'asc' }, { topic: 'asc' }, { partition: 'asc' }],
@@ -187,6 +187,7 @@ export class OffsetStore {
       lateRecords: r.lateRecords,
       deadLettered: r.deadLettered,
       lostToRetention: r.lostToRetention,
+      beyondDedupHorizon: r.beyondDedupHorizon,
       owner: r.owner,
     }));
   }

@@ -5,11 +5,13 @@ import type { RechargeMetricsStore } from './recharge-metrics-store.js';
 import type { RechargeServingCache } from './recharge-serving-cache.js';
 
 /**
- * The serving reads of job `recharge-metrics` for the GraphQL API (issue 3):
- * Redis first; when a key is missing, not complete, or Redis is down, MySQL
- * (the source of truth), then Redis is refilled in the background (best
- * effort, with the same guard as the workers' writes, so a refill never
- * overwrites a newer value).
+ * The serving reads of job `recharge-metrics` for the GraphQL API: Redis
+ * first, when it provably reflects this database (see
+ * {@link RechargeServingCache.readCityDaily}); when a key is missing, not
+ * complete, not provably this database's, or Redis is down, MySQL (the source
+ * of truth), then Redis is refilled in the background (best effort, with the
+ * same guard as the workers' writes, so a refill never overwrites a newer
+ * value).
  */
 export class RechargeMetricsReader {
   private cityList: Promise<CityRow[]> | null = null;
@@ -37,9 +39,11 @@ export class RechargeMetricsReader {
     const [cities, cached] = await Promise.all([this.cities(), this.cache.readCityDaily(date)]);
     let byCity = cached;
     if (!byCity) {
+      // The version first: the rows read after it are at least as new.
+      const version = await this.cache.versionForFill();
       const rows = await this.store.dailyOf(date);
       byCity = new Map(rows.map((r) => [r.cityCode, r]));
-      void this.cache.refillCityDaily(date, rows);
+      void this.cache.refillCityDaily(version, date, rows);
     }
     return cities.map((c) => byCity.get(c.code) ?? { date, cityCode: c.code, orders: 0, succeeded: 0, failed: 0, amount: '0.00', durationMsSum: 0 });
   }
@@ -54,9 +58,10 @@ export class RechargeMetricsReader {
     for (const date of this.datesBetween(fromMs, toMs)) {
       let day = await this.cache.readMinutes(date);
       if (!day) {
+        const version = await this.cache.versionForFill();
         const rows = await this.store.minutesBetween(this.calendar.startOfDay(date), this.calendar.endOfDay(date));
         day = new Map(rows.map((r) => [r.minuteStartMs, r]));
-        void this.cache.refillMinutes(date, rows);
+        void this.cache.refillMinutes(version, date, rows);
       }
       for (const [m, s] of day) byMinute.set(m, s);
     }

@@ -58,7 +58,7 @@ function toMinute(r: MinuteRow): MinuteStats {
 }
 
 /**
- * The MySQL side of job `recharge-metrics` (issue 3): the seen order ids, the
+ * The MySQL side of job `recharge-metrics`: the seen order ids, the
  * additive aggregates written inside the batch transaction (multi-row
  * statements, never per event), and the reads the API falls back to when
  * Redis has nothing.
@@ -88,6 +88,8 @@ export class RechargeMetricsStore {
    * when another partition's transaction inserts the same id concurrently,
    * the duplicate-key error fails this transaction, the consumer replays the
    * batch, and the replay sees the id as seen. Exact on MySQL 8 and MariaDB.
+   * Ids are kept only for the de-duplication horizon ({@link pruneOrders}):
+   * the job dead-letters records older than it before they reach here.
    *
    * @param events orders of one batch, each `orderId` at most once.
    * @returns the events whose order id was not seen, in batch order.
@@ -97,9 +99,10 @@ export class RechargeMetricsStore {
     const seen = new Set<string>();
     for (let i = 0; i < events.length; i += ORDER_CHUNK) {
       const ids = JSON.stringify(events.slice(i, i + ORDER_CHUNK).map((e) => e.orderId));
-      // COLLATE: compare byte for byte like the column (and use its primary key).
+      // The column's character set and collation, declared: compared byte for byte like the
+      // column (and through its primary key), whatever the database's default character set.
       const rows = await tx.$queryRaw<Array<{ order_id: string }>>`SELECT order_id FROM recharge_order
-        WHERE order_id IN (SELECT j.id COLLATE utf8mb4_bin FROM JSON_TABLE(${ids}, '$[*]' COLUMNS (id VARCHAR(64) PATH '$')) AS j)`;
+        WHERE order_id IN (SELECT j.id FROM JSON_TABLE(${ids}, '$[*]' COLUMNS (id VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin PATH '$')) AS j)`;
       for (const r of rows) seen.add(r.order_id);
     }
     const fresh = seen.size === 0 ? [...events] : events.filter((e) => !seen.has(e.orderId));
@@ -107,7 +110,8 @@ export class RechargeMetricsStore {
       const rows = JSON.stringify(fresh.slice(i, i + ORDER_CHUNK).map((e) => [e.orderId, sqlDateTime(e.notifyTimeMs), e.cityCode]));
       await tx.$executeRaw`INSERT INTO recharge_order (order_id, notify_time, city_code)
         SELECT j.id, j.notify_time, j.city_code
-        FROM JSON_TABLE(${rows}, '$[*]' COLUMNS (id VARCHAR(64) PATH '$[0]', notify_time DATETIME(3) PATH '$[1]', city_code VARCHAR(12) PATH '$[2]')) AS j`;
+        FROM JSON_TABLE(${rows}, '$[*]' COLUMNS (id VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin PATH '$[0]', notify_time DATETIME(3) PATH '$[1]',
+          city_code VARCHAR(12) CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci PATH '$[2]')) AS j`;
     }
     return fresh;
   }
@@ -171,6 +175,42 @@ export class RechargeMetricsStore {
     const rows = await this.db.$queryRaw<MinuteRow[]>`SELECT ${MINUTE_COLUMNS} FROM recharge_minute
       WHERE minute_start >= ${new Date(fromMs)} AND minute_start < ${new Date(toMs)} ORDER BY minute_start`;
     return rows.map(toMinute);
+  }
+
+  /**
+   * Deletes the seen order ids whose notify time is before `cutoffMs` (epoch
+   * MILLISECONDS), at most `batchSize` rows per statement (through the index
+   * on `notify_time`, oldest first), each statement its own short
+   * transaction, with `pauseMs` MILLISECONDS between statements so batch
+   * transactions are not held up. Runs off the hot path (a worker's timer).
+   * @param opts.shouldStop checked between statements: true ends the run early.
+   * @returns the rows deleted and the statements run.
+   */
+  async pruneOrders(cutoffMs: number, opts: { batchSize?: number; pauseMs?: number; shouldStop?: () => boolean } = {}): Promise<{ deleted: number; statements: number }> {
+    const batchSize = opts.batchSize ?? 1_000;
+    const pauseMs = opts.pauseMs ?? 100;
+    const cutoff = new Date(cutoffMs);
+    let deleted = 0;
+    let statements = 0;
+    for (;;) {
+      const n = await this.db.$executeRaw`DELETE FROM recharge_order WHERE notify_time < ${cutoff} ORDER BY notify_time LIMIT ${batchSize}`;
+      deleted += n;
+      statements++;
+      if (n < batchSize || opts.shouldStop?.()) break;
+      await new Promise((r) => setTimeout(r, pauseMs));
+    }
+    return { deleted, statements };
+  }
+
+  /**
+   * Inside the batch transaction (the partition's `consumer_offset` row is
+   * locked by it): adds `count` records that arrived beyond the
+   * de-duplication horizon to the partition's `beyond_dedup_horizon`.
+   */
+  async countBeyondHorizon(tx: Tx, position: { groupId: string; topic: string; partition: number }, count: number): Promise<void> {
+    if (count === 0) return;
+    await tx.$executeRaw`UPDATE consumer_offset SET beyond_dedup_horizon = beyond_dedup_horizon + ${count}
+      WHERE group_id = ${position.groupId} AND topic = ${position.topic} AND \`partition\` = ${position.partition}`;
   }
 
   /** Inside a rebuild transaction: forgets every result, the seen order ids included. The cities stay. */

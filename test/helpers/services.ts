@@ -16,10 +16,17 @@ export function randomName(prefix: string): string {
   return `${prefix}-${randomBytes(5).toString('hex')}`;
 }
 
-/** A fresh, migrated database; `drop()` removes it. */
-export async function createTestDatabase(): Promise<{ url: string; name: string; drop(): Promise<void> }> {
+/**
+ * A fresh, migrated database; `drop()` removes it. With `charset: 'latin1'`
+ * (default: the environment variable `TEST_DATABASE_CHARSET`, else utf8mb4)
+ * the database is created beforehand with `CHARACTER SET latin1 COLLATE
+ * latin1_swedish_ci` as its default, as an administrator might have.
+ */
+export async function createTestDatabase(opts: { charset?: 'latin1' | 'utf8mb4' } = {}): Promise<{ url: string; name: string; drop(): Promise<void> }> {
   const name = randomName('rt_test').replace(/-/g, '_');
   const url = `${MYSQL_BASE}/${name}`;
+  const charset = opts.charset ?? (process.env.TEST_DATABASE_CHARSET === 'latin1' ? 'latin1' : 'utf8mb4');
+  if (charset === 'latin1') await sql(`${MYSQL_BASE}/mysql`, `CREATE DATABASE \`${name}\` CHARACTER SET latin1 COLLATE latin1_swedish_ci`);
   await ensureDatabase(url);
   await applyMigrations(url);
   return {

@@ -28,6 +28,8 @@ describe('operations on an additive job (recharge-metrics)', () => {
     RECHARGE_TOPIC: topic.topic,
     RECHARGE_GROUP: groupId,
     JOBS: 'recharge-metrics',
+    // Fixed notify times in the past: a 10-year horizon keeps them countable.
+    RECHARGE_DEDUP_HORIZON_DAYS: '3650',
     KAFKA_MAX_BYTES_PER_PARTITION: '16384',
     RATE_LIMIT_PER_MINUTE: '100000',
     JOB_CONTROL_POLL_MS: '500',

@@ -23,6 +23,8 @@ describe('recharge-metrics exactly once across crashes', () => {
     RECHARGE_TOPIC: topic.topic,
     RECHARGE_GROUP: group,
     JOBS: 'recharge-metrics',
+    // Fixed notify times in the past: a 10-year horizon keeps them countable.
+    RECHARGE_DEDUP_HORIZON_DAYS: '3650',
     ROLES: 'worker',
     ...SMALL_BATCHES_QUICK_FAILOVER_ENV,
   });

@@ -10,6 +10,7 @@ import { ZonedCalendar } from '../../src/domain/zoned-calendar.js';
 import { createKafka } from '../../src/ingest/kafka-client.js';
 import { collect, errorCode, gql, wsClient } from '../helpers/graphql-client.js';
 import { startServiceProcess, TEST_KEYS, type ServiceProcess } from '../helpers/service-process.js';
+import { servingSpace, withoutVersion } from '../helpers/recharge-keys.js';
 import { createTestDatabase, createTestTopic, KAFKA_BROKERS, produce, randomName, readTopic, REDIS_URL, sql, waitFor } from '../helpers/services.js';
 
 const calendar = new ZonedCalendar('Asia/Shanghai');
@@ -90,6 +91,7 @@ describe('recharge-metrics on a hand-built stream', () => {
   const rawChanges: Array<{ cityCode: string; date: string; orders: number }> = [];
   let env: Record<string, string>;
   let group: string;
+  let space: Awaited<ReturnType<typeof servingSpace>>;
 
   const query = (q: string, vars: Record<string, unknown> = {}) => gql(api.url, q, vars, TEST_KEYS.viewer);
   const committed = async (total: number) => {
@@ -101,7 +103,9 @@ describe('recharge-metrics on a hand-built stream', () => {
     db = await createTestDatabase();
     topic = await createTestTopic('recharge');
     group = randomName('recharge-metrics');
-    env = { DATABASE_URL: db.url, RECHARGE_TOPIC: topic.topic, RECHARGE_GROUP: group, JOBS: 'recharge-metrics', TIME_ZONE: 'Asia/Shanghai' };
+    // The stream's notify times are fixed dates in the past: a horizon of 10 years keeps them all countable.
+    env = { DATABASE_URL: db.url, RECHARGE_TOPIC: topic.topic, RECHARGE_GROUP: group, JOBS: 'recharge-metrics', TIME_ZONE: 'Asia/Shanghai', RECHARGE_DEDUP_HORIZON_DAYS: '3650' };
+    space = await servingSpace(db.url, group);
     api = await startServiceProcess({ ...env, ROLES: 'api' });
     ws = wsClient(api.url, TEST_KEYS.viewer);
     const started = Date.now();
@@ -203,18 +207,18 @@ describe('recharge-metrics on a hand-built stream', () => {
     const redis = new Redis(REDIS_URL);
     try {
       const daily = await waitFor('the day key', async () => {
-        const h = await redis.hgetall(cityDailyKey(group, D2));
+        const h = await redis.hgetall(cityDailyKey(group, space, D2));
         return h._complete ? h : null;
       });
-      assert.deepEqual(JSON.parse(daily[GZ]!), { orders: 3, succeeded: 3, failed: 0, amount: '310.50', durationMsSum: 95_000 });
-      const minutes = await redis.hgetall(minuteKey(group, D2));
-      assert.deepEqual(JSON.parse(minutes[iso(T0 + 60_000)]!), { orders: 2, succeeded: 2, amount: '220.05' });
-      assert.ok((await redis.ttl(cityDailyKey(group, D2))) > 2 * 86_400);
+      assert.deepEqual(withoutVersion(daily[GZ]!), { orders: 3, succeeded: 3, failed: 0, amount: '310.50', durationMsSum: 95_000 });
+      const minutes = await redis.hgetall(minuteKey(group, space, D2));
+      assert.deepEqual(withoutVersion(minutes[iso(T0 + 60_000)]!), { orders: 2, succeeded: 2, amount: '220.05' });
+      assert.ok((await redis.ttl(cityDailyKey(group, space, D2))) > 2 * 86_400);
       // A value only Redis has is what the query answers: it reads Redis, not MySQL.
-      await redis.hset(cityDailyKey(group, D2), FS, JSON.stringify({ orders: 99, succeeded: 0, failed: 99, amount: '0.00', durationMsSum: 0 }));
+      await redis.hset(cityDailyKey(group, space, D2), FS, JSON.stringify({ orders: 99, succeeded: 0, failed: 99, amount: '0.00', durationMsSum: 0 }));
       const res = await query(`query($d: Date) { cityRechargeStats(date: $d) { cityCode orders } }`, { d: D2 });
       assert.equal(res.data.cityRechargeStats.find((c: any) => c.cityCode === FS).orders, 99);
-      await redis.hdel(cityDailyKey(group, D2), FS);
+      await redis.hdel(cityDailyKey(group, space, D2), FS);
     } finally {
       redis.disconnect();
     }

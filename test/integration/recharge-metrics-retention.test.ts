@@ -37,7 +37,7 @@ describe('recharge-metrics after retention deleted records it had not read', () 
   before(async () => {
     db = await createTestDatabase();
     topic = await createTestTopic('recharge');
-    env = { DATABASE_URL: db.url, RECHARGE_TOPIC: topic.topic, RECHARGE_GROUP: group, JOBS: 'recharge-metrics', ROLES: 'worker,api' };
+    env = { DATABASE_URL: db.url, RECHARGE_TOPIC: topic.topic, RECHARGE_GROUP: group, JOBS: 'recharge-metrics', ROLES: 'worker,api', RECHARGE_DEDUP_HORIZON_DAYS: '3650' };
     service = await startServiceProcess(env);
     // Offsets 0..9: processed and committed.
     await produce(topic.topic, records(ids(0, 10)));

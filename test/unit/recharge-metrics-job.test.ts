@@ -7,14 +7,26 @@ import { GUANGDONG_CITIES } from '../../src/store/guangdong-cities.js';
 import type { RechargeMetricsStore } from '../../src/store/recharge-metrics-store.js';
 import type { RechargeServingCache } from '../../src/store/recharge-serving-cache.js';
 import { ZonedCalendar } from '../../src/domain/zoned-calendar.js';
+import type { RechargeServingState } from '../../src/store/recharge-serving-state.js';
 
 const calendar = new ZonedCalendar('Asia/Shanghai');
 const T = Date.UTC(2026, 0, 1, 4);
 
-/** The job with a city list in place of the database (only `loadCities` is called before a batch reaches `write`). */
-function job() {
-  const store = { loadCities: async () => GUANGDONG_CITIES.map((c) => ({ ...c, provinceCode: '440000' })) } as unknown as RechargeMetricsStore;
-  return createRechargeMetricsJob({ groupId: 'g', topic: 't', calendar, graceMs: 5_000, store, cache: {} as RechargeServingCache, publish: () => {} });
+/**
+ * The job with a city list in place of the database (only `loadCities` is called before a batch reaches `write`),
+ * a wall clock one day after the stream and a de-duplication horizon of `horizonDays`.
+ */
+function job(horizonDays = 7, counted: Array<{ partition: number; count: number }> = []) {
+  const store = {
+    loadCities: async () => GUANGDONG_CITIES.map((c) => ({ ...c, provinceCode: '440000' })),
+    pruneOrders: async () => ({ deleted: 0, statements: 1 }),
+    countBeyondHorizon: async (_tx: unknown, position: { partition: number }, count: number) => { counted.push({ partition: position.partition, count }); },
+  } as unknown as RechargeMetricsStore;
+  const cache = { distrustIfAhead: async () => false } as unknown as RechargeServingCache;
+  return createRechargeMetricsJob({
+    groupId: 'g', topic: 't', calendar, graceMs: 5_000, store, cache, state: {} as RechargeServingState, publish: () => {},
+    dedupHorizonMs: horizonDays * 86_400_000, pruneIntervalMs: 600_000, now: () => T + 86_400_000,
+  });
 }
 
 const rec = (offset: number, value: string): SourceRecord => ({ offset: BigInt(offset), key: null, value: Buffer.from(value), timestampMs: 0 });
@@ -50,5 +62,29 @@ describe('recharge-metrics partition processor', () => {
     const result = p.process([rec(0, order('S', 'sendRechargeReq'))], 0);
     assert.equal(result.write, undefined);
     assert.deepEqual(p.position(), { nextOffset: 1n, replayFrom: 1n, watermarkMs: null });
+  });
+
+  it('should dead-letter a record whose notify time is beyond the de-duplication horizon, and count it for its partition in the batch transaction', async () => {
+    const counted: Array<{ partition: number; count: number }> = [];
+    // The wall clock is one day after T: a half-day horizon puts T beyond it.
+    const j = job(0.5, counted);
+    await j.prepare!();
+    const p = j.createProcessor({ partition: 2, nextOffset: 0n, replayFrom: 0n, watermarkMs: null, nowMs: 0 });
+    const result = p.process([rec(0, order('OLD1')), rec(1, order('OLD2')), rec(2, order('S', 'sendRechargeReq'))], 0);
+    assert.deepEqual(result.deadLetters.map((d) => [d.record.offset, d.reason]), [[0n, 'beyond-dedup-horizon'], [1n, 'beyond-dedup-horizon']]);
+    assert.match(result.deadLetters[0]!.detail, /OLD1/);
+    assert.equal(typeof result.write, 'function', 'the count is written in the batch transaction even without orders to aggregate');
+    await result.write!({} as never);
+    assert.deepEqual(counted, [{ partition: 2, count: 2 }]);
+    assert.deepEqual(p.position(), { nextOffset: 3n, replayFrom: 3n, watermarkMs: null });
+  });
+
+  it('should count a record inside the horizon as usual', async () => {
+    const j = job(2);
+    await j.prepare!();
+    const p = j.createProcessor({ partition: 0, nextOffset: 0n, replayFrom: 0n, watermarkMs: null, nowMs: 0 });
+    const result = p.process([rec(0, order('NEW'))], 0);
+    assert.deepEqual(result.deadLetters, []);
+    assert.equal(typeof result.write, 'function');
   });
 });

@@ -112,6 +112,7 @@ export class JobResolver {
         lateRecords: Number(row?.lateRecords ?? 0n),
         deadLettered: Number(row?.deadLettered ?? 0n),
         lostToRetention: Number(row?.lostToRetention ?? 0n),
+        beyondDedupHorizon: Number(row?.beyondDedupHorizon ?? 0n),
       });
     });
     const state = paused.has(job.name) ? JobState.PAUSED : partitions.some((p) => p.owner) ? JobState.RUNNING : JobState.STOPPED;

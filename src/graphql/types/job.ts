@@ -131,6 +131,9 @@ export class JobPartition {
 
   @Field(() => Float)
   lostToRetention!: number;
+
+  @Field(() => Float, { description: 'Records whose event time was already older than the de-duplication horizon when they arrived (recharge-metrics: RECHARGE_DEDUP_HORIZON_DAYS of notify time). They are not counted in the results: they went to the dead-letter topic with reason beyond-dedup-horizon (and are included in deadLettered). Always 0 for the other jobs.' })
+  beyondDedupHorizon!: number;
 }
 
 @ObjectType()
