@@ -5,7 +5,7 @@ import { AbnormalFeed, CityBoard, lastHour, provinceTotals, throttle, topCities 
 import { FeedView } from './feed-view';
 import {
   ABNORMAL_USER_SUBSCRIPTION, CITY_METRICS_SUBSCRIPTION, HOT_PRODUCTS_SUBSCRIPTION, SET_CALLBACK_STATUS, SNAPSHOT_QUERY,
-  usersQuery, WINDOW_READS_QUERY,
+  STATUS_BATCH_MAX, usersQuery, WINDOW_READS_QUERY,
   type AbnormalUser, type CallbackStatus, type CityStats, type DailyActiveUsers, type HotProduct, type HotProductsUpdate,
   type SnapshotResult, type UsersResult, type WindowReadsResult,
 } from './operations';
@@ -22,7 +22,6 @@ export const CITY_REDRAW_INTERVAL_MS = 500;
 /** Detections within this many milliseconds share one read of their users' callback status. */
 const STATUS_BATCH_MS = 250;
 /** Most users per status read. */
-const STATUS_BATCH_MAX = 20;
 /** Length of the hot-products ranking's hour and step of its boundaries, milliseconds (issue 4). */
 const HOUR_MS = 3_600_000;
 const RANKING_STEP_MS = 300_000;
