@@ -93,7 +93,8 @@ export class Admission {
   private readonly rules: ValidationRule[];
 
   constructor(private readonly opts: AdmissionOptions) {
-    this.rules = [...specifiedRules, ...limitRules(opts.limits), ...(opts.introspection ? [] : [NoSchemaIntrospectionCustomRule])];
+    // The limits first: an abusive document is named as such before any other error it has.
+    this.rules = [...limitRules(opts.limits), ...specifiedRules, ...(opts.introspection ? [] : [NoSchemaIntrospectionCustomRule])];
   }
 
   /**
