@@ -147,9 +147,9 @@ export const configSchema = z.object({
   GRAPHQL_MAX_BODY_BYTES: positiveInt.default(102_400),
   /** Largest WebSocket message, bytes (ws `maxPayload`); a larger message closes the socket with code 1009. @default 65536 // 64 KiB */
   WS_MAX_PAYLOAD_BYTES: positiveInt.default(65_536),
-  /** Most open WebSocket connections of this process. Refusal: close code 4429, reason `TOO_MANY_CONNECTIONS`. @default 1000 */
+  /** Most open WebSocket connections of this process. Refusal: close code 4013, reason `TOO_MANY_CONNECTIONS`. @default 1000 */
   WS_MAX_CONNECTIONS: positiveInt.default(1_000),
-  /** Most open WebSocket connections per API key or token subject, in this process. Refusal: close 4429 `TOO_MANY_CONNECTIONS`. @default 20 */
+  /** Most open WebSocket connections per API key or token subject, in this process. Refusal: close 4013 `TOO_MANY_CONNECTIONS`. @default 20 */
   WS_MAX_CONNECTIONS_PER_KEY: positiveInt.default(20),
   /** Most active subscriptions per API key or token subject, in this process, over all its connections. Refusal: `TOO_MANY_SUBSCRIPTIONS`. @default 50 */
   WS_MAX_SUBSCRIPTIONS_PER_KEY: positiveInt.default(50),

@@ -47,8 +47,8 @@ export interface GraphQLOptions {
   corsOrigins: string[];
 }
 
-/** WebSocket close code for a connection over the caps (4000-4999 are the application's; 4429 mirrors HTTP 429). */
-export const WS_CLOSE_TOO_MANY_CONNECTIONS = 4429;
+/** WebSocket close code for a connection over the caps or out of rate budget: 4013 mirrors 1013 "try again later" in the application range (graphql-ws gives 4429 another meaning and its clients never retry it). */
+export const WS_CLOSE_TOO_MANY_CONNECTIONS = 4013;
 /** WebSocket close code for a connection whose credential is refused (graphql-ws's Forbidden). */
 export const WS_CLOSE_FORBIDDEN = 4403;
 

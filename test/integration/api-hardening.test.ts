@@ -205,7 +205,7 @@ describe('public API hardening: one admission path for HTTP and WebSocket', () =
     assert.equal(await first.state, 'connected');
     assert.equal(await second.state, 'connected');
     const third = connect(api.url, `Bearer ${keys.other}`);
-    assert.deepEqual(await third.state, { code: 4429, reason: 'TOO_MANY_CONNECTIONS' });
+    assert.deepEqual(await third.state, { code: 4013, reason: 'TOO_MANY_CONNECTIONS' });
     // Another key is not held back by this one.
     const otherKey = connect(api.url, `Bearer ${keys.crm}`);
     assert.equal(await otherKey.state, 'connected');
