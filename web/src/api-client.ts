@@ -34,11 +34,6 @@ export function retryDelayMs(retries: number, random = Math.random): number {
   return Math.min(1_000 * 2 ** retries, MAX_RETRY_WAIT_MS) + Math.floor(random() * 1_000);
 }
 
-/** The WebSocket close the service sends when it refuses the credential: code 4403, reason `UNAUTHENTICATED` or `FORBIDDEN`. */
-function isCredentialRefusal(e: unknown): e is { code: number; reason: string } {
-  return typeof e === 'object' && e !== null && (e as { code?: unknown }).code === 4403 && typeof (e as { reason?: unknown }).reason === 'string';
-}
-
 /**
  * The dashboard's only way to the service: queries and mutations over HTTP
  * POST, subscriptions over graphql-ws, both at `/graphql` of the page's own
@@ -60,8 +55,7 @@ export class ApiClient {
       keepAlive: KEEP_ALIVE_MS,
       // A dashboard stays open for days: never give up, whatever closed the socket.
       retryAttempts: Number.POSITIVE_INFINITY,
-      // Except when the service refused the credential (close 4403): retrying cannot help, the key must change.
-      shouldRetry: (e) => !isCredentialRefusal(e),
+      shouldRetry: () => true,
       retryWait: (retries) => new Promise((resolve) => setTimeout(resolve, retryDelayMs(retries))),
       on: {
         connecting: (retry) => onConnection({ kind: 'connecting', retry }),
@@ -126,10 +120,6 @@ export class ApiClient {
         else if (result.data) onData(result.data as T);
       },
       error: (err) => {
-        if (isCredentialRefusal(err)) {
-          onError(new GraphQLRequestError(`the service closed the connection: ${err.reason}`, err.reason));
-          return;
-        }
         const list = Array.isArray(err) ? err : [err];
         const first = list[0] as { message?: string; extensions?: { code?: string } } | undefined;
         onError(new GraphQLRequestError(first?.message ?? String(err), first?.extensions?.code ?? 'SUBSCRIPTION_ERROR'));
@@ -138,7 +128,12 @@ export class ApiClient {
     });
   }
 
+  /**
+   * Closes the WebSocket. A connection the service refused (an unknown key is
+   * closed at connection_init with 4403) has nothing left to close: graphql-ws
+   * rethrows that close from dispose, which is not an error here.
+   */
   dispose(): Promise<void> {
-    return Promise.resolve(this.ws.dispose());
+    return Promise.resolve(this.ws.dispose()).catch(() => {});
   }
 }
