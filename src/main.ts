@@ -1,5 +1,5 @@
 // `npm start`: the service. Configuration from the environment (src/config/config.ts).
-import { loadConfig } from './config/config.js';
+import { checkProductionAuth, loadConfig } from './config/config.js';
 import { checkServices } from './preflight.js';
 import { AppError } from './errors/app-error.js';
 import { createLogger } from './observability/logger.js';
@@ -7,8 +7,9 @@ import { startService } from './service.js';
 
 async function main(): Promise<void> {
   const config = loadConfig();
+  checkProductionAuth(config);
   const logger = createLogger(config.LOG_LEVEL);
-  if (!process.env.API_KEYS) logger.warn('API_KEYS is not set: the development keys viewer-key, crm-key and ops-key are accepted');
+  if (config.usesDevelopmentKeys) logger.warn('API_KEYS is not set: the development keys viewer-key, crm-key and ops-key are accepted');
   await checkServices(config);
   const service = await startService(config, logger);
   logger.info({ url: config.ROLES.has('api') ? service.http.url : null, port: service.http.port, jobs: config.JOBS, roles: [...config.ROLES] }, 'service ready');

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
@@ -6,8 +7,11 @@ import type { Logger } from 'pino';
 import { runnerSettings, type Config } from './config/config.js';
 import { createApiServices } from './graphql/services.js';
 import { createSchema } from './graphql/schema.js';
-import { startHttpServer, type HttpServer } from './graphql/server.js';
+import { startHttpServer, type GraphQLOptions, type HttpServer } from './graphql/server.js';
 import { OperationRateLimiter } from './graphql/rate-limit.js';
+import { Admission } from './graphql/admission.js';
+import { Authenticator } from './graphql/auth.js';
+import { TrustedDocuments } from './graphql/trusted-documents.js';
 import { createKafka } from './ingest/kafka-client.js';
 import { createJobs } from './jobs/registry.js';
 import { Metrics } from './observability/metrics.js';
@@ -103,17 +107,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     readiness,
     // The dashboard (web/, built by `npm run build`), served with the API.
     staticDir: config.ROLES.has('api') ? path.resolve(import.meta.dirname, '../../web/dist') : undefined,
-    graphql: config.ROLES.has('api')
-      ? {
-        schema: await createSchema(bus.pubSub),
-        services: createApiServices(config, { db, redis, kafkaAdmin: admin, jobs, bus }),
-        apiKeys: config.API_KEYS,
-        limits: { maxDepth: config.GRAPHQL_MAX_DEPTH, maxCost: config.GRAPHQL_MAX_COST },
-        introspection: config.GRAPHQL_INTROSPECTION,
-        rateLimiter: new OperationRateLimiter(redis, config.RATE_LIMIT_PER_MINUTE),
-        corsOrigins: config.CORS_ORIGINS,
-      }
-      : undefined,
+    graphql: config.ROLES.has('api') ? await graphqlOptions(config, { db, redis, kafkaAdmin: admin, jobs, bus }) : undefined,
   });
 
   return {
@@ -130,5 +124,47 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
       redis.disconnect();
       await db.$disconnect();
     },
+  };
+}
+
+/** The API's schema, services and its one admission path, from the configuration. */
+async function graphqlOptions(config: Config, deps: Parameters<typeof createApiServices>[1] & { redis: Redis }): Promise<GraphQLOptions> {
+  const schema = await createSchema(deps.bus.pubSub);
+  const trustedPath = config.TRUSTED_DOCUMENTS_PATH ?? path.resolve(import.meta.dirname, '../trusted-documents.json');
+  // The list is needed in trusted-only mode; otherwise it is used when present (dashboard operations sent by hash).
+  const trustedDocuments = config.TRUSTED_DOCUMENTS_ONLY || existsSync(trustedPath) ? TrustedDocuments.load(trustedPath) : undefined;
+  const authenticator = new Authenticator(config.API_KEYS, config.AUTH_JWKS_URL
+    ? { jwksUrl: config.AUTH_JWKS_URL, issuer: config.AUTH_ISSUER!, audience: config.AUTH_AUDIENCE!, roleClaim: config.AUTH_ROLE_CLAIM, clockToleranceSeconds: config.AUTH_CLOCK_TOLERANCE_SECONDS }
+    : undefined);
+  return {
+    schema,
+    services: createApiServices(config, deps),
+    admission: new Admission({
+      schema,
+      authenticator,
+      rateLimiter: new OperationRateLimiter(deps.redis, config.RATE_LIMIT_PER_MINUTE),
+      limits: {
+        maxDepth: config.GRAPHQL_MAX_DEPTH,
+        maxCost: config.GRAPHQL_MAX_COST,
+        maxAliases: config.GRAPHQL_MAX_ALIASES,
+        maxTokens: config.GRAPHQL_MAX_TOKENS,
+        maxDirectives: config.GRAPHQL_MAX_DIRECTIVES,
+      },
+      introspection: config.GRAPHQL_INTROSPECTION,
+      trustedDocuments,
+      trustedOnly: config.TRUSTED_DOCUMENTS_ONLY,
+      allowBatching: config.GRAPHQL_ALLOW_BATCHING,
+      maxBatchSize: config.GRAPHQL_MAX_BATCH_SIZE,
+    }),
+    introspection: config.GRAPHQL_INTROSPECTION,
+    allowBatching: config.GRAPHQL_ALLOW_BATCHING,
+    maxBodyBytes: config.GRAPHQL_MAX_BODY_BYTES,
+    websocket: {
+      maxPayloadBytes: config.WS_MAX_PAYLOAD_BYTES,
+      maxConnections: config.WS_MAX_CONNECTIONS,
+      maxConnectionsPerKey: config.WS_MAX_CONNECTIONS_PER_KEY,
+      maxSubscriptionsPerKey: config.WS_MAX_SUBSCRIPTIONS_PER_KEY,
+    },
+    corsOrigins: config.CORS_ORIGINS,
   };
 }

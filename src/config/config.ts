@@ -7,10 +7,17 @@ export type Role = (typeof ROLES)[number];
 const positiveMs = (name: string) =>
   z.coerce.number().int(`${name} must be a whole number of milliseconds`).positive(`${name} must be greater than 0`);
 
+/** The keys accepted when `API_KEYS` is not set: for development only (a production start refuses them). */
+export const DEVELOPMENT_API_KEYS = 'viewer:viewer-key,crm:crm-key,ops:ops-key';
+
+const flag = (fallback: boolean) => z.enum(['true', 'false']).optional().transform((v) => (v === undefined ? fallback : v === 'true'));
+const positiveInt = z.coerce.number().int().positive();
+
 const apiKeys = z
   .string()
-  .default('viewer:viewer-key,crm:crm-key,ops:ops-key')
+  .optional()
   .transform((raw, ctx) => {
+    if (raw === undefined) return undefined;
     const keys = new Map<string, Role>();
     for (const pair of raw.split(',').map((s) => s.trim()).filter(Boolean)) {
       const idx = pair.indexOf(':');
@@ -39,7 +46,12 @@ export const configSchema = z.object({
   REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
   /** HTTP and WebSocket port of `/graphql`. `0` picks a free port. @default 4000 */
   PORT: z.coerce.number().int().min(0).max(65535).default(4000),
-  /** `role:key` pairs, comma separated; roles `viewer`, `crm`, `ops`. */
+  /** `production` hardens the defaults: no introspection, no development API keys (see {@link checkProductionAuth}). */
+  NODE_ENV: z.string().default('development'),
+  /**
+   * `role:key` pairs, comma separated; roles `viewer`, `crm`, `ops`.
+   * @default the development keys viewer-key, crm-key, ops-key; none when NODE_ENV=production
+   */
   API_KEYS: apiKeys,
   /** Which roles this process runs: `worker` (Kafka jobs), `api` (GraphQL), or both. @default "worker,api" */
   ROLES: z.string().default('worker,api').transform((s) => new Set(s.split(',').map((r) => r.trim()))),
@@ -141,7 +153,7 @@ export const configSchema = z.object({
    */
   CORS_ORIGINS: z.string().default('').transform((s) => s.split(',').map((o) => o.trim()).filter(Boolean)),
   /** Whether the schema can be introspected. @default true, false when NODE_ENV=production */
-  GRAPHQL_INTROSPECTION: z.enum(['true', 'false']).optional().transform((v) => (v === undefined ? process.env.NODE_ENV !== 'production' : v === 'true')),
+  GRAPHQL_INTROSPECTION: z.enum(['true', 'false']).optional(),
   /** Deepest selection nesting a GraphQL operation may have. @default 10 */
   GRAPHQL_MAX_DEPTH: z.coerce.number().int().positive().default(10),
   /**
@@ -150,16 +162,67 @@ export const configSchema = z.object({
    * argument. @default 5000
    */
   GRAPHQL_MAX_COST: z.coerce.number().int().positive().default(5_000),
+  /** Most aliases in one operation (graphql-armor max-aliases); `__typename` aliases do not count. Refusal: `ALIAS_LIMIT`. @default 50 */
+  GRAPHQL_MAX_ALIASES: positiveInt.default(50),
+  /** Most lexical tokens in one document (graphql-armor max-tokens), counted while parsing. Refusal: `TOKEN_LIMIT`. @default 2000 */
+  GRAPHQL_MAX_TOKENS: positiveInt.default(2_000),
+  /** Most directives in one operation (graphql-armor max-directives). Refusal: `DIRECTIVE_LIMIT`. @default 20 */
+  GRAPHQL_MAX_DIRECTIVES: positiveInt.default(20),
+  /** Whether one HTTP request may carry a JSON array of operations. Refusal when off: `BATCHING_DISABLED`. @default false */
+  GRAPHQL_ALLOW_BATCHING: flag(false),
+  /** Most operations in one batched HTTP request (when batching is on); each one is admitted and rate-limited on its own. @default 10 */
+  GRAPHQL_MAX_BATCH_SIZE: positiveInt.default(10),
+  /** Largest HTTP request body, bytes. Refusal: HTTP 413 and `PAYLOAD_TOO_LARGE`. @default 102400 // 100 KiB */
+  GRAPHQL_MAX_BODY_BYTES: positiveInt.default(102_400),
+  /** Largest WebSocket message, bytes (ws `maxPayload`); a larger message closes the socket with code 1009. @default 65536 // 64 KiB */
+  WS_MAX_PAYLOAD_BYTES: positiveInt.default(65_536),
+  /** Most open WebSocket connections of this process. Refusal: close code 4013, reason `TOO_MANY_CONNECTIONS`. @default 1000 */
+  WS_MAX_CONNECTIONS: positiveInt.default(1_000),
+  /** Most open WebSocket connections per API key or token subject, in this process. Refusal: close 4013 `TOO_MANY_CONNECTIONS`. @default 20 */
+  WS_MAX_CONNECTIONS_PER_KEY: positiveInt.default(20),
+  /** Most active subscriptions per API key or token subject, in this process, over all its connections. Refusal: `TOO_MANY_SUBSCRIPTIONS`. @default 50 */
+  WS_MAX_SUBSCRIPTIONS_PER_KEY: positiveInt.default(50),
+  /**
+   * Run only the operations whose sha256 (of the exact query text) is in the
+   * trusted-documents list shipped with the dashboard. Refusal: `UNTRUSTED_DOCUMENT`.
+   * @default false
+   */
+  TRUSTED_DOCUMENTS_ONLY: flag(false),
+  /** The trusted-documents list, JSON, written by `npm run build`. @default "dist/trusted-documents.json" (relative to the package root) */
+  TRUSTED_DOCUMENTS_PATH: z.string().optional(),
+  /** JWKS URL of the identity provider; when set, `Authorization: Bearer <JWT>` is accepted beside API keys. @default unset (JWTs not accepted) */
+  AUTH_JWKS_URL: z.string().url().optional(),
+  /** Required `iss` of a JWT. Required when AUTH_JWKS_URL is set. */
+  AUTH_ISSUER: z.string().min(1).optional(),
+  /** Required `aud` of a JWT (one of its audiences). Required when AUTH_JWKS_URL is set. */
+  AUTH_AUDIENCE: z.string().min(1).optional(),
+  /** JWT claim holding the role (`viewer`, `crm` or `ops`); a dotted path reads a nested claim. @default "role" */
+  AUTH_ROLE_CLAIM: z.string().min(1).default('role'),
+  /** Accepted clock difference when checking a JWT's `exp` and `nbf`, seconds. @default 5 */
+  AUTH_CLOCK_TOLERANCE_SECONDS: z.coerce.number().int().min(0).default(5),
   /** GraphQL operations each API key (or client address, without a key) may start per minute. @default 600 */
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().positive().default(600),
   /** How often a worker re-reads the operators' pause state from the database, in milliseconds. @default 2000 */
   JOB_CONTROL_POLL_MS: positiveMs('JOB_CONTROL_POLL_MS').default(2_000),
   /** Log level (pino). @default "info" */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+}).refine((c) => !c.AUTH_JWKS_URL || (c.AUTH_ISSUER && c.AUTH_AUDIENCE), {
+  message: 'AUTH_JWKS_URL needs AUTH_ISSUER and AUTH_AUDIENCE: tokens are accepted only from one issuer for one audience',
+  path: ['AUTH_JWKS_URL'],
 }).refine((c) => c.ABNORMAL_WINDOW_SIZE_MS % c.ABNORMAL_WINDOW_ADVANCE_MS === 0, {
   message: 'ABNORMAL_WINDOW_SIZE_MS must be a multiple of ABNORMAL_WINDOW_ADVANCE_MS',
   path: ['ABNORMAL_WINDOW_SIZE_MS'],
-});
+}).transform(({ API_KEYS, ...c }) => ({
+  ...c,
+  API_KEYS: API_KEYS ?? (c.NODE_ENV === 'production' ? new Map<string, Role>() : developmentKeys()),
+  /** True when API_KEYS was not set and the development keys are accepted. */
+  usesDevelopmentKeys: API_KEYS === undefined && c.NODE_ENV !== 'production',
+  GRAPHQL_INTROSPECTION: c.GRAPHQL_INTROSPECTION === undefined ? c.NODE_ENV !== 'production' : c.GRAPHQL_INTROSPECTION === 'true',
+}));
+
+function developmentKeys(): Map<string, Role> {
+  return new Map(DEVELOPMENT_API_KEYS.split(',').map((p) => [p.slice(p.indexOf(':') + 1), p.slice(0, p.indexOf(':')) as Role]));
+}
 
 export type Config = z.output<typeof configSchema>;
 
@@ -205,6 +268,24 @@ export function runnerSettings(config: Config): RunnerSettings {
     maxPendingAfterCommit: config.POST_COMMIT_MAX_PENDING,
     statsIntervalMs: config.PARTITION_STATS_INTERVAL_MS,
   };
+}
+
+/**
+ * Refuses configurations that must not serve in production: with
+ * `NODE_ENV=production`, any of the built-in development keys in API_KEYS, or
+ * no way to authenticate at all (no API key and no AUTH_JWKS_URL). API_KEYS
+ * unset in production means no keys (never the development ones).
+ * @throws {ConfigError} with one line saying what to set.
+ */
+export function checkProductionAuth(config: Config): void {
+  if (config.NODE_ENV !== 'production' || !config.ROLES.has('api')) return;
+  const devKeys = new Set(developmentKeys().keys());
+  if ([...config.API_KEYS.keys()].some((k) => devKeys.has(k))) {
+    throw new ConfigError('NODE_ENV=production refuses the built-in development API keys (viewer-key, crm-key, ops-key) in API_KEYS: set real keys');
+  }
+  if (config.API_KEYS.size === 0 && !config.AUTH_JWKS_URL) {
+    throw new ConfigError('NODE_ENV=production needs a way to authenticate: set API_KEYS=role:key,... or AUTH_JWKS_URL (with AUTH_ISSUER and AUTH_AUDIENCE)');
+  }
 }
 
 /**

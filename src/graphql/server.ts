@@ -7,21 +7,16 @@ import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHt
 import { expressMiddleware } from '@as-integrations/express5';
 import cors from 'cors';
 import express, { type RequestHandler } from 'express';
-import {
-  GraphQLError, NoSchemaIntrospectionCustomRule, parse, specifiedRules, validate,
-  type ExecutionArgs, type GraphQLSchema, type ValidationRule,
-} from 'graphql';
+import type { ExecutionArgs, GraphQLError, GraphQLSchema } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import type { Logger } from 'pino';
 import { pinoHttp } from 'pino-http';
 import { WebSocketServer } from 'ws';
-import type { Role } from '../config/config.js';
 import type { Metrics } from '../observability/metrics.js';
 import { keyId } from '../store/unpaid-user-store.js';
-import { resolveCaller, unauthenticated, type Caller } from './auth.js';
+import { refuse, refusalBody, type Admission, type OperationRequest, type Refusal } from './admission.js';
+import type { Caller } from './auth.js';
 import type { ApiServices, GraphQLContext } from './context.js';
-import { checkCost, depthRules, type OperationLimits } from './operation-limits.js';
-import type { OperationRateLimiter } from './rate-limit.js';
 
 /** A readiness probe: resolves with details, throws when not ready. */
 export type ReadinessCheck = () => Promise<Record<string, unknown>>;
@@ -30,13 +25,32 @@ export type ReadinessCheck = () => Promise<Record<string, unknown>>;
 export interface GraphQLOptions {
   schema: GraphQLSchema;
   services: ApiServices;
-  apiKeys: ReadonlyMap<string, Role>;
-  limits: OperationLimits;
+  /** The one admission path (authentication, rate limit, document, limits, cost) of both transports. */
+  admission: Admission;
   introspection: boolean;
-  rateLimiter: OperationRateLimiter;
+  /** Whether an HTTP request may carry a JSON array of operations (each admitted on its own). */
+  allowBatching: boolean;
+  /** Largest HTTP request body, bytes. */
+  maxBodyBytes: number;
+  /** WebSocket bounds, all per process. */
+  websocket: {
+    /** Largest message, bytes (ws `maxPayload`). */
+    maxPayloadBytes: number;
+    /** Open connections in all. */
+    maxConnections: number;
+    /** Open connections per API key or token subject. */
+    maxConnectionsPerKey: number;
+    /** Active subscriptions per API key or token subject, over all its connections. */
+    maxSubscriptionsPerKey: number;
+  };
   /** Browser origins allowed by CORS; empty for none, `*` for any. */
   corsOrigins: string[];
 }
+
+/** WebSocket close code for a connection over the caps or out of rate budget: 4013 mirrors 1013 "try again later" in the application range (graphql-ws gives 4429 another meaning and its clients never retry it). */
+export const WS_CLOSE_TOO_MANY_CONNECTIONS = 4013;
+/** WebSocket close code for a connection whose credential is refused (graphql-ws's Forbidden). */
+export const WS_CLOSE_FORBIDDEN = 4403;
 
 /** Options of {@link startHttpServer}. */
 export interface HttpServerOptions {
@@ -67,9 +81,10 @@ export interface HttpServer {
  * (Kafka, MySQL, Redis reachable, consumers joined), `/metrics` (Prometheus),
  * and, for the `api` role, GraphQL over HTTP (Apollo Server) and over
  * WebSocket (graphql-ws) on the same port at `/graphql`. HTTP callers
- * authenticate with `Authorization: Bearer <key>`, WebSocket callers with
- * `connectionParams.authorization`; the key, rate limit, depth and cost are
- * checked on every operation, WebSocket ones included.
+ * authenticate with `Authorization: Bearer <key or JWT>`, WebSocket callers
+ * with `connectionParams.authorization`; every operation of either transport
+ * goes through the same {@link Admission} (credential, rate limit, limits,
+ * cost), WebSocket ones each time they subscribe.
  */
 export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServer> {
   const app = express();
@@ -139,45 +154,71 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
 }
 
 async function mountGraphQL(app: express.Express, httpServer: Server, g: GraphQLOptions, metrics: Metrics, log: Logger): Promise<() => Promise<void>> {
-  const rules: ValidationRule[] = [...depthRules(g.limits), ...(g.introspection ? [] : [NoSchemaIntrospectionCustomRule])];
-
   // --- WebSocket (graphql-ws) ---
-  const wsServer = new WebSocketServer({ server: httpServer, path: '/graphql' });
-  const open = new WeakMap<object, Set<string>>();
+  const wsServer = new WebSocketServer({ server: httpServer, path: '/graphql', maxPayload: g.websocket.maxPayloadBytes });
+  /** Per connection: the subject it counts under, and its operations (id -> is a subscription). */
+  const connections = new Map<object, { subject: string; operations: Map<string, boolean> }>();
+  const connectionsPerSubject = new Map<string, number>();
+  const subscriptionsPerSubject = new Map<string, number>();
+  const bump = (m: Map<string, number>, k: string, d: number) => {
+    const n = (m.get(k) ?? 0) + d;
+    if (n > 0) m.set(k, n);
+    else m.delete(k);
+  };
+  const clientAddress = (ctx: { extra: { request: { socket: { remoteAddress?: string } } } }) => ctx.extra.request.socket.remoteAddress ?? 'unknown';
+  const closeSocket = (ctx: { extra: { socket: { close(code: number, reason: string): void } } }, code: number, reason: string) => ctx.extra.socket.close(code, reason);
+
   const wsCleanup = useServer<Record<string, unknown>>({
     schema: g.schema,
-    onSubscribe: async (ctx, id, payload): Promise<ExecutionArgs | readonly GraphQLError[]> => {
-      // Every operation is checked again: keys can be revoked, budgets run out.
-      const caller = resolveCaller(ctx.connectionParams?.authorization, g.apiKeys);
-      if (!caller) return [unauthenticated()];
-      const limited = await g.rateLimiter.consume(keyId(caller.apiKey));
-      if (limited) return [limited];
-      let document;
-      try {
-        document = parse(payload.query);
-      } catch (err) {
-        return [err instanceof GraphQLError ? err : new GraphQLError(String(err))];
+    onConnect: async (ctx) => {
+      const auth = await g.admission.authenticate(ctx.connectionParams?.authorization, clientAddress(ctx as never));
+      if (!auth.ok) {
+        const code = String(auth.errors[0]?.extensions?.code ?? 'UNAUTHENTICATED');
+        closeSocket(ctx as never, code === 'RATE_LIMITED' ? WS_CLOSE_TOO_MANY_CONNECTIONS : WS_CLOSE_FORBIDDEN, code);
+        return false;
       }
-      const errors = validate(g.schema, document, [...specifiedRules, ...rules]);
-      if (errors.length > 0) return errors.map((e) => withCode(e, 'GRAPHQL_VALIDATION_FAILED'));
-      const tooCostly = checkCost(g.schema, document, payload.variables ?? undefined, payload.operationName, g.limits);
-      if (tooCostly) return [tooCostly];
-      const set = open.get(ctx) ?? new Set<string>();
-      open.set(ctx, set);
-      if (!set.has(id)) {
-        set.add(id);
+      const subject = keyId(auth.caller.apiKey);
+      if (connections.size >= g.websocket.maxConnections || (connectionsPerSubject.get(subject) ?? 0) >= g.websocket.maxConnectionsPerKey) {
+        closeSocket(ctx as never, WS_CLOSE_TOO_MANY_CONNECTIONS, 'TOO_MANY_CONNECTIONS');
+        return false;
+      }
+      connections.set(ctx, { subject, operations: new Map() });
+      bump(connectionsPerSubject, subject, 1);
+      return true;
+    },
+    onSubscribe: async (ctx, id, payload): Promise<ExecutionArgs | readonly GraphQLError[]> => {
+      // Every operation is admitted again: keys can be revoked, tokens expire, budgets run out.
+      const admitted = await g.admission.admit(ctx.connectionParams?.authorization, clientAddress(ctx as never), payload as OperationRequest);
+      if (!admitted.ok) return admitted.errors;
+      const conn = connections.get(ctx);
+      if (!conn) return refuse('UNAUTHENTICATED', 'the connection was not accepted').errors;
+      const isSubscription = admitted.operationType === 'subscription';
+      if (isSubscription && (subscriptionsPerSubject.get(conn.subject) ?? 0) >= g.websocket.maxSubscriptionsPerKey) {
+        return refuse('TOO_MANY_SUBSCRIPTIONS', `at most ${g.websocket.maxSubscriptionsPerKey} subscriptions per key at once: complete one first`, 429, { maxSubscriptions: g.websocket.maxSubscriptionsPerKey }).errors;
+      }
+      if (!conn.operations.has(id)) {
+        conn.operations.set(id, isSubscription);
+        if (isSubscription) bump(subscriptionsPerSubject, conn.subject, 1);
         metrics.openSubscriptions.inc();
       }
-      const contextValue: GraphQLContext = { caller, services: g.services, logger: log };
-      return { schema: g.schema, document, variableValues: payload.variables ?? undefined, operationName: payload.operationName ?? undefined, contextValue };
+      const contextValue: GraphQLContext = { caller: admitted.caller, services: g.services, logger: log };
+      return { schema: g.schema, document: admitted.document, variableValues: admitted.variables, operationName: admitted.operationName, contextValue };
     },
     onComplete: (ctx, id) => {
-      if (open.get(ctx)?.delete(id)) metrics.openSubscriptions.dec();
+      const conn = connections.get(ctx);
+      if (!conn?.operations.has(id)) return;
+      if (conn.operations.get(id)) bump(subscriptionsPerSubject, conn.subject, -1);
+      conn.operations.delete(id);
+      metrics.openSubscriptions.dec();
     },
     onClose: (ctx) => {
-      const set = open.get(ctx);
-      if (set) metrics.openSubscriptions.dec(set.size);
-      open.delete(ctx);
+      const conn = connections.get(ctx);
+      if (!conn) return;
+      connections.delete(ctx);
+      bump(connectionsPerSubject, conn.subject, -1);
+      const subscriptions = [...conn.operations.values()].filter(Boolean).length;
+      if (subscriptions > 0) bump(subscriptionsPerSubject, conn.subject, -subscriptions);
+      metrics.openSubscriptions.dec(conn.operations.size);
     },
     onError: (_ctx, _id, _payload, errors) => {
       log.debug({ errors: errors.map((e) => e.message) }, 'websocket operation failed');
@@ -185,14 +226,10 @@ async function mountGraphQL(app: express.Express, httpServer: Server, g: GraphQL
   }, wsServer);
 
   // --- HTTP (Apollo Server) ---
-  const limitsPlugin: ApolloServerPlugin<GraphQLContext> = {
+  const durationPlugin: ApolloServerPlugin<GraphQLContext> = {
     async requestDidStart() {
       const started = performance.now();
       return {
-        async didResolveOperation({ request, document }) {
-          const err = checkCost(g.schema, document, request.variables, request.operationName, g.limits);
-          if (err) throw err;
-        },
         async willSendResponse({ operation }) {
           metrics.graphqlDuration.observe({ operation: operation?.operation ?? 'invalid' }, (performance.now() - started) / 1000);
         },
@@ -202,13 +239,16 @@ async function mountGraphQL(app: express.Express, httpServer: Server, g: GraphQL
   const apollo = new ApolloServer<GraphQLContext>({
     schema: g.schema,
     introspection: g.introspection,
-    validationRules: rules,
+    // The admission middleware checked every operation already; Apollo executes them.
+    allowBatchedHttpRequests: g.allowBatching,
+    // Documents by hash come from the trusted-documents list only, resolved by the admission.
+    persistedQueries: false,
     // The service stops Apollo itself, after the consumers finished their batch.
     stopOnTerminationSignals: false,
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
       { async serverWillStart() { return { async drainServer() { await wsCleanup.dispose(); } }; } },
-      limitsPlugin,
+      durationPlugin,
     ],
     formatError: (formatted, error) => {
       if (formatted.extensions?.code === 'INTERNAL_SERVER_ERROR') log.error({ err: (error as GraphQLError).originalError ?? error }, 'resolver failed');
@@ -217,20 +257,68 @@ async function mountGraphQL(app: express.Express, httpServer: Server, g: GraphQL
   });
   await apollo.start();
 
-  const rateLimit: RequestHandler = async (req, res, next) => {
-    const caller = resolveCaller(req.headers.authorization, g.apiKeys);
-    const limited = await g.rateLimiter.consume(caller ? keyId(caller.apiKey) : `ip:${req.ip}`);
-    if (!limited) return next();
-    res.setHeader('retry-after', String(limited.extensions.retryAfterSeconds));
-    res.status(429).json({ errors: [{ message: limited.message, extensions: { code: 'RATE_LIMITED', retryAfterSeconds: limited.extensions.retryAfterSeconds } }] });
+  const send = (res: express.Response, refusal: Refusal) => {
+    if (refusal.retryAfterSeconds !== undefined) res.setHeader('retry-after', String(refusal.retryAfterSeconds));
+    res.status(refusal.status).json(refusalBody(refusal));
+  };
+  const fromQueryString = (q: Record<string, unknown>): OperationRequest => {
+    const json = (v: unknown) => {
+      if (typeof v !== 'string') return v;
+      try {
+        return JSON.parse(v);
+      } catch {
+        return v;
+      }
+    };
+    return { query: q.query, operationName: q.operationName, variables: json(q.variables), extensions: json(q.extensions) };
+  };
+  const admit: RequestHandler = async (req, res, next) => {
+    try {
+      const isGet = req.method === 'GET' || req.method === 'HEAD';
+      if (req.method === 'OPTIONS') return next();
+      // A GET without an operation is the landing page (or Apollo's 400): nothing to admit.
+      if (isGet && req.query.query === undefined && req.query.extensions === undefined) return next();
+      const body: unknown = isGet ? fromQueryString(req.query as Record<string, unknown>) : req.body;
+      const batch = Array.isArray(body);
+      const operations = (batch ? body : [body]) as unknown[];
+      if (batch) {
+        const refused = g.admission.checkBatch(operations);
+        if (refused) return send(res, refused);
+      }
+      if (operations.some((o) => !o || typeof o !== 'object')) return send(res, refuse('BAD_REQUEST', 'the body must be a GraphQL request object'));
+      const auth = await g.admission.authenticate(req.headers.authorization, req.ip ?? 'unknown');
+      if (!auth.ok) return send(res, auth);
+      for (const op of operations as OperationRequest[]) {
+        const admitted = await g.admission.admitOperation(auth.caller, op);
+        if (!admitted.ok) return send(res, admitted);
+        // Apollo runs exactly the text that was admitted (a trusted document sent by hash included).
+        op.query = admitted.query;
+        const ext = op.extensions as Record<string, unknown> | undefined;
+        if (ext && 'persistedQuery' in ext) delete ext.persistedQuery;
+      }
+      if (isGet) {
+        // Apollo reads GET operations from the query string: put the admitted text there.
+        Object.defineProperty(req, 'query', { value: { ...req.query, query: (operations[0] as OperationRequest).query, extensions: undefined }, configurable: true, writable: true });
+      }
+      (req as unknown as { caller: Caller }).caller = auth.caller;
+      next();
+    } catch (err) {
+      next(err);
+    }
+  };
+  const bodyErrors = (err: unknown, _req: express.Request, res: express.Response, next: express.NextFunction) => {
+    const type = (err as { type?: string }).type;
+    if (type === 'entity.too.large') return send(res, refuse('PAYLOAD_TOO_LARGE', `the request body is larger than ${g.maxBodyBytes} bytes`, 413, { maxBytes: g.maxBodyBytes }));
+    if (type === 'entity.parse.failed') return send(res, refuse('BAD_REQUEST', 'the request body is not valid JSON'));
+    next(err);
   };
   const corsMiddleware = g.corsOrigins.length > 0
     ? cors({ origin: g.corsOrigins.includes('*') ? true : g.corsOrigins, allowedHeaders: ['authorization', 'content-type', 'x-request-id'] })
     : ((_req, _res, next) => next()) as RequestHandler;
 
-  app.use('/graphql', corsMiddleware, express.json({ limit: '100kb' }), rateLimit, expressMiddleware(apollo, {
+  app.use('/graphql', corsMiddleware, express.json({ limit: g.maxBodyBytes }), bodyErrors, admit, expressMiddleware(apollo, {
     context: async ({ req }) => ({
-      caller: resolveCaller(req.headers.authorization, g.apiKeys) as Caller | null,
+      caller: (req as unknown as { caller?: Caller }).caller ?? null,
       services: g.services,
       logger: (req as unknown as { log: Logger }).log ?? log,
     }),
@@ -240,8 +328,4 @@ async function mountGraphQL(app: express.Express, httpServer: Server, g: GraphQL
     await apollo.stop();
     wsServer.close();
   };
-}
-
-function withCode(err: GraphQLError, code: string): GraphQLError {
-  return new GraphQLError(err.message, { nodes: err.nodes, extensions: { ...err.extensions, code } });
 }

@@ -141,7 +141,12 @@ export class ApiClient {
     });
   }
 
+  /**
+   * Closes the WebSocket. A connection the service refused (an unknown key is
+   * closed at connection_init with 4403) has nothing left to close: graphql-ws
+   * rethrows that close from dispose, which is not an error here.
+   */
   dispose(): Promise<void> {
-    return Promise.resolve(this.ws.dispose());
+    return Promise.resolve(this.ws.dispose()).catch(() => {});
   }
 }

@@ -5,6 +5,7 @@ import { AbnormalFeed, CityBoard, lastHour, provinceTotals, throttle, topCities 
 import { FeedView } from './feed-view';
 import {
   ABNORMAL_USER_SUBSCRIPTION, CITY_METRICS_SUBSCRIPTION, FEED_PAGE, HOT_LIMIT, HOT_PRODUCTS_SUBSCRIPTION, SET_CALLBACK_STATUS,
+  STATUS_BATCH_MAX,
   SNAPSHOT_QUERY, usersQuery, WINDOW_READS_QUERY,
   type AbnormalUser, type AbnormalUserDetection, type CallbackStatus, type CityStats, type DailyActiveUsers, type HotProduct,
   type HotProductsUpdate,
@@ -21,8 +22,6 @@ export const WINDOW_READS_INTERVAL_MS = 2_000;
 export const CITY_REDRAW_INTERVAL_MS = 500;
 /** Detections within this many milliseconds share one read of their users' callback status. */
 const STATUS_BATCH_MS = 250;
-/** Most users per status read. */
-const STATUS_BATCH_MAX = 20;
 /** Length of the hot-products ranking's hour and step of its boundaries, milliseconds (the hour ranked by `hotProducts`, refreshed every 5 minutes). */
 const HOUR_MS = 3_600_000;
 const RANKING_STEP_MS = 300_000;

@@ -102,6 +102,9 @@ export const WINDOW_READS_QUERY: Operation<DashboardWindowReadsQuery, DashboardW
   }
 `;
 
+/** Most users whose status one {@link usersQuery} reads. */
+export const STATUS_BATCH_MAX = 20;
+
 /**
  * One query for the status of several users (aliases `u0`, `u1`, ...) and the
  * new number of flagged users (`total`): a burst of detections costs one
@@ -136,3 +139,15 @@ export const HOT_PRODUCTS_SUBSCRIPTION: Operation<DashboardHotProductsSubscripti
 export const ABNORMAL_USER_SUBSCRIPTION: Operation<DashboardAbnormalUserDetectedSubscription, DashboardAbnormalUserDetectedSubscriptionVariables> = /* GraphQL */ `
   subscription DashboardAbnormalUserDetected { abnormalUserDetected { uid phone enterOrderCount windowStart windowEnd } }
 `;
+/**
+ * Every document the dashboard sends, text exactly as sent: `npm run build`
+ * writes their sha256 hashes into the service's trusted-documents list
+ * (TRUSTED_DOCUMENTS_ONLY=true runs these and nothing else).
+ */
+export function dashboardDocuments(): string[] {
+  return [
+    SNAPSHOT_QUERY, WINDOW_READS_QUERY, SET_CALLBACK_STATUS,
+    CITY_METRICS_SUBSCRIPTION, HOT_PRODUCTS_SUBSCRIPTION, ABNORMAL_USER_SUBSCRIPTION,
+    ...Array.from({ length: STATUS_BATCH_MAX }, (_, i) => usersQuery(i + 1)),
+  ];
+}

@@ -5,14 +5,25 @@ import type { Actor, PartitionMove } from '../../jobs/job-operations.js';
 import { keyId } from '../../store/unpaid-user-store.js';
 import { OPS_ROLES, READ_ROLES } from '../auth.js';
 import type { GraphQLContext } from '../context.js';
-import { toGraphQLError } from '../errors.js';
+import { badUserInput, toGraphQLError } from '../errors.js';
 import { Job, JobPartition, JobRebuild, JobResults, JobState, OffsetReset, PartitionOffsetMove, ResetConsumerOffsetsInput } from '../types/job.js';
 
 /** Who asks, as the audit tables record it: the role and a sha256 prefix of the key, never the key. */
 const actorOf = (ctx: GraphQLContext): Actor => ({ role: ctx.caller!.role, keyId: keyId(ctx.caller!.apiKey) });
 
 const moves = (list: PartitionMove[]): PartitionOffsetMove[] =>
-  list.map((m) => Object.assign(new PartitionOffsetMove(), { partition: m.partition, before: Number(m.before), after: Number(m.after) }));
+  list.map((m) => Object.assign(new PartitionOffsetMove(), { partition: m.partition, before: m.before, after: m.after }));
+
+/**
+ * The `offset` argument as the job operations take it (a number): offsets
+ * beyond 2^53 - 1 are refused with BAD_USER_INPUT, since the operations
+ * compare offsets as JavaScript numbers.
+ */
+function safeOffset(offset: number | bigint | null | undefined): number | null | undefined {
+  if (typeof offset !== 'bigint') return offset;
+  if (offset > BigInt(Number.MAX_SAFE_INTEGER) || offset < BigInt(Number.MIN_SAFE_INTEGER)) throw badUserInput('offset', 'must be at most 2^53 - 1 (9007199254740991)');
+  return Number(offset);
+}
 
 @Resolver()
 export class JobResolver {
@@ -26,7 +37,7 @@ export class JobResolver {
         topic: input.topic,
         partitions: input.partitions,
         to: input.to,
-        offset: input.offset,
+        offset: safeOffset(input.offset),
         timestampMs: input.timestamp ? input.timestamp.getTime() : null,
         dryRun: input.dryRun,
         allowRecount: input.allowRecount,
@@ -38,7 +49,7 @@ export class JobResolver {
         dryRun: !!input.dryRun,
         applied: result.applied,
         acknowledged: result.acknowledged,
-        recordsToRecount: Number(result.recordsToRecount),
+        recordsToRecount: result.recordsToRecount,
         partitions: moves(result.moves),
       });
     } catch (err) {

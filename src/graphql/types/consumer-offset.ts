@@ -1,6 +1,7 @@
+import { GraphQLBigInt } from 'graphql-scalars';
 import { Field, Float, Int, ObjectType } from 'type-graphql';
 
-@ObjectType({ description: "A consumer group's position on one partition. Offsets are Kafka offsets (exact below 2^53)." })
+@ObjectType({ description: "A consumer group's position on one partition. Offsets, lags and counts are BigInt: a JSON number up to 2^53 - 1, a decimal string beyond (graphql-scalars)." })
 export class ConsumerOffset {
   @Field()
   groupId!: string;
@@ -11,27 +12,27 @@ export class ConsumerOffset {
   @Field(() => Int)
   partition!: number;
 
-  @Field(() => Float, { description: 'Committed offset: the next record to process (the database is the source of truth). 0 before the first commit.' })
-  offset!: number;
+  @Field(() => GraphQLBigInt, { description: 'Committed offset: the next record to process (the database is the source of truth). 0 before the first commit.' })
+  offset!: number | bigint;
 
-  @Field(() => Float, { description: "The partition's earliest offset still on the broker." })
-  earliest!: number;
+  @Field(() => GraphQLBigInt, { description: "The partition's earliest offset still on the broker." })
+  earliest!: number | bigint;
 
-  @Field(() => Float, { description: "The partition's latest offset (high watermark)." })
-  latest!: number;
+  @Field(() => GraphQLBigInt, { description: "The partition's latest offset (high watermark)." })
+  latest!: number | bigint;
 
-  @Field(() => Float, { description: 'latest - offset.' })
-  lag!: number;
+  @Field(() => GraphQLBigInt, { description: 'latest - offset.' })
+  lag!: number | bigint;
 
   @Field(() => Float, { nullable: true, description: 'Watermark, epoch milliseconds; null before the first event time.' })
   watermarkMs!: number | null;
 
-  @Field(() => Float, { description: 'Records deleted by retention before this group processed them.' })
-  lostToRetention!: number;
+  @Field(() => GraphQLBigInt, { description: 'Records deleted by retention before this group processed them.' })
+  lostToRetention!: number | bigint;
 
-  @Field(() => Float, { description: 'Late records (counted and dead-lettered, not aggregated).' })
-  lateRecords!: number;
+  @Field(() => GraphQLBigInt, { description: 'Late records (counted and dead-lettered, not aggregated).' })
+  lateRecords!: number | bigint;
 
-  @Field(() => Float, { description: 'Records sent to the dead-letter topic (late ones included).' })
-  deadLettered!: number;
+  @Field(() => GraphQLBigInt, { description: 'Records sent to the dead-letter topic (late ones included).' })
+  deadLettered!: number | bigint;
 }

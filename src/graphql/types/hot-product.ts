@@ -1,4 +1,5 @@
-import { Field, Float, ID, Int, ObjectType } from 'type-graphql';
+import { GraphQLBigInt } from 'graphql-scalars';
+import { Field, ID, Int, ObjectType } from 'type-graphql';
 
 @ObjectType({ description: 'A product in a hot-products ranking (issue 4): its clicks over the ranked hour of event time.' })
 export class HotProduct {
@@ -32,8 +33,8 @@ export class ProductClickBucket {
   @Field(() => Int)
   clicks!: number;
 
-  @Field(() => Float, { description: "All of the product's clicks in minutes up to and including this one (exact below 2^53). A late click into an earlier minute raises every later running total." })
-  runningTotal!: number;
+  @Field(() => GraphQLBigInt, { description: "All of the product's clicks in minutes up to and including this one. A late click into an earlier minute raises every later running total." })
+  runningTotal!: number | bigint;
 }
 
 @ObjectType({ description: 'The ranking of the hour ending at a 5-minute boundary of event time, published once the watermark of every partition passed the boundary.' })

@@ -1,3 +1,4 @@
+import { GraphQLBigInt } from 'graphql-scalars';
 import { Field, Float, InputType, Int, ObjectType, registerEnumType } from 'type-graphql';
 
 /** Where `resetConsumerOffsets` moves partitions. */
@@ -36,8 +37,8 @@ export class ResetConsumerOffsetsInput {
   @Field(() => OffsetResetTarget)
   to!: OffsetResetTarget;
 
-  @Field(() => Float, { nullable: true, description: 'With to: OFFSET; must lie within [earliest, latest] of every listed partition.' })
-  offset?: number | null;
+  @Field(() => GraphQLBigInt, { nullable: true, description: 'With to: OFFSET; must lie within [earliest, latest] of every listed partition.' })
+  offset?: number | bigint | null;
 
   @Field(() => Date, { nullable: true, description: 'With to: TIMESTAMP: each partition moves to its first record at or after this time.' })
   timestamp?: Date | null;
@@ -54,11 +55,11 @@ export class PartitionOffsetMove {
   @Field(() => Int)
   partition!: number;
 
-  @Field(() => Float)
-  before!: number;
+  @Field(() => GraphQLBigInt)
+  before!: number | bigint;
 
-  @Field(() => Float)
-  after!: number;
+  @Field(() => GraphQLBigInt)
+  after!: number | bigint;
 }
 
 @ObjectType()
@@ -78,8 +79,8 @@ export class OffsetReset {
   @Field({ description: 'True when every moved partition with a live owner was claimed again by it within 10 s: the owner dropped its window state and reads from the new position. When false, the owner applies the move at its next commit.' })
   acknowledged!: boolean;
 
-  @Field(() => Float, { description: 'Records the move makes the job read again.' })
-  recordsToRecount!: number;
+  @Field(() => GraphQLBigInt, { description: 'Records the move makes the job read again.' })
+  recordsToRecount!: number | bigint;
 
   @Field(() => [PartitionOffsetMove])
   partitions!: PartitionOffsetMove[];
@@ -93,8 +94,8 @@ export class JobRebuild {
   @Field(() => [PartitionOffsetMove])
   partitions!: PartitionOffsetMove[];
 
-  @Field(() => Float, { description: 'Records retention deleted before the earliest offset: the rebuilt results are exact only when this is 0.' })
-  lostToRetention!: number;
+  @Field(() => GraphQLBigInt, { description: 'Records retention deleted before the earliest offset: the rebuilt results are exact only when this is 0.' })
+  lostToRetention!: number | bigint;
 
   @Field({ description: 'True when the live owners restarted from the earliest offsets within 10 s.' })
   acknowledged!: boolean;
@@ -108,14 +109,14 @@ export class JobPartition {
   @Field(() => String, { nullable: true, description: 'The worker process (host:pid) that owns the partition now; null when none is alive.' })
   owner!: string | null;
 
-  @Field(() => Float, { description: 'Committed offset: the next record to process.' })
-  committedOffset!: number;
+  @Field(() => GraphQLBigInt, { description: 'Committed offset: the next record to process.' })
+  committedOffset!: number | bigint;
 
-  @Field(() => Float)
-  latest!: number;
+  @Field(() => GraphQLBigInt)
+  latest!: number | bigint;
 
-  @Field(() => Float)
-  lag!: number;
+  @Field(() => GraphQLBigInt)
+  lag!: number | bigint;
 
   @Field(() => Date, { nullable: true, description: 'Event-time watermark.' })
   watermark!: Date | null;
@@ -123,17 +124,17 @@ export class JobPartition {
   @Field(() => Float, { description: 'Records committed per second over the last few seconds.' })
   recordsPerSecond!: number;
 
-  @Field(() => Float)
-  lateRecords!: number;
+  @Field(() => GraphQLBigInt)
+  lateRecords!: number | bigint;
 
-  @Field(() => Float)
-  deadLettered!: number;
+  @Field(() => GraphQLBigInt)
+  deadLettered!: number | bigint;
 
-  @Field(() => Float)
-  lostToRetention!: number;
+  @Field(() => GraphQLBigInt)
+  lostToRetention!: number | bigint;
 
-  @Field(() => Float, { description: 'Records whose event time was already older than the de-duplication horizon when they arrived (recharge-metrics: RECHARGE_DEDUP_HORIZON_DAYS of notify time). They are not counted in the results: they went to the dead-letter topic with reason beyond-dedup-horizon (and are included in deadLettered). Always 0 for the other jobs.' })
-  beyondDedupHorizon!: number;
+  @Field(() => GraphQLBigInt, { description: 'Records whose event time was already older than the de-duplication horizon when they arrived (recharge-metrics: RECHARGE_DEDUP_HORIZON_DAYS of notify time). They are not counted in the results: they went to the dead-letter topic with reason beyond-dedup-horizon (and are included in deadLettered). Always 0 for the other jobs.' })
+  beyondDedupHorizon!: number | bigint;
 }
 
 @ObjectType()

@@ -77,7 +77,8 @@ export class UnpaidUserConnection {
   @Field(() => PageInfo)
   pageInfo!: PageInfo;
 
-  @Field(() => Int, { description: 'Users matching the filter, on all pages.' })
+  // A COUNT of its own over the table: priced like a root field by the cost limit.
+  @Field(() => Int, { description: 'Users matching the filter, on all pages.', complexity: 10 })
   totalCount!: number;
 }
 
