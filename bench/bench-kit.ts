@@ -32,7 +32,7 @@ export const log = (line: string) => console.log(line);
 
 /** Node version, CPUs and the 1-minute load average, for a bench's first line. */
 export function machineLine(): string {
-  return `node ${process.version}, ${os.availableParallelism()} CPUs, load ${os.loadavg()[0]!.toFixed(1)}`;
+  return `node ${process.version}, ${os.availableParallelism()} CPUs, load ${os.loadavg()[0].toFixed(1)}`;
 }
 
 /** The flags every bench takes (see each bench's USAGE). */
@@ -97,7 +97,7 @@ export const SERVICE_FETCH = {
 } as const;
 
 /** Cleanups run in reverse order, once: at the end, on failure and on Ctrl-C (see {@link runBench}). */
-const cleanups: Array<{ what: string; run: () => Promise<unknown> }> = [];
+const cleanups: { what: string; run: () => Promise<unknown> }[] = [];
 let cleaned: Promise<void> | null = null;
 
 export function onCleanup(what: string, run: () => Promise<unknown>): void {
@@ -189,7 +189,7 @@ export async function fillBenchTopic(opts: {
   records: Iterable<FillRecord>;
   count: number;
   batchSize: number;
-  flush?: Array<{ key: string; partition: number; value: string }>;
+  flush?: { key: string; partition: number; value: string }[];
 }): Promise<FillResult> {
   let bytes = 0;
   function* counted(): Generator<FillRecord> {
@@ -261,7 +261,7 @@ export async function rawConsume(topic: string, total: number): Promise<RawResul
         if (n === 0) return;
         messages += n;
         batches++;
-        resolveOffset(batch.messages[n - 1]!.offset);
+        resolveOffset(batch.messages[n - 1].offset);
         if (messages >= total) done(performance.now());
       },
     });
@@ -435,7 +435,7 @@ export async function serviceStep(opts: Parameters<typeof timeService>[0] & { db
  * end-to-end rate, end-to-end / raw, CPU per record (raw consumer and
  * service) and the service's peak RSS.
  */
-export function summaryRows(total: number, fill: FillResult, raw: RawResult | null, e: ServiceRun): Array<[string, string]> {
+export function summaryRows(total: number, fill: FillResult, raw: RawResult | null, e: ServiceRun): [string, string][] {
   const rawRate = raw ? raw.messages / (raw.ms / 1000) : null;
   const e2eRate = total / (e.ms / 1000);
   return [
@@ -451,7 +451,7 @@ export function summaryRows(total: number, fill: FillResult, raw: RawResult | nu
 }
 
 /** Prints `rows` as a two-column table after a blank line, the names padded to the longest. */
-export function printTable(rows: Array<[string, string]>): void {
+export function printTable(rows: [string, string][]): void {
   const width = Math.max(...rows.map(([k]) => k.length));
   log('');
   for (const [k, v] of rows) log(`  ${k.padEnd(width)}  ${v}`);

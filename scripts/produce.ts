@@ -257,7 +257,7 @@ async function main(): Promise<number> {
   console.log(
     `produce: ${args.kindName} records to ${topic}${created.length ? ` (created, ${DEFAULT_PARTITIONS} partitions)` : ''} at ${brokers.join(',')}, ` +
       `${args.rate}/s, ${timeMode}, seed ${args.seed ?? USER_BEHAVIOR_GENERATOR_DEFAULTS.seed}, ` +
-      `${Number.isFinite(args.count) ? `${args.count} records` : 'until stopped (Ctrl-C)'}`,
+      (Number.isFinite(args.count) ? `${args.count} records` : 'until stopped (Ctrl-C)'),
   );
 
   const TICK_MS = 100;

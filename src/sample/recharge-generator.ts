@@ -80,7 +80,7 @@ export const RECHARGE_GENERATOR_DEFAULTS = Object.freeze({
 });
 
 /** Common recharge amounts in yuan and how often each is chosen. */
-const AMOUNTS: ReadonlyArray<[yuan: number, weight: number]> = [[10, 5], [20, 10], [30, 15], [50, 30], [100, 25], [200, 8], [300, 4], [500, 3]];
+const AMOUNTS: readonly [yuan: number, weight: number][] = [[10, 5], [20, 10], [30, 15], [50, 30], [100, 25], [200, 8], [300, 4], [500, 3]];
 const FAILURE_CODES = ['0001', '0010', '0034', '0109'];
 const OTHER_SERVICES = ['sendRechargeReq', 'payNotifyReq'];
 const MALFORMED: readonly RechargeMalformedReason[] = ['bad-json', 'missing-field', 'bad-time', 'bad-amount', 'unknown-city'];
@@ -95,7 +95,7 @@ function cumulative(weights: readonly number[]): number[] {
 
 function pick<T>(items: readonly T[], cdf: readonly number[], r: number): T {
   const i = cdf.findIndex((c) => r < c);
-  return items[i === -1 ? items.length - 1 : i]!;
+  return items[i === -1 ? items.length - 1 : i];
 }
 
 /**
@@ -118,7 +118,7 @@ export function* generateRecharges(options: RechargeGeneratorOptions = {}): Gene
   const amountCdf = cumulative(AMOUNTS.map(([, w]) => w));
   const msPerEvent = 1000 / o.eventsPerSecond;
   let nextOrderId = o.orderIdBase ?? 384_000_000_000_000_000n + BigInt(o.seed >>> 0) * 1_000_000_000n;
-  const recent: Array<{ key: string; value: string; eventTimeMs: number }> = [];
+  const recent: { key: string; value: string; eventTimeMs: number }[] = [];
   let lastClockMs = Number.NEGATIVE_INFINITY;
   const digits = (n: number) => Array.from({ length: n }, () => Math.floor(rng() * 10)).join('');
 
@@ -126,7 +126,7 @@ export function* generateRecharges(options: RechargeGeneratorOptions = {}): Gene
     const nowMs = o.clock ? (lastClockMs = Math.max(lastClockMs, o.clock())) : o.startTimeMs + Math.floor(i * msPerEvent);
     const r = rng();
     if (r < o.duplicateShare && recent.length > 0) {
-      const d = recent[Math.floor(rng() * recent.length)]!;
+      const d = recent[Math.floor(rng() * recent.length)];
       yield { key: d.key, value: d.value, kind: 'duplicate', malformed: null, eventTimeMs: d.eventTimeMs };
       continue;
     }
@@ -139,7 +139,7 @@ export function* generateRecharges(options: RechargeGeneratorOptions = {}): Gene
     const durationMs = 1_000 + Math.floor(rng() * 59_000);
     const record = {
       orderId,
-      bussinessRst: succeeded ? RECHARGE_SUCCESS : FAILURE_CODES[Math.floor(rng() * FAILURE_CODES.length)]!,
+      bussinessRst: succeeded ? RECHARGE_SUCCESS : FAILURE_CODES[Math.floor(rng() * FAILURE_CODES.length)],
       chargefee,
       requestTimeMs: nowMs - durationMs,
       notifyTimeMs: nowMs,
@@ -148,12 +148,12 @@ export function* generateRecharges(options: RechargeGeneratorOptions = {}): Gene
       cityCode: city,
     };
     if (r < o.duplicateShare + o.otherServiceShare) {
-      const serviceName = OTHER_SERVICES[Math.floor(rng() * OTHER_SERVICES.length)]!;
+      const serviceName = OTHER_SERVICES[Math.floor(rng() * OTHER_SERVICES.length)];
       yield { key: orderId, value: formatRecharge({ ...record, serviceName }, calendar), kind: 'other-service', malformed: null, eventTimeMs: nowMs };
       continue;
     }
     if (r < o.duplicateShare + o.otherServiceShare + o.malformedShare) {
-      const reason = MALFORMED[Math.floor(rng() * MALFORMED.length)]!;
+      const reason = MALFORMED[Math.floor(rng() * MALFORMED.length)];
       yield { key: orderId, value: malformedValue(reason, record, calendar), kind: 'malformed', malformed: reason, eventTimeMs: nowMs };
       continue;
     }
@@ -173,7 +173,7 @@ function malformedValue(reason: RechargeMalformedReason, record: Parameters<type
       delete json.cityCode;
       return JSON.stringify(json);
     case 'bad-time':
-      json.receiveNotifyTime = json.receiveNotifyTime!.replace(/^(\d{4})\d\d/, '$113');
+      json.receiveNotifyTime = json.receiveNotifyTime.replace(/^(\d{4})\d\d/, '$113');
       return JSON.stringify(json);
     case 'bad-amount':
       json.chargefee = '-50';

@@ -3,7 +3,7 @@ import WebSocket from 'ws';
 
 export interface GraphQLResponse<T = any> {
   data?: T;
-  errors?: Array<{ message: string; extensions?: { code?: string; [k: string]: unknown } }>;
+  errors?: { message: string; extensions?: { code?: string; [k: string]: unknown } }[];
 }
 
 /** POSTs one operation to `url` with `Authorization: Bearer <key>` when a key is given. */

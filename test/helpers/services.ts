@@ -75,7 +75,7 @@ export async function createTestTopic(prefix = 'user-behavior', partitions = 3):
 }
 
 /** Produces `messages` (explicit partitions allowed) with acks=all. */
-export async function produce(topic: string, messages: Array<{ key?: string | null; value: string; partition?: number }>): Promise<void> {
+export async function produce(topic: string, messages: { key?: string | null; value: string; partition?: number }[]): Promise<void> {
   const producer = createKafka(KAFKA_BROKERS, randomName('test-producer')).producer();
   await producer.connect();
   try {
@@ -88,9 +88,9 @@ export async function produce(topic: string, messages: Array<{ key?: string | nu
 }
 
 /** Reads every record of `topic` from the beginning until `count` arrived or `timeoutMs` passed. */
-export async function readTopic(topic: string, count: number, timeoutMs = 20_000): Promise<Array<{ key: string | null; value: string | null; headers: Record<string, string> }>> {
+export async function readTopic(topic: string, count: number, timeoutMs = 20_000): Promise<{ key: string | null; value: string | null; headers: Record<string, string> }[]> {
   const consumer = createKafka(KAFKA_BROKERS, randomName('test-reader')).consumer({ groupId: randomName('test-reader') });
-  const out: Array<{ key: string | null; value: string | null; headers: Record<string, string> }> = [];
+  const out: { key: string | null; value: string | null; headers: Record<string, string> }[] = [];
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
   let done!: () => void;
@@ -115,7 +115,7 @@ export async function waitFor<T>(what: string, check: () => Promise<T | undefine
   for (;;) {
     try {
       const value = await check();
-      if (value) return value as T;
+      if (value) return value;
     } catch (err) {
       last = err;
     }

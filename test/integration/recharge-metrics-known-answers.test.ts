@@ -41,7 +41,7 @@ const C2: Order = ['C2', ZH, false, '50', 45_000, T0 + 120_000];
 const C3: Order = ['C3', ZH, true, '30', 1_000, T0 + 121_000];
 
 /** Batch 1, produced before the worker starts so each partition's records arrive as one batch. */
-const BATCH_1: Array<{ key: string; value: string; partition: number }> = [
+const BATCH_1: { key: string; value: string; partition: number }[] = [
   { key: 'A1', value: value(A1), partition: 0 },
   { key: 'A2', value: value(A2), partition: 0 },
   { key: 'A2', value: value(A2), partition: 0 }, // duplicate within a batch
@@ -85,16 +85,16 @@ describe('recharge-metrics on a hand-built stream', () => {
   let ws: ReturnType<typeof wsClient>;
   let disposeSubscription: () => void;
   const subscriptionErrors: unknown[] = [];
-  const received: Array<{ at: number; stats: any }> = [];
+  const received: { at: number; stats: any }[] = [];
   let rawBus: Redis;
-  const rawChanges: Array<{ cityCode: string; date: string; orders: number }> = [];
+  const rawChanges: { cityCode: string; date: string; orders: number }[] = [];
   let env: Record<string, string>;
   let group: string;
 
   const query = (q: string, vars: Record<string, unknown> = {}) => gql(api.url, q, vars, TEST_KEYS.viewer);
   const committed = async (total: number) => {
     const rows = await sql<{ n: bigint }>(db.url, 'SELECT COALESCE(SUM(next_offset), 0) AS n FROM consumer_offset WHERE group_id = ?', [group]);
-    return Number(rows[0]!.n) >= total;
+    return Number(rows[0].n) >= total;
   };
 
   before(async () => {
@@ -206,9 +206,9 @@ describe('recharge-metrics on a hand-built stream', () => {
         const h = await redis.hgetall(cityDailyKey(group, D2));
         return h._complete ? h : null;
       });
-      assert.deepEqual(JSON.parse(daily[GZ]!), { orders: 3, succeeded: 3, failed: 0, amount: '310.50', durationMsSum: 95_000 });
+      assert.deepEqual(JSON.parse(daily[GZ]), { orders: 3, succeeded: 3, failed: 0, amount: '310.50', durationMsSum: 95_000 });
       const minutes = await redis.hgetall(minuteKey(group, D2));
-      assert.deepEqual(JSON.parse(minutes[iso(T0 + 60_000)]!), { orders: 2, succeeded: 2, amount: '220.05' });
+      assert.deepEqual(JSON.parse(minutes[iso(T0 + 60_000)]), { orders: 2, succeeded: 2, amount: '220.05' });
       assert.ok((await redis.ttl(cityDailyKey(group, D2))) > 2 * 86_400);
       // A value only Redis has is what the query answers: it reads Redis, not MySQL.
       await redis.hset(cityDailyKey(group, D2), FS, JSON.stringify({ orders: 99, succeeded: 0, failed: 99, amount: '0.00', durationMsSum: 0 }));
@@ -261,11 +261,11 @@ describe('recharge-metrics on a hand-built stream', () => {
     const { date, cityCode, cityName, cityNameEn, longitude, latitude, ...last } = foshan.at(-1)!.stats;
     assert.deepEqual({ date, cityCode, cityName, ...last }, { date: D2, cityCode: FS, cityName: '佛山市', ...final });
     // Counts only grow, event after event.
-    for (let i = 1; i < foshan.length; i++) assert.ok(foshan[i]!.stats.orders > foshan[i - 1]!.stats.orders);
+    for (let i = 1; i < foshan.length; i++) assert.ok(foshan[i].stats.orders > foshan[i - 1].stats.orders);
     // At most one per city per second (the API process emits 1000 ms apart; delivery jitter is far below 100 ms).
     for (const city of new Set(received.map((e) => e.stats.cityCode))) {
       const times = received.filter((e) => e.stats.cityCode === city).map((e) => e.at);
-      for (let i = 1; i < times.length; i++) assert.ok(times[i]! - times[i - 1]! >= 900, `${city}: events ${times[i]! - times[i - 1]!} ms apart`);
+      for (let i = 1; i < times.length; i++) assert.ok(times[i] - times[i - 1] >= 900, `${city}: events ${times[i] - times[i - 1]} ms apart`);
     }
     // Every city of the stream reached its final values of 2026-01-01.
     for (const [city, expected] of Object.entries(EXPECTED_D2)) {

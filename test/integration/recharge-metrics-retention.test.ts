@@ -31,7 +31,7 @@ describe('recharge-metrics after retention deleted records it had not read', () 
 
   const nextOffset = async () => {
     const rows = await sql<{ next_offset: bigint }>(db.url, 'SELECT next_offset FROM consumer_offset WHERE group_id = ? AND `partition` = 0', [group]);
-    return rows.length ? Number(rows[0]!.next_offset) : -1;
+    return rows.length ? Number(rows[0].next_offset) : -1;
   };
 
   before(async () => {

@@ -6,8 +6,8 @@ import { LatestPerKeyThrottle } from '../../src/publish/latest-per-key-throttle.
 /** A throttle on a hand-driven clock: `advance(ms)` runs the timers that fall due. */
 function harness() {
   let now = 1_000_000;
-  const timers: Array<{ at: number; fn: () => void; cleared: boolean }> = [];
-  const emitted: Array<[string, { v: number }, number]> = [];
+  const timers: { at: number; fn: () => void; cleared: boolean }[] = [];
+  const emitted: [string, { v: number }, number][] = [];
   const throttle = new LatestPerKeyThrottle<string, { v: number }>({
     intervalMs: 1_000,
     isNewer: (a, b) => a.v > b.v,

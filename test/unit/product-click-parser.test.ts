@@ -46,7 +46,7 @@ describe('parseProductClick', () => {
     assert.equal(parseProductClick(withField('action', 'cart')).action, 'cart');
   });
 
-  const cases: Array<[name: string, value: Buffer | string | null, reason: string, mentions: string]> = [
+  const cases: [name: string, value: Buffer | string | null, reason: string, mentions: string][] = [
     ['a tombstone', null, 'empty-value', 'null'],
     ['an empty value', Buffer.alloc(0), 'empty-value', 'empty'],
     ['bytes that are not UTF-8', Buffer.from([0x7b, 0xff, 0xfe, 0x7d]), 'encoding', 'UTF-8'],

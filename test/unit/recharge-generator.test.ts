@@ -54,7 +54,7 @@ describe('generateRecharges', () => {
   it('should follow the event clock: eventsPerSecond records per second from startTimeMs', () => {
     const start = Date.UTC(2026, 0, 1);
     const r = [...generateRecharges({ seed: 1, count: 201, startTimeMs: start, eventsPerSecond: 100, duplicateShare: 0, malformedShare: 0, otherServiceShare: 0 })];
-    assert.equal(r[0]!.eventTimeMs, start);
-    assert.equal(r[200]!.eventTimeMs, start + 2_000);
+    assert.equal(r[0].eventTimeMs, start);
+    assert.equal(r[200].eventTimeMs, start + 2_000);
   });
 });

@@ -95,7 +95,7 @@ export class ApiClient {
     } catch (err) {
       throw new GraphQLRequestError(`the service could not be reached: ${(err as Error).message}`, 'NETWORK_ERROR');
     }
-    let body: { data?: T; errors?: Array<{ message: string; extensions?: { code?: string } }> };
+    let body: { data?: T; errors?: { message: string; extensions?: { code?: string } }[] };
     try {
       body = await res.json();
     } catch {
@@ -117,7 +117,7 @@ export class ApiClient {
       next: (result) => {
         const first = result.errors?.[0];
         if (first) onError(new GraphQLRequestError(first.message, (first.extensions?.code as string | undefined) ?? 'GRAPHQL_ERROR'));
-        else if (result.data) onData(result.data as T);
+        else if (result.data) onData(result.data);
       },
       error: (err) => {
         const list = Array.isArray(err) ? err : [err];

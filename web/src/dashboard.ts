@@ -64,7 +64,7 @@ export class Dashboard {
   private statusTimer: ReturnType<typeof setTimeout> | null = null;
   private readonly refreshWindowReads: () => void;
   private readonly redrawCities: () => void;
-  private unsubscribe: Array<() => void> = [];
+  private unsubscribe: (() => void)[] = [];
   private loading: Promise<void> | null = null;
   /** City events received while a snapshot is being read (null when none is). */
   private duringLoad: CityStats[] | null = null;
@@ -188,7 +188,7 @@ export class Dashboard {
       this.statusTimer = null;
       const uids = [...this.pendingStatus].slice(0, STATUS_BATCH_MAX);
       for (const u of uids) this.pendingStatus.delete(u);
-      if (this.pendingStatus.size > 0) this.queueStatusRead([...this.pendingStatus][0]!);
+      if (this.pendingStatus.size > 0) this.queueStatusRead([...this.pendingStatus][0]);
       const vars = Object.fromEntries(uids.map((u, i) => [`u${i}`, u]));
       this.api.request<UsersResult>(usersQuery(uids.length), vars)
         .then((result) => {

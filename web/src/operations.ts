@@ -85,7 +85,7 @@ export interface SnapshotResult {
   rechargeSummary: { date: string };
   cityRechargeStats: CityStats[];
   hotProducts: HotProduct[];
-  unpaidUsers: { totalCount: number; edges: Array<{ node: AbnormalUser }> };
+  unpaidUsers: { totalCount: number; edges: { node: AbnormalUser }[] };
 }
 
 /**
