@@ -41,9 +41,9 @@ export const configSchema = z.object({
   /** Comma-separated `host:port` list. @default "localhost:9092" */
   KAFKA_BROKERS: z.string().default('localhost:9092').transform((s) => s.split(',').map((b) => b.trim()).filter(Boolean)),
   /** @default "mysql://root@127.0.0.1:3306/rt_analytics" */
-  DATABASE_URL: z.string().url().default('mysql://root@127.0.0.1:3306/rt_analytics'),
+  DATABASE_URL: z.url().default('mysql://root@127.0.0.1:3306/rt_analytics'),
   /** @default "redis://127.0.0.1:6379" */
-  REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
+  REDIS_URL: z.url().default('redis://127.0.0.1:6379'),
   /** HTTP and WebSocket port of `/graphql`. `0` picks a free port. @default 4000 */
   PORT: z.coerce.number().int().min(0).max(65535).default(4000),
   /** `role:key` pairs, comma separated; roles `viewer`, `crm`, `ops`. */
@@ -128,7 +128,7 @@ export const configSchema = z.object({
   /** Log level (pino). @default "info" */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 }).refine((c) => c.ABNORMAL_WINDOW_SIZE_MS % c.ABNORMAL_WINDOW_ADVANCE_MS === 0, {
-  message: 'ABNORMAL_WINDOW_SIZE_MS must be a multiple of ABNORMAL_WINDOW_ADVANCE_MS',
+  error: 'ABNORMAL_WINDOW_SIZE_MS must be a multiple of ABNORMAL_WINDOW_ADVANCE_MS',
   path: ['ABNORMAL_WINDOW_SIZE_MS'],
 });
 

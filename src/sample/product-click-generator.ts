@@ -139,7 +139,7 @@ function catalogue(o: Pick<Resolved, 'seed' | 'products' | 'uncategorizedShare'>
     const j = Math.floor(rng() * (i + 1));
     [order[i], order[j]] = [order[j], order[i]];
   }
-  const products: SampleProduct[] = new Array(o.products);
+  const products: SampleProduct[] = new Array<SampleProduct>(o.products);
   for (let i = 0; i < o.products; i++) {
     const category = rng() < o.uncategorizedShare ? null : SAMPLE_CATEGORIES[Math.floor(rng() * SAMPLE_CATEGORIES.length)];
     products[i] = { productId: productIdOf(i), category, popularityRank: 0 };

@@ -1,5 +1,5 @@
 import { AppError } from '../errors/app-error.js';
-import { formatRecharge, RECHARGE_NOTIFY_SERVICE, RECHARGE_SUCCESS, type RechargeMalformedReason } from '../ingest/formats/recharge.js';
+import { formatRecharge, RECHARGE_SUCCESS, type RechargeMalformedReason } from '../ingest/formats/recharge.js';
 import { GUANGDONG_CITIES, GUANGDONG_PROVINCE_CODE } from '../store/guangdong-cities.js';
 import { ZonedCalendar } from '../stream/zoned-calendar.js';
 import { DEFAULT_SAMPLE_SEED, mulberry32 } from './user-behavior-generator.js';
@@ -103,7 +103,7 @@ function pick<T>(items: readonly T[], cdf: readonly number[], r: number): T {
  * @throws {AppError} code `INVALID_OPTION` for an option out of range.
  */
 export function* generateRecharges(options: RechargeGeneratorOptions = {}): Generator<GeneratedRecharge, void, undefined> {
-  const o = { ...RECHARGE_GENERATOR_DEFAULTS, ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) } as typeof RECHARGE_GENERATOR_DEFAULTS & RechargeGeneratorOptions;
+  const o = { ...RECHARGE_GENERATOR_DEFAULTS, ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) } as Required<Pick<RechargeGeneratorOptions, keyof typeof RECHARGE_GENERATOR_DEFAULTS>> & RechargeGeneratorOptions;
   const bad = (name: string, expected: string, got: unknown) => new AppError('INVALID_OPTION', `recharge generator option ${name}: expected ${expected}, got ${String(got)}`);
   if (!Number.isInteger(o.seed)) throw bad('seed', 'an integer', o.seed);
   for (const k of ['successShare', 'duplicateShare', 'otherServiceShare', 'malformedShare'] as const) {

@@ -291,13 +291,13 @@ function malformedLine(kind: UserBehaviorMalformedReason, validLine: string, r: 
       if (variant === 2) return f.join(','); // wrong separator
       return f.join('\t').replace('\t', '  '); // a tab turned into spaces
     case 'bad-event-time':
-      f[UserBehaviorField.eventTime] = ['abc', `${f[UserBehaviorField.eventTime]}000`, `${f[UserBehaviorField.eventTime]}.5`, '-1'][variant]!;
+      f[UserBehaviorField.eventTime] = ['abc', `${f[UserBehaviorField.eventTime]}000`, `${f[UserBehaviorField.eventTime]}.5`, '-1'][variant];
       break;
     case 'empty-uid':
       f[UserBehaviorField.uid] = '';
       break;
     case 'bad-phone':
-      f[UserBehaviorField.phone] = ['', 'unknown', '187-0146-1024', '12345678901234567'][variant]!;
+      f[UserBehaviorField.phone] = ['', 'unknown', '187-0146-1024', '12345678901234567'][variant];
       break;
     case 'empty-event-key':
       f[UserBehaviorField.eventKey] = '';
@@ -366,7 +366,8 @@ function* generate(o: Resolved): Generator<GeneratedRecord, void, undefined> {
     const clockMs = clock ? (lastClockMs = Math.max(lastClockMs, clock())) : o.startTimeMs + Math.floor(i * msPerEvent);
 
     if (pending.length > 0 && pending[0].atMs <= clockMs) {
-      const { atMs, user } = pending.shift()!;
+      const { atMs, user } = pending[0];
+      pending.shift();
       const sec = Math.floor(atMs / 1000);
       remember(user, sec * 1000);
       yield { key: uids[user], value: `${prefixes[user]}${orderKey}\t${sec}`, eventTimeMs: sec * 1000, malformed: null };

@@ -97,7 +97,7 @@ export class ApiClient {
     }
     let body: { data?: T; errors?: { message: string; extensions?: { code?: string } }[] };
     try {
-      body = await res.json();
+      body = (await res.json()) as typeof body;
     } catch {
       throw new GraphQLRequestError(`the service answered ${res.status} without GraphQL`, `HTTP_${res.status}`);
     }
@@ -112,6 +112,7 @@ export class ApiClient {
    * subscribes again by itself. Errors of the operation (an unknown key, ...)
    * go to `onError` with their code.
    */
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters -- T is the caller's statement of the operation's data shape (the answer is untyped JSON)
   subscribe<T>(query: string, onData: (data: T) => void, onError: (err: GraphQLRequestError) => void): () => void {
     return this.ws.subscribe<T>({ query }, {
       next: (result) => {
@@ -124,7 +125,7 @@ export class ApiClient {
         const first = list[0] as { message?: string; extensions?: { code?: string } } | undefined;
         onError(new GraphQLRequestError(first?.message ?? String(err), first?.extensions?.code ?? 'SUBSCRIPTION_ERROR'));
       },
-      complete: () => {},
+      complete: () => undefined, // nothing to release: the caller's unsubscribe ends the subscription
     });
   }
 
