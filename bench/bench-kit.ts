@@ -81,8 +81,8 @@ export function parseBenchArgs<K extends string = never>(usage: string, extraInt
     records: int('records', values.records, 1_000_000, 1),
     batchSize: int('batch-size', values['batch-size'], 10_000, 1),
     ...extra,
-    skipRaw: Boolean(values['skip-raw']),
-    serviceLogs: Boolean(values['service-logs']),
+    skipRaw: values['skip-raw'],
+    serviceLogs: values['service-logs'],
     cpuProf: typeof values['cpu-prof'] === 'string' ? path.resolve(values['cpu-prof']) : null,
   };
 }
@@ -256,6 +256,7 @@ export async function rawConsume(topic: string, total: number): Promise<RawResul
       autoCommit: false,
       eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: SERVICE_FETCH.partitionsConsumedConcurrently,
+      // eslint-disable-next-line @typescript-eslint/require-await, @typescript-eslint/unbound-method -- kafkajs wants a Promise back; its resolveOffset is a closure, not a method
       eachBatch: async ({ batch, resolveOffset }) => {
         const n = batch.messages.length;
         if (n === 0) return;
@@ -273,7 +274,7 @@ export async function rawConsume(topic: string, total: number): Promise<RawResul
   } finally {
     await consumer.disconnect();
     const admin = await connectAdmin();
-    await admin.deleteGroups([groupId]).catch(() => {});
+    await admin.deleteGroups([groupId]).catch(() => undefined); // best effort: a leftover group holds no data
     await admin.disconnect();
   }
 }
@@ -356,7 +357,7 @@ export async function timeService(opts: {
   // Last in, first out: the process is killed before its group is deleted.
   onCleanup('kafka group', async () => {
     const admin = await connectAdmin();
-    await admin.deleteGroups([group]).catch(() => {});
+    await admin.deleteGroups([group]).catch(() => undefined); // best effort: a leftover group holds no data
     await admin.disconnect();
   });
   onCleanup('service process', () => kill('SIGKILL'));
@@ -370,7 +371,7 @@ export async function timeService(opts: {
   };
   createInterface({ input: child.stdout! }).on('line', (line) => { warnLines++; keep(line); });
   createInterface({ input: child.stderr! }).on('line', keep);
-  let dead = false;
+  let dead = false as boolean; // set by the exit callback, which the type narrowing does not see
   void exited.then(() => { dead = true; });
   const died = () => new Error(`the service exited (code ${child.exitCode}, signal ${child.signalCode}); last output:\n${lastLines.join('\n')}`);
 
