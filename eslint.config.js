@@ -26,7 +26,8 @@ export default tseslint.config(
       ],
       // `() => void promise` callbacks and shorthand arrow bodies in event handlers read better.
       '@typescript-eslint/no-confusing-void-expression': ['error', { ignoreArrowShorthand: true }],
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      // Naming keys next to a `...rest` is how a copy without those keys is written.
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', ignoreRestSiblings: true }],
     },
   },
   {

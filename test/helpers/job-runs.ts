@@ -236,6 +236,7 @@ export class TestRuns {
 
 /** Rows with every value as text: null stays null, a Date becomes its ISO string, anything else `String(v)` (BIGINT and DECIMAL exact). */
 export function rowsAsText(rows: readonly Record<string, unknown>[]): Record<string, string | null>[] {
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- the driver's values are strings, numbers, bigints and Buffers, each printed as its value
   return rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, v === null ? null : v instanceof Date ? v.toISOString() : String(v)])));
 }
 

@@ -43,7 +43,7 @@ export async function startServiceProcess(env: Record<string, string>, readyTime
   const logs: Record<string, unknown>[] = [];
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   let stderr = '';
-  child.stderr.on('data', (d) => { stderr += d.toString(); });
+  child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
   const ready = new Promise<Record<string, unknown>>((resolve, reject) => {
     createInterface({ input: child.stdout }).on('line', (line) => {
       let entry: Record<string, unknown>;
@@ -56,7 +56,7 @@ export async function startServiceProcess(env: Record<string, string>, readyTime
       if (process.env.TEST_SERVICE_LOGS) process.stderr.write(`[svc ${child.pid}] ${line}\n`);
       if (entry.msg === 'service ready') resolve(entry);
     });
-    exited.then((code) => reject(new Error(`service exited with ${code} before it was ready: ${stderr.trim()}`)));
+    void exited.then((code) => reject(new Error(`service exited with ${code} before it was ready: ${stderr.trim()}`)));
     setTimeout(() => reject(new Error(`service not ready after ${readyTimeoutMs} ms: ${stderr.trim()}`)), readyTimeoutMs).unref();
   });
   const entry = await ready;

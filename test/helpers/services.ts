@@ -96,6 +96,7 @@ export async function readTopic(topic: string, count: number, timeoutMs = 20_000
   let done!: () => void;
   const finished = new Promise<void>((r) => { done = r; });
   await consumer.run({
+    // eslint-disable-next-line @typescript-eslint/require-await -- kafkajs wants a Promise back
     eachMessage: async ({ message }) => {
       const headers: Record<string, string> = {};
       for (const [k, v] of Object.entries(message.headers ?? {})) headers[k] = String(v);
@@ -119,6 +120,7 @@ export async function waitFor<T>(what: string, check: () => Promise<T | undefine
     } catch (err) {
       last = err;
     }
+    // eslint-disable-next-line @typescript-eslint/no-base-to-string -- `last` is any thrown value, shown as String() prints it
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
     await new Promise((r) => setTimeout(r, intervalMs));
   }

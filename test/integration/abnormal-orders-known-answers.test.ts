@@ -68,12 +68,14 @@ describe('abnormal-orders on a hand-built stream', () => {
   });
 
   after(async () => {
+    /* eslint-disable @typescript-eslint/no-unnecessary-condition -- a before() that failed part-way leaves the later fixtures unassigned */
     subscription?.dispose();
     await ws?.dispose();
     await worker?.kill();
     await api?.kill();
     await db?.drop();
     await topic?.delete();
+    /* eslint-enable @typescript-eslint/no-unnecessary-condition */
   });
 
   const QUERY = `{ unpaidUsers(first: 50) { totalCount edges { cursor node { uid phone callbackStatus enterOrderCount firstDetectedAt lastDetectedAt windowStart windowEnd } } pageInfo { hasNextPage endCursor } } }`;

@@ -71,6 +71,7 @@ describe('the dashboard page in Chromium', () => {
     // `read` is evaluated in the page with `c` = the ECharts instance and `o` = its option.
     page.evaluate(({ name, read }) => {
       const c = (globalThis as any).__dashboard.charts[name];
+      // eslint-disable-next-line @typescript-eslint/no-implied-eval -- `read` is a constant expression of this test, run in the page
       return new Function('c', 'o', `return (${read});`)(c, c.getOption());
     }, { name, read }) as Promise<T>;
 
@@ -165,12 +166,14 @@ describe('the dashboard page in Chromium', () => {
   });
 
   after(async () => {
+    /* eslint-disable @typescript-eslint/no-unnecessary-condition -- a before() that failed part-way leaves the later fixtures unassigned */
     await context?.close();
     if (userDataDir) await rm(userDataDir, { recursive: true, force: true });
     await api?.kill();
     await worker?.kill();
     await db?.drop();
     for (const t of Object.values(topics)) await t.delete();
+    /* eslint-enable @typescript-eslint/no-unnecessary-condition */
   });
 
   it('should ask for an API key and render the map and charts with the values in the database', async () => {
@@ -189,7 +192,7 @@ describe('the dashboard page in Chromium', () => {
     const map = await chart<MapDatum[]>('map', 'o.series[0].data.map((d) => ({ name: d.name, value: d.value, cityCode: d.cityCode }))');
     assert.equal(map.length, 21);
     const dbRows = await sql<{ city_code: string; failed: number }>(db.url, 'SELECT city_code, failed FROM recharge_city_daily WHERE day = ?', [today]);
-    const dbFailed = new Map(dbRows.map((r) => [r.city_code, Number(r.failed)]));
+    const dbFailed = new Map(dbRows.map((r) => [r.city_code, r.failed]));
     const { cityRechargeStats } = await q<{ cityRechargeStats: { cityCode: string; cityName: string; failed: number }[] }>('{ cityRechargeStats { cityCode cityName failed } }');
     for (const c of cityRechargeStats) {
       const datum = map.find((d) => d.cityCode === c.cityCode);
@@ -197,7 +200,7 @@ describe('the dashboard page in Chromium', () => {
       assert.equal(datum.name, c.cityName, 'map regions are matched by the API cityName');
       assert.equal(datum.value, c.failed, `failed of ${c.cityCode} (GraphQL)`);
       assert.equal(datum.value, dbFailed.get(c.cityCode) ?? 0, `failed of ${c.cityCode} (database)`);
-      assert.equal(datum.value, RECHARGES[c.cityCode]?.[1] ?? 0, `failed of ${c.cityCode} (produced)`);
+      assert.equal(datum.value, (RECHARGES[c.cityCode] as (typeof RECHARGES)[string] | undefined)?.[1] ?? 0, `failed of ${c.cityCode} (produced)`);
     }
     // The shipped geometry has a region for every city name of the API: ECharts places each on the canvas.
     const placed = await page.evaluate((names) => {
@@ -248,7 +251,7 @@ describe('the dashboard page in Chromium', () => {
     await produce(topics.recharge.topic, [{ key: `${run}-live`, value: formatRecharge({ orderId: `${run}-live`, cityCode: '440400', chargefee: '30.00', bussinessRst: '0001', requestTimeMs: notifyTimeMs - 5_000, notifyTimeMs }, calendar) }]);
     await page.waitForFunction(() => (globalThis as any).__dashboard.charts.map.getOption().series[0].data.find((d: any) => d.cityCode === '440400')?.value === 2, null, { timeout: 30_000 });
     const [zhuhai] = await sql<{ failed: number }>(db.url, 'SELECT failed FROM recharge_city_daily WHERE day = ? AND city_code = ?', [today, '440400']);
-    assert.equal(Number(zhuhai.failed), 2);
+    assert.equal(zhuhai.failed, 2);
 
     // Abnormal user B, produced into Kafka now: appears at the top of the feed.
     await produce(topics.behavior.topic, abnormalBurst(uidB));

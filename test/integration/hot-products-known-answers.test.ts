@@ -97,12 +97,14 @@ describe('hot-products on a hand-built stream', () => {
   });
 
   after(async () => {
+    /* eslint-disable @typescript-eslint/no-unnecessary-condition -- a before() that failed part-way leaves the later fixtures unassigned */
     subscription?.dispose();
     await ws?.dispose();
     await worker?.kill();
     await api?.kill();
     await db?.drop();
     await topic?.delete();
+    /* eslint-enable @typescript-eslint/no-unnecessary-condition */
   });
 
   it('should rank the hour ending at the boundary: start inclusive, end exclusive, ties by productId', async () => {
@@ -152,7 +154,7 @@ describe('hot-products on a hand-built stream', () => {
       [iso(T - 30 * MIN), iso(T - 29 * MIN), 2],
       [iso(T - 29 * MIN), iso(T - 28 * MIN), 1],
     ]);
-    const actions = await sql<{ action: string; events: number }>(db.url, "SELECT action, SUM(events) AS events FROM product_action_minute WHERE product_id = 'p999' GROUP BY action ORDER BY action");
+    const actions = await sql<{ action: string; events: string }>(db.url, "SELECT action, SUM(events) AS events FROM product_action_minute WHERE product_id = 'p999' GROUP BY action ORDER BY action");
     assert.deepEqual(actions.map((a) => [a.action, Number(a.events)]), [['cart', 1], ['view', 10]]);
     const [p999] = await sql<{ n: bigint }>(db.url, "SELECT COUNT(*) AS n FROM product_click_minute WHERE product_id IN ('p999', 'pflush')");
     assert.equal(Number(p999.n), 0);
@@ -267,11 +269,13 @@ describe('hot-products with a partition that never sees a record', () => {
   });
 
   after(async () => {
+    /* eslint-disable @typescript-eslint/no-unnecessary-condition -- a before() that failed part-way leaves the later fixtures unassigned */
     subscription?.dispose();
     await ws?.dispose();
     await service?.kill();
     await db?.drop();
     await topic?.delete();
+    /* eslint-enable @typescript-eslint/no-unnecessary-condition */
   });
 
   it('should hold the boundary back until the empty partition has been idle for IDLE_TIMEOUT_MS, then publish it', async () => {

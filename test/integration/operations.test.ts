@@ -131,7 +131,7 @@ describe('operations: offset resets, job control, limits and metrics', () => {
     const during = await gql(live.url, JOBS, {}, TEST_KEYS.viewer);
     const job = during.data.jobs.find((j: any) => j.name === 'abnormal-orders');
     assert.equal(job.state, 'PAUSED');
-    assert.equal(job.partitions.reduce((s: number, p: any) => s + p.lag, 0), 3000);
+    assert.equal(job.partitions.reduce((s: number, p: { lag: number }) => s + p.lag, 0), 3000);
     const resumed = await gql(live.url, 'mutation { resumeJob(job: "abnormal-orders") { state } }', {}, TEST_KEYS.ops);
     assert.notEqual(resumed.data.resumeJob.state, 'PAUSED');
     await waitFor('the job to catch up', async () => {

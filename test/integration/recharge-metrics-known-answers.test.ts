@@ -111,7 +111,7 @@ describe('recharge-metrics on a hand-built stream', () => {
         else received.push({ at: Date.now() - started, stats: v.data.cityMetricsUpdated });
       },
       error: (e) => subscriptionErrors.push(e),
-      complete: () => {},
+      complete: () => undefined,
     });
     // Every raw change the workers publish, before the API process coalesces them.
     rawBus = new Redis(REDIS_URL);
@@ -132,6 +132,7 @@ describe('recharge-metrics on a hand-built stream', () => {
   });
 
   after(async () => {
+    /* eslint-disable @typescript-eslint/no-unnecessary-condition -- a before() that failed part-way leaves the later fixtures unassigned */
     disposeSubscription?.();
     await ws?.dispose();
     rawBus?.disconnect();
@@ -139,6 +140,7 @@ describe('recharge-metrics on a hand-built stream', () => {
     await api?.kill();
     await db?.drop();
     await topic?.delete();
+    /* eslint-enable @typescript-eslint/no-unnecessary-condition */
   });
 
   it('should count every order once per city and local day, through cityRechargeStats', async () => {
@@ -150,11 +152,11 @@ describe('recharge-metrics on a hand-built stream', () => {
     for (const c of cities) {
       const { date, cityCode, cityName, cityNameEn, longitude, latitude, ...values } = c;
       assert.equal(date, D2);
-      assert.deepEqual(values, EXPECTED_D2[cityCode] ?? zero, cityCode);
+      assert.deepEqual(values, (EXPECTED_D2[cityCode] as typeof zero | undefined) ?? zero, cityCode);
     }
     assert.deepEqual(cities.find((c: any) => c.cityCode === GZ), { date: D2, cityCode: GZ, cityName: '广州市', cityNameEn: 'Guangzhou', longitude: 113.264385, latitude: 23.129112, ...EXPECTED_D2[GZ] });
     const d1 = await query(`query($d: Date) { cityRechargeStats(date: $d) { cityCode orders succeeded failed successRate amount avgDurationMs } }`, { d: D1 });
-    for (const { cityCode, ...values } of d1.data.cityRechargeStats) assert.deepEqual(values, EXPECTED_D1[cityCode] ?? zero, cityCode);
+    for (const { cityCode, ...values } of d1.data.cityRechargeStats) assert.deepEqual(values, (EXPECTED_D1[cityCode] as typeof zero | undefined) ?? zero, cityCode);
   });
 
   it('should keep each order id once in recharge_order, whatever the duplicates', async () => {
@@ -184,7 +186,7 @@ describe('recharge-metrics on a hand-built stream', () => {
     ]);
     const day = await query(q, { f: iso(T0 - 720 * 60_000), t: iso(T0 + 720 * 60_000) });
     assert.equal(day.data.rechargePerMinute.length, 1_440);
-    assert.equal(day.data.rechargePerMinute.reduce((n: number, m: any) => n + m.orders, 0), 8);
+    assert.equal(day.data.rechargePerMinute.reduce((n: number, m: { orders: number }) => n + m.orders, 0), 8);
     assert.equal(errorCode(await query(q, { f: iso(T0), t: iso(T0 + 1_441 * 60_000) })), 'BAD_USER_INPUT');
     assert.equal(errorCode(await query(q, { f: iso(T0), t: iso(T0) })), 'BAD_USER_INPUT');
     assert.equal(errorCode(await query(q, { f: iso(T0 + 60_000), t: iso(T0) })), 'BAD_USER_INPUT');

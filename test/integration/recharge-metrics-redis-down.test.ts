@@ -41,13 +41,14 @@ async function freePort(): Promise<number> {
 async function startRedis(port: number): Promise<ChildProcess> {
   const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
   const probe = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-  probe.on('error', () => {});
+  probe.on('error', () => undefined); // a failed connect() or ping() rejects; the listener keeps ioredis from also throwing it
   try {
     await waitFor(`redis-server on port ${port}`, async () => {
       if (child.exitCode !== null) throw new Error(`redis-server exited with ${child.exitCode}`);
       try {
         if (probe.status !== 'ready') await probe.connect();
-        return (await probe.ping()) === 'PONG';
+        await probe.ping(); // resolves "PONG" or rejects
+        return true;
       } catch {
         probe.disconnect();
         return false;
@@ -114,7 +115,7 @@ describe('recharge-metrics with Redis stopped and started again', () => {
     port = await freePort();
     redisServer = await startRedis(port);
     redis = new Redis({ port, host: '127.0.0.1', maxRetriesPerRequest: 1 });
-    redis.on('error', () => {});
+    redis.on('error', () => undefined); // a failed command rejects; the listener keeps ioredis from also throwing it
     db = await createTestDatabase();
     topic = await createTestTopic('recharge');
     service = await startServiceProcess({
@@ -130,11 +131,13 @@ describe('recharge-metrics with Redis stopped and started again', () => {
   });
 
   after(async () => {
+    /* eslint-disable @typescript-eslint/no-unnecessary-condition -- a before() that failed part-way leaves the later fixtures unassigned */
     redis?.disconnect();
     await service?.kill();
     if (redisServer) await stopRedis(redisServer);
     await db?.drop();
     await topic?.delete();
+    /* eslint-enable @typescript-eslint/no-unnecessary-condition */
   });
 
   it('should mirror the committed values in its Redis while it runs', async () => {

@@ -15,11 +15,11 @@ function handler(log: { events: number[]; watermarkMs: number | null }[] = [], i
     eventTimeMs: (t) => t,
     aggregate: (events, ctx) => {
       log.push({ events: [...events], watermarkMs: ctx.watermarkMs });
-      return { write: async () => {} };
+      return { write: () => Promise.resolve() }; // a write that succeeds
     },
     onIdleAdvance: (ctx) => {
       idle.push(ctx.watermarkMs);
-      return { afterCommit: () => {} };
+      return { afterCommit: () => undefined }; // nothing to do after the commit
     },
   };
 }

@@ -25,7 +25,7 @@ function harness() {
   const advance = (ms: number) => {
     const end = now + ms;
     for (;;) {
-      const due = timers.filter((t) => !t.cleared && t.at <= end).sort((a, b) => a.at - b.at)[0];
+      const due = timers.filter((t) => !t.cleared && t.at <= end).sort((a, b) => a.at - b.at).at(0);
       if (!due) break;
       due.cleared = true;
       now = due.at;
@@ -79,7 +79,7 @@ describe('LatestPerKeyThrottle', () => {
   });
 
   it('should refuse a non-positive interval', () => {
-    assert.throws(() => new LatestPerKeyThrottle({ intervalMs: 0, isNewer: () => true, emit: () => {} }), RangeError);
+    assert.throws(() => new LatestPerKeyThrottle({ intervalMs: 0, isNewer: () => true, emit: () => undefined }), RangeError);
   });
 });
 

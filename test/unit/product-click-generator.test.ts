@@ -48,7 +48,7 @@ describe('generateProductClicks', () => {
     }
     const clicks = actions.get('click') ?? 0;
     assert.ok(clicks > 0.8 * OPTIONS.count && clicks < 0.9 * OPTIONS.count, `${clicks} clicks`);
-    assert.ok(actions.size >= 4, `actions ${[...actions.keys()]}`);
+    assert.ok(actions.size >= 4, `actions ${[...actions.keys()].join(',')}`);
     for (const c of categories) assert.ok(c === null || (SAMPLE_CATEGORIES as readonly string[]).includes(c), String(c));
   });
 

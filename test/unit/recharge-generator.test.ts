@@ -21,6 +21,7 @@ describe('generateRecharges', () => {
   it('should produce orders that parse, keyed by orderId, about 95% successful, 1-60 s long, common amounts, all cities', () => {
     const orders = records.filter((r) => r.kind === 'order').map((r) => ({ r, e: parseRecharge(r.value, ctx)! }));
     assert.ok(orders.length > 18_000);
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- the `!` above only types the later lines; this checks that every order parsed
     assert.ok(orders.every(({ r, e }) => e !== null && r.key === e.orderId && r.eventTimeMs === e.notifyTimeMs));
     assert.equal(new Set(orders.map(({ e }) => e.orderId)).size, orders.length);
     const success = orders.filter(({ e }) => e.succeeded).length / orders.length;

@@ -13,8 +13,8 @@ const T = Date.UTC(2026, 0, 1, 4);
 
 /** The job with a city list in place of the database (only `loadCities` is called before a batch reaches `write`). */
 function job() {
-  const store = { loadCities: async () => GUANGDONG_CITIES.map((c) => ({ ...c, provinceCode: '440000' })) } as unknown as RechargeMetricsStore;
-  return createRechargeMetricsJob({ groupId: 'g', topic: 't', calendar, graceMs: 5_000, store, cache: {} as RechargeServingCache, publish: () => {} });
+  const store = { loadCities: () => Promise.resolve(GUANGDONG_CITIES.map((c) => ({ ...c, provinceCode: '440000' }))) } as unknown as RechargeMetricsStore;
+  return createRechargeMetricsJob({ groupId: 'g', topic: 't', calendar, graceMs: 5_000, store, cache: {} as unknown as RechargeServingCache, publish: () => undefined });
 }
 
 const rec = (offset: number, value: string): SourceRecord => ({ offset: BigInt(offset), key: null, value: Buffer.from(value), timestampMs: 0 });
