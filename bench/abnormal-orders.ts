@@ -73,10 +73,10 @@ async function main(): Promise<void> {
   const [counts] = await sql<{ rows: bigint }>(db.url, 'SELECT COUNT(*) AS `rows` FROM unpayment_record');
   const [sums] = await sql<{ dead: bigint | null; late: bigint | null }>(db.url,
     'SELECT SUM(dead_lettered) AS dead, SUM(late_records) AS late FROM consumer_offset WHERE group_id = ?', [group]);
-  const rows = Number(counts?.rows ?? 0);
+  const rows = Number(counts.rows);
   // Short runs end before every abnormal user had a burst: fewer rows is expected there, more never is.
   log(`   unpayment_record rows ${fmtInt(rows)} (the sample has ${expectedRows} abnormal non-VIP users; short runs reach fewer of them); `
-    + `dead-lettered ${fmtInt(Number(sums?.dead ?? 0))}, late ${fmtInt(Number(sums?.late ?? 0))}`
+    + `dead-lettered ${fmtInt(Number(sums.dead ?? 0))}, late ${fmtInt(Number(sums.late ?? 0))}`
     + (raw ? `; transactions ≈ ${fmtInt(raw.batches)} (one per fetched batch; the raw consumer's batch count with the same fetch settings)` : ''));
 
   printTable([

@@ -33,7 +33,7 @@ export const log = (line: string) => console.log(line);
 
 /** Node version, CPUs and the 1-minute load average, for a bench's first line. */
 export function machineLine(): string {
-  return `node ${process.version}, ${os.availableParallelism()} CPUs, load ${os.loadavg()[0]!.toFixed(1)}`;
+  return `node ${process.version}, ${os.availableParallelism()} CPUs, load ${os.loadavg()[0].toFixed(1)}`;
 }
 
 /** The flags every bench takes (see each bench's USAGE). */
@@ -82,8 +82,8 @@ export function parseBenchArgs<K extends string = never>(usage: string, extraInt
     records: int('records', values.records, 1_000_000, 1),
     batchSize: int('batch-size', values['batch-size'], 10_000, 1),
     ...extra,
-    skipRaw: Boolean(values['skip-raw']),
-    serviceLogs: Boolean(values['service-logs']),
+    skipRaw: values['skip-raw'],
+    serviceLogs: values['service-logs'],
     cpuProf: typeof values['cpu-prof'] === 'string' ? path.resolve(values['cpu-prof']) : null,
   };
 }
@@ -95,7 +95,7 @@ export function parseBenchArgs<K extends string = never>(usage: string, extraInt
 export const SERVICE_FETCH = runnerSettings(loadConfig({}));
 
 /** Cleanups run in reverse order, once: at the end, on failure and on Ctrl-C (see {@link runBench}). */
-const cleanups: Array<{ what: string; run: () => Promise<unknown> }> = [];
+const cleanups: { what: string; run: () => Promise<unknown> }[] = [];
 let cleaned: Promise<void> | null = null;
 
 export function onCleanup(what: string, run: () => Promise<unknown>): void {
@@ -187,7 +187,7 @@ export async function fillBenchTopic(opts: {
   records: Iterable<FillRecord>;
   count: number;
   batchSize: number;
-  flush?: Array<{ key: string; partition: number; value: string }>;
+  flush?: { key: string; partition: number; value: string }[];
 }): Promise<FillResult> {
   let bytes = 0;
   function* counted(): Generator<FillRecord> {
@@ -254,12 +254,13 @@ export async function rawConsume(topic: string, total: number): Promise<RawResul
       autoCommit: false,
       eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: SERVICE_FETCH.partitionsConsumedConcurrently,
+      // eslint-disable-next-line @typescript-eslint/require-await, @typescript-eslint/unbound-method -- kafkajs wants a Promise back; its resolveOffset is a closure, not a method
       eachBatch: async ({ batch, resolveOffset }) => {
         const n = batch.messages.length;
         if (n === 0) return;
         messages += n;
         batches++;
-        resolveOffset(batch.messages[n - 1]!.offset);
+        resolveOffset(batch.messages[n - 1].offset);
         if (messages >= total) done(performance.now());
       },
     });
@@ -271,7 +272,7 @@ export async function rawConsume(topic: string, total: number): Promise<RawResul
   } finally {
     await consumer.disconnect();
     const admin = await connectAdmin();
-    await admin.deleteGroups([groupId]).catch(() => {});
+    await admin.deleteGroups([groupId]).catch(() => undefined); // best effort: a leftover group holds no data
     await admin.disconnect();
   }
 }
@@ -354,7 +355,7 @@ export async function timeService(opts: {
   // Last in, first out: the process is killed before its group is deleted.
   onCleanup('kafka group', async () => {
     const admin = await connectAdmin();
-    await admin.deleteGroups([group]).catch(() => {});
+    await admin.deleteGroups([group]).catch(() => undefined); // best effort: a leftover group holds no data
     await admin.disconnect();
   });
   onCleanup('service process', () => kill('SIGKILL'));
@@ -368,7 +369,7 @@ export async function timeService(opts: {
   };
   createInterface({ input: child.stdout! }).on('line', (line) => { warnLines++; keep(line); });
   createInterface({ input: child.stderr! }).on('line', keep);
-  let dead = false;
+  let dead = false as boolean; // set by the exit callback, which the type narrowing does not see
   void exited.then(() => { dead = true; });
   const died = () => new Error(`the service exited (code ${child.exitCode}, signal ${child.signalCode}); last output:\n${lastLines.join('\n')}`);
 
@@ -433,7 +434,7 @@ export async function serviceStep(opts: Parameters<typeof timeService>[0] & { db
  * end-to-end rate, end-to-end / raw, CPU per record (raw consumer and
  * service) and the service's peak RSS.
  */
-export function summaryRows(total: number, fill: FillResult, raw: RawResult | null, e: ServiceRun): Array<[string, string]> {
+export function summaryRows(total: number, fill: FillResult, raw: RawResult | null, e: ServiceRun): [string, string][] {
   const rawRate = raw ? raw.messages / (raw.ms / 1000) : null;
   const e2eRate = total / (e.ms / 1000);
   return [
@@ -449,7 +450,7 @@ export function summaryRows(total: number, fill: FillResult, raw: RawResult | nu
 }
 
 /** Prints `rows` as a two-column table after a blank line, the names padded to the longest. */
-export function printTable(rows: Array<[string, string]>): void {
+export function printTable(rows: [string, string][]): void {
   const width = Math.max(...rows.map(([k]) => k.length));
   log('');
   for (const [k, v] of rows) log(`  ${k.padEnd(width)}  ${v}`);

@@ -91,11 +91,11 @@ async function main(): Promise<void> {
   const [rows] = await sql<{ minutes: bigint }>(db.url, 'SELECT COUNT(*) AS minutes FROM product_click_minute');
   const [dead] = await sql<{ dead: bigint | null }>(db.url, 'SELECT SUM(dead_lettered) AS dead FROM consumer_offset WHERE group_id = ?', [group]);
   const [emitted] = await sql<{ n: bigint }>(db.url, 'SELECT COUNT(*) AS n FROM hot_products_emission');
-  const storedClicks = Number(sums?.clicks ?? 0);
+  const storedClicks = Number(sums.clicks ?? 0);
   const perCore = e.cpuSec ? total / e.cpuSec : null;
   log(`   stored clicks ${fmtInt(storedClicks)} of ${fmtInt(clicks)} produced ${storedClicks === clicks ? '(exact)' : '(MISMATCH)'}; `
-    + `${fmtInt(Number(sums?.products ?? 0))} products, ${fmtInt(Number(rows?.minutes ?? 0))} product-minute rows; `
-    + `dead-lettered ${fmtInt(Number(dead?.dead ?? 0))} of ${fmtInt(malformed)} malformed; rankings published ${fmtInt(Number(emitted?.n ?? 0))}`);
+    + `${fmtInt(Number(sums.products))} products, ${fmtInt(Number(rows.minutes))} product-minute rows; `
+    + `dead-lettered ${fmtInt(Number(dead.dead ?? 0))} of ${fmtInt(malformed)} malformed; rankings published ${fmtInt(Number(emitted.n))}`);
 
   // Query-time cost of the rankings over the stored minutes: the hour ending at the first boundary after the stream.
   const prisma = createDb(db.url);

@@ -103,13 +103,13 @@ async function main(): Promise<void> {
   const [minuteSums] = await sql<{ orders: bigint | null; minutes: bigint }>(db.url, 'SELECT SUM(orders) AS orders, COUNT(*) AS minutes FROM recharge_minute');
   const [seenRows] = await sql<{ n: bigint }>(db.url, 'SELECT COUNT(*) AS n FROM recharge_order');
   const [dead] = await sql<{ dead: bigint | null }>(db.url, 'SELECT SUM(dead_lettered) AS dead FROM consumer_offset WHERE group_id = ?', [group]);
-  const stored = { orders: Number(sums?.orders ?? 0), succeeded: Number(sums?.succeeded ?? 0), amount: sums?.amount ?? '0.00' };
+  const stored = { orders: Number(sums.orders ?? 0), succeeded: Number(sums.succeeded ?? 0), amount: sums.amount ?? '0.00' };
   const expected = { orders, succeeded, amount: formatFen(amountFen) };
   const exact = stored.orders === expected.orders && stored.succeeded === expected.succeeded && stored.amount === expected.amount
-    && Number(minuteSums?.orders ?? 0) === orders && Number(seenRows?.n ?? 0) === orders;
-  log(`   stored ${fmtInt(stored.orders)} orders, ${fmtInt(stored.succeeded)} succeeded, ${stored.amount} yuan over ${Number(sums?.days ?? 0)} days and `
-    + `${fmtInt(Number(minuteSums?.minutes ?? 0))} minutes; expected ${fmtInt(expected.orders)}, ${fmtInt(expected.succeeded)}, ${expected.amount} ${exact ? '(exact)' : '(MISMATCH)'}; `
-    + `dead-lettered ${fmtInt(Number(dead?.dead ?? 0))} of ${fmtInt(malformed)} malformed`);
+    && Number(minuteSums.orders ?? 0) === orders && Number(seenRows.n) === orders;
+  log(`   stored ${fmtInt(stored.orders)} orders, ${fmtInt(stored.succeeded)} succeeded, ${stored.amount} yuan over ${Number(sums.days)} days and `
+    + `${fmtInt(Number(minuteSums.minutes))} minutes; expected ${fmtInt(expected.orders)}, ${fmtInt(expected.succeeded)}, ${expected.amount} ${exact ? '(exact)' : '(MISMATCH)'}; `
+    + `dead-lettered ${fmtInt(Number(dead.dead ?? 0))} of ${fmtInt(malformed)} malformed`);
 
   printTable([
     ...summaryRows(total, fill, raw, e),

@@ -113,6 +113,8 @@ class UsageError extends AppError {
   }
 }
 
+function number(flag: string, raw: string, check: (n: number) => boolean, expected: string): number;
+function number(flag: string, raw: string | undefined, check: (n: number) => boolean, expected: string): number | undefined;
 function number(flag: string, raw: string | undefined, check: (n: number) => boolean, expected: string): number | undefined {
   if (raw === undefined) return undefined;
   const n = Number(raw);
@@ -139,7 +141,7 @@ function parseCommandLine() {
     strict: true,
     allowPositionals: false,
   });
-  const kind = KINDS[values.kind];
+  const kind = KINDS[values.kind] as Kind | undefined; // --kind is typed by the user
   if (!kind) throw new UsageError(`--kind: expected one of ${Object.keys(KINDS).join(', ')}, got "${values.kind}"`);
   const share = (n: number) => n >= 0 && n <= 1;
   let startTimeMs: number | undefined;
@@ -155,7 +157,7 @@ function parseCommandLine() {
     kindName: values.kind,
     kind,
     topic: values.topic,
-    rate: number('rate', values.rate, (n) => Number.isFinite(n) && n > 0, 'records per second > 0')!,
+    rate: number('rate', values.rate, (n) => Number.isFinite(n) && n > 0, 'records per second > 0'),
     count: number('count', values.count, (n) => Number.isInteger(n) && n >= 0, 'a whole number >= 0') ?? Number.POSITIVE_INFINITY,
     seed: number('seed', values.seed, Number.isInteger, 'an integer'),
     users: number('users', values.users, (n) => Number.isInteger(n) && n >= 1, 'a whole number >= 1'),
@@ -207,7 +209,7 @@ async function main(): Promise<number> {
     console.error(isConnectionFailure(err) ? unreachable : `produce: Kafka at ${brokers.join(',')} did not answer: ${(err as Error).message}`);
     return 1;
   } finally {
-    await probe.disconnect().catch(() => {});
+    await probe.disconnect().catch(() => undefined); // best effort: the probe's answer is already known
   }
 
   const kafka: Kafka = createKafka(brokers, 'rt-analytics-sample-producer');
@@ -220,7 +222,7 @@ async function main(): Promise<number> {
     console.error(isConnectionFailure(err) ? unreachable : `produce: could not prepare topic ${topic} on ${brokers.join(',')}: ${(err as Error).message}`);
     return 1;
   } finally {
-    await admin.disconnect().catch(() => {});
+    await admin.disconnect().catch(() => undefined); // best effort: the topic is prepared or the error reported
   }
 
   const producer: Producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
@@ -231,7 +233,7 @@ async function main(): Promise<number> {
     return 1;
   }
 
-  let stopping = false;
+  let stopping = false as boolean; // set by the signal handler, which the type narrowing does not see
   let wake!: () => void;
   const woken = new Promise<void>((r) => (wake = r));
   const stop = (signal: NodeJS.Signals) => {
@@ -257,7 +259,7 @@ async function main(): Promise<number> {
   console.log(
     `produce: ${args.kindName} records to ${topic}${created.length ? ` (created, ${DEFAULT_PARTITIONS} partitions)` : ''} at ${brokers.join(',')}, ` +
       `${args.rate}/s, ${timeMode}, seed ${args.seed ?? USER_BEHAVIOR_GENERATOR_DEFAULTS.seed}, ` +
-      `${Number.isFinite(args.count) ? `${args.count} records` : 'until stopped (Ctrl-C)'}`,
+      (Number.isFinite(args.count) ? `${args.count} records` : 'until stopped (Ctrl-C)'),
   );
 
   const TICK_MS = 100;
@@ -304,11 +306,12 @@ async function main(): Promise<number> {
         lastReportAt = t;
         lastReportSent = sent;
       }
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- the signal handler may have set `stopping` during the awaits above
       if (!stopping && sent < args.count && !exhausted) await sleep(TICK_MS - ((Date.now() - started) % TICK_MS), woken);
     }
   } catch (err) {
     console.error(isConnectionFailure(err) ? unreachable : `produce: could not write to ${topic}: ${(err as Error).message}`);
-    await producer.disconnect().catch(() => {});
+    await producer.disconnect().catch(() => undefined); // best effort: the write error is what gets reported
     return 1;
   }
   await producer.disconnect();

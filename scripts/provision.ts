@@ -24,7 +24,7 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((err) => {
+main().catch((err: unknown) => {
   console.error(err instanceof AppError ? `provision: ${err.message}` : err);
   process.exit(1);
 });

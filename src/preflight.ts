@@ -29,7 +29,8 @@ async function checkMysql(url: string): Promise<void> {
 
 async function checkRedis(url: string): Promise<void> {
   const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, connectTimeout: 3_000, retryStrategy: () => null });
-  redis.on('error', () => {});
+  // A failed connect() rejects below; without a listener ioredis would also report it as an unhandled 'error' event.
+  redis.on('error', () => undefined);
   try {
     await redis.connect();
     await redis.ping();
@@ -49,6 +50,6 @@ async function checkKafka(brokers: string[]): Promise<void> {
   } catch (err) {
     throw new ServiceUnavailableError('kafka', `Kafka is not reachable at ${brokers.join(',')} (KAFKA_BROKERS): ${HOW_TO_START}`, { cause: err });
   } finally {
-    await admin.disconnect().catch(() => {});
+    await admin.disconnect().catch(() => undefined); // best effort: the reachability answer is already known
   }
 }

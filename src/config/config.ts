@@ -41,9 +41,9 @@ export const configSchema = z.object({
   /** Comma-separated `host:port` list. @default "localhost:9092" */
   KAFKA_BROKERS: z.string().default('localhost:9092').transform((s) => s.split(',').map((b) => b.trim()).filter(Boolean)),
   /** @default "mysql://root@127.0.0.1:3306/rt_analytics" */
-  DATABASE_URL: z.string().url().default('mysql://root@127.0.0.1:3306/rt_analytics'),
+  DATABASE_URL: z.url().default('mysql://root@127.0.0.1:3306/rt_analytics'),
   /** @default "redis://127.0.0.1:6379" */
-  REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
+  REDIS_URL: z.url().default('redis://127.0.0.1:6379'),
   /** HTTP and WebSocket port of `/graphql`. `0` picks a free port. @default 4000 */
   PORT: z.coerce.number().int().min(0).max(65535).default(4000),
   /** `production` hardens the defaults: no introspection, no development API keys (see {@link checkProductionAuth}). */
@@ -210,7 +210,7 @@ export const configSchema = z.object({
   message: 'AUTH_JWKS_URL needs AUTH_ISSUER and AUTH_AUDIENCE: tokens are accepted only from one issuer for one audience',
   path: ['AUTH_JWKS_URL'],
 }).refine((c) => c.ABNORMAL_WINDOW_SIZE_MS % c.ABNORMAL_WINDOW_ADVANCE_MS === 0, {
-  message: 'ABNORMAL_WINDOW_SIZE_MS must be a multiple of ABNORMAL_WINDOW_ADVANCE_MS',
+  error: 'ABNORMAL_WINDOW_SIZE_MS must be a multiple of ABNORMAL_WINDOW_ADVANCE_MS',
   path: ['ABNORMAL_WINDOW_SIZE_MS'],
 }).transform(({ API_KEYS, ...c }) => ({
   ...c,

@@ -28,7 +28,7 @@ export class ZonedCalendar {
     let offset = this.offsets.get(hour);
     if (offset === undefined) {
       const p = Object.fromEntries(this.format.formatToParts(hour * HOUR_MS).map((x) => [x.type, x.value]));
-      offset = Date.UTC(+p.year!, +p.month! - 1, +p.day!, +p.hour!, +p.minute!, +p.second!) - hour * HOUR_MS;
+      offset = Date.UTC(+p.year, +p.month - 1, +p.day, +p.hour, +p.minute, +p.second) - hour * HOUR_MS;
       if (this.offsets.size > 100_000) this.offsets.clear();
       this.offsets.set(hour, offset);
     }

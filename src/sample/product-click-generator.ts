@@ -137,15 +137,15 @@ function catalogue(o: Pick<Resolved, 'seed' | 'products' | 'uncategorizedShare'>
   const order = Array.from({ length: o.products }, (_, i) => i);
   for (let i = order.length - 1; i > 0; i--) {
     const j = Math.floor(rng() * (i + 1));
-    [order[i], order[j]] = [order[j]!, order[i]!];
+    [order[i], order[j]] = [order[j], order[i]];
   }
-  const products: SampleProduct[] = new Array(o.products);
+  const products: SampleProduct[] = new Array<SampleProduct>(o.products);
   for (let i = 0; i < o.products; i++) {
-    const category = rng() < o.uncategorizedShare ? null : SAMPLE_CATEGORIES[Math.floor(rng() * SAMPLE_CATEGORIES.length)]!;
+    const category = rng() < o.uncategorizedShare ? null : SAMPLE_CATEGORIES[Math.floor(rng() * SAMPLE_CATEGORIES.length)];
     products[i] = { productId: productIdOf(i), category, popularityRank: 0 };
   }
   // order[k] is the product of popularity rank k + 1.
-  order.forEach((index, k) => { products[index]!.popularityRank = k + 1; });
+  order.forEach((index, k) => { products[index].popularityRank = k + 1; });
   return products;
 }
 
@@ -204,10 +204,10 @@ function* generate(o: Resolved): Generator<GeneratedClickRecord, void, undefined
     let hi = cdf.length - 1;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (cdf[mid]! > x) hi = mid;
+      if (cdf[mid] > x) hi = mid;
       else lo = mid + 1;
     }
-    return byRank[lo]!;
+    return byRank[lo];
   };
 
   const msPerEvent = 1000 / o.eventsPerSecond;
@@ -219,13 +219,13 @@ function* generate(o: Resolved): Generator<GeneratedClickRecord, void, undefined
     if (rng() < o.lateShare) t = clockMs - 1 - Math.floor(rng() * o.maxLatenessMs);
     const product = pickProduct();
     const userId = userIdOf(Math.floor(rng() * o.users));
-    const action = rng() < o.clickShare ? 'click' : OTHER_ACTIONS[Math.floor(rng() * OTHER_ACTIONS.length)]!;
+    const action = rng() < o.clickShare ? 'click' : OTHER_ACTIONS[Math.floor(rng() * OTHER_ACTIONS.length)];
     // The field order of the format's example, built by hand: every piece is a known-safe
     // string, and formatProductClick's validation would double the cost per record.
     const category = product.category === null ? '' : `,"category":"${product.category}"`;
     const value = `{"event_time":${t},"product_id":"${product.productId}","action":"${action}","user_id":"${userId}"${category}}`;
     if (rng() < o.malformedShare) {
-      const kind = MALFORMED_KINDS[Math.floor(rng() * MALFORMED_KINDS.length)]!;
+      const kind = MALFORMED_KINDS[Math.floor(rng() * MALFORMED_KINDS.length)];
       yield { key: kind === 'empty-value' ? null : userId, value: malformedValue(kind, value, t, rng()), eventTimeMs: t, malformed: kind };
       continue;
     }

@@ -1,5 +1,5 @@
 import { AppError } from '../errors/app-error.js';
-import { formatRecharge, RECHARGE_NOTIFY_SERVICE, RECHARGE_SUCCESS, type RechargeMalformedReason } from '../ingest/formats/recharge.js';
+import { formatRecharge, RECHARGE_SUCCESS, type RechargeMalformedReason } from '../ingest/formats/recharge.js';
 import { GUANGDONG_CITIES, GUANGDONG_PROVINCE_CODE } from '../store/guangdong-cities.js';
 import { ZonedCalendar } from '../domain/zoned-calendar.js';
 import { DEFAULT_SAMPLE_SEED, mulberry32 } from './user-behavior-generator.js';
@@ -80,7 +80,7 @@ export const RECHARGE_GENERATOR_DEFAULTS = Object.freeze({
 });
 
 /** Common recharge amounts in yuan and how often each is chosen. */
-const AMOUNTS: ReadonlyArray<[yuan: number, weight: number]> = [[10, 5], [20, 10], [30, 15], [50, 30], [100, 25], [200, 8], [300, 4], [500, 3]];
+const AMOUNTS: readonly [yuan: number, weight: number][] = [[10, 5], [20, 10], [30, 15], [50, 30], [100, 25], [200, 8], [300, 4], [500, 3]];
 const FAILURE_CODES = ['0001', '0010', '0034', '0109'];
 const OTHER_SERVICES = ['sendRechargeReq', 'payNotifyReq'];
 const MALFORMED: readonly RechargeMalformedReason[] = ['bad-json', 'missing-field', 'bad-time', 'bad-amount', 'unknown-city'];
@@ -95,7 +95,7 @@ function cumulative(weights: readonly number[]): number[] {
 
 function pick<T>(items: readonly T[], cdf: readonly number[], r: number): T {
   const i = cdf.findIndex((c) => r < c);
-  return items[i === -1 ? items.length - 1 : i]!;
+  return items[i === -1 ? items.length - 1 : i];
 }
 
 /**
@@ -103,7 +103,7 @@ function pick<T>(items: readonly T[], cdf: readonly number[], r: number): T {
  * @throws {AppError} code `INVALID_OPTION` for an option out of range.
  */
 export function* generateRecharges(options: RechargeGeneratorOptions = {}): Generator<GeneratedRecharge, void, undefined> {
-  const o = { ...RECHARGE_GENERATOR_DEFAULTS, ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) } as typeof RECHARGE_GENERATOR_DEFAULTS & RechargeGeneratorOptions;
+  const o = { ...RECHARGE_GENERATOR_DEFAULTS, ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) } as Required<Pick<RechargeGeneratorOptions, keyof typeof RECHARGE_GENERATOR_DEFAULTS>> & RechargeGeneratorOptions;
   const bad = (name: string, expected: string, got: unknown) => new AppError('INVALID_OPTION', `recharge generator option ${name}: expected ${expected}, got ${String(got)}`);
   if (!Number.isInteger(o.seed)) throw bad('seed', 'an integer', o.seed);
   for (const k of ['successShare', 'duplicateShare', 'otherServiceShare', 'malformedShare'] as const) {
@@ -118,7 +118,7 @@ export function* generateRecharges(options: RechargeGeneratorOptions = {}): Gene
   const amountCdf = cumulative(AMOUNTS.map(([, w]) => w));
   const msPerEvent = 1000 / o.eventsPerSecond;
   let nextOrderId = o.orderIdBase ?? 384_000_000_000_000_000n + BigInt(o.seed >>> 0) * 1_000_000_000n;
-  const recent: Array<{ key: string; value: string; eventTimeMs: number }> = [];
+  const recent: { key: string; value: string; eventTimeMs: number }[] = [];
   let lastClockMs = Number.NEGATIVE_INFINITY;
   const digits = (n: number) => Array.from({ length: n }, () => Math.floor(rng() * 10)).join('');
 
@@ -126,7 +126,7 @@ export function* generateRecharges(options: RechargeGeneratorOptions = {}): Gene
     const nowMs = o.clock ? (lastClockMs = Math.max(lastClockMs, o.clock())) : o.startTimeMs + Math.floor(i * msPerEvent);
     const r = rng();
     if (r < o.duplicateShare && recent.length > 0) {
-      const d = recent[Math.floor(rng() * recent.length)]!;
+      const d = recent[Math.floor(rng() * recent.length)];
       yield { key: d.key, value: d.value, kind: 'duplicate', malformed: null, eventTimeMs: d.eventTimeMs };
       continue;
     }
@@ -139,7 +139,7 @@ export function* generateRecharges(options: RechargeGeneratorOptions = {}): Gene
     const durationMs = 1_000 + Math.floor(rng() * 59_000);
     const record = {
       orderId,
-      bussinessRst: succeeded ? RECHARGE_SUCCESS : FAILURE_CODES[Math.floor(rng() * FAILURE_CODES.length)]!,
+      bussinessRst: succeeded ? RECHARGE_SUCCESS : FAILURE_CODES[Math.floor(rng() * FAILURE_CODES.length)],
       chargefee,
       requestTimeMs: nowMs - durationMs,
       notifyTimeMs: nowMs,
@@ -148,12 +148,12 @@ export function* generateRecharges(options: RechargeGeneratorOptions = {}): Gene
       cityCode: city,
     };
     if (r < o.duplicateShare + o.otherServiceShare) {
-      const serviceName = OTHER_SERVICES[Math.floor(rng() * OTHER_SERVICES.length)]!;
+      const serviceName = OTHER_SERVICES[Math.floor(rng() * OTHER_SERVICES.length)];
       yield { key: orderId, value: formatRecharge({ ...record, serviceName }, calendar), kind: 'other-service', malformed: null, eventTimeMs: nowMs };
       continue;
     }
     if (r < o.duplicateShare + o.otherServiceShare + o.malformedShare) {
-      const reason = MALFORMED[Math.floor(rng() * MALFORMED.length)]!;
+      const reason = MALFORMED[Math.floor(rng() * MALFORMED.length)];
       yield { key: orderId, value: malformedValue(reason, record, calendar), kind: 'malformed', malformed: reason, eventTimeMs: nowMs };
       continue;
     }
@@ -173,7 +173,7 @@ function malformedValue(reason: RechargeMalformedReason, record: Parameters<type
       delete json.cityCode;
       return JSON.stringify(json);
     case 'bad-time':
-      json.receiveNotifyTime = json.receiveNotifyTime!.replace(/^(\d{4})\d\d/, '$113');
+      json.receiveNotifyTime = json.receiveNotifyTime.replace(/^(\d{4})\d\d/, '$113');
       return JSON.stringify(json);
     case 'bad-amount':
       json.chargefee = '-50';

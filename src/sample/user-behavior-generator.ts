@@ -170,7 +170,7 @@ function roles(o: Resolved): Roles {
   const order = Array.from({ length: o.users }, (_, i) => i);
   for (let i = order.length - 1; i > 0; i--) {
     const j = Math.floor(rng() * (i + 1));
-    [order[i], order[j]] = [order[j]!, order[i]!];
+    [order[i], order[j]] = [order[j], order[i]];
   }
   const abnormalCount = Math.round(o.users * o.abnormalShare);
   const abnormal = order.slice(0, abnormalCount);
@@ -234,8 +234,8 @@ function cumulative(p: number[]): number[] {
 }
 
 function nextEvent(state: number, r: number): number {
-  const row = TRANSITIONS[state]!;
-  for (let i = 0; i < row.length; i++) if (r < row[i]!) return i;
+  const row = TRANSITIONS[state];
+  for (let i = 0; i < row.length; i++) if (r < row[i]) return i;
   return LOGOUT;
 }
 
@@ -259,7 +259,7 @@ const MALFORMED_KINDS: readonly UserBehaviorMalformedReason[] = [
  */
 function userPrefix(index: number, rng: () => number): string {
   const uid = uidOf(index);
-  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rng() * xs.length)]!;
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rng() * xs.length)];
   const flag = () => (rng() < 0.1 ? '1' : '0');
   const line = formatUserBehavior({
     uid,
@@ -291,13 +291,13 @@ function malformedLine(kind: UserBehaviorMalformedReason, validLine: string, r: 
       if (variant === 2) return f.join(','); // wrong separator
       return f.join('\t').replace('\t', '  '); // a tab turned into spaces
     case 'bad-event-time':
-      f[UserBehaviorField.eventTime] = ['abc', `${f[UserBehaviorField.eventTime]}000`, `${f[UserBehaviorField.eventTime]}.5`, '-1'][variant]!;
+      f[UserBehaviorField.eventTime] = ['abc', `${f[UserBehaviorField.eventTime]}000`, `${f[UserBehaviorField.eventTime]}.5`, '-1'][variant];
       break;
     case 'empty-uid':
       f[UserBehaviorField.uid] = '';
       break;
     case 'bad-phone':
-      f[UserBehaviorField.phone] = ['', 'unknown', '187-0146-1024', '12345678901234567'][variant]!;
+      f[UserBehaviorField.phone] = ['', 'unknown', '187-0146-1024', '12345678901234567'][variant];
       break;
     case 'empty-event-key':
       f[UserBehaviorField.eventKey] = '';
@@ -338,22 +338,22 @@ function* generate(o: Resolved): Generator<GeneratedRecord, void, undefined> {
   const orderTimes = new Float64Array(users * RING).fill(Number.NEGATIVE_INFINITY);
   const ringPos = new Uint8Array(users);
   const remember = (u: number, tMs: number) => {
-    orderTimes[u * RING + ringPos[u]!] = tMs;
-    ringPos[u] = (ringPos[u]! + 1) % RING;
+    orderTimes[u * RING + ringPos[u]] = tMs;
+    ringPos[u] = (ringPos[u] + 1) % RING;
   };
   // A third event at tMs is safe when at most one earlier one is within windowMs of
   // it: then every triple containing it spans more than a window.
   const allowOrderPage = (u: number, tMs: number) => {
     let near = 0;
-    for (let k = u * RING; k < u * RING + RING; k++) if (Math.abs(tMs - orderTimes[k]!) <= o.windowMs) near++;
+    for (let k = u * RING; k < u * RING + RING; k++) if (Math.abs(tMs - orderTimes[k]) <= o.windowMs) near++;
     return near < 2;
   };
 
   // Scheduled burst events, sorted by time; few (at most 4 per abnormal user).
-  const pending: Array<{ atMs: number; user: number }> = [];
+  const pending: { atMs: number; user: number }[] = [];
   const schedule = (atMs: number, user: number) => {
     let i = pending.length;
-    while (i > 0 && pending[i - 1]!.atMs > atMs) i--;
+    while (i > 0 && pending[i - 1].atMs > atMs) i--;
     pending.splice(i, 0, { atMs, user });
   };
 
@@ -365,11 +365,12 @@ function* generate(o: Resolved): Generator<GeneratedRecord, void, undefined> {
   for (let i = 0; i < o.count; i++) {
     const clockMs = clock ? (lastClockMs = Math.max(lastClockMs, clock())) : o.startTimeMs + Math.floor(i * msPerEvent);
 
-    if (pending.length > 0 && pending[0]!.atMs <= clockMs) {
-      const { atMs, user } = pending.shift()!;
+    if (pending.length > 0 && pending[0].atMs <= clockMs) {
+      const { atMs, user } = pending[0];
+      pending.shift();
       const sec = Math.floor(atMs / 1000);
       remember(user, sec * 1000);
-      yield { key: uids[user]!, value: `${prefixes[user]}${orderKey}\t${sec}`, eventTimeMs: sec * 1000, malformed: null };
+      yield { key: uids[user], value: `${prefixes[user]}${orderKey}\t${sec}`, eventTimeMs: sec * 1000, malformed: null };
       continue;
     }
 
@@ -379,14 +380,14 @@ function* generate(o: Resolved): Generator<GeneratedRecord, void, undefined> {
     const sec = Math.floor(tMs / 1000);
 
     if (rng() < o.malformedShare) {
-      const kind = MALFORMED_KINDS[Math.floor(rng() * MALFORMED_KINDS.length)]!;
+      const kind = MALFORMED_KINDS[Math.floor(rng() * MALFORMED_KINDS.length)];
       const value = malformedLine(kind, `${prefixes[u]}${EVENT_KEYS[VIEW_PRODUCT]}\t${sec}`, rng());
-      yield { key: kind === 'empty-uid' ? null : uids[u]!, value, eventTimeMs: sec * 1000, malformed: kind };
+      yield { key: kind === 'empty-uid' ? null : uids[u], value, eventTimeMs: sec * 1000, malformed: kind };
       continue;
     }
 
     let event: number;
-    if (abnormal[u] === 1 && burstAllowedAtMs[u]! <= clockMs) {
+    if (abnormal[u] === 1 && burstAllowedAtMs[u] <= clockMs) {
       // Burst: this record plus 2 to 4 more within the next 19 s, so that even after
       // flooring to whole seconds all of them lie within BURST_SPAN_MS.
       const extra = 2 + Math.floor(rng() * 3);
@@ -397,17 +398,17 @@ function* generate(o: Resolved): Generator<GeneratedRecord, void, undefined> {
       const burstSec = Math.floor(tMs / 1000);
       state[u] = event;
       remember(u, burstSec * 1000);
-      yield { key: uids[u]!, value: `${prefixes[u]}${orderKey}\t${burstSec}`, eventTimeMs: burstSec * 1000, malformed: null };
+      yield { key: uids[u], value: `${prefixes[u]}${orderKey}\t${burstSec}`, eventTimeMs: burstSec * 1000, malformed: null };
       continue;
     }
 
-    event = nextEvent(state[u]!, rng());
+    event = nextEvent(state[u], rng());
     if (event === ENTER_ORDER_PAGE) {
       if (allowOrderPage(u, sec * 1000)) remember(u, sec * 1000);
       else event = VIEW_PRODUCT;
     }
     state[u] = event;
-    yield { key: uids[u]!, value: `${prefixes[u]}${EVENT_KEYS[event]}\t${sec}`, eventTimeMs: sec * 1000, malformed: null };
+    yield { key: uids[u], value: `${prefixes[u]}${EVENT_KEYS[event]}\t${sec}`, eventTimeMs: sec * 1000, malformed: null };
   }
 }
 

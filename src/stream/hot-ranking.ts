@@ -71,7 +71,7 @@ export function compareIds(a: string, b: string): number {
  * the smaller productId first (a row number, not a dense or competition rank),
  * so a top-N list always has exactly N entries. Does not mutate `rows`.
  */
-export function assignRanks<T extends ProductClicks>(rows: readonly T[]): Array<T & { rank: number }> {
+export function assignRanks<T extends ProductClicks>(rows: readonly T[]): (T & { rank: number })[] {
   return [...rows]
     .sort((a, b) => b.clicks - a.clicks || compareIds(a.productId, b.productId))
     .map((row, i) => ({ ...row, rank: i + 1 }));

@@ -38,7 +38,7 @@ export interface MinuteBucket {
  */
 export function minuteBuckets(fromMs: number, toMs: number, clicksByMinute: ReadonlyMap<number, number>, clicksBefore: number): MinuteBucket[] {
   const { firstMs, count } = minuteRange(fromMs, toMs);
-  const out: MinuteBucket[] = new Array(count);
+  const out: MinuteBucket[] = new Array<MinuteBucket>(count);
   let running = clicksBefore;
   for (let i = 0; i < count; i++) {
     const minuteMs = firstMs + i * MINUTE_MS;

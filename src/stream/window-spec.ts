@@ -18,7 +18,7 @@ export interface WindowSpec {
 }
 
 function describe(value: unknown): string {
-  return typeof value === 'number' ? String(value) : `${typeof value} ${JSON.stringify(value) ?? String(value)}`;
+  return typeof value === 'number' ? String(value) : `${typeof value} ${(JSON.stringify(value) as string | undefined) ?? String(value)}`;
 }
 
 /**

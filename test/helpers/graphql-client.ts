@@ -3,7 +3,7 @@ import WebSocket from 'ws';
 
 export interface GraphQLResponse<T = any> {
   data?: T;
-  errors?: Array<{ message: string; extensions?: { code?: string; [k: string]: unknown } }>;
+  errors?: { message: string; extensions?: { code?: string; [k: string]: unknown } }[];
 }
 
 /** POSTs one operation to `url` with `Authorization: Bearer <key>` when a key is given. */
@@ -33,13 +33,14 @@ export function wsClient(url: string, key?: string): Client {
 }
 
 /** Subscribes and collects every `next` payload (and errors) until `dispose()`. */
+// eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters -- T is the test's statement of the subscription's data shape (the answer is untyped JSON)
 export function collect<T = any>(client: Client, query: string): { events: T[]; errors: unknown[]; dispose(): void } {
   const events: T[] = [];
   const errors: unknown[] = [];
   const dispose = client.subscribe<T>({ query }, {
     next: (v) => { if (v.errors) errors.push(v.errors); else events.push(v.data as T); },
     error: (e) => errors.push(e),
-    complete: () => {},
+    complete: () => undefined, // what was collected stays readable after the server completes
   });
   return { events, errors, dispose };
 }

@@ -46,7 +46,7 @@ export function sumOffsets(offsets: ReadonlyMap<number, number>): number {
  * the epoch): moves every partition's watermark to that time, so every window
  * ending before it closes through event time.
  */
-export function flushRecords(eventTimeSec: number, partitions = 3): Array<{ key: string; partition: number; value: string }> {
+export function flushRecords(eventTimeSec: number, partitions = 3): { key: string; partition: number; value: string }[] {
   const value = formatUserBehavior({ uid: 'flush', phone: '0', eventKey: 'startApp', eventTimeSec });
   return Array.from({ length: partitions }, (_, partition) => ({ key: 'flush', partition, value }));
 }
@@ -57,7 +57,7 @@ export function flushRecords(eventTimeSec: number, partitions = 3): Array<{ key:
  * topics then gives both the same records at the same offsets of the same
  * partitions (kafkajs spreads keyless records at random otherwise).
  */
-export function withPartitions<R extends { key: string | null }>(records: readonly R[], partitions = 3): Array<R & { partition: number }> {
+export function withPartitions<R extends { key: string | null }>(records: readonly R[], partitions = 3): (R & { partition: number })[] {
   return records.map((r, i) => {
     if (r.key === null) return { ...r, partition: i % partitions };
     let h = 0x811c9dc5;
@@ -235,11 +235,12 @@ export class TestRuns {
 }
 
 /** Rows with every value as text: null stays null, a Date becomes its ISO string, anything else `String(v)` (BIGINT and DECIMAL exact). */
-export function rowsAsText(rows: ReadonlyArray<Record<string, unknown>>): Array<Record<string, string | null>> {
+export function rowsAsText(rows: readonly Record<string, unknown>[]): Record<string, string | null>[] {
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- the driver's values are strings, numbers, bigints and Buffers, each printed as its value
   return rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, v === null ? null : v instanceof Date ? v.toISOString() : String(v)])));
 }
 
 /** Every column of `consumer_offset` that a rerun must reproduce, one row per partition in order, as text ({@link rowsAsText}). */
-export async function offsetRows(dbUrl: string): Promise<Array<Record<string, string | null>>> {
+export async function offsetRows(dbUrl: string): Promise<Record<string, string | null>[]> {
   return rowsAsText(await sql(dbUrl, 'SELECT `partition`, next_offset, replay_from, watermark_ms, late_records, dead_lettered, lost_to_retention FROM consumer_offset ORDER BY `partition`'));
 }

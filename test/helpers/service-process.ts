@@ -16,7 +16,7 @@ export interface ServiceProcess {
   port: number;
   url: string;
   /** Log lines seen so far (parsed JSON). */
-  logs: Array<Record<string, unknown>>;
+  logs: Record<string, unknown>[];
   /** Resolves with the exit code (null when killed by a signal). */
   exited: Promise<number | null>;
   kill(signal?: NodeJS.Signals): Promise<number | null>;
@@ -40,12 +40,12 @@ export async function startServiceProcess(env: Record<string, string>, readyTime
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  const logs: Array<Record<string, unknown>> = [];
+  const logs: Record<string, unknown>[] = [];
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   let stderr = '';
-  child.stderr!.on('data', (d) => { stderr += d.toString(); });
+  child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
   const ready = new Promise<Record<string, unknown>>((resolve, reject) => {
-    createInterface({ input: child.stdout! }).on('line', (line) => {
+    createInterface({ input: child.stdout }).on('line', (line) => {
       let entry: Record<string, unknown>;
       try {
         entry = JSON.parse(line);
@@ -56,7 +56,7 @@ export async function startServiceProcess(env: Record<string, string>, readyTime
       if (process.env.TEST_SERVICE_LOGS) process.stderr.write(`[svc ${child.pid}] ${line}\n`);
       if (entry.msg === 'service ready') resolve(entry);
     });
-    exited.then((code) => reject(new Error(`service exited with ${code} before it was ready: ${stderr.trim()}`)));
+    void exited.then((code) => reject(new Error(`service exited with ${code} before it was ready: ${stderr.trim()}`)));
     setTimeout(() => reject(new Error(`service not ready after ${readyTimeoutMs} ms: ${stderr.trim()}`)), readyTimeoutMs).unref();
   });
   const entry = await ready;

@@ -82,7 +82,7 @@ export async function createTestTopic(prefix = 'user-behavior', partitions = 3):
 }
 
 /** Produces `messages` (explicit partitions allowed) with acks=all. */
-export async function produce(topic: string, messages: Array<{ key?: string | null; value: string; partition?: number }>): Promise<void> {
+export async function produce(topic: string, messages: { key?: string | null; value: string; partition?: number }[]): Promise<void> {
   const producer = createKafka(KAFKA_BROKERS, randomName('test-producer')).producer();
   await producer.connect();
   try {
@@ -95,14 +95,15 @@ export async function produce(topic: string, messages: Array<{ key?: string | nu
 }
 
 /** Reads every record of `topic` from the beginning until `count` arrived or `timeoutMs` passed. */
-export async function readTopic(topic: string, count: number, timeoutMs = 20_000): Promise<Array<{ key: string | null; value: string | null; headers: Record<string, string> }>> {
+export async function readTopic(topic: string, count: number, timeoutMs = 20_000): Promise<{ key: string | null; value: string | null; headers: Record<string, string> }[]> {
   const consumer = createKafka(KAFKA_BROKERS, randomName('test-reader')).consumer({ groupId: randomName('test-reader') });
-  const out: Array<{ key: string | null; value: string | null; headers: Record<string, string> }> = [];
+  const out: { key: string | null; value: string | null; headers: Record<string, string> }[] = [];
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
   let done!: () => void;
   const finished = new Promise<void>((r) => { done = r; });
   await consumer.run({
+    // eslint-disable-next-line @typescript-eslint/require-await -- kafkajs wants a Promise back
     eachMessage: async ({ message }) => {
       const headers: Record<string, string> = {};
       for (const [k, v] of Object.entries(message.headers ?? {})) headers[k] = String(v);
@@ -122,10 +123,11 @@ export async function waitFor<T>(what: string, check: () => Promise<T | undefine
   for (;;) {
     try {
       const value = await check();
-      if (value) return value as T;
+      if (value) return value;
     } catch (err) {
       last = err;
     }
+    // eslint-disable-next-line @typescript-eslint/no-base-to-string -- `last` is any thrown value, shown as String() prints it
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
     await new Promise((r) => setTimeout(r, intervalMs));
   }

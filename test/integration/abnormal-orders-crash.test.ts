@@ -16,7 +16,7 @@ describe('abnormal-orders exactly once across crashes', () => {
   const runs = new TestRuns();
   let reference: Awaited<ReturnType<typeof snapshot>>;
 
-  let feed: Array<{ key: string | null; value: string; partition: number }> = [];
+  let feed: { key: string | null; value: string; partition: number }[] = [];
 
   const start = (db: TestDatabase, group: string, onTopic = topic.topic) => runs.start({
     DATABASE_URL: db.url,
@@ -58,7 +58,7 @@ describe('abnormal-orders exactly once across crashes', () => {
 
   it('should detect users in the uninterrupted run (the comparison is not vacuous)', () => {
     assert.ok(reference.rows.length > 20, `only ${reference.rows.length} rows`);
-    assert.ok((reference.offsets as Array<{ dead_lettered: string }>).some((o) => Number(o.dead_lettered) > 0), 'no dead letters in the reference run');
+    assert.ok((reference.offsets as { dead_lettered: string }[]).some((o) => Number(o.dead_lettered) > 0), 'no dead letters in the reference run');
   });
 
   it('should end with the same rows and offsets after SIGKILL at random moments, restarted several times', async () => {

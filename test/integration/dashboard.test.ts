@@ -38,7 +38,7 @@ const RECHARGES: Record<string, [orders: number, failed: number]> = {
 };
 const ORDERS = Object.values(RECHARGES).reduce((n, [o]) => n + o, 0);
 /** Clicks per product in the ranked hour: p2 and p3 tie (p2 ranks first). */
-const CLICKS: Array<[productId: string, clicks: number, category: string | null]> = [['p1', 5, 'phone'], ['p2', 3, 'tv'], ['p3', 3, 'phone'], ['p4', 1, null]];
+const CLICKS: [productId: string, clicks: number, category: string | null][] = [['p1', 5, 'phone'], ['p2', 3, 'tv'], ['p3', 3, 'phone'], ['p4', 1, null]];
 /** Users with one ordinary behaviour event today (daily active users, not abnormal). */
 const ACTIVE_UIDS = ['d1', 'd2', 'd3', 'd4', 'd5', 'd6'];
 
@@ -71,6 +71,7 @@ describe('the dashboard page in Chromium', () => {
     // `read` is evaluated in the page with `c` = the ECharts instance and `o` = its option.
     page.evaluate(({ name, read }) => {
       const c = (globalThis as any).__dashboard.charts[name];
+      // eslint-disable-next-line @typescript-eslint/no-implied-eval -- `read` is a constant expression of this test, run in the page
       return new Function('c', 'o', `return (${read});`)(c, c.getOption());
     }, { name, read }) as Promise<T>;
 
@@ -132,7 +133,7 @@ describe('the dashboard page in Chromium', () => {
       const orderId = `${run}-${cityCode}-${i}`;
       return { key: orderId, value: formatRecharge({ orderId, cityCode, chargefee: '50.00', bussinessRst: i < failed ? '0001' : '0000', requestTimeMs: notifyTimeMs - 12_000, notifyTimeMs }, calendar) };
     }));
-    recharges.push({ ...recharges[0]! }); // a duplicate orderId: counted once
+    recharges.push({ ...recharges[0] }); // a duplicate orderId: counted once
     const rankedEnd = Math.floor(now / (5 * MIN)) * 5 * MIN;
     const clicks = CLICKS.flatMap(([productId, count, category]) => Array.from({ length: count }, (_, i) => ({
       key: `u${i}`, value: formatProductClick({ eventTimeMs: rankedEnd - 10 * MIN + i * 1_000, productId, action: 'click', userId: `u${i}`, category }),
@@ -146,9 +147,9 @@ describe('the dashboard page in Chromium', () => {
     port = await freePort();
     api = await startApi();
     base = `http://127.0.0.1:${port}`;
-    await caughtUp(env.RECHARGE_GROUP!, topics.recharge.topic);
-    await caughtUp(env.HOT_PRODUCTS_GROUP!, topics.clicks.topic);
-    await caughtUp(env.DAU_GROUP!, topics.behavior.topic);
+    await caughtUp(env.RECHARGE_GROUP, topics.recharge.topic);
+    await caughtUp(env.HOT_PRODUCTS_GROUP, topics.clicks.topic);
+    await caughtUp(env.DAU_GROUP, topics.behavior.topic);
     await waitFor(`abnormal user ${uidA}`, async () => (await q(`query($uid: ID!) { unpaidUser(uid: $uid) { uid } }`, { uid: uidA })).unpaidUser, 30_000);
 
     userDataDir = await mkdtemp(path.join(tmpdir(), 'dashboard-chromium-'));
@@ -165,12 +166,14 @@ describe('the dashboard page in Chromium', () => {
   });
 
   after(async () => {
+    /* eslint-disable @typescript-eslint/no-unnecessary-condition -- a before() that failed part-way leaves the later fixtures unassigned */
     await context?.close();
     if (userDataDir) await rm(userDataDir, { recursive: true, force: true });
     await api?.kill();
     await worker?.kill();
     await db?.drop();
     for (const t of Object.values(topics)) await t.delete();
+    /* eslint-enable @typescript-eslint/no-unnecessary-condition */
   });
 
   it('should ask for an API key and render the map and charts with the values in the database', async () => {
@@ -189,15 +192,15 @@ describe('the dashboard page in Chromium', () => {
     const map = await chart<MapDatum[]>('map', 'o.series[0].data.map((d) => ({ name: d.name, value: d.value, cityCode: d.cityCode }))');
     assert.equal(map.length, 21);
     const dbRows = await sql<{ city_code: string; failed: number }>(db.url, 'SELECT city_code, failed FROM recharge_city_daily WHERE day = ?', [today]);
-    const dbFailed = new Map(dbRows.map((r) => [r.city_code, Number(r.failed)]));
-    const { cityRechargeStats } = await q<{ cityRechargeStats: Array<{ cityCode: string; cityName: string; failed: number }> }>('{ cityRechargeStats { cityCode cityName failed } }');
+    const dbFailed = new Map(dbRows.map((r) => [r.city_code, r.failed]));
+    const { cityRechargeStats } = await q<{ cityRechargeStats: { cityCode: string; cityName: string; failed: number }[] }>('{ cityRechargeStats { cityCode cityName failed } }');
     for (const c of cityRechargeStats) {
       const datum = map.find((d) => d.cityCode === c.cityCode);
       assert.ok(datum, `city ${c.cityCode} on the map`);
       assert.equal(datum.name, c.cityName, 'map regions are matched by the API cityName');
       assert.equal(datum.value, c.failed, `failed of ${c.cityCode} (GraphQL)`);
       assert.equal(datum.value, dbFailed.get(c.cityCode) ?? 0, `failed of ${c.cityCode} (database)`);
-      assert.equal(datum.value, RECHARGES[c.cityCode]?.[1] ?? 0, `failed of ${c.cityCode} (produced)`);
+      assert.equal(datum.value, (RECHARGES[c.cityCode] as (typeof RECHARGES)[string] | undefined)?.[1] ?? 0, `failed of ${c.cityCode} (produced)`);
     }
     // The shipped geometry has a region for every city name of the API: ECharts places each on the canvas.
     const placed = await page.evaluate((names) => {
@@ -207,33 +210,33 @@ describe('the dashboard page in Chromium', () => {
     assert.equal(placed.length, 21);
 
     // Top 5 cities with their success rates: as topCities.
-    const { topCities } = await q<{ topCities: Array<{ cityCode: string; orders: number; successRate: number }> }>('{ topCities(limit: 5) { cityCode orders successRate } }');
-    const top = await chart<Array<{ value: number; cityCode: string; successRate: number }>>('topCities', 'o.series[0].data');
+    const { topCities } = await q<{ topCities: { cityCode: string; orders: number; successRate: number }[] }>('{ topCities(limit: 5) { cityCode orders successRate } }');
+    const top = await chart<{ value: number; cityCode: string; successRate: number }[]>('topCities', 'o.series[0].data');
     assert.deepEqual(top.map((d) => d.cityCode), ['441900', '440100', '440300', '440600', '440500']);
     assert.deepEqual(top.map((d) => [d.cityCode, d.value, d.successRate]), topCities.map((c) => [c.cityCode, c.orders, c.successRate]));
 
     // Per-minute recharges of the last hour: as rechargePerMinute.
-    const perMinute = await chart<Array<[number, number]>>('perMinute', 'o.series[0].data');
+    const perMinute = await chart<[number, number][]>('perMinute', 'o.series[0].data');
     assert.equal(perMinute.length, 60);
     assert.equal(perMinute.reduce((s, [, orders]) => s + orders, 0), ORDERS);
-    const from = new Date(perMinute[0]![0]).toISOString();
-    const to = new Date(perMinute[59]![0] + MIN).toISOString();
-    const { rechargePerMinute } = await q<{ rechargePerMinute: Array<{ minuteStart: string; orders: number }> }>(
+    const from = new Date(perMinute[0][0]).toISOString();
+    const to = new Date(perMinute[59][0] + MIN).toISOString();
+    const { rechargePerMinute } = await q<{ rechargePerMinute: { minuteStart: string; orders: number }[] }>(
       'query($from: DateTime!, $to: DateTime!) { rechargePerMinute(from: $from, to: $to) { minuteStart orders } }', { from, to });
     assert.deepEqual(perMinute, rechargePerMinute.map((m) => [Date.parse(m.minuteStart), m.orders]));
 
     // Hot products of the last hour: as hotProducts.
-    const hot = await chart<Array<{ value: number; productId: string }>>('hotProducts', 'o.series[0].data');
+    const hot = await chart<{ value: number; productId: string }[]>('hotProducts', 'o.series[0].data');
     assert.deepEqual(hot.map((d) => [d.productId, d.value]), CLICKS.map(([p, n]) => [p, n]));
-    const { hotProducts } = await q<{ hotProducts: Array<{ productId: string; clicks: number }> }>('{ hotProducts(limit: 10) { productId clicks } }');
+    const { hotProducts } = await q<{ hotProducts: { productId: string; clicks: number }[] }>('{ hotProducts(limit: 10) { productId clicks } }');
     assert.deepEqual(hot.map((d) => [d.productId, d.value]), hotProducts.map((p) => [p.productId, p.clicks]));
 
     // Today's active and new users: as dailyActiveUsers (six users and abnormal user A).
-    const { dailyActiveUsers } = await q<{ dailyActiveUsers: Array<{ activeUsers: number; newUsers: number }> }>(
+    const { dailyActiveUsers } = await q<{ dailyActiveUsers: { activeUsers: number; newUsers: number }[] }>(
       'query($d: Date!) { dailyActiveUsers(from: $d, to: $d) { activeUsers newUsers } }', { d: today });
-    assert.equal(dailyActiveUsers[0]!.activeUsers, ACTIVE_UIDS.length + 1);
-    assert.equal(await page.textContent('#kpi-active-users'), String(dailyActiveUsers[0]!.activeUsers));
-    assert.equal(await page.textContent('#kpi-new-users'), String(dailyActiveUsers[0]!.newUsers));
+    assert.equal(dailyActiveUsers[0].activeUsers, ACTIVE_UIDS.length + 1);
+    assert.equal(await page.textContent('#kpi-active-users'), String(dailyActiveUsers[0].activeUsers));
+    assert.equal(await page.textContent('#kpi-new-users'), String(dailyActiveUsers[0].newUsers));
     assert.equal(await page.textContent('#kpi-orders'), String(ORDERS));
 
     // The feed holds abnormal user A; the connection is live.
@@ -248,7 +251,7 @@ describe('the dashboard page in Chromium', () => {
     await produce(topics.recharge.topic, [{ key: `${run}-live`, value: formatRecharge({ orderId: `${run}-live`, cityCode: '440400', chargefee: '30.00', bussinessRst: '0001', requestTimeMs: notifyTimeMs - 5_000, notifyTimeMs }, calendar) }]);
     await page.waitForFunction(() => (globalThis as any).__dashboard.charts.map.getOption().series[0].data.find((d: any) => d.cityCode === '440400')?.value === 2, null, { timeout: 30_000 });
     const [zhuhai] = await sql<{ failed: number }>(db.url, 'SELECT failed FROM recharge_city_daily WHERE day = ? AND city_code = ?', [today, '440400']);
-    assert.equal(Number(zhuhai!.failed), 2);
+    assert.equal(zhuhai.failed, 2);
 
     // Abnormal user B, produced into Kafka now: appears at the top of the feed.
     await produce(topics.behavior.topic, abnormalBurst(uidB));

@@ -17,7 +17,7 @@ describe('hot-products exactly once across crashes', () => {
   const runs = new TestRuns();
   let reference: Awaited<ReturnType<typeof snapshot>>;
 
-  let feed: Array<{ key: string | null; value: string; partition: number }> = [];
+  let feed: { key: string | null; value: string; partition: number }[] = [];
 
   const start = (db: TestDatabase, group: string, onTopic = topic.topic) => runs.start({
     DATABASE_URL: db.url,

@@ -97,12 +97,14 @@ describe('hot-products on a hand-built stream', () => {
   });
 
   after(async () => {
+    /* eslint-disable @typescript-eslint/no-unnecessary-condition -- a before() that failed part-way leaves the later fixtures unassigned */
     subscription?.dispose();
     await ws?.dispose();
     await worker?.kill();
     await api?.kill();
     await db?.drop();
     await topic?.delete();
+    /* eslint-enable @typescript-eslint/no-unnecessary-condition */
   });
 
   it('should rank the hour ending at the boundary: start inclusive, end exclusive, ties by productId', async () => {
@@ -152,10 +154,10 @@ describe('hot-products on a hand-built stream', () => {
       [iso(T - 30 * MIN), iso(T - 29 * MIN), 2],
       [iso(T - 29 * MIN), iso(T - 28 * MIN), 1],
     ]);
-    const actions = await sql<{ action: string; events: number }>(db.url, "SELECT action, SUM(events) AS events FROM product_action_minute WHERE product_id = 'p999' GROUP BY action ORDER BY action");
+    const actions = await sql<{ action: string; events: string }>(db.url, "SELECT action, SUM(events) AS events FROM product_action_minute WHERE product_id = 'p999' GROUP BY action ORDER BY action");
     assert.deepEqual(actions.map((a) => [a.action, Number(a.events)]), [['cart', 1], ['view', 10]]);
     const [p999] = await sql<{ n: bigint }>(db.url, "SELECT COUNT(*) AS n FROM product_click_minute WHERE product_id IN ('p999', 'pflush')");
-    assert.equal(Number(p999!.n), 0);
+    assert.equal(Number(p999.n), 0);
   });
 
   it('should put the malformed records in the dead-letter topic with their reasons', async () => {
@@ -163,7 +165,7 @@ describe('hot-products on a hand-built stream', () => {
     assert.deepEqual(dead.map((d) => d.headers['dlq.reason']).sort(), ['bad-event-time', 'bad-json']);
     assert.ok(dead.every((d) => d.headers['dlq.job'] === 'hot-products' && d.headers['dlq.source.partition'] === '1'));
     const [row] = await sql<{ dead: bigint }>(db.url, 'SELECT SUM(dead_lettered) AS dead FROM consumer_offset WHERE group_id = ?', [group]);
-    assert.equal(Number(row!.dead), 2);
+    assert.equal(Number(row.dead), 2);
   });
 
   it('should publish the ranking at boundary T only once the watermark of every partition passed it, once', async () => {
@@ -174,7 +176,7 @@ describe('hot-products on a hand-built stream', () => {
     await new Promise((r) => setTimeout(r, 2_500));
     assert.deepEqual(atT(), []);
     const [claimed] = await sql<{ n: bigint }>(db.url, 'SELECT COUNT(*) AS n FROM hot_products_emission WHERE window_end = ?', [new Date(T)]);
-    assert.equal(Number(claimed!.n), 0);
+    assert.equal(Number(claimed.n), 0);
 
     await produce(topic.topic, [pushPast(2)]);
     await waitFor('the ranking at T', () => atT().length > 0, 20_000);
@@ -222,7 +224,7 @@ describe('hot-products on a hand-built stream', () => {
       { minute: iso(T - 29 * MIN), clicks: 1, runningTotal: 6 },
     ]);
     const [total] = await sql<{ clicks: bigint; category: string; last_click_at: Date }>(db.url, "SELECT clicks, category, last_click_at FROM product_click_total WHERE product_id = 'p100'");
-    assert.deepEqual([Number(total!.clicks), total!.category, iso(total!.last_click_at.getTime())], [6, 'phone', iso(T - 29 * MIN)]);
+    assert.deepEqual([Number(total.clicks), total.category, iso(total.last_click_at.getTime())], [6, 'phone', iso(T - 29 * MIN)]);
     assert.equal((await q(`query($at: DateTime) { hotProducts(limit: 1, at: $at) { clicks } }`, { at: iso(T) })).hotProducts[0].clicks, 6);
   });
 
@@ -267,11 +269,13 @@ describe('hot-products with a partition that never sees a record', () => {
   });
 
   after(async () => {
+    /* eslint-disable @typescript-eslint/no-unnecessary-condition -- a before() that failed part-way leaves the later fixtures unassigned */
     subscription?.dispose();
     await ws?.dispose();
     await service?.kill();
     await db?.drop();
     await topic?.delete();
+    /* eslint-enable @typescript-eslint/no-unnecessary-condition */
   });
 
   it('should hold the boundary back until the empty partition has been idle for IDLE_TIMEOUT_MS, then publish it', async () => {
@@ -287,12 +291,12 @@ describe('hot-products with a partition that never sees a record', () => {
     assert.equal((await rows()).find((r) => r.partition === 2)?.watermark_ms ?? null, null);
     await new Promise((r) => setTimeout(r, 1_500));
     const [early] = await sql<{ n: bigint }>(db.url, 'SELECT COUNT(*) AS n FROM hot_products_emission');
-    assert.equal(Number(early!.n), 0, 'published while partition 2 had no watermark');
+    assert.equal(Number(early.n), 0, 'published while partition 2 had no watermark');
 
     await waitFor('the ranking at T', () => subscription.events.length > 0, IDLE_MS + 15_000);
     assert.deepEqual((subscription.events[0] as any).hotProductsUpdated, { windowEnd: iso(T), products: [{ productId: 'p1', clicks: 2 }, { productId: 'p2', clicks: 1 }] });
     const [claim] = await sql<{ claimed_at: Date }>(db.url, 'SELECT claimed_at FROM hot_products_emission WHERE window_end = ?', [new Date(T)]);
-    assert.ok(claim!.claimed_at.getTime() >= assignedAt + IDLE_MS - 100, `claimed ${claim!.claimed_at.getTime() - assignedAt} ms after the assignment`);
+    assert.ok(claim.claimed_at.getTime() >= assignedAt + IDLE_MS - 100, `claimed ${claim.claimed_at.getTime() - assignedAt} ms after the assignment`);
     // The empty partition's watermark now follows wall-clock time (minus the 5 s grace).
     const p2 = (await rows()).find((r) => r.partition === 2)!;
     assert.ok(Number(p2.watermark_ms) > Date.now() - 60_000, `partition 2 watermark ${p2.watermark_ms}`);

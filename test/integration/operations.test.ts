@@ -110,9 +110,9 @@ describe('operations: offset resets, job control, limits and metrics', () => {
   it('should refuse an offset outside [earliest, latest] with the range, and unknown groups or partitions', async () => {
     const res = await gql(live.url, RESET, { input: { groupId: group, to: 'OFFSET', partitions: [1], offset: 10_000_000 } }, TEST_KEYS.ops);
     assert.equal(errorCode(res), 'BAD_USER_INPUT');
-    assert.equal(res.errors![0]!.extensions!.earliest, 0);
-    assert.equal(res.errors![0]!.extensions!.latest, latest.get(1));
-    assert.match(res.errors![0]!.message, new RegExp(`\\[0, ${latest.get(1)}\\]`));
+    assert.equal(res.errors![0].extensions!.earliest, 0);
+    assert.equal(res.errors![0].extensions!.latest, latest.get(1));
+    assert.match(res.errors![0].message, new RegExp(`\\[0, ${latest.get(1)}\\]`));
     assert.equal(errorCode(await gql(live.url, RESET, { input: { groupId: group, to: 'OFFSET' } }, TEST_KEYS.ops)), 'BAD_USER_INPUT');
     assert.equal(errorCode(await gql(live.url, RESET, { input: { groupId: group, to: 'EARLIEST', partitions: [7] } }, TEST_KEYS.ops)), 'BAD_USER_INPUT');
     assert.equal(errorCode(await gql(live.url, RESET, { input: { groupId: 'no-such-group', to: 'EARLIEST' } }, TEST_KEYS.ops)), 'NOT_FOUND');
@@ -131,13 +131,13 @@ describe('operations: offset resets, job control, limits and metrics', () => {
     const during = await gql(live.url, JOBS, {}, TEST_KEYS.viewer);
     const job = during.data.jobs.find((j: any) => j.name === 'abnormal-orders');
     assert.equal(job.state, 'PAUSED');
-    assert.equal(job.partitions.reduce((s: number, p: any) => s + p.lag, 0), 3000);
+    assert.equal(job.partitions.reduce((s: number, p: { lag: number }) => s + p.lag, 0), 3000);
     const resumed = await gql(live.url, 'mutation { resumeJob(job: "abnormal-orders") { state } }', {}, TEST_KEYS.ops);
     assert.notEqual(resumed.data.resumeJob.state, 'PAUSED');
     await waitFor('the job to catch up', async () => {
       const r = await gql(live.url, JOBS, {}, TEST_KEYS.viewer);
       const j = r.data?.jobs.find((x: any) => x.name === 'abnormal-orders');
-      return j && j.partitions.every((p: any) => p.lag === 0) ? j : null;
+      return j?.partitions.every((p: any) => p.lag === 0) ? j : null;
     }, 60_000, 300);
     const after = await gql(live.url, JOBS, {}, TEST_KEYS.viewer);
     const owners = after.data.jobs[0].partitions.map((p: any) => p.owner);
@@ -145,7 +145,7 @@ describe('operations: offset resets, job control, limits and metrics', () => {
   });
 
   it('should check every role against every operation', async () => {
-    const ops: Array<[string, string, Record<string, unknown>]> = [
+    const ops: [string, string, Record<string, unknown>][] = [
       ['resetConsumerOffsets', RESET, { input: { groupId: group, to: 'LATEST', dryRun: true } }],
       ['pauseJob', 'mutation { pauseJob(job: "abnormal-orders") { state } }', {}],
       ['resumeJob', 'mutation { resumeJob(job: "abnormal-orders") { state } }', {}],
@@ -170,7 +170,7 @@ describe('operations: offset resets, job control, limits and metrics', () => {
       actual[role] = {};
       for (const [name, query, vars] of ops) {
         const res = await gql(live.url, query, vars, key);
-        actual[role]![name] = res.errors ? errorCode(res) ?? 'no code' : 'ok';
+        actual[role][name] = res.errors ? errorCode(res) ?? 'no code' : 'ok';
       }
     }
     assert.deepEqual(actual, expected);
@@ -189,17 +189,17 @@ describe('operations: offset resets, job control, limits and metrics', () => {
     const costly = `{ ${Array.from({ length: 4 }, (_, i) => `a${i}: unpaidUsers(first: 200) { totalCount pageInfo { hasNextPage } }`).join(' ')} }`;
     const res = await gql(live.url, `{ ${Array.from({ length: 40 }, (_, i) => `a${i}: unpaidUsers(first: 200) { edges { node { uid phone callbackStatus } } }`).join(' ')} }`, {}, TEST_KEYS.viewer);
     assert.equal(errorCode(res), 'QUERY_TOO_COMPLEX');
-    assert.ok(Number(res.errors![0]!.extensions!.cost) > Number(res.errors![0]!.extensions!.maxCost));
+    assert.ok(Number(res.errors![0].extensions!.cost) > Number(res.errors![0].extensions!.maxCost));
     assert.notEqual(errorCode(await gql(limited.url, costly, {}, keys.viewer)), 'QUERY_TOO_COMPLEX');
 
-    const codes: Array<string | undefined> = [];
+    const codes: (string | undefined)[] = [];
     for (let i = 0; i < 7; i++) codes.push(errorCode(await gql(limited.url, '{ jobs { name } }', {}, keys.crm)));
     assert.deepEqual(codes, [undefined, undefined, undefined, undefined, undefined, 'RATE_LIMITED', 'RATE_LIMITED']);
     const http = await fetch(limited.url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${keys.crm}` }, body: '{"query":"{ jobs { name } }"}' });
     assert.equal(http.status, 429);
     assert.ok(Number(http.headers.get('retry-after')) >= 1);
-    const body = await http.json() as { errors: Array<{ extensions: { code: string; retryAfterSeconds: number } }> };
-    assert.equal(body.errors[0]!.extensions.code, 'RATE_LIMITED');
+    const body = await http.json() as { errors: { extensions: { code: string; retryAfterSeconds: number } }[] };
+    assert.equal(body.errors[0].extensions.code, 'RATE_LIMITED');
     await limited.kill();
   });
 

@@ -65,11 +65,11 @@ describe('recharge-metrics exactly once across crashes', () => {
   after(() => runs.cleanup());
 
   it('should count each order once in the uninterrupted run, across midnight (the comparison is not vacuous)', () => {
-    assert.equal(Number(reference.orders[0]!.n), expected.orders);
+    assert.equal(Number(reference.orders[0].n), expected.orders);
     assert.ok(expected.duplicates > 1_000, `${expected.duplicates} duplicates`);
     const days = new Set(reference.daily.map((r) => r.day));
     assert.deepEqual([...days], ['2025-12-31', '2026-01-01']);
-    const sum = (rows: Array<Record<string, unknown>>, k: string) => rows.reduce((n, r) => n + Number(r[k]), 0);
+    const sum = (rows: Record<string, unknown>[], k: string) => rows.reduce((n, r) => n + Number(r[k]), 0);
     assert.equal(sum(reference.daily, 'orders'), expected.orders);
     assert.equal(sum(reference.minutes, 'orders'), expected.orders);
     assert.equal(sum(reference.offsets, 'dead_lettered'), expected.malformed);

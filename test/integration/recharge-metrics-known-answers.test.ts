@@ -42,7 +42,7 @@ const C2: Order = ['C2', ZH, false, '50', 45_000, T0 + 120_000];
 const C3: Order = ['C3', ZH, true, '30', 1_000, T0 + 121_000];
 
 /** Batch 1, produced before the worker starts so each partition's records arrive as one batch. */
-const BATCH_1: Array<{ key: string; value: string; partition: number }> = [
+const BATCH_1: { key: string; value: string; partition: number }[] = [
   { key: 'A1', value: value(A1), partition: 0 },
   { key: 'A2', value: value(A2), partition: 0 },
   { key: 'A2', value: value(A2), partition: 0 }, // duplicate within a batch
@@ -86,9 +86,9 @@ describe('recharge-metrics on a hand-built stream', () => {
   let ws: ReturnType<typeof wsClient>;
   let disposeSubscription: () => void;
   const subscriptionErrors: unknown[] = [];
-  const received: Array<{ at: number; stats: any }> = [];
+  const received: { at: number; stats: any }[] = [];
   let rawBus: Redis;
-  const rawChanges: Array<{ cityCode: string; date: string; orders: number }> = [];
+  const rawChanges: { cityCode: string; date: string; orders: number }[] = [];
   let env: Record<string, string>;
   let group: string;
   let space: Awaited<ReturnType<typeof servingSpace>>;
@@ -96,7 +96,7 @@ describe('recharge-metrics on a hand-built stream', () => {
   const query = (q: string, vars: Record<string, unknown> = {}) => gql(api.url, q, vars, TEST_KEYS.viewer);
   const committed = async (total: number) => {
     const rows = await sql<{ n: bigint }>(db.url, 'SELECT COALESCE(SUM(next_offset), 0) AS n FROM consumer_offset WHERE group_id = ?', [group]);
-    return Number(rows[0]!.n) >= total;
+    return Number(rows[0].n) >= total;
   };
 
   before(async () => {
@@ -115,7 +115,7 @@ describe('recharge-metrics on a hand-built stream', () => {
         else received.push({ at: Date.now() - started, stats: v.data.cityMetricsUpdated });
       },
       error: (e) => subscriptionErrors.push(e),
-      complete: () => {},
+      complete: () => undefined,
     });
     // Every raw change the workers publish, before the API process coalesces them.
     rawBus = new Redis(REDIS_URL);
@@ -136,6 +136,7 @@ describe('recharge-metrics on a hand-built stream', () => {
   });
 
   after(async () => {
+    /* eslint-disable @typescript-eslint/no-unnecessary-condition -- a before() that failed part-way leaves the later fixtures unassigned */
     disposeSubscription?.();
     await ws?.dispose();
     rawBus?.disconnect();
@@ -143,6 +144,7 @@ describe('recharge-metrics on a hand-built stream', () => {
     await api?.kill();
     await db?.drop();
     await topic?.delete();
+    /* eslint-enable @typescript-eslint/no-unnecessary-condition */
   });
 
   it('should count every order once per city and local day, through cityRechargeStats', async () => {
@@ -154,11 +156,11 @@ describe('recharge-metrics on a hand-built stream', () => {
     for (const c of cities) {
       const { date, cityCode, cityName, cityNameEn, longitude, latitude, ...values } = c;
       assert.equal(date, D2);
-      assert.deepEqual(values, EXPECTED_D2[cityCode] ?? zero, cityCode);
+      assert.deepEqual(values, (EXPECTED_D2[cityCode] as typeof zero | undefined) ?? zero, cityCode);
     }
     assert.deepEqual(cities.find((c: any) => c.cityCode === GZ), { date: D2, cityCode: GZ, cityName: '广州市', cityNameEn: 'Guangzhou', longitude: 113.264385, latitude: 23.129112, ...EXPECTED_D2[GZ] });
     const d1 = await query(`query($d: Date) { cityRechargeStats(date: $d) { cityCode orders succeeded failed successRate amount avgDurationMs } }`, { d: D1 });
-    for (const { cityCode, ...values } of d1.data.cityRechargeStats) assert.deepEqual(values, EXPECTED_D1[cityCode] ?? zero, cityCode);
+    for (const { cityCode, ...values } of d1.data.cityRechargeStats) assert.deepEqual(values, (EXPECTED_D1[cityCode] as typeof zero | undefined) ?? zero, cityCode);
   });
 
   it('should keep each order id once in recharge_order, whatever the duplicates', async () => {
@@ -188,7 +190,7 @@ describe('recharge-metrics on a hand-built stream', () => {
     ]);
     const day = await query(q, { f: iso(T0 - 720 * 60_000), t: iso(T0 + 720 * 60_000) });
     assert.equal(day.data.rechargePerMinute.length, 1_440);
-    assert.equal(day.data.rechargePerMinute.reduce((n: number, m: any) => n + m.orders, 0), 8);
+    assert.equal(day.data.rechargePerMinute.reduce((n: number, m: { orders: number }) => n + m.orders, 0), 8);
     assert.equal(errorCode(await query(q, { f: iso(T0), t: iso(T0 + 1_441 * 60_000) })), 'BAD_USER_INPUT');
     assert.equal(errorCode(await query(q, { f: iso(T0), t: iso(T0) })), 'BAD_USER_INPUT');
     assert.equal(errorCode(await query(q, { f: iso(T0 + 60_000), t: iso(T0) })), 'BAD_USER_INPUT');
@@ -265,11 +267,11 @@ describe('recharge-metrics on a hand-built stream', () => {
     const { date, cityCode, cityName, cityNameEn, longitude, latitude, ...last } = foshan.at(-1)!.stats;
     assert.deepEqual({ date, cityCode, cityName, ...last }, { date: D2, cityCode: FS, cityName: '佛山市', ...final });
     // Counts only grow, event after event.
-    for (let i = 1; i < foshan.length; i++) assert.ok(foshan[i]!.stats.orders > foshan[i - 1]!.stats.orders);
+    for (let i = 1; i < foshan.length; i++) assert.ok(foshan[i].stats.orders > foshan[i - 1].stats.orders);
     // At most one per city per second (the API process emits 1000 ms apart; delivery jitter is far below 100 ms).
     for (const city of new Set(received.map((e) => e.stats.cityCode))) {
       const times = received.filter((e) => e.stats.cityCode === city).map((e) => e.at);
-      for (let i = 1; i < times.length; i++) assert.ok(times[i]! - times[i - 1]! >= 900, `${city}: events ${times[i]! - times[i - 1]!} ms apart`);
+      for (let i = 1; i < times.length; i++) assert.ok(times[i] - times[i - 1] >= 900, `${city}: events ${times[i] - times[i - 1]} ms apart`);
     }
     // Every city of the stream reached its final values of 2026-01-01.
     for (const [city, expected] of Object.entries(EXPECTED_D2)) {

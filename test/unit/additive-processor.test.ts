@@ -5,7 +5,7 @@ import { AdditiveProcessor, type AdditiveHandler } from '../../src/jobs/additive
 import type { SourceRecord } from '../../src/jobs/job.js';
 
 /** Records carry their event time (ms) as text; "bad" is malformed. */
-function handler(log: Array<{ events: number[]; watermarkMs: number | null }> = [], idle: number[] = []): AdditiveHandler<number> {
+function handler(log: { events: number[]; watermarkMs: number | null }[] = [], idle: number[] = []): AdditiveHandler<number> {
   return {
     parse: (r) => {
       const text = r.value!.toString();
@@ -15,11 +15,11 @@ function handler(log: Array<{ events: number[]; watermarkMs: number | null }> = 
     eventTimeMs: (t) => t,
     aggregate: (events, ctx) => {
       log.push({ events: [...events], watermarkMs: ctx.watermarkMs });
-      return { write: async () => {} };
+      return { write: () => Promise.resolve() }; // a write that succeeds
     },
     onIdleAdvance: (ctx) => {
       idle.push(ctx.watermarkMs);
-      return { afterCommit: () => {} };
+      return { afterCommit: () => undefined }; // nothing to do after the commit
     },
   };
 }
@@ -45,7 +45,7 @@ describe('AdditiveProcessor without idle advance (default)', () => {
   });
 
   it('should skip records below the restored next offset and never lower a restored watermark', () => {
-    const log: Array<{ events: number[]; watermarkMs: number | null }> = [];
+    const log: { events: number[]; watermarkMs: number | null }[] = [];
     const p = new AdditiveProcessor(handler(log), 0, { nextOffset: 2n, watermarkMs: T }, GRACE);
     const r = p.process([rec(String(T + 1), 1n), rec(String(T + 2), 2n)], T);
     assert.equal(r.records, 1);
@@ -136,11 +136,11 @@ describe('AdditiveProcessor with idle advance (opt-in, Flink withIdleness)', () 
   });
 
   it('should apply the idle advance before the records of a batch that ends a long silence', () => {
-    const log: Array<{ events: number[]; watermarkMs: number | null }> = [];
+    const log: { events: number[]; watermarkMs: number | null }[] = [];
     const p = new AdditiveProcessor(handler(log), 0, { nextOffset: 0n, watermarkMs: null }, GRACE, { idleTimeoutMs: IDLE, nowMs: T });
     p.process([rec(String(T), 0n)], T);
     p.process([rec(String(T + 1_000), 1n)], T + 2 * IDLE);
-    assert.equal(log[1]!.watermarkMs, T + 2 * IDLE - GRACE);
+    assert.equal(log[1].watermarkMs, T + 2 * IDLE - GRACE);
   });
 
   it('should refuse an idle timeout that is not positive', () => {

@@ -34,16 +34,16 @@ describe('aggregateClicks', () => {
     const events = [click('p1', T + 5, 'tv'), click('p1', T + 9), click('p1', T + 1, 'phone')];
     for (const order of [events, [...events].reverse()]) {
       const [total] = aggregateClicks(order).totals;
-      assert.equal(total!.category, 'tv');
-      assert.equal(total!.categoryAtMs, T + 5);
-      assert.equal(total!.lastClickMs, T + 9);
+      assert.equal(total.category, 'tv');
+      assert.equal(total.categoryAtMs, T + 5);
+      assert.equal(total.lastClickMs, T + 9);
     }
   });
 
   it('should break a category tie at one millisecond by the greatest name, whatever the record order', () => {
     const events = [click('p1', T, 'audio'), click('p1', T, 'tv')];
-    assert.equal(aggregateClicks(events).totals[0]!.category, 'tv');
-    assert.equal(aggregateClicks([...events].reverse()).totals[0]!.category, 'tv');
+    assert.equal(aggregateClicks(events).totals[0].category, 'tv');
+    assert.equal(aggregateClicks([...events].reverse()).totals[0].category, 'tv');
   });
 
   it('should sort rows by primary key (the store lock order), ids by code unit', () => {

@@ -6,8 +6,8 @@ import { LatestPerKeyThrottle } from '../../src/publish/latest-per-key-throttle.
 /** A throttle on a hand-driven clock: `advance(ms)` runs the timers that fall due. */
 function harness() {
   let now = 1_000_000;
-  const timers: Array<{ at: number; fn: () => void; cleared: boolean }> = [];
-  const emitted: Array<[string, { v: number }, number]> = [];
+  const timers: { at: number; fn: () => void; cleared: boolean }[] = [];
+  const emitted: [string, { v: number }, number][] = [];
   const throttle = new LatestPerKeyThrottle<string, { v: number }>({
     intervalMs: 1_000,
     isNewer: (a, b) => a.v > b.v,
@@ -25,7 +25,7 @@ function harness() {
   const advance = (ms: number) => {
     const end = now + ms;
     for (;;) {
-      const due = timers.filter((t) => !t.cleared && t.at <= end).sort((a, b) => a.at - b.at)[0];
+      const due = timers.filter((t) => !t.cleared && t.at <= end).sort((a, b) => a.at - b.at).at(0);
       if (!due) break;
       due.cleared = true;
       now = due.at;
@@ -79,7 +79,7 @@ describe('LatestPerKeyThrottle', () => {
   });
 
   it('should refuse a non-positive interval', () => {
-    assert.throws(() => new LatestPerKeyThrottle({ intervalMs: 0, isNewer: () => true, emit: () => {} }), RangeError);
+    assert.throws(() => new LatestPerKeyThrottle({ intervalMs: 0, isNewer: () => true, emit: () => undefined }), RangeError);
   });
 });
 

@@ -20,6 +20,7 @@ function parseError(value: Buffer | string | null): MalformedRecordError {
 /** The sample with `field` set to `value` (undefined removes it). */
 function withField(field: string, value: unknown): string {
   const obj = JSON.parse(SAMPLE) as Record<string, unknown>;
+  // eslint-disable-next-line @typescript-eslint/no-dynamic-delete -- a record without that field is the case under test
   if (value === undefined) delete obj[field];
   else obj[field] = value;
   return JSON.stringify(obj);
@@ -46,7 +47,7 @@ describe('parseProductClick', () => {
     assert.equal(parseProductClick(withField('action', 'cart')).action, 'cart');
   });
 
-  const cases: Array<[name: string, value: Buffer | string | null, reason: string, mentions: string]> = [
+  const cases: [name: string, value: Buffer | string | null, reason: string, mentions: string][] = [
     ['a tombstone', null, 'empty-value', 'null'],
     ['an empty value', Buffer.alloc(0), 'empty-value', 'empty'],
     ['bytes that are not UTF-8', Buffer.from([0x7b, 0xff, 0xfe, 0x7d]), 'encoding', 'UTF-8'],

@@ -44,7 +44,7 @@ function orderPageTimes(rs: readonly GeneratedRecord[]): Map<string, number[]> {
 /** Smallest span (ms) holding 3 of the sorted times, Infinity when there are fewer than 3. */
 function tightestTriple(sorted: readonly number[]): number {
   let best = Number.POSITIVE_INFINITY;
-  for (let i = 0; i + 2 < sorted.length; i++) best = Math.min(best, sorted[i + 2]! - sorted[i]!);
+  for (let i = 0; i + 2 < sorted.length; i++) best = Math.min(best, sorted[i + 2] - sorted[i]);
   return best;
 }
 
@@ -127,7 +127,7 @@ describe('generateUserBehavior', () => {
     }
     assert.ok(late > 0 && late < records.length * 0.1, `${late} late records`);
     // The clock starts at the default startTimeMs, the sample line's time.
-    assert.ok(records[0]!.eventTimeMs <= 1_554_652_800_000 && records[0]!.eventTimeMs > 1_554_652_800_000 - 4_000);
+    assert.ok(records[0].eventTimeMs <= 1_554_652_800_000 && records[0].eventTimeMs > 1_554_652_800_000 - 4_000);
     // 200 000 records at 1000 per second of event time = 200 s.
     assert.ok(Math.abs(maxSeen - (1_554_652_800_000 + 200_000)) <= 1_000, `last event time ${maxSeen}`);
   });
@@ -146,13 +146,13 @@ describe('generateUserBehavior', () => {
     for (const r of records.slice(0, 5_000)) {
       if (r.malformed) continue;
       const f = parseUserBehavior(r.value).fields;
-      seen.gender.add(f[UserBehaviorField.gender]!);
-      seen.os.add(f[UserBehaviorField.os]!);
-      seen.channel.add(f[UserBehaviorField.channel]!);
-      seen.network.add(f[UserBehaviorField.network]!);
-      assert.equal(f[UserBehaviorField.phone], samplePhone(f[UserBehaviorField.uid]!));
+      seen.gender.add(f[UserBehaviorField.gender]);
+      seen.os.add(f[UserBehaviorField.os]);
+      seen.channel.add(f[UserBehaviorField.channel]);
+      seen.network.add(f[UserBehaviorField.network]);
+      assert.equal(f[UserBehaviorField.phone], samplePhone(f[UserBehaviorField.uid]));
       assert.equal(f[UserBehaviorField.deviceId], f[UserBehaviorField.uid]);
-      assert.match(f[UserBehaviorField.ip]!, /^\d{1,3}\.\d{1,3}\.\d{1,3}\.0$/);
+      assert.match(f[UserBehaviorField.ip], /^\d{1,3}\.\d{1,3}\.\d{1,3}\.0$/);
     }
     assert.deepEqual([...seen.gender].sort(), ['F', 'M']);
     assert.deepEqual([...seen.os].sort(), ['android', 'ios']);

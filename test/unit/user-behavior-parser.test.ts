@@ -69,7 +69,7 @@ describe('parseUserBehavior', () => {
     assert.equal(parseUserBehavior(Buffer.from(withField(6, '应用宝'))).fields[6], '应用宝');
   });
 
-  const rejected: Array<{ what: string; value: Buffer | string | null; reason: string; field?: number; mentions: string[] }> = [
+  const rejected: { what: string; value: Buffer | string | null; reason: string; field?: number; mentions: string[] }[] = [
     { what: 'null (a tombstone)', value: null, reason: 'empty-value', mentions: ['value:', 'null'] },
     { what: 'an empty string', value: '', reason: 'empty-value', mentions: ['value:', 'empty'] },
     { what: 'an empty buffer', value: Buffer.alloc(0), reason: 'empty-value', mentions: ['value:', 'empty'] },

@@ -15,7 +15,7 @@ interface Seen {
   count: number;
   offsets: bigint[];
 }
-type Val = { offset: bigint };
+interface Val { offset: bigint }
 
 const collect: Aggregator<Val, Seen> = {
   create: (v) => ({ count: 1, offsets: [v.offset] }),
@@ -123,8 +123,8 @@ describe('PartitionWindowEngine: aggregation and lateness', () => {
     e.add({ offset: 2n, eventTimeMs: 3_000, key: 'b', value: 7 }, 0);
     e.add({ offset: 3n, eventTimeMs: 200_000, key: 'a', value: 1 }, 0);
     const [first] = e.closeDue(0);
-    assert.deepEqual(first!.window, { start: 0, end: 60_000 });
-    assert.deepEqual([...first!.entries].sort(), [['a', 5], ['b', 7]]);
+    assert.deepEqual(first.window, { start: 0, end: 60_000 });
+    assert.deepEqual([...first.entries].sort(), [['a', 5], ['b', 7]]);
   });
 
   it('should count live keys per open window and release them when windows are handed out', () => {
@@ -158,8 +158,8 @@ describe('PartitionWindowEngine: closeDue', () => {
         [90_000, 150_000],
       ],
     );
-    assert.deepEqual(first[0]!.keys, { y: [1], z: [2] });
-    assert.deepEqual(first[1]!.keys, { x: [0], y: [1], z: [2] });
+    assert.deepEqual(first[0].keys, { y: [1], z: [2] });
+    assert.deepEqual(first[1].keys, { x: [0], y: [1], z: [2] });
     assert.deepEqual(e.closeDue(0), [], 'a second call emits nothing');
 
     // a record for the closed windows cannot bring them back
@@ -170,7 +170,7 @@ describe('PartitionWindowEngine: closeDue', () => {
     const rest = summary(e.closeDue(0));
     assert.ok(!rest.some((w) => w.start <= 90_000), 'no closed window re-emitted');
     assert.deepEqual(rest[0], { start: 120_000, end: 180_000, keys: { x: [0], u: [5] } });
-    for (let i = 1; i < rest.length; i++) assert.ok(rest[i - 1]!.end < rest[i]!.end, 'ascending by end');
+    for (let i = 1; i < rest.length; i++) assert.ok(rest[i - 1].end < rest[i].end, 'ascending by end');
   });
 
   it('should close a window when the watermark is exactly its end, not one ms before', () => {

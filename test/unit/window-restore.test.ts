@@ -128,7 +128,7 @@ const SPECS: WindowSpec[] = [
 ];
 
 function runOriginal(spec: WindowSpec, batches: Batch[]) {
-  const e = newEngine(spec, { nextOffset: 0n, watermarkMs: null }, batches[0]!.nowMs - 1);
+  const e = newEngine(spec, { nextOffset: 0n, watermarkMs: null }, batches[0].nowMs - 1);
   const outcomes = new Map<bigint, Outcome>();
   const emitted: ReturnType<typeof summary>[] = [];
   const snapshots: ReturnType<typeof snapshot>[] = [];
@@ -157,7 +157,7 @@ describe('PartitionWindowEngine: random stream against the definition', () => {
       const byOffset = new Map(batches.flatMap((b) => b.records).map((r) => [r.offset, r] as const));
       const windows = emitted.flat();
       for (let k = 1; k < windows.length; k++) {
-        assert.ok(windows[k - 1]!.end < windows[k]!.end, 'globally ascending by end, each window once');
+        assert.ok(windows[k - 1].end < windows[k].end, 'globally ascending by end, each window once');
       }
       const placed = new Map<bigint, number[]>(); // offset -> starts of windows it is in
       for (const w of windows) {
@@ -193,7 +193,7 @@ describe('PartitionWindowEngine: random stream against the definition', () => {
           continue;
         }
         const expected = windowsFor(r.eventTimeMs, spec)
-          .filter((w) => w.end > wm!)
+          .filter((w) => w.end > wm)
           .map((w) => w.start);
         assert.deepEqual(placed.get(r.offset) ?? [], expected, `offset ${r.offset}`);
         assert.equal(outcomes.get(r.offset), expected.length === 0 ? 'late' : 'aggregated');
@@ -217,16 +217,16 @@ describe('PartitionWindowEngine: exactly-once restore', () => {
         const stored =
           crash < 0
             ? { nextOffset: 0n, watermarkMs: null, replayFrom: 0n, openWindowCount: 0, liveKeyCount: 0 }
-            : original.snapshots[crash]!;
+            : original.snapshots[crash];
         const restored: RestoredPartitionState = { nextOffset: stored.nextOffset, watermarkMs: stored.watermarkMs };
         if (crash % 2 === 0) restored.replayFrom = stored.replayFrom;
-        const restartNow = batches[crash + 1]!.nowMs - 50;
+        const restartNow = batches[crash + 1].nowMs - 50;
         const e = newEngine(spec, restored, restartNow);
         if (stored.replayFrom < stored.nextOffset) nonTrivialRestores++;
 
         // consumer sought to replayFrom: the records below nextOffset come again
         for (let b = 0; b <= crash; b++) {
-          for (const r of batches[b]!.records) {
+          for (const r of batches[b].records) {
             if (r.offset < stored.replayFrom) continue;
             assert.ok(e.isReplaying(r.offset));
             const outcome = feed(e, r, restartNow);
@@ -242,7 +242,7 @@ describe('PartitionWindowEngine: exactly-once restore', () => {
         assert.deepEqual(snapshot(e), stored, `state rebuilt exactly after crash at batch ${crash}`);
 
         for (let b = crash + 1; b < batches.length; b++) {
-          const { nowMs, records } = batches[b]!;
+          const { nowMs, records } = batches[b];
           for (const r of records) {
             assert.ok(!e.isReplaying(r.offset));
             assert.equal(feed(e, r, nowMs), original.outcomes.get(r.offset), `offset ${r.offset} after crash ${crash}`);
@@ -257,7 +257,7 @@ describe('PartitionWindowEngine: exactly-once restore', () => {
   }
 
   it('should ignore replayed records whose windows are all final without calling them late', () => {
-    const spec = SPECS[0]!;
+    const spec = SPECS[0];
     const e = newEngine(spec, { nextOffset: 10n, watermarkMs: 95_000 }, 0);
     const r = (offset: bigint, t: number): Omit<Rec, 'kind'> => ({ offset, eventTimeMs: t, key: 'k', value: 1 });
     assert.ok(e.isReplaying(9n));
@@ -271,7 +271,7 @@ describe('PartitionWindowEngine: exactly-once restore', () => {
   });
 
   it('should start from the restored watermark and never create or emit windows ending at or before it', () => {
-    const spec = SPECS[0]!;
+    const spec = SPECS[0];
     const e = newEngine(spec, { nextOffset: 5n, watermarkMs: 60_000 }, 0);
     assert.equal(e.watermarkMs, 60_000);
     assert.equal(add(e, { offset: 2n, eventTimeMs: 10_000, key: 'k', value: 1 }, 0), 'replayed-late');
@@ -285,7 +285,7 @@ describe('PartitionWindowEngine: exactly-once restore', () => {
   });
 
   it('should keep nextOffset at the restored value during replay', () => {
-    const e = newEngine(SPECS[0]!, { nextOffset: 100n, watermarkMs: 0 }, 0);
+    const e = newEngine(SPECS[0], { nextOffset: 100n, watermarkMs: 0 }, 0);
     add(e, { offset: 90n, eventTimeMs: 10_000, key: 'k', value: 1 }, 0);
     assert.equal(e.nextOffset, 100n);
     add(e, { offset: 102n, eventTimeMs: 11_000, key: 'k', value: 1 }, 0);
@@ -293,17 +293,17 @@ describe('PartitionWindowEngine: exactly-once restore', () => {
   });
 
   it('should throw when replayed offsets go backwards (a second seek would double-count)', () => {
-    const e = newEngine(SPECS[0]!, { nextOffset: 100n, watermarkMs: 0 }, 0);
+    const e = newEngine(SPECS[0], { nextOffset: 100n, watermarkMs: 0 }, 0);
     add(e, { offset: 90n, eventTimeMs: 10_000, key: 'k', value: 1 }, 0);
     assert.throws(() => add(e, { offset: 89n, eventTimeMs: 10_000, key: 'k', value: 1 }, 0), /offset 89 is not after/);
   });
 
   it('should not report a replayFrom above the restored one before the replayed records arrived', () => {
-    const withFloor = newEngine(SPECS[0]!, { nextOffset: 100n, watermarkMs: 0, replayFrom: 80n }, 0);
+    const withFloor = newEngine(SPECS[0], { nextOffset: 100n, watermarkMs: 0, replayFrom: 80n }, 0);
     assert.equal(withFloor.replayFrom, 80n, 'a store right after restart keeps the seek position');
     add(withFloor, { offset: 80n, eventTimeMs: 10_000, key: 'k', value: 1 }, 0);
     assert.equal(withFloor.replayFrom, 80n);
-    const withoutFloor = newEngine(SPECS[0]!, { nextOffset: 100n, watermarkMs: 0 }, 0);
+    const withoutFloor = newEngine(SPECS[0], { nextOffset: 100n, watermarkMs: 0 }, 0);
     assert.equal(withoutFloor.replayFrom, 100n, 'without it, the minimal state gives nextOffset');
   });
 });

@@ -87,11 +87,11 @@ describe('windowsFor', () => {
       const windows = windowsFor(t, spec);
       assert.equal(windows.length, 3);
       for (let i = 0; i < windows.length; i++) {
-        const w = windows[i]!;
+        const w = windows[i];
         assert.ok(w.start <= t && t < w.end, `${t} in [${w.start}, ${w.end})`);
         assert.equal(w.end - w.start, 90_000);
         assert.ok(w.start % 30_000 === 0, `${w.start} is a multiple of the advance`);
-        if (i > 0) assert.equal(w.start - windows[i - 1]!.start, 30_000);
+        if (i > 0) assert.equal(w.start - windows[i - 1].start, 30_000);
       }
     }
   });
@@ -109,8 +109,8 @@ describe('windowsFor', () => {
       { start: 0, end: 60_000 },
     ]);
     const [tumbling] = windowsFor(0, { sizeMs: 60_000, advanceMs: 60_000 });
-    assert.ok(Object.is(tumbling!.start, 0), 'start is +0');
-    assert.equal(tumbling!.end, 60_000);
+    assert.ok(Object.is(tumbling.start, 0), 'start is +0');
+    assert.equal(tumbling.end, 60_000);
   });
 
   it('should align exactly at large epoch times', () => {

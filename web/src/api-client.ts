@@ -103,9 +103,9 @@ export class ApiClient {
     } catch (err) {
       throw new GraphQLRequestError(`the service could not be reached: ${(err as Error).message}`, 'NETWORK_ERROR');
     }
-    let body: { data?: T; errors?: Array<{ message: string; extensions?: { code?: string } }> };
+    let body: { data?: T; errors?: { message: string; extensions?: { code?: string } }[] };
     try {
-      body = await res.json();
+      body = (await res.json()) as typeof body;
     } catch {
       throw new GraphQLRequestError(`the service answered ${res.status} without GraphQL`, `HTTP_${res.status}`);
     }
@@ -130,14 +130,14 @@ export class ApiClient {
       next: (result) => {
         const first = result.errors?.[0];
         if (first) onError(new GraphQLRequestError(first.message, (first.extensions?.code as string | undefined) ?? 'GRAPHQL_ERROR'));
-        else if (result.data) onData(result.data as T);
+        else if (result.data) onData(result.data);
       },
       error: (err) => {
         const list = Array.isArray(err) ? err : [err];
         const first = list[0] as { message?: string; extensions?: { code?: string } } | undefined;
         onError(new GraphQLRequestError(first?.message ?? String(err), first?.extensions?.code ?? 'SUBSCRIPTION_ERROR'));
       },
-      complete: () => {},
+      complete: () => undefined, // nothing to release: the caller's unsubscribe ends the subscription
     });
   }
 

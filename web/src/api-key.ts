@@ -1,3 +1,5 @@
+import { requiredElement } from './required-element';
+
 /** localStorage key of the remembered API key (this origin only). */
 export const API_KEY_STORAGE = 'rt-analytics.dashboard.apiKey';
 
@@ -24,10 +26,10 @@ export function rememberApiKey(key: string | null): void {
  * service refused).
  */
 export function askForApiKey(problem?: string): Promise<string> {
-  const dialog = document.querySelector<HTMLDialogElement>('#key-dialog')!;
-  const form = dialog.querySelector<HTMLFormElement>('form')!;
-  const input = dialog.querySelector<HTMLInputElement>('#api-key')!;
-  const error = dialog.querySelector<HTMLElement>('#key-error')!;
+  const dialog = requiredElement(document, '#key-dialog', HTMLDialogElement);
+  const form = requiredElement(dialog, 'form', HTMLFormElement);
+  const input = requiredElement(dialog, '#api-key', HTMLInputElement);
+  const error = requiredElement(dialog, '#key-error', HTMLElement);
   error.textContent = problem ?? '';
   error.hidden = !problem;
   input.value = storedApiKey() ?? '';

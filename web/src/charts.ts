@@ -128,7 +128,7 @@ export function createCharts(el: { map: HTMLElement; topCities: HTMLElement; per
     }],
   });
   window.addEventListener('resize', () => {
-    for (const c of Object.values(charts)) c.resize();
+    for (const c of Object.values(charts) as echarts.ECharts[]) c.resize();
   });
   return charts;
 }

@@ -4,7 +4,7 @@ import { TOP_CITIES, type AbnormalUser, type CityStats } from './operations';
 export function yuanToFen(amount: string): bigint {
   const m = /^(-?)(\d+)(?:\.(\d{1,2}))?$/.exec(amount.trim());
   if (!m) return 0n;
-  const fen = BigInt(m[2]!) * 100n + BigInt((m[3] ?? '').padEnd(2, '0'));
+  const fen = BigInt(m[2]) * 100n + BigInt(((m[3] as string | undefined) ?? '').padEnd(2, '0'));
   return m[1] ? -fen : fen;
 }
 
@@ -118,7 +118,7 @@ export class AbnormalFeed {
   /** Sets what the service says of a user (its status), if the user is on the feed. */
   update(user: AbnormalUser): void {
     const i = this.rows.findIndex((r) => r.uid === user.uid);
-    if (i >= 0) this.rows[i] = { ...this.rows[i]!, callbackStatus: user.callbackStatus };
+    if (i >= 0) this.rows[i] = { ...this.rows[i], callbackStatus: user.callbackStatus };
   }
 
   list(): readonly AbnormalUser[] {

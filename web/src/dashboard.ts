@@ -10,6 +10,7 @@ import {
   type AbnormalUser, type AbnormalUserDetection, type CallbackStatus, type CityStats, type DailyActiveUsers, type HotProduct,
   type HotProductsUpdate,
 } from './operations';
+import { requiredElement } from './required-element';
 
 /** Least time between two reads of the minutes and active users triggered by events, milliseconds. */
 export const WINDOW_READS_INTERVAL_MS = 2_000;
@@ -26,7 +27,7 @@ const STATUS_BATCH_MS = 250;
 const HOUR_MS = 3_600_000;
 const RANKING_STEP_MS = 300_000;
 
-const $ = <T extends HTMLElement>(selector: string) => document.querySelector<T>(selector)!;
+const $ = (selector: string): HTMLElement => requiredElement(document, selector, HTMLElement);
 const clock = (ms: number) => new Date(ms).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', hour12: false });
 const int = (n: number) => n.toLocaleString('en-US');
 
@@ -63,7 +64,7 @@ export class Dashboard {
   private statusTimer: ReturnType<typeof setTimeout> | null = null;
   private readonly refreshWindowReads: () => void;
   private readonly redrawCities: () => void;
-  private unsubscribe: Array<() => void> = [];
+  private unsubscribe: (() => void)[] = [];
   private loading: Promise<void> | null = null;
   /** City events received while a snapshot is being read (null when none is). */
   private duringLoad: CityStats[] | null = null;
@@ -72,9 +73,9 @@ export class Dashboard {
     this.indicator = new ConnectionIndicator($('#connection'));
     this.charts = createCharts({ map: $('#map'), topCities: $('#top-cities'), perMinute: $('#per-minute'), hotProducts: $('#hot-products') });
     this.api = new ApiClient(apiKey, (e) => this.onConnection(e));
-    this.feedView = new FeedView($<HTMLTableSectionElement>('#feed tbody'), (uid, status) => this.setStatus(uid, status), (user) => this.feed.update(user));
+    this.feedView = new FeedView(requiredElement(document, '#feed tbody', HTMLTableSectionElement), (uid, status) => this.setStatus(uid, status), (user) => this.feed.update(user));
     this.redrawCities = throttle(() => this.renderCities(), CITY_REDRAW_INTERVAL_MS);
-    this.refreshWindowReads = throttle(() => void this.loadWindowReads().catch((err) => this.fail(err)), WINDOW_READS_INTERVAL_MS);
+    this.refreshWindowReads = throttle(() => void this.loadWindowReads().catch((err: unknown) => this.fail(err)), WINDOW_READS_INTERVAL_MS);
     this.handle = {
       charts: this.charts,
       ready: false,
@@ -110,7 +111,7 @@ export class Dashboard {
         const today = snap.rechargeSummary.date;
         this.board.reset(today, snap.cityRechargeStats);
         // Events that arrived during the read may be newer than it (the board keeps the newer of the two).
-        for (const stats of this.duringLoad ?? []) this.board.apply(stats);
+        for (const stats of this.duringLoad) this.board.apply(stats);
         this.duringLoad = null;
         this.renderCities();
         this.hotWindowEnd = Math.floor(Date.now() / RANKING_STEP_MS) * RANKING_STEP_MS;
@@ -187,7 +188,7 @@ export class Dashboard {
       this.statusTimer = null;
       const uids = [...this.pendingStatus].slice(0, STATUS_BATCH_MAX);
       for (const u of uids) this.pendingStatus.delete(u);
-      if (this.pendingStatus.size > 0) this.queueStatusRead([...this.pendingStatus][0]!);
+      if (this.pendingStatus.size > 0) this.queueStatusRead([...this.pendingStatus][0]);
       const vars = Object.fromEntries(uids.map((u, i) => [`u${i}`, u]));
       this.api.request(usersQuery(uids.length), vars)
         .then((result) => {
@@ -198,7 +199,7 @@ export class Dashboard {
           this.feedView.render(this.feed.list());
           this.renderFeedTotal(result.total.totalCount);
         })
-        .catch((err) => this.fail(err));
+        .catch((err: unknown) => this.fail(err));
     }, STATUS_BATCH_MS);
   }
 

@@ -1,4 +1,5 @@
 import { CALLBACK_STATUSES, type AbnormalUser, type CallbackStatus } from './operations';
+import { requiredElement } from './required-element';
 
 /** Sets a user's callback status through the API; rejects with a GraphQLRequestError (its `code` is shown). */
 export type SetStatus = (uid: string, status: CallbackStatus) => Promise<AbnormalUser>;
@@ -26,10 +27,11 @@ export class FeedView {
     users.forEach((u, i) => {
       let tr = this.rows.get(u.uid);
       if (!tr) {
-        tr = this.createRow(u);
+        const created = this.createRow(u);
+        tr = created;
         this.rows.set(u.uid, tr);
         tr.classList.add('row-new');
-        setTimeout(() => tr!.classList.remove('row-new'), 2_500);
+        setTimeout(() => created.classList.remove('row-new'), 2_500);
       }
       this.fill(tr, u);
       if (this.tbody.children[i] !== tr) this.tbody.insertBefore(tr, this.tbody.children[i] ?? null);
@@ -50,18 +52,18 @@ export class FeedView {
     select.setAttribute('aria-label', `callback status of ${u.uid}`);
     for (const s of CALLBACK_STATUSES) select.append(new Option(s.toLowerCase(), s));
     select.addEventListener('change', () => void this.change(tr, select));
-    tr.querySelector('.col-status')!.append(select);
+    requiredElement(tr, '.col-status', HTMLTableCellElement).append(select);
     return tr;
   }
 
   private fill(tr: HTMLTableRowElement, u: AbnormalUser): void {
-    const cell = (name: string) => tr.querySelector<HTMLTableCellElement>(`.col-${name}`)!;
+    const cell = (name: string) => requiredElement(tr, `.col-${name}`, HTMLTableCellElement);
     cell('detected').textContent = time(u.windowEnd);
     cell('detected').title = `window [${u.windowStart}, ${u.windowEnd})`;
     cell('uid').textContent = u.uid;
     cell('phone').textContent = u.phone;
     cell('count').textContent = String(u.enterOrderCount);
-    const select = tr.querySelector('select')!;
+    const select = requiredElement(tr, 'select', HTMLSelectElement);
     // Not while a change is being saved: the answer sets it.
     if (select.disabled) return;
     if (u.callbackStatus) {
@@ -73,10 +75,11 @@ export class FeedView {
   }
 
   private async change(tr: HTMLTableRowElement, select: HTMLSelectElement): Promise<void> {
-    const uid = tr.dataset.uid!;
+    const uid = tr.dataset.uid;
+    if (uid === undefined) throw new Error('a feed row without data-uid');
     const previous = select.dataset.saved ?? 'PENDING';
     const status = select.value as CallbackStatus;
-    const note = tr.querySelector<HTMLTableCellElement>('.col-note')!;
+    const note = requiredElement(tr, '.col-note', HTMLTableCellElement);
     select.disabled = true;
     note.className = 'col-note note-pending';
     note.textContent = 'saving…';

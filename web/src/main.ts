@@ -1,5 +1,6 @@
 import { askForApiKey, rememberApiKey, storedApiKey } from './api-key';
 import { Dashboard, type DashboardHandle } from './dashboard';
+import { requiredElement } from './required-element';
 import './style.css';
 
 declare global {
@@ -23,10 +24,9 @@ async function run(problem?: string): Promise<void> {
   await dashboard.start();
 }
 
-document.querySelector('#change-key')!.addEventListener('click', async () => {
-  await askForApiKey();
+requiredElement(document, '#change-key', HTMLElement).addEventListener('click', () => {
   // A new key is a new identity for every subscription: start afresh.
-  window.location.reload();
+  void askForApiKey().then(() => window.location.reload());
 });
 
 void run();
