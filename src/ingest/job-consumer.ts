@@ -425,10 +425,12 @@ export class JobConsumer {
     }
     this.log.error({ err, partition: state.partition }, 'batch commit failed: rebuilding the partition from the database');
     state.recovering = true;
+    if (await this.claimedSince(state).catch(() => false)) return;
     for (let attempt = 0; !this.stopping; attempt++) {
       await new Promise((r) => setTimeout(r, Math.min(30_000, 500 * 2 ** attempt)));
       if (this.partitions.get(state.partition) !== state) return;
       try {
+        if (await this.claimedSince(state)) return;
         this.partitions.delete(state.partition);
         await this.claim([state.partition]);
         return;
@@ -437,6 +439,19 @@ export class JobConsumer {
         this.log.error({ err: e, partition: state.partition, attempt }, 'partition rebuild failed, retrying');
       }
     }
+  }
+
+  /**
+   * Whether the partition's stored epoch moved past this worker's while its
+   * commit failed (it was frozen or cut off, and the group gave the partition
+   * to another worker): then it is handled as fenced off, never claimed back.
+   */
+  private async claimedSince(state: PartitionState): Promise<boolean> {
+    const { job, offsets } = this.opts;
+    const epoch = await offsets.epochOf(job.groupId, job.topic, state.partition);
+    if (epoch === null || epoch === state.epoch) return false;
+    await this.onCommitFailure(state, new FencedError(job.groupId, job.topic, state.partition, state.epoch));
+    return true;
   }
 
   private enqueue(work: () => Promise<void>): void {

@@ -16,10 +16,13 @@ export function randomName(prefix: string): string {
   return `${prefix}-${randomBytes(5).toString('hex')}`;
 }
 
-/** A fresh, migrated database; `drop()` removes it. */
-export async function createTestDatabase(): Promise<{ url: string; name: string; drop(): Promise<void> }> {
+/**
+ * A fresh, migrated database; `drop()` removes it.
+ * @param serverUrl the server, `mysql://user@host:port` without a database (default: the suite's MariaDB)
+ */
+export async function createTestDatabase(serverUrl = MYSQL_BASE): Promise<{ url: string; name: string; drop(): Promise<void> }> {
   const name = randomName('rt_test').replace(/-/g, '_');
-  const url = `${MYSQL_BASE}/${name}`;
+  const url = `${serverUrl}/${name}`;
   await ensureDatabase(url);
   await applyMigrations(url);
   return {
@@ -42,19 +45,29 @@ export async function sql<T = Record<string, unknown>>(url: string, statement: s
   }
 }
 
-/** A Kafka admin client; call `disconnect()` when done. */
-export async function connectAdmin(): Promise<Admin> {
-  const admin = createKafka(KAFKA_BROKERS, randomName('test-admin')).admin();
+/** A Kafka admin client (on `brokers`, default the suite's broker); call `disconnect()` when done. */
+export async function connectAdmin(brokers: string[] = KAFKA_BROKERS): Promise<Admin> {
+  const admin = createKafka(brokers, randomName('test-admin')).admin();
   await admin.connect();
   return admin;
 }
 
-/** A fresh topic with `partitions` partitions and its dead-letter topic; `delete()` removes both. */
-export async function createTestTopic(prefix = 'user-behavior', partitions = 3): Promise<{ topic: string; dlq: string; delete(): Promise<void> }> {
+/** A fresh topic with `partitions` partitions and its dead-letter topic (on `brokers`, default the suite's broker); `delete()` removes both. */
+export async function createTestTopic(prefix = 'user-behavior', partitions = 3, brokers: string[] = KAFKA_BROKERS): Promise<{ topic: string; dlq: string; delete(): Promise<void> }> {
   const topic = randomName(`t-${prefix}`);
-  const admin = await connectAdmin();
+  const admin = await connectAdmin(brokers);
   try {
-    await ensureTopics(admin, [{ topic, numPartitions: partitions }, { topic: deadLetterTopic(topic), numPartitions: partitions }]);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await ensureTopics(admin, [{ topic, numPartitions: partitions }, { topic: deadLetterTopic(topic), numPartitions: partitions }]);
+        break;
+      } catch (err) {
+        // A broker that just started (or was just created) may not know a topic it created
+        // a moment ago while waiting for its leaders: ask again, creating only what is missing.
+        if (attempt >= 10 || (err as { type?: string }).type !== 'UNKNOWN_TOPIC_OR_PARTITION') throw err;
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    }
   } finally {
     await admin.disconnect();
   }
@@ -62,7 +75,7 @@ export async function createTestTopic(prefix = 'user-behavior', partitions = 3):
     topic,
     dlq: deadLetterTopic(topic),
     async delete() {
-      const a = await connectAdmin();
+      const a = await connectAdmin(brokers);
       try {
         await a.deleteTopics({ topics: [topic, deadLetterTopic(topic)] });
       } catch {
@@ -74,9 +87,9 @@ export async function createTestTopic(prefix = 'user-behavior', partitions = 3):
   };
 }
 
-/** Produces `messages` (explicit partitions allowed) with acks=all. */
-export async function produce(topic: string, messages: Array<{ key?: string | null; value: string; partition?: number }>): Promise<void> {
-  const producer = createKafka(KAFKA_BROKERS, randomName('test-producer')).producer();
+/** Produces `messages` (explicit partitions allowed) with acks=all, to `brokers` (default the suite's broker). */
+export async function produce(topic: string, messages: Array<{ key?: string | null; value: string; partition?: number }>, brokers: string[] = KAFKA_BROKERS): Promise<void> {
+  const producer = createKafka(brokers, randomName('test-producer')).producer();
   await producer.connect();
   try {
     for (let i = 0; i < messages.length; i += 1000) {
