@@ -12,7 +12,7 @@ import { latestOffsets, runToEnd, SMALL_BATCHES_QUICK_FAILOVER_ENV, sumOffsets, 
 import { startOwnKafka, type OwnKafka } from '../helpers/own-services.js';
 import { produce, waitFor } from '../helpers/services.js';
 
-const RECORDS = 15_000;
+const RECORDS = 10_000;
 /** Share of each feed written before the broker is killed; the rest is written once it is back. */
 const FIRST_PART = 0.6;
 

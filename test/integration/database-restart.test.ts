@@ -11,7 +11,7 @@ import { latestOffsets, runToEnd, SMALL_BATCHES_QUICK_FAILOVER_ENV, TestRuns } f
 import { startOwnMariadb, type OwnMariadb } from '../helpers/own-services.js';
 import { produce, waitFor } from '../helpers/services.js';
 
-const RECORDS = 15_000;
+const RECORDS = 10_000;
 /** How long the database stays down, MILLISECONDS. */
 const DOWN_MS = 20_000;
 
