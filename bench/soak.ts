@@ -3,37 +3,41 @@
 // its own STACK_DIR and free ports) and its OWN MariaDB server (free port,
 // temporary data directory); Redis is the shared one (namespaced by group).
 //
-//   1. fill       a 3-partition user-behaviour topic with N generated records
-//                 (+ one far-future flush record per partition that closes every window)
-//   2. reference  one worker, uninterrupted, runs abnormal-orders and
-//                 daily-active-users (both read the topic) into a database of their own
-//   3. soak       three workers in fresh groups into a fresh database, while at random
-//                 moments (shares of the committed progress) a random worker is
-//                 SIGKILLed and replaced (`--kills`, default 20), the broker is
-//                 SIGKILLed and restarted by the stack script, and the database server
-//                 is SIGKILLed and restarted 20 s later on the same data directory and port
-//   4. compare    every result row and every consumer_offset row of both jobs with the
+//   1. soak       a paced producer writes N generated user-behaviour records (+ one
+//                 far-future flush record per partition that closes every window) to a
+//                 3-partition topic while three workers in fresh groups run
+//                 abnormal-orders and daily-active-users (both read the topic) into a
+//                 fresh database; at random moments (shares of the committed progress)
+//                 a random worker is SIGKILLed and replaced (`--kills`, default 20), the
+//                 broker is SIGKILLed and restarted by the stack script, and the
+//                 database server is SIGKILLed and restarted 20 s later on the same
+//                 data directory and port
+//   2. reference  one worker, uninterrupted, runs both jobs over the finished topic
+//                 into a database of its own
+//   3. compare    every result row and every consumer_offset row of both jobs with the
 //                 reference; prints the differences and exits 1 on any
 //
 // Every event is printed with its UTC time and the committed progress. See bench/README.md.
 import { performance } from 'node:perf_hooks';
 import { isDeepStrictEqual } from 'node:util';
-import { fillTopic } from '../src/sample/fill-topic.js';
+import { Partitioners } from 'kafkajs';
+import { createKafka } from '../src/ingest/kafka-client.js';
 import { generateUserBehavior, sampleVipUids } from '../src/sample/user-behavior-generator.js';
 import { abnormalOrdersSnapshot, dailyActiveUsersSnapshot } from '../test/helpers/job-snapshots.js';
 import { flushRecords, jobProgress, latestOffsets, seedVips, sumOffsets, type JobProgress } from '../test/helpers/job-runs.js';
 import { startOwnKafka, startOwnMariadb } from '../test/helpers/own-services.js';
 import { startServiceProcess, type ServiceProcess } from '../test/helpers/service-process.js';
-import { createTestDatabase, createTestTopic, produce, randomName } from '../test/helpers/services.js';
+import { createTestDatabase, createTestTopic, randomName } from '../test/helpers/services.js';
 import { fmtInt, fmtSec, log, machineLine, onCleanup, parseBenchArgs, PARTITIONS, runBench, sleep } from './bench-kit.js';
 
-const USAGE = `usage: npm run bench:soak -- [--records N] [--kills N] [--workers N] [--db-down-seconds N] [--batch-size N] [--service-logs]
+const USAGE = `usage: npm run bench:soak -- [--records N] [--kills N] [--rate N] [--workers N] [--db-down-seconds N] [--service-logs]
 
   --records N          records to produce (default 1000000), plus one flush record per partition
   --kills N            SIGKILLs of a random worker at random moments, each replaced at once (default 20)
+  --rate N             records per second the producer writes (default: --records / 600, at least 200,
+                       so the stream lasts about 10 minutes and every fault lands mid-stream)
   --workers N          workers running at once (default 3)
   --db-down-seconds N  how long the database server stays down, seconds (default 20)
-  --batch-size N       records per fillTopic send (default 10000)
   --service-logs       copy the workers' log lines to stderr`;
 
 const JOBS = [
@@ -44,7 +48,8 @@ const JOBS = [
 const stamp = () => new Date().toISOString();
 
 async function main(): Promise<void> {
-  const args = parseBenchArgs(USAGE, { kills: 20, workers: 3, 'db-down-seconds': 20 });
+  const args = parseBenchArgs(USAGE, { kills: 20, workers: 3, 'db-down-seconds': 20, rate: 0 });
+  const rate = process.argv.includes('--rate') ? args.rate : Math.max(200, Math.round(args.records / 600));
   if (args.serviceLogs) process.env.TEST_SERVICE_LOGS = '1';
   const startTimeMs = Date.UTC(2026, 0, 1);
   const generator = { seed: 61024, users: 5_000, startTimeMs, eventsPerSecond: 1_000, count: args.records };
@@ -53,7 +58,7 @@ async function main(): Promise<void> {
   const event = (what: string) => log(`${stamp()}  +${fmtSec(performance.now() - t0).padStart(9)}  ${what}`);
 
   log(`soak bench: ${fmtInt(args.records)} records (+${PARTITIONS} flush), ${args.workers} workers, ${args.kills} worker kills, `
-    + `1 broker restart, 1 database restart (${args['db-down-seconds']} s down); jobs ${JOBS.map((j) => j.name).join(', ')}; ${machineLine()}`);
+    + `1 broker restart, 1 database restart (${args['db-down-seconds']} s down); produced at ${fmtInt(rate)} records/s; jobs ${JOBS.map((j) => j.name).join(', ')}; ${machineLine()}`);
 
   event('0. setup   starting an own Kafka broker and an own MariaDB server …');
   const [kafka, mariadb] = await Promise.all([startOwnKafka(), startOwnMariadb()]);
@@ -62,14 +67,8 @@ async function main(): Promise<void> {
   event(`          broker ${kafka.brokers.join(',')} (STACK_DIR ${kafka.dir}), MariaDB ${mariadb.serverUrl} (datadir ${mariadb.datadir})`);
 
   const topic = await createTestTopic('soak', PARTITIONS, kafka.brokers);
-  event(`1. fill    topic ${topic.topic} …`);
-  const written = await fillTopic({ brokers: kafka.brokers, topic: topic.topic, records: generateUserBehavior(generator), batchSize: args.batchSize });
-  await produce(topic.topic, flushRecords(flushTimeSec, PARTITIONS), kafka.brokers);
-  const latest = await latestOffsets(topic.topic, kafka.brokers);
-  const total = sumOffsets(latest);
-  if (written.count !== args.records || total !== args.records + PARTITIONS) throw new Error(`the topic holds ${total} records, expected ${args.records + PARTITIONS}`);
-  event(`          ${fmtInt(total)} records, per partition ${[...latest.values()].map(fmtInt).join(' / ')}`);
-
+  let latest = new Map<number, number>();
+  let total = 0;
   const vips = sampleVipUids(generator);
   const workerEnv = (dbUrl: string, groups: string[]) => ({
     DATABASE_URL: dbUrl,
@@ -84,9 +83,10 @@ async function main(): Promise<void> {
     KAFKA_SESSION_TIMEOUT_MS: '10000',
     KAFKA_HEARTBEAT_INTERVAL_MS: '1000',
   });
+  /** Both jobs' committed records; `done` only once the producer finished (`latest` known). */
   const progressOf = async (dbUrl: string, groups: string[]): Promise<JobProgress> => {
     const each = await Promise.all(JOBS.map((j, i) => jobProgress(dbUrl, latest, { windowed: j.windowed, group: groups[i] })));
-    return { consumed: each.reduce((n, p) => n + p.consumed, 0), claimed: 0, unfinished: [], done: each.every((p) => p.done) };
+    return { consumed: each.reduce((n, p) => n + p.consumed, 0), claimed: 0, unfinished: [], done: total > 0 && each.every((p) => p.done) };
   };
   /** Both jobs' committed records, out of 2 x total; null while the database does not answer. */
   const tryProgress = (dbUrl: string, groups: string[]) => progressOf(dbUrl, groups).catch(() => null);
@@ -106,31 +106,61 @@ async function main(): Promise<void> {
       if (performance.now() > deadline) throw new Error(`${what}: not finished after ${fmtSec(performance.now() - t0)}`);
       if (performance.now() - last > 15_000 && p) {
         last = performance.now();
-        event(`          … ${fmtInt(p.consumed)} / ${fmtInt(2 * total)} committed`);
+        event(`          … ${fmtInt(p.consumed)} / ${fmtInt(2 * (args.records + PARTITIONS))} committed`);
       }
       await sleep(250);
     }
   };
 
-  // ---- 2. reference
-  const refDb = await createTestDatabase(mariadb.serverUrl);
-  await seedVips(refDb.url, vips);
-  const refGroups = JOBS.map((j) => randomName(`soak-ref-${j.name}`));
-  event(`2. reference  one worker, uninterrupted -> database ${refDb.name} …`);
-  const ref = await startWorker(workerEnv(refDb.url, refGroups));
-  await waitDone(refDb.url, refGroups, 'the reference run');
-  await ref.kill('SIGTERM');
-  const reference = await Promise.all(JOBS.map((j, i) => j.snapshot(refDb.url, refGroups[i]!)));
-  event(`          done: ${(reference[0] as { rows: unknown[] }).rows.length} abnormal-order users`);
+  // The producer: paced, riding through the broker restart by sending a failed chunk again
+  // (a chunk may then be written twice: the reference reads the same topic, so it counts too).
+  const feed = async () => {
+    const producer = createKafka(kafka.brokers, randomName('soak-producer')).producer({ createPartitioner: Partitioners.DefaultPartitioner });
+    await producer.connect();
+    const started = performance.now();
+    const chunkSize = Math.max(1, Math.round(rate / 10));
+    let sent = 0;
+    let retries = 0;
+    const send = async (messages: Array<{ key: string | null; value: string; partition?: number }>) => {
+      for (;;) {
+        try {
+          await producer.send({ topic: topic.topic, acks: -1, messages });
+          return;
+        } catch (err) {
+          retries++;
+          if (retries % 10 === 1) event(`   producer  send failed (${(err as Error).message}); sending the chunk again`);
+          await sleep(1_000);
+        }
+      }
+    };
+    let chunk: Array<{ key: string | null; value: string }> = [];
+    for (const r of generateUserBehavior(generator)) {
+      chunk.push({ key: r.key, value: r.value });
+      if (chunk.length < chunkSize) continue;
+      await send(chunk);
+      sent += chunk.length;
+      chunk = [];
+      const ahead = (sent / rate) * 1000 - (performance.now() - started);
+      if (ahead > 0) await sleep(ahead);
+    }
+    if (chunk.length > 0) await send(chunk);
+    await send(flushRecords(flushTimeSec, PARTITIONS));
+    await producer.disconnect();
+    latest = await latestOffsets(topic.topic, kafka.brokers);
+    total = sumOffsets(latest);
+    event(`   producer  done: ${fmtInt(total)} records in the topic (${fmtInt(args.records + PARTITIONS)} generated), per partition ${[...latest.values()].map(fmtInt).join(' / ')}`);
+  };
 
-  // ---- 3. soak
+  // ---- 1. soak
   const db = await createTestDatabase(mariadb.serverUrl);
   await seedVips(db.url, vips);
   const groups = JOBS.map((j) => randomName(`soak-${j.name}`));
   const env = workerEnv(db.url, groups);
-  event(`3. soak    ${args.workers} workers -> database ${db.name} …`);
+  event(`1. soak    ${args.workers} workers -> database ${db.name}, topic ${topic.topic} …`);
   const workers = await Promise.all(Array.from({ length: args.workers }, () => startWorker(env)));
-  event(`          workers up: pids ${workers.map((w) => w.child.pid).join(', ')}`);
+  event(`          workers up: pids ${workers.map((w) => w.child.pid).join(', ')}; producing …`);
+  const feeding = feed();
+  feeding.catch(() => {});
 
   // Each fault fires once the committed progress (both jobs, out of 2 x total) passed its share.
   type Fault = { at: number; kind: 'kill' | 'broker' | 'database' };
@@ -141,7 +171,7 @@ async function main(): Promise<void> {
   ].sort((a, b) => a.at - b.at);
   const counts = { kills: 0, killsBeforeEnd: 0 };
   for (const fault of faults) {
-    const target = Math.floor(fault.at * 2 * total);
+    const target = Math.floor(fault.at * 2 * (args.records + PARTITIONS));
     let p: JobProgress | null = null;
     for (;;) {
       p = await tryProgress(db.url, groups);
@@ -149,7 +179,7 @@ async function main(): Promise<void> {
       await sleep(20);
     }
     await sleep(Math.random() * 300);
-    const at = `at ${fmtInt(p.consumed)} / ${fmtInt(2 * total)} committed`;
+    const at = `at ${fmtInt(p.consumed)} / ${fmtInt(2 * (args.records + PARTITIONS))} committed`;
     if (fault.kind === 'kill') {
       const i = Math.floor(Math.random() * workers.length);
       const victim = workers[i]!;
@@ -172,16 +202,29 @@ async function main(): Promise<void> {
       event('          database back (same data directory and port)');
     }
   }
+  await feeding;
   await waitDone(db.url, groups, 'the soak run');
   event('          done; stopping the workers');
   await Promise.all(workers.map((w) => w.kill('SIGTERM')));
   const result = await Promise.all(JOBS.map((j, i) => j.snapshot(db.url, groups[i]!)));
 
-  // ---- 4. compare
+  // ---- 2. reference
+  const refDb = await createTestDatabase(mariadb.serverUrl);
+  await seedVips(refDb.url, vips);
+  const refGroups = JOBS.map((j) => randomName(`soak-ref-${j.name}`));
+  event(`2. reference  one worker, uninterrupted, over the finished topic -> database ${refDb.name} …`);
+  const ref = await startWorker(workerEnv(refDb.url, refGroups));
+  await waitDone(refDb.url, refGroups, 'the reference run');
+  await ref.kill('SIGTERM');
+  const reference = await Promise.all(JOBS.map((j, i) => j.snapshot(refDb.url, refGroups[i]!)));
+  event(`          done: ${(reference[0] as { rows: unknown[] }).rows.length} abnormal-order users`);
+
+
+  // ---- 3. compare
   const failedCommits = all.flatMap((w) => w.logs).filter((l) => String(l.msg).startsWith('batch commit failed')).length;
   const fenced = all.flatMap((w) => w.logs).filter((l) => String(l.msg).includes('was claimed by another worker')).length;
   log('');
-  log(`4. compare  ${counts.kills} worker kills (${counts.killsBeforeEnd} before the end), 1 broker restart, 1 database restart; `
+  log(`3. compare  ${counts.kills} worker kills (${counts.killsBeforeEnd} before the end), 1 broker restart, 1 database restart; `
     + `${all.length - 1} worker processes in the soak; ${failedCommits} failed batch commits rebuilt, ${fenced} fenced-off commits`);
   let mismatches = 0;
   for (const [i, job] of JOBS.entries()) {
