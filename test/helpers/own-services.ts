@@ -5,6 +5,7 @@
 // and restarted by `scripts/stack.sh kafka-up|kafka-kill|kafka-down` with its
 // own STACK_DIR, reusing the jar cache of `.stack/kafka/libs`.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import os from 'node:os';
@@ -14,6 +15,8 @@ import { createConnection } from 'mariadb';
 import { waitFor } from './services.js';
 
 const run = promisify(execFile);
+/** Debian installs the server in /usr/sbin, which is not on every user's PATH. */
+const MARIADBD = existsSync('/usr/sbin/mariadbd') ? '/usr/sbin/mariadbd' : 'mariadbd';
 const ROOT = path.resolve(import.meta.dirname, '../../..');
 const STACK_SH = path.join(ROOT, 'scripts/stack.sh');
 
@@ -60,7 +63,7 @@ export async function startOwnMariadb(): Promise<OwnMariadb> {
   const errorLog = path.join(base, 'error.log');
 
   const start = async () => {
-    const c = spawn('mariadbd', [
+    const c = spawn(MARIADBD, [
       '--no-defaults', `--datadir=${datadir}`, `--port=${port}`, '--bind-address=127.0.0.1', `--socket=${path.join(base, 'sock')}`,
       `--pid-file=${path.join(base, 'mariadbd.pid')}`, `--log-error=${errorLog}`, '--skip-grant-tables', '--skip-log-bin',
       '--innodb-buffer-pool-size=64M', '--max-connections=200', ...asRoot,
