@@ -8,6 +8,14 @@
 #   bash scripts/stack.sh status   one line per service
 #   bash scripts/stack.sh reset    down, then wipe Kafka's data (keeps the jar cache)
 #
+# Kafka alone (MariaDB and Redis untouched, nothing provisioned), for a second,
+# separate broker that fault tests and the soak bench start, kill and restart
+# (set STACK_DIR, KAFKA_PORT and KAFKA_CONTROLLER_PORT):
+#   bash scripts/stack.sh kafka-up       start the broker of $STACK_DIR if it is not running (idempotent)
+#   bash scripts/stack.sh kafka-down     stop it (SIGTERM, then SIGKILL after 30 s)
+#   bash scripts/stack.sh kafka-kill     SIGKILL it (a crash: the next kafka-up recovers its logs)
+#   bash scripts/stack.sh kafka-status   one line, exit code 0 when it answers
+#
 # Environment:
 #   DATABASE_URL            default mysql://root@127.0.0.1:3306/rt_analytics
 #   REDIS_URL               default redis://127.0.0.1:6379
@@ -16,6 +24,9 @@
 #   KAFKA_ADVERTISED_HOST   default 127.0.0.1 (clients bootstrap with localhost:$KAFKA_PORT)
 #   KAFKA_HEAP_OPTS         default "-Xms256m -Xmx768m"
 #   SKIP_PROVISION=1        do not run dist/scripts/provision.js after `up`
+#   STACK_DIR               default <repo>/.stack/kafka: the broker's data, logs, pid file,
+#                           config and lock; another directory (with other ports) is another,
+#                           separate broker. The jar cache stays in <repo>/.stack/kafka/libs.
 #
 # Everything Kafka lives under <repo>/.stack/kafka/ (libs, data, logs, pid, config).
 set -euo pipefail
@@ -24,7 +35,12 @@ SCRIPT_DIR="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)"
 ROOT="$(cd -- "$SCRIPT_DIR/.." && pwd -P)"
 STACK="$ROOT/.stack"
 KDIR="$STACK/kafka"
-LIBS="$KDIR/libs"
+if [[ -n ${STACK_DIR:-} ]]; then
+  mkdir -p "$STACK_DIR"
+  KDIR="$(cd -- "$STACK_DIR" && pwd -P)"
+fi
+# One jar cache for every broker directory: a second broker downloads nothing.
+LIBS="$STACK/kafka/libs"
 LIBS_MARKER="$LIBS/.complete"
 DATA="$KDIR/data"
 LOGS="$KDIR/logs"
@@ -116,6 +132,14 @@ lock() {
   mkdir -p "$STACK"
   exec 9>"$STACK/.lock"
   flock -w 300 9 || die "another 'stack.sh' is still running (lock $STACK/.lock)"
+}
+
+# The kafka-* commands lock only their broker's directory: a separate broker
+# (STACK_DIR) starts and stops while `up` or another broker's command runs.
+lock_kafka() {
+  mkdir -p "$KDIR"
+  exec 9>"$KDIR/.lock"
+  flock -w 300 9 || die "another 'stack.sh' is still running on $KDIR (lock $KDIR/.lock)"
 }
 
 # ---------------------------------------------------------------- MariaDB ---
@@ -210,21 +234,27 @@ libs_complete() {
 
 ensure_libs() {
   libs_complete && return 0
+  # Brokers of other directories may be fetching the jars right now: one download at a time.
+  mkdir -p "$STACK/kafka"
+  exec 8>"$STACK/kafka/.libs.lock"
+  flock -w 600 8 || die "another 'stack.sh' is still downloading the Kafka jars (lock $STACK/kafka/.libs.lock)"
+  if libs_complete; then exec 8>&-; return 0; fi
   command -v mvn >/dev/null || die "mvn not found: install Maven (apt-get install maven) to download the Kafka jars"
-  local tmp="$KDIR/libs.tmp" v ok=""
-  mkdir -p "$KDIR"
+  local tmp="$LIBS.tmp" v ok=""
+  mkdir -p "$STACK/kafka"
   for v in "${KAFKA_VERSIONS[@]}"; do
     say "downloading Kafka $v jars from Maven Central (first run only)..."
     rm -rf "$tmp"
     if mvn -q -B -f "$POM" -Dkafka.version="$v" dependency:copy-dependencies \
-      -DoutputDirectory="$tmp" >"$KDIR/mvn.log" 2>&1 && [[ -f $tmp/kafka_2.13-$v.jar ]]; then
+      -DoutputDirectory="$tmp" >"$STACK/kafka/mvn.log" 2>&1 && [[ -f $tmp/kafka_2.13-$v.jar ]]; then
       ok="$v"; break
     fi
   done
-  [[ -n $ok ]] || { tail -n 15 "$KDIR/mvn.log" >&2; die "could not download the Kafka jars with Maven (full log: $KDIR/mvn.log)"; }
+  [[ -n $ok ]] || { tail -n 15 "$STACK/kafka/mvn.log" >&2; die "could not download the Kafka jars with Maven (full log: $STACK/kafka/mvn.log)"; }
   { echo "version=$ok"; (cd "$tmp" && ls -1 ./*.jar | sed 's|^\./|jar=|'); } >"$tmp/.complete"
   rm -rf "$LIBS"
   mv "$tmp" "$LIBS"
+  exec 8>&-
 }
 
 write_config() {
@@ -351,6 +381,20 @@ stop_kafka() {
   fi
 }
 
+kill_kafka() { # SIGKILL, as a crash would: no clean shutdown, the next start recovers the logs
+  local pid i
+  if pid="$(kafka_pid)"; then
+    kill -KILL "$pid" 2>/dev/null || true
+    for ((i = 0; i < 100; i++)); do pid_alive "$pid" || break; sleep 0.1; done
+    pid_alive "$pid" && die "kafka (pid $pid) still alive after SIGKILL"
+    rm -f "$PIDFILE"
+    say "kafka killed (SIGKILL, pid $pid, $KDIR)"
+  else
+    rm -f "$PIDFILE"
+    say "kafka of $KDIR is not running"
+  fi
+}
+
 # --------------------------------------------------------------- commands ---
 
 provision() {
@@ -401,6 +445,23 @@ cmd_status() {
   return "$rc"
 }
 
+cmd_kafka_up() {
+  lock_kafka
+  KAFKA_NOTE=""
+  ensure_kafka
+  printf '%-8s %-22s %s\n' kafka "localhost:$KAFKA_PORT" "up (Kafka $(kafka_version) KRaft, $KAFKA_NOTE; dir $KDIR)"
+}
+
+cmd_kafka_status() {
+  local pid
+  if port_open 127.0.0.1 "$KAFKA_PORT"; then
+    if pid="$(kafka_pid)"; then echo "kafka    localhost:$KAFKA_PORT up (pid $pid, dir $KDIR)"; else echo "kafka    localhost:$KAFKA_PORT up (not started from $KDIR)"; fi
+    return 0
+  fi
+  if pid="$(kafka_pid)"; then echo "kafka    localhost:$KAFKA_PORT starting (pid $pid, dir $KDIR)"; else echo "kafka    localhost:$KAFKA_PORT down (dir $KDIR)"; fi
+  return 1
+}
+
 cmd_reset() {
   cmd_down
   rm -rf "$DATA" "$CONF"
@@ -412,5 +473,9 @@ case "${1:-}" in
   down) cmd_down ;;
   status) cmd_status ;;
   reset) cmd_reset ;;
-  *) echo "usage: bash scripts/stack.sh up|down|status|reset" >&2; exit 2 ;;
+  kafka-up) cmd_kafka_up ;;
+  kafka-down) lock_kafka; stop_kafka ;;
+  kafka-kill) lock_kafka; kill_kafka ;;
+  kafka-status) cmd_kafka_status ;;
+  *) echo "usage: bash scripts/stack.sh up|down|status|reset|kafka-up|kafka-down|kafka-kill|kafka-status" >&2; exit 2 ;;
 esac

@@ -48,4 +48,8 @@ export class DatabasePartitionStore implements PartitionStorePort {
   wasReset(partition: number): Promise<boolean> {
     return this.offsets.wasReset(this.groupId, this.topic, partition);
   }
+
+  epochOf(partition: number): Promise<number | null> {
+    return this.offsets.epochOf(this.groupId, this.topic, partition);
+  }
 }

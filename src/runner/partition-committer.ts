@@ -157,7 +157,22 @@ export class PartitionCommitter {
     }
     log.error({ err, partition: state.partition }, 'batch commit failed: rebuilding the partition from the database');
     state.recovering = true;
+    if (await this.claimedSince(state).catch(() => false)) return;
     await this.rebuild(state);
+  }
+
+  /**
+   * Whether another worker claimed the partition since this one did (a worker
+   * frozen past its session timeout wakes to a failed commit): the partition is
+   * then handled as fenced, so a zombie never claims back what Kafka gave to
+   * another worker.
+   */
+  private async claimedSince(state: PartitionState): Promise<boolean> {
+    const { job, store } = this.opts;
+    const epoch = await store.epochOf(state.partition);
+    if (epoch === null || epoch === state.epoch) return false;
+    await this.onCommitFailure(state, new FencedError(job.groupId, job.topic, state.partition, state.epoch));
+    return true;
   }
 
   /** Re-claims `state`'s partition with backoff; stops when it is no longer current or the worker stops. */
@@ -168,6 +183,7 @@ export class PartitionCommitter {
       await wait(attempt);
       if (!ownership.isCurrent(state)) return;
       try {
+        if (await this.claimedSince(state)) return;
         ownership.forget(state.partition);
         await ownership.claim([state.partition]);
         return;

@@ -41,4 +41,6 @@ export interface PartitionStorePort {
   commitBatch(partition: number, commit: BatchCommit): Promise<void>;
   /** Whether the partition's current epoch came from an operator's reset or rebuild. */
   wasReset(partition: number): Promise<boolean>;
+  /** The partition's stored epoch (the current owner's fencing token), or null when it has no row. */
+  epochOf(partition: number): Promise<number | null>;
 }

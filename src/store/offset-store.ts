@@ -112,6 +112,13 @@ export class OffsetStore {
       WHERE group_id = ${groupId} AND topic = ${topic} AND \`partition\` = ${partition}`;
   }
 
+  /** The partition's stored epoch (the current owner's fencing token), or null when it has no row. */
+  async epochOf(groupId: string, topic: string, partition: number): Promise<number | null> {
+    const rows = await this.db.$queryRaw<Array<{ epoch: number }>>`SELECT epoch FROM consumer_offset
+      WHERE group_id = ${groupId} AND topic = ${topic} AND \`partition\` = ${partition}`;
+    return rows.length > 0 ? Number(rows[0]!.epoch) : null;
+  }
+
   /**
    * Whether the last change of the partition's epoch came from an operator's
    * reset or rebuild (not from another worker's claim): the fenced owner then

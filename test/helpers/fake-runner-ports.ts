@@ -98,6 +98,10 @@ export class FakeStore implements PartitionStorePort {
     const r = this.row(partition);
     return r.resetEpoch !== null && r.resetEpoch === r.epoch;
   }
+
+  async epochOf(partition: number): Promise<number | null> {
+    return this.row(partition).epoch;
+  }
 }
 
 /** Dead-letter sends, kept. */

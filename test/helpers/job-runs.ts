@@ -25,9 +25,9 @@ export const SMALL_BATCHES_QUICK_FAILOVER_ENV = {
   KAFKA_HEARTBEAT_INTERVAL_MS: '1000',
 } as const;
 
-/** Each partition's high watermark (the offset its next record will get): partition -> offset. */
-export async function latestOffsets(topic: string): Promise<Map<number, number>> {
-  const admin = await connectAdmin();
+/** Each partition's high watermark (the offset its next record will get): partition -> offset; on `brokers` (default the suite's broker). */
+export async function latestOffsets(topic: string, brokers?: string[]): Promise<Map<number, number>> {
+  const admin = await connectAdmin(brokers);
   try {
     return new Map((await admin.fetchTopicOffsets(topic)).map((o) => [o.partition, Number(o.high)]));
   } finally {
@@ -205,15 +205,18 @@ export class TestRuns {
   readonly processes: ServiceProcess[] = [];
 
   /** {@link createTestTopic}, remembered for {@link cleanup}. */
-  async createTopic(prefix?: string, partitions?: number): Promise<TestTopic> {
-    const topic = await createTestTopic(prefix, partitions);
+  async createTopic(prefix?: string, partitions?: number, brokers?: string[]): Promise<TestTopic> {
+    const topic = await createTestTopic(prefix, partitions, brokers);
     this.topics.push(topic);
     return topic;
   }
 
-  /** A fresh, migrated database; with `vipUids`, seeded into `vip_user` ({@link seedVips}). */
-  async freshDb(vipUids?: readonly string[]): Promise<TestDatabase> {
-    const db = await createTestDatabase();
+  /**
+   * A fresh, migrated database; with `vipUids`, seeded into `vip_user` ({@link seedVips}).
+   * @param serverUrl `mysql://user@host:port` of another server than the suite's MariaDB
+   */
+  async freshDb(vipUids?: readonly string[], serverUrl?: string): Promise<TestDatabase> {
+    const db = await createTestDatabase({ serverUrl });
     this.dbs.push(db);
     if (vipUids) await seedVips(db.url, vipUids);
     return db;
@@ -240,7 +243,14 @@ export function rowsAsText(rows: readonly Record<string, unknown>[]): Record<str
   return rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, v === null ? null : v instanceof Date ? v.toISOString() : String(v)])));
 }
 
-/** Every column of `consumer_offset` that a rerun must reproduce, one row per partition in order, as text ({@link rowsAsText}). */
-export async function offsetRows(dbUrl: string): Promise<Record<string, string | null>[]> {
-  return rowsAsText(await sql(dbUrl, 'SELECT `partition`, next_offset, replay_from, watermark_ms, late_records, dead_lettered, lost_to_retention FROM consumer_offset ORDER BY `partition`'));
+/**
+ * Every column of `consumer_offset` that a rerun must reproduce, one row per
+ * partition in order, as text ({@link rowsAsText}); with `group`, only that
+ * consumer group's rows (a database shared by several jobs).
+ */
+export async function offsetRows(dbUrl: string, group?: string): Promise<Array<Record<string, string | null>>> {
+  const columns = '`partition`, next_offset, replay_from, watermark_ms, late_records, dead_lettered, lost_to_retention';
+  return rowsAsText(group === undefined
+    ? await sql(dbUrl, `SELECT ${columns} FROM consumer_offset ORDER BY \`partition\``)
+    : await sql(dbUrl, `SELECT ${columns} FROM consumer_offset WHERE group_id = ? ORDER BY \`partition\``, [group]));
 }

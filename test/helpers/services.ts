@@ -21,12 +21,17 @@ export function randomName(prefix: string): string {
  * (default: the environment variable `TEST_DATABASE_CHARSET`, else utf8mb4)
  * the database is created beforehand with `CHARACTER SET latin1 COLLATE
  * latin1_swedish_ci` as its default, as an administrator might have.
+ * `serverUrl`: the server, `mysql://user@host:port` without a database
+ * (default: the suite's MariaDB).
  */
-export async function createTestDatabase(opts: { charset?: 'latin1' | 'utf8mb4' } = {}): Promise<{ url: string; name: string; drop(): Promise<void> }> {
+export async function createTestDatabase(
+  opts: { charset?: 'latin1' | 'utf8mb4'; serverUrl?: string } = {},
+): Promise<{ url: string; name: string; drop(): Promise<void> }> {
   const name = randomName('rt_test').replace(/-/g, '_');
-  const url = `${MYSQL_BASE}/${name}`;
+  const serverUrl = opts.serverUrl ?? MYSQL_BASE;
+  const url = `${serverUrl}/${name}`;
   const charset = opts.charset ?? (process.env.TEST_DATABASE_CHARSET === 'latin1' ? 'latin1' : 'utf8mb4');
-  if (charset === 'latin1') await sql(`${MYSQL_BASE}/mysql`, `CREATE DATABASE \`${name}\` CHARACTER SET latin1 COLLATE latin1_swedish_ci`);
+  if (charset === 'latin1') await sql(`${serverUrl}/mysql`, `CREATE DATABASE \`${name}\` CHARACTER SET latin1 COLLATE latin1_swedish_ci`);
   await ensureDatabase(url);
   await applyMigrations(url);
   return {
@@ -49,19 +54,29 @@ export async function sql<T = Record<string, unknown>>(url: string, statement: s
   }
 }
 
-/** A Kafka admin client; call `disconnect()` when done. */
-export async function connectAdmin(): Promise<Admin> {
-  const admin = createKafka(KAFKA_BROKERS, randomName('test-admin')).admin();
+/** A Kafka admin client (on `brokers`, default the suite's broker); call `disconnect()` when done. */
+export async function connectAdmin(brokers: string[] = KAFKA_BROKERS): Promise<Admin> {
+  const admin = createKafka(brokers, randomName('test-admin')).admin();
   await admin.connect();
   return admin;
 }
 
-/** A fresh topic with `partitions` partitions and its dead-letter topic; `delete()` removes both. */
-export async function createTestTopic(prefix = 'user-behavior', partitions = 3): Promise<{ topic: string; dlq: string; delete(): Promise<void> }> {
+/** A fresh topic with `partitions` partitions and its dead-letter topic (on `brokers`, default the suite's broker); `delete()` removes both. */
+export async function createTestTopic(prefix = 'user-behavior', partitions = 3, brokers: string[] = KAFKA_BROKERS): Promise<{ topic: string; dlq: string; delete(): Promise<void> }> {
   const topic = randomName(`t-${prefix}`);
-  const admin = await connectAdmin();
+  const admin = await connectAdmin(brokers);
   try {
-    await ensureTopics(admin, [{ topic, numPartitions: partitions }, { topic: deadLetterTopic(topic), numPartitions: partitions }]);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await ensureTopics(admin, [{ topic, numPartitions: partitions }, { topic: deadLetterTopic(topic), numPartitions: partitions }]);
+        break;
+      } catch (err) {
+        // A broker that just started (or was just created) may not know a topic it created
+        // a moment ago while waiting for its leaders: ask again, creating only what is missing.
+        if (attempt >= 10 || (err as { type?: string }).type !== 'UNKNOWN_TOPIC_OR_PARTITION') throw err;
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    }
   } finally {
     await admin.disconnect();
   }
@@ -69,7 +84,7 @@ export async function createTestTopic(prefix = 'user-behavior', partitions = 3):
     topic,
     dlq: deadLetterTopic(topic),
     async delete() {
-      const a = await connectAdmin();
+      const a = await connectAdmin(brokers);
       try {
         await a.deleteTopics({ topics: [topic, deadLetterTopic(topic)] });
       } catch {
@@ -81,9 +96,9 @@ export async function createTestTopic(prefix = 'user-behavior', partitions = 3):
   };
 }
 
-/** Produces `messages` (explicit partitions allowed) with acks=all. */
-export async function produce(topic: string, messages: { key?: string | null; value: string; partition?: number }[]): Promise<void> {
-  const producer = createKafka(KAFKA_BROKERS, randomName('test-producer')).producer();
+/** Produces `messages` (explicit partitions allowed) with acks=all, to `brokers` (default the suite's broker). */
+export async function produce(topic: string, messages: Array<{ key?: string | null; value: string; partition?: number }>, brokers: string[] = KAFKA_BROKERS): Promise<void> {
+  const producer = createKafka(brokers, randomName('test-producer')).producer();
   await producer.connect();
   try {
     for (let i = 0; i < messages.length; i += 1000) {
