@@ -86,7 +86,7 @@ export class JobRunner {
     this.partitions = new JobPartitions({
       job,
       consumer: kafkaConsumerPort(this.consumer, this.admin, job.topic),
-      store: new DatabasePartitionStore(opts.db, opts.offsets, job.groupId, job.topic),
+      store: new DatabasePartitionStore(opts.db, opts.offsets, job.groupId, job.topic, job.windowSpec),
       deadLetters: new DeadLetterSink(opts.producer, job),
       owner: opts.owner ?? '',
       log,
