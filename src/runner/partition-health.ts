@@ -48,8 +48,9 @@ export interface PartitionHealthOptions {
  * logs ONE line per change of the job's state: `job failing` (error level,
  * code and message) when its first partition becomes failing, `job recovered`
  * (info, with the attempts) when its last failing partition commits again.
- * The first failure of a partition's run logs one warning; the retries log at
- * debug.
+ * The first failure of a partition's run logs one warning when its cause is
+ * transient (an outage: no FAILING line will follow); every other failed
+ * attempt logs at debug.
  */
 export class PartitionHealth {
   private readonly failures = new Map<number, PartitionFailure>();
@@ -97,7 +98,7 @@ export class PartitionHealth {
     };
     this.failures.set(partition, failure);
     this.gauge(partition, failure.failing ? 1 : 0);
-    if (!prev) {
+    if (!prev && cause.transient) {
       log.warn({ partition, stage, code: cause.code, transient: cause.transient, err },
         `partition ${stage} failed (${cause.code}): retrying with backoff`);
     } else {

@@ -94,14 +94,15 @@ describe('JobPartitions: failing state', () => {
     const recovered = at(30).filter((l) => String(l.msg).startsWith('job recovered'));
     assert.equal(recovered.length, 1);
     assert.equal(recovered[0]!.attempts, 3);
-    assert.equal(at(40).length, 1, 'one warning when the run of failures starts, retries at debug');
+    assert.equal(at(40).length, 0, 'no warning besides the FAILING line: retries log at debug');
     assert.ok(at(20).length >= 2);
   });
 
   it('does not turn FAILING on transient errors, however many', async () => {
     const metrics = new Metrics();
     const changes: JobHealthChange[] = [];
-    const { store, partitions } = fakeRunner({ metrics, onHealthChange: (c) => changes.push(c) });
+    const { log, at } = capturingLog();
+    const { store, partitions } = fakeRunner({ metrics, log, onHealthChange: (c) => changes.push(c) });
     await partitions.assign([0]);
     for (let i = 0; i < 5; i++) {
       store.commitFailures.push(DEADLOCK());
@@ -110,6 +111,11 @@ describe('JobPartitions: failing state', () => {
     }
     assert.equal(await failingGauge(metrics, 0), 0);
     assert.deepEqual(changes, []);
+    assert.equal(at(40).length, 1, 'one warning when the run of transient failures starts, retries at debug');
+    assert.equal(at(50).length, 0);
+    await partitions.handleBatch(new FakeBatch(0, 0, ['1']));
+    const back = at(30).filter((l) => /succeeded again after 5 failed attempts/.test(String(l.msg)));
+    assert.equal(back.length, 1);
   });
 
   it('does not count a fenced commit as a failure', async () => {
