@@ -233,12 +233,10 @@ export class JobPartitions implements PartitionOwnership {
    */
   async reclaim(partitions: number[]): Promise<void> {
     for (const p of partitions) {
+      // A partition waiting out its backoff (a refused window specification, a failing commit) is retried at once.
+      if (this.assigned.has(p)) this.committer.wake(p);
       const state = this.partitions.get(p);
-      if (!state) {
-        // A partition whose claim keeps failing (a refused window specification) is retried at once.
-        if (this.assigned.has(p)) this.committer.wake(p);
-        continue;
-      }
+      if (!state) continue;
       await runExclusive(state, async () => {
         if (this.partitions.get(p) === state && this.assigned.has(p)) await this.claim([p]);
       });
@@ -318,6 +316,8 @@ export class JobPartitions implements PartitionOwnership {
   /** Stops ticks and rebuilds; batches already running still finish. */
   beginStop(): void {
     this.stoppingNow = true;
+    // A partition in its backoff holds its chain for up to 30 s: end the wait so settle() is prompt.
+    this.committer.wakeAll();
   }
 
   /** Resolves once every partition's chain has settled and the post-commit work has run. */

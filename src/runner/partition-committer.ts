@@ -206,6 +206,11 @@ export class PartitionCommitter {
     this.wakers.get(partition)?.();
   }
 
+  /** Ends every pending backoff wait (the worker is stopping: recovery loops see it and give up). */
+  wakeAll(): void {
+    for (const wake of [...this.wakers.values()]) wake();
+  }
+
   /** The backoff before the next attempt of `partition`, over its failed attempts since it last worked. */
   private async waitBeforeAttempt(partition: number): Promise<void> {
     const wait = this.opts.recoveryWait ?? sleepBeforeRebuild;

@@ -156,3 +156,18 @@ describe('JobPartitions: failing state', () => {
     assert.equal(recoveryDelayMs(50), 30_000);
   });
 });
+
+describe('JobPartitions: stopping while failing', () => {
+  it('ends a pending backoff wait when the worker stops, so settle() does not wait it out', async () => {
+    const never = new Promise<void>(() => {});
+    const { store, partitions } = fakeRunner({ recoveryWait: () => never });
+    await partitions.assign([0]);
+    store.commitFailures.push(TABLE_MISSING());
+    const failing = partitions.handleBatch(new FakeBatch(0, 0, ['1']));
+    await new Promise((r) => setTimeout(r, 10));
+    partitions.beginStop();
+    await partitions.settle();
+    await failing;
+    assert.equal(store.commits.length, 0);
+  });
+});
