@@ -97,6 +97,11 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     ]);
     const notJoined = jobs.filter((_, i) => consumers[i] && !consumers[i]!.joined).map((j) => j.name);
     if (notJoined.length > 0) throw new Error(`consumers not joined yet: ${notJoined.join(', ')}`);
+    const failing = jobs.flatMap((j, i) => {
+      const f = consumers[i]?.failing()[0];
+      return f ? [`${j.name} (partition ${f.partition}: ${f.code} ${f.message}, ${f.attempts} attempts)`] : [];
+    });
+    if (failing.length > 0) throw new Error(`jobs failing: ${failing.join('; ')}`);
     return { kafka: kafkaOk, mysql: mysqlOk, redis: redisOk, consumers: consumers.length };
   };
 

@@ -17,6 +17,8 @@ export type ErrorCode =
   | 'MALFORMED_RECORD'
   /** A window specification cannot describe epoch-aligned windows (`InvalidWindowSpecError`). */
   | 'WINDOW_SPEC_INVALID'
+  /** A partition's position was stored under another window size, advance or grace (`WindowSpecChangedError`). */
+  | 'WINDOW_SPEC_CHANGED'
   /** Input that breaks an invariant of the window engine (`WindowEngineInputError`). */
   | 'WINDOW_ENGINE_INPUT_INVALID'
   /** A time zone the runtime does not know (`InvalidTimeZoneError`). */

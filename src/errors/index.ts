@@ -12,3 +12,4 @@ export { OperationRefusedError, type OperationRefusalCode } from './operation-re
 export { ServiceUnavailableError } from './service-unavailable-error.js';
 export { UnpaidUserNotFoundError } from './unpaid-user-not-found-error.js';
 export { WindowEngineInputError } from './window-engine-input-error.js';
+export { WindowSpecChangedError } from './window-spec-changed-error.js';

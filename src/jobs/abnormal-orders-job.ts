@@ -50,6 +50,7 @@ export function createAbnormalOrdersJob(opts: AbnormalOrdersOptions): JobDefinit
     groupId: opts.groupId,
     topic: opts.topic,
     results: 'idempotent',
+    windowSpec: { sizeMs: opts.window.sizeMs, advanceMs: opts.window.advanceMs, graceMs: opts.window.graceMs },
     // Detections are idempotent upserts, so a replay rewrites them; the rows also hold the
     // CRM team's callback statuses, which are business data: a rebuild keeps them.
     clearResults: async () => {},

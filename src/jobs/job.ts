@@ -1,3 +1,4 @@
+import type { PositionWindowSpec } from '../stream/window-spec.js';
 import type { Tx } from '../store/prisma-client.js';
 
 /** A record as the consumer hands it to a job: Kafka's fields, offset as bigint. */
@@ -64,6 +65,13 @@ export interface JobDefinition {
    * it backwards is refused unless the operator accepts the recount.
    */
   results: 'idempotent' | 'additive';
+  /**
+   * The window size, advance and grace (milliseconds) the job's positions
+   * depend on; stored with each partition's position at its claim, and a
+   * claim under a different one is refused (`WINDOW_SPEC_CHANGED`) until a
+   * `rebuildJob`. Omitted: nothing is stored or checked.
+   */
+  windowSpec?: PositionWindowSpec;
   /**
    * Empties the job's results, de-duplication state included, inside the
    * rebuild transaction (`rebuildJob`).

@@ -16,6 +16,11 @@ export class Metrics {
   readonly recordsLate = new Counter({ name: 'rt_records_late_total', help: 'Late records (all their windows final), per job', labelNames: ['job'] as const, registers: [this.registry] });
   /** latest - committed offset, per partition this process owns. */
   readonly lag = new Gauge({ name: 'rt_consumer_lag', help: 'Latest offset minus committed offset, per partition owned by this process', labelNames: ['job', 'topic', 'partition'] as const, registers: [this.registry] });
+  /**
+   * 1 while a partition this process owns keeps failing to commit (or to be
+   * claimed) for the same non-transient reason, 0 once it commits again.
+   */
+  readonly partitionFailing = new Gauge({ name: 'rt_partition_failing', help: 'Partitions whose commit keeps failing for the same non-transient reason (1) or works (0), per job and partition owned by this process', labelNames: ['job', 'partition'] as const, registers: [this.registry] });
   readonly batchDuration = new Histogram({ name: 'rt_batch_duration_seconds', help: 'Time to process and commit one batch, seconds', labelNames: ['job'] as const, buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers: [this.registry] });
   readonly transactionDuration = new Histogram({ name: 'rt_transaction_duration_seconds', help: 'Duration of the batch transaction (results + offsets), seconds', labelNames: ['job'] as const, buckets: [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers: [this.registry] });
   /** Wall-clock time from a window becoming final (closeDue) to its results being published, seconds. */

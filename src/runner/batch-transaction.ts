@@ -1,4 +1,5 @@
 import type { OffsetStore } from '../store/offset-store.js';
+import type { JobDefinition } from '../jobs/job.js';
 import type { Db } from '../store/prisma-client.js';
 import type { OffsetBounds } from './consumer-port.js';
 import type { BatchCommit, ClaimedPosition, PartitionStorePort } from './partition-store-port.js';
@@ -18,10 +19,12 @@ export class DatabasePartitionStore implements PartitionStorePort {
     private readonly offsets: OffsetStore,
     private readonly groupId: string,
     private readonly topic: string,
+    /** The job's window specification, checked against and stored with each claimed position. */
+    private readonly windowSpec?: JobDefinition['windowSpec'],
   ) {}
 
   claim(partition: number, bounds: OffsetBounds, owner: string): Promise<ClaimedPosition> {
-    return this.offsets.claim(this.groupId, this.topic, partition, bounds, owner);
+    return this.offsets.claim(this.groupId, this.topic, partition, bounds, owner, this.windowSpec);
   }
 
   /**

@@ -5,6 +5,7 @@ import type { ConsumerPort, FetchedBatch } from './consumer-port.js';
 import type { DeadLetterSink } from './dead-letter-sink.js';
 import { FetchPause } from './fetch-pause.js';
 import { PartitionCommitter, type CommitInfo, type PartitionOwnership } from './partition-committer.js';
+import { PartitionHealth, type JobHealthChange, type PartitionFailure } from './partition-health.js';
 import { runExclusive, type PartitionState } from './partition-state.js';
 import type { PartitionStorePort } from './partition-store-port.js';
 import { PostCommitQueue } from './post-commit-queue.js';
@@ -28,6 +29,8 @@ export interface JobPartitionsOptions {
   onCommit?: (info: CommitInfo) => void;
   /** Called after partitions were claimed (ownership shows in the `jobs` query at once). */
   onClaimed?: () => void;
+  /** Called on each change of the job's failing state (one per change, not per retry). */
+  onHealthChange?: (change: JobHealthChange) => void;
   /** Backoff of partition rebuilds (see `PartitionCommitterOptions.recoveryWait`). */
   recoveryWait?: (attempt: number) => Promise<void>;
 }
@@ -53,8 +56,12 @@ export class JobPartitions implements PartitionOwnership {
   private readonly pause: FetchPause;
   private readonly postCommit: PostCommitQueue;
   private readonly committer: PartitionCommitter;
+  private readonly health: PartitionHealth;
 
   constructor(private readonly opts: JobPartitionsOptions) {
+    this.health = new PartitionHealth({
+      job: opts.job.name, log: opts.log, metrics: opts.metrics, onChange: opts.onHealthChange,
+    });
     this.pause = new FetchPause(opts.consumer);
     this.postCommit = new PostCommitQueue({
       maxPending: opts.maxPendingAfterCommit,
@@ -70,6 +77,7 @@ export class JobPartitions implements PartitionOwnership {
       ownership: this,
       log: opts.log,
       metrics: opts.metrics,
+      health: this.health,
       onCommit: opts.onCommit,
       recoveryWait: opts.recoveryWait,
     });
@@ -83,6 +91,14 @@ export class JobPartitions implements PartitionOwnership {
   /** The states of the partitions owned now (for the stats reporter). */
   owned(): Iterable<PartitionState> {
     return this.partitions.values();
+  }
+
+  /**
+   * Partitions of this worker that keep failing for the same non-transient
+   * reason (the job is FAILING while this is not empty), ascending.
+   */
+  failing(): PartitionFailure[] {
+    return this.health.failing();
   }
 
   /** True while an operator has paused the job. */
@@ -100,6 +116,10 @@ export class JobPartitions implements PartitionOwnership {
 
   isAssigned(partition: number): boolean {
     return this.assigned.has(partition);
+  }
+
+  owns(partition: number): boolean {
+    return this.partitions.has(partition);
   }
 
   forget(partition: number): void {
@@ -134,10 +154,11 @@ export class JobPartitions implements PartitionOwnership {
         this.opts.log.info({ partition: p }, 'partition revoked');
       }
     }
+    for (const p of this.health.tracked()) if (!keep.has(p)) this.health.forget(p);
     if (assigned.length === 0) return;
     // A kept partition may have a batch in flight: claim it only at the batch boundary.
     await Promise.all(assigned.map((p) => this.partitions.get(p)?.chain.catch(() => {})));
-    const init = this.claim(assigned);
+    const init = this.claimEach(assigned);
     for (const p of assigned) this.initializing.set(p, init);
     try {
       await init;
@@ -145,6 +166,21 @@ export class JobPartitions implements PartitionOwnership {
       for (const p of assigned) if (this.initializing.get(p) === init) this.initializing.delete(p);
     }
     this.opts.log.info({ partitions: assigned, topic: this.opts.job.topic }, 'partitions assigned');
+  }
+
+  /**
+   * Claims each of `partitions` on its own: one whose claim fails (database
+   * down, a window specification that changed) is retried with backoff by the
+   * committer while the others run. Never rejects.
+   */
+  private async claimEach(partitions: number[]): Promise<void> {
+    for (const p of partitions) {
+      try {
+        await this.claim([p]);
+      } catch (err) {
+        void this.committer.recoverUnclaimed(p, err);
+      }
+    }
   }
 
   /**
@@ -181,6 +217,7 @@ export class JobPartitions implements PartitionOwnership {
         rateSince: nowMs,
       };
       this.partitions.set(partition, state);
+      this.health.succeeded(partition, 'claim');
       consumer.seek(partition, pos.replayFrom);
       log.debug({
         partition, epoch: pos.epoch, replayFrom: pos.replayFrom.toString(), nextOffset: pos.nextOffset.toString(),
@@ -196,6 +233,8 @@ export class JobPartitions implements PartitionOwnership {
    */
   async reclaim(partitions: number[]): Promise<void> {
     for (const p of partitions) {
+      // A partition waiting out its backoff (a refused window specification, a failing commit) is retried at once.
+      if (this.assigned.has(p)) this.committer.wake(p);
       const state = this.partitions.get(p);
       if (!state) continue;
       await runExclusive(state, async () => {
@@ -277,6 +316,8 @@ export class JobPartitions implements PartitionOwnership {
   /** Stops ticks and rebuilds; batches already running still finish. */
   beginStop(): void {
     this.stoppingNow = true;
+    // A partition in its backoff holds its chain for up to 30 s: end the wait so settle() is prompt.
+    this.committer.wakeAll();
   }
 
   /** Resolves once every partition's chain has settled and the post-commit work has run. */

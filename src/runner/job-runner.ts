@@ -11,6 +11,7 @@ import { DeadLetterSink } from './dead-letter-sink.js';
 import { JobPartitions } from './job-partitions.js';
 import { fetchedBatch, kafkaConsumerPort } from './kafka-consumer-port.js';
 import type { CommitInfo } from './partition-committer.js';
+import type { PartitionFailure } from './partition-health.js';
 import { StatsReporter } from './stats-reporter.js';
 
 /** kafkajs retries of one consumer request before it gives up and the consumer restarts. */
@@ -80,12 +81,12 @@ export class JobRunner {
     this.admin = opts.kafka.admin();
     this.stats = opts.redis
       ? new StatsReporter(opts.redis, job.groupId, job.topic, opts.owner ?? null, () => this.partitions.owned(),
-        settings.statsIntervalMs)
+        settings.statsIntervalMs, () => this.partitions.failing())
       : null;
     this.partitions = new JobPartitions({
       job,
       consumer: kafkaConsumerPort(this.consumer, this.admin, job.topic),
-      store: new DatabasePartitionStore(opts.db, opts.offsets, job.groupId, job.topic),
+      store: new DatabasePartitionStore(opts.db, opts.offsets, job.groupId, job.topic, job.windowSpec),
       deadLetters: new DeadLetterSink(opts.producer, job),
       owner: opts.owner ?? '',
       log,
@@ -93,6 +94,8 @@ export class JobRunner {
       metrics: opts.metrics,
       onCommit: opts.onCommit,
       onClaimed: () => void this.stats?.report(),
+      // A change of the failing state reaches the `jobs` query of every API process at once.
+      onHealthChange: () => void this.stats?.report(),
     });
   }
 
@@ -104,6 +107,15 @@ export class JobRunner {
   /** True once the consumer has joined its group (readiness). */
   get joined(): boolean {
     return this.joinedOnce;
+  }
+
+  /**
+   * Partitions of this worker whose commit (or claim) keeps failing for the
+   * same non-transient reason: the job is FAILING (and `/readyz` not ready)
+   * while this is not empty.
+   */
+  failing(): PartitionFailure[] {
+    return this.partitions.failing();
   }
 
   /** True while an operator has paused the job. */

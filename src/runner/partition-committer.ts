@@ -4,6 +4,7 @@ import type { BatchResult, JobDefinition, JobPosition } from '../jobs/job.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { ConsumerPort } from './consumer-port.js';
 import type { DeadLetterSink } from './dead-letter-sink.js';
+import type { PartitionHealth } from './partition-health.js';
 import type { PartitionState } from './partition-state.js';
 import { samePosition } from './partition-state.js';
 import type { PartitionStorePort } from './partition-store-port.js';
@@ -33,6 +34,8 @@ export interface PartitionOwnership {
   restore(state: PartitionState): void;
   /** Claims `partitions` again: new epoch, new processor from the stored row, seek to `replay_from`. */
   claim(partitions: number[]): Promise<void>;
+  /** True while the worker holds a state of `partition` (claimed, not forgotten). */
+  owns(partition: number): boolean;
   /** True once the worker is stopping: recovery gives up. */
   readonly stopping: boolean;
 }
@@ -47,9 +50,12 @@ export interface PartitionCommitterOptions {
   ownership: PartitionOwnership;
   log: Logger;
   metrics?: Metrics;
+  /** The failing state of the job's partitions: every failed and successful attempt is reported to it. */
+  health: PartitionHealth;
   onCommit?: (info: CommitInfo) => void;
   /**
-   * Waits before rebuild attempt `attempt` (0, 1, ...) of a partition whose commit failed.
+   * Waits before rebuild attempt `attempt` (0, 1, ...) of a partition whose commit or claim
+   * failed; `attempt` counts every failed attempt since the partition last worked.
    * @default a timer of {@link recoveryDelayMs}: 500, 1000, 2000, ... up to 30000 milliseconds
    */
   recoveryWait?: (attempt: number) => Promise<void>;
@@ -61,7 +67,7 @@ export function recoveryDelayMs(attempt: number): number {
 }
 
 function sleepBeforeRebuild(attempt: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, recoveryDelayMs(attempt)));
+  return new Promise((r) => setTimeout(r, recoveryDelayMs(attempt)).unref());
 }
 
 /**
@@ -74,6 +80,11 @@ function sleepBeforeRebuild(attempt: number): Promise<void> {
  * Callers hold the partition's chain (`runExclusive`) around {@link commit}.
  */
 export class PartitionCommitter {
+  /** Wakes a partition's pending backoff wait (an operator's reset or rebuild): partition -> resolver. */
+  private readonly wakers = new Map<number, () => void>();
+  /** Partitions whose claim failed and is being retried (not owned meanwhile). */
+  private readonly unclaimed = new Set<number>();
+
   constructor(private readonly opts: PartitionCommitterOptions) {}
 
   /**
@@ -106,8 +117,9 @@ export class PartitionCommitter {
 
   /** Bookkeeping after the transaction committed, then the post-commit work queued. */
   private onCommitted(state: PartitionState, result: BatchResult, position: JobPosition): void {
-    const { job, metrics: m, postCommit, consumer, log } = this.opts;
+    const { job, metrics: m, postCommit, consumer, log, health } = this.opts;
     state.committed = { ...position };
+    health.succeeded(state.partition, 'commit');
     state.rateCount += result.records;
     if (m) {
       m.recordsCommitted.inc({ job: job.name }, result.records);
@@ -136,9 +148,11 @@ export class PartitionCommitter {
    * - Fenced, after an operator's reset or rebuild while this worker still owns
    *   the partition: claim it again at once.
    * - Fenced by another worker's claim: forget the partition (it is theirs).
-   * - Anything else (database, dead-letter topic): mark it recovering and retry
-   *   the rebuild with {@link recoveryDelayMs} backoff until it succeeds or the
-   *   worker stops. Attempts are counted in `attempt`.
+   * - Anything else (database, dead-letter topic): report it to the partition's
+   *   health (which classifies it and flips the job to FAILING when the same
+   *   non-transient cause repeats), mark it recovering and retry the rebuild
+   *   with {@link recoveryDelayMs} backoff over every failed attempt since the
+   *   partition last committed, until it succeeds or the worker stops.
    */
   private async onCommitFailure(state: PartitionState, err: unknown): Promise<void> {
     const { ownership, store, log } = this.opts;
@@ -155,7 +169,7 @@ export class PartitionCommitter {
       if (ownership.isCurrent(state)) ownership.forget(state.partition);
       return;
     }
-    log.error({ err, partition: state.partition }, 'batch commit failed: rebuilding the partition from the database');
+    this.opts.health.failed(state.partition, err, 'commit');
     state.recovering = true;
     if (await this.claimedSince(state).catch(() => false)) return;
     await this.rebuild(state);
@@ -175,12 +189,62 @@ export class PartitionCommitter {
     return true;
   }
 
+  /**
+   * The claim of `partition` on an assignment failed (`err`): retries it with
+   * backoff while the partition stays assigned and unowned, until a claim
+   * succeeds or the worker stops. A second failure while retrying is only
+   * counted. Never rejects.
+   */
+  async recoverUnclaimed(partition: number, err: unknown): Promise<void> {
+    const { ownership, health } = this.opts;
+    health.failed(partition, err, 'claim');
+    if (this.unclaimed.has(partition)) return;
+    this.unclaimed.add(partition);
+    try {
+      while (!ownership.stopping) {
+        await this.waitBeforeAttempt(partition);
+        if (!ownership.isAssigned(partition) || ownership.owns(partition) || ownership.stopping) return;
+        try {
+          await ownership.claim([partition]);
+          return;
+        } catch (e) {
+          health.failed(partition, e, 'claim');
+        }
+      }
+    } finally {
+      this.unclaimed.delete(partition);
+    }
+  }
+
+  /** Ends the backoff wait of `partition` now (an operator reset or rebuilt it): the next attempt runs at once. */
+  wake(partition: number): void {
+    this.wakers.get(partition)?.();
+  }
+
+  /** Ends every pending backoff wait (the worker is stopping: recovery loops see it and give up). */
+  wakeAll(): void {
+    for (const wake of [...this.wakers.values()]) wake();
+  }
+
+  /** The backoff before the next attempt of `partition`, over its failed attempts since it last worked. */
+  private async waitBeforeAttempt(partition: number): Promise<void> {
+    const wait = this.opts.recoveryWait ?? sleepBeforeRebuild;
+    const attempt = Math.max(0, (this.opts.health.get(partition)?.streak ?? 1) - 1);
+    let wake!: () => void;
+    const woken = new Promise<void>((r) => { wake = r; });
+    this.wakers.set(partition, wake);
+    try {
+      await Promise.race([wait(attempt), woken]);
+    } finally {
+      if (this.wakers.get(partition) === wake) this.wakers.delete(partition);
+    }
+  }
+
   /** Re-claims `state`'s partition with backoff; stops when it is no longer current or the worker stops. */
   private async rebuild(state: PartitionState): Promise<void> {
-    const { ownership, log } = this.opts;
-    const wait = this.opts.recoveryWait ?? sleepBeforeRebuild;
-    for (let attempt = 0; !ownership.stopping; attempt++) {
-      await wait(attempt);
+    const { ownership, health } = this.opts;
+    while (!ownership.stopping) {
+      await this.waitBeforeAttempt(state.partition);
       if (!ownership.isCurrent(state)) return;
       try {
         if (await this.claimedSince(state)) return;
@@ -189,7 +253,7 @@ export class PartitionCommitter {
         return;
       } catch (e) {
         ownership.restore(state);
-        log.error({ err: e, partition: state.partition, attempt }, 'partition rebuild failed, retrying');
+        health.failed(state.partition, e, 'claim');
       }
     }
   }

@@ -32,6 +32,7 @@ export interface PartitionStorePort {
   /**
    * Takes ownership of `partition` (bumps its epoch) and returns the position to
    * resume from, checked against the partition's Kafka `bounds`.
+   * @throws {WindowSpecChangedError} code `WINDOW_SPEC_CHANGED` when the stored position was computed under another window specification.
    */
   claim(partition: number, bounds: OffsetBounds, owner: string): Promise<ClaimedPosition>;
   /**

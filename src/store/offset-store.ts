@@ -1,4 +1,6 @@
 import { FencedError } from '../errors/fenced-error.js';
+import { WindowSpecChangedError } from '../errors/window-spec-changed-error.js';
+import { windowSpecChanges, type PositionWindowSpec } from '../stream/window-spec.js';
 import type { Db, Tx } from './prisma-client.js';
 
 /** A partition's committed position, as stored in `consumer_offset`. */
@@ -34,7 +36,13 @@ interface Row {
   watermark_ms: bigint | null;
   epoch: number;
   lost_to_retention: bigint;
+  window_size_ms: bigint | null;
+  window_advance_ms: bigint | null;
+  grace_ms: bigint | null;
 }
+
+const msOrNull = (v: bigint | null): number | null => (v === null ? null : Number(v));
+const bigOrNull = (v: number | null): bigint | null => (v === null ? null : BigInt(v));
 
 /**
  * The per group/partition offset rows of ARCHITECTURE.md "Exactly-once":
@@ -51,15 +59,31 @@ export class OffsetStore {
    * - below earliest (retention deleted records): start at earliest and add
    *   the records never processed to `lost_to_retention`;
    * - above latest (topic recreated): start at latest.
+   *
+   * With `windowSpec` (the job's window size, advance and grace, milliseconds)
+   * the claim also checks the specification the stored position was computed
+   * under (`window_size_ms`, `window_advance_ms`, `grace_ms`) and records the
+   * configured one: a row with a position and another recorded specification
+   * is refused, the transaction rolls back and nothing changes.
    * @returns the position to resume from, with this owner's epoch.
+   * @throws {WindowSpecChangedError} code `WINDOW_SPEC_CHANGED` when the stored position was computed under another specification.
    */
-  async claim(groupId: string, topic: string, partition: number, bounds: { earliest: bigint; latest: bigint }, owner = ''): Promise<PartitionPosition & { lostNow: bigint }> {
+  async claim(groupId: string, topic: string, partition: number, bounds: { earliest: bigint; latest: bigint }, owner = '',
+    windowSpec?: PositionWindowSpec): Promise<PartitionPosition & { lostNow: bigint }> {
     return this.db.$transaction(async (tx) => {
       await tx.$executeRaw`INSERT INTO consumer_offset (group_id, topic, \`partition\`, next_offset, replay_from, epoch, owner)
         VALUES (${groupId}, ${topic}, ${partition}, -1, -1, 1, ${owner})
         ON DUPLICATE KEY UPDATE epoch = epoch + 1, owner = VALUES(owner)`;
-      const [row] = await tx.$queryRaw<Row[]>`SELECT next_offset, replay_from, watermark_ms, epoch, lost_to_retention
+      const [row] = await tx.$queryRaw<Row[]>`SELECT next_offset, replay_from, watermark_ms, epoch, lost_to_retention,
+        window_size_ms, window_advance_ms, grace_ms
         FROM consumer_offset WHERE group_id = ${groupId} AND topic = ${topic} AND \`partition\` = ${partition} FOR UPDATE`;
+      if (windowSpec && BigInt(row!.next_offset) >= 0n) {
+        const stored = {
+          sizeMs: msOrNull(row!.window_size_ms), advanceMs: msOrNull(row!.window_advance_ms), graceMs: msOrNull(row!.grace_ms),
+        };
+        const changes = windowSpecChanges(stored, windowSpec);
+        if (changes.length > 0) throw new WindowSpecChangedError(groupId, topic, partition, changes);
+      }
       let nextOffset = BigInt(row!.next_offset);
       let replayFrom = BigInt(row!.replay_from);
       let lostNow = 0n;
@@ -78,6 +102,12 @@ export class OffsetStore {
       await tx.$executeRaw`UPDATE consumer_offset SET next_offset = ${nextOffset}, replay_from = ${replayFrom},
         lost_to_retention = ${lostToRetention}, updated_at = NOW(3)
         WHERE group_id = ${groupId} AND topic = ${topic} AND \`partition\` = ${partition}`;
+      if (windowSpec) {
+        // From here on the position advances under this specification (a claim fences every older owner).
+        await tx.$executeRaw`UPDATE consumer_offset SET window_size_ms = ${bigOrNull(windowSpec.sizeMs)},
+          window_advance_ms = ${bigOrNull(windowSpec.advanceMs)}, grace_ms = ${bigOrNull(windowSpec.graceMs)}
+          WHERE group_id = ${groupId} AND topic = ${topic} AND \`partition\` = ${partition}`;
+      }
       return {
         groupId,
         topic,
@@ -140,8 +170,9 @@ export class OffsetStore {
    * emitted again, and moving backwards also keeps `replay_from` at or below
    * its old value, so every open window is rebuilt from all its records: a
    * rewound job ends with exactly the results of an uninterrupted run. A
-   * rebuild (`counters` given) clears the watermark and the counters:
-   * everything is recomputed from the target.
+   * rebuild (`counters` given) clears the watermark, the counters and the
+   * recorded window specification: everything is recomputed from the target,
+   * under whatever specification the next claim brings.
    * @returns per partition the committed offset before (-1 when none) and after.
    */
   async moveTo(
@@ -163,7 +194,7 @@ export class OffsetStore {
       // MySQL runs single-table assignments left to right: reset_epoch takes the bumped epoch.
       if (counters) {
         await tx.$executeRaw`UPDATE consumer_offset SET next_offset = ${target}, replay_from = ${target}, watermark_ms = NULL,
-          epoch = epoch + 1, reset_epoch = epoch, late_records = 0, dead_lettered = 0, beyond_dedup_horizon = 0,
+          window_size_ms = NULL, window_advance_ms = NULL, grace_ms = NULL, epoch = epoch + 1, reset_epoch = epoch, late_records = 0, dead_lettered = 0, beyond_dedup_horizon = 0,
           lost_to_retention = ${counters.lostToRetention.get(partition) ?? 0n}, updated_at = NOW(3)
           WHERE group_id = ${groupId} AND topic = ${topic} AND \`partition\` = ${partition}`;
       } else {

@@ -1,4 +1,4 @@
-export { validateWindowSpec, type WindowSpec } from './window-spec.js';
+export { validateWindowSpec, windowSpecChanges, type PositionWindowSpec, type WindowSpec } from './window-spec.js';
 export { latestWindowStart, windowsFor, type TimeWindow } from './hopping-windows.js';
 export {
   PartitionWindowEngine,

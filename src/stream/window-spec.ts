@@ -54,3 +54,37 @@ export function validateWindowSpec(spec: WindowSpec): WindowSpec {
   }
   return Object.freeze({ sizeMs, advanceMs, graceMs, idleTimeoutMs });
 }
+
+/**
+ * The part of a job's window specification its stored position depends on,
+ * every value in milliseconds; null where the job has no such setting (only
+ * hopping-window jobs have a size and an advance) or nothing was recorded.
+ * The idle timeout is not part of it: it moves the watermark on with wall
+ * time and never changes which records a window holds.
+ */
+export interface PositionWindowSpec {
+  sizeMs: number | null;
+  advanceMs: number | null;
+  graceMs: number | null;
+}
+
+const SPEC_FIELDS = [['sizeMs', 'size'], ['advanceMs', 'advance'], ['graceMs', 'grace']] as const;
+
+/**
+ * How `configured` differs from the `stored` specification a partition's
+ * position was computed under, one `"size 60000 -> 120000 ms"` part per
+ * changed field, in the order size, advance, grace. A field is compared only
+ * when it was stored (a null stored value is a position recorded before the
+ * specification was kept, or of a job without that setting).
+ * @returns the changes; empty when the position is valid under `configured`.
+ */
+export function windowSpecChanges(stored: PositionWindowSpec, configured: PositionWindowSpec): string[] {
+  const changes: string[] = [];
+  for (const [field, label] of SPEC_FIELDS) {
+    const was = stored[field];
+    const now = configured[field];
+    if (was === null || was === now) continue;
+    changes.push(`${label} ${was} -> ${now === null ? 'none' : now} ms`);
+  }
+  return changes;
+}

@@ -1,15 +1,19 @@
 import { Arg, Authorized, Ctx, Mutation, Query, Resolver } from 'type-graphql';
-import { partitionStatsKey } from '../../observability/partition-stats.js';
+import { partitionStatsKey, type PublishedPartitionFailure, type PublishedPartitionStats } from '../../observability/partition-stats.js';
 import { partitionBounds } from '../../ingest/kafka-client.js';
 import type { Actor, PartitionMove } from '../../jobs/job-operations.js';
 import { keyId } from '../../store/unpaid-user-store.js';
 import { OPS_ROLES, READ_ROLES } from '../auth.js';
 import type { GraphQLContext } from '../context.js';
 import { badUserInput, toGraphQLError } from '../errors.js';
-import { Job, JobPartition, JobRebuild, JobResults, JobState, OffsetReset, PartitionOffsetMove, ResetConsumerOffsetsInput } from '../types/job.js';
+import { Job, JobError, JobPartition, JobRebuild, JobResults, JobState, OffsetReset, PartitionOffsetMove, ResetConsumerOffsetsInput } from '../types/job.js';
 
 /** Who asks, as the audit tables record it: the role and a sha256 prefix of the key, never the key. */
 const actorOf = (ctx: GraphQLContext): Actor => ({ role: ctx.caller!.role, keyId: keyId(ctx.caller!.apiKey) });
+
+const jobError = (f: PublishedPartitionFailure | undefined): JobError | null => (f
+  ? Object.assign(new JobError(), { code: f.code, message: f.message, since: new Date(f.sinceMs), attempts: f.attempts })
+  : null);
 
 const moves = (list: PartitionMove[]): PartitionOffsetMove[] =>
   list.map((m) => Object.assign(new PartitionOffsetMove(), { partition: m.partition, before: m.before, after: m.after }));
@@ -110,7 +114,7 @@ export class JobResolver {
     const partitions = partitionIds.map((p, i) => {
       const row = rows.find((r) => r.topic === job.topic && r.partition === p);
       const b = bounds.get(p) ?? { earliest: 0n, latest: 0n };
-      const live = stats[i] ? (JSON.parse(stats[i]!) as { owner: string | null; recordsPerSecond: number }) : null;
+      const live = stats[i] ? (JSON.parse(stats[i]!) as PublishedPartitionStats) : null;
       const committed = row && row.nextOffset >= 0n ? row.nextOffset : b.earliest;
       return Object.assign(new JobPartition(), {
         partition: p,
@@ -124,9 +128,13 @@ export class JobResolver {
         deadLettered: Number(row?.deadLettered ?? 0n),
         lostToRetention: Number(row?.lostToRetention ?? 0n),
         beyondDedupHorizon: Number(row?.beyondDedupHorizon ?? 0n),
+        lastError: jobError(live?.failure),
       });
     });
-    const state = paused.has(job.name) ? JobState.PAUSED : partitions.some((p) => p.owner) ? JobState.RUNNING : JobState.STOPPED;
+    // A failure outranks an operator's pause: it needs someone to act either way.
+    const lastError = partitions.find((p) => p.lastError)?.lastError ?? null;
+    const state = lastError ? JobState.FAILING
+      : paused.has(job.name) ? JobState.PAUSED : partitions.some((p) => p.owner) ? JobState.RUNNING : JobState.STOPPED;
     return Object.assign(new Job(), {
       name: job.name,
       groupId: job.groupId,
@@ -134,6 +142,7 @@ export class JobResolver {
       state,
       results: job.results === 'additive' ? JobResults.ADDITIVE : JobResults.IDEMPOTENT,
       partitions,
+      lastError,
     });
   }
 }

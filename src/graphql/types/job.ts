@@ -14,8 +14,9 @@ export enum JobState {
   RUNNING = 'RUNNING',
   PAUSED = 'PAUSED',
   STOPPED = 'STOPPED',
+  FAILING = 'FAILING',
 }
-registerEnumType(JobState, { name: 'JobState', description: 'RUNNING: a worker owns at least one partition; PAUSED: an operator paused it; STOPPED: no live worker.' });
+registerEnumType(JobState, { name: 'JobState', description: 'RUNNING: a worker owns at least one partition; PAUSED: an operator paused it; STOPPED: no live worker; FAILING: a partition keeps failing to commit (or to be claimed) for the same non-transient reason (see lastError); the worker keeps retrying with backoff and the job recovers by itself once the cause is fixed.' });
 
 export enum JobResults {
   IDEMPOTENT = 'IDEMPOTENT',
@@ -101,6 +102,21 @@ export class JobRebuild {
   acknowledged!: boolean;
 }
 
+@ObjectType({ description: 'Why a partition keeps failing to commit (or to be claimed).' })
+export class JobError {
+  @Field({ description: 'Stable code: MYSQL_<errno> for a MySQL/MariaDB error (e.g. MYSQL_1146 table missing), a Prisma code (P2xxx), or an application code such as WINDOW_SPEC_CHANGED.' })
+  code!: string;
+
+  @Field({ description: "The database's (or the service's) message." })
+  message!: string;
+
+  @Field(() => Date, { description: 'When the first of the consecutive failed attempts happened.' })
+  since!: Date;
+
+  @Field(() => Int, { description: 'Consecutive attempts that failed with this code.' })
+  attempts!: number;
+}
+
 @ObjectType()
 export class JobPartition {
   @Field(() => Int)
@@ -135,6 +151,9 @@ export class JobPartition {
 
   @Field(() => GraphQLBigInt, { description: 'Records whose event time was already older than the de-duplication horizon when they arrived (recharge-metrics: RECHARGE_DEDUP_HORIZON_DAYS of notify time). They are not counted in the results: they went to the dead-letter topic with reason beyond-dedup-horizon (and are included in deadLettered). Always 0 for the other jobs.' })
   beyondDedupHorizon!: number | bigint;
+
+  @Field(() => JobError, { nullable: true, description: 'Set while this partition is FAILING.' })
+  lastError!: JobError | null;
 }
 
 @ObjectType()
@@ -156,4 +175,7 @@ export class Job {
 
   @Field(() => [JobPartition])
   partitions!: JobPartition[];
+
+  @Field(() => JobError, { nullable: true, description: 'While the job is FAILING: the failure of its lowest failing partition; null otherwise.' })
+  lastError!: JobError | null;
 }
