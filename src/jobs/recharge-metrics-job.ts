@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { parseRecharge, type RechargeEvent } from '../ingest/formats/recharge.js';
 import type { RechargeCityMetricsChangedEvent } from '../publish/event-bus.js';
+import { CHANGE_KIND, type ChangeLogStore } from '../store/change-log-store.js';
 import type { CityDailyStats, MinuteStats, RechargeMetricsStore } from '../store/recharge-metrics-store.js';
 import type { RechargeServingCache } from '../store/recharge-serving-cache.js';
 import type { ZonedCalendar } from '../stream/zoned-calendar.js';
@@ -24,7 +25,13 @@ export interface RechargeMetricsOptions {
   store: RechargeMetricsStore;
   /** Redis mirror, written after each commit. */
   cache: RechargeServingCache;
-  /** Publishes the changed cities' absolute stats; called after commit only. */
+  /**
+   * The subscriptions' change log: each batch's changed city-days (absolute
+   * values) are appended in its transaction. Omitted: no change log
+   * (benchmark comparison only, `CHANGE_LOG=off`).
+   */
+  changeLog?: ChangeLogStore;
+  /** Publishes the changed cities' absolute stats (a wake-up for the API processes' change-log tailers); called after commit only. */
   publish: (event: RechargeCityMetricsChangedEvent) => void;
   logger?: Logger;
 }
@@ -58,7 +65,7 @@ export function createRechargeMetricsJob(opts: RechargeMetricsOptions): JobDefin
   const handler: AdditiveHandler<RechargeEvent> = {
     parse: (record) => parseRecharge(record.value, { calendar: opts.calendar, isKnownCity }),
     eventTimeMs: (e) => e.notifyTimeMs,
-    aggregate: (events) => {
+    aggregate: (events, { partition, watermarkMs, nextOffset }) => {
       const orders = firstOfEachOrder(events);
       let changed: { daily: CityDailyStats[]; minutes: MinuteStats[] } | null = null;
       return {
@@ -69,6 +76,15 @@ export function createRechargeMetricsJob(opts: RechargeMetricsOptions): JobDefin
           const { daily, minutes } = aggregateRecharges(fresh, opts.calendar);
           await opts.store.addDeltas(tx, daily, minutes);
           changed = await opts.store.readBack(tx, daily, minutes);
+          if (opts.changeLog && changed.daily.length > 0) {
+            // Read back in primary-key order (day, city): a replayed batch logs the same sequence.
+            const cities = [...changed.daily].sort((a, b) => (a.date < b.date ? -1 : a.date > b.date ? 1 : a.cityCode < b.cityCode ? -1 : a.cityCode > b.cityCode ? 1 : 0));
+            await opts.changeLog.append(
+              tx,
+              { stream: opts.groupId, topic: opts.topic, partition, batchOffset: nextOffset, batchWatermarkMs: watermarkMs },
+              cities.map((c) => ({ kind: CHANGE_KIND.cityDailyChanged, payload: c })),
+            );
+          }
         },
         afterCommit: async () => {
           if (!changed) return;
