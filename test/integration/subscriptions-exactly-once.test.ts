@@ -6,9 +6,9 @@
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
-import type { Client } from 'graphql-ws';
+import { createClient, type Client } from 'graphql-ws';
+import WebSocket from 'ws';
 import { formatUserBehavior } from '../../src/ingest/formats/user-behavior.js';
-import { wsClient } from '../helpers/graphql-client.js';
 import { freePort, startRedis, stopRedis } from '../helpers/own-redis.js';
 import { startServiceProcess, TEST_KEYS, type ServiceProcess } from '../helpers/service-process.js';
 import { createTestDatabase, createTestTopic, produce, randomName, waitFor } from '../helpers/services.js';
@@ -54,7 +54,13 @@ class Subscriber {
   private client: Client | null = null;
 
   connect(api: ServiceProcess, opts: { after?: string | null; withProgress?: boolean } = {}): void {
-    const client = wsClient(api.url, TEST_KEYS.viewer);
+    const client = createClient({
+      url: api.url.replace(/^http/, 'ws'),
+      webSocketImpl: WebSocket,
+      connectionParams: { authorization: `Bearer ${TEST_KEYS.viewer}` },
+      // Lazy (the default): connection errors reach the sink's error, not the console.
+      retryAttempts: 0,
+    });
     this.client = client;
     client.subscribe<any>({ query: SUBSCRIPTION, variables: { after: opts.after ?? null, withProgress: opts.withProgress ?? false } }, {
       next: (v) => {
