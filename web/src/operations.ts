@@ -70,20 +70,19 @@ export const TOP_CITIES = 5;
 
 /**
  * What the subscriptions keep up to date, read once at load and after each
- * reconnection. `rechargeSummary.date` is the service's "today" (its
+ * reconnection (the cities come from {@link CITY_METRICS_SUBSCRIPTION}'s
+ * snapshot instead, which resumes with its cursor). `rechargeSummary.date` is the service's "today" (its
  * TIME_ZONE, not the browser's): the day of {@link WINDOW_READS_QUERY}.
  */
 export const SNAPSHOT_QUERY = /* GraphQL */ `
   query DashboardSnapshot {
     rechargeSummary { date }
-    cityRechargeStats { ${CITY_FIELDS} }
     hotProducts(limit: ${HOT_LIMIT}) { ${HOT_FIELDS} }
     unpaidUsers(first: ${FEED_PAGE}) { totalCount edges { node { ${USER_FIELDS} } } }
   }
 `;
 export interface SnapshotResult {
   rechargeSummary: { date: string };
-  cityRechargeStats: CityStats[];
   hotProducts: HotProduct[];
   unpaidUsers: { totalCount: number; edges: Array<{ node: AbnormalUser }> };
 }
@@ -121,9 +120,19 @@ export const SET_CALLBACK_STATUS = /* GraphQL */ `
   }
 `;
 
+/**
+ * The cities: with `snapshot: true` (no cursor yet) today's values of every
+ * city first, then their changes; after a reconnection `after: <the last
+ * cursor>` resumes exactly where the page left off (no re-read, nothing
+ * missed). Progress events keep the cursor current on a quiet stream.
+ */
 export const CITY_METRICS_SUBSCRIPTION = /* GraphQL */ `
-  subscription { cityMetricsUpdated { ${CITY_FIELDS} } }
+  subscription DashboardCities($after: String, $snapshot: Boolean) {
+    cityMetricsUpdated(after: $after, snapshot: $snapshot, withProgress: true) { kind cursor ${CITY_FIELDS} }
+  }
 `;
+/** An event of {@link CITY_METRICS_SUBSCRIPTION}. */
+export type CityMetricsEvent = CityStats & { kind: 'SNAPSHOT' | 'CHANGE' | 'PROGRESS'; cursor: string };
 export const HOT_PRODUCTS_SUBSCRIPTION = /* GraphQL */ `
   subscription { hotProductsUpdated(limit: ${HOT_LIMIT}) { windowStart windowEnd products { ${HOT_FIELDS} } } }
 `;
