@@ -19,7 +19,7 @@ import { flushRecords, seedVips } from '../test/helpers/job-runs.js';
 import { startServiceProcess, TEST_KEYS } from '../test/helpers/service-process.js';
 import { createTestDatabase, createTestTopic, produce, randomName, sql } from '../test/helpers/services.js';
 import {
-  createBenchTopicAndDatabase, fillBenchTopic, fmtInt, fmtRate, log, logFill, machineLine, onCleanup, parseBenchArgs, PARTITIONS, printTable, runBench, serviceStep, sleep,
+  cpuSeconds, createBenchTopicAndDatabase, fillBenchTopic, fmtInt, fmtRate, log, logFill, machineLine, onCleanup, parseBenchArgs, PARTITIONS, printTable, runBench, serviceStep, sleep,
 } from './bench-kit.js';
 
 const USAGE = `usage: npm run bench:subscriptions -- [--records N] [--subscribers N] [--rounds N] [--round-users N] [--round-interval-ms N] [--service-logs]
@@ -27,8 +27,9 @@ const USAGE = `usage: npm run bench:subscriptions -- [--records N] [--subscriber
   --records N            records of part A (default 200000), plus one flush record per partition
   --subscribers N        graphql-ws subscribers of part B (default 1000)
   --rounds N             rounds of live detections in part B (default 20)
-  --round-users N        users detected per round, each in 2 windows (default 20: 40 detections a round)
+  --round-users N        users detected per round, each in 2 windows (default 2: 4 detections a round)
   --round-interval-ms N  wall-clock time between two rounds, milliseconds (default 1000)
+  --poll-ms N            CHANGE_LOG_POLL_MS of the API process, milliseconds (default 250; a large value shows the Redis wake-ups alone)
   --batch-size N         records per fillTopic send (default 10000)
   --service-logs         copy the service's log lines to stderr`;
 
@@ -77,17 +78,19 @@ async function fanOut(args: ReturnType<typeof parse>) {
   onCleanup(`database ${db.name}`, () => db.drop());
   const env = {
     DATABASE_URL: db.url, USER_BEHAVIOR_TOPIC: topic.topic, ABNORMAL_ORDERS_GROUP: randomName('bench-subs-live'), JOBS: 'abnormal-orders',
-    IDLE_TIMEOUT_MS: '3600000', LOG_LEVEL: args.serviceLogs ? 'info' : 'warn',
+    IDLE_TIMEOUT_MS: '3600000', CHANGE_LOG_POLL_MS: String(args.pollMs),
     // One API key opens every subscription here.
     RATE_LIMIT_PER_MINUTE: String(Math.max(600, args.subscribers * 10)),
   };
   log(`B. fan-out: ${fmtInt(args.subscribers)} subscribers on one API process, ${args.rounds} rounds of ${args.roundUsers * 2} detections every ${args.roundIntervalMs} ms`);
   const [worker, api] = await Promise.all([
     startServiceProcess({ ...env, ROLES: 'worker', LOG_LEVEL: 'info' }),
-    startServiceProcess({ ...env, ROLES: 'api', LOG_LEVEL: 'info' }),
+    // BENCH_API_NODE_OPTIONS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", profiles the API process (written when it exits on SIGTERM).
+    startServiceProcess({ ...env, ROLES: 'api', LOG_LEVEL: 'info', NODE_OPTIONS: process.env.BENCH_API_NODE_OPTIONS ?? '' }),
   ]);
-  onCleanup('worker process', () => worker.kill('SIGKILL'));
-  onCleanup('api process', () => api.kill('SIGKILL'));
+  const stop = (p: typeof worker) => Promise.race([p.kill('SIGTERM'), sleep(15_000).then(() => p.kill('SIGKILL'))]);
+  onCleanup('worker process', () => stop(worker));
+  onCleanup('api process', () => stop(api));
 
   const latencies: number[] = [];
   const received: Array<Map<string, number>> = [];
@@ -128,6 +131,7 @@ async function fanOut(args: ReturnType<typeof parse>) {
   const T = Date.UTC(2026, 0, 1);
   const expected = new Set<string>();
   const started = performance.now();
+  const apiCpuBefore = cpuSeconds(api.child.pid!);
   for (let r = 1; r <= args.rounds; r++) {
     const base = T + r * 120_000;
     const line = (uid: string, atMs: number, key = 'enterOrderPage') => formatUserBehavior({ uid, phone: '18700000000', eventKey: key, eventTimeSec: Math.floor(atMs / 1000) });
@@ -141,19 +145,22 @@ async function fanOut(args: ReturnType<typeof parse>) {
     await produce(topic.topic, messages);
     await sleep(args.roundIntervalMs);
   }
+  if (process.env.BENCH_API_NODE_OPTIONS) api.child.kill('SIGUSR2');
   // Wait for the stragglers (at most 30 s).
   const complete = () => received.every((m) => m.size >= expected.size);
   for (const deadline = Date.now() + 30_000; !complete() && Date.now() < deadline;) await sleep(100);
   const elapsedMs = performance.now() - started;
+  const apiCpuAfter = cpuSeconds(api.child.pid!);
+  const apiCpuSec = apiCpuBefore !== null && apiCpuAfter !== null ? apiCpuAfter - apiCpuBefore : null;
   const exactlyOnce = received.filter((m) => m.size === expected.size && [...expected].every((k) => m.get(k) === 1)).length;
   const sorted = [...latencies].sort((a, b) => a - b);
-  return { sorted, exactlyOnce, expected: expected.size, elapsedMs, errors: errors.length, deliveries: latencies.length };
+  return { sorted, exactlyOnce, expected: expected.size, elapsedMs, errors: errors.length, deliveries: latencies.length, apiCpuSec };
 }
 
 function parse() {
-  const a = parseBenchArgs(USAGE, { subscribers: 1_000, rounds: 20, 'round-users': 20, 'round-interval-ms': 1_000 });
+  const a = parseBenchArgs(USAGE, { subscribers: 1_000, rounds: 20, 'round-users': 2, 'round-interval-ms': 1_000, 'poll-ms': 250 });
   const records = process.argv.includes('--records') ? a.records : 200_000;
-  return { ...a, records, roundUsers: a['round-users'], roundIntervalMs: a['round-interval-ms'] };
+  return { ...a, records, roundUsers: a['round-users'], roundIntervalMs: a['round-interval-ms'], pollMs: a['poll-ms'] };
 }
 
 async function main(): Promise<void> {
@@ -167,9 +174,11 @@ async function main(): Promise<void> {
     ['e2e rate, change log on', `${fmtInt(cost.on)} rec/s (${((100 * cost.on) / cost.off).toFixed(0)}% of off; ${fmtInt(cost.logRows)} log rows)`],
     ['subscribers', fmtInt(args.subscribers)],
     ['detections (live)', `${fan.expected} (${fmtRate(fan.expected, args.rounds * args.roundIntervalMs)} produced)`],
+    ['API poll interval', `${args.pollMs} ms (plus a Redis wake-up after each commit)`],
     ['commit -> subscriber p50', `${percentile(fan.sorted, 50)} ms`],
     ['commit -> subscriber p99', `${percentile(fan.sorted, 99)} ms (goal <= 500 ms)`],
     ['commit -> subscriber max', `${fan.sorted.at(-1) ?? '-'} ms`],
+    ['API CPU per delivery', fan.apiCpuSec !== null && fan.deliveries > 0 ? `${((fan.apiCpuSec * 1e6) / fan.deliveries).toFixed(0)} µs (${fan.apiCpuSec.toFixed(1)} s for ${fmtInt(fan.deliveries)})` : '?'],
     ['exactly once', `${fmtInt(fan.exactlyOnce)} of ${fmtInt(args.subscribers)} subscribers got every detection once`],
   ]);
   if (fan.exactlyOnce !== args.subscribers) throw new Error('some subscriber missed or repeated a detection');
