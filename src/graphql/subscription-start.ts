@@ -12,6 +12,11 @@ import { badUserInput } from './errors.js';
  */
 export const PROGRESS_INTERVAL_MS = 4_000;
 
+/** The GraphQL error of {@link CursorExpiredError}: `CURSOR_EXPIRED` with `extensions.oldestCursor` and `extensions.retentionHours`. */
+export function cursorExpired(err: CursorExpiredError): GraphQLError {
+  return new GraphQLError(err.message, { extensions: { code: err.code, oldestCursor: err.oldestCursor, retentionHours: err.retentionHours }, originalError: err });
+}
+
 /**
  * Where a resumable subscription of `stream` starts (see `ChangeFeeds.startOf`).
  * @throws {GraphQLError} `BAD_USER_INPUT` (argument `after`) for a cursor this
@@ -24,9 +29,7 @@ export async function subscriptionStart(ctx: GraphQLContext, stream: string, aft
     return await ctx.services.changeFeeds.startOf(stream, after);
   } catch (err) {
     if (err instanceof InvalidCursorError) throw badUserInput('after', err.message);
-    if (err instanceof CursorExpiredError) {
-      throw new GraphQLError(err.message, { extensions: { code: err.code, oldestCursor: err.oldestCursor, retentionHours: err.retentionHours }, originalError: err });
-    }
+    if (err instanceof CursorExpiredError) throw cursorExpired(err);
     throw err;
   }
 }

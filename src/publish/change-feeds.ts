@@ -65,9 +65,15 @@ export class ChangeFeeds {
     return { tailer, start: decoded, catchUp: true };
   }
 
-  /** Opens a subscription (see {@link ChangeSubscription}). */
+  /** Opens a subscription (see {@link ChangeSubscription}) that watches pruning while it reads the log. */
   open<S>(opts: ChangeSubscriptionOptions<S>): ChangeSubscription<S> {
-    return new ChangeSubscription(opts);
+    const stream = opts.tailer.stream;
+    return new ChangeSubscription({ prunedThrough: () => this.opts.store.prunedThrough(stream), ...opts });
+  }
+
+  /** The error of an `expired` event (see {@link ChangeSubscription}). */
+  expired(oldestCursor: string): CursorExpiredError {
+    return new CursorExpiredError(oldestCursor, this.opts.retentionHours);
   }
 
   close(): void {

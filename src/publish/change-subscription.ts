@@ -6,7 +6,9 @@ import type { ChangeLogTailer, TailedChange, TailerSink } from './change-log-tai
 export type FeedEvent<S = unknown> =
   | { kind: 'change'; cursor: string; change: ChangeRow }
   | { kind: 'snapshot'; cursor: string; value: S; atMs: number }
-  | { kind: 'progress'; cursor: string; atMs: number };
+  | { kind: 'progress'; cursor: string; atMs: number }
+  /** The last event: changes after the subscriber's position were pruned while it read the log; `cursor` is the oldest still complete. */
+  | { kind: 'expired'; cursor: string };
 
 /**
  * Latest-value coalescing per key (the cities of `cityMetricsUpdated`): at
@@ -43,6 +45,12 @@ export interface ChangeSubscriptionOptions<S> {
   maxBuffered?: number;
   /** Changes per catch-up read. @default 1000 */
   pageSize?: number;
+  /**
+   * Per partition, how far pruning deleted (`ChangeLogStore.prunedThrough`),
+   * read after each catch-up page: pruning that overtook the reader ends the
+   * subscription with an `expired` event instead of a silent gap.
+   */
+  prunedThrough?: () => Promise<ReadonlyMap<number, string>>;
 }
 
 interface Pending {
@@ -71,6 +79,8 @@ export class ChangeSubscription<S = unknown> implements AsyncIterableIterator<Fe
   private readonly v: Map<number, string>;
   private readonly queue: Array<FeedEvent<S>> = [];
   private mode: 'catching-up' | 'live' | 'closed';
+  /** An `expired` event is queued: the iterator ends after it. */
+  private ending = false;
   /** Live, but ahead of the tailer in some partition: the tailer's shared cursors do not fit yet. */
   private ahead = false;
   private waiter: (() => void) | null = null;
@@ -109,6 +119,10 @@ export class ChangeSubscription<S = unknown> implements AsyncIterableIterator<Fe
       if (this.mode === 'closed') return { done: true, value: undefined };
       const event = this.queue.shift();
       if (event) return { done: false, value: event };
+      if (this.ending) {
+        this.close();
+        continue;
+      }
       if (this.mode === 'catching-up') {
         await this.catchUp();
         continue;
@@ -161,15 +175,27 @@ export class ChangeSubscription<S = unknown> implements AsyncIterableIterator<Fe
     const { tailer, store } = this.opts;
     while (this.mode === 'catching-up') {
       let rows: ChangeRow[];
+      let pruned: ReadonlyMap<number, string> = new Map();
       try {
         await tailer.start();
         rows = await store.readAfter(tailer.stream, this.v, this.pageSize);
+        // After the read: pruning raises its mark before it deletes, so a deletion this read
+        // missed rows to shows here.
+        if (this.opts.prunedThrough) pruned = await this.opts.prunedThrough();
       } catch {
         // The database is down: try again, the position is kept.
         await new Promise((r) => setTimeout(r, RETRY_MS));
         continue;
       }
       if (this.mode !== 'catching-up') return;
+      for (const [partition, through] of pruned) {
+        if (posOf(this.v, partition) < through) {
+          this.queue.push({ kind: 'expired', cursor: encodeCursor(tailer.stream, pruned) });
+          this.ending = true;
+          this.mode = 'live';
+          return;
+        }
+      }
       for (const row of rows) this.consume(row, null);
       const head = tailer.currentHead();
       if (rows.length < this.pageSize && head && covers(this.v, head)) {

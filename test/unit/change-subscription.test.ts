@@ -105,6 +105,25 @@ describe('ChangeSubscription', () => {
     await sub.return();
   });
 
+  it('should end with an expired event when pruning overtook it while it read the log', async () => {
+    const log = [row(0, 5), row(0, 6)];
+    const sub = new ChangeSubscription({
+      tailer: fakeTailer(new Map()).tailer, store: fakeStore(log), start: new Map([[0, pos(1)]]), catchUp: true, progressIntervalMs: null,
+      prunedThrough: async () => new Map([[0, pos(3)]]),
+    });
+    const first = await sub.next();
+    assert.equal(first.value?.kind, 'expired');
+    assert.deepEqual(decodeCursor(first.value!.cursor, STREAM), new Map([[0, pos(3)]]), 'the oldest cursor still complete');
+    assert.equal((await sub.next()).done, true);
+    // Pruned only up to what it has: nothing missing, it reads on.
+    const fine = new ChangeSubscription({
+      tailer: fakeTailer(new Map()).tailer, store: fakeStore(log), start: new Map([[0, pos(3)]]), catchUp: true, progressIntervalMs: null,
+      prunedThrough: async () => new Map([[0, pos(3)]]),
+    });
+    assert.deepEqual((await take(fine, 2)).map(label), ['0:5', '0:6']);
+    await fine.return();
+  });
+
   it('should send a progress event with the current cursor once the interval passed', async () => {
     const { tailer } = fakeTailer(new Map([[0, pos(9)]]));
     const sub = new ChangeSubscription({ tailer, store: fakeStore([]), start: new Map([[0, pos(9)]]), catchUp: false, progressIntervalMs: 1_000 });

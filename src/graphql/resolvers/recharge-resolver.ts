@@ -10,7 +10,7 @@ import { READ_ROLES } from '../auth.js';
 import type { GraphQLContext } from '../context.js';
 import { badUserInput, toGraphQLError } from '../errors.js';
 import { groupOf } from '../job-groups.js';
-import { PROGRESS_INTERVAL_MS, subscriptionStart } from '../subscription-start.js';
+import { cursorExpired, PROGRESS_INTERVAL_MS, subscriptionStart } from '../subscription-start.js';
 import { CityMetricsEventKind, CityMetricsUpdate, CityRechargeStats, RechargeMinute, RechargeSummary } from '../types/recharge.js';
 
 /** Most buckets one `rechargePerMinute` call returns: one day of minutes. */
@@ -223,6 +223,8 @@ export class RechargeResolver {
     @Arg('snapshot', () => Boolean, { nullable: true, defaultValue: false, description: "Start with today's current values of the subscribed cities." }) _snapshot: boolean | null,
     @Arg('withProgress', () => Boolean, { nullable: true, defaultValue: false, description: 'Also send PROGRESS events (at least every 5 s).' }) _withProgress: boolean | null,
   ): Promise<CityMetricsUpdate> {
+    // Pruning overtook this subscriber while it read the log: the last event, an error.
+    if (event.kind === 'expired') throw cursorExpired(ctx.services.changeFeeds.expired(event.cursor));
     if (event.kind === 'progress') {
       const at = new Date(event.atMs);
       return Object.assign(new CityMetricsUpdate(), {

@@ -7,7 +7,7 @@ import { CRM_ROLES, READ_ROLES } from '../auth.js';
 import type { GraphQLContext } from '../context.js';
 import { groupOf } from '../job-groups.js';
 import { badUserInput, toGraphQLError } from '../errors.js';
-import { PROGRESS_INTERVAL_MS, subscriptionStart } from '../subscription-start.js';
+import { cursorExpired, PROGRESS_INTERVAL_MS, subscriptionStart } from '../subscription-start.js';
 import { AbnormalUserDetection, AbnormalUserEventKind, CallbackStatus, UnpaidUser, UnpaidUserConnection } from '../types/unpaid-user.js';
 
 /** Largest page `unpaidUsers(first:)` serves. */
@@ -80,9 +80,12 @@ export class UnpaidUserResolver {
     @Root() event: FeedEvent,
     @Arg('after', () => String, { nullable: true, description: 'Resume after this cursor (of an earlier event).' }) _after: string | null,
     @Arg('withProgress', () => Boolean, { nullable: true, defaultValue: false, description: 'Also send PROGRESS events (at least every 5 s).' }) _withProgress: boolean | null,
+    @Ctx() ctx: GraphQLContext,
   ): AbnormalUserDetection {
+    // Pruning overtook this subscriber while it read the log: the last event, an error.
+    if (event.kind === 'expired') throw cursorExpired(ctx.services.changeFeeds.expired(event.cursor));
     if (event.kind !== 'change') {
-      const at = new Date(event.atMs);
+      const at = new Date(event.kind === 'progress' ? event.atMs : Date.now());
       return Object.assign(new AbnormalUserDetection(), {
         kind: AbnormalUserEventKind.PROGRESS, cursor: event.cursor, committedAt: at, uid: '', phone: '', enterOrderCount: 0, windowStart: at, windowEnd: at,
       });
