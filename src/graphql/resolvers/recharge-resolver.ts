@@ -2,7 +2,7 @@ import { DateResolver } from 'graphql-scalars';
 import { Arg, Authorized, Ctx, Int, Query, Resolver, Root, Subscription } from 'type-graphql';
 import { decimalToFen, formatFen } from '../../ingest/formats/recharge.js';
 import { MINUTE_MS } from '../../jobs/recharge-aggregation.js';
-import { isNewerCitySnapshot } from '../../publish/city-metrics-feed.js';
+import { isNewerCitySnapshot } from '../../publish/city-snapshot-order.js';
 import type { FeedEvent } from '../../publish/change-subscription.js';
 import { CHANGE_KIND } from '../../store/change-log-store.js';
 import type { CityDailyStats, CityRow } from '../../store/recharge-metrics-store.js';
