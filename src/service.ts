@@ -122,7 +122,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     graphql: config.ROLES.has('api')
       ? {
         schema: await createSchema(bus.pubSub),
-        services: createApiServices(config, { db, redis, kafkaAdmin: admin, jobs, bus }),
+        services: createApiServices(config, { db, redis, kafkaAdmin: admin, jobs, bus, metrics }),
         apiKeys: config.API_KEYS,
         limits: { maxDepth: config.GRAPHQL_MAX_DEPTH, maxCost: config.GRAPHQL_MAX_COST },
         introspection: config.GRAPHQL_INTROSPECTION,

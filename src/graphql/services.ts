@@ -17,10 +17,11 @@ import { RechargeMetricsReader } from '../store/recharge-metrics-reader.js';
 import { RechargeMetricsStore } from '../store/recharge-metrics-store.js';
 import { RechargeServingCache } from '../store/recharge-serving-cache.js';
 import { ZonedCalendar } from '../stream/zoned-calendar.js';
+import type { Metrics } from '../observability/metrics.js';
 import type { ApiServices } from './context.js';
 
 /** The services resolvers use, built once per API process. */
-export function createApiServices(config: Config, deps: { db: Db; redis: Redis; kafkaAdmin: Admin; jobs: JobDefinition[]; bus: EventBus }): ApiServices {
+export function createApiServices(config: Config, deps: { db: Db; redis: Redis; kafkaAdmin: Admin; jobs: JobDefinition[]; bus: EventBus; metrics?: Metrics }): ApiServices {
   const offsets = new OffsetStore(deps.db);
   const calendar = new ZonedCalendar(config.TIME_ZONE);
   const changeLog = new ChangeLogStore(deps.db);
@@ -28,6 +29,11 @@ export function createApiServices(config: Config, deps: { db: Db; redis: Redis; 
     store: changeLog,
     pollMs: config.CHANGE_LOG_POLL_MS,
     retentionHours: config.CHANGE_LOG_RETENTION_HOURS,
+    onRead: deps.metrics
+      ? (stream, changes, atMs) => {
+        for (const c of changes) deps.metrics!.changeLogReadLatency.observe({ stream }, Math.max(0, atMs - c.committedAtMs) / 1000);
+      }
+      : undefined,
     // The workers' post-commit messages on Redis wake the tailer of their group at once.
     listenForWakeUps: (stream, onWake) => {
       for (const topic of [TOPIC_ABNORMAL_USER_DETECTED, TOPIC_RECHARGE_CITY_METRICS_CHANGED] as const) {

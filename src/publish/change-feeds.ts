@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { CursorExpiredError } from '../errors/cursor-expired-error.js';
-import type { ChangeLogStore } from '../store/change-log-store.js';
+import type { ChangeLogStore, ChangeRow } from '../store/change-log-store.js';
 import { decodeCursor, encodeCursor, posOf } from './change-cursor.js';
 import { ChangeLogTailer } from './change-log-tailer.js';
 import { ChangeSubscription, type ChangeSubscriptionOptions } from './change-subscription.js';
@@ -17,6 +17,8 @@ export interface ChangeFeedsOptions {
    * pub/sub); a wake-up only: without it the tailer still polls.
    */
   listenForWakeUps?: (stream: string, onWake: () => void) => void;
+  /** Called after each poll of `stream` that read changes (see `ChangeLogTailerOptions.onRead`). */
+  onRead?: (stream: string, changes: readonly ChangeRow[], atMs: number) => void;
   logger?: Logger;
 }
 
@@ -38,7 +40,11 @@ export class ChangeFeeds {
   async tailer(stream: string): Promise<ChangeLogTailer> {
     let tailer = this.tailers.get(stream);
     if (!tailer) {
-      tailer = new ChangeLogTailer({ store: this.opts.store, stream, pollMs: this.opts.pollMs, logger: this.opts.logger });
+      const { onRead } = this.opts;
+      tailer = new ChangeLogTailer({
+        store: this.opts.store, stream, pollMs: this.opts.pollMs, logger: this.opts.logger,
+        onRead: onRead ? (changes, atMs) => onRead(stream, changes, atMs) : undefined,
+      });
       this.tailers.set(stream, tailer);
       const t = tailer;
       this.opts.listenForWakeUps?.(stream, () => t.wake());

@@ -24,6 +24,8 @@ export interface ChangeLogTailerOptions {
   pollMs: number;
   /** Most changes one poll reads; a full page is followed by another poll at once. @default 1000 */
   pageSize?: number;
+  /** Called after each poll that read changes, with the wall clock of the read (epoch milliseconds): metrics. */
+  onRead?: (changes: readonly ChangeRow[], atMs: number) => void;
   logger?: Logger;
 }
 
@@ -147,6 +149,7 @@ export class ChangeLogTailer {
           changes[i] = Object.assign(row, { cursor: this.sinks.size > 0 ? encodeCursor(this.opts.stream, this.head) : '' });
         }
         for (const sink of [...this.sinks]) sink.deliver(changes);
+        this.opts.onRead?.(changes, now);
       }
       for (const sink of [...this.sinks]) sink.polled(now);
       if (rows.length === this.pageSize || this.again) next = 0;
