@@ -19,6 +19,7 @@ import type { Role } from '../config/config.js';
 import type { Metrics } from '../observability/metrics.js';
 import { keyId } from '../store/unpaid-user-store.js';
 import { resolveCaller, unauthenticated, type Caller } from './auth.js';
+import { createSharedResultSubscribe } from './shared-subscription-results.js';
 import type { ApiServices, GraphQLContext } from './context.js';
 import { checkCost, depthRules, type OperationLimits } from './operation-limits.js';
 import type { OperationRateLimiter } from './rate-limit.js';
@@ -146,6 +147,8 @@ async function mountGraphQL(app: express.Express, httpServer: Server, g: GraphQL
   const open = new WeakMap<object, Set<string>>();
   const wsCleanup = useServer<Record<string, unknown>>({
     schema: g.schema,
+    // Subscribers of the same change-log event share one execution result.
+    subscribe: createSharedResultSubscribe(),
     onSubscribe: async (ctx, id, payload): Promise<ExecutionArgs | readonly GraphQLError[]> => {
       // Every operation is checked again: keys can be revoked, budgets run out.
       const caller = resolveCaller(ctx.connectionParams?.authorization, g.apiKeys);

@@ -44,6 +44,9 @@ export function createApiServices(config: Config, deps: { db: Db; redis: Redis; 
       }
     },
   });
+  // Started with the process, not with the first subscriber: "live from now" then begins at the
+  // process's current head without a database round trip, and the first subscriber waits for nothing.
+  for (const stream of [config.ABNORMAL_ORDERS_GROUP, config.RECHARGE_GROUP]) void changeFeeds.tailer(stream);
   return {
     unpaidUsers: new UnpaidUserStore(deps.db),
     hotProducts: new HotProductStore(deps.db),
