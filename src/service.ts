@@ -17,6 +17,8 @@ import { createJobs } from './jobs/registry.js';
 import { Metrics } from './observability/metrics.js';
 import { createEventBus, TOPIC_JOB_CONTROL } from './publish/event-bus.js';
 import { JobRunner } from './runner/job-runner.js';
+import { ChangeLogPruner } from './store/change-log-pruner.js';
+import { ChangeLogStore } from './store/change-log-store.js';
 import { pausedJobNames } from './store/job-control-store.js';
 import { OffsetStore } from './store/offset-store.js';
 import { createDb } from './store/prisma-client.js';
@@ -56,7 +58,17 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   let producer: Producer | null = null;
   let controlTimer: NodeJS.Timeout | null = null;
   const controlEvents: Array<AsyncIterator<unknown>> = [];
+  let pruner: ChangeLogPruner | null = null;
   if (config.ROLES.has('worker')) {
+    // Off the hot path: the change log of the subscriptions loses rows past retention on a timer.
+    pruner = new ChangeLogPruner({
+      store: new ChangeLogStore(db),
+      streams: jobs.map((j) => j.groupId),
+      retentionHours: config.CHANGE_LOG_RETENTION_HOURS,
+      intervalMs: config.CHANGE_LOG_PRUNE_INTERVAL_MS,
+      logger,
+    });
+    pruner.start();
     const settings = runnerSettings(config);
     producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
     await producer.connect();
@@ -112,7 +124,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     readiness,
     // The dashboard (web/, built by `npm run build`), served with the API.
     staticDir: config.ROLES.has('api') ? path.resolve(import.meta.dirname, '../../web/dist') : undefined,
-    graphql: config.ROLES.has('api') ? await graphqlOptions(config, { db, redis, kafkaAdmin: admin, jobs, bus }) : undefined,
+    graphql: config.ROLES.has('api') ? await graphqlOptions(config, { db, redis, kafkaAdmin: admin, jobs, bus, metrics }) : undefined,
   });
 
   return {
@@ -120,6 +132,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     consumers,
     async stop() {
       if (controlTimer) clearInterval(controlTimer);
+      await pruner?.stop();
       await Promise.all(controlEvents.map((it) => it.return?.()));
       await Promise.allSettled(consumers.map((c) => c.stop()));
       await http.close();

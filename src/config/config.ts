@@ -204,6 +204,24 @@ export const configSchema = z.object({
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().positive().default(600),
   /** How often a worker re-reads the operators' pause state from the database, in milliseconds. @default 2000 */
   JOB_CONTROL_POLL_MS: positiveMs('JOB_CONTROL_POLL_MS').default(2_000),
+  /**
+   * `off` stops the jobs appending to the subscriptions' change log: for the
+   * benchmark's comparison only (resumable subscriptions then get no events).
+   * @default "on"
+   */
+  CHANGE_LOG: z.enum(['on', 'off']).default('on'),
+  /**
+   * How long the change log keeps a change, in HOURS (fractions allowed): a
+   * subscription cursor older than that is CURSOR_EXPIRED. @default 24
+   */
+  CHANGE_LOG_RETENTION_HOURS: z.coerce.number().positive('CHANGE_LOG_RETENTION_HOURS must be greater than 0 (hours)').default(24),
+  /** How often a worker deletes changes past retention, in milliseconds. @default 60000 // 1 minute */
+  CHANGE_LOG_PRUNE_INTERVAL_MS: positiveMs('CHANGE_LOG_PRUNE_INTERVAL_MS').default(60_000),
+  /**
+   * How often an API process reads new changes from the change log when no
+   * Redis wake-up came first, in milliseconds. @default 250
+   */
+  CHANGE_LOG_POLL_MS: positiveMs('CHANGE_LOG_POLL_MS').default(250),
   /** Log level (pino). @default "info" */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 }).refine((c) => !c.AUTH_JWKS_URL || (c.AUTH_ISSUER && c.AUTH_AUDIENCE), {

@@ -7,6 +7,8 @@
 export type ErrorCode =
   /** The environment does not describe a usable configuration (`ConfigError`). */
   | 'CONFIG_INVALID'
+  /** A subscription cursor older than the change log keeps (`CursorExpiredError`). */
+  | 'CURSOR_EXPIRED'
   /** The database has no `database_identity` row: the migrations did not run (`MissingDatabaseIdentityError`). */
   | 'DATABASE_IDENTITY_MISSING'
   /** Kafka, MySQL or Redis cannot be reached at start (`ServiceUnavailableError`). */

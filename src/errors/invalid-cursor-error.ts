@@ -1,8 +1,12 @@
 import { AppError } from './app-error.js';
 
-/** The pagination cursor is not one this API issued. Code: `CURSOR_INVALID` (GraphQL: `BAD_USER_INPUT`). */
+/**
+ * A cursor this API did not issue: an `unpaidUsers` page cursor or a
+ * subscription cursor that is garbage or belongs to another subscription.
+ * Code: `CURSOR_INVALID` (GraphQL: `BAD_USER_INPUT`).
+ */
 export class InvalidCursorError extends AppError {
-  constructor(readonly cursor: string, options?: { cause?: unknown }) {
-    super('CURSOR_INVALID', `after: ${JSON.stringify(cursor)} is not a cursor returned by unpaidUsers`, options);
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('CURSOR_INVALID', message, options);
   }
 }

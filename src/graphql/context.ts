@@ -7,7 +7,8 @@ import type { OffsetStore } from '../store/offset-store.js';
 import type { UnpaidUserStore } from '../store/unpaid-user-store.js';
 import type { DailyActiveUserStore } from '../store/daily-active-user-store.js';
 import type { HotProductStore } from '../store/hot-product-store.js';
-import type { CityMetricsFeed } from '../publish/city-metrics-feed.js';
+import type { ChangeFeeds } from '../subscriptions/change-feeds.js';
+import type { CitySnapshotStore } from '../store/city-snapshot-store.js';
 import type { RechargeMetricsReader } from '../store/recharge-metrics-reader.js';
 import type { ZonedCalendar } from '../domain/zoned-calendar.js';
 
@@ -26,8 +27,14 @@ export interface ApiServices {
   operations: JobOperations;
   /** Live per-partition stats of the workers (`jobs` query). */
   redis: Redis;
-  /** Job recharge-metrics: serving reads (Redis first, MySQL fallback), the coalesced `cityMetricsUpdated` feed, TIME_ZONE's calendar. */
-  recharge: { reader: RechargeMetricsReader; feed: CityMetricsFeed; calendar: ZonedCalendar };
+  /**
+   * Job recharge-metrics: serving reads (Redis first, MySQL fallback), the
+   * consistent snapshots of `cityMetricsUpdated(snapshot: true)`, its
+   * coalescing interval (PUBLISH_INTERVAL_MS, milliseconds), TIME_ZONE's calendar.
+   */
+  recharge: { reader: RechargeMetricsReader; snapshots: CitySnapshotStore; publishIntervalMs: number; calendar: ZonedCalendar };
+  /** The resumable subscriptions: change-log tailers of this process and subscription starts. */
+  changeFeeds: ChangeFeeds;
 }
 
 /** Per-operation context. */

@@ -16,6 +16,7 @@ import type { Metrics } from '../observability/metrics.js';
 import { keyId } from '../store/unpaid-user-store.js';
 import { refuse, refusalBody, type Admission, type OperationRequest, type Refusal } from './admission.js';
 import type { Caller } from './auth.js';
+import { createSharedResultSubscribe } from './shared-subscription-results.js';
 import type { ApiServices, GraphQLContext } from './context.js';
 
 /** A readiness probe: resolves with details, throws when not ready. */
@@ -170,6 +171,8 @@ async function mountGraphQL(app: express.Express, httpServer: Server, g: GraphQL
 
   const wsCleanup = useServer<Record<string, unknown>>({
     schema: g.schema,
+    // Subscribers of the same change-log event share one execution result.
+    subscribe: createSharedResultSubscribe(),
     onConnect: async (ctx) => {
       const auth = await g.admission.authenticate(ctx.connectionParams?.authorization, clientAddress(ctx as never));
       if (!auth.ok) {

@@ -9,18 +9,45 @@ import type { Db } from '../store/prisma-client.js';
 import { UnpaidUserStore } from '../store/unpaid-user-store.js';
 import { DailyActiveUserStore } from '../store/daily-active-user-store.js';
 import { HotProductStore } from '../store/hot-product-store.js';
-import { CityMetricsFeed } from '../publish/city-metrics-feed.js';
+import { ChangeFeeds } from '../subscriptions/change-feeds.js';
+import { TOPIC_ABNORMAL_USER_DETECTED, TOPIC_RECHARGE_CITY_METRICS_CHANGED } from '../publish/event-bus.js';
+import { ChangeLogStore } from '../store/change-log-store.js';
+import { CitySnapshotStore } from '../store/city-snapshot-store.js';
 import { RechargeMetricsReader } from '../store/recharge-metrics-reader.js';
 import { RechargeMetricsStore } from '../store/recharge-metrics-store.js';
 import { RechargeServingCache } from '../store/recharge-serving-cache.js';
 import { RechargeServingState } from '../store/recharge-serving-state.js';
 import { ZonedCalendar } from '../domain/zoned-calendar.js';
+import type { Metrics } from '../observability/metrics.js';
 import type { ApiServices } from './context.js';
 
 /** The services resolvers use, built once per API process. */
-export function createApiServices(config: Config, deps: { db: Db; redis: Redis; kafkaAdmin: Admin; jobs: JobDefinition[]; bus: EventBus }): ApiServices {
+export function createApiServices(config: Config, deps: { db: Db; redis: Redis; kafkaAdmin: Admin; jobs: JobDefinition[]; bus: EventBus; metrics?: Metrics }): ApiServices {
   const offsets = new OffsetStore(deps.db);
   const calendar = new ZonedCalendar(config.TIME_ZONE);
+  const changeLog = new ChangeLogStore(deps.db);
+  const changeFeeds = new ChangeFeeds({
+    store: changeLog,
+    pollMs: config.CHANGE_LOG_POLL_MS,
+    retentionHours: config.CHANGE_LOG_RETENTION_HOURS,
+    onRead: deps.metrics
+      ? (stream, changes, atMs) => {
+        for (const c of changes) deps.metrics!.changeLogReadLatency.observe({ stream }, Math.max(0, atMs - c.committedAtMs) / 1000);
+      }
+      : undefined,
+    // The workers' post-commit messages on Redis wake the tailer of their group at once.
+    listenForWakeUps: (stream, onWake) => {
+      for (const topic of [TOPIC_ABNORMAL_USER_DETECTED, TOPIC_RECHARGE_CITY_METRICS_CHANGED] as const) {
+        const iterator = deps.bus.pubSub.subscribe(topic, stream)[Symbol.asyncIterator]();
+        void (async () => {
+          for (let next = await iterator.next(); !next.done; next = await iterator.next()) onWake();
+        })().catch(() => {});
+      }
+    },
+  });
+  // Started with the process, not with the first subscriber: "live from now" then begins at the
+  // process's current head without a database round trip, and the first subscriber waits for nothing.
+  for (const stream of [config.ABNORMAL_ORDERS_GROUP, config.RECHARGE_GROUP]) void changeFeeds.tailer(stream);
   return {
     unpaidUsers: new UnpaidUserStore(deps.db),
     hotProducts: new HotProductStore(deps.db),
@@ -36,8 +63,10 @@ export function createApiServices(config: Config, deps: { db: Db; redis: Redis; 
         new RechargeServingCache({ redis: deps.redis, namespace: config.RECHARGE_GROUP, state: new RechargeServingState(deps.db, config.RECHARGE_GROUP), dateOf: (ms) => calendar.dateOf(ms) }),
         calendar,
       ),
-      feed: new CityMetricsFeed(deps.bus.pubSub, config.RECHARGE_GROUP, config.PUBLISH_INTERVAL_MS),
+      snapshots: new CitySnapshotStore(deps.db, changeLog),
+      publishIntervalMs: config.PUBLISH_INTERVAL_MS,
       calendar,
     },
+    changeFeeds,
   };
 }

@@ -2,6 +2,7 @@ import { MalformedRecordError } from '../errors/malformed-record-error.js';
 import { parseUserBehavior } from '../ingest/formats/user-behavior.js';
 import type { AbnormalUserDetectedEvent } from '../publish/event-bus.js';
 import { PartitionWindowEngine, type ClosedWindow, type WindowSpec } from '../stream/index.js';
+import { CHANGE_KIND, type ChangeLogStore } from '../store/change-log-store.js';
 import type { Detection, UnpaidUserStore } from '../store/unpaid-user-store.js';
 import type { BatchResult, DeadLetter, JobDefinition, PartitionProcessor, SourceRecord } from './job.js';
 
@@ -19,7 +20,12 @@ export interface AbnormalOrdersOptions {
   /** Minimum enterOrderPage events in one window. @default 3 */
   threshold: number;
   store: UnpaidUserStore;
-  /** Publishes detections; called after commit only. */
+  /**
+   * The subscriptions' change log: each batch's detections are appended in its
+   * transaction. Omitted: no change log (benchmark comparison only, `CHANGE_LOG=off`).
+   */
+  changeLog?: ChangeLogStore;
+  /** Publishes detections (a wake-up for the API processes' change-log tailers); called after commit only. */
   publish: (events: AbnormalUserDetectedEvent[]) => Promise<void> | void;
 }
 
@@ -54,14 +60,15 @@ export function createAbnormalOrdersJob(opts: AbnormalOrdersOptions): JobDefinit
     // Detections are idempotent upserts, so a replay rewrites them; the rows also hold the
     // CRM team's callback statuses, which are business data: a rebuild keeps them.
     clearResults: async () => {},
-    createProcessor: ({ nextOffset, replayFrom, watermarkMs, nowMs }) =>
-      new AbnormalOrdersProcessor(opts, new PartitionWindowEngine(opts.window, aggregator, { nextOffset, watermarkMs, replayFrom }, nowMs)),
+    createProcessor: ({ partition, nextOffset, replayFrom, watermarkMs, nowMs }) =>
+      new AbnormalOrdersProcessor(opts, partition, new PartitionWindowEngine(opts.window, aggregator, { nextOffset, watermarkMs, replayFrom }, nowMs)),
   };
 }
 
 class AbnormalOrdersProcessor implements PartitionProcessor {
   constructor(
     private readonly opts: AbnormalOrdersOptions,
+    private readonly partition: number,
     private readonly engine: PartitionWindowEngine<string, string, UserWindowCount>,
   ) {}
 
@@ -117,6 +124,12 @@ class AbnormalOrdersProcessor implements PartitionProcessor {
       }
     }
     if (candidates.length === 0) return { deadLetters, lateRecords, records };
+    // Windows close in order of their end, and each closing moves the watermark on: the
+    // position this commit writes is after every earlier commit's of this partition.
+    const batchOffset = this.engine.nextOffset;
+    const batchWatermarkMs = this.engine.watermarkMs;
+    // Ordered by window end, then uid: the same batch replayed logs the same sequence.
+    candidates.sort((a, b) => a.windowEndMs - b.windowEndMs || (a.uid < b.uid ? -1 : a.uid > b.uid ? 1 : 0));
     let detections: Detection[] = [];
     return {
       deadLetters,
@@ -127,14 +140,26 @@ class AbnormalOrdersProcessor implements PartitionProcessor {
         const vips = await this.opts.store.findVips(tx, [...new Set(candidates.map((c) => c.uid))]);
         detections = candidates.filter((c) => !vips.has(c.uid));
         await this.opts.store.upsertDetections(tx, detections);
+        if (this.opts.changeLog && detections.length > 0) {
+          await this.opts.changeLog.append(
+            tx,
+            { stream: this.opts.groupId, topic: this.opts.topic, partition: this.partition, batchOffset, batchWatermarkMs },
+            detections.map((d) => ({ kind: CHANGE_KIND.abnormalUserDetected, payload: toEvent(d) })),
+          );
+        }
       },
-      afterCommit: () => this.opts.publish(detections.map((d) => ({
-        uid: d.uid,
-        phone: d.phone,
-        enterOrderCount: d.enterOrderCount,
-        windowStart: new Date(d.windowStartMs).toISOString(),
-        windowEnd: new Date(d.windowEndMs).toISOString(),
-      }))),
+      afterCommit: () => this.opts.publish(detections.map(toEvent)),
     };
   }
+}
+
+/** A detection as subscribers receive it (and as the change log stores it). */
+function toEvent(d: Detection): AbnormalUserDetectedEvent {
+  return {
+    uid: d.uid,
+    phone: d.phone,
+    enterOrderCount: d.enterOrderCount,
+    windowStart: new Date(d.windowStartMs).toISOString(),
+    windowEnd: new Date(d.windowEndMs).toISOString(),
+  };
 }

@@ -17,7 +17,7 @@ export interface AdditiveHandler<E> {
    * transaction) and post-commit work (`afterCommit`). Called once per batch
    * with at least one event.
    */
-  aggregate(events: readonly E[], ctx: { partition: number; watermarkMs: number | null }): Pick<BatchResult, 'write' | 'afterCommit'>;
+  aggregate(events: readonly E[], ctx: { partition: number; watermarkMs: number | null; nextOffset: bigint }): Pick<BatchResult, 'write' | 'afterCommit'>;
   /**
    * Only with {@link AdditiveIdleOptions}: post-commit work after an idle
    * advance moved the watermark (a tick with no records, no `write`), e.g. to
@@ -123,7 +123,7 @@ export class AdditiveProcessor<E> implements PartitionProcessor {
       events.push(event);
     }
     if (events.length > 0) this.lastRecordWallMs = nowMs;
-    const out = events.length > 0 ? this.handler.aggregate(events, { partition: this.partition, watermarkMs: this.watermark }) : {};
+    const out = events.length > 0 ? this.handler.aggregate(events, { partition: this.partition, watermarkMs: this.watermark, nextOffset: this.next }) : {};
     return { ...out, deadLetters, lateRecords: 0, records: fresh };
   }
 

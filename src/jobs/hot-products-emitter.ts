@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { HotProductsUpdatedEvent } from '../publish/event-bus.js';
 import { assignRanks, boundariesToEmit, RANKING_SPAN_MS } from '../stream/hot-ranking.js';
+import { CHANGE_KIND, type ChangeLogStore } from '../store/change-log-store.js';
 import type { HotProductStore } from '../store/hot-product-store.js';
 
 /** Wait before checking again after a failed check (database or Kafka unreachable), milliseconds. */
@@ -14,6 +15,12 @@ export interface HotProductsEmitterOptions {
   topic: string;
   /** Partitions of the topic (a row per partition must exist before anything is emitted). */
   partitionCount: () => Promise<number>;
+  /**
+   * The subscriptions' change log: each claimed boundary's ranking is appended
+   * (job-wide, positioned at the boundary) in the claim's transaction.
+   * Omitted: no change log.
+   */
+  changeLog?: ChangeLogStore;
   /** Publishes one ranking (after its claim committed). */
   publish: (event: HotProductsUpdatedEvent) => Promise<void> | void;
   logger: Logger;
@@ -97,13 +104,16 @@ export class HotProductsEmitter {
     if (partitions === 0 || wm.partitions < partitions || wm.withWatermark < wm.partitions || wm.minWatermarkMs === null) return [];
     const published: number[] = [];
     for (const windowEndMs of boundariesToEmit(wm.lastEmittedMs, wm.minWatermarkMs, this.maxCatchUp)) {
-      const ranking = await store.claimEmission(groupId, windowEndMs, RANKING_SPAN_MS, this.publishLimit, this.opts.claimedBy);
-      if (!ranking) continue;
-      await this.opts.publish({
+      const toEvent = (ranking: Parameters<typeof assignRanks>[0]): HotProductsUpdatedEvent => ({
         windowStart: new Date(windowEndMs - RANKING_SPAN_MS).toISOString(),
         windowEnd: new Date(windowEndMs).toISOString(),
         products: assignRanks(ranking).map((p) => ({ productId: p.productId, clicks: p.clicks, rank: p.rank, category: p.category })),
       });
+      const { changeLog } = this.opts;
+      const ranking = await store.claimEmission(groupId, windowEndMs, RANKING_SPAN_MS, this.publishLimit, this.opts.claimedBy,
+        changeLog ? (tx, r) => changeLog.appendJobWide(tx, groupId, windowEndMs, { kind: CHANGE_KIND.hotProductsRanking, payload: toEvent(r) }) : undefined);
+      if (!ranking) continue;
+      await this.opts.publish(toEvent(ranking));
       published.push(windowEndMs);
       this.opts.logger.info({ windowEnd: new Date(windowEndMs).toISOString(), products: ranking.length }, 'hot-products ranking published');
     }

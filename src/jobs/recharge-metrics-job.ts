@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { MalformedRecordError } from '../errors/malformed-record-error.js';
 import { parseRecharge } from '../ingest/formats/recharge.js';
 import type { RechargeCityMetricsChangedEvent } from '../publish/event-bus.js';
+import { CHANGE_KIND, type ChangeLogStore } from '../store/change-log-store.js';
 import type { CityDailyStats, MinuteStats, RechargeEvent } from '../domain/recharge.js';
 import type { RechargeMetricsStore } from '../store/recharge-metrics-store.js';
 import type { RechargeServingCache } from '../store/recharge-serving-cache.js';
@@ -38,6 +39,12 @@ export interface RechargeMetricsOptions {
   store: RechargeMetricsStore;
   /** Redis mirror, written after each commit. */
   cache: RechargeServingCache;
+  /**
+   * The subscriptions' change log: each batch's changed city-days (absolute
+   * values) are appended in its transaction. Omitted: no change log
+   * (benchmark comparison only, `CHANGE_LOG=off`).
+   */
+  changeLog?: ChangeLogStore;
   /** Database identity, generation and commit numbers of the Redis values. */
   state: RechargeServingState;
   /** Order ids are kept this long, MILLISECONDS of notify time (config `RECHARGE_DEDUP_HORIZON_DAYS`). */
@@ -46,7 +53,7 @@ export interface RechargeMetricsOptions {
   pruneIntervalMs: number;
   /** Wall clock, epoch MILLISECONDS. @default Date.now */
   now?: () => number;
-  /** Publishes the changed cities' absolute stats; called after commit only. */
+  /** Publishes the changed cities' absolute stats (a wake-up for the API processes' change-log tailers); called after commit only. */
   publish: (event: RechargeCityMetricsChangedEvent) => void;
   logger?: Logger;
 }
@@ -146,7 +153,7 @@ export function createRechargeMetricsJob(opts: RechargeMetricsOptions): JobDefin
       return event;
     },
     eventTimeMs: (e) => e.notifyTimeMs,
-    aggregate: (events) => {
+    aggregate: (events, { partition, watermarkMs, nextOffset }) => {
       const orders = firstOfEachOrder(events);
       let changed: { daily: CityDailyStats[]; minutes: MinuteStats[]; version: ServingVersion; wentBack: boolean } | null = null;
       return {
@@ -158,6 +165,15 @@ export function createRechargeMetricsJob(opts: RechargeMetricsOptions): JobDefin
           const { daily, minutes } = aggregateRecharges(fresh, opts.calendar);
           await opts.store.addDeltas(tx, daily, minutes);
           const values = await opts.store.readBack(tx, daily, minutes);
+          if (opts.changeLog && values.daily.length > 0) {
+            // Read back in primary-key order (day, city): a replayed batch logs the same sequence.
+            const cities = [...values.daily].sort((x, y) => (x.date < y.date ? -1 : x.date > y.date ? 1 : x.cityCode < y.cityCode ? -1 : x.cityCode > y.cityCode ? 1 : 0));
+            await opts.changeLog.append(
+              tx,
+              { stream: opts.groupId, topic: opts.topic, partition, batchOffset: nextOffset, batchWatermarkMs: watermarkMs },
+              cities.map((c) => ({ kind: CHANGE_KIND.cityDailyChanged, payload: c })),
+            );
+          }
           // Last: the state row's lock orders the commits (and is held only until the commit).
           const version = await opts.state.advance(tx);
           // A number at or below one this process already committed: the database went back (restored backup).

@@ -5,6 +5,7 @@ import { ConfigError } from '../errors/config-error.js';
 import { TOPIC_ABNORMAL_USER_DETECTED, type EventBus } from '../publish/event-bus.js';
 import type { Db } from '../store/prisma-client.js';
 import { UnpaidUserStore } from '../store/unpaid-user-store.js';
+import { ChangeLogStore } from '../store/change-log-store.js';
 import { createAbnormalOrdersJob } from './abnormal-orders-job.js';
 import type { JobDefinition } from './job.js';
 import { topicPartitionCount } from '../ingest/topic-partition-count.js';
@@ -32,6 +33,9 @@ export interface JobDeps {
 
 type JobFactory = (config: Config, deps: JobDeps) => JobDefinition;
 
+/** The change log the jobs append to, unless `CHANGE_LOG=off` (benchmark comparison only). */
+const changeLogOf = (config: Config, db: Db) => (config.CHANGE_LOG === 'on' ? new ChangeLogStore(db) : undefined);
+
 /** Every job this service knows, by name. */
 export const JOB_FACTORIES: Record<string, JobFactory> = {
   'abnormal-orders': (config, { db, bus }) => createAbnormalOrdersJob({
@@ -45,6 +49,7 @@ export const JOB_FACTORIES: Record<string, JobFactory> = {
       idleTimeoutMs: config.IDLE_TIMEOUT_MS ?? config.ABNORMAL_WINDOW_ADVANCE_MS,
     },
     store: new UnpaidUserStore(db),
+    changeLog: changeLogOf(config, db),
     publish: (events) => {
       for (const e of events) bus.pubSub.publish(TOPIC_ABNORMAL_USER_DETECTED, config.ABNORMAL_ORDERS_GROUP, e);
     },
@@ -63,6 +68,7 @@ export const JOB_FACTORIES: Record<string, JobFactory> = {
         groupId: config.HOT_PRODUCTS_GROUP,
         topic: config.PRODUCT_CLICKS_TOPIC,
         partitionCount: topicPartitionCount(config.KAFKA_BROKERS, config.PRODUCT_CLICKS_TOPIC, logger),
+        changeLog: changeLogOf(config, db),
         publish: (event) => bus.pubSub.publish(TOPIC_HOT_PRODUCTS_UPDATED, config.HOT_PRODUCTS_GROUP, event),
         logger,
         claimedBy: `${hostname()}:${process.pid}`,
@@ -86,6 +92,7 @@ export const JOB_FACTORIES: Record<string, JobFactory> = {
       calendar,
       graceMs: config.GRACE_MS,
       store: new RechargeMetricsStore(db),
+      changeLog: changeLogOf(config, db),
       cache: new RechargeServingCache({ redis, namespace: config.RECHARGE_GROUP, state, dateOf: (ms) => calendar.dateOf(ms), logger }),
       state,
       dedupHorizonMs: config.RECHARGE_DEDUP_HORIZON_DAYS * 86_400_000,

@@ -26,6 +26,8 @@ export class Metrics {
   /** Wall-clock time from a window becoming final (closeDue) to its results being published, seconds. */
   readonly windowEmitLatency = new Histogram({ name: 'rt_window_emit_latency_seconds', help: 'From a window closing to the publication of its results, seconds', labelNames: ['job'] as const, buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers: [this.registry] });
   readonly graphqlDuration = new Histogram({ name: 'rt_graphql_request_duration_seconds', help: 'GraphQL operation duration, seconds', labelNames: ['operation'] as const, buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers: [this.registry] });
+  /** Per change an API process's change-log tailer read: its read time minus the commit's `committed_at` (stamped in the batch transaction), seconds. */
+  readonly changeLogReadLatency = new Histogram({ name: 'rt_change_log_read_latency_seconds', help: 'From a change being written in its batch transaction to an API process reading it from the change log, seconds', labelNames: ['stream'] as const, buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers: [this.registry] });
   readonly openSubscriptions = new Gauge({ name: 'rt_graphql_open_subscriptions', help: 'GraphQL subscriptions open on this process', registers: [this.registry] });
 
   constructor() {

@@ -4,8 +4,9 @@ import { Redis } from 'ioredis';
 import type { CityDailyStats } from '../domain/recharge.js';
 
 /**
- * A user detected in one window, as published after the commit.
- * Times are ISO-8601 strings (UTC) because the payload crosses Redis as JSON.
+ * A user detected in one window, as published after the commit (a wake-up
+ * for the API processes' change-log tailers) and as stored in the change log.
+ * Times are ISO-8601 strings (UTC) because the payload crosses Redis and the log as JSON.
  */
 export interface AbnormalUserDetectedEvent {
   uid: string;
@@ -52,8 +53,8 @@ export type CityDailyStatsPayload = CityDailyStats;
 /**
  * Published by a recharge-metrics worker after each commit that changed
  * cities' daily stats: every changed (date, city), absolute values. API
- * processes coalesce them per city (`src/publish/city-metrics-feed.ts`)
- * before `cityMetricsUpdated` sends them on.
+ * processes take it as a wake-up of their change-log tailer: the events of
+ * `cityMetricsUpdated` are read from the change log.
  */
 export interface RechargeCityMetricsChangedEvent {
   cities: CityDailyStatsPayload[];

@@ -202,7 +202,7 @@ export class HotProductStore {
    * ranking; the others get null. A failure rolls the claim back, so the
    * boundary can be claimed again.
    */
-  async claimEmission(groupId: string, windowEndMs: number, spanMs: number, limit: number, claimedBy: string): Promise<ProductClicks[] | null> {
+  async claimEmission(groupId: string, windowEndMs: number, spanMs: number, limit: number, claimedBy: string, inClaim?: (tx: Tx, ranking: ProductClicks[]) => Promise<void>): Promise<ProductClicks[] | null> {
     const windowEnd = new Date(windowEndMs);
     return this.db.$transaction(async (tx) => {
       // A second worker's insert waits on this row lock until commit, then is ignored.
@@ -211,6 +211,7 @@ export class HotProductStore {
       if (inserted !== 1) return null;
       const ranking = await this.ranking(windowEndMs - spanMs, windowEndMs, limit, tx);
       await tx.$executeRaw`UPDATE hot_products_emission SET products = ${ranking.length} WHERE group_id = ${groupId} AND window_end = ${windowEnd}`;
+      await inClaim?.(tx, ranking);
       return ranking;
     }, { maxWait: 10_000, timeout: 30_000 });
   }

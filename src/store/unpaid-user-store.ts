@@ -160,6 +160,6 @@ function decodeCursor(cursor: string): { lastDetectedAt: Date; uid: string } {
   const raw = Buffer.from(cursor, 'base64url').toString('utf8');
   const idx = raw.indexOf(':');
   const ms = Number(raw.slice(0, idx));
-  if (idx <= 0 || !Number.isSafeInteger(ms) || ms < 0 || idx === raw.length - 1) throw new InvalidCursorError(cursor);
+  if (idx <= 0 || !Number.isSafeInteger(ms) || ms < 0 || idx === raw.length - 1) throw new InvalidCursorError(`after: ${JSON.stringify(cursor)} is not a cursor returned by unpaidUsers`);
   return { lastDetectedAt: new Date(ms), uid: raw.slice(idx + 1) };
 }

@@ -18,8 +18,9 @@ const ALLOWED: Record<string, readonly string[]> = {
   store: ['config', 'errors', 'domain', 'stream', 'generated'],
   publish: ['config', 'errors', 'domain', 'stream'],
   jobs: ['config', 'errors', 'domain', 'stream', 'ingest', 'store', 'publish', 'observability'],
+  subscriptions: ['config', 'errors', 'domain', 'stream', 'store', 'publish', 'observability'],
   runner: ['config', 'errors', 'domain', 'ingest', 'jobs', 'store', 'observability'],
-  graphql: ['config', 'errors', 'domain', 'stream', 'ingest', 'store', 'publish', 'jobs', 'observability'],
+  graphql: ['config', 'errors', 'domain', 'stream', 'ingest', 'store', 'publish', 'subscriptions', 'jobs', 'observability'],
   sample: ['config', 'errors', 'domain', 'ingest', 'store'],
   types: [],
 };

@@ -117,16 +117,21 @@ export class ApiClient {
 
   /**
    * Subscribes for as long as the page lives; after a reconnection graphql-ws
-   * subscribes again by itself. Errors of the operation (an unknown key, ...)
-   * go to `onError` with their code.
+   * subscribes again by itself, with the variables THEN (`variables` may be a
+   * function: a resumable subscription passes its last cursor). Errors of the
+   * operation (an unknown key, ...) go to `onError` with their code.
    */
   subscribe<T, V extends Record<string, unknown>>(
     query: Operation<T, V>,
-    variables: V,
+    variables: V | (() => V),
     onData: (data: T) => void,
     onError: (err: GraphQLRequestError) => void,
   ): () => void {
-    return this.ws.subscribe<T>({ query, variables }, {
+    // graphql-ws serialises the same payload object at every (re)subscription: a getter is read each time.
+    const payload = typeof variables === 'function'
+      ? { query, get variables() { return variables(); } }
+      : { query, variables };
+    return this.ws.subscribe<T>(payload, {
       next: (result) => {
         const first = result.errors?.[0];
         if (first) onError(new GraphQLRequestError(first.message, (first.extensions?.code as string | undefined) ?? 'GRAPHQL_ERROR'));

@@ -7,7 +7,7 @@ import {
   ABNORMAL_USER_SUBSCRIPTION, CITY_METRICS_SUBSCRIPTION, FEED_PAGE, HOT_LIMIT, HOT_PRODUCTS_SUBSCRIPTION, SET_CALLBACK_STATUS,
   STATUS_BATCH_MAX,
   SNAPSHOT_QUERY, usersQuery, WINDOW_READS_QUERY,
-  type AbnormalUser, type AbnormalUserDetection, type CallbackStatus, type CityStats, type DailyActiveUsers, type HotProduct,
+  type AbnormalUser, type AbnormalUserDetection, type CallbackStatus, type CityMetricsEvent, type DailyActiveUsers, type HotProduct,
   type HotProductsUpdate,
 } from './operations';
 import { requiredElement } from './required-element';
@@ -66,8 +66,13 @@ export class Dashboard {
   private readonly redrawCities: () => void;
   private unsubscribe: (() => void)[] = [];
   private loading: Promise<void> | null = null;
-  /** City events received while a snapshot is being read (null when none is). */
-  private duringLoad: CityStats[] | null = null;
+  /** The service's today (TIME_ZONE), from the last read. */
+  private today = '';
+  /** Cursor of the last city event: a reconnection resumes after it (null: start with a snapshot). */
+  private cityCursor: string | null = null;
+  /** The next SNAPSHOT event replaces the board (a new snapshot started). */
+  private freshSnapshot = true;
+  private unsubscribeCities: () => void = () => undefined;
 
   constructor(apiKey: string, private readonly onUnauthorized: (message: string) => void) {
     this.indicator = new ConnectionIndicator($('#connection'));
@@ -86,15 +91,39 @@ export class Dashboard {
     };
   }
 
-  /** Subscribes first, then reads the snapshot, so nothing committed in between is missed (events merge monotonically). */
+  /**
+   * Subscribes first, then reads the rest, so nothing committed in between is missed (events merge monotonically).
+   * The cities come from their subscription alone: a snapshot first, then changes, resumed by cursor.
+   */
   async start(): Promise<void> {
     const onError = (err: GraphQLRequestError) => this.fail(err);
+    this.subscribeCities();
     this.unsubscribe = [
-      this.api.subscribe(CITY_METRICS_SUBSCRIPTION, {}, (d) => this.onCityMetrics(d.cityMetricsUpdated), onError),
+      () => this.unsubscribeCities(),
       this.api.subscribe(HOT_PRODUCTS_SUBSCRIPTION, { limit: HOT_LIMIT }, (d) => this.onHotProducts(d.hotProductsUpdated), onError),
       this.api.subscribe(ABNORMAL_USER_SUBSCRIPTION, {}, (d) => this.onAbnormalUser(d.abnormalUserDetected), onError),
     ];
     await this.loadSnapshot();
+  }
+
+  /** (Re)subscribes to the cities: with the last cursor when there is one, else with a snapshot. */
+  private subscribeCities(): void {
+    this.unsubscribeCities();
+    this.freshSnapshot = true;
+    this.unsubscribeCities = this.api.subscribe(
+      CITY_METRICS_SUBSCRIPTION,
+      () => (this.cityCursor === null ? { snapshot: true, after: null } : { snapshot: null, after: this.cityCursor }),
+      (d) => this.onCityMetrics(d.cityMetricsUpdated),
+      (err) => {
+        // Away longer than the change log keeps: start again from a snapshot.
+        if (err.code === 'CURSOR_EXPIRED') {
+          this.cityCursor = null;
+          setTimeout(() => this.subscribeCities(), 0);
+          return;
+        }
+        this.fail(err);
+      },
+    );
   }
 
   async stop(): Promise<void> {
@@ -105,15 +134,9 @@ export class Dashboard {
   /** Reads everything again (at start, after a reconnection, at a new day); concurrent calls share one read. */
   private loadSnapshot(): Promise<void> {
     this.loading ??= (async () => {
-      this.duringLoad = [];
       try {
         const snap = await this.api.request(SNAPSHOT_QUERY, { hotLimit: HOT_LIMIT, feedPage: FEED_PAGE });
-        const today = snap.rechargeSummary.date;
-        this.board.reset(today, snap.cityRechargeStats);
-        // Events that arrived during the read may be newer than it (the board keeps the newer of the two).
-        for (const stats of this.duringLoad) this.board.apply(stats);
-        this.duringLoad = null;
-        this.renderCities();
+        this.today = snap.rechargeSummary.date;
         this.hotWindowEnd = Math.floor(Date.now() / RANKING_STEP_MS) * RANKING_STEP_MS;
         this.renderHot(snap.hotProducts, this.hotWindowEnd);
         this.feed.reset(snap.unpaidUsers.edges.map((e) => e.node));
@@ -126,7 +149,6 @@ export class Dashboard {
       } catch (err) {
         this.fail(err);
       } finally {
-        this.duringLoad = null;
         this.loading = null;
       }
     })();
@@ -136,7 +158,7 @@ export class Dashboard {
   /** The reads no subscription carries: the last hour's minutes and today's active users. */
   private async loadWindowReads(): Promise<void> {
     const { from, to } = lastHour(Date.now());
-    const r = await this.api.request(WINDOW_READS_QUERY, { from, to, date: this.board.date });
+    const r = await this.api.request(WINDOW_READS_QUERY, { from, to, date: this.board.date || this.today });
     renderPerMinute(this.charts.perMinute, r.rechargePerMinute);
     const minuteOrders = r.rechargePerMinute.reduce((n, m) => n + m.orders, 0);
     $('#per-minute-total').textContent = `${int(minuteOrders)} orders in the last hour`;
@@ -151,17 +173,24 @@ export class Dashboard {
     if (e.kind === 'connected' && (e.retry || !this.handle.ready)) void this.loadSnapshot();
   }
 
-  private onCityMetrics(stats: CityStats): void {
+  private onCityMetrics(event: CityMetricsEvent): void {
     this.handle.events.cityMetricsUpdated++;
-    this.duringLoad?.push(stats);
-    if (!this.handle.ready) return;
-    const outcome = this.board.apply(stats);
+    this.cityCursor = event.cursor;
+    if (event.kind === 'PROGRESS') return;
+    const { kind, cursor: _cursor, ...stats } = event;
+    if (kind === 'SNAPSHOT' && this.freshSnapshot) {
+      this.freshSnapshot = false;
+      this.board.reset(stats.date, []);
+    }
+    let outcome = this.board.apply(stats);
     if (outcome === 'new-day') {
+      // Midnight passed: the new day starts from zero, and its other reads start again.
+      this.board.reset(stats.date, []);
+      outcome = this.board.apply(stats);
       void this.loadSnapshot();
-      return;
     }
     if (outcome === 'applied') this.redrawCities();
-    this.refreshWindowReads();
+    if (kind === 'CHANGE' && this.handle.ready) this.refreshWindowReads();
   }
 
   private onHotProducts(update: HotProductsUpdate): void {

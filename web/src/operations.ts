@@ -12,7 +12,6 @@ import type { Operation } from './api-client';
 import type {
   AbnormalUserFieldsFragment,
   CallbackStatus,
-  CityFieldsFragment,
   DashboardAbnormalUserDetectedSubscription,
   DashboardCityMetricsSubscription,
   DashboardCityMetricsSubscriptionVariables,
@@ -31,7 +30,8 @@ import type {
 export type { CallbackStatus } from './generated/graphql';
 
 /** `CityRechargeStats`: one city's recharges of one local calendar day (`date` is `YYYY-MM-DD` in the service's TIME_ZONE, `amount` exact yuan such as "1234.50", `avgDurationMs` milliseconds). */
-export type CityStats = CityFieldsFragment;
+/** A city's stats of one day, as the cities' subscription carries them (its event without kind and cursor). */
+export type CityStats = Omit<DashboardCityMetricsSubscription['cityMetricsUpdated'], 'kind' | 'cursor'>;
 /** `RechargeMinute`: the province's recharges of one minute of notify time (`minuteStart` ISO date-time, inclusive). */
 export type RechargeMinute = DashboardWindowReadsQuery['rechargePerMinute'][number];
 export type HotProduct = HotProductFieldsFragment;
@@ -56,11 +56,6 @@ export const HOT_LIMIT = 10;
 /** Cities in the top-cities chart (the dashboard shows the top 5). */
 export const TOP_CITIES = 5;
 
-const CITY_FIELDS = /* GraphQL */ `
-  fragment CityFields on CityRechargeStats {
-    date cityCode cityName cityNameEn orders succeeded failed successRate amount avgDurationMs
-  }
-`;
 const USER_FIELDS = /* GraphQL */ `
   fragment AbnormalUserFields on UnpaidUser {
     uid phone enterOrderCount windowStart windowEnd callbackStatus
@@ -74,18 +69,17 @@ const HOT_FIELDS = /* GraphQL */ `
 
 /**
  * What the subscriptions keep up to date, read once at load and after each
- * reconnection. `rechargeSummary.date` is the service's "today" (its
+ * reconnection (the cities come from {@link CITY_METRICS_SUBSCRIPTION}'s
+ * snapshot instead, which resumes with its cursor). `rechargeSummary.date` is the service's "today" (its
  * TIME_ZONE, not the browser's): the day of {@link WINDOW_READS_QUERY}.
  * Variables: `{ hotLimit: HOT_LIMIT, feedPage: FEED_PAGE }`.
  */
 export const SNAPSHOT_QUERY: Operation<DashboardSnapshotQuery, DashboardSnapshotQueryVariables> = /* GraphQL */ `
   query DashboardSnapshot($hotLimit: Int!, $feedPage: Int!) {
     rechargeSummary { date }
-    cityRechargeStats { ...CityFields }
     hotProducts(limit: $hotLimit) { ...HotProductFields }
     unpaidUsers(first: $feedPage) { totalCount edges { node { ...AbnormalUserFields } } }
   }
-  ${CITY_FIELDS}
   ${HOT_FIELDS}
   ${USER_FIELDS}
 `;
@@ -125,10 +119,21 @@ export const SET_CALLBACK_STATUS: Operation<SetCallbackStatusMutation, SetCallba
   ${USER_FIELDS}
 `;
 
+/**
+ * The cities: with `snapshot: true` (no cursor yet) today's values of every
+ * city first, then their changes; after a reconnection `after: <the last
+ * cursor>` resumes exactly where the page left off (no re-read, nothing
+ * missed). Progress events keep the cursor current on a quiet stream.
+ */
 export const CITY_METRICS_SUBSCRIPTION: Operation<DashboardCityMetricsSubscription, DashboardCityMetricsSubscriptionVariables> = /* GraphQL */ `
-  subscription DashboardCityMetrics { cityMetricsUpdated { ...CityFields } }
-  ${CITY_FIELDS}
+  subscription DashboardCityMetrics($after: String, $snapshot: Boolean) {
+    cityMetricsUpdated(after: $after, snapshot: $snapshot, withProgress: true) {
+      kind cursor date cityCode cityName cityNameEn orders succeeded failed successRate amount avgDurationMs
+    }
+  }
 `;
+/** An event of {@link CITY_METRICS_SUBSCRIPTION}. */
+export type CityMetricsEvent = DashboardCityMetricsSubscription['cityMetricsUpdated'];
 /** Variables: `{ limit: HOT_LIMIT }`. */
 export const HOT_PRODUCTS_SUBSCRIPTION: Operation<DashboardHotProductsSubscription, DashboardHotProductsSubscriptionVariables> = /* GraphQL */ `
   subscription DashboardHotProducts($limit: Int!) {

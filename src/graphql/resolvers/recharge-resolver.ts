@@ -3,11 +3,15 @@ import { Arg, Authorized, Ctx, Int, Query, Resolver, Root, Subscription } from '
 import { decimalToFen, formatFen } from '../../domain/money.js';
 import type { CityDailyStats, CityRow } from '../../domain/recharge.js';
 import { MINUTE_MS } from '../../domain/time-units.js';
-import type { CityDailyStatsPayload } from '../../publish/event-bus.js';
+import { isNewerCitySnapshot } from '../../publish/city-snapshot-order.js';
+import type { FeedEvent } from '../../subscriptions/change-subscription.js';
+import { CHANGE_KIND } from '../../store/change-log-store.js';
 import { READ_ROLES } from '../auth.js';
 import type { GraphQLContext } from '../context.js';
 import { badUserInput, toGraphQLError } from '../errors.js';
-import { CityRechargeStats, RechargeMinute, RechargeSummary } from '../types/recharge.js';
+import { groupOf } from '../job-groups.js';
+import { cursorExpired, PROGRESS_INTERVAL_MS, subscriptionStart } from '../subscription-start.js';
+import { CityMetricsEventKind, CityMetricsUpdate, CityRechargeStats, RechargeMinute, RechargeSummary } from '../types/recharge.js';
 
 /** Most buckets one `rechargePerMinute` call returns: one day of minutes. */
 export const MAX_MINUTE_BUCKETS = 1_440;
@@ -157,27 +161,87 @@ export class RechargeResolver {
   }
 
   @Authorized(READ_ROLES)
-  @Subscription(() => CityRechargeStats, {
-    description: "A city's new stats of the day after a commit changed them (cityCode null: every city), at most one event per city per second (PUBLISH_INTERVAL_MS) with the newest values; an unknown cityCode is BAD_USER_INPUT.",
+  @Subscription(() => CityMetricsUpdate, {
+    description: "A city's new stats of a day after a commit changed them (cityCode null: every city), absolute values, in commit order per partition, at most one event per city per PUBLISH_INTERVAL_MS (1 s) with the newest values (a value older than the last one sent for its city is not sent). `snapshot: true`: first the current values of today of every subscribed city (kind SNAPSHOT, zeros for cities without orders), read consistently with the cursor they carry, then the changes after them. `after`: the cursor of an event received before: every change committed after it first, then live ones, no gap and no repeat (CURSOR_EXPIRED past retention). Not both. `withProgress`: also a PROGRESS event at least every 5 s with the latest committed cursor. An unknown cityCode is BAD_USER_INPUT.",
     subscribe: async ({ args, context }) => {
       const ctx = context as GraphQLContext;
       const cityCode = (args.cityCode as string | null | undefined) ?? null;
+      const after = (args.after as string | null | undefined) ?? null;
+      const snapshot = args.snapshot === true;
+      if (snapshot && after !== null) throw badUserInput('snapshot', 'either a snapshot (a fresh start) or `after` (a resume), not both');
       // Loaded before the first event, so that resolving an event never waits for MySQL (which would bunch events up).
       const cities = await ctx.services.recharge.reader.cities();
       if (cityCode !== null && !cities.some((c) => c.code === cityCode)) {
         throw badUserInput('cityCode', `not a city of the city table, got ${JSON.stringify(cityCode)}`);
       }
-      return ctx.services.recharge.feed.subscribe(cityCode);
+      const stream = groupOf(ctx, 'recharge-metrics');
+      const wanted = (code: string) => cityCode === null || code === cityCode;
+      let start: Map<number, string>;
+      let catchUp: boolean;
+      let values: CityDailyStats[] | undefined;
+      const tailer = await ctx.services.changeFeeds.tailer(stream);
+      const snapshotAtMs = Date.now();
+      if (snapshot) {
+        const date = ctx.services.recharge.calendar.dateOf(snapshotAtMs);
+        let read;
+        try {
+          read = await ctx.services.recharge.snapshots.read(stream, date);
+        } catch (err) {
+          throw toGraphQLError(err);
+        }
+        const byCode = new Map(read.cities.map((c) => [c.cityCode, c]));
+        values = cities.filter((c) => wanted(c.code)).map((c) => byCode.get(c.code)
+          ?? { date, cityCode: c.code, orders: 0, succeeded: 0, failed: 0, amount: '0.00', durationMsSum: 0 });
+        start = read.heads;
+        catchUp = true;
+      } else {
+        ({ start, catchUp } = await subscriptionStart(ctx, stream, after));
+      }
+      return ctx.services.changeFeeds.open<CityDailyStats>({
+        tailer,
+        store: ctx.services.changeFeeds.store,
+        start,
+        catchUp,
+        filter: (change) => change.kind === CHANGE_KIND.cityDailyChanged && wanted((change.payload as CityDailyStats).cityCode),
+        coalesce: {
+          key: (change) => (change.payload as CityDailyStats).cityCode,
+          isNewer: (a, b) => isNewerCitySnapshot(a as CityDailyStats, b as CityDailyStats),
+          intervalMs: ctx.services.recharge.publishIntervalMs,
+          initial: values ? new Map(values.map((v) => [v.cityCode, v])) : undefined,
+        },
+        snapshot: values,
+        snapshotAtMs,
+        progressIntervalMs: args.withProgress ? PROGRESS_INTERVAL_MS : null,
+      });
     },
   })
   async cityMetricsUpdated(
-    @Root() snapshot: CityDailyStatsPayload,
+    @Root() event: FeedEvent<CityDailyStats>,
     @Ctx() ctx: GraphQLContext,
     @Arg('cityCode', () => String, { nullable: true }) _cityCode: string | null,
-  ): Promise<CityRechargeStats> {
+    @Arg('after', () => String, { nullable: true, description: 'Resume after this cursor (of an earlier event).' }) _after: string | null,
+    @Arg('snapshot', () => Boolean, { nullable: true, defaultValue: false, description: "Start with today's current values of the subscribed cities." }) _snapshot: boolean | null,
+    @Arg('withProgress', () => Boolean, { nullable: true, defaultValue: false, description: 'Also send PROGRESS events (at least every 5 s).' }) _withProgress: boolean | null,
+  ): Promise<CityMetricsUpdate> {
+    // Pruning overtook this subscriber while it read the log: the last event, an error.
+    if (event.kind === 'expired') throw cursorExpired(ctx.services.changeFeeds.expired(event.cursor));
+    if (event.kind === 'progress') {
+      const at = new Date(event.atMs);
+      return Object.assign(new CityMetricsUpdate(), {
+        kind: CityMetricsEventKind.PROGRESS, cursor: event.cursor, committedAt: at,
+        date: new Date(`${ctx.services.recharge.calendar.dateOf(event.atMs)}T00:00:00Z`),
+        cityCode: '', cityName: '', cityNameEn: '', longitude: 0, latitude: 0,
+        orders: 0, succeeded: 0, failed: 0, successRate: 0, amount: '0.00', avgDurationMs: 0,
+      });
+    }
+    const stats = event.kind === 'snapshot' ? event.value : (event.change.payload as CityDailyStats);
     const cities = await ctx.services.recharge.reader.cities();
-    const city = cities.find((c) => c.code === snapshot.cityCode)
-      ?? { code: snapshot.cityCode, name: snapshot.cityCode, nameEn: snapshot.cityCode, longitude: 0, latitude: 0, provinceCode: '' };
-    return toStats(snapshot, city);
+    const city = cities.find((c) => c.code === stats.cityCode)
+      ?? { code: stats.cityCode, name: stats.cityCode, nameEn: stats.cityCode, longitude: 0, latitude: 0, provinceCode: '' };
+    return Object.assign(new CityMetricsUpdate(), toStats(stats, city), {
+      kind: event.kind === 'snapshot' ? CityMetricsEventKind.SNAPSHOT : CityMetricsEventKind.CHANGE,
+      cursor: event.cursor,
+      committedAt: new Date(event.kind === 'snapshot' ? event.atMs : event.change.committedAtMs),
+    });
   }
 }

@@ -1,11 +1,14 @@
 import { Arg, Authorized, Ctx, ID, Int, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
-import { TOPIC_ABNORMAL_USER_DETECTED, type AbnormalUserDetectedEvent } from '../../publish/event-bus.js';
+import type { FeedEvent } from '../../subscriptions/change-subscription.js';
+import type { AbnormalUserDetectedEvent } from '../../publish/event-bus.js';
+import { CHANGE_KIND } from '../../store/change-log-store.js';
 import { encodeCursor } from '../../store/unpaid-user-store.js';
 import { CRM_ROLES, READ_ROLES } from '../auth.js';
 import type { GraphQLContext } from '../context.js';
 import { groupOf } from '../job-groups.js';
 import { badUserInput, toGraphQLError } from '../errors.js';
-import { AbnormalUserDetection, CallbackStatus, UnpaidUser, UnpaidUserConnection } from '../types/unpaid-user.js';
+import { cursorExpired, PROGRESS_INTERVAL_MS, subscriptionStart } from '../subscription-start.js';
+import { AbnormalUserDetection, AbnormalUserEventKind, CallbackStatus, UnpaidUser, UnpaidUserConnection } from '../types/unpaid-user.js';
 
 /** Largest page `unpaidUsers(first:)` serves. */
 export const MAX_PAGE_SIZE = 200;
@@ -58,17 +61,45 @@ export class UnpaidUserResolver {
 
   @Authorized(READ_ROLES)
   @Subscription(() => AbnormalUserDetection, {
-    topics: TOPIC_ABNORMAL_USER_DETECTED,
-    topicId: ({ context }: { context: GraphQLContext }) => groupOf(context, 'abnormal-orders'),
-    description: 'Each user detected in each window, once, after the detection committed.',
+    description: 'Each user detected in each window, once, after the detection committed, in commit order per partition. `after`: the cursor of an event received before: every detection committed after it is sent first, then live ones, with no gap and no repeat (CURSOR_EXPIRED past retention, BAD_USER_INPUT for a cursor this subscription did not make); without it, live detections from now. `withProgress`: also a PROGRESS event at least every 5 s with the latest committed cursor.',
+    subscribe: async ({ args, context }) => {
+      const ctx = context as GraphQLContext;
+      const stream = groupOf(ctx, 'abnormal-orders');
+      const { tailer, start, catchUp } = await subscriptionStart(ctx, stream, (args.after as string | null | undefined) ?? null);
+      return ctx.services.changeFeeds.open({
+        tailer,
+        store: ctx.services.changeFeeds.store,
+        start,
+        catchUp,
+        filter: (change) => change.kind === CHANGE_KIND.abnormalUserDetected,
+        progressIntervalMs: args.withProgress ? PROGRESS_INTERVAL_MS : null,
+      });
+    },
   })
-  abnormalUserDetected(@Root() event: AbnormalUserDetectedEvent): AbnormalUserDetection {
+  abnormalUserDetected(
+    @Root() event: FeedEvent,
+    @Arg('after', () => String, { nullable: true, description: 'Resume after this cursor (of an earlier event).' }) _after: string | null,
+    @Arg('withProgress', () => Boolean, { nullable: true, defaultValue: false, description: 'Also send PROGRESS events (at least every 5 s).' }) _withProgress: boolean | null,
+    @Ctx() ctx: GraphQLContext,
+  ): AbnormalUserDetection {
+    // Pruning overtook this subscriber while it read the log: the last event, an error.
+    if (event.kind === 'expired') throw cursorExpired(ctx.services.changeFeeds.expired(event.cursor));
+    if (event.kind !== 'change') {
+      const at = new Date(event.kind === 'progress' ? event.atMs : Date.now());
+      return Object.assign(new AbnormalUserDetection(), {
+        kind: AbnormalUserEventKind.PROGRESS, cursor: event.cursor, committedAt: at, uid: '', phone: '', enterOrderCount: 0, windowStart: at, windowEnd: at,
+      });
+    }
+    const d = event.change.payload as AbnormalUserDetectedEvent;
     return Object.assign(new AbnormalUserDetection(), {
-      uid: event.uid,
-      phone: event.phone,
-      enterOrderCount: event.enterOrderCount,
-      windowStart: new Date(event.windowStart),
-      windowEnd: new Date(event.windowEnd),
+      kind: AbnormalUserEventKind.DETECTION,
+      cursor: event.cursor,
+      committedAt: new Date(event.change.committedAtMs),
+      uid: d.uid,
+      phone: d.phone,
+      enterOrderCount: d.enterOrderCount,
+      windowStart: new Date(d.windowStart),
+      windowEnd: new Date(d.windowEnd),
     });
   }
 }

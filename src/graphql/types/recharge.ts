@@ -1,5 +1,5 @@
 import { DateResolver } from 'graphql-scalars';
-import { Field, Float, Int, ObjectType } from 'type-graphql';
+import { Field, Float, Int, ObjectType, registerEnumType } from 'type-graphql';
 
 const AMOUNT = 'Yuan of the successful recharges as an exact decimal string with 2 decimals, e.g. "1234.50" (never a float: parse it with a decimal library, or compare it as text).';
 
@@ -64,4 +64,27 @@ export class RechargeSummary extends RechargeTotals {
 
   @Field(() => Int, { description: 'Cities with at least one order.' })
   activeCities!: number;
+}
+
+/** What a `cityMetricsUpdated` event is. */
+export enum CityMetricsEventKind {
+  SNAPSHOT = 'SNAPSHOT',
+  CHANGE = 'CHANGE',
+  PROGRESS = 'PROGRESS',
+}
+registerEnumType(CityMetricsEventKind, {
+  name: 'CityMetricsEventKind',
+  description: 'SNAPSHOT (only with `snapshot: true`): a subscribed city\'s current values of today, sent first. CHANGE: a city\'s new values after a commit. PROGRESS (only with `withProgress: true`): no change, only the latest committed cursor; its other fields are placeholders (cityCode and names empty, counts 0).',
+});
+
+@ObjectType({ description: "An event of `cityMetricsUpdated`: a city's stats of one calendar day (absolute values) with the cursor to resume after it." })
+export class CityMetricsUpdate extends CityRechargeStats {
+  @Field(() => CityMetricsEventKind)
+  kind!: CityMetricsEventKind;
+
+  @Field({ description: 'Opaque position right after this event: pass it as `after` to resume exactly after it (see README, "Subscriptions: exactly once with a cursor").' })
+  cursor!: string;
+
+  @Field({ description: 'CHANGE: when the batch transaction wrote it; SNAPSHOT: when the snapshot was read; PROGRESS: when the server last read the change log.' })
+  committedAt!: Date;
 }

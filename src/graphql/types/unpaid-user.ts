@@ -82,8 +82,27 @@ export class UnpaidUserConnection {
   totalCount!: number;
 }
 
-@ObjectType({ description: 'One detection of one user in one window, published after its commit.' })
+/** What an `abnormalUserDetected` event is. */
+export enum AbnormalUserEventKind {
+  DETECTION = 'DETECTION',
+  PROGRESS = 'PROGRESS',
+}
+registerEnumType(AbnormalUserEventKind, {
+  name: 'AbnormalUserEventKind',
+  description: 'DETECTION: a user detected in a window. PROGRESS (only with `withProgress: true`): no detection, only the latest committed cursor; its other fields are placeholders (uid and phone empty, enterOrderCount 0, windowStart = windowEnd = committedAt).',
+});
+
+@ObjectType({ description: 'One detection of one user in one window, after its commit; or, with `withProgress`, a progress event (see `kind`).' })
 export class AbnormalUserDetection {
+  @Field(() => AbnormalUserEventKind, { description: 'DETECTION, or PROGRESS (only with `withProgress: true`).' })
+  kind!: AbnormalUserEventKind;
+
+  @Field({ description: 'Opaque position right after this event: pass it as `after` to resume exactly after it (see README, "Subscriptions: exactly once with a cursor").' })
+  cursor!: string;
+
+  @Field({ description: 'When the batch transaction wrote the detection (PROGRESS: when the server last read the change log).' })
+  committedAt!: Date;
+
   @Field(() => ID)
   uid!: string;
 

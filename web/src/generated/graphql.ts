@@ -11,7 +11,11 @@ export type CallbackStatus =
   | 'PENDING'
   | 'UNREACHABLE';
 
-export type CityFieldsFragment = { date: string, cityCode: string, cityName: string, cityNameEn: string, orders: number, succeeded: number, failed: number, successRate: number, amount: string, avgDurationMs: number };
+/** SNAPSHOT (only with `snapshot: true`): a subscribed city's current values of today, sent first. CHANGE: a city's new values after a commit. PROGRESS (only with `withProgress: true`): no change, only the latest committed cursor; its other fields are placeholders (cityCode and names empty, counts 0). */
+export type CityMetricsEventKind =
+  | 'CHANGE'
+  | 'PROGRESS'
+  | 'SNAPSHOT';
 
 export type AbnormalUserFieldsFragment = { uid: string, phone: string, enterOrderCount: number, windowStart: string, windowEnd: string, callbackStatus: CallbackStatus };
 
@@ -23,7 +27,7 @@ export type DashboardSnapshotQueryVariables = Exact<{
 }>;
 
 
-export type DashboardSnapshotQuery = { rechargeSummary: { date: string }, cityRechargeStats: Array<{ date: string, cityCode: string, cityName: string, cityNameEn: string, orders: number, succeeded: number, failed: number, successRate: number, amount: string, avgDurationMs: number }>, hotProducts: Array<{ rank: number, productId: string, clicks: number, category: string | null }>, unpaidUsers: { totalCount: number, edges: Array<{ node: { uid: string, phone: string, enterOrderCount: number, windowStart: string, windowEnd: string, callbackStatus: CallbackStatus } }> } };
+export type DashboardSnapshotQuery = { rechargeSummary: { date: string }, hotProducts: Array<{ rank: number, productId: string, clicks: number, category: string | null }>, unpaidUsers: { totalCount: number, edges: Array<{ node: { uid: string, phone: string, enterOrderCount: number, windowStart: string, windowEnd: string, callbackStatus: CallbackStatus } }> } };
 
 export type DashboardWindowReadsQueryVariables = Exact<{
   from: string;
@@ -42,10 +46,13 @@ export type SetCallbackStatusMutationVariables = Exact<{
 
 export type SetCallbackStatusMutation = { setCallbackStatus: { uid: string, phone: string, enterOrderCount: number, windowStart: string, windowEnd: string, callbackStatus: CallbackStatus } };
 
-export type DashboardCityMetricsSubscriptionVariables = Exact<{ [key: string]: never; }>;
+export type DashboardCityMetricsSubscriptionVariables = Exact<{
+  after: string | null | undefined;
+  snapshot: boolean | null | undefined;
+}>;
 
 
-export type DashboardCityMetricsSubscription = { cityMetricsUpdated: { date: string, cityCode: string, cityName: string, cityNameEn: string, orders: number, succeeded: number, failed: number, successRate: number, amount: string, avgDurationMs: number } };
+export type DashboardCityMetricsSubscription = { cityMetricsUpdated: { kind: CityMetricsEventKind, cursor: string, date: string, cityCode: string, cityName: string, cityNameEn: string, orders: number, succeeded: number, failed: number, successRate: number, amount: string, avgDurationMs: number } };
 
 export type DashboardHotProductsSubscriptionVariables = Exact<{
   limit: number;

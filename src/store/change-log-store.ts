@@ -1,0 +1,170 @@
+import { Prisma } from '../generated/prisma/client.js';
+import { encodeBatchSuffix, encodePos } from './change-log-position.js';
+import type { Db, Tx } from './prisma-client.js';
+
+/** Kinds of change-log entries. */
+export const CHANGE_KIND = {
+  abnormalUserDetected: 'abnormal-user-detected',
+  cityDailyChanged: 'city-daily-changed',
+  hotProductsRanking: 'hot-products-ranking',
+} as const;
+export type ChangeKind = (typeof CHANGE_KIND)[keyof typeof CHANGE_KIND];
+
+/** Partition of job-wide entries (hot-products ranking boundaries), which belong to no Kafka partition. */
+export const JOB_WIDE_PARTITION = -1;
+
+/** One change as a job appends it; `payload` is stored as JSON. */
+export interface ChangeEntry {
+  kind: ChangeKind;
+  payload: unknown;
+}
+
+/** A change as read back, in position order per partition. */
+export interface ChangeRow {
+  partition: number;
+  /** Encoded position (48 hex digits). */
+  pos: string;
+  kind: ChangeKind;
+  payload: unknown;
+  /** When the batch transaction wrote it, epoch milliseconds. */
+  committedAtMs: number;
+}
+
+/** The batch a job appends changes for. */
+export interface BatchRef {
+  /** Consumer group of the job: the log's stream. */
+  stream: string;
+  topic: string;
+  partition: number;
+  /** The partition's next offset committed with this batch. */
+  batchOffset: bigint;
+  /** The watermark committed with this batch, epoch milliseconds; null: none yet. */
+  batchWatermarkMs: number | null;
+}
+
+/** Rows per INSERT statement (one JSON parameter each): a batch rarely has more. */
+const CHUNK = 2_000;
+/** Rows per DELETE statement of the pruning: short statements, short locks. */
+const PRUNE_BATCH = 1_000;
+
+interface Row {
+  partition: number;
+  pos: string;
+  kind: string;
+  payload: unknown;
+  committed_at: Date;
+}
+
+const toRow = (r: Row): ChangeRow => ({
+  partition: Number(r.partition),
+  pos: r.pos,
+  kind: r.kind as ChangeKind,
+  // MariaDB's JSON is LONGTEXT (a string); MySQL 8 gives the parsed value.
+  payload: typeof r.payload === 'string' ? JSON.parse(r.payload) : r.payload,
+  committedAtMs: r.committed_at.getTime(),
+});
+
+/**
+ * The subscriptions' change log (table `change_log`): appended by the jobs in
+ * their batch transactions, read by the API processes' tailers by position,
+ * pruned by age by the workers.
+ */
+export class ChangeLogStore {
+  constructor(private readonly db: Db) {}
+
+  /**
+   * Appends a batch's changes inside its transaction, after the partition's
+   * `consumer_offset` row was locked (the epoch is read from it in the same
+   * statement): ONE multi-row `INSERT IGNORE ... SELECT` per batch (per
+   * {@link CHUNK} rows), the changes passed as one JSON parameter unpacked by
+   * JSON_TABLE. The position is the primary key: a replay of the same batch
+   * adds nothing.
+   */
+  async append(tx: Tx, batch: BatchRef, entries: readonly ChangeEntry[]): Promise<void> {
+    const wm = batch.batchWatermarkMs === null ? 0 : Math.max(0, batch.batchWatermarkMs);
+    for (let i = 0; i < entries.length; i += CHUNK) {
+      const rows = JSON.stringify(entries.slice(i, i + CHUNK).map((e, j) => [
+        encodeBatchSuffix(batch.batchOffset, wm, i + j), i + j, e.kind, JSON.stringify(e.payload),
+      ]));
+      await tx.$executeRaw`INSERT IGNORE INTO change_log (stream, \`partition\`, pos, epoch, batch_offset, batch_watermark_ms, seq, kind, payload, committed_at)
+        SELECT co.group_id, co.\`partition\`, CONCAT(LPAD(LOWER(HEX(co.epoch)), 8, '0'), j.suffix), co.epoch, ${batch.batchOffset}, ${wm}, j.seq, j.kind, j.payload, UTC_TIMESTAMP(3)
+        FROM consumer_offset co
+        JOIN JSON_TABLE(${rows}, '$[*]' COLUMNS (
+          suffix VARCHAR(40) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin PATH '$[0]',
+          seq INT PATH '$[1]',
+          kind VARCHAR(32) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin PATH '$[2]',
+          payload LONGTEXT CHARACTER SET utf8mb4 COLLATE utf8mb4_bin PATH '$[3]'
+        )) AS j
+        WHERE co.group_id = ${batch.stream} AND co.topic = ${batch.topic} AND co.\`partition\` = ${batch.partition}
+        ORDER BY j.seq`;
+    }
+  }
+
+  /**
+   * Appends one job-wide change (partition -1, epoch 0) at `positionMs` (e.g.
+   * a ranking boundary, epoch milliseconds), inside `tx`; INSERT IGNORE, so
+   * claiming the same boundary twice adds nothing.
+   */
+  async appendJobWide(tx: Tx, stream: string, positionMs: number, entry: ChangeEntry): Promise<void> {
+    const pos = encodePos({ epoch: 0, batchOffset: 0n, batchWatermarkMs: positionMs, seq: 0 });
+    await tx.$executeRaw`INSERT IGNORE INTO change_log (stream, \`partition\`, pos, epoch, batch_offset, batch_watermark_ms, seq, kind, payload, committed_at)
+      VALUES (${stream}, ${JOB_WIDE_PARTITION}, ${pos}, 0, 0, ${positionMs}, 0, ${entry.kind}, ${JSON.stringify(entry.payload)}, UTC_TIMESTAMP(3))`;
+  }
+
+  /**
+   * Up to `limit` changes of `stream` after `after` (per partition; partitions
+   * not in it from their first change), ordered by partition then position.
+   * One range scan per known partition on the primary key.
+   */
+  async readAfter(stream: string, after: ReadonlyMap<number, string>, limit: number, tx: Tx | Db = this.db): Promise<ChangeRow[]> {
+    const known = [...after.keys()];
+    const ranges = known.map((p) => Prisma.sql`(\`partition\` = ${p} AND pos > ${after.get(p)!})`);
+    if (known.length > 0) ranges.push(Prisma.sql`\`partition\` NOT IN (${Prisma.join(known)})`);
+    const where = ranges.length > 0 ? Prisma.sql`AND (${Prisma.join(ranges, ' OR ')})` : Prisma.empty;
+    const rows = await tx.$queryRaw<Row[]>`SELECT \`partition\`, pos, kind, payload, committed_at FROM change_log
+      WHERE stream = ${stream} ${where} ORDER BY \`partition\`, pos LIMIT ${limit}`;
+    return rows.map(toRow);
+  }
+
+  /** Per partition, the position of the newest change of `stream` (its log head). */
+  async heads(stream: string, tx: Tx | Db = this.db): Promise<Map<number, string>> {
+    const rows = await tx.$queryRaw<Array<{ partition: number; pos: string }>>`SELECT \`partition\`, MAX(pos) AS pos FROM change_log
+      WHERE stream = ${stream} GROUP BY \`partition\``;
+    return new Map(rows.map((r) => [Number(r.partition), r.pos]));
+  }
+
+  /** Per partition, the position pruning deleted through (changes at or before it are gone). */
+  async prunedThrough(stream: string): Promise<Map<number, string>> {
+    const rows = await this.db.$queryRaw<Array<{ partition: number; pruned_through: string }>>`SELECT \`partition\`, pruned_through FROM change_log_pruned
+      WHERE stream = ${stream}`;
+    return new Map(rows.map((r) => [Number(r.partition), r.pruned_through]));
+  }
+
+  /**
+   * Deletes the changes of `streams` older than `retentionSeconds`, per
+   * partition through the newest such position, in statements of at most
+   * {@link PRUNE_BATCH} rows. The partition's pruned-through mark is raised
+   * BEFORE its rows go, so a reader never misses a change without being told
+   * (CURSOR_EXPIRED).
+   * @returns the rows deleted.
+   */
+  async prune(streams: readonly string[], retentionSeconds: number): Promise<number> {
+    if (streams.length === 0) return 0;
+    const due = await this.db.$queryRaw<Array<{ stream: string; partition: number; pos: string }>>`SELECT stream, \`partition\`, MAX(pos) AS pos FROM change_log
+      WHERE committed_at < UTC_TIMESTAMP(3) - INTERVAL ${retentionSeconds} SECOND AND stream IN (${Prisma.join(streams)})
+      GROUP BY stream, \`partition\``;
+    let deleted = 0;
+    for (const { stream, partition, pos } of due) {
+      await this.db.$executeRaw`INSERT INTO change_log_pruned (stream, \`partition\`, pruned_through, pruned_at)
+        VALUES (${stream}, ${partition}, ${pos}, UTC_TIMESTAMP(3))
+        ON DUPLICATE KEY UPDATE pruned_through = GREATEST(pruned_through, VALUES(pruned_through)), pruned_at = VALUES(pruned_at)`;
+      for (;;) {
+        const n = await this.db.$executeRaw`DELETE FROM change_log WHERE stream = ${stream} AND \`partition\` = ${partition} AND pos <= ${pos}
+          ORDER BY pos LIMIT ${PRUNE_BATCH}`;
+        deleted += n;
+        if (n < PRUNE_BATCH) break;
+      }
+    }
+    return deleted;
+  }
+}
