@@ -55,7 +55,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   const consumers: JobRunner[] = [];
   let producer: Producer | null = null;
   let controlTimer: NodeJS.Timeout | null = null;
-  const controlEvents: Array<AsyncIterator<unknown>> = [];
+  const controlEvents: AsyncIterator<unknown>[] = [];
   if (config.ROLES.has('worker')) {
     const settings = runnerSettings(config);
     producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
@@ -66,7 +66,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
       await consumer.start();
       consumers.push(consumer);
     }
-    const byName = new Map(jobs.map((j, i) => [j.name, consumers[i]!]));
+    const byName = new Map(jobs.map((j, i) => [j.name, consumers[i]]));
     // Operators' pause state: the database is the truth (polled), the bus makes it prompt.
     const syncPaused = async () => {
       const paused = await pausedJobNames(db);
@@ -76,7 +76,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     controlTimer = setInterval(() => void syncPaused().catch(() => {}), config.JOB_CONTROL_POLL_MS);
     controlTimer.unref();
     for (const [i, job] of jobs.entries()) {
-      const consumer = consumers[i]!;
+      const consumer = consumers[i];
       const iterator = bus.pubSub.subscribe(TOPIC_JOB_CONTROL, job.groupId)[Symbol.asyncIterator]();
       controlEvents.push(iterator);
       void (async () => {
@@ -95,7 +95,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
       withTimeout(db.$queryRaw`SELECT 1`, 3_000, 'MySQL').then(() => 'ok'),
       withTimeout(redis.ping(), 3_000, 'Redis').then(() => 'ok'),
     ]);
-    const notJoined = jobs.filter((_, i) => consumers[i] && !consumers[i]!.joined).map((j) => j.name);
+    const notJoined = jobs.filter((_, i) => consumers[i] && !consumers[i].joined).map((j) => j.name);
     if (notJoined.length > 0) throw new Error(`consumers not joined yet: ${notJoined.join(', ')}`);
     return { kafka: kafkaOk, mysql: mysqlOk, redis: redisOk, consumers: consumers.length };
   };

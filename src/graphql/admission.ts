@@ -172,7 +172,7 @@ export class Admission {
 }
 
 /** A refusal's errors as a GraphQL response body, without the transport-only `http` extension. */
-export function refusalBody(refusal: Refusal): { errors: Array<{ message: string; extensions: Record<string, unknown> }> } {
+export function refusalBody(refusal: Refusal): { errors: { message: string; extensions: Record<string, unknown> }[] } {
   return {
     errors: refusal.errors.map((e) => {
       const { http: _http, ...extensions } = e.extensions ?? {};

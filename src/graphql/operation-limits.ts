@@ -44,7 +44,7 @@ export function parseWithLimits(source: string, limits: OperationLimits): Docume
       n: limits.maxTokens,
       onReject: [() => { overLimit = true; }],
       propagateOnRejection: true,
-    } as ConstructorParameters<typeof MaxTokensParserWLexer>[1]);
+    });
     return parser.parseDocument();
   } catch (err) {
     if (overLimit) throw refusal('TOKEN_LIMIT', `the document has more than ${limits.maxTokens} tokens`, { maxTokens: limits.maxTokens });
@@ -67,7 +67,7 @@ export function limitRules(limits: OperationLimits): ValidationRule[] {
     maxAliasesRule({ n: limits.maxAliases, propagateOnRejection: false, onReject: report('ALIAS_LIMIT', `the operation has more than ${limits.maxAliases} aliases`, { maxAliases: limits.maxAliases }) }),
     maxDirectivesRule({ n: limits.maxDirectives, propagateOnRejection: false, onReject: report('DIRECTIVE_LIMIT', `the operation has more than ${limits.maxDirectives} directives`, { maxDirectives: limits.maxDirectives }) }),
     maxDepthRule({ n: limits.maxDepth + 1, propagateOnRejection: false, onReject: report('DEPTH_LIMIT', `the operation is nested deeper than the depth limit of ${limits.maxDepth}`, { maxDepth: limits.maxDepth }) }),
-  ] as unknown as ValidationRule[];
+  ];
 }
 
 /** Page sizes above this are refused by the resolvers themselves, with a clearer BAD_USER_INPUT; the cost never counts more. */
@@ -86,7 +86,7 @@ const pageArgument = (args: Record<string, unknown>): number | undefined =>
 function parentPageSizes(schema: GraphQLSchema, document: DocumentNode, variables: Record<string, unknown>): WeakMap<FieldNode, number> {
   const pages = new WeakMap<FieldNode, number>();
   const typeInfo = new TypeInfo(schema);
-  const stack: Array<number | undefined> = [];
+  const stack: (number | undefined)[] = [];
   visit(document, visitWithTypeInfo(typeInfo, {
     Field: {
       enter(node) {

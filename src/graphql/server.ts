@@ -91,7 +91,7 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
   app.disable('x-powered-by');
   const httpServer: Server = createServer(app);
   const log = opts.logger.child({ component: 'http' });
-  const cleanups: Array<() => Promise<void>> = [];
+  const cleanups: (() => Promise<void>)[] = [];
 
   app.use(pinoHttp({
     logger: log,
@@ -171,15 +171,15 @@ async function mountGraphQL(app: express.Express, httpServer: Server, g: GraphQL
   const wsCleanup = useServer<Record<string, unknown>>({
     schema: g.schema,
     onConnect: async (ctx) => {
-      const auth = await g.admission.authenticate(ctx.connectionParams?.authorization, clientAddress(ctx as never));
+      const auth = await g.admission.authenticate(ctx.connectionParams?.authorization, clientAddress(ctx));
       if (!auth.ok) {
         const code = String(auth.errors[0]?.extensions?.code ?? 'UNAUTHENTICATED');
-        closeSocket(ctx as never, code === 'RATE_LIMITED' ? WS_CLOSE_TOO_MANY_CONNECTIONS : WS_CLOSE_FORBIDDEN, code);
+        closeSocket(ctx, code === 'RATE_LIMITED' ? WS_CLOSE_TOO_MANY_CONNECTIONS : WS_CLOSE_FORBIDDEN, code);
         return false;
       }
       const subject = keyId(auth.caller.apiKey);
       if (connections.size >= g.websocket.maxConnections || (connectionsPerSubject.get(subject) ?? 0) >= g.websocket.maxConnectionsPerKey) {
-        closeSocket(ctx as never, WS_CLOSE_TOO_MANY_CONNECTIONS, 'TOO_MANY_CONNECTIONS');
+        closeSocket(ctx, WS_CLOSE_TOO_MANY_CONNECTIONS, 'TOO_MANY_CONNECTIONS');
         return false;
       }
       connections.set(ctx, { subject, operations: new Map() });
@@ -188,7 +188,7 @@ async function mountGraphQL(app: express.Express, httpServer: Server, g: GraphQL
     },
     onSubscribe: async (ctx, id, payload): Promise<ExecutionArgs | readonly GraphQLError[]> => {
       // Every operation is admitted again: keys can be revoked, tokens expire, budgets run out.
-      const admitted = await g.admission.admit(ctx.connectionParams?.authorization, clientAddress(ctx as never), payload as OperationRequest);
+      const admitted = await g.admission.admit(ctx.connectionParams?.authorization, clientAddress(ctx), payload);
       if (!admitted.ok) return admitted.errors;
       const conn = connections.get(ctx);
       if (!conn) return refuse('UNAUTHENTICATED', 'the connection was not accepted').errors;
@@ -275,22 +275,22 @@ async function mountGraphQL(app: express.Express, httpServer: Server, g: GraphQL
   const admit: RequestHandler = async (req, res, next) => {
     try {
       const isGet = req.method === 'GET' || req.method === 'HEAD';
-      if (req.method === 'OPTIONS') return next();
+      if (req.method === 'OPTIONS') { next(); return; }
       // A GET without an operation is the landing page (or Apollo's 400): nothing to admit.
-      if (isGet && req.query.query === undefined && req.query.extensions === undefined) return next();
-      const body: unknown = isGet ? fromQueryString(req.query as Record<string, unknown>) : req.body;
+      if (isGet && req.query.query === undefined && req.query.extensions === undefined) { next(); return; }
+      const body: unknown = isGet ? fromQueryString(req.query) : req.body;
       const batch = Array.isArray(body);
       const operations = (batch ? body : [body]) as unknown[];
       if (batch) {
         const refused = g.admission.checkBatch(operations);
-        if (refused) return send(res, refused);
+        if (refused) { send(res, refused); return; }
       }
-      if (operations.some((o) => !o || typeof o !== 'object')) return send(res, refuse('BAD_REQUEST', 'the body must be a GraphQL request object'));
+      if (operations.some((o) => !o || typeof o !== 'object')) { send(res, refuse('BAD_REQUEST', 'the body must be a GraphQL request object')); return; }
       const auth = await g.admission.authenticate(req.headers.authorization, req.ip ?? 'unknown');
-      if (!auth.ok) return send(res, auth);
+      if (!auth.ok) { send(res, auth); return; }
       for (const op of operations as OperationRequest[]) {
         const admitted = await g.admission.admitOperation(auth.caller, op);
-        if (!admitted.ok) return send(res, admitted);
+        if (!admitted.ok) { send(res, admitted); return; }
         // Apollo runs exactly the text that was admitted (a trusted document sent by hash included).
         op.query = admitted.query;
         const ext = op.extensions as Record<string, unknown> | undefined;
@@ -308,8 +308,8 @@ async function mountGraphQL(app: express.Express, httpServer: Server, g: GraphQL
   };
   const bodyErrors = (err: unknown, _req: express.Request, res: express.Response, next: express.NextFunction) => {
     const type = (err as { type?: string }).type;
-    if (type === 'entity.too.large') return send(res, refuse('PAYLOAD_TOO_LARGE', `the request body is larger than ${g.maxBodyBytes} bytes`, 413, { maxBytes: g.maxBodyBytes }));
-    if (type === 'entity.parse.failed') return send(res, refuse('BAD_REQUEST', 'the request body is not valid JSON'));
+    if (type === 'entity.too.large') { send(res, refuse('PAYLOAD_TOO_LARGE', `the request body is larger than ${g.maxBodyBytes} bytes`, 413, { maxBytes: g.maxBodyBytes })); return; }
+    if (type === 'entity.parse.failed') { send(res, refuse('BAD_REQUEST', 'the request body is not valid JSON')); return; }
     next(err);
   };
   const corsMiddleware = g.corsOrigins.length > 0

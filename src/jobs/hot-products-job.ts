@@ -75,7 +75,7 @@ export function aggregateClicks(events: readonly ProductClickEvent[]): ClickBatc
   const minutes: MinuteClicks[] = [];
   const totals: TotalClicks[] = new Array(ids.length);
   for (let i = 0; i < ids.length; i++) {
-    const productId = ids[i]!;
+    const productId = ids[i];
     const agg = products.get(productId)!;
     if (agg.minutes.size === 1) {
       for (const [minuteMs, clicks] of agg.minutes) minutes.push({ productId, minuteMs, clicks });

@@ -60,6 +60,7 @@ export interface RechargeCityMetricsChangedEvent {
 }
 
 /** Routing keys and payloads of every subscription event. */
+// eslint-disable-next-line @typescript-eslint/consistent-type-definitions -- a type alias gets the implicit index signature that graphql-yoga's PubSubPublishArgsByKey constraint requires; an interface does not
 export type BusEvents = {
   // Every channel is per consumer group of the job (`<TOPIC>:<group>`): deployments, tests and
   // benchmarks sharing one Redis stay apart.

@@ -19,7 +19,7 @@ export interface PostCommitQueueOptions {
  * failure is logged and skipped: the database already holds the truth.
  */
 export class PostCommitQueue {
-  private readonly pending: Array<() => Promise<void>> = [];
+  private readonly pending: (() => Promise<void>)[] = [];
   private draining: Promise<void> | null = null;
   private backpressured = false;
 

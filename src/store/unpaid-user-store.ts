@@ -56,7 +56,7 @@ export class UnpaidUserStore {
    */
   async findVips(tx: Tx, uids: readonly string[]): Promise<Set<string>> {
     if (uids.length === 0) return new Set();
-    const rows = await tx.$queryRaw<Array<{ uid: string }>>`SELECT DISTINCT uid FROM vip_user WHERE uid IN (${Prisma.join([...uids])})`;
+    const rows = await tx.$queryRaw<{ uid: string }[]>`SELECT DISTINCT uid FROM vip_user WHERE uid IN (${Prisma.join([...uids])})`;
     return new Set(rows.map((r) => r.uid));
   }
 
@@ -134,7 +134,7 @@ export class UnpaidUserStore {
   async setCallbackStatus(uid: string, status: CallbackStatusName, actor: { role: string; apiKey: string }): Promise<UnpaidUserRow> {
     const to = CALLBACK_STATUS_CODES[status];
     return this.db.$transaction(async (tx) => {
-      const [current] = await tx.$queryRaw<Array<{ callback_status: number | null }>>`SELECT callback_status FROM unpayment_record WHERE uid = ${uid} FOR UPDATE`;
+      const [current] = await tx.$queryRaw<{ callback_status: number | null }[]>`SELECT callback_status FROM unpayment_record WHERE uid = ${uid} FOR UPDATE`;
       if (!current) throw new UnpaidUserNotFoundError(uid);
       const from = current.callback_status === null ? null : Number(current.callback_status);
       const updated = await tx.unpaymentRecord.update({ where: { uid }, data: { callbackStatus: to } });

@@ -15,9 +15,9 @@ export const silentLog = pino({ level: 'silent' });
 
 /** Records every call the runner makes on the consumer. */
 export class FakeConsumer implements ConsumerPort {
-  readonly seeks: Array<{ partition: number; offset: bigint }> = [];
-  readonly pauses: Array<'pause' | 'resume'> = [];
-  readonly kafkaCommits: Array<{ partition: number; nextOffset: bigint }> = [];
+  readonly seeks: { partition: number; offset: bigint }[] = [];
+  readonly pauses: ('pause' | 'resume')[] = [];
+  readonly kafkaCommits: { partition: number; nextOffset: bigint }[] = [];
   bounds = new Map<number, OffsetBounds>();
 
   seek(partition: number, offset: bigint): void {
@@ -47,7 +47,7 @@ interface StoredRow extends JobPosition {
 /** `consumer_offset` in memory: claims bump the epoch, commits are fenced by it. */
 export class FakeStore implements PartitionStorePort {
   readonly rows = new Map<number, StoredRow>();
-  readonly commits: Array<{ partition: number } & BatchCommit> = [];
+  readonly commits: ({ partition: number } & BatchCommit)[] = [];
   /** Rejections for the next commits, taken one per commit. */
   readonly commitFailures: Error[] = [];
   /** Rejections for the next claims, taken one per claim. */
@@ -102,7 +102,7 @@ export class FakeStore implements PartitionStorePort {
 
 /** Dead-letter sends, kept. */
 export class FakeProducer implements DeadLetterProducer {
-  readonly sent: Array<Parameters<DeadLetterProducer['send']>[0]> = [];
+  readonly sent: Parameters<DeadLetterProducer['send']>[0][] = [];
   async send(record: Parameters<DeadLetterProducer['send']>[0]): Promise<void> {
     this.sent.push(record);
   }
@@ -124,7 +124,7 @@ export function countingJob(tickWatermarks: number[] = []): JobDefinition & { su
         process(records: readonly SourceRecord[]): BatchResult {
           const good = records.filter((r) => r.value?.toString() !== 'bad');
           const add = good.reduce((s, r) => s + Number(r.value!.toString()), 0);
-          const next = records[records.length - 1]!.offset + 1n;
+          const next = records[records.length - 1].offset + 1n;
           position = { nextOffset: next, replayFrom: next, watermarkMs: position.watermarkMs };
           return {
             write: async () => {
@@ -162,7 +162,7 @@ export class FakeBatch implements FetchedBatch {
     }));
   }
   lastOffset(): string {
-    return this.messages[this.messages.length - 1]!.offset;
+    return this.messages[this.messages.length - 1].offset;
   }
   isStale(): boolean {
     return this.stale;

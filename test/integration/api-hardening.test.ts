@@ -123,7 +123,7 @@ describe('public API hardening: one admission path for HTTP and WebSocket', () =
   });
 
   it('should refuse more tokens, aliases, directives and depth than allowed, each with its code, and let normal operations through', async () => {
-    const cases: Array<[code: string, abusive: string, normal: string]> = [
+    const cases: [code: string, abusive: string, normal: string][] = [
       // One character per token (nested list brackets), so the document also fits the WebSocket payload bound.
       ['TOKEN_LIMIT', `{ __typename(x: ${'['.repeat(1_100)}${']'.repeat(1_100)}) }`, `{ ${'__typename '.repeat(50)} }`],
       ['ALIAS_LIMIT', `{ ${Array.from({ length: 51 }, (_, i) => `a${i}: rechargeSummary { orders }`).join(' ')} }`, `{ ${Array.from({ length: 10 }, (_, i) => `a${i}: rechargeSummary { orders }`).join(' ')} }`],
@@ -243,7 +243,7 @@ describe('public API hardening: one admission path for HTTP and WebSocket', () =
     assert.equal(errorCode(await gql(api.url, mutation, {}, viewer)), 'FORBIDDEN');
     assert.equal(errorCode(await gql(api.url, mutation, {}, await token({ role: 'crm' }))), 'NOT_FOUND');
 
-    const refusals: Array<[string, string, string]> = [
+    const refusals: [string, string, string][] = [
       ['expired', await token({ role: 'viewer' }, { exp: Math.floor(Date.now() / 1000) - 600 }), 'UNAUTHENTICATED'],
       ['wrong audience', await token({ role: 'viewer' }, { aud: 'someone-else' }), 'UNAUTHENTICATED'],
       ['wrong issuer', await token({ role: 'viewer' }, { iss: 'https://evil.test' }), 'UNAUTHENTICATED'],
@@ -265,9 +265,9 @@ describe('public API hardening: one admission path for HTTP and WebSocket', () =
     assert.equal(await ws.state, 'connected');
     const res = await once(ws.client, COUNT);
     assert.equal(res.errors, undefined, JSON.stringify(res.errors));
-    assert.equal((res.data as any).unpaidUsers.totalCount, 0);
+    assert.equal((res.data).unpaidUsers.totalCount, 0);
     await ws.client.dispose();
-    const cases: Array<[string, string, string]> = [
+    const cases: [string, string, string][] = [
       ['expired', await token({ role: 'viewer' }, { exp: Math.floor(Date.now() / 1000) - 600 }), 'UNAUTHENTICATED'],
       ['wrong audience', await token({ role: 'viewer' }, { aud: 'someone-else' }), 'UNAUTHENTICATED'],
       ['wrong issuer', await token({ role: 'viewer' }, { iss: 'https://evil.test' }), 'UNAUTHENTICATED'],
@@ -311,11 +311,11 @@ describe('public API hardening: one admission path for HTTP and WebSocket', () =
     const startProduction = (env: Record<string, string | undefined>) => new Promise<{ code: number | null; stderr: string }>((resolve) => {
       const { API_KEYS: _keys, AUTH_JWKS_URL: _jwks, ...rest } = process.env;
       const child = spawn(process.execPath, [MAIN], {
-        env: { ...rest, NODE_ENV: 'production', KAFKA_BROKERS: KAFKA_BROKERS.join(','), REDIS_URL, PORT: '0', ...env } as NodeJS.ProcessEnv,
+        env: { ...rest, NODE_ENV: 'production', KAFKA_BROKERS: KAFKA_BROKERS.join(','), REDIS_URL, PORT: '0', ...env },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       let stderr = '';
-      child.stderr!.on('data', (d) => { stderr += d.toString(); });
+      child.stderr.on('data', (d) => { stderr += d.toString(); });
       child.once('exit', (code) => resolve({ code, stderr }));
     });
     const none = await startProduction({});

@@ -41,7 +41,7 @@ export class UnpaidUser {
     return Object.assign(new UnpaidUser(), {
       uid: row.uid,
       phone: row.phone,
-      callbackStatus: callbackStatusName(row.callbackStatus) as CallbackStatusName as CallbackStatus,
+      callbackStatus: callbackStatusName(row.callbackStatus) as CallbackStatus,
       enterOrderCount: row.enterOrderCount,
       firstDetectedAt: row.firstDetectedAt,
       lastDetectedAt: row.lastDetectedAt,

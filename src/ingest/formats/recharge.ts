@@ -118,7 +118,7 @@ export function parseLocalTime(text: string, calendar: ZonedCalendar): number | 
   const second = n(12, 2);
   const ms = n(14, 3);
   if (year < 1970 || month < 1 || month > 12 || day < 1) return null;
-  const monthDays = month === 2 && isLeap(year) ? 29 : DAYS_IN_MONTH[month - 1]!;
+  const monthDays = month === 2 && isLeap(year) ? 29 : DAYS_IN_MONTH[month - 1];
   if (day > monthDays || hour > 23 || minute > 59 || second > 59) return null;
   return calendar.fromLocal(Date.UTC(year, month - 1, day, hour, minute, second, ms));
 }
@@ -186,7 +186,7 @@ export function parseRecharge(value: Buffer | string | null, ctx: RechargeParseC
     throw new MalformedRecordError('bad-json', `value: expected one JSON object, got text that is not JSON (${(err as Error).message}): ${shown(text)}`, { cause: err });
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-    throw new MalformedRecordError('bad-json', `value: expected one JSON object, got ${Array.isArray(parsed) ? 'an array' : `${parsed === null ? 'null' : typeof parsed}`}`);
+    throw new MalformedRecordError('bad-json', `value: expected one JSON object, got ${Array.isArray(parsed) ? 'an array' : (parsed === null ? 'null' : typeof parsed)}`);
   }
   const obj = parsed as Record<string, unknown>;
 

@@ -138,13 +138,13 @@ function splitFields(line: string): string[] {
  * Char loops instead of regexes: this runs once per record on the hot path.
  */
 function checkFields(fields: readonly string[]): number {
-  const uid = fields[UID]!;
+  const uid = fields[UID];
   if (uid.length === 0) throw fieldError('empty-uid', UID, 'a non-empty user id', '""');
   if (uid.length > MAX_UID_LENGTH) {
     throw fieldError('uid-too-long', UID, `at most ${MAX_UID_LENGTH} characters`, `${uid.length} characters (${shown(uid)})`);
   }
 
-  const phone = fields[PHONE]!;
+  const phone = fields[PHONE];
   const start = phone.charCodeAt(0) === CH_PLUS ? 1 : 0;
   const digits = phone.length - start;
   let phoneOk = digits >= 1 && digits <= MAX_PHONE_DIGITS;
@@ -156,9 +156,9 @@ function checkFields(fields: readonly string[]): number {
     throw fieldError('bad-phone', PHONE, `1 to ${MAX_PHONE_DIGITS} digits with an optional leading "+"`, shown(phone));
   }
 
-  if (fields[EVENT_KEY]!.length === 0) throw fieldError('empty-event-key', EVENT_KEY, 'a non-empty event name', '""');
+  if (fields[EVENT_KEY].length === 0) throw fieldError('empty-event-key', EVENT_KEY, 'a non-empty event name', '""');
 
-  const time = fields[EVENT_TIME]!;
+  const time = fields[EVENT_TIME];
   let seconds = 0;
   let timeOk = time.length >= 1 && time.length <= MAX_EVENT_TIME_DIGITS;
   for (let i = 0; timeOk && i < time.length; i++) {
@@ -222,9 +222,9 @@ export function parseUserBehavior(value: Buffer | string | null): UserBehaviorEv
   const fields = splitFields(line);
   const seconds = checkFields(fields);
   return {
-    uid: fields[UID]!,
-    phone: fields[PHONE]!,
-    eventKey: fields[EVENT_KEY]!,
+    uid: fields[UID],
+    phone: fields[PHONE],
+    eventKey: fields[EVENT_KEY],
     eventTimeMs: seconds * 1000,
     fields,
   };
@@ -295,7 +295,7 @@ export function formatUserBehavior(e: UserBehaviorLineInput): string {
     String(e.eventTimeSec),
   ];
   for (let i = 0; i < fields.length; i++) {
-    const f = fields[i]!;
+    const f = fields[i];
     if (f.includes('\t') || f.includes('\n') || f.includes('\r')) {
       throw fieldError('field-count', i, 'no tab or line break inside a field', shown(f));
     }
