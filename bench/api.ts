@@ -95,8 +95,8 @@ function parseCommandLine(): ApiBenchArgs {
     connections: Math.min(rate, int('connections', values.connections, 50, 1)),
     seedRows,
     warmupSec: int('warmup', values.warmup, 5, 0),
-    json: Boolean(values.json),
-    serviceLogs: Boolean(values['service-logs']),
+    json: values.json,
+    serviceLogs: values['service-logs'],
   };
 }
 
@@ -146,7 +146,8 @@ async function main(args: ApiBenchArgs): Promise<void> {
   };
   onCleanup('kafka groups', async () => {
     const admin = await connectAdmin();
-    await admin.deleteGroups(Object.values(groups)).catch(() => {});
+    // Best effort: a group left over is only clutter on the shared broker.
+    await admin.deleteGroups(Object.values(groups)).catch(() => undefined);
     await admin.disconnect();
   });
   onCleanup('redis keys', async () => {
@@ -185,7 +186,7 @@ async function main(args: ApiBenchArgs): Promise<void> {
     if (service.dead()) throw service.died();
     const res = await fetch(`${base}/readyz`).catch(() => null);
     return res?.status === 200;
-  }, 120_000, 200).catch((err) => { throw service.dead() ? service.died() : err; });
+  }, 120_000, 200).catch((err: unknown) => { throw service.dead() ? service.died() : err; });
   say(`   service pid ${service.pid} ready on ${url} after ${((performance.now() - spawnedAt) / 1000).toFixed(1)} s`);
 
   // 1. ingest: a third of the rate per topic; the clicks start an hour back in event time so that
@@ -206,7 +207,7 @@ async function main(args: ApiBenchArgs): Promise<void> {
     const rows = await sql<{ group_id: string; n: bigint | number }>(db.url,
       'SELECT group_id, SUM(next_offset) AS n FROM consumer_offset WHERE group_id IN (?) GROUP BY group_id', [Object.values(groups)]);
     return rows.length === 4 && rows.every((r) => Number(r.n) > 0);
-  }, 120_000, 500).catch((err) => { throw service.dead() ? service.died() : err; });
+  }, 120_000, 500).catch((err: unknown) => { throw service.dead() ? service.died() : err; });
 
   // The deep page's cursor: page once through the first DEEP_PAGE_ROWS rows.
   const headers = { 'content-type': 'application/json', authorization: `Bearer ${OPS_KEY}` };
@@ -294,6 +295,7 @@ async function main(args: ApiBenchArgs): Promise<void> {
     const cpu0 = cpuSeconds(service.pid);
     const in0 = await produced();
     const m = await measure(url, headers, q, args);
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- set by the cleanup hook while measure() was awaited
     if (aborted) throw new Error(`stopped during "${q.name}"`);
     const in1 = await produced();
     const cpu1 = cpuSeconds(service.pid);
@@ -439,7 +441,7 @@ async function measure(url: string, headers: Record<string, string>, q: ReadQuer
       duration: args.durationSec,
       timeout: 10,
       requests: [request],
-    }, (err, res) => (err ? reject(err) : resolve(res)));
+    }, (err, res) => (err ? reject(err as Error) : resolve(res)));
     running.on('response', (_client: unknown, _status: number, _bytes: number, ms: number) => { latencies.push(ms); });
   });
   const ms = performance.now() - started;

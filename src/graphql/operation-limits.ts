@@ -47,6 +47,7 @@ export function parseWithLimits(source: string, limits: OperationLimits): Docume
     });
     return parser.parseDocument();
   } catch (err) {
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- set by the parser's onReject callback, which control-flow analysis does not follow
     if (overLimit) throw refusal('TOKEN_LIMIT', `the document has more than ${limits.maxTokens} tokens`, { maxTokens: limits.maxTokens });
     const e = err instanceof GraphQLError ? err : new GraphQLError(String(err));
     throw new GraphQLError(e.message, { source: e.source, positions: e.positions, extensions: { code: 'GRAPHQL_PARSE_FAILED' } });
@@ -125,7 +126,7 @@ function parentPageSizes(schema: GraphQLSchema, document: DocumentNode, variable
 function databaseEstimator(schema: GraphQLSchema, pages: WeakMap<FieldNode, number>): ComplexityEstimator {
   const roots = new Set([schema.getQueryType(), schema.getMutationType(), schema.getSubscriptionType()].filter(Boolean));
   return ({ type, field, node, args, childComplexity }) => {
-    const declared = field.extensions?.complexity;
+    const declared = field.extensions.complexity;
     const own = typeof declared === 'number' ? declared : roots.has(type as never) ? DATABASE_READ_COST : 1;
     const items = isListType(getNullableType(field.type)) ? (pageArgument(args) ?? pages.get(node) ?? 1) : 1;
     return own + Math.min(MAX_COUNTED_ITEMS, Math.max(1, items)) * childComplexity;

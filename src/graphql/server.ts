@@ -8,6 +8,7 @@ import { expressMiddleware } from '@as-integrations/express5';
 import cors from 'cors';
 import express, { type RequestHandler } from 'express';
 import type { ExecutionArgs, GraphQLError, GraphQLSchema } from 'graphql';
+import { OperationTypeNode } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import type { Logger } from 'pino';
 import { pinoHttp } from 'pino-http';
@@ -103,8 +104,8 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
     // Probes and scrapes every few seconds would drown the log.
     autoLogging: { ignore: (req) => req.url !== '/graphql' },
     serializers: {
-      req: (req) => ({ id: req.id, method: req.method, url: req.url }),
-      res: (res) => ({ statusCode: res.statusCode }),
+      req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url }),
+      res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
     },
   }));
 
@@ -173,7 +174,7 @@ async function mountGraphQL(app: express.Express, httpServer: Server, g: GraphQL
     onConnect: async (ctx) => {
       const auth = await g.admission.authenticate(ctx.connectionParams?.authorization, clientAddress(ctx));
       if (!auth.ok) {
-        const code = String(auth.errors[0]?.extensions?.code ?? 'UNAUTHENTICATED');
+        const code = (auth.errors[0]?.extensions.code as string | undefined) ?? 'UNAUTHENTICATED';
         closeSocket(ctx, code === 'RATE_LIMITED' ? WS_CLOSE_TOO_MANY_CONNECTIONS : WS_CLOSE_FORBIDDEN, code);
         return false;
       }
@@ -192,7 +193,7 @@ async function mountGraphQL(app: express.Express, httpServer: Server, g: GraphQL
       if (!admitted.ok) return admitted.errors;
       const conn = connections.get(ctx);
       if (!conn) return refuse('UNAUTHENTICATED', 'the connection was not accepted').errors;
-      const isSubscription = admitted.operationType === 'subscription';
+      const isSubscription = admitted.operationType === OperationTypeNode.SUBSCRIPTION;
       if (isSubscription && (subscriptionsPerSubject.get(conn.subject) ?? 0) >= g.websocket.maxSubscriptionsPerKey) {
         return refuse('TOO_MANY_SUBSCRIPTIONS', `at most ${g.websocket.maxSubscriptionsPerKey} subscriptions per key at once: complete one first`, 429, { maxSubscriptions: g.websocket.maxSubscriptionsPerKey }).errors;
       }
@@ -227,13 +228,14 @@ async function mountGraphQL(app: express.Express, httpServer: Server, g: GraphQL
 
   // --- HTTP (Apollo Server) ---
   const durationPlugin: ApolloServerPlugin<GraphQLContext> = {
-    async requestDidStart() {
+    requestDidStart() {
       const started = performance.now();
-      return {
-        async willSendResponse({ operation }) {
+      return Promise.resolve({
+        willSendResponse({ operation }) {
           metrics.graphqlDuration.observe({ operation: operation?.operation ?? 'invalid' }, (performance.now() - started) / 1000);
+          return Promise.resolve();
         },
-      };
+      });
     },
   };
   const apollo = new ApolloServer<GraphQLContext>({
@@ -247,7 +249,7 @@ async function mountGraphQL(app: express.Express, httpServer: Server, g: GraphQL
     stopOnTerminationSignals: false,
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
-      { async serverWillStart() { return { async drainServer() { await wsCleanup.dispose(); } }; } },
+      { serverWillStart() { return Promise.resolve({ async drainServer() { await wsCleanup.dispose(); } }); } },
       durationPlugin,
     ],
     formatError: (formatted, error) => {
@@ -265,7 +267,7 @@ async function mountGraphQL(app: express.Express, httpServer: Server, g: GraphQL
     const json = (v: unknown) => {
       if (typeof v !== 'string') return v;
       try {
-        return JSON.parse(v);
+        return JSON.parse(v) as unknown;
       } catch {
         return v;
       }
@@ -317,10 +319,10 @@ async function mountGraphQL(app: express.Express, httpServer: Server, g: GraphQL
     : ((_req, _res, next) => next()) as RequestHandler;
 
   app.use('/graphql', corsMiddleware, express.json({ limit: g.maxBodyBytes }), bodyErrors, admit, expressMiddleware(apollo, {
-    context: async ({ req }) => ({
+    context: ({ req }) => Promise.resolve({
       caller: (req as unknown as { caller?: Caller }).caller ?? null,
       services: g.services,
-      logger: (req as unknown as { log: Logger }).log ?? log,
+      logger: (req as unknown as { log?: Logger }).log ?? log,
     }),
   }));
 

@@ -8,7 +8,7 @@ const { CompressionCodecs, CompressionTypes, logLevel } = kafkajs;
 // kafkajs only ships gzip; real producers also send snappy. Registering is global.
 CompressionCodecs[CompressionTypes.Snappy] = SnappyCodec;
 
-const LEVELS: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
+const LEVELS: Partial<Record<number, 'error' | 'warn' | 'info' | 'debug'>> = {
   [logLevel.ERROR]: 'error',
   [logLevel.WARN]: 'warn',
   [logLevel.INFO]: 'info',

@@ -52,7 +52,8 @@ export function createAbnormalOrdersJob(opts: AbnormalOrdersOptions): JobDefinit
     results: 'idempotent',
     // Detections are idempotent upserts, so a replay rewrites them; the rows also hold the
     // CRM team's callback statuses, which are business data: a rebuild keeps them.
-    clearResults: async () => {},
+    // Nothing to clear: the detections are idempotent upserts that a replay rewrites.
+    clearResults: () => Promise.resolve(),
     createProcessor: ({ nextOffset, replayFrom, watermarkMs, nowMs }) =>
       new AbnormalOrdersProcessor(opts, new PartitionWindowEngine(opts.window, aggregator, { nextOffset, watermarkMs, replayFrom }, nowMs)),
   };

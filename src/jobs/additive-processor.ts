@@ -147,8 +147,10 @@ export class AdditiveProcessor<E> implements PartitionProcessor {
   }
 
   private applyIdleAdvance(nowMs: number): void {
+    // Callers check that idle advance is configured; without it there is nothing to do.
+    if (this.idleTimeoutMs === null) return;
     const idleForMs = nowMs - this.lastRecordWallMs;
-    if (idleForMs < this.idleTimeoutMs!) return;
+    if (idleForMs < this.idleTimeoutMs) return;
     const candidate = this.maxEventTimeMs !== null ? this.maxEventTimeMs + idleForMs - this.graceMs : nowMs - this.graceMs;
     if (this.watermark === null || candidate > this.watermark) this.watermark = candidate;
   }

@@ -60,8 +60,8 @@ export function aggregateDailyUsers(events: readonly UserEvent[], dateOf: (epoch
     const seen = first.get(e.uid);
     if (seen === undefined || day < seen) first.set(e.uid, day);
   }
-  const days = [...byDay.keys()].sort().map((day) => ({ day, uids: [...byDay.get(day)!].sort(byCodeUnit) }));
-  const firstDays = [...first.keys()].sort(byCodeUnit).map((uid) => ({ uid, day: first.get(uid)! }));
+  const days = [...byDay].sort(([a], [b]) => byCodeUnit(a, b)).map(([day, uids]) => ({ day, uids: [...uids].sort(byCodeUnit) }));
+  const firstDays = [...first].sort(([a], [b]) => byCodeUnit(a, b)).map(([uid, day]) => ({ uid, day }));
   return { days, firstDays };
 }
 

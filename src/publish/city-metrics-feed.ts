@@ -63,7 +63,7 @@ export class CityMetricsFeed {
       for (let next = await iterator.next(); !next.done; next = await iterator.next()) {
         for (const snapshot of next.value.cities) this.throttle.offer(snapshot.cityCode, snapshot);
       }
-    })().catch((err) => {
+    })().catch((err: unknown) => {
       this.listening = false;
       this.logger?.error({ err }, 'city metrics feed stopped');
     });

@@ -92,8 +92,8 @@ export function createEventBus(redisUrl: string): EventBus {
   const publishClient = new Redis(redisUrl, { maxRetriesPerRequest: 3 });
   const subscribeClient = new Redis(redisUrl);
   // Reconnection is ioredis's job; an unhandled 'error' event would kill the process.
-  publishClient.on('error', () => {});
-  subscribeClient.on('error', () => {});
+  publishClient.on('error', () => undefined);
+  subscribeClient.on('error', () => undefined);
   // The event target neither awaits nor catches these calls: a rejection (Redis down for
   // longer than the client's retries) would be an unhandled rejection and end the process.
   // An event published while Redis is down is lost; the database still has the values.
@@ -104,13 +104,15 @@ export function createEventBus(redisUrl: string): EventBus {
     subscribe: (channel: string) => subscribeClient.subscribe(channel).catch(ignore),
     unsubscribe: (channel: string) => subscribeClient.unsubscribe(channel).catch(ignore),
   };
-  const eventTarget = createRedisEventTarget<any>({ publishClient: publisher as unknown as Redis, subscribeClient: subscriber as unknown as Redis });
+  const eventTarget = // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the event target carries every channel's payload; the typed PubSub on top checks them
+createRedisEventTarget<any>({ publishClient: publisher as unknown as Redis, subscribeClient: subscriber as unknown as Redis });
   const pubSub = createPubSub<BusEvents>({ eventTarget });
   return {
     pubSub,
-    async close() {
+    close() {
       publishClient.disconnect();
       subscribeClient.disconnect();
+      return Promise.resolve();
     },
   };
 }

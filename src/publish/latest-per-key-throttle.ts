@@ -44,7 +44,7 @@ export class LatestPerKeyThrottle<K, V> {
     this.now = opts.now ?? Date.now;
     this.setTimer = opts.setTimer ?? ((fn, ms) => {
       const t = setTimeout(fn, ms);
-      t.unref?.();
+      t.unref();
       return t;
     });
     this.clearTimer = opts.clearTimer ?? ((t) => clearTimeout(t as NodeJS.Timeout));

@@ -136,7 +136,7 @@ export class JobPartitions implements PartitionOwnership {
     }
     if (assigned.length === 0) return;
     // A kept partition may have a batch in flight: claim it only at the batch boundary.
-    await Promise.all(assigned.map((p) => this.partitions.get(p)?.chain.catch(() => {})));
+    await Promise.all(assigned.map((p) => this.partitions.get(p)?.chain.catch(() => undefined) ?? Promise.resolve()));
     const init = this.claim(assigned);
     for (const p of assigned) this.initializing.set(p, init);
     try {
@@ -213,7 +213,8 @@ export class JobPartitions implements PartitionOwnership {
   async handleBatch(batch: FetchedBatch): Promise<void> {
     const partition = batch.partition;
     const init = this.initializing.get(partition);
-    if (init) await init.catch(() => {});
+    // Its failure was reported where the claim ran; here only its end matters.
+    if (init) await init.catch(() => undefined);
     const state = this.partitions.get(partition);
     if (!state) {
       batch.resolveOffset(batch.lastOffset());

@@ -62,6 +62,7 @@ export class StatsReporter {
       pipeline.set(partitionStatsKey(this.groupId, this.topic, state.partition), JSON.stringify(stats),
         'EX', PARTITION_STATS_TTL_SECONDS);
     }
-    await pipeline.exec().catch(() => {});
+    // Stats are advisory: the next report writes them again.
+    await pipeline.exec().catch(() => undefined);
   }
 }

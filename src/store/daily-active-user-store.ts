@@ -84,7 +84,11 @@ export class DailyActiveUserStore {
         FROM user_first_seen WHERE first_day BETWEEN ${from} AND ${to} GROUP BY first_day`,
     ]);
     const out = new Map<string, { activeUsers: number; newUsers: number }>();
-    const at = (day: string) => out.get(day) ?? out.set(day, { activeUsers: 0, newUsers: 0 }).get(day)!;
+    const at = (day: string) => {
+      let v = out.get(day);
+      if (!v) out.set(day, (v = { activeUsers: 0, newUsers: 0 }));
+      return v;
+    };
     for (const r of active) at(r.day).activeUsers = Number(r.n);
     for (const r of fresh) at(r.day).newUsers = Number(r.n);
     return out;

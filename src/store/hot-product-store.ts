@@ -81,7 +81,11 @@ export class HotProductStore {
   /** Adds one batch's clicks, inside the batch transaction (one multi-row upsert per table and chunk). */
   async addBatch(tx: Tx, batch: ClickBatch): Promise<void> {
     const minuteText = new Map<number, string>();
-    const minute = (ms: number) => minuteText.get(ms) ?? minuteText.set(ms, sqlDateTime(ms)).get(ms)!;
+    const minute = (ms: number) => {
+      let text = minuteText.get(ms);
+      if (text === undefined) minuteText.set(ms, (text = sqlDateTime(ms)));
+      return text;
+    };
     for (let i = 0; i < batch.minutes.length; i += CHUNK) {
       const rows = JSON.stringify(batch.minutes.slice(i, i + CHUNK).map((m) => [m.productId, minute(m.minuteMs), m.clicks]));
       await tx.$executeRaw`INSERT INTO product_click_minute (product_id, window_start, window_end, clicks)
@@ -169,7 +173,7 @@ export class HotProductStore {
     const [before, rows] = await Promise.all([
       this.db.$queryRaw<{ clicks: bigint | null }[]>`SELECT CAST(SUM(clicks) AS SIGNED) AS clicks FROM product_click_minute
         WHERE product_id = ${productId} AND window_start < ${new Date(fromMs)}`,
-      this.db.$queryRaw<{ windowStart: Date; clicks: number }[]>`SELECT window_start AS windowStart, clicks FROM product_click_minute
+      this.db.$queryRaw<{ windowStart: Date; clicks: number | bigint }[]>`SELECT window_start AS windowStart, clicks FROM product_click_minute
         WHERE product_id = ${productId} AND window_start >= ${new Date(fromMs)} AND window_start < ${new Date(toMs)}`,
     ]);
     return {
@@ -183,7 +187,7 @@ export class HotProductStore {
    * published for the group: one small query (a few rows).
    */
   async jobWatermark(groupId: string, topic: string): Promise<StoredJobWatermark> {
-    const [row] = await this.db.$queryRaw<{ partitions: bigint; withWatermark: bigint; minWatermark: bigint | null; lastEmitted: Date | null }[]>`
+    const [row] = await this.db.$queryRaw<({ partitions: bigint; withWatermark: bigint; minWatermark: bigint | null; lastEmitted: Date | null } | undefined)[]>`
       SELECT COUNT(*) AS partitions, COUNT(watermark_ms) AS withWatermark, MIN(watermark_ms) AS minWatermark,
         (SELECT MAX(window_end) FROM hot_products_emission WHERE group_id = ${groupId}) AS lastEmitted
       FROM consumer_offset WHERE group_id = ${groupId} AND topic = ${topic}`;

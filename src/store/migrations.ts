@@ -71,7 +71,7 @@ export async function applyMigrations(databaseUrl: string, dir = MIGRATIONS_DIR)
       applied.push(name);
     }
   } finally {
-    await conn.query("SELECT RELEASE_LOCK('rt_analytics_migrate')").catch(() => {});
+    await conn.query("SELECT RELEASE_LOCK('rt_analytics_migrate')").catch(() => undefined);
     await conn.end();
   }
   return applied;

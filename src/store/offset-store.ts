@@ -29,11 +29,11 @@ export interface PositionUpdate {
 }
 
 interface Row {
-  next_offset: bigint;
-  replay_from: bigint;
+  next_offset: bigint | number;
+  replay_from: bigint | number;
   watermark_ms: bigint | null;
-  epoch: number;
-  lost_to_retention: bigint;
+  epoch: number | bigint;
+  lost_to_retention: bigint | number;
 }
 
 /**
@@ -98,7 +98,7 @@ export class OffsetStore {
    * @throws {FencedError} when another worker claimed the partition since.
    */
   async lock(tx: Tx, groupId: string, topic: string, partition: number, epoch: number): Promise<void> {
-    const rows = await tx.$queryRaw<{ epoch: number }[]>`SELECT epoch FROM consumer_offset
+    const rows = await tx.$queryRaw<{ epoch: number | bigint }[]>`SELECT epoch FROM consumer_offset
       WHERE group_id = ${groupId} AND topic = ${topic} AND \`partition\` = ${partition} FOR UPDATE`;
     if (rows.length === 0 || Number(rows[0].epoch) !== epoch) throw new FencedError(groupId, topic, partition, epoch);
   }
@@ -118,7 +118,7 @@ export class OffsetStore {
    * claims again instead of leaving the partition.
    */
   async wasReset(groupId: string, topic: string, partition: number): Promise<boolean> {
-    const rows = await this.db.$queryRaw<{ epoch: number; reset_epoch: number | null }[]>`SELECT epoch, reset_epoch FROM consumer_offset
+    const rows = await this.db.$queryRaw<{ epoch: number | bigint; reset_epoch: number | bigint | null }[]>`SELECT epoch, reset_epoch FROM consumer_offset
       WHERE group_id = ${groupId} AND topic = ${topic} AND \`partition\` = ${partition}`;
     return rows.length > 0 && rows[0].reset_epoch !== null && Number(rows[0].reset_epoch) === Number(rows[0].epoch);
   }
@@ -149,7 +149,7 @@ export class OffsetStore {
     for (const [partition, target] of [...targets].sort(([a], [b]) => a - b)) {
       await tx.$executeRaw`INSERT IGNORE INTO consumer_offset (group_id, topic, \`partition\`, next_offset, replay_from, epoch)
         VALUES (${groupId}, ${topic}, ${partition}, -1, -1, 0)`;
-      const [row] = await tx.$queryRaw<{ next_offset: bigint; replay_from: bigint }[]>`SELECT next_offset, replay_from FROM consumer_offset
+      const [row] = await tx.$queryRaw<{ next_offset: bigint | number; replay_from: bigint | number }[]>`SELECT next_offset, replay_from FROM consumer_offset
         WHERE group_id = ${groupId} AND topic = ${topic} AND \`partition\` = ${partition} FOR UPDATE`;
       const before = BigInt(row.next_offset);
       const oldReplay = BigInt(row.replay_from);

@@ -328,8 +328,9 @@ export class RechargeServingCache {
     } catch {
       return null;
     }
-    const complete = hash[COMPLETE_FIELD];
+    const complete = hash[COMPLETE_FIELD] as string | undefined;
     if (complete === undefined) return null;
+    // eslint-disable-next-line @typescript-eslint/no-dynamic-delete -- a constant field name on this call's own copy of the Redis hash
     delete hash[COMPLETE_FIELD];
     const fields: Record<string, unknown> = {};
     highest = Math.max(highest, Number(complete) || 0);
@@ -350,14 +351,16 @@ export class RechargeServingCache {
     this.dirty.delete(id);
     this.dirty.set(id, b);
     while (this.dirty.size > this.maxDirty) {
-      const [oldest, bucket] = this.dirty.entries().next().value!;
+      const first = this.dirty.entries().next();
+      if (first.done) break;
+      const [oldest, bucket] = first.value;
       this.dirty.delete(oldest);
       this.invalid.add(bucket.key);
     }
   }
 
   private flush(): Promise<void> {
-    this.chain = this.chain.then(() => this.flushNow()).catch((err) => {
+    this.chain = this.chain.then(() => this.flushNow()).catch((err: unknown) => {
       this.opts.logger?.error({ err }, 'redis mirror flush failed');
     });
     return this.chain;
@@ -367,7 +370,11 @@ export class RechargeServingCache {
     if (this.dirty.size === 0 && this.invalid.size === 0) return;
     const batch = new Map(this.dirty);
     const byKey = new Map<string, Bucket[]>();
-    for (const b of batch.values()) (byKey.get(b.key) ?? byKey.set(b.key, []).get(b.key)!).push(b);
+    for (const b of batch.values()) {
+      let list = byKey.get(b.key);
+      if (!list) byKey.set(b.key, (list = []));
+      list.push(b);
+    }
     const invalid = [...this.invalid];
     try {
       await Promise.all([

@@ -134,7 +134,7 @@ export class UnpaidUserStore {
   async setCallbackStatus(uid: string, status: CallbackStatusName, actor: { role: string; apiKey: string }): Promise<UnpaidUserRow> {
     const to = CALLBACK_STATUS_CODES[status];
     return this.db.$transaction(async (tx) => {
-      const [current] = await tx.$queryRaw<{ callback_status: number | null }[]>`SELECT callback_status FROM unpayment_record WHERE uid = ${uid} FOR UPDATE`;
+      const [current] = await tx.$queryRaw<({ callback_status: number | bigint | null } | undefined)[]>`SELECT callback_status FROM unpayment_record WHERE uid = ${uid} FOR UPDATE`;
       if (!current) throw new UnpaidUserNotFoundError(uid);
       const from = current.callback_status === null ? null : Number(current.callback_status);
       const updated = await tx.unpaymentRecord.update({ where: { uid }, data: { callbackStatus: to } });

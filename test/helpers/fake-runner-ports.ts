@@ -117,7 +117,8 @@ export function countingJob(tickWatermarks: number[] = []): JobDefinition & { su
   const sums = new Map<number, number>();
   return {
     name: 'counting', groupId: 'g', topic: 't', results: 'additive', sums,
-    clearResults: async () => {},
+    // Nothing to clear: the fake keeps no results.
+    clearResults: () => Promise.resolve(),
     createProcessor: ({ partition, nextOffset, watermarkMs }): PartitionProcessor => {
       let position: JobPosition = { nextOffset, replayFrom: nextOffset, watermarkMs };
       return {
@@ -192,7 +193,8 @@ export function fakeRunner(overrides: Partial<JobPartitionsOptions> = {}, tickWa
     owner: 'test:1',
     log: silentLog,
     maxPendingAfterCommit: 32,
-    recoveryWait: async () => {},
+    // Recovery needs no wait in the fake.
+    recoveryWait: () => Promise.resolve(),
     ...overrides,
   });
   return { consumer, store, producer, job, partitions };

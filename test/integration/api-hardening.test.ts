@@ -37,7 +37,7 @@ function connect(url: string, authorization: string | undefined): { client: Clie
     lazy: false,
     retryAttempts: 0,
     // A refused connection is the expected outcome here, reported through `state`.
-    onNonLazyError: () => {},
+    onNonLazyError: () => undefined,
     on: {
       connected: () => settle('connected'),
       closed: (e) => settle({ code: (e as { code: number }).code, reason: (e as { reason: string }).reason }),
@@ -53,7 +53,8 @@ function once(client: Client, query: string, variables: Record<string, unknown> 
     const dispose = client.subscribe({ query, variables, ...(extensions ? { extensions } : {}) }, {
       next: (v) => { if (!done) { done = true; resolve(v as GraphQLResponse); dispose(); } },
       error: (e) => { if (!done) { done = true; resolve({ errors: (Array.isArray(e) ? e : [e]) as GraphQLResponse['errors'] }); } },
-      complete: () => {},
+      // Only the first result or error matters.
+      complete: () => undefined,
     });
   });
 }
@@ -213,7 +214,7 @@ describe('public API hardening: one admission path for HTTP and WebSocket', () =
 
     const before = await openOperations(api.url);
     const sub = 'subscription { abnormalUserDetected { uid } }';
-    const noop = { next: () => {}, error: () => {}, complete: () => {} };
+    const noop = { next: () => undefined, error: () => undefined, complete: () => undefined };
     const a = first.client.subscribe({ query: sub }, noop);
     second.client.subscribe({ query: sub }, noop);
     await waitFor('two subscriptions to be open', async () => (await openOperations(api.url)) === before + 2, 10_000, 50);
@@ -299,7 +300,7 @@ describe('public API hardening: one admission path for HTTP and WebSocket', () =
     const sub = Object.values(trustedDocs.documents).find((t) => t.includes('abnormalUserDetected'))!;
     // A trusted subscription is admitted: it stays open (the untrusted one above was refused at once).
     const before = await openOperations(trusted.url);
-    const dispose = ws.client.subscribe({ query: sub }, { next: () => {}, error: () => {}, complete: () => {} });
+    const dispose = ws.client.subscribe({ query: sub }, { next: () => undefined, error: () => undefined, complete: () => undefined });
     await waitFor('the trusted subscription to be open', async () => (await openOperations(trusted.url)) === before + 1, 10_000, 50);
     dispose();
     await ws.client.dispose();
@@ -315,7 +316,7 @@ describe('public API hardening: one admission path for HTTP and WebSocket', () =
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       let stderr = '';
-      child.stderr.on('data', (d) => { stderr += d.toString(); });
+      child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
       child.once('exit', (code) => resolve({ code, stderr }));
     });
     const none = await startProduction({});

@@ -31,6 +31,7 @@ describe('pruning the seen order ids', () => {
   });
 
   after(async () => {
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- undefined when before() failed
     await prisma?.$disconnect();
     await runs.cleanup();
   });

@@ -84,6 +84,7 @@ describe('recharge-metrics serves only what this database holds', () => {
   });
 
   after(async () => {
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- undefined when before() failed
     redis?.disconnect();
     await runs.cleanup();
   });

@@ -24,7 +24,8 @@ function job(horizonDays = 7, counted: { partition: number; count: number }[] = 
   } as unknown as RechargeMetricsStore;
   const cache = { distrustIfAhead: async () => false } as unknown as RechargeServingCache;
   return createRechargeMetricsJob({
-    groupId: 'g', topic: 't', calendar, graceMs: 5_000, store, cache, state: {} as RechargeServingState, publish: () => {},
+    // eslint-disable-next-line @typescript-eslint/no-unsafe-class-instance-assignment -- these cases never reach the serving state
+    groupId: 'g', topic: 't', calendar, graceMs: 5_000, store, cache, state: {} as RechargeServingState, publish: () => undefined,
     dedupHorizonMs: horizonDays * 86_400_000, pruneIntervalMs: 600_000, now: () => T + 86_400_000,
   });
 }

@@ -46,7 +46,11 @@ async function citiesOfDay(ctx: GraphQLContext, date: string): Promise<CityRecha
   try {
     const [cities, stats] = await Promise.all([reader.cities(), reader.cityDaily(date)]);
     const byCode = new Map(cities.map((c) => [c.code, c]));
-    return stats.map((s) => toStats(s, byCode.get(s.cityCode)!));
+    return stats.map((s) => {
+      const city = byCode.get(s.cityCode);
+      if (!city) throw new Error(`no city ${s.cityCode} among the loaded city codes`);
+      return toStats(s, city);
+    });
   } catch (err) {
     throw toGraphQLError(err);
   }
@@ -161,7 +165,7 @@ export class RechargeResolver {
     description: "A city's new stats of the day after a commit changed them (cityCode null: every city), at most one event per city per second (PUBLISH_INTERVAL_MS) with the newest values; an unknown cityCode is BAD_USER_INPUT.",
     subscribe: async ({ args, context }) => {
       const ctx = context as GraphQLContext;
-      const cityCode = (args.cityCode as string | null | undefined) ?? null;
+      const cityCode = (args as { cityCode?: string | null }).cityCode ?? null;
       // Loaded before the first event, so that resolving an event never waits for MySQL (which would bunch events up).
       const cities = await ctx.services.recharge.reader.cities();
       if (cityCode !== null && !cities.some((c) => c.code === cityCode)) {

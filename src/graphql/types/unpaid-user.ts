@@ -1,5 +1,5 @@
 import { Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
-import { callbackStatusName, type CallbackStatusName, type UnpaidUserRow } from '../../store/unpaid-user-store.js';
+import { callbackStatusName, type UnpaidUserRow } from '../../store/unpaid-user-store.js';
 
 /** The CRM team's callback status; NULL in `unpayment_record` reads as PENDING. */
 export enum CallbackStatus {
@@ -41,7 +41,7 @@ export class UnpaidUser {
     return Object.assign(new UnpaidUser(), {
       uid: row.uid,
       phone: row.phone,
-      callbackStatus: callbackStatusName(row.callbackStatus) as CallbackStatus,
+      callbackStatus: CallbackStatus[callbackStatusName(row.callbackStatus)],
       enterOrderCount: row.enterOrderCount,
       firstDetectedAt: row.firstDetectedAt,
       lastDetectedAt: row.lastDetectedAt,

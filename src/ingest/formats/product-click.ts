@@ -68,6 +68,7 @@ export interface ProductClickEvent {
 function shown(value: unknown): string {
   let text: string;
   try {
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- JSON.stringify returns undefined for undefined and functions, which its declared type leaves out
     text = JSON.stringify(value) ?? String(value);
   } catch {
     text = String(value);

@@ -72,7 +72,8 @@ const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
 /** Quotes a found value for a message; long values are cut so a bad record cannot flood the logs. */
 function shown(value: unknown): string {
-  const s = typeof value === 'string' ? value : JSON.stringify(value) ?? String(value);
+  // JSON.stringify returns undefined for undefined and functions, which its declared type leaves out.
+  const s = typeof value === 'string' ? value : (JSON.stringify(value) as string | undefined) ?? String(value);
   return JSON.stringify(s.length > 40 ? `${s.slice(0, 40)}…` : s);
 }
 
@@ -145,7 +146,7 @@ export function parseYuanToFen(text: string, field = 'chargefee'): number {
     throw new MalformedRecordError('bad-amount',
       `${field}: expected a yuan amount as a decimal string with at most ${MAX_AMOUNT_INTEGER_DIGITS} integer digits and 2 decimals (e.g. "99.50"), got ${shown(text)}`);
   }
-  const fraction = (m[2] ?? '').padEnd(2, '0');
+  const fraction = (m.at(2) ?? '').padEnd(2, '0');
   return Number(integer) * 100 + Number(fraction);
 }
 
