@@ -34,7 +34,7 @@ const apiKeys = z
 
 /**
  * The service's whole configuration, read from environment variables
- * (ARCHITECTURE.md, "Services and configuration"). Units are in the names:
+ * (validated once at start; defaults resolved here). Units are in the names:
  * every `*_MS` value is in milliseconds.
  */
 export const configSchema = z.object({

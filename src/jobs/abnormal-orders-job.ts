@@ -5,7 +5,7 @@ import { PartitionWindowEngine, type ClosedWindow, type WindowSpec } from '../st
 import type { Detection, UnpaidUserStore } from '../store/unpaid-user-store.js';
 import type { BatchResult, DeadLetter, JobDefinition, PartitionProcessor, SourceRecord } from './job.js';
 
-/** The event key counted by this job (requirement 000). */
+/** The event key counted by this job: a user opening the order page. */
 export const ENTER_ORDER_PAGE = 'enterOrderPage';
 
 /** Options of {@link createAbnormalOrdersJob}. */
@@ -38,7 +38,7 @@ const aggregator = {
 };
 
 /**
- * Job `abnormal-orders` (requirement 000, ARCHITECTURE.md "Jobs"): every
+ * Job `abnormal-orders` (users who keep opening the order page without paying): every
  * `advance`, over the last `size` of event time, users with at least
  * `threshold` `enterOrderPage` events in one hopping window who are not in
  * `vip_user` are upserted into `unpayment_record`, emit-final, exactly once;

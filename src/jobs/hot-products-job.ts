@@ -91,7 +91,7 @@ export function aggregateClicks(events: readonly ProductClickEvent[]): ClickBatc
 }
 
 /**
- * Job `hot-products` (issue 4, ARCHITECTURE.md "Jobs"): clicks per product
+ * Job `hot-products` (one consumer group on `product-clicks`): clicks per product
  * per 1-minute tumbling window of event time and a running total per
  * product, additive in the batch transaction (emit-changes: live within a
  * second, a click of any age lands in its own minute); other actions are

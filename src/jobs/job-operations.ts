@@ -44,7 +44,7 @@ export interface Actor {
 }
 
 /**
- * Operators' control of the jobs (issue 5): offset resets that work while the
+ * Operators' control of the jobs: offset resets that work while the
  * job runs, rebuilds, pause and resume. Every change is a database
  * transaction on the partitions' `consumer_offset` rows: bumping the epoch
  * fences the current owner off at its next commit (its batch in flight rolls

@@ -11,7 +11,7 @@ export function isNewerCitySnapshot(a: CityDailyStatsPayload, b: CityDailyStatsP
 }
 
 /**
- * The `cityMetricsUpdated` feed of one API process (issue 3). Workers publish
+ * The `cityMetricsUpdated` feed of one API process. Workers publish
  * every change to the bus with absolute values; this process keeps, per city,
  * the newest snapshot (latest date, then most orders) and forwards it to its
  * subscribers at most once per `intervalMs`. Coalescing here, not in the

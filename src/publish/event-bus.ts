@@ -34,7 +34,7 @@ export interface HotProductPayload {
 
 /**
  * The ranking of the hour ending at a 5-minute boundary of event time,
- * published once per boundary when the job's watermark passed it (issue 4).
+ * published once per boundary when the job's watermark passed it.
  * Times are ISO-8601 strings (UTC); `products` holds the top 100.
  */
 export interface HotProductsUpdatedEvent {
@@ -44,7 +44,7 @@ export interface HotProductsUpdatedEvent {
 }
 
 /**
- * One city's recharge stats of one calendar day as absolute values (issue 3),
+ * One city's recharge stats of one calendar day as absolute values (a lost or repeated event does no harm),
  * as the store reads them back after the commit.
  */
 export type CityDailyStatsPayload = CityDailyStats;
@@ -85,7 +85,7 @@ export interface EventBus {
 /**
  * Subscription events fanned out through Redis pub/sub, so that an event
  * published by any worker reaches the subscribers of every API process
- * (ARCHITECTURE.md, "Scale"). A process that both publishes and serves
+ * (workers and API processes scale apart). A process that both publishes and serves
  * receives its own events through Redis too, hence exactly once.
  */
 export function createEventBus(redisUrl: string): EventBus {

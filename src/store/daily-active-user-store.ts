@@ -32,7 +32,7 @@ export interface DailyActiveUsersRow {
 const CHUNK = 5_000;
 
 /**
- * The tables of the daily-active-users job (issue 4): `user_daily_active`
+ * The tables of the daily-active-users job: `user_daily_active`
  * (one row per day and user, INSERT IGNORE), `user_daily_count` (distinct
  * users per day, advanced by exactly the rows the insert really added, in the
  * same transaction) and `user_first_seen` (LEAST of the days seen). Every

@@ -65,7 +65,7 @@ function sqlDateTime(ms: number): string {
 }
 
 /**
- * The tables of the hot-products job (issue 4): `product_click_minute`,
+ * The tables of the hot-products job: `product_click_minute`,
  * `product_action_minute`, `product_click_total` (written inside the batch
  * transaction, additive) and `hot_products_emission`; plus the reads of the
  * GraphQL API. Every time is event time in UTC.

@@ -37,7 +37,7 @@ interface Row {
 }
 
 /**
- * The per group/partition offset rows of ARCHITECTURE.md "Exactly-once":
+ * The per group/partition offset rows that make processing exactly-once:
  * results and positions are written in one transaction, and an epoch fences
  * off a previous owner that is still running after a rebalance.
  */

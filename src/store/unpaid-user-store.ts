@@ -44,7 +44,7 @@ export interface UnpaidUserRow {
 const UPSERT_CHUNK = 500;
 
 /**
- * `unpayment_record` (requirement 000) and `vip_user`: the abnormal-orders
+ * `unpayment_record` (users who kept opening the order page without paying) and `vip_user`: the abnormal-orders
  * sink (inside the batch transaction) and the reads of the GraphQL API.
  */
 export class UnpaidUserStore {

@@ -57,7 +57,7 @@ async function citiesOfDay(ctx: GraphQLContext, date: string): Promise<CityRecha
 }
 
 /**
- * Recharge analytics by city (issue 3, job `recharge-metrics`). Values come
+ * Recharge analytics by city (job `recharge-metrics`). Values come
  * from Redis when it has them, else from MySQL (and Redis is refilled).
  */
 @Resolver()

@@ -11,7 +11,7 @@ export enum CallbackStatus {
 }
 registerEnumType(CallbackStatus, { name: 'CallbackStatus', description: 'Callback status set by the CRM team. A user never called back is PENDING.' });
 
-@ObjectType({ description: 'A user who entered the order page at least the threshold number of times in one window and is not a VIP (requirement 000).' })
+@ObjectType({ description: 'A user who entered the order page at least the threshold number of times in one window and is not a VIP: a likely buyer who did not pay, for the CRM team to call back.' })
 export class UnpaidUser {
   @Field(() => ID)
   uid!: string;

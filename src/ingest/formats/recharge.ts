@@ -4,7 +4,7 @@ import type { RechargeEvent } from '../../domain/recharge.js';
 import type { ZonedCalendar } from '../../domain/zoned-calendar.js';
 
 /**
- * The `recharge` topic's record format (ARCHITECTURE.md "Event formats", the
+ * The `recharge` topic's record format (the
  * field names of the well-known mobile-recharge log). Key = `orderId`; value =
  * one JSON object, e.g.
  *
@@ -151,7 +151,7 @@ export function parseYuanToFen(text: string, field = 'chargefee'): number {
 }
 
 /**
- * Parses one `recharge` record value (the JSON of ARCHITECTURE.md; see the
+ * Parses one `recharge` record value (the JSON object above; see the
  * field table on {@link RECHARGE_NOTIFY_SERVICE}).
  *
  * @param value the Kafka record value: UTF-8 bytes, a decoded string, or null (a tombstone).

@@ -2,9 +2,10 @@ import { isUtf8 } from 'node:buffer';
 import { MalformedRecordError } from '../../errors/malformed-record-error.js';
 
 /**
- * The `user-behavior` topic's record format (the requirement). Key = uid;
- * value = ONE line of exactly 17 tab-separated fields, e.g. the
- * requirement's sample line:
+ * The `user-behavior` topic's record format (the app's tab-separated behaviour log). Key = uid;
+ * value = ONE line of exactly 17 tab-separated fields, e.g. this sample line
+ * (user 61024 opens the order page from the iOS app over Wi-Fi at
+ * 2019-04-08 00:00 Asia/Shanghai):
  *
  *     61024\t61024\tM\t1\t0\tios\ttoutiao\twifi\t42.86.6.0\t18701461024\t0\t0\t0\t0\t2.0\tenterOrderPage\t1554652800
  *
@@ -179,7 +180,7 @@ function checkFields(fields: readonly string[]): number {
 
 /**
  * Parses one `user-behavior` record value (one tab-separated line of 17
- * fields, format of the requirement's sample line; see the field table on
+ * fields, as in the sample line above; see the field table on
  * {@link USER_BEHAVIOR_FIELD_COUNT}). One trailing run of `\r` / `\n` is
  * tolerated and stripped (lines produced by text tools, CRLF files).
  *
@@ -232,7 +233,7 @@ export function parseUserBehavior(value: Buffer | string | null): UserBehaviorEv
 
 /**
  * What {@link formatUserBehavior} needs. Unset optional fields take the
- * requirement's sample line values (`deviceId` defaults to `uid`).
+ * values of the sample line above (`deviceId` defaults to `uid`).
  */
 export interface UserBehaviorLineInput {
   uid: string;
