@@ -95,8 +95,8 @@ function parseCommandLine(): ApiBenchArgs {
     connections: Math.min(rate, int('connections', values.connections, 50, 1)),
     seedRows,
     warmupSec: int('warmup', values.warmup, 5, 0),
-    json: Boolean(values.json),
-    serviceLogs: Boolean(values['service-logs']),
+    json: values.json,
+    serviceLogs: values['service-logs'],
   };
 }
 
@@ -146,7 +146,8 @@ async function main(args: ApiBenchArgs): Promise<void> {
   };
   onCleanup('kafka groups', async () => {
     const admin = await connectAdmin();
-    await admin.deleteGroups(Object.values(groups)).catch(() => {});
+    // Best effort: a group left over is only clutter on the shared broker.
+    await admin.deleteGroups(Object.values(groups)).catch(() => undefined);
     await admin.disconnect();
   });
   onCleanup('redis keys', async () => {
@@ -185,7 +186,7 @@ async function main(args: ApiBenchArgs): Promise<void> {
     if (service.dead()) throw service.died();
     const res = await fetch(`${base}/readyz`).catch(() => null);
     return res?.status === 200;
-  }, 120_000, 200).catch((err) => { throw service.dead() ? service.died() : err; });
+  }, 120_000, 200).catch((err: unknown) => { throw service.dead() ? service.died() : err; });
   say(`   service pid ${service.pid} ready on ${url} after ${((performance.now() - spawnedAt) / 1000).toFixed(1)} s`);
 
   // 1. ingest: a third of the rate per topic; the clicks start an hour back in event time so that
@@ -206,7 +207,7 @@ async function main(args: ApiBenchArgs): Promise<void> {
     const rows = await sql<{ group_id: string; n: bigint | number }>(db.url,
       'SELECT group_id, SUM(next_offset) AS n FROM consumer_offset WHERE group_id IN (?) GROUP BY group_id', [Object.values(groups)]);
     return rows.length === 4 && rows.every((r) => Number(r.n) > 0);
-  }, 120_000, 500).catch((err) => { throw service.dead() ? service.died() : err; });
+  }, 120_000, 500).catch((err: unknown) => { throw service.dead() ? service.died() : err; });
 
   // The deep page's cursor: page once through the first DEEP_PAGE_ROWS rows.
   const headers = { 'content-type': 'application/json', authorization: `Bearer ${OPS_KEY}` };
@@ -265,7 +266,7 @@ async function main(args: ApiBenchArgs): Promise<void> {
 
   // Every query must answer data before its load: a bench of errors measures nothing.
   for (const q of queries) {
-    const r = await post(q.bodies[0]!);
+    const r = await post(q.bodies[0]);
     const problem = r.status !== 200 ? `HTTP ${r.status}` : r.json.errors ? `errors ${JSON.stringify(r.json.errors)}` : !r.json.data ? 'no data' : q.check(r.json.data);
     if (problem) throw new Error(`query "${q.name}" does not return data (${problem}); sample response: ${JSON.stringify(r.json).slice(0, 500)}`);
   }
@@ -294,6 +295,7 @@ async function main(args: ApiBenchArgs): Promise<void> {
     const cpu0 = cpuSeconds(service.pid);
     const in0 = await produced();
     const m = await measure(url, headers, q, args);
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- set by the cleanup hook while measure() was awaited
     if (aborted) throw new Error(`stopped during "${q.name}"`);
     const in1 = await produced();
     const cpu1 = cpuSeconds(service.pid);
@@ -311,12 +313,12 @@ async function main(args: ApiBenchArgs): Promise<void> {
     };
     rows.push(row);
     say(`   ${q.name}: ${fmtInt(m.responses)} responses in ${(m.ms / 1000).toFixed(1)} s, p99 ${m.p99.toFixed(1)} ms, ${fmtInt(m.errors)} errors`
-      + `${m.firstError ? ` (first: ${m.firstError})` : ''}`);
+      + (m.firstError ? ` (first: ${m.firstError})` : ''));
   }
   const readsMs = performance.now() - readsStartedAt;
   const producedAtEnd = await produced();
   const committedAtEnd = await committed();
-  const baselineP99 = rows[0]!.p99Ms;
+  const baselineP99 = rows[0].p99Ms;
   for (const r of rows) r.p99OverBaseline = baselineP99 > 0 ? r.p99Ms / baselineP99 : null;
   const ingest = { offeredRps: args.ingestRate, achievedRps: (producedAtEnd - producedAtStart) / (readsMs / 1000) };
   const jobs = Object.entries(groups).map(([job, group]) => ({
@@ -363,8 +365,8 @@ function printResultTable(rows: ResultRow[], say: (line: string) => void): void 
     r.query, fmtInt(r.offeredRps), fmtInt(r.achievedRps), r.p50Ms.toFixed(1), r.p99Ms.toFixed(1), r.maxMs.toFixed(1), fmtInt(r.errors),
     r.p99OverBaseline === null ? '-' : `${r.p99OverBaseline.toFixed(1)}x`, r.serviceCpuPct === null ? '?' : `${r.serviceCpuPct}%`, fmtInt(r.ingestRps),
   ]);
-  const widths = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
-  const line = (c: string[]) => `  ${c.map((v, i) => (i === 0 ? v.padEnd(widths[i]!) : v.padStart(widths[i]!))).join('  ')}`;
+  const widths = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
+  const line = (c: string[]) => `  ${c.map((v, i) => (i === 0 ? v.padEnd(widths[i]) : v.padStart(widths[i]))).join('  ')}`;
   say('');
   say(line(head));
   for (const c of cells) say(line(c));
@@ -439,13 +441,13 @@ async function measure(url: string, headers: Record<string, string>, q: ReadQuer
       duration: args.durationSec,
       timeout: 10,
       requests: [request],
-    }, (err, res) => (err ? reject(err) : resolve(res)));
+    }, (err, res) => (err ? reject(err as Error) : resolve(res)));
     running.on('response', (_client: unknown, _status: number, _bytes: number, ms: number) => { latencies.push(ms); });
   });
   const ms = performance.now() - started;
   running = null;
   latencies.sort((a, b) => a - b);
-  const pct = (p: number) => (latencies.length ? latencies[Math.min(latencies.length - 1, Math.ceil(p * latencies.length) - 1)]! : 0);
+  const pct = (p: number) => (latencies.length ? latencies[Math.min(latencies.length - 1, Math.ceil(p * latencies.length) - 1)] : 0);
   if (result.errors + result.timeouts > 0) firstError ??= `${result.errors} connection errors, ${result.timeouts} timeouts`;
   return {
     responses: latencies.length,
@@ -531,8 +533,8 @@ function startService(env: Record<string, string>, serviceLogs: boolean) {
     tail.add(line);
     if (serviceLogs) process.stderr.write(`[service ${child.pid}] ${line}\n`);
   };
-  createInterface({ input: child.stdout! }).on('line', keep);
-  createInterface({ input: child.stderr! }).on('line', keep);
+  createInterface({ input: child.stdout }).on('line', keep);
+  createInterface({ input: child.stderr }).on('line', keep);
   return {
     pid: child.pid!,
     dead: () => child.exitCode !== null || child.signalCode !== null,
@@ -552,8 +554,8 @@ function startProducer(kind: string, topic: string, rate: number, extra: string[
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const tail = lastLines(5);
-  createInterface({ input: child.stdout! }).on('line', tail.add);
-  createInterface({ input: child.stderr! }).on('line', tail.add);
+  createInterface({ input: child.stdout }).on('line', tail.add);
+  createInterface({ input: child.stderr }).on('line', tail.add);
   void exited.then(() => {
     if (!stopping && child.exitCode !== 0) console.error(`producer ${kind} exited early (code ${child.exitCode}, signal ${child.signalCode}):\n${tail.text()}`);
   });

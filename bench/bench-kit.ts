@@ -254,7 +254,7 @@ export async function rawConsume(topic: string, total: number): Promise<RawResul
       autoCommit: false,
       eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: SERVICE_FETCH.partitionsConsumedConcurrently,
-      // eslint-disable-next-line @typescript-eslint/require-await, @typescript-eslint/unbound-method -- kafkajs wants a Promise back; its resolveOffset is a closure, not a method
+      // eslint-disable-next-line @typescript-eslint/unbound-method -- kafkajs resolveOffset is a closure, not a method
       eachBatch: async ({ batch, resolveOffset }) => {
         const n = batch.messages.length;
         if (n === 0) return;

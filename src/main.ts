@@ -21,14 +21,14 @@ async function main(): Promise<void> {
     logger.info({ signal }, 'stopping: finishing the batch in flight');
     service.stop().then(
       () => { logger.info('stopped'); process.exit(0); },
-      (err) => { logger.error({ err }, 'stop failed'); process.exit(1); },
+      (err: unknown) => { logger.error({ err }, 'stop failed'); process.exit(1); },
     );
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
 }
 
-main().catch((err) => {
+main().catch((err: unknown) => {
   // One line for the expected failures (bad configuration, a service down).
   if (err instanceof AppError) console.error(`rt-analytics: ${err.message}`);
   else console.error(err);

@@ -78,26 +78,26 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
       await consumer.start();
       consumers.push(consumer);
     }
-    const byName = new Map(jobs.map((j, i) => [j.name, consumers[i]!]));
+    const byName = new Map(jobs.map((j, i) => [j.name, consumers[i]]));
     // Operators' pause state: the database is the truth (polled), the bus makes it prompt.
     const syncPaused = async () => {
       const paused = await pausedJobNames(db);
       for (const [name, consumer] of byName) consumer.setOperatorPaused(paused.has(name));
     };
-    await syncPaused().catch((err) => logger.warn({ err }, 'could not read the job control state'));
-    controlTimer = setInterval(() => void syncPaused().catch(() => {}), config.JOB_CONTROL_POLL_MS);
+    await syncPaused().catch((err: unknown) => logger.warn({ err }, 'could not read the job control state'));
+    controlTimer = setInterval(() => void syncPaused().catch(() => undefined), config.JOB_CONTROL_POLL_MS);
     controlTimer.unref();
     for (const [i, job] of jobs.entries()) {
-      const consumer = consumers[i]!;
+      const consumer = consumers[i];
       const iterator = bus.pubSub.subscribe(TOPIC_JOB_CONTROL, job.groupId)[Symbol.asyncIterator]();
       controlEvents.push(iterator);
       void (async () => {
         for (let next = await iterator.next(); !next.done; next = await iterator.next()) {
           const event = next.value;
-          if (event.kind === 'reset') void consumer.reclaim(event.partitions ?? consumer.ownedPartitions).catch((err) => logger.error({ err }, 'reclaim after reset failed'));
+          if (event.kind === 'reset') void consumer.reclaim(event.partitions ?? consumer.ownedPartitions).catch((err: unknown) => logger.error({ err }, 'reclaim after reset failed'));
           else consumer.setOperatorPaused(event.kind === 'pause');
         }
-      })().catch((err) => logger.error({ err, job: job.name }, 'job control listener failed'));
+      })().catch((err: unknown) => logger.error({ err, job: job.name }, 'job control listener failed'));
     }
   }
 
@@ -107,7 +107,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
       withTimeout(db.$queryRaw`SELECT 1`, 3_000, 'MySQL').then(() => 'ok'),
       withTimeout(redis.ping(), 3_000, 'Redis').then(() => 'ok'),
     ]);
-    const notJoined = jobs.filter((_, i) => consumers[i] && !consumers[i]!.joined).map((j) => j.name);
+    const notJoined = jobs.filter((_, i) => consumers[i] && !consumers[i].joined).map((j) => j.name);
     if (notJoined.length > 0) throw new Error(`consumers not joined yet: ${notJoined.join(', ')}`);
     const failing = jobs.flatMap((j, i) => {
       const f = consumers[i]?.failing()[0];
@@ -136,8 +136,9 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
       await Promise.all(controlEvents.map((it) => it.return?.()));
       await Promise.allSettled(consumers.map((c) => c.stop()));
       await http.close();
-      await producer?.disconnect().catch(() => {});
-      await admin.disconnect().catch(() => {});
+      // Best effort at shutdown: nothing is left to send or ask.
+      await producer?.disconnect().catch(() => undefined);
+      await admin.disconnect().catch(() => undefined);
       await bus.close();
       redis.disconnect();
       await db.$disconnect();
@@ -152,7 +153,7 @@ async function graphqlOptions(config: Config, deps: Parameters<typeof createApiS
   // The list is needed in trusted-only mode; otherwise it is used when present (dashboard operations sent by hash).
   const trustedDocuments = config.TRUSTED_DOCUMENTS_ONLY || existsSync(trustedPath) ? TrustedDocuments.load(trustedPath) : undefined;
   const authenticator = new Authenticator(config.API_KEYS, config.AUTH_JWKS_URL
-    ? { jwksUrl: config.AUTH_JWKS_URL, issuer: config.AUTH_ISSUER!, audience: config.AUTH_AUDIENCE!, roleClaim: config.AUTH_ROLE_CLAIM, clockToleranceSeconds: config.AUTH_CLOCK_TOLERANCE_SECONDS }
+    ? { jwksUrl: config.AUTH_JWKS_URL, issuer: required(config.AUTH_ISSUER, 'AUTH_ISSUER'), audience: required(config.AUTH_AUDIENCE, 'AUTH_AUDIENCE'), roleClaim: config.AUTH_ROLE_CLAIM, clockToleranceSeconds: config.AUTH_CLOCK_TOLERANCE_SECONDS }
     : undefined);
   return {
     schema,
@@ -185,4 +186,10 @@ async function graphqlOptions(config: Config, deps: Parameters<typeof createApiS
     },
     corsOrigins: config.CORS_ORIGINS,
   };
+}
+
+/** A setting the config schema requires together with another; a miss means the schema and this code disagree. */
+function required(value: string | undefined, name: string): string {
+  if (value === undefined) throw new Error(`${name} is not set although AUTH_JWKS_URL is`);
+  return value;
 }

@@ -34,7 +34,7 @@ const apiKeys = z
 
 /**
  * The service's whole configuration, read from environment variables
- * (ARCHITECTURE.md, "Services and configuration"). Units are in the names:
+ * (validated once at start; defaults resolved here). Units are in the names:
  * every `*_MS` value is in milliseconds.
  */
 export const configSchema = z.object({
@@ -191,7 +191,7 @@ export const configSchema = z.object({
   /** The trusted-documents list, JSON, written by `npm run build`. @default "dist/trusted-documents.json" (relative to the package root) */
   TRUSTED_DOCUMENTS_PATH: z.string().optional(),
   /** JWKS URL of the identity provider; when set, `Authorization: Bearer <JWT>` is accepted beside API keys. @default unset (JWTs not accepted) */
-  AUTH_JWKS_URL: z.string().url().optional(),
+  AUTH_JWKS_URL: z.url().optional(),
   /** Required `iss` of a JWT. Required when AUTH_JWKS_URL is set. */
   AUTH_ISSUER: z.string().min(1).optional(),
   /** Required `aud` of a JWT (one of its audiences). Required when AUTH_JWKS_URL is set. */
@@ -225,7 +225,7 @@ export const configSchema = z.object({
   /** Log level (pino). @default "info" */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 }).refine((c) => !c.AUTH_JWKS_URL || (c.AUTH_ISSUER && c.AUTH_AUDIENCE), {
-  message: 'AUTH_JWKS_URL needs AUTH_ISSUER and AUTH_AUDIENCE: tokens are accepted only from one issuer for one audience',
+  error: 'AUTH_JWKS_URL needs AUTH_ISSUER and AUTH_AUDIENCE: tokens are accepted only from one issuer for one audience',
   path: ['AUTH_JWKS_URL'],
 }).refine((c) => c.ABNORMAL_WINDOW_SIZE_MS % c.ABNORMAL_WINDOW_ADVANCE_MS === 0, {
   error: 'ABNORMAL_WINDOW_SIZE_MS must be a multiple of ABNORMAL_WINDOW_ADVANCE_MS',

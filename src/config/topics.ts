@@ -1,6 +1,6 @@
 import type { Config } from './config.js';
 
-/** Partitions of every topic this service creates (ARCHITECTURE.md). */
+/** Partitions of every topic this service creates: enough for a few workers per consumer group. */
 export const DEFAULT_PARTITIONS = 3;
 
 /** The dead-letter topic of `topic`: `<topic>.dlq`. */

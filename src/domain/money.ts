@@ -23,6 +23,6 @@ export function formatFen(fen: number | bigint): string {
 export function decimalToFen(text: string): bigint {
   const m = /^(-?)(\d+)(?:\.(\d{1,2}))?$/.exec(text.trim());
   if (!m) throw new RangeError(`not a decimal with at most 2 decimals: ${JSON.stringify(text)}`);
-  const v = BigInt(m[2]!) * 100n + BigInt((m[3] ?? '').padEnd(2, '0'));
+  const v = BigInt(m[2]) * 100n + BigInt((m.at(3) ?? '').padEnd(2, '0'));
   return m[1] ? -v : v;
 }

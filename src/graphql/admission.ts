@@ -61,7 +61,7 @@ export function refuse(code: string, message: string, status = 400, extra: Recor
 }
 
 function statusOf(err: GraphQLError, fallback: number): number {
-  const http = err.extensions?.http as { status?: number } | undefined;
+  const http = err.extensions.http as { status?: number } | undefined;
   return typeof http?.status === 'number' ? http.status : fallback;
 }
 
@@ -150,7 +150,7 @@ export class Admission {
     }
     const errors = validate(this.opts.schema, document, this.rules, { maxErrors: 20 });
     if (errors.length > 0) {
-      return { ok: false, status: 400, errors: errors.map((e) => (e.extensions?.code ? e : new GraphQLError(e.message, { nodes: e.nodes, extensions: { ...e.extensions, code: 'GRAPHQL_VALIDATION_FAILED' } }))) };
+      return { ok: false, status: 400, errors: errors.map((e) => (e.extensions.code ? e : new GraphQLError(e.message, { nodes: e.nodes, extensions: { ...e.extensions, code: 'GRAPHQL_VALIDATION_FAILED' } }))) };
     }
     const variables = asRecord(request.variables);
     if (request.variables !== undefined && request.variables !== null && !variables) return refuse('BAD_REQUEST', '`variables` must be an object');
@@ -172,10 +172,10 @@ export class Admission {
 }
 
 /** A refusal's errors as a GraphQL response body, without the transport-only `http` extension. */
-export function refusalBody(refusal: Refusal): { errors: Array<{ message: string; extensions: Record<string, unknown> }> } {
+export function refusalBody(refusal: Refusal): { errors: { message: string; extensions: Record<string, unknown> }[] } {
   return {
     errors: refusal.errors.map((e) => {
-      const { http: _http, ...extensions } = e.extensions ?? {};
+      const { http: _http, ...extensions } = e.extensions;
       return { message: e.message, ...(e.locations ? { locations: e.locations } : {}), extensions };
     }),
   };

@@ -22,7 +22,7 @@ export interface ApiServices {
   offsets: OffsetStore;
   kafkaAdmin: Admin;
   /** Consumer groups and topics of the configured jobs, for `consumerOffsets`. */
-  jobs: Array<{ name: string; groupId: string; topic: string; results: 'idempotent' | 'additive' }>;
+  jobs: { name: string; groupId: string; topic: string; results: 'idempotent' | 'additive' }[];
   /** Offset resets, rebuilds, pause and resume. */
   operations: JobOperations;
   /** Live per-partition stats of the workers (`jobs` query). */

@@ -44,9 +44,10 @@ export function parseWithLimits(source: string, limits: OperationLimits): Docume
       n: limits.maxTokens,
       onReject: [() => { overLimit = true; }],
       propagateOnRejection: true,
-    } as ConstructorParameters<typeof MaxTokensParserWLexer>[1]);
+    });
     return parser.parseDocument();
   } catch (err) {
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- set by the parser's onReject callback, which control-flow analysis does not follow
     if (overLimit) throw refusal('TOKEN_LIMIT', `the document has more than ${limits.maxTokens} tokens`, { maxTokens: limits.maxTokens });
     const e = err instanceof GraphQLError ? err : new GraphQLError(String(err));
     throw new GraphQLError(e.message, { source: e.source, positions: e.positions, extensions: { code: 'GRAPHQL_PARSE_FAILED' } });
@@ -67,7 +68,7 @@ export function limitRules(limits: OperationLimits): ValidationRule[] {
     maxAliasesRule({ n: limits.maxAliases, propagateOnRejection: false, onReject: report('ALIAS_LIMIT', `the operation has more than ${limits.maxAliases} aliases`, { maxAliases: limits.maxAliases }) }),
     maxDirectivesRule({ n: limits.maxDirectives, propagateOnRejection: false, onReject: report('DIRECTIVE_LIMIT', `the operation has more than ${limits.maxDirectives} directives`, { maxDirectives: limits.maxDirectives }) }),
     maxDepthRule({ n: limits.maxDepth + 1, propagateOnRejection: false, onReject: report('DEPTH_LIMIT', `the operation is nested deeper than the depth limit of ${limits.maxDepth}`, { maxDepth: limits.maxDepth }) }),
-  ] as unknown as ValidationRule[];
+  ];
 }
 
 /** Page sizes above this are refused by the resolvers themselves, with a clearer BAD_USER_INPUT; the cost never counts more. */
@@ -86,7 +87,7 @@ const pageArgument = (args: Record<string, unknown>): number | undefined =>
 function parentPageSizes(schema: GraphQLSchema, document: DocumentNode, variables: Record<string, unknown>): WeakMap<FieldNode, number> {
   const pages = new WeakMap<FieldNode, number>();
   const typeInfo = new TypeInfo(schema);
-  const stack: Array<number | undefined> = [];
+  const stack: (number | undefined)[] = [];
   visit(document, visitWithTypeInfo(typeInfo, {
     Field: {
       enter(node) {
@@ -125,7 +126,7 @@ function parentPageSizes(schema: GraphQLSchema, document: DocumentNode, variable
 function databaseEstimator(schema: GraphQLSchema, pages: WeakMap<FieldNode, number>): ComplexityEstimator {
   const roots = new Set([schema.getQueryType(), schema.getMutationType(), schema.getSubscriptionType()].filter(Boolean));
   return ({ type, field, node, args, childComplexity }) => {
-    const declared = field.extensions?.complexity;
+    const declared = field.extensions.complexity;
     const own = typeof declared === 'number' ? declared : roots.has(type as never) ? DATABASE_READ_COST : 1;
     const items = isListType(getNullableType(field.type)) ? (pageArgument(args) ?? pages.get(node) ?? 1) : 1;
     return own + Math.min(MAX_COUNTED_ITEMS, Math.max(1, items)) * childComplexity;

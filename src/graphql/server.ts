@@ -8,6 +8,7 @@ import { expressMiddleware } from '@as-integrations/express5';
 import cors from 'cors';
 import express, { type RequestHandler } from 'express';
 import type { ExecutionArgs, GraphQLError, GraphQLSchema } from 'graphql';
+import { OperationTypeNode } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import type { Logger } from 'pino';
 import { pinoHttp } from 'pino-http';
@@ -92,7 +93,7 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
   app.disable('x-powered-by');
   const httpServer: Server = createServer(app);
   const log = opts.logger.child({ component: 'http' });
-  const cleanups: Array<() => Promise<void>> = [];
+  const cleanups: (() => Promise<void>)[] = [];
 
   app.use(pinoHttp({
     logger: log,
@@ -104,8 +105,8 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
     // Probes and scrapes every few seconds would drown the log.
     autoLogging: { ignore: (req) => req.url !== '/graphql' },
     serializers: {
-      req: (req) => ({ id: req.id, method: req.method, url: req.url }),
-      res: (res) => ({ statusCode: res.statusCode }),
+      req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url }),
+      res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
     },
   }));
 
@@ -174,15 +175,15 @@ async function mountGraphQL(app: express.Express, httpServer: Server, g: GraphQL
     // Subscribers of the same change-log event share one execution result.
     subscribe: createSharedResultSubscribe(),
     onConnect: async (ctx) => {
-      const auth = await g.admission.authenticate(ctx.connectionParams?.authorization, clientAddress(ctx as never));
+      const auth = await g.admission.authenticate(ctx.connectionParams?.authorization, clientAddress(ctx));
       if (!auth.ok) {
-        const code = String(auth.errors[0]?.extensions?.code ?? 'UNAUTHENTICATED');
-        closeSocket(ctx as never, code === 'RATE_LIMITED' ? WS_CLOSE_TOO_MANY_CONNECTIONS : WS_CLOSE_FORBIDDEN, code);
+        const code = (auth.errors[0]?.extensions.code as string | undefined) ?? 'UNAUTHENTICATED';
+        closeSocket(ctx, code === 'RATE_LIMITED' ? WS_CLOSE_TOO_MANY_CONNECTIONS : WS_CLOSE_FORBIDDEN, code);
         return false;
       }
       const subject = keyId(auth.caller.apiKey);
       if (connections.size >= g.websocket.maxConnections || (connectionsPerSubject.get(subject) ?? 0) >= g.websocket.maxConnectionsPerKey) {
-        closeSocket(ctx as never, WS_CLOSE_TOO_MANY_CONNECTIONS, 'TOO_MANY_CONNECTIONS');
+        closeSocket(ctx, WS_CLOSE_TOO_MANY_CONNECTIONS, 'TOO_MANY_CONNECTIONS');
         return false;
       }
       connections.set(ctx, { subject, operations: new Map() });
@@ -191,11 +192,11 @@ async function mountGraphQL(app: express.Express, httpServer: Server, g: GraphQL
     },
     onSubscribe: async (ctx, id, payload): Promise<ExecutionArgs | readonly GraphQLError[]> => {
       // Every operation is admitted again: keys can be revoked, tokens expire, budgets run out.
-      const admitted = await g.admission.admit(ctx.connectionParams?.authorization, clientAddress(ctx as never), payload as OperationRequest);
+      const admitted = await g.admission.admit(ctx.connectionParams?.authorization, clientAddress(ctx), payload);
       if (!admitted.ok) return admitted.errors;
       const conn = connections.get(ctx);
       if (!conn) return refuse('UNAUTHENTICATED', 'the connection was not accepted').errors;
-      const isSubscription = admitted.operationType === 'subscription';
+      const isSubscription = admitted.operationType === OperationTypeNode.SUBSCRIPTION;
       if (isSubscription && (subscriptionsPerSubject.get(conn.subject) ?? 0) >= g.websocket.maxSubscriptionsPerKey) {
         return refuse('TOO_MANY_SUBSCRIPTIONS', `at most ${g.websocket.maxSubscriptionsPerKey} subscriptions per key at once: complete one first`, 429, { maxSubscriptions: g.websocket.maxSubscriptionsPerKey }).errors;
       }
@@ -230,13 +231,14 @@ async function mountGraphQL(app: express.Express, httpServer: Server, g: GraphQL
 
   // --- HTTP (Apollo Server) ---
   const durationPlugin: ApolloServerPlugin<GraphQLContext> = {
-    async requestDidStart() {
+    requestDidStart() {
       const started = performance.now();
-      return {
-        async willSendResponse({ operation }) {
+      return Promise.resolve({
+        willSendResponse({ operation }) {
           metrics.graphqlDuration.observe({ operation: operation?.operation ?? 'invalid' }, (performance.now() - started) / 1000);
+          return Promise.resolve();
         },
-      };
+      });
     },
   };
   const apollo = new ApolloServer<GraphQLContext>({
@@ -250,7 +252,7 @@ async function mountGraphQL(app: express.Express, httpServer: Server, g: GraphQL
     stopOnTerminationSignals: false,
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
-      { async serverWillStart() { return { async drainServer() { await wsCleanup.dispose(); } }; } },
+      { serverWillStart() { return Promise.resolve({ async drainServer() { await wsCleanup.dispose(); } }); } },
       durationPlugin,
     ],
     formatError: (formatted, error) => {
@@ -268,7 +270,7 @@ async function mountGraphQL(app: express.Express, httpServer: Server, g: GraphQL
     const json = (v: unknown) => {
       if (typeof v !== 'string') return v;
       try {
-        return JSON.parse(v);
+        return JSON.parse(v) as unknown;
       } catch {
         return v;
       }
@@ -278,22 +280,22 @@ async function mountGraphQL(app: express.Express, httpServer: Server, g: GraphQL
   const admit: RequestHandler = async (req, res, next) => {
     try {
       const isGet = req.method === 'GET' || req.method === 'HEAD';
-      if (req.method === 'OPTIONS') return next();
+      if (req.method === 'OPTIONS') { next(); return; }
       // A GET without an operation is the landing page (or Apollo's 400): nothing to admit.
-      if (isGet && req.query.query === undefined && req.query.extensions === undefined) return next();
-      const body: unknown = isGet ? fromQueryString(req.query as Record<string, unknown>) : req.body;
+      if (isGet && req.query.query === undefined && req.query.extensions === undefined) { next(); return; }
+      const body: unknown = isGet ? fromQueryString(req.query) : req.body;
       const batch = Array.isArray(body);
       const operations = (batch ? body : [body]) as unknown[];
       if (batch) {
         const refused = g.admission.checkBatch(operations);
-        if (refused) return send(res, refused);
+        if (refused) { send(res, refused); return; }
       }
-      if (operations.some((o) => !o || typeof o !== 'object')) return send(res, refuse('BAD_REQUEST', 'the body must be a GraphQL request object'));
+      if (operations.some((o) => !o || typeof o !== 'object')) { send(res, refuse('BAD_REQUEST', 'the body must be a GraphQL request object')); return; }
       const auth = await g.admission.authenticate(req.headers.authorization, req.ip ?? 'unknown');
-      if (!auth.ok) return send(res, auth);
+      if (!auth.ok) { send(res, auth); return; }
       for (const op of operations as OperationRequest[]) {
         const admitted = await g.admission.admitOperation(auth.caller, op);
-        if (!admitted.ok) return send(res, admitted);
+        if (!admitted.ok) { send(res, admitted); return; }
         // Apollo runs exactly the text that was admitted (a trusted document sent by hash included).
         op.query = admitted.query;
         const ext = op.extensions as Record<string, unknown> | undefined;
@@ -311,8 +313,8 @@ async function mountGraphQL(app: express.Express, httpServer: Server, g: GraphQL
   };
   const bodyErrors = (err: unknown, _req: express.Request, res: express.Response, next: express.NextFunction) => {
     const type = (err as { type?: string }).type;
-    if (type === 'entity.too.large') return send(res, refuse('PAYLOAD_TOO_LARGE', `the request body is larger than ${g.maxBodyBytes} bytes`, 413, { maxBytes: g.maxBodyBytes }));
-    if (type === 'entity.parse.failed') return send(res, refuse('BAD_REQUEST', 'the request body is not valid JSON'));
+    if (type === 'entity.too.large') { send(res, refuse('PAYLOAD_TOO_LARGE', `the request body is larger than ${g.maxBodyBytes} bytes`, 413, { maxBytes: g.maxBodyBytes })); return; }
+    if (type === 'entity.parse.failed') { send(res, refuse('BAD_REQUEST', 'the request body is not valid JSON')); return; }
     next(err);
   };
   const corsMiddleware = g.corsOrigins.length > 0
@@ -320,10 +322,10 @@ async function mountGraphQL(app: express.Express, httpServer: Server, g: GraphQL
     : ((_req, _res, next) => next()) as RequestHandler;
 
   app.use('/graphql', corsMiddleware, express.json({ limit: g.maxBodyBytes }), bodyErrors, admit, expressMiddleware(apollo, {
-    context: async ({ req }) => ({
+    context: ({ req }) => Promise.resolve({
       caller: (req as unknown as { caller?: Caller }).caller ?? null,
       services: g.services,
-      logger: (req as unknown as { log: Logger }).log ?? log,
+      logger: (req as unknown as { log?: Logger }).log ?? log,
     }),
   }));
 

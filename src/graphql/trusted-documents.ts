@@ -35,6 +35,7 @@ export class TrustedDocuments {
     } catch (err) {
       throw new ConfigError(`trusted documents: cannot read ${path} (written by npm run build): ${(err as Error).message}`, { cause: err });
     }
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- the file is unchecked JSON: this line is what establishes its declared type
     if (file?.algorithm !== 'sha256' || typeof file.documents !== 'object') throw new ConfigError(`trusted documents: ${path} is not a sha256 document list`);
     for (const [hash, text] of Object.entries(file.documents)) {
       if (documentHash(text) !== hash) throw new ConfigError(`trusted documents: ${path} lists ${hash.slice(0, 12)}... whose text has another hash`);

@@ -8,7 +8,7 @@ const { CompressionCodecs, CompressionTypes, logLevel } = kafkajs;
 // kafkajs only ships gzip; real producers also send snappy. Registering is global.
 CompressionCodecs[CompressionTypes.Snappy] = SnappyCodec;
 
-const LEVELS: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
+const LEVELS: Partial<Record<number, 'error' | 'warn' | 'info' | 'debug'>> = {
   [logLevel.ERROR]: 'error',
   [logLevel.WARN]: 'warn',
   [logLevel.INFO]: 'info',
@@ -44,7 +44,7 @@ export function createKafka(brokers: string[], clientId: string, logger?: Logger
  * Creates the missing topics among `topics`; existing ones are left as they are.
  * @returns the names created now.
  */
-export async function ensureTopics(admin: Admin, topics: Array<{ topic: string; numPartitions: number }>): Promise<string[]> {
+export async function ensureTopics(admin: Admin, topics: { topic: string; numPartitions: number }[]): Promise<string[]> {
   const existing = new Set(await admin.listTopics());
   const missing = topics.filter((t) => !existing.has(t.topic));
   if (missing.length === 0) return [];

@@ -19,7 +19,8 @@ export function topicPartitionCount(brokers: string[], topic: string, logger?: L
       const meta = await admin.fetchTopicMetadata({ topics: [topic] });
       return meta.topics[0]?.partitions.length ?? 0;
     } finally {
-      await admin.disconnect().catch(() => {});
+      // Best effort: the count is what the caller needs; a failed disconnect changes nothing for it.
+      await admin.disconnect().catch(() => undefined);
     }
   };
   return async () => {
@@ -29,7 +30,7 @@ export function topicPartitionCount(brokers: string[], topic: string, logger?: L
         cached = { count, at: Date.now() };
         return count;
       },
-      (err) => {
+      (err: unknown) => {
         if (cached) return cached.count;
         throw err;
       },

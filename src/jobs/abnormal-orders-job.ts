@@ -6,7 +6,7 @@ import { CHANGE_KIND, type ChangeLogStore } from '../store/change-log-store.js';
 import type { Detection, UnpaidUserStore } from '../store/unpaid-user-store.js';
 import type { BatchResult, DeadLetter, JobDefinition, PartitionProcessor, SourceRecord } from './job.js';
 
-/** The event key counted by this job (requirement 000). */
+/** The event key counted by this job: a user opening the order page. */
 export const ENTER_ORDER_PAGE = 'enterOrderPage';
 
 /** Options of {@link createAbnormalOrdersJob}. */
@@ -44,7 +44,7 @@ const aggregator = {
 };
 
 /**
- * Job `abnormal-orders` (requirement 000, ARCHITECTURE.md "Jobs"): every
+ * Job `abnormal-orders` (users who keep opening the order page without paying): every
  * `advance`, over the last `size` of event time, users with at least
  * `threshold` `enterOrderPage` events in one hopping window who are not in
  * `vip_user` are upserted into `unpayment_record`, emit-final, exactly once;

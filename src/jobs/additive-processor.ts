@@ -30,8 +30,8 @@ export interface AdditiveHandler<E> {
  * Opt-in idle advance of the watermark (Flink `WatermarkStrategy.withIdleness`),
  * for additive jobs that emit at event-time boundaries over several partitions:
  * a quiet partition must not hold the job's watermark back forever. Mirrors
- * `PartitionWindowEngine` (ARCHITECTURE.md: "a partition with no records for
- * `idleTimeout` moves its watermark on with wall-clock time").
+ * `PartitionWindowEngine`, where a partition with no records for
+ * `idleTimeout` moves its watermark on with wall-clock time.
  */
 export interface AdditiveIdleOptions {
   /**
@@ -49,8 +49,8 @@ export interface AdditiveIdleOptions {
 }
 
 /**
- * The partition processor of an additive job (ARCHITECTURE.md, "Time and
- * windows"): counts, sums and distinct-inserts need no window state, so each
+ * The partition processor of an additive job (event time, no window state):
+ * counts, sums and distinct-inserts need no window state, so each
  * batch adds its contribution inside the batch transaction (emit-changes), a
  * record of any age lands in its own bucket, nothing is late, and
  * `replayFrom` always equals `nextOffset`: after a crash nothing is replayed
@@ -147,8 +147,10 @@ export class AdditiveProcessor<E> implements PartitionProcessor {
   }
 
   private applyIdleAdvance(nowMs: number): void {
+    // Callers check that idle advance is configured; without it there is nothing to do.
+    if (this.idleTimeoutMs === null) return;
     const idleForMs = nowMs - this.lastRecordWallMs;
-    if (idleForMs < this.idleTimeoutMs!) return;
+    if (idleForMs < this.idleTimeoutMs) return;
     const candidate = this.maxEventTimeMs !== null ? this.maxEventTimeMs + idleForMs - this.graceMs : nowMs - this.graceMs;
     if (this.watermark === null || candidate > this.watermark) this.watermark = candidate;
   }

@@ -44,7 +44,7 @@ export function memoizedDateOf(calendar: Pick<ZonedCalendar, 'dateOf'>): (epochM
 }
 
 /**
- * De-duplicates one batch in memory (issue 4: producers send duplicates):
+ * De-duplicates one batch in memory (producers send duplicates, at least once):
  * the distinct uids of each local day, days ascending and uids sorted, and
  * each uid's earliest day in the batch, sorted by uid (the store's lock
  * order). Pure.
@@ -60,8 +60,8 @@ export function aggregateDailyUsers(events: readonly UserEvent[], dateOf: (epoch
     const seen = first.get(e.uid);
     if (seen === undefined || day < seen) first.set(e.uid, day);
   }
-  const days = [...byDay.keys()].sort().map((day) => ({ day, uids: [...byDay.get(day)!].sort(byCodeUnit) }));
-  const firstDays = [...first.keys()].sort(byCodeUnit).map((uid) => ({ uid, day: first.get(uid)! }));
+  const days = [...byDay].sort(([a], [b]) => byCodeUnit(a, b)).map(([day, uids]) => ({ day, uids: [...uids].sort(byCodeUnit) }));
+  const firstDays = [...first].sort(([a], [b]) => byCodeUnit(a, b)).map(([uid, day]) => ({ uid, day }));
   return { days, firstDays };
 }
 
@@ -70,7 +70,7 @@ function byCodeUnit(a: string, b: string): number {
 }
 
 /**
- * Job `daily-active-users` (issue 4, ARCHITECTURE.md "Jobs"): exact distinct
+ * Job `daily-active-users` (one consumer group on `user-behavior`): exact distinct
  * uids per calendar day of TIME_ZONE and the new users of each day (first day
  * ever seen), from `user-behavior` (any event key). Additive-processor
  * bookkeeping with idempotent writes (INSERT IGNORE, LEAST): replaying

@@ -42,7 +42,7 @@ export interface HotProductsEmitterOptions {
 }
 
 /**
- * Publishes `hotProductsUpdated` (issue 4): the ranking of the hour ending
+ * Publishes `hotProductsUpdated`: the ranking of the hour ending
  * at each 5-minute boundary of event time, once the JOB's watermark has
  * passed it, once per boundary across every worker of the group.
  *

@@ -65,7 +65,7 @@ export function aggregateClicks(events: readonly ProductClickEvent[]): ClickBatc
     if (t > agg.lastClickMs) agg.lastClickMs = t;
     agg.minutes.set(minute, (agg.minutes.get(minute) ?? 0) + 1);
     const c = e.category;
-    if (c !== null && (agg.categoryAtMs === null || t > agg.categoryAtMs || (t === agg.categoryAtMs && c > agg.category!))) {
+    if (c !== null && (agg.categoryAtMs === null || t > agg.categoryAtMs || (t === agg.categoryAtMs && agg.category !== null && c > agg.category))) {
       agg.category = c;
       agg.categoryAtMs = t;
     }
@@ -73,14 +73,15 @@ export function aggregateClicks(events: readonly ProductClickEvent[]): ClickBatc
 
   const ids = [...products.keys()].sort(compareIds);
   const minutes: MinuteClicks[] = [];
-  const totals: TotalClicks[] = new Array(ids.length);
+  const totals: TotalClicks[] = new Array<TotalClicks>(ids.length);
   for (let i = 0; i < ids.length; i++) {
-    const productId = ids[i]!;
-    const agg = products.get(productId)!;
+    const productId = ids[i];
+    const agg = products.get(productId);
+    if (agg === undefined) throw new Error(`no aggregate for product ${productId}`);
     if (agg.minutes.size === 1) {
       for (const [minuteMs, clicks] of agg.minutes) minutes.push({ productId, minuteMs, clicks });
     } else {
-      for (const minuteMs of [...agg.minutes.keys()].sort((a, b) => a - b)) minutes.push({ productId, minuteMs, clicks: agg.minutes.get(minuteMs)! });
+      for (const [minuteMs, clicks] of [...agg.minutes].sort(([a], [b]) => a - b)) minutes.push({ productId, minuteMs, clicks });
     }
     totals[i] = { productId, clicks: agg.clicks, lastClickMs: agg.lastClickMs, category: agg.category, categoryAtMs: agg.categoryAtMs };
   }
@@ -90,7 +91,7 @@ export function aggregateClicks(events: readonly ProductClickEvent[]): ClickBatc
 }
 
 /**
- * Job `hot-products` (issue 4, ARCHITECTURE.md "Jobs"): clicks per product
+ * Job `hot-products` (one consumer group on `product-clicks`): clicks per product
  * per 1-minute tumbling window of event time and a running total per
  * product, additive in the batch transaction (emit-changes: live within a
  * second, a click of any age lands in its own minute); other actions are
@@ -106,10 +107,10 @@ export function createHotProductsJob(opts: HotProductsOptions): JobDefinition {
       const batch = aggregateClicks(events);
       return {
         write: (tx) => opts.store.addBatch(tx, batch),
-        afterCommit: opts.emitter ? () => opts.emitter!.poke() : undefined,
+        afterCommit: opts.emitter ? () => opts.emitter?.poke() : undefined,
       };
     },
-    onIdleAdvance: () => ({ afterCommit: opts.emitter ? () => opts.emitter!.poke() : undefined }),
+    onIdleAdvance: () => ({ afterCommit: opts.emitter ? () => opts.emitter?.poke() : undefined }),
   };
   return {
     name: 'hot-products',

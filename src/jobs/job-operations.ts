@@ -44,7 +44,7 @@ export interface Actor {
 }
 
 /**
- * Operators' control of the jobs (issue 5): offset resets that work while the
+ * Operators' control of the jobs: offset resets that work while the
  * job runs, rebuilds, pause and resume. Every change is a database
  * transaction on the partitions' `consumer_offset` rows: bumping the epoch
  * fences the current owner off at its next commit (its batch in flight rolls
@@ -100,7 +100,7 @@ export class JobOperations {
     const current = new Map((await this.offsets.list(job.groupId)).filter((r) => r.topic === job.topic).map((r) => [r.partition, r.nextOffset]));
     const planned: PartitionMove[] = partitions.map((p) => {
       const stored = current.get(p);
-      return { partition: p, before: stored === undefined || stored < 0n ? bounds.get(p)!.earliest : stored, after: targets.get(p)! };
+      return { partition: p, before: stored === undefined || stored < 0n ? entryOf(bounds, p, 'offset bounds').earliest : stored, after: entryOf(targets, p, 'target offset') };
     });
     const recordsToRecount = planned.reduce((sum, m) => sum + (m.after < m.before ? m.before - m.after : 0n), 0n);
     if (job.results === 'additive' && recordsToRecount > 0n && !req.allowRecount) {
@@ -188,14 +188,14 @@ export class JobOperations {
     switch (req.to) {
       case 'EARLIEST':
       case 'LATEST':
-        for (const p of partitions) out.set(p, req.to === 'EARLIEST' ? bounds.get(p)!.earliest : bounds.get(p)!.latest);
+        for (const p of partitions) out.set(p, req.to === 'EARLIEST' ? entryOf(bounds, p, 'offset bounds').earliest : entryOf(bounds, p, 'offset bounds').latest);
         return out;
       case 'OFFSET': {
         if (req.offset === null || req.offset === undefined || !Number.isSafeInteger(req.offset)) {
           throw new OperationRefusedError('OPERATION_INPUT_INVALID', 'to: OFFSET needs offset (a whole number)', { argument: 'offset' });
         }
         for (const p of partitions) {
-          const b = bounds.get(p)!;
+          const b = entryOf(bounds, p, 'offset bounds');
           const target = BigInt(req.offset);
           if (target < b.earliest || target > b.latest) {
             throw new OperationRefusedError('OPERATION_INPUT_INVALID',
@@ -213,7 +213,7 @@ export class JobOperations {
         const found = await this.admin.fetchTopicOffsetsByTimestamp(topic, req.timestampMs);
         for (const p of partitions) {
           const hit = found.find((f) => f.partition === p);
-          const b = bounds.get(p)!;
+          const b = entryOf(bounds, p, 'offset bounds');
           // No record at or after the time: the partition's end, like the Java tool.
           let target = hit && Number(hit.offset) >= 0 ? BigInt(hit.offset) : b.latest;
           if (target < b.earliest) target = b.earliest;
@@ -223,4 +223,11 @@ export class JobOperations {
       }
     }
   }
+}
+
+/** A partition's entry in a map the caller already checked covers it; a miss is a bug, reported by what is missing. */
+function entryOf<V>(map: ReadonlyMap<number, V>, partition: number, what: string): V {
+  const v = map.get(partition);
+  if (v === undefined) throw new Error(`no ${what} for partition ${partition}`);
+  return v;
 }

@@ -53,7 +53,7 @@ export interface PartitionProcessor {
   position(): JobPosition;
 }
 
-/** A job: one consumer group on one topic (ARCHITECTURE.md, "Jobs"). */
+/** A job: one consumer group on one topic, with its own tables and offsets. */
 export interface JobDefinition {
   /** Job name, e.g. `abnormal-orders`. */
   name: string;

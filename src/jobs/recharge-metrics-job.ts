@@ -95,7 +95,10 @@ export function createRechargeMetricsJob(opts: RechargeMetricsOptions): JobDefin
     });
     return loading;
   };
-  const isKnownCity = (code: string) => cityCodes!.has(code);
+  const isKnownCity = (code: string) => {
+    if (!cityCodes) throw new Error('the city codes are not loaded yet');
+    return cityCodes.has(code);
+  };
   const now = opts.now ?? Date.now;
   /** Highest commit number of this process's batches whose commit finished. */
   let committedSeq = 0;
@@ -185,7 +188,7 @@ export function createRechargeMetricsJob(opts: RechargeMetricsOptions): JobDefin
           if (wentBack) {
             opts.logger?.warn({ seq: version.seq, committedSeq }, 'the database is behind commits this worker made (restored backup?): abandoning the Redis generation');
             committedSeq = version.seq;
-            await opts.state.abandonGeneration(version.generation).catch((err) => opts.logger?.error({ err }, 'could not abandon the Redis generation'));
+            await opts.state.abandonGeneration(version.generation).catch((err: unknown) => opts.logger?.error({ err }, 'could not abandon the Redis generation'));
           } else if (version.seq > committedSeq) {
             committedSeq = version.seq;
           }
@@ -211,13 +214,13 @@ export function createRechargeMetricsJob(opts: RechargeMetricsOptions): JobDefin
     afterClear: () => opts.cache.clearAll(),
     prepare: async () => {
       await loadCities();
-      await opts.cache.distrustIfAhead().catch((err) => opts.logger?.warn({ err }, 'could not compare Redis with the database at start'));
+      await opts.cache.distrustIfAhead().catch((err: unknown) => opts.logger?.warn({ err }, 'could not compare Redis with the database at start'));
       startPruning();
     },
     createProcessor: ({ partition, nextOffset, watermarkMs }) => {
       if (cityCodes === null) throw new Error(`${RECHARGE_METRICS_JOB}: the city codes are not loaded (prepare() must run before the consumer starts)`);
       // Picks up cities added to the table since the start, for the next assignment.
-      void loadCities().catch((err) => opts.logger?.warn({ err }, 'reloading the city codes failed: keeping the loaded ones'));
+      void loadCities().catch((err: unknown) => opts.logger?.warn({ err }, 'reloading the city codes failed: keeping the loaded ones'));
       return countingBeyondHorizon(new AdditiveProcessor(handler, partition, { nextOffset, watermarkMs }, opts.graceMs), partition);
     },
   };

@@ -109,7 +109,7 @@ export const JOB_FACTORIES: Record<string, JobFactory> = {
  */
 export function createJobs(config: Config, deps: JobDeps): JobDefinition[] {
   return config.JOBS.map((name) => {
-    const factory = JOB_FACTORIES[name];
+    const factory = JOB_FACTORIES[name] as JobFactory | undefined;
     if (!factory) throw new ConfigError(`JOBS: unknown job "${name}" (known: ${Object.keys(JOB_FACTORIES).join(', ')})`);
     return factory(config, deps);
   });

@@ -35,7 +35,7 @@ export interface HotProductPayload {
 
 /**
  * The ranking of the hour ending at a 5-minute boundary of event time,
- * published once per boundary when the job's watermark passed it (issue 4).
+ * published once per boundary when the job's watermark passed it.
  * Times are ISO-8601 strings (UTC); `products` holds the top 100.
  */
 export interface HotProductsUpdatedEvent {
@@ -45,7 +45,7 @@ export interface HotProductsUpdatedEvent {
 }
 
 /**
- * One city's recharge stats of one calendar day as absolute values (issue 3),
+ * One city's recharge stats of one calendar day as absolute values (a lost or repeated event does no harm),
  * as the store reads them back after the commit.
  */
 export type CityDailyStatsPayload = CityDailyStats;
@@ -61,6 +61,7 @@ export interface RechargeCityMetricsChangedEvent {
 }
 
 /** Routing keys and payloads of every subscription event. */
+// eslint-disable-next-line @typescript-eslint/consistent-type-definitions -- a type alias gets the implicit index signature that graphql-yoga's PubSubPublishArgsByKey constraint requires; an interface does not
 export type BusEvents = {
   // Every channel is per consumer group of the job (`<TOPIC>:<group>`): deployments, tests and
   // benchmarks sharing one Redis stay apart.
@@ -85,15 +86,15 @@ export interface EventBus {
 /**
  * Subscription events fanned out through Redis pub/sub, so that an event
  * published by any worker reaches the subscribers of every API process
- * (ARCHITECTURE.md, "Scale"). A process that both publishes and serves
+ * (workers and API processes scale apart). A process that both publishes and serves
  * receives its own events through Redis too, hence exactly once.
  */
 export function createEventBus(redisUrl: string): EventBus {
   const publishClient = new Redis(redisUrl, { maxRetriesPerRequest: 3 });
   const subscribeClient = new Redis(redisUrl);
   // Reconnection is ioredis's job; an unhandled 'error' event would kill the process.
-  publishClient.on('error', () => {});
-  subscribeClient.on('error', () => {});
+  publishClient.on('error', () => undefined);
+  subscribeClient.on('error', () => undefined);
   // The event target neither awaits nor catches these calls: a rejection (Redis down for
   // longer than the client's retries) would be an unhandled rejection and end the process.
   // An event published while Redis is down is lost; the database still has the values.
@@ -104,13 +105,15 @@ export function createEventBus(redisUrl: string): EventBus {
     subscribe: (channel: string) => subscribeClient.subscribe(channel).catch(ignore),
     unsubscribe: (channel: string) => subscribeClient.unsubscribe(channel).catch(ignore),
   };
-  const eventTarget = createRedisEventTarget<any>({ publishClient: publisher as unknown as Redis, subscribeClient: subscriber as unknown as Redis });
+  const eventTarget = // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the event target carries every channel's payload; the typed PubSub on top checks them
+createRedisEventTarget<any>({ publishClient: publisher as unknown as Redis, subscribeClient: subscriber as unknown as Redis });
   const pubSub = createPubSub<BusEvents>({ eventTarget });
   return {
     pubSub,
-    async close() {
+    close() {
       publishClient.disconnect();
       subscribeClient.disconnect();
+      return Promise.resolve();
     },
   };
 }

@@ -252,7 +252,8 @@ export class JobPartitions implements PartitionOwnership {
   async handleBatch(batch: FetchedBatch): Promise<void> {
     const partition = batch.partition;
     const init = this.initializing.get(partition);
-    if (init) await init.catch(() => {});
+    // Its failure was reported where the claim ran; here only its end matters.
+    if (init) await init.catch(() => undefined);
     const state = this.partitions.get(partition);
     if (!state) {
       batch.resolveOffset(batch.lastOffset());
@@ -264,7 +265,7 @@ export class JobPartitions implements PartitionOwnership {
       const started = performance.now();
       state.highWatermark = BigInt(batch.highWatermark);
       const records = this.recordsFrom(state, batch);
-      if (records.length > 0 && records[0]!.offset > state.readPosition && state.reseeks < MAX_RESEEKS) {
+      if (records.length > 0 && records[0].offset > state.readPosition && state.reseeks < MAX_RESEEKS) {
         // kafkajs prefetches: a batch fetched before our seek can arrive after the seek was
         // applied without being flagged stale. Processing it would skip the replay of open
         // windows, so seek again. Only a real gap (control records of transactional
@@ -273,15 +274,15 @@ export class JobPartitions implements PartitionOwnership {
         this.opts.consumer.seek(partition, state.readPosition);
         return;
       }
-      if (records.length > 0 && records[0]!.offset > state.readPosition) {
-        this.opts.log.warn({ partition, expected: state.readPosition.toString(), got: records[0]!.offset.toString() },
+      if (records.length > 0 && records[0].offset > state.readPosition) {
+        this.opts.log.warn({ partition, expected: state.readPosition.toString(), got: records[0].offset.toString() },
           'offsets are not contiguous: accepting the gap');
       }
       state.reseeks = 0;
       batch.resolveOffset(batch.lastOffset());
       if (records.length === 0) return;
       const result = state.processor.process(records, Date.now());
-      state.readPosition = records[records.length - 1]!.offset + 1n;
+      state.readPosition = records[records.length - 1].offset + 1n;
       this.opts.metrics?.recordsConsumed.inc({ job: this.opts.job.name }, result.records);
       await batch.heartbeat();
       await this.committer.commit(state, result);

@@ -15,6 +15,7 @@ export function kafkaConsumerPort(consumer: Consumer, admin: Admin, topic: strin
 }
 
 /** A kafkajs `eachBatch` payload as a {@link FetchedBatch}. */
+// eslint-disable-next-line @typescript-eslint/unbound-method -- kafkajs builds these as closures over the batch, not methods that read `this`
 export function fetchedBatch({ batch, isStale, isRunning, heartbeat, resolveOffset }: EachBatchPayload): FetchedBatch {
   return {
     partition: batch.partition,

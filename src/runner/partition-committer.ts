@@ -137,7 +137,7 @@ export class PartitionCommitter {
         m?.windowEmitLatency.observe({ job: job.name }, (Date.now() - result.closedAtMs) / 1000);
       }
       await consumer.commitOffset(state.partition, position.nextOffset)
-        .catch((err) => log.debug({ err, partition: state.partition }, 'kafka offset commit skipped'));
+        .catch((err: unknown) => log.debug({ err, partition: state.partition }, 'kafka offset commit skipped'));
     });
   }
 
@@ -162,7 +162,7 @@ export class PartitionCommitter {
       if (reset && ownership.isCurrent(state)) {
         // An operator moved the partition: this worker still owns it, so it starts over from the stored row.
         log.info({ partition: state.partition }, 'partition moved by an operator: claiming it again');
-        await ownership.claim([state.partition]).catch((e) => this.onCommitFailure(state, e));
+        await ownership.claim([state.partition]).catch((e: unknown) => this.onCommitFailure(state, e));
         return;
       }
       log.warn({ partition: state.partition }, err.message);

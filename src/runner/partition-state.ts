@@ -28,7 +28,7 @@ export interface PartitionState extends RateCounter {
  */
 export function runExclusive(state: PartitionState, fn: () => Promise<void>): Promise<void> {
   const run = state.chain.then(fn, fn);
-  state.chain = run.catch(() => {});
+  state.chain = run.catch(() => undefined);
   return run;
 }
 

@@ -19,7 +19,7 @@ export interface PostCommitQueueOptions {
  * failure is logged and skipped: the database already holds the truth.
  */
 export class PostCommitQueue {
-  private readonly pending: Array<() => Promise<void>> = [];
+  private readonly pending: (() => Promise<void>)[] = [];
   private draining: Promise<void> | null = null;
   private backpressured = false;
 
@@ -43,7 +43,7 @@ export class PostCommitQueue {
       this.opts.onBackpressure(true);
       this.opts.log.warn({ pending: this.pending.length }, 'post-commit work is behind: pausing consumption');
     }
-    if (!this.draining) this.draining = this.drainLoop();
+    this.draining ??= this.drainLoop();
   }
 
   /** Resolves once everything queued so far (and queued meanwhile) has run. */
@@ -53,7 +53,8 @@ export class PostCommitQueue {
 
   private async drainLoop(): Promise<void> {
     while (this.pending.length > 0) {
-      const work = this.pending.shift()!;
+      const work = this.pending.shift();
+      if (!work) break;
       try {
         await work();
       } catch (err) {

@@ -32,7 +32,7 @@ export interface DailyActiveUsersRow {
 const CHUNK = 5_000;
 
 /**
- * The tables of the daily-active-users job (issue 4): `user_daily_active`
+ * The tables of the daily-active-users job: `user_daily_active`
  * (one row per day and user, INSERT IGNORE), `user_daily_count` (distinct
  * users per day, advanced by exactly the rows the insert really added, in the
  * same transaction) and `user_first_seen` (LEAST of the days seen). Every
@@ -78,13 +78,17 @@ export class DailyActiveUserStore {
    */
   async range(from: string, to: string): Promise<Map<string, { activeUsers: number; newUsers: number }>> {
     const [active, fresh] = await Promise.all([
-      this.db.$queryRaw<Array<{ day: string; n: number | bigint }>>`SELECT DATE_FORMAT(day, '%Y-%m-%d') AS day, active_users AS n
+      this.db.$queryRaw<{ day: string; n: number | bigint }[]>`SELECT DATE_FORMAT(day, '%Y-%m-%d') AS day, active_users AS n
         FROM user_daily_count WHERE day BETWEEN ${from} AND ${to}`,
-      this.db.$queryRaw<Array<{ day: string; n: number | bigint }>>`SELECT DATE_FORMAT(first_day, '%Y-%m-%d') AS day, COUNT(*) AS n
+      this.db.$queryRaw<{ day: string; n: number | bigint }[]>`SELECT DATE_FORMAT(first_day, '%Y-%m-%d') AS day, COUNT(*) AS n
         FROM user_first_seen WHERE first_day BETWEEN ${from} AND ${to} GROUP BY first_day`,
     ]);
     const out = new Map<string, { activeUsers: number; newUsers: number }>();
-    const at = (day: string) => out.get(day) ?? out.set(day, { activeUsers: 0, newUsers: 0 }).get(day)!;
+    const at = (day: string) => {
+      let v = out.get(day);
+      if (!v) out.set(day, (v = { activeUsers: 0, newUsers: 0 }));
+      return v;
+    };
     for (const r of active) at(r.day).activeUsers = Number(r.n);
     for (const r of fresh) at(r.day).newUsers = Number(r.n);
     return out;

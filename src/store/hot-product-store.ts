@@ -65,7 +65,7 @@ function sqlDateTime(ms: number): string {
 }
 
 /**
- * The tables of the hot-products job (issue 4): `product_click_minute`,
+ * The tables of the hot-products job: `product_click_minute`,
  * `product_action_minute`, `product_click_total` (written inside the batch
  * transaction, additive) and `hot_products_emission`; plus the reads of the
  * GraphQL API. Every time is event time in UTC.
@@ -81,7 +81,11 @@ export class HotProductStore {
   /** Adds one batch's clicks, inside the batch transaction (one multi-row upsert per table and chunk). */
   async addBatch(tx: Tx, batch: ClickBatch): Promise<void> {
     const minuteText = new Map<number, string>();
-    const minute = (ms: number) => minuteText.get(ms) ?? minuteText.set(ms, sqlDateTime(ms)).get(ms)!;
+    const minute = (ms: number) => {
+      let text = minuteText.get(ms);
+      if (text === undefined) minuteText.set(ms, (text = sqlDateTime(ms)));
+      return text;
+    };
     for (let i = 0; i < batch.minutes.length; i += CHUNK) {
       const rows = JSON.stringify(batch.minutes.slice(i, i + CHUNK).map((m) => [m.productId, minute(m.minuteMs), m.clicks]));
       await tx.$executeRaw`INSERT INTO product_click_minute (product_id, window_start, window_end, clicks)
@@ -127,7 +131,7 @@ export class HotProductStore {
     // Grouped in a derived table and ordered outside it: MariaDB 10.11 takes ~5x longer
     // for GROUP BY ... ORDER BY SUM(...) LIMIT in one block (measured: 80 vs 15 ms for
     // 22,000 minute rows).
-    const rows = await db.$queryRaw<Array<{ productId: string; clicks: bigint; category: string | null }>>`
+    const rows = await db.$queryRaw<{ productId: string; clicks: bigint; category: string | null }[]>`
       SELECT a.productId, a.clicks, t.category FROM (
         SELECT product_id AS productId, CAST(SUM(clicks) AS SIGNED) AS clicks FROM product_click_minute
         WHERE window_start >= ${new Date(startMs)} AND window_start < ${new Date(endMs)}
@@ -144,8 +148,8 @@ export class HotProductStore {
    * category name, then clicks descending, ties by productId. A product counts
    * under its current category (that of its latest click).
    */
-  async rankingByCategory(startMs: number, endMs: number, limit: number): Promise<Array<ProductClicks & { category: string }>> {
-    const rows = await this.db.$queryRaw<Array<{ productId: string; clicks: bigint; category: string }>>`
+  async rankingByCategory(startMs: number, endMs: number, limit: number): Promise<(ProductClicks & { category: string })[]> {
+    const rows = await this.db.$queryRaw<{ productId: string; clicks: bigint; category: string }[]>`
       SELECT category, productId, clicks FROM (
         SELECT t.category AS category, a.productId, a.clicks,
           ROW_NUMBER() OVER (PARTITION BY t.category ORDER BY a.clicks DESC, a.productId ASC) AS rn
@@ -167,9 +171,9 @@ export class HotProductStore {
    */
   async productMinutes(productId: string, fromMs: number, toMs: number): Promise<{ before: number; minutes: Map<number, number> }> {
     const [before, rows] = await Promise.all([
-      this.db.$queryRaw<Array<{ clicks: bigint | null }>>`SELECT CAST(SUM(clicks) AS SIGNED) AS clicks FROM product_click_minute
+      this.db.$queryRaw<{ clicks: bigint | null }[]>`SELECT CAST(SUM(clicks) AS SIGNED) AS clicks FROM product_click_minute
         WHERE product_id = ${productId} AND window_start < ${new Date(fromMs)}`,
-      this.db.$queryRaw<Array<{ windowStart: Date; clicks: number }>>`SELECT window_start AS windowStart, clicks FROM product_click_minute
+      this.db.$queryRaw<{ windowStart: Date; clicks: number | bigint }[]>`SELECT window_start AS windowStart, clicks FROM product_click_minute
         WHERE product_id = ${productId} AND window_start >= ${new Date(fromMs)} AND window_start < ${new Date(toMs)}`,
     ]);
     return {
@@ -183,7 +187,7 @@ export class HotProductStore {
    * published for the group: one small query (a few rows).
    */
   async jobWatermark(groupId: string, topic: string): Promise<StoredJobWatermark> {
-    const [row] = await this.db.$queryRaw<Array<{ partitions: bigint; withWatermark: bigint; minWatermark: bigint | null; lastEmitted: Date | null }>>`
+    const [row] = await this.db.$queryRaw<({ partitions: bigint; withWatermark: bigint; minWatermark: bigint | null; lastEmitted: Date | null } | undefined)[]>`
       SELECT COUNT(*) AS partitions, COUNT(watermark_ms) AS withWatermark, MIN(watermark_ms) AS minWatermark,
         (SELECT MAX(window_end) FROM hot_products_emission WHERE group_id = ${groupId}) AS lastEmitted
       FROM consumer_offset WHERE group_id = ${groupId} AND topic = ${topic}`;

@@ -57,13 +57,13 @@ export async function applyMigrations(databaseUrl: string, dir = MIGRATIONS_DIR)
     for (const name of names) {
       const sql = await readFile(path.join(dir, name, 'migration.sql'), 'utf8');
       const checksum = createHash('sha256').update(sql).digest('hex');
-      const rows: Array<{ checksum: string }> = await conn.query(
+      const rows: { checksum: string }[] = await conn.query(
         'SELECT checksum FROM _prisma_migrations WHERE migration_name = ? AND finished_at IS NOT NULL AND rolled_back_at IS NULL',
         [name],
       );
       if (rows.length > 0) {
-        if (rows[0]!.checksum !== checksum) {
-          throw new MigrationError(`migration ${name} was applied with different SQL (checksum ${rows[0]!.checksum}, file ${checksum}): migrations must never be edited once applied`);
+        if (rows[0].checksum !== checksum) {
+          throw new MigrationError(`migration ${name} was applied with different SQL (checksum ${rows[0].checksum}, file ${checksum}): migrations must never be edited once applied`);
         }
         continue;
       }
@@ -71,7 +71,7 @@ export async function applyMigrations(databaseUrl: string, dir = MIGRATIONS_DIR)
       applied.push(name);
     }
   } finally {
-    await conn.query("SELECT RELEASE_LOCK('rt_analytics_migrate')").catch(() => {});
+    await conn.query("SELECT RELEASE_LOCK('rt_analytics_migrate')").catch(() => undefined);
     await conn.end();
   }
   return applied;

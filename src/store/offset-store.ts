@@ -31,8 +31,8 @@ export interface PositionUpdate {
 }
 
 interface Row {
-  next_offset: bigint;
-  replay_from: bigint;
+  next_offset: bigint | number;
+  replay_from: bigint | number;
   watermark_ms: bigint | null;
   epoch: number;
   lost_to_retention: bigint;
@@ -45,7 +45,7 @@ const msOrNull = (v: bigint | null): number | null => (v === null ? null : Numbe
 const bigOrNull = (v: number | null): bigint | null => (v === null ? null : BigInt(v));
 
 /**
- * The per group/partition offset rows of ARCHITECTURE.md "Exactly-once":
+ * The per group/partition offset rows that make processing exactly-once:
  * results and positions are written in one transaction, and an epoch fences
  * off a previous owner that is still running after a rebalance.
  */
@@ -98,7 +98,7 @@ export class OffsetStore {
       if (replayFrom < bounds.earliest) replayFrom = bounds.earliest;
       if (nextOffset > bounds.latest) nextOffset = bounds.latest;
       if (replayFrom > nextOffset) replayFrom = nextOffset;
-      const lostToRetention = BigInt(row!.lost_to_retention) + lostNow;
+      const lostToRetention = BigInt(row.lost_to_retention) + lostNow;
       await tx.$executeRaw`UPDATE consumer_offset SET next_offset = ${nextOffset}, replay_from = ${replayFrom},
         lost_to_retention = ${lostToRetention}, updated_at = NOW(3)
         WHERE group_id = ${groupId} AND topic = ${topic} AND \`partition\` = ${partition}`;
@@ -114,8 +114,8 @@ export class OffsetStore {
         partition,
         nextOffset,
         replayFrom,
-        watermarkMs: row!.watermark_ms === null ? null : Number(row!.watermark_ms),
-        epoch: Number(row!.epoch),
+        watermarkMs: row.watermark_ms === null ? null : Number(row.watermark_ms),
+        epoch: Number(row.epoch),
         lostToRetention,
         lostNow,
       };
@@ -128,9 +128,9 @@ export class OffsetStore {
    * @throws {FencedError} when another worker claimed the partition since.
    */
   async lock(tx: Tx, groupId: string, topic: string, partition: number, epoch: number): Promise<void> {
-    const rows = await tx.$queryRaw<Array<{ epoch: number }>>`SELECT epoch FROM consumer_offset
+    const rows = await tx.$queryRaw<{ epoch: number | bigint }[]>`SELECT epoch FROM consumer_offset
       WHERE group_id = ${groupId} AND topic = ${topic} AND \`partition\` = ${partition} FOR UPDATE`;
-    if (rows.length === 0 || Number(rows[0]!.epoch) !== epoch) throw new FencedError(groupId, topic, partition, epoch);
+    if (rows.length === 0 || Number(rows[0].epoch) !== epoch) throw new FencedError(groupId, topic, partition, epoch);
   }
 
   /** Writes the position reached by a batch, inside the batch transaction (after {@link lock}). */
@@ -155,9 +155,9 @@ export class OffsetStore {
    * claims again instead of leaving the partition.
    */
   async wasReset(groupId: string, topic: string, partition: number): Promise<boolean> {
-    const rows = await this.db.$queryRaw<Array<{ epoch: number; reset_epoch: number | null }>>`SELECT epoch, reset_epoch FROM consumer_offset
+    const rows = await this.db.$queryRaw<{ epoch: number | bigint; reset_epoch: number | bigint | null }[]>`SELECT epoch, reset_epoch FROM consumer_offset
       WHERE group_id = ${groupId} AND topic = ${topic} AND \`partition\` = ${partition}`;
-    return rows.length > 0 && rows[0]!.reset_epoch !== null && Number(rows[0]!.reset_epoch) === Number(rows[0]!.epoch);
+    return rows.length > 0 && rows[0].reset_epoch !== null && Number(rows[0].reset_epoch) === Number(rows[0].epoch);
   }
 
   /**
@@ -182,15 +182,15 @@ export class OffsetStore {
     targets: ReadonlyMap<number, bigint>,
     audit: { mode: string; role: string; keyId: string },
     counters?: { lostToRetention: ReadonlyMap<number, bigint> },
-  ): Promise<Array<{ partition: number; before: bigint; after: bigint }>> {
-    const out: Array<{ partition: number; before: bigint; after: bigint }> = [];
+  ): Promise<{ partition: number; before: bigint; after: bigint }[]> {
+    const out: { partition: number; before: bigint; after: bigint }[] = [];
     for (const [partition, target] of [...targets].sort(([a], [b]) => a - b)) {
       await tx.$executeRaw`INSERT IGNORE INTO consumer_offset (group_id, topic, \`partition\`, next_offset, replay_from, epoch)
         VALUES (${groupId}, ${topic}, ${partition}, -1, -1, 0)`;
-      const [row] = await tx.$queryRaw<Array<{ next_offset: bigint; replay_from: bigint }>>`SELECT next_offset, replay_from FROM consumer_offset
+      const [row] = await tx.$queryRaw<{ next_offset: bigint | number; replay_from: bigint | number }[]>`SELECT next_offset, replay_from FROM consumer_offset
         WHERE group_id = ${groupId} AND topic = ${topic} AND \`partition\` = ${partition} FOR UPDATE`;
-      const before = BigInt(row!.next_offset);
-      const oldReplay = BigInt(row!.replay_from);
+      const before = BigInt(row.next_offset);
+      const oldReplay = BigInt(row.replay_from);
       // MySQL runs single-table assignments left to right: reset_epoch takes the bumped epoch.
       if (counters) {
         await tx.$executeRaw`UPDATE consumer_offset SET next_offset = ${target}, replay_from = ${target}, watermark_ms = NULL,
@@ -211,7 +211,7 @@ export class OffsetStore {
   }
 
   /** Every stored row of `groupId` (or of every group), ordered by group, topic, partition. */
-  async list(groupId?: string): Promise<Array<{ groupId: string; topic: string; partition: number; nextOffset: bigint; watermarkMs: number | null; lateRecords: bigint; deadLettered: bigint; lostToRetention: bigint; beyondDedupHorizon: bigint; owner: string | null }>> {
+  async list(groupId?: string): Promise<{ groupId: string; topic: string; partition: number; nextOffset: bigint; watermarkMs: number | null; lateRecords: bigint; deadLettered: bigint; lostToRetention: bigint; beyondDedupHorizon: bigint; owner: string | null }[]> {
     const rows = await this.db.consumerOffset.findMany({
       where: groupId ? { groupId } : undefined,
       orderBy: [{ groupId: 'asc' }, { topic: 'asc' }, { partition: 'asc' }],

@@ -24,7 +24,7 @@ export class RechargeMetricsReader {
 
   /** The seeded cities, by code; read once per process (reference data), again after a failed read. */
   cities(): Promise<CityRow[]> {
-    this.cityList ??= this.store.loadCities().catch((err) => {
+    this.cityList ??= this.store.loadCities().catch((err: unknown) => {
       this.cityList = null;
       throw err;
     });

@@ -101,7 +101,7 @@ export class RechargeMetricsStore {
       const ids = JSON.stringify(events.slice(i, i + ORDER_CHUNK).map((e) => e.orderId));
       // The column's character set and collation, declared: compared byte for byte like the
       // column (and through its primary key), whatever the database's default character set.
-      const rows = await tx.$queryRaw<Array<{ order_id: string }>>`SELECT order_id FROM recharge_order
+      const rows = await tx.$queryRaw<{ order_id: string }[]>`SELECT order_id FROM recharge_order
         WHERE order_id IN (SELECT j.id FROM JSON_TABLE(${ids}, '$[*]' COLUMNS (id VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin PATH '$')) AS j)`;
       for (const r of rows) seen.add(r.order_id);
     }

@@ -105,7 +105,7 @@ return written
 
 const COMMAND = 'rtRechargeGuardedWriteV2';
 
-type GuardedRedis = Redis & { [COMMAND](key: string, seq: string, ...args: Array<string | number>): Promise<number> };
+type GuardedRedis = Redis & { [COMMAND](key: string, seq: string, ...args: (string | number)[]): Promise<number> };
 
 /** One bucket as written: a hash field and its value. */
 interface Bucket {
@@ -224,7 +224,7 @@ export class RechargeServingCache {
     const hash = await this.readTrusted((v) => cityDailyKey(this.opts.namespace, v, date));
     if (!hash) return null;
     const out = new Map<string, CityDailyStats>();
-    for (const [cityCode, v] of Object.entries(hash.fields) as Array<[string, Omit<CityDailyStats, 'date' | 'cityCode'>]>) {
+    for (const [cityCode, v] of Object.entries(hash.fields) as [string, Omit<CityDailyStats, 'date' | 'cityCode'>][]) {
       out.set(cityCode, { date, cityCode, orders: v.orders, succeeded: v.succeeded, failed: v.failed, amount: v.amount, durationMsSum: v.durationMsSum });
     }
     return out;
@@ -235,7 +235,7 @@ export class RechargeServingCache {
     const hash = await this.readTrusted((v) => minuteKey(this.opts.namespace, v, date));
     if (!hash) return null;
     const out = new Map<number, MinuteStats>();
-    for (const [iso, v] of Object.entries(hash.fields) as Array<[string, Omit<MinuteStats, 'minuteStartMs'>]>) {
+    for (const [iso, v] of Object.entries(hash.fields) as [string, Omit<MinuteStats, 'minuteStartMs'>][]) {
       const minuteStartMs = Date.parse(iso);
       out.set(minuteStartMs, { minuteStartMs, orders: v.orders, succeeded: v.succeeded, amount: v.amount });
     }
@@ -323,13 +323,14 @@ export class RechargeServingCache {
     try {
       const replies = await this.redis.multi().hgetall(key).get(seqKey(this.opts.namespace, version)).exec();
       if (!replies || replies.some(([err]) => err)) return null;
-      hash = replies[0]![1] as Record<string, string>;
-      highest = Number(replies[1]![1] ?? 0);
+      hash = replies[0][1] as Record<string, string>;
+      highest = Number(replies[1][1] ?? 0);
     } catch {
       return null;
     }
-    const complete = hash[COMPLETE_FIELD];
+    const complete = hash[COMPLETE_FIELD] as string | undefined;
     if (complete === undefined) return null;
+    // eslint-disable-next-line @typescript-eslint/no-dynamic-delete -- a constant field name on this call's own copy of the Redis hash
     delete hash[COMPLETE_FIELD];
     const fields: Record<string, unknown> = {};
     highest = Math.max(highest, Number(complete) || 0);
@@ -350,14 +351,16 @@ export class RechargeServingCache {
     this.dirty.delete(id);
     this.dirty.set(id, b);
     while (this.dirty.size > this.maxDirty) {
-      const [oldest, bucket] = this.dirty.entries().next().value as [string, Bucket];
+      const first = this.dirty.entries().next();
+      if (first.done) break;
+      const [oldest, bucket] = first.value;
       this.dirty.delete(oldest);
       this.invalid.add(bucket.key);
     }
   }
 
   private flush(): Promise<void> {
-    this.chain = this.chain.then(() => this.flushNow()).catch((err) => {
+    this.chain = this.chain.then(() => this.flushNow()).catch((err: unknown) => {
       this.opts.logger?.error({ err }, 'redis mirror flush failed');
     });
     return this.chain;
@@ -367,11 +370,15 @@ export class RechargeServingCache {
     if (this.dirty.size === 0 && this.invalid.size === 0) return;
     const batch = new Map(this.dirty);
     const byKey = new Map<string, Bucket[]>();
-    for (const b of batch.values()) (byKey.get(b.key) ?? byKey.set(b.key, []).get(b.key)!).push(b);
+    for (const b of batch.values()) {
+      let list = byKey.get(b.key);
+      if (!list) byKey.set(b.key, (list = []));
+      list.push(b);
+    }
     const invalid = [...this.invalid];
     try {
       await Promise.all([
-        ...[...byKey].map(([key, buckets]) => this.writeKey(key, buckets[0]!.seqKey, buckets, '')),
+        ...[...byKey].map(([key, buckets]) => this.writeKey(key, buckets[0].seqKey, buckets, '')),
         ...invalid.map((key) => this.redis.hdel(key, COMPLETE_FIELD)),
       ]);
     } catch (err) {
@@ -399,7 +406,7 @@ export class RechargeServingCache {
   }
 
   private async writeKey(key: string, namespaceSeqKey: string, buckets: readonly Bucket[], completeSeq: string): Promise<void> {
-    const args: Array<string | number> = [this.ttlSeconds, completeSeq];
+    const args: (string | number)[] = [this.ttlSeconds, completeSeq];
     for (const b of buckets) args.push(b.field, b.seq, b.value);
     await this.redis[COMMAND](key, namespaceSeqKey, ...args);
   }

@@ -39,10 +39,10 @@ export class RechargeServingState {
    * @throws {MissingDatabaseIdentityError} when the migrations did not run.
    */
   databaseId(): Promise<string> {
-    this.identity ??= this.db.$queryRaw<Array<{ uuid: string }>>`SELECT uuid FROM database_identity WHERE id = 1`.then((rows) => {
+    this.identity ??= this.db.$queryRaw<{ uuid: string }[]>`SELECT uuid FROM database_identity WHERE id = 1`.then((rows) => {
       if (rows.length === 0) throw new MissingDatabaseIdentityError();
-      return rows[0]!.uuid;
-    }).catch((err) => {
+      return rows[0].uuid;
+    }).catch((err: unknown) => {
       this.identity = null;
       throw err;
     });
@@ -58,9 +58,9 @@ export class RechargeServingState {
     if (!fresh && this.cached && Date.now() - this.cached.at <= this.maxAgeMs) return this.cached.version;
     const [databaseId, rows] = await Promise.all([
       this.databaseId(),
-      this.db.$queryRaw<Array<{ generation: number; seq: bigint }>>`SELECT generation, seq FROM recharge_serving_state WHERE group_id = ${this.groupId}`,
+      this.db.$queryRaw<{ generation: number | bigint; seq: bigint }[]>`SELECT generation, seq FROM recharge_serving_state WHERE group_id = ${this.groupId}`,
     ]);
-    const version = { databaseId, generation: rows.length > 0 ? Number(rows[0]!.generation) : 1, seq: rows.length > 0 ? Number(rows[0]!.seq) : 0 };
+    const version = { databaseId, generation: rows.length > 0 ? Number(rows[0].generation) : 1, seq: rows.length > 0 ? Number(rows[0].seq) : 0 };
     this.cached = { at: Date.now(), version };
     return version;
   }
@@ -74,8 +74,8 @@ export class RechargeServingState {
     const databaseId = await this.databaseId();
     await tx.$executeRaw`INSERT INTO recharge_serving_state (group_id, generation, seq) VALUES (${this.groupId}, 1, 1)
       ON DUPLICATE KEY UPDATE seq = seq + 1, updated_at = NOW(3)`;
-    const [row] = await tx.$queryRaw<Array<{ generation: number; seq: bigint }>>`SELECT generation, seq FROM recharge_serving_state WHERE group_id = ${this.groupId}`;
-    return { databaseId, generation: Number(row!.generation), seq: Number(row!.seq) };
+    const [row] = await tx.$queryRaw<{ generation: number | bigint; seq: bigint }[]>`SELECT generation, seq FROM recharge_serving_state WHERE group_id = ${this.groupId}`;
+    return { databaseId, generation: Number(row.generation), seq: Number(row.seq) };
   }
 
   /** Inside a rebuild transaction: starts a new generation, so no key written before can be read. */

@@ -44,7 +44,7 @@ export interface UnpaidUserRow {
 const UPSERT_CHUNK = 500;
 
 /**
- * `unpayment_record` (requirement 000) and `vip_user`: the abnormal-orders
+ * `unpayment_record` (users who kept opening the order page without paying) and `vip_user`: the abnormal-orders
  * sink (inside the batch transaction) and the reads of the GraphQL API.
  */
 export class UnpaidUserStore {
@@ -56,7 +56,7 @@ export class UnpaidUserStore {
    */
   async findVips(tx: Tx, uids: readonly string[]): Promise<Set<string>> {
     if (uids.length === 0) return new Set();
-    const rows = await tx.$queryRaw<Array<{ uid: string }>>`SELECT DISTINCT uid FROM vip_user WHERE uid IN (${Prisma.join([...uids])})`;
+    const rows = await tx.$queryRaw<{ uid: string }[]>`SELECT DISTINCT uid FROM vip_user WHERE uid IN (${Prisma.join([...uids])})`;
     return new Set(rows.map((r) => r.uid));
   }
 
@@ -134,7 +134,7 @@ export class UnpaidUserStore {
   async setCallbackStatus(uid: string, status: CallbackStatusName, actor: { role: string; apiKey: string }): Promise<UnpaidUserRow> {
     const to = CALLBACK_STATUS_CODES[status];
     return this.db.$transaction(async (tx) => {
-      const [current] = await tx.$queryRaw<Array<{ callback_status: number | null }>>`SELECT callback_status FROM unpayment_record WHERE uid = ${uid} FOR UPDATE`;
+      const [current] = await tx.$queryRaw<({ callback_status: number | bigint | null } | undefined)[]>`SELECT callback_status FROM unpayment_record WHERE uid = ${uid} FOR UPDATE`;
       if (!current) throw new UnpaidUserNotFoundError(uid);
       const from = current.callback_status === null ? null : Number(current.callback_status);
       const updated = await tx.unpaymentRecord.update({ where: { uid }, data: { callbackStatus: to } });

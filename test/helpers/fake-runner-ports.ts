@@ -15,9 +15,9 @@ export const silentLog = pino({ level: 'silent' });
 
 /** Records every call the runner makes on the consumer. */
 export class FakeConsumer implements ConsumerPort {
-  readonly seeks: Array<{ partition: number; offset: bigint }> = [];
-  readonly pauses: Array<'pause' | 'resume'> = [];
-  readonly kafkaCommits: Array<{ partition: number; nextOffset: bigint }> = [];
+  readonly seeks: { partition: number; offset: bigint }[] = [];
+  readonly pauses: ('pause' | 'resume')[] = [];
+  readonly kafkaCommits: { partition: number; nextOffset: bigint }[] = [];
   bounds = new Map<number, OffsetBounds>();
 
   seek(partition: number, offset: bigint): void {
@@ -47,7 +47,7 @@ interface StoredRow extends JobPosition {
 /** `consumer_offset` in memory: claims bump the epoch, commits are fenced by it. */
 export class FakeStore implements PartitionStorePort {
   readonly rows = new Map<number, StoredRow>();
-  readonly commits: Array<{ partition: number } & BatchCommit> = [];
+  readonly commits: ({ partition: number } & BatchCommit)[] = [];
   /** Rejections for the next commits, taken one per commit. */
   readonly commitFailures: Error[] = [];
   /** Rejections for the next claims, taken one per claim. */
@@ -106,7 +106,7 @@ export class FakeStore implements PartitionStorePort {
 
 /** Dead-letter sends, kept. */
 export class FakeProducer implements DeadLetterProducer {
-  readonly sent: Array<Parameters<DeadLetterProducer['send']>[0]> = [];
+  readonly sent: Parameters<DeadLetterProducer['send']>[0][] = [];
   async send(record: Parameters<DeadLetterProducer['send']>[0]): Promise<void> {
     this.sent.push(record);
   }
@@ -121,14 +121,15 @@ export function countingJob(tickWatermarks: number[] = []): JobDefinition & { su
   const sums = new Map<number, number>();
   return {
     name: 'counting', groupId: 'g', topic: 't', results: 'additive', sums,
-    clearResults: async () => {},
+    // Nothing to clear: the fake keeps no results.
+    clearResults: () => Promise.resolve(),
     createProcessor: ({ partition, nextOffset, watermarkMs }): PartitionProcessor => {
       let position: JobPosition = { nextOffset, replayFrom: nextOffset, watermarkMs };
       return {
         process(records: readonly SourceRecord[]): BatchResult {
           const good = records.filter((r) => r.value?.toString() !== 'bad');
           const add = good.reduce((s, r) => s + Number(r.value!.toString()), 0);
-          const next = records[records.length - 1]!.offset + 1n;
+          const next = records[records.length - 1].offset + 1n;
           position = { nextOffset: next, replayFrom: next, watermarkMs: position.watermarkMs };
           return {
             write: async () => {
@@ -166,7 +167,7 @@ export class FakeBatch implements FetchedBatch {
     }));
   }
   lastOffset(): string {
-    return this.messages[this.messages.length - 1]!.offset;
+    return this.messages[this.messages.length - 1].offset;
   }
   isStale(): boolean {
     return this.stale;
@@ -196,7 +197,8 @@ export function fakeRunner(overrides: Partial<JobPartitionsOptions> = {}, tickWa
     owner: 'test:1',
     log: silentLog,
     maxPendingAfterCommit: 32,
-    recoveryWait: async () => {},
+    // Recovery needs no wait in the fake.
+    recoveryWait: () => Promise.resolve(),
     ...overrides,
   });
   return { consumer, store, producer, job, partitions };

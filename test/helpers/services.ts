@@ -118,7 +118,6 @@ export async function readTopic(topic: string, count: number, timeoutMs = 20_000
   let done!: () => void;
   const finished = new Promise<void>((r) => { done = r; });
   await consumer.run({
-    // eslint-disable-next-line @typescript-eslint/require-await -- kafkajs wants a Promise back
     eachMessage: async ({ message }) => {
       const headers: Record<string, string> = {};
       for (const [k, v] of Object.entries(message.headers ?? {})) headers[k] = String(v);

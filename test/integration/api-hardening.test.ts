@@ -37,7 +37,7 @@ function connect(url: string, authorization: string | undefined): { client: Clie
     lazy: false,
     retryAttempts: 0,
     // A refused connection is the expected outcome here, reported through `state`.
-    onNonLazyError: () => {},
+    onNonLazyError: () => undefined,
     on: {
       connected: () => settle('connected'),
       closed: (e) => settle({ code: (e as { code: number }).code, reason: (e as { reason: string }).reason }),
@@ -53,7 +53,8 @@ function once(client: Client, query: string, variables: Record<string, unknown> 
     const dispose = client.subscribe({ query, variables, ...(extensions ? { extensions } : {}) }, {
       next: (v) => { if (!done) { done = true; resolve(v as GraphQLResponse); dispose(); } },
       error: (e) => { if (!done) { done = true; resolve({ errors: (Array.isArray(e) ? e : [e]) as GraphQLResponse['errors'] }); } },
-      complete: () => {},
+      // Only the first result or error matters.
+      complete: () => undefined,
     });
   });
 }
@@ -123,7 +124,7 @@ describe('public API hardening: one admission path for HTTP and WebSocket', () =
   });
 
   it('should refuse more tokens, aliases, directives and depth than allowed, each with its code, and let normal operations through', async () => {
-    const cases: Array<[code: string, abusive: string, normal: string]> = [
+    const cases: [code: string, abusive: string, normal: string][] = [
       // One character per token (nested list brackets), so the document also fits the WebSocket payload bound.
       ['TOKEN_LIMIT', `{ __typename(x: ${'['.repeat(1_100)}${']'.repeat(1_100)}) }`, `{ ${'__typename '.repeat(50)} }`],
       ['ALIAS_LIMIT', `{ ${Array.from({ length: 51 }, (_, i) => `a${i}: rechargeSummary { orders }`).join(' ')} }`, `{ ${Array.from({ length: 10 }, (_, i) => `a${i}: rechargeSummary { orders }`).join(' ')} }`],
@@ -213,7 +214,7 @@ describe('public API hardening: one admission path for HTTP and WebSocket', () =
 
     const before = await openOperations(api.url);
     const sub = 'subscription { abnormalUserDetected { uid } }';
-    const noop = { next: () => {}, error: () => {}, complete: () => {} };
+    const noop = { next: () => undefined, error: () => undefined, complete: () => undefined };
     const a = first.client.subscribe({ query: sub }, noop);
     second.client.subscribe({ query: sub }, noop);
     await waitFor('two subscriptions to be open', async () => (await openOperations(api.url)) === before + 2, 10_000, 50);
@@ -248,7 +249,7 @@ describe('public API hardening: one admission path for HTTP and WebSocket', () =
     assert.equal(errorCode(await gql(api.url, mutation, {}, viewer)), 'FORBIDDEN');
     assert.equal(errorCode(await gql(api.url, mutation, {}, await token({ role: 'crm' }))), 'NOT_FOUND');
 
-    const refusals: Array<[string, string, string]> = [
+    const refusals: [string, string, string][] = [
       ['expired', await token({ role: 'viewer' }, { exp: Math.floor(Date.now() / 1000) - 600 }), 'UNAUTHENTICATED'],
       ['wrong audience', await token({ role: 'viewer' }, { aud: 'someone-else' }), 'UNAUTHENTICATED'],
       ['wrong issuer', await token({ role: 'viewer' }, { iss: 'https://evil.test' }), 'UNAUTHENTICATED'],
@@ -270,9 +271,9 @@ describe('public API hardening: one admission path for HTTP and WebSocket', () =
     assert.equal(await ws.state, 'connected');
     const res = await once(ws.client, COUNT);
     assert.equal(res.errors, undefined, JSON.stringify(res.errors));
-    assert.equal((res.data as any).unpaidUsers.totalCount, 0);
+    assert.equal((res.data).unpaidUsers.totalCount, 0);
     await ws.client.dispose();
-    const cases: Array<[string, string, string]> = [
+    const cases: [string, string, string][] = [
       ['expired', await token({ role: 'viewer' }, { exp: Math.floor(Date.now() / 1000) - 600 }), 'UNAUTHENTICATED'],
       ['wrong audience', await token({ role: 'viewer' }, { aud: 'someone-else' }), 'UNAUTHENTICATED'],
       ['wrong issuer', await token({ role: 'viewer' }, { iss: 'https://evil.test' }), 'UNAUTHENTICATED'],
@@ -306,7 +307,7 @@ describe('public API hardening: one admission path for HTTP and WebSocket', () =
     const sub = Object.values(trustedDocs.documents).find((t) => t.includes('abnormalUserDetected'))!;
     // A trusted subscription is admitted: it stays open (the untrusted one above was refused at once).
     const before = await openOperations(trusted.url);
-    const dispose = ws.client.subscribe({ query: sub }, { next: () => {}, error: () => {}, complete: () => {} });
+    const dispose = ws.client.subscribe({ query: sub }, { next: () => undefined, error: () => undefined, complete: () => undefined });
     await waitFor('the trusted subscription to be open', async () => (await openOperations(trusted.url)) === before + 1, 10_000, 50);
     dispose();
     await ws.client.dispose();
@@ -318,11 +319,11 @@ describe('public API hardening: one admission path for HTTP and WebSocket', () =
     const startProduction = (env: Record<string, string | undefined>) => new Promise<{ code: number | null; stderr: string }>((resolve) => {
       const { API_KEYS: _keys, AUTH_JWKS_URL: _jwks, ...rest } = process.env;
       const child = spawn(process.execPath, [MAIN], {
-        env: { ...rest, NODE_ENV: 'production', KAFKA_BROKERS: KAFKA_BROKERS.join(','), REDIS_URL, PORT: '0', ...env } as NodeJS.ProcessEnv,
+        env: { ...rest, NODE_ENV: 'production', KAFKA_BROKERS: KAFKA_BROKERS.join(','), REDIS_URL, PORT: '0', ...env },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       let stderr = '';
-      child.stderr!.on('data', (d) => { stderr += d.toString(); });
+      child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
       child.once('exit', (code) => resolve({ code, stderr }));
     });
     const none = await startProduction({});

@@ -18,6 +18,7 @@ describe('a database whose default character set is latin1', () => {
   });
 
   after(async () => {
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- undefined when before() failed
     await db?.drop();
   });
 

@@ -31,6 +31,7 @@ describe('pruning the seen order ids', () => {
   });
 
   after(async () => {
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- undefined when before() failed
     await prisma?.$disconnect();
     await runs.cleanup();
   });
@@ -50,7 +51,7 @@ describe('pruning the seen order ids', () => {
 
   it('should use the notify_time index', async () => {
     const rows = await sql<{ key: string | null }>(db.url, 'EXPLAIN SELECT order_id FROM recharge_order WHERE notify_time < NOW() ORDER BY notify_time LIMIT 1000');
-    assert.equal(rows[0]!.key, 'recharge_order_notify_time_idx');
+    assert.equal(rows[0].key, 'recharge_order_notify_time_idx');
   });
 });
 
@@ -89,7 +90,7 @@ describe('a recharge record beyond the de-duplication horizon', () => {
     });
     await waitFor('every record committed', async () => {
       const rows = await sql<{ n: bigint }>(db.url, 'SELECT COALESCE(SUM(next_offset), 0) AS n FROM consumer_offset WHERE group_id = ?', [group]);
-      return Number(rows[0]!.n) >= 5;
+      return Number(rows[0].n) >= 5;
     }, 60_000);
   });
 
@@ -97,7 +98,7 @@ describe('a recharge record beyond the de-duplication horizon', () => {
 
   it('should not count it in the totals, and dead-letter it with reason beyond-dedup-horizon', async () => {
     const total = await sql<{ orders: bigint }>(db.url, 'SELECT COALESCE(SUM(orders), 0) AS orders FROM recharge_city_daily');
-    assert.equal(Number(total[0]!.orders), 2, 'fresh-1 and fresh-2 only');
+    assert.equal(Number(total[0].orders), 2, 'fresh-1 and fresh-2 only');
     const dead = await readTopic(topic.dlq, 2, 10_000);
     assert.deepEqual([...new Map(dead.map((d) => [d.key, [d.key, d.headers['dlq.reason']]])).values()].sort(), [
       [`${topic.topic}:1:0`, 'beyond-dedup-horizon'],

@@ -22,7 +22,7 @@ const GZ = '440100';
 const SZ = '440300';
 
 /** `count` orders of `city` named `<prefix>-<i>`, a few failed, spread over the day's first hours. */
-function orders(prefix: string, city: string, count: number, offsetMs = 0): Array<{ key: string; value: string }> {
+function orders(prefix: string, city: string, count: number, offsetMs = 0): { key: string; value: string }[] {
   return Array.from({ length: count }, (_, i) => {
     const notifyTimeMs = DAY_START + offsetMs + i * 37_000;
     const orderId = `${prefix}-${i}`;
@@ -76,7 +76,7 @@ describe('recharge-metrics serves only what this database holds', () => {
   });
   const committed = async (db: TestDatabase, total: number) => {
     const rows = await sql<{ n: bigint }>(db.url, 'SELECT COALESCE(SUM(next_offset), 0) AS n FROM consumer_offset WHERE group_id = ?', [group]);
-    return Number(rows[0]!.n) >= total;
+    return Number(rows[0].n) >= total;
   };
 
   before(() => {
@@ -84,6 +84,7 @@ describe('recharge-metrics serves only what this database holds', () => {
   });
 
   after(async () => {
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- undefined when before() failed
     redis?.disconnect();
     await runs.cleanup();
   });

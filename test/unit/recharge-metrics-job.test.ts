@@ -16,7 +16,7 @@ const T = Date.UTC(2026, 0, 1, 4);
  * The job with a city list in place of the database (only `loadCities` is called before a batch reaches `write`),
  * a wall clock one day after the stream and a de-duplication horizon of `horizonDays`.
  */
-function job(horizonDays = 7, counted: Array<{ partition: number; count: number }> = []) {
+function job(horizonDays = 7, counted: { partition: number; count: number }[] = []) {
   const store = {
     loadCities: async () => GUANGDONG_CITIES.map((c) => ({ ...c, provinceCode: '440000' })),
     pruneOrders: async () => ({ deleted: 0, statements: 1 }),
@@ -24,7 +24,8 @@ function job(horizonDays = 7, counted: Array<{ partition: number; count: number 
   } as unknown as RechargeMetricsStore;
   const cache = { distrustIfAhead: async () => false } as unknown as RechargeServingCache;
   return createRechargeMetricsJob({
-    groupId: 'g', topic: 't', calendar, graceMs: 5_000, store, cache, state: {} as RechargeServingState, publish: () => {},
+    // eslint-disable-next-line @typescript-eslint/no-unsafe-class-instance-assignment -- these cases never reach the serving state
+    groupId: 'g', topic: 't', calendar, graceMs: 5_000, store, cache, state: {} as RechargeServingState, publish: () => undefined,
     dedupHorizonMs: horizonDays * 86_400_000, pruneIntervalMs: 600_000, now: () => T + 86_400_000,
   });
 }
@@ -65,14 +66,14 @@ describe('recharge-metrics partition processor', () => {
   });
 
   it('should dead-letter a record whose notify time is beyond the de-duplication horizon, and count it for its partition in the batch transaction', async () => {
-    const counted: Array<{ partition: number; count: number }> = [];
+    const counted: { partition: number; count: number }[] = [];
     // The wall clock is one day after T: a half-day horizon puts T beyond it.
     const j = job(0.5, counted);
     await j.prepare!();
     const p = j.createProcessor({ partition: 2, nextOffset: 0n, replayFrom: 0n, watermarkMs: null, nowMs: 0 });
     const result = p.process([rec(0, order('OLD1')), rec(1, order('OLD2')), rec(2, order('S', 'sendRechargeReq'))], 0);
     assert.deepEqual(result.deadLetters.map((d) => [d.record.offset, d.reason]), [[0n, 'beyond-dedup-horizon'], [1n, 'beyond-dedup-horizon']]);
-    assert.match(result.deadLetters[0]!.detail, /OLD1/);
+    assert.match(result.deadLetters[0].detail, /OLD1/);
     assert.equal(typeof result.write, 'function', 'the count is written in the batch transaction even without orders to aggregate');
     await result.write!({} as never);
     assert.deepEqual(counted, [{ partition: 2, count: 2 }]);

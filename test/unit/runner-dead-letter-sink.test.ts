@@ -11,9 +11,9 @@ describe('dead letters', () => {
   it('keys each by its source position and names source and reason in headers', () => {
     const late = { record: record(41n, Buffer.from('u1')), reason: 'late', detail: 'window final' };
     const [m] = deadLetterMessages(job, 2, [late]);
-    assert.equal(m!.key, 'user-behavior:2:41');
-    assert.deepEqual(m!.value, Buffer.from('x'));
-    assert.deepEqual(m!.headers, {
+    assert.equal(m.key, 'user-behavior:2:41');
+    assert.deepEqual(m.value, Buffer.from('x'));
+    assert.deepEqual(m.headers, {
       'dlq.reason': 'late',
       'dlq.detail': 'window final',
       'dlq.job': 'abnormal-orders',
@@ -27,7 +27,7 @@ describe('dead letters', () => {
 
   it('omits the key header for a record without key', () => {
     const [m] = deadLetterMessages(job, 0, [{ record: record(1n, null), reason: 'bad', detail: '' }]);
-    assert.equal('dlq.source.key' in m!.headers!, false);
+    assert.equal('dlq.source.key' in m.headers!, false);
   });
 
   it('sends to <topic>.dlq with acks=all, and nothing for no dead letters', async () => {
@@ -37,7 +37,7 @@ describe('dead letters', () => {
     assert.equal(producer.sent.length, 0);
     await sink.send(0, [{ record: record(1n, null), reason: 'bad', detail: '' }]);
     assert.equal(producer.sent.length, 1);
-    assert.equal(producer.sent[0]!.topic, 'user-behavior.dlq');
-    assert.equal(producer.sent[0]!.acks, -1);
+    assert.equal(producer.sent[0].topic, 'user-behavior.dlq');
+    assert.equal(producer.sent[0].acks, -1);
   });
 });

@@ -40,8 +40,8 @@ describe('JobPartitions: batches', () => {
     assert.deepEqual(batch.resolved, ['3']);
     assert.equal(batch.heartbeats, 1);
     assert.equal(store.commits.length, 1);
-    assert.equal(store.commits[0]!.position.nextOffset, 4n);
-    assert.equal(store.commits[0]!.deadLettered, 1);
+    assert.equal(store.commits[0].position.nextOffset, 4n);
+    assert.equal(store.commits[0].deadLettered, 1);
     assert.equal(store.row(0).deadLettered, 1);
     assert.equal(job.sums.get(0), 7);
     assert.deepEqual(consumer.kafkaCommits, [{ partition: 0, nextOffset: 4n }]);
@@ -53,8 +53,8 @@ describe('JobPartitions: batches', () => {
     store.commitFailures.push(new Error('database down'));
     await partitions.handleBatch(new FakeBatch(0, 0, ['bad']));
     assert.equal(producer.sent.length, 1, 'sent even though the transaction failed');
-    assert.equal(producer.sent[0]!.topic, 't.dlq');
-    assert.equal(producer.sent[0]!.messages[0]!.key, 't:0:0');
+    assert.equal(producer.sent[0].topic, 't.dlq');
+    assert.equal(producer.sent[0].messages[0].key, 't:0:0');
   });
 
   it('skips a stale batch and leaves it unresolved', async () => {
@@ -73,7 +73,7 @@ describe('JobPartitions: batches', () => {
     await partitions.assign([0]);
     await partitions.handleBatch(new FakeBatch(0, 0, ['100', '100', '1', '2']));
     assert.equal(job.sums.get(0), 3);
-    assert.equal(store.commits[0]!.position.nextOffset, 4n);
+    assert.equal(store.commits[0].position.nextOffset, 4n);
   });
 
   it('seeks again when a batch starts past the read position, and accepts a real gap after the limit', async () => {
@@ -91,7 +91,7 @@ describe('JobPartitions: batches', () => {
     const last = new FakeBatch(0, 5, ['1']);
     await partitions.handleBatch(last);
     assert.deepEqual(last.resolved, ['5']);
-    assert.equal(store.commits[0]!.position.nextOffset, 6n);
+    assert.equal(store.commits[0].position.nextOffset, 6n);
   });
 
   it('does not open a transaction when nothing changed', async () => {
@@ -137,7 +137,7 @@ describe('JobPartitions: fencing and recovery', () => {
     assert.deepEqual(consumer.seeks, [{ partition: 0, offset: 3n }]);
     await partitions.handleBatch(new FakeBatch(0, 3, ['5']));
     assert.equal(store.commits.length, 1);
-    assert.equal(store.commits[0]!.position.nextOffset, 4n);
+    assert.equal(store.commits[0].position.nextOffset, 4n);
   });
 
   it('rebuilds the partition from the database after a failed commit, retrying failed rebuilds', async () => {
@@ -163,7 +163,7 @@ describe('JobPartitions: fencing and recovery', () => {
     await partitions.assign([0]);
     store.commitFailures.push(new Error('connection lost'));
     const failing = partitions.handleBatch(new FakeBatch(0, 0, ['1']));
-    await until(() => [...partitions.owned()][0]?.recovering === true);
+    await until(() => [...partitions.owned()][0]?.recovering);
     const during = new FakeBatch(0, 0, ['1']);
     await partitions.handleBatch(during);
     assert.deepEqual(during.resolved, []);
@@ -173,7 +173,7 @@ describe('JobPartitions: fencing and recovery', () => {
     release();
     await failing;
     assert.deepEqual(partitions.ownedPartitions, [0]);
-    assert.equal([...partitions.owned()][0]!.recovering, false, 'a fresh state after the rebuild');
+    assert.equal([...partitions.owned()][0].recovering, false, 'a fresh state after the rebuild');
   });
 });
 

@@ -6,7 +6,7 @@ import { silentLog } from '../helpers/fake-runner-ports.js';
 describe('PostCommitQueue', () => {
   it('runs work in order, one at a time, and skips a failure', async () => {
     const ran: number[] = [];
-    const q = new PostCommitQueue({ maxPending: 32, onBackpressure: () => {}, log: silentLog });
+    const q = new PostCommitQueue({ maxPending: 32, onBackpressure: () => undefined, log: silentLog });
     q.enqueue(async () => { ran.push(1); });
     q.enqueue(async () => { throw new Error('publish failed'); });
     q.enqueue(async () => { ran.push(3); });
@@ -21,10 +21,10 @@ describe('PostCommitQueue', () => {
     let release!: () => void;
     const gate = new Promise<void>((r) => { release = r; });
     q.enqueue(() => gate);
-    for (let i = 0; i < 5; i++) q.enqueue(async () => {});
+    for (let i = 0; i < 5; i++) q.enqueue(() => Promise.resolve());
     assert.deepEqual(signals, [true], 'five waiting behind the running one is more than 4');
     assert.equal(q.isBackpressured, true);
-    q.enqueue(async () => {});
+    q.enqueue(() => Promise.resolve());
     assert.deepEqual(signals, [true], 'reported once');
     release();
     await q.drain();

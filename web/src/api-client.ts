@@ -152,6 +152,6 @@ export class ApiClient {
    * rethrows that close from dispose, which is not an error here.
    */
   dispose(): Promise<void> {
-    return Promise.resolve(this.ws.dispose()).catch(() => {});
+    return Promise.resolve(this.ws.dispose()).catch(() => undefined);
   }
 }

@@ -14,9 +14,13 @@ export class ConsumerOffsetResolver {
     // Every partition of every known group's topic, stored row or not.
     const groups = new Map<string, Set<string>>();
     for (const j of jobs) if (!groupId || j.groupId === groupId) groups.set(j.groupId, new Set([j.topic]));
-    for (const r of rows) (groups.get(r.groupId) ?? groups.set(r.groupId, new Set()).get(r.groupId)!).add(r.topic);
+    for (const r of rows) {
+      let topics = groups.get(r.groupId);
+      if (!topics) groups.set(r.groupId, (topics = new Set()));
+      topics.add(r.topic);
+    }
     const topics = new Set([...groups.values()].flatMap((t) => [...t]));
-    const bounds = new Map(await Promise.all([...topics].map(async (t) => [t, await partitionBounds(kafkaAdmin, t).catch(() => new Map())] as const)));
+    const bounds = new Map(await Promise.all([...topics].map(async (t) => [t, await partitionBounds(kafkaAdmin, t).catch(() => new Map<number, { earliest: bigint; latest: bigint }>())] as const)));
     const result: ConsumerOffset[] = [];
     for (const [group, groupTopics] of [...groups].sort(([a], [b]) => a.localeCompare(b))) {
       for (const topic of [...groupTopics].sort()) {

@@ -62,7 +62,11 @@ export class HotProductResolver {
       throw toGraphQLError(err);
     }
     const byCategory = new Map<string, typeof rows>();
-    for (const r of rows) (byCategory.get(r.category) ?? byCategory.set(r.category, []).get(r.category)!).push(r);
+    for (const r of rows) {
+      let list = byCategory.get(r.category);
+      if (!list) byCategory.set(r.category, (list = []));
+      list.push(r);
+    }
     return [...byCategory].map(([category, products]) =>
       Object.assign(new CategoryHotProducts(), { category, products: assignRanks(products).map(toHotProduct) }));
   }
@@ -100,7 +104,7 @@ export class HotProductResolver {
   @Subscription(() => HotProductsUpdate, {
     // Called once at subscribe time: a bad limit is refused then, not on every event.
     topics: ({ args }) => {
-      checkLimit(args.limit, 10);
+      checkLimit((args as { limit?: number | null }).limit, 10);
       return TOPIC_HOT_PRODUCTS_UPDATED;
     },
     topicId: ({ context }: { context: GraphQLContext }) => groupOf(context, 'hot-products'),

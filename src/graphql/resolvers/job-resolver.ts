@@ -1,3 +1,4 @@
+import { GraphQLError } from 'graphql';
 import { Arg, Authorized, Ctx, Mutation, Query, Resolver } from 'type-graphql';
 import { partitionStatsKey, type PublishedPartitionFailure, type PublishedPartitionStats } from '../../observability/partition-stats.js';
 import { partitionBounds } from '../../ingest/kafka-client.js';
@@ -9,7 +10,11 @@ import { badUserInput, toGraphQLError } from '../errors.js';
 import { Job, JobError, JobPartition, JobRebuild, JobResults, JobState, OffsetReset, PartitionOffsetMove, ResetConsumerOffsetsInput } from '../types/job.js';
 
 /** Who asks, as the audit tables record it: the role and a sha256 prefix of the key, never the key. */
-const actorOf = (ctx: GraphQLContext): Actor => ({ role: ctx.caller!.role, keyId: keyId(ctx.caller!.apiKey) });
+const actorOf = (ctx: GraphQLContext): Actor => {
+  // @Authorized admits only authenticated callers; an operation without one is refused, never recorded anonymously.
+  if (!ctx.caller) throw new GraphQLError('this operation needs an authenticated caller', { extensions: { code: 'UNAUTHENTICATED' } });
+  return { role: ctx.caller.role, keyId: keyId(ctx.caller.apiKey) };
+};
 
 const jobError = (f: PublishedPartitionFailure | undefined): JobError | null => (f
   ? Object.assign(new JobError(), { code: f.code, message: f.message, since: new Date(f.sinceMs), attempts: f.attempts })
@@ -96,7 +101,7 @@ export class JobResolver {
     try {
       const job = await ctx.services.operations.setPaused(name, paused, actorOf(ctx));
       ctx.logger.info({ job: job.name, paused }, paused ? 'job paused' : 'job resumed');
-      return this.describe(ctx, job.name, await ctx.services.operations.pausedJobs());
+      return await this.describe(ctx, job.name, await ctx.services.operations.pausedJobs());
     } catch (err) {
       throw toGraphQLError(err);
     }
@@ -104,7 +109,8 @@ export class JobResolver {
 
   private async describe(ctx: GraphQLContext, name: string, paused: ReadonlySet<string>): Promise<Job> {
     const { offsets, kafkaAdmin, redis, jobs } = ctx.services;
-    const job = jobs.find((j) => j.name === name)!;
+    const job = jobs.find((j) => j.name === name);
+    if (!job) throw new Error(`no job named ${name} is configured`);
     const [rows, bounds] = await Promise.all([
       offsets.list(job.groupId),
       partitionBounds(kafkaAdmin, job.topic).catch(() => new Map<number, { earliest: bigint; latest: bigint }>()),

@@ -50,14 +50,18 @@ async function citiesOfDay(ctx: GraphQLContext, date: string): Promise<CityRecha
   try {
     const [cities, stats] = await Promise.all([reader.cities(), reader.cityDaily(date)]);
     const byCode = new Map(cities.map((c) => [c.code, c]));
-    return stats.map((s) => toStats(s, byCode.get(s.cityCode)!));
+    return stats.map((s) => {
+      const city = byCode.get(s.cityCode);
+      if (!city) throw new Error(`no city ${s.cityCode} among the loaded city codes`);
+      return toStats(s, city);
+    });
   } catch (err) {
     throw toGraphQLError(err);
   }
 }
 
 /**
- * Recharge analytics by city (issue 3, job `recharge-metrics`). Values come
+ * Recharge analytics by city (job `recharge-metrics`). Values come
  * from Redis when it has them, else from MySQL (and Redis is refilled).
  */
 @Resolver()

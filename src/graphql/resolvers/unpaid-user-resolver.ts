@@ -1,3 +1,4 @@
+import { GraphQLError } from 'graphql';
 import { Arg, Authorized, Ctx, ID, Int, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
 import type { FeedEvent } from '../../subscriptions/change-subscription.js';
 import type { AbnormalUserDetectedEvent } from '../../publish/event-bus.js';
@@ -28,11 +29,13 @@ export class UnpaidUserResolver {
     try {
       const page = await ctx.services.unpaidUsers.page(first, after ?? null, callbackStatus ?? null);
       const edges = page.rows.map((row) => ({ cursor: encodeCursor(row), node: UnpaidUser.from(row) }));
+      /* eslint-disable @typescript-eslint/no-unsafe-class-instance-assignment -- type-graphql reads these fields off plain objects; the classes only declare the schema's shape */
       return {
         edges,
         pageInfo: { hasNextPage: page.hasNextPage, endCursor: edges.at(-1)?.cursor ?? null },
         totalCount: page.totalCount,
       };
+      /* eslint-enable @typescript-eslint/no-unsafe-class-instance-assignment */
     } catch (err) {
       throw toGraphQLError(err);
     }
@@ -53,7 +56,9 @@ export class UnpaidUserResolver {
     @Arg('status', () => CallbackStatus) status: CallbackStatus,
   ): Promise<UnpaidUser> {
     try {
-      return UnpaidUser.from(await ctx.services.unpaidUsers.setCallbackStatus(uid, status, ctx.caller!));
+      // @Authorized admits only authenticated callers; a change is never recorded without one.
+      if (!ctx.caller) throw new GraphQLError('this operation needs an authenticated caller', { extensions: { code: 'UNAUTHENTICATED' } });
+      return UnpaidUser.from(await ctx.services.unpaidUsers.setCallbackStatus(uid, status, ctx.caller));
     } catch (err) {
       throw toGraphQLError(err);
     }

@@ -1,7 +1,7 @@
 import { DateResolver } from 'graphql-scalars';
 import { Field, Int, ObjectType } from 'type-graphql';
 
-@ObjectType({ description: 'Distinct users of one calendar day in TIME_ZONE (Asia/Shanghai by default), issue 4.' })
+@ObjectType({ description: 'Distinct users of one calendar day in TIME_ZONE (Asia/Shanghai by default).' })
 export class DailyActiveUsers {
   @Field(() => DateResolver, { description: 'The local calendar date.' })
   date!: Date;

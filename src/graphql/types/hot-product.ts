@@ -1,7 +1,7 @@
 import { GraphQLBigInt } from 'graphql-scalars';
 import { Field, ID, Int, ObjectType } from 'type-graphql';
 
-@ObjectType({ description: 'A product in a hot-products ranking (issue 4): its clicks over the ranked hour of event time.' })
+@ObjectType({ description: 'A product in a hot-products ranking: its clicks over the ranked hour of event time.' })
 export class HotProduct {
   @Field(() => ID)
   productId!: string;

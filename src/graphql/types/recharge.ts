@@ -22,7 +22,7 @@ abstract class RechargeTotals {
   amount!: string;
 }
 
-@ObjectType({ description: "One city's recharges on one calendar day of TIME_ZONE (Asia/Shanghai by default), issue 3. Each orderId counts once." })
+@ObjectType({ description: "One city's recharges on one calendar day of TIME_ZONE (Asia/Shanghai by default). Each orderId counts once." })
 export class CityRechargeStats extends RechargeTotals {
   @Field(() => DateResolver, { description: 'The local calendar date.' })
   date!: Date;
@@ -46,14 +46,14 @@ export class CityRechargeStats extends RechargeTotals {
   avgDurationMs!: number;
 }
 
-@ObjectType({ description: "The whole province's recharges in one minute of notify time (issue 3)." })
+@ObjectType({ description: "The whole province's recharges in one minute of notify time." })
 export class RechargeMinute extends RechargeTotals {
   @Field({ description: 'Start of the minute (inclusive); the minute ends 60 s later (exclusive).' })
   minuteStart!: Date;
 
 }
 
-@ObjectType({ description: "The whole province's recharges on one calendar day of TIME_ZONE (issue 3)." })
+@ObjectType({ description: "The whole province's recharges on one calendar day of TIME_ZONE." })
 export class RechargeSummary extends RechargeTotals {
   @Field(() => DateResolver, { description: 'The local calendar date.' })
   date!: Date;

@@ -1,5 +1,5 @@
 import { Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
-import { callbackStatusName, type CallbackStatusName, type UnpaidUserRow } from '../../store/unpaid-user-store.js';
+import { callbackStatusName, type UnpaidUserRow } from '../../store/unpaid-user-store.js';
 
 /** The CRM team's callback status; NULL in `unpayment_record` reads as PENDING. */
 export enum CallbackStatus {
@@ -11,7 +11,7 @@ export enum CallbackStatus {
 }
 registerEnumType(CallbackStatus, { name: 'CallbackStatus', description: 'Callback status set by the CRM team. A user never called back is PENDING.' });
 
-@ObjectType({ description: 'A user who entered the order page at least the threshold number of times in one window and is not a VIP (requirement 000).' })
+@ObjectType({ description: 'A user who entered the order page at least the threshold number of times in one window and is not a VIP: a likely buyer who did not pay, for the CRM team to call back.' })
 export class UnpaidUser {
   @Field(() => ID)
   uid!: string;
@@ -41,7 +41,7 @@ export class UnpaidUser {
     return Object.assign(new UnpaidUser(), {
       uid: row.uid,
       phone: row.phone,
-      callbackStatus: callbackStatusName(row.callbackStatus) as CallbackStatusName as CallbackStatus,
+      callbackStatus: CallbackStatus[callbackStatusName(row.callbackStatus)],
       enterOrderCount: row.enterOrderCount,
       firstDetectedAt: row.firstDetectedAt,
       lastDetectedAt: row.lastDetectedAt,

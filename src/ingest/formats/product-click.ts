@@ -2,8 +2,7 @@ import { isUtf8 } from 'node:buffer';
 import { MalformedRecordError } from '../../errors/malformed-record-error.js';
 
 /**
- * The `product-clicks` topic's record format (ARCHITECTURE.md, "Event
- * formats"). Any key; value = one JSON object, e.g.
+ * The `product-clicks` topic's record format. Any key; value = one JSON object, e.g.
  *
  *     {"event_time": 1554652800123, "product_id": "p1234", "action": "click", "user_id": "u_1233", "category": "phone"}
  *
@@ -68,6 +67,7 @@ export interface ProductClickEvent {
 function shown(value: unknown): string {
   let text: string;
   try {
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- JSON.stringify returns undefined for undefined and functions, which its declared type leaves out
     text = JSON.stringify(value) ?? String(value);
   } catch {
     text = String(value);
@@ -169,7 +169,7 @@ export interface ProductClickInput {
 
 /**
  * Builds one valid `product-clicks` value for generators and tests (field
- * order as in ARCHITECTURE.md; `category` left out when null);
+ * order as in the example above; `category` left out when null);
  * `parseProductClick(formatProductClick(e))` gives back `e`'s values.
  *
  * @throws {MalformedRecordError} for any value {@link parseProductClick} would reject (same reasons and messages).

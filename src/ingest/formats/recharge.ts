@@ -4,7 +4,7 @@ import type { RechargeEvent } from '../../domain/recharge.js';
 import type { ZonedCalendar } from '../../domain/zoned-calendar.js';
 
 /**
- * The `recharge` topic's record format (ARCHITECTURE.md "Event formats", the
+ * The `recharge` topic's record format (the
  * field names of the well-known mobile-recharge log). Key = `orderId`; value =
  * one JSON object, e.g.
  *
@@ -72,7 +72,8 @@ const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
 /** Quotes a found value for a message; long values are cut so a bad record cannot flood the logs. */
 function shown(value: unknown): string {
-  const s = typeof value === 'string' ? value : JSON.stringify(value) ?? String(value);
+  // JSON.stringify returns undefined for undefined and functions, which its declared type leaves out.
+  const s = typeof value === 'string' ? value : (JSON.stringify(value) as string | undefined) ?? String(value);
   return JSON.stringify(s.length > 40 ? `${s.slice(0, 40)}…` : s);
 }
 
@@ -118,7 +119,7 @@ export function parseLocalTime(text: string, calendar: ZonedCalendar): number | 
   const second = n(12, 2);
   const ms = n(14, 3);
   if (year < 1970 || month < 1 || month > 12 || day < 1) return null;
-  const monthDays = month === 2 && isLeap(year) ? 29 : DAYS_IN_MONTH[month - 1]!;
+  const monthDays = month === 2 && isLeap(year) ? 29 : DAYS_IN_MONTH[month - 1];
   if (day > monthDays || hour > 23 || minute > 59 || second > 59) return null;
   return calendar.fromLocal(Date.UTC(year, month - 1, day, hour, minute, second, ms));
 }
@@ -145,12 +146,12 @@ export function parseYuanToFen(text: string, field = 'chargefee'): number {
     throw new MalformedRecordError('bad-amount',
       `${field}: expected a yuan amount as a decimal string with at most ${MAX_AMOUNT_INTEGER_DIGITS} integer digits and 2 decimals (e.g. "99.50"), got ${shown(text)}`);
   }
-  const fraction = (m[2] ?? '').padEnd(2, '0');
+  const fraction = (m.at(2) ?? '').padEnd(2, '0');
   return Number(integer) * 100 + Number(fraction);
 }
 
 /**
- * Parses one `recharge` record value (the JSON of ARCHITECTURE.md; see the
+ * Parses one `recharge` record value (the JSON object above; see the
  * field table on {@link RECHARGE_NOTIFY_SERVICE}).
  *
  * @param value the Kafka record value: UTF-8 bytes, a decoded string, or null (a tombstone).
@@ -186,7 +187,7 @@ export function parseRecharge(value: Buffer | string | null, ctx: RechargeParseC
     throw new MalformedRecordError('bad-json', `value: expected one JSON object, got text that is not JSON (${(err as Error).message}): ${shown(text)}`, { cause: err });
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-    throw new MalformedRecordError('bad-json', `value: expected one JSON object, got ${Array.isArray(parsed) ? 'an array' : `${parsed === null ? 'null' : typeof parsed}`}`);
+    throw new MalformedRecordError('bad-json', `value: expected one JSON object, got ${Array.isArray(parsed) ? 'an array' : (parsed === null ? 'null' : typeof parsed)}`);
   }
   const obj = parsed as Record<string, unknown>;
 

@@ -2,9 +2,10 @@ import { isUtf8 } from 'node:buffer';
 import { MalformedRecordError } from '../../errors/malformed-record-error.js';
 
 /**
- * The `user-behavior` topic's record format (the requirement). Key = uid;
- * value = ONE line of exactly 17 tab-separated fields, e.g. the
- * requirement's sample line:
+ * The `user-behavior` topic's record format (the app's tab-separated behaviour log). Key = uid;
+ * value = ONE line of exactly 17 tab-separated fields, e.g. this sample line
+ * (user 61024 opens the order page from the iOS app over Wi-Fi at
+ * 2019-04-08 00:00 Asia/Shanghai):
  *
  *     61024\t61024\tM\t1\t0\tios\ttoutiao\twifi\t42.86.6.0\t18701461024\t0\t0\t0\t0\t2.0\tenterOrderPage\t1554652800
  *
@@ -138,13 +139,13 @@ function splitFields(line: string): string[] {
  * Char loops instead of regexes: this runs once per record on the hot path.
  */
 function checkFields(fields: readonly string[]): number {
-  const uid = fields[UID]!;
+  const uid = fields[UID];
   if (uid.length === 0) throw fieldError('empty-uid', UID, 'a non-empty user id', '""');
   if (uid.length > MAX_UID_LENGTH) {
     throw fieldError('uid-too-long', UID, `at most ${MAX_UID_LENGTH} characters`, `${uid.length} characters (${shown(uid)})`);
   }
 
-  const phone = fields[PHONE]!;
+  const phone = fields[PHONE];
   const start = phone.charCodeAt(0) === CH_PLUS ? 1 : 0;
   const digits = phone.length - start;
   let phoneOk = digits >= 1 && digits <= MAX_PHONE_DIGITS;
@@ -156,9 +157,9 @@ function checkFields(fields: readonly string[]): number {
     throw fieldError('bad-phone', PHONE, `1 to ${MAX_PHONE_DIGITS} digits with an optional leading "+"`, shown(phone));
   }
 
-  if (fields[EVENT_KEY]!.length === 0) throw fieldError('empty-event-key', EVENT_KEY, 'a non-empty event name', '""');
+  if (fields[EVENT_KEY].length === 0) throw fieldError('empty-event-key', EVENT_KEY, 'a non-empty event name', '""');
 
-  const time = fields[EVENT_TIME]!;
+  const time = fields[EVENT_TIME];
   let seconds = 0;
   let timeOk = time.length >= 1 && time.length <= MAX_EVENT_TIME_DIGITS;
   for (let i = 0; timeOk && i < time.length; i++) {
@@ -179,7 +180,7 @@ function checkFields(fields: readonly string[]): number {
 
 /**
  * Parses one `user-behavior` record value (one tab-separated line of 17
- * fields, format of the requirement's sample line; see the field table on
+ * fields, as in the sample line above; see the field table on
  * {@link USER_BEHAVIOR_FIELD_COUNT}). One trailing run of `\r` / `\n` is
  * tolerated and stripped (lines produced by text tools, CRLF files).
  *
@@ -222,9 +223,9 @@ export function parseUserBehavior(value: Buffer | string | null): UserBehaviorEv
   const fields = splitFields(line);
   const seconds = checkFields(fields);
   return {
-    uid: fields[UID]!,
-    phone: fields[PHONE]!,
-    eventKey: fields[EVENT_KEY]!,
+    uid: fields[UID],
+    phone: fields[PHONE],
+    eventKey: fields[EVENT_KEY],
     eventTimeMs: seconds * 1000,
     fields,
   };
@@ -232,7 +233,7 @@ export function parseUserBehavior(value: Buffer | string | null): UserBehaviorEv
 
 /**
  * What {@link formatUserBehavior} needs. Unset optional fields take the
- * requirement's sample line values (`deviceId` defaults to `uid`).
+ * values of the sample line above (`deviceId` defaults to `uid`).
  */
 export interface UserBehaviorLineInput {
   uid: string;
@@ -295,7 +296,7 @@ export function formatUserBehavior(e: UserBehaviorLineInput): string {
     String(e.eventTimeSec),
   ];
   for (let i = 0; i < fields.length; i++) {
-    const f = fields[i]!;
+    const f = fields[i];
     if (f.includes('\t') || f.includes('\n') || f.includes('\r')) {
       throw fieldError('field-count', i, 'no tab or line break inside a field', shown(f));
     }
