@@ -5,6 +5,7 @@ import { CRM_ROLES, READ_ROLES } from '../auth.js';
 import type { GraphQLContext } from '../context.js';
 import { groupOf } from '../job-groups.js';
 import { badUserInput, toGraphQLError } from '../errors.js';
+import { unpaidUserLoader } from '../request-loaders.js';
 import { AbnormalUserDetection, CallbackStatus, UnpaidUser, UnpaidUserConnection } from '../types/unpaid-user.js';
 
 /** Largest page `unpaidUsers(first:)` serves. */
@@ -38,7 +39,7 @@ export class UnpaidUserResolver {
   @Authorized(READ_ROLES)
   @Query(() => UnpaidUser, { nullable: true, description: 'One abnormal-order user, or null.' })
   async unpaidUser(@Ctx() ctx: GraphQLContext, @Arg('uid', () => ID) uid: string): Promise<UnpaidUser | null> {
-    const row = await ctx.services.unpaidUsers.get(uid);
+    const row = await unpaidUserLoader(ctx).load(uid);
     return row ? UnpaidUser.from(row) : null;
   }
 
