@@ -2,6 +2,7 @@ import {
   getOperationAST, GraphQLError, NoSchemaIntrospectionCustomRule, specifiedRules, validate,
   type DocumentNode, type GraphQLSchema, type OperationTypeNode, type ValidationRule,
 } from 'graphql';
+import { LRUCache } from 'lru-cache';
 import { keyId } from '../store/unpaid-user-store.js';
 import type { Authenticator, Caller } from './auth.js';
 import { checkCost, limitRules, parseWithLimits, type OperationLimits } from './operation-limits.js';
@@ -55,6 +56,9 @@ export interface AdmissionOptions {
   maxBatchSize: number;
 }
 
+/** Most distinct document texts whose parse and validation {@link Admission} keeps. */
+export const CHECKED_DOCUMENTS = 500;
+
 /** A refusal with one error of `code`. */
 export function refuse(code: string, message: string, status = 400, extra: Record<string, unknown> = {}): Refusal {
   return { ok: false, status, errors: [new GraphQLError(message, { extensions: { code, ...extra } })] };
@@ -91,6 +95,14 @@ const asRecord = (v: unknown): Record<string, unknown> | undefined => (v && type
  */
 export class Admission {
   private readonly rules: ValidationRule[];
+  /**
+   * Parsed and validated documents by their text (lru-cache, at most
+   * {@link CHECKED_DOCUMENTS} of them): a document's parse and validation depend
+   * only on its text, the schema and the limits, all fixed for the process,
+   * so nothing here goes stale (no time bound). Cost still runs per request
+   * (it depends on the variables).
+   */
+  private readonly checked = new LRUCache<string, { document: DocumentNode; errors: readonly GraphQLError[] }>({ max: CHECKED_DOCUMENTS });
 
   constructor(private readonly opts: AdmissionOptions) {
     // The limits first: an abusive document is named as such before any other error it has.
@@ -142,13 +154,18 @@ export class Admission {
       return refuse('UNTRUSTED_DOCUMENT', 'only the dashboard\'s operations are accepted (trusted documents): this document is not one of them', 403);
     }
 
-    let document: DocumentNode;
-    try {
-      document = parseWithLimits(query, this.opts.limits);
-    } catch (err) {
-      return { ok: false, status: 400, errors: [err as GraphQLError] };
+    let checked = this.checked.get(query);
+    if (!checked) {
+      let document: DocumentNode;
+      try {
+        document = parseWithLimits(query, this.opts.limits);
+      } catch (err) {
+        return { ok: false, status: 400, errors: [err as GraphQLError] };
+      }
+      checked = { document, errors: validate(this.opts.schema, document, this.rules, { maxErrors: 20 }) };
+      this.checked.set(query, checked);
     }
-    const errors = validate(this.opts.schema, document, this.rules, { maxErrors: 20 });
+    const { document, errors } = checked;
     if (errors.length > 0) {
       return { ok: false, status: 400, errors: errors.map((e) => (e.extensions.code ? e : new GraphQLError(e.message, { nodes: e.nodes, extensions: { ...e.extensions, code: 'GRAPHQL_VALIDATION_FAILED' } }))) };
     }

@@ -11,6 +11,20 @@ import type { ChangeFeeds } from '../subscriptions/change-feeds.js';
 import type { CitySnapshotStore } from '../store/city-snapshot-store.js';
 import type { RechargeMetricsReader } from '../store/recharge-metrics-reader.js';
 import type { ZonedCalendar } from '../domain/zoned-calendar.js';
+import type { ShortLivedCache } from '../store/short-lived-cache.js';
+
+/** Earliest and latest offset of one partition (latest = the high watermark). */
+export interface OffsetBounds {
+  earliest: bigint;
+  latest: bigint;
+}
+
+/**
+ * How long `consumerOffsets` serves a topic's earliest/latest offsets from
+ * memory, MILLISECONDS (one Kafka admin call per topic and bound, concurrent
+ * requests sharing the one in flight): `latest` and `lag` are at most this old.
+ */
+export const TOPIC_BOUNDS_TTL_MS = 1_000;
 
 /** What resolvers need, shared by every request of one API process. */
 export interface ApiServices {
@@ -21,6 +35,8 @@ export interface ApiServices {
   dailyActiveUsers: DailyActiveUserStore;
   offsets: OffsetStore;
   kafkaAdmin: Admin;
+  /** Earliest and latest offset per partition of a topic (Kafka admin), served from memory for a short bound (see {@link TOPIC_BOUNDS_TTL_MS}). */
+  topicBounds: ShortLivedCache<string, Map<number, OffsetBounds>>;
   /** Consumer groups and topics of the configured jobs, for `consumerOffsets`. */
   jobs: { name: string; groupId: string; topic: string; results: 'idempotent' | 'additive' }[];
   /** Offset resets, rebuilds, pause and resume. */

@@ -5,7 +5,9 @@ import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limite
 /**
  * Per API key operation budget (rate-limiter-flexible), shared by every API
  * process through Redis; while Redis is unreachable each process falls back
- * to its own in-memory budget rather than letting everything through.
+ * to its own in-memory budget rather than letting everything through. A key
+ * that spent its budget is then refused by this process from memory (no
+ * Redis round trip) until its 60-second window ends.
  */
 export class OperationRateLimiter {
   private readonly limiter: RateLimiterRedis;
@@ -18,6 +20,8 @@ export class OperationRateLimiter {
       points: perMinute,
       duration: 60,
       insuranceLimiter: new RateLimiterMemory({ points: perMinute, duration: 60 }),
+      // A key past its budget is refused from memory until its window ends, without a Redis round trip.
+      inMemoryBlockOnConsumed: perMinute + 1,
     });
   }
 

@@ -19,7 +19,9 @@ import { RechargeServingCache } from '../store/recharge-serving-cache.js';
 import { RechargeServingState } from '../store/recharge-serving-state.js';
 import { ZonedCalendar } from '../domain/zoned-calendar.js';
 import type { Metrics } from '../observability/metrics.js';
-import type { ApiServices } from './context.js';
+import { TOPIC_BOUNDS_TTL_MS, type ApiServices } from './context.js';
+import { partitionBounds } from '../ingest/kafka-client.js';
+import { ShortLivedCache } from '../store/short-lived-cache.js';
 
 /** The services resolvers use, built once per API process. */
 export function createApiServices(config: Config, deps: { db: Db; redis: Redis; kafkaAdmin: Admin; jobs: JobDefinition[]; bus: EventBus; metrics?: Metrics }): ApiServices {
@@ -54,6 +56,7 @@ export function createApiServices(config: Config, deps: { db: Db; redis: Redis; 
     dailyActiveUsers: new DailyActiveUserStore(deps.db),
     offsets,
     kafkaAdmin: deps.kafkaAdmin,
+    topicBounds: new ShortLivedCache({ ttlMs: TOPIC_BOUNDS_TTL_MS, max: 64, load: (topic) => partitionBounds(deps.kafkaAdmin, topic) }),
     jobs: deps.jobs.map((j) => ({ name: j.name, groupId: j.groupId, topic: j.topic, results: j.results })),
     operations: new JobOperations(deps.db, offsets, deps.kafkaAdmin, deps.jobs, deps.bus, deps.redis),
     redis: deps.redis,

@@ -1,6 +1,15 @@
 import { MINUTE_MS } from '../domain/time-units.js';
 import type { ProductClicks } from '../stream/hot-ranking.js';
 import type { Db, Tx } from './prisma-client.js';
+import { ShortLivedCache } from './short-lived-cache.js';
+import { sqlDatetime } from './sql-datetime.js';
+
+/**
+ * How long the API serves a ranking from memory, MILLISECONDS: a boundary's
+ * ranking changes only when late clicks land in its hour, which then show up
+ * at most this late.
+ */
+export const RANKING_TTL_MS = 1_000;
 
 /** One product's clicks in one 1-minute tumbling window, as one batch adds them. */
 export interface MinuteClicks {
@@ -76,7 +85,28 @@ function sqlDateTime(ms: number): string {
  * yields rows in array order).
  */
 export class HotProductStore {
-  constructor(private readonly db: Db) {}
+  /** Rankings by (start, end, limit), each for at most {@link RANKING_TTL_MS} (1,000) MILLISECONDS after its read started. */
+  private readonly rankings: ShortLivedCache<string, ProductClicks[]>;
+
+  constructor(private readonly db: Db, opts: { rankingTtlMs?: number; now?: () => number } = {}) {
+    this.rankings = new ShortLivedCache({
+      ttlMs: opts.rankingTtlMs ?? RANKING_TTL_MS,
+      max: 64,
+      now: opts.now,
+      load: (key) => {
+        const [startMs, endMs, limit] = key.split(':').map(Number) as [number, number, number];
+        return this.ranking(startMs, endMs, limit);
+      },
+    });
+  }
+
+  /**
+   * {@link ranking} for the API: the same rows, served from memory for at
+   * most {@link RANKING_TTL_MS} MILLISECONDS (one read per hour, limit and bound).
+   */
+  servedRanking(startMs: number, endMs: number, limit: number): Promise<ProductClicks[]> {
+    return this.rankings.get(`${startMs}:${endMs}:${limit}`);
+  }
 
   /** Adds one batch's clicks, inside the batch transaction (one multi-row upsert per table and chunk). */
   async addBatch(tx: Tx, batch: ClickBatch): Promise<void> {
@@ -134,7 +164,7 @@ export class HotProductStore {
     const rows = await db.$queryRaw<{ productId: string; clicks: bigint; category: string | null }[]>`
       SELECT a.productId, a.clicks, t.category FROM (
         SELECT product_id AS productId, CAST(SUM(clicks) AS SIGNED) AS clicks FROM product_click_minute
-        WHERE window_start >= ${new Date(startMs)} AND window_start < ${new Date(endMs)}
+        WHERE window_start >= ${sqlDatetime(startMs)} AND window_start < ${sqlDatetime(endMs)}
         GROUP BY product_id
       ) a LEFT JOIN product_click_total t ON t.product_id = a.productId
       ORDER BY a.clicks DESC, a.productId ASC
@@ -155,7 +185,7 @@ export class HotProductStore {
           ROW_NUMBER() OVER (PARTITION BY t.category ORDER BY a.clicks DESC, a.productId ASC) AS rn
         FROM (
           SELECT product_id AS productId, CAST(SUM(clicks) AS SIGNED) AS clicks FROM product_click_minute
-          WHERE window_start >= ${new Date(startMs)} AND window_start < ${new Date(endMs)}
+          WHERE window_start >= ${sqlDatetime(startMs)} AND window_start < ${sqlDatetime(endMs)}
           GROUP BY product_id
         ) a JOIN product_click_total t ON t.product_id = a.productId
         WHERE t.category IS NOT NULL

@@ -3,6 +3,14 @@ import { MINUTE_MS } from '../domain/time-units.js';
 import type { ZonedCalendar } from '../domain/zoned-calendar.js';
 import type { RechargeMetricsStore } from './recharge-metrics-store.js';
 import type { RechargeServingCache } from './recharge-serving-cache.js';
+import { ShortLivedCache } from './short-lived-cache.js';
+
+/**
+ * How long one date's city stats are served from this process's memory,
+ * MILLISECONDS: the dashboard's three fields and every request within the
+ * bound share one read (Redis, or MySQL when Redis cannot vouch).
+ */
+export const CITY_DAILY_TTL_MS = 250;
 
 /**
  * The serving reads of job `recharge-metrics` for the GraphQL API: Redis
@@ -15,12 +23,24 @@ import type { RechargeServingCache } from './recharge-serving-cache.js';
  */
 export class RechargeMetricsReader {
   private cityList: Promise<CityRow[]> | null = null;
+  /**
+   * Per date, the outcome of the trusted read below, for at most
+   * {@link CITY_DAILY_TTL_MS} (250) MILLISECONDS after that read started;
+   * concurrent requests share the read in flight. Each read still applies
+   * every trust rule of {@link RechargeServingCache.readCityDaily} (database
+   * identity, generation, commit number), so an answer is at most the bound
+   * older than a direct read.
+   */
+  private readonly daily: ShortLivedCache<string, Map<string, CityDailyStats>>;
 
   constructor(
     private readonly store: RechargeMetricsStore,
     private readonly cache: RechargeServingCache,
     private readonly calendar: ZonedCalendar,
-  ) {}
+    opts: { cityDailyTtlMs?: number; now?: () => number } = {},
+  ) {
+    this.daily = new ShortLivedCache({ ttlMs: opts.cityDailyTtlMs ?? CITY_DAILY_TTL_MS, max: 8, now: opts.now, load: (date) => this.readCityDaily(date) });
+  }
 
   /** The seeded cities, by code; read once per process (reference data), again after a failed read. */
   cities(): Promise<CityRow[]> {
@@ -36,16 +56,24 @@ export class RechargeMetricsReader {
    * by city code; a city without orders has zeros.
    */
   async cityDaily(date: string): Promise<CityDailyStats[]> {
-    const [cities, cached] = await Promise.all([this.cities(), this.cache.readCityDaily(date)]);
-    let byCity = cached;
-    if (!byCity) {
-      // The version first: the rows read after it are at least as new.
-      const version = await this.cache.versionForFill();
-      const rows = await this.store.dailyOf(date);
-      byCity = new Map(rows.map((r) => [r.cityCode, r]));
-      void this.cache.refillCityDaily(version, date, rows);
-    }
+    const [cities, byCity] = await Promise.all([this.cities(), this.daily.get(date)]);
     return cities.map((c) => byCity.get(c.code) ?? { date, cityCode: c.code, orders: 0, succeeded: 0, failed: 0, amount: '0.00', durationMsSum: 0 });
+  }
+
+  /** Forgets the in-memory city stats (after this process rebuilt or reset the job). */
+  forgetCityDaily(): void {
+    this.daily.clear();
+  }
+
+  /** Redis when it can vouch for `date`'s stats, else MySQL (then Redis is refilled in the background). */
+  private async readCityDaily(date: string): Promise<Map<string, CityDailyStats>> {
+    const cached = await this.cache.readCityDaily(date);
+    if (cached) return cached;
+    // The version first: the rows read after it are at least as new.
+    const version = await this.cache.versionForFill();
+    const rows = await this.store.dailyOf(date);
+    void this.cache.refillCityDaily(version, date, rows);
+    return new Map(rows.map((r) => [r.cityCode, r]));
   }
 
   /**

@@ -3,6 +3,8 @@ import { Prisma } from '../generated/prisma/client.js';
 import { InvalidCursorError } from '../errors/invalid-cursor-error.js';
 import { UnpaidUserNotFoundError } from '../errors/unpaid-user-not-found-error.js';
 import type { Db, Tx } from './prisma-client.js';
+import { ShortLivedCache } from './short-lived-cache.js';
+import { sqlDatetime } from './sql-datetime.js';
 
 /** Callback statuses of the CRM team, with their `tinyint` codes in `unpayment_record`. */
 export const CALLBACK_STATUS_CODES = {
@@ -43,12 +45,54 @@ export interface UnpaidUserRow {
 
 const UPSERT_CHUNK = 500;
 
+/** How long a `totalCount` is served from memory, MILLISECONDS: its staleness bound (a detection committed meanwhile shows up at most this late). */
+export const TOTAL_COUNT_TTL_MS = 1_000;
+
+const COLUMNS = Prisma.raw('uid, phone, callback_status, enter_order_count, first_detected_at, last_detected_at, window_start, window_end');
+
+interface RawRow {
+  uid: string;
+  phone: string;
+  callback_status: number | null;
+  enter_order_count: number;
+  first_detected_at: Date;
+  last_detected_at: Date;
+  window_start: Date;
+  window_end: Date;
+}
+
+const fromRaw = (r: RawRow): UnpaidUserRow => ({
+  uid: r.uid,
+  phone: r.phone,
+  callbackStatus: r.callback_status === null ? null : Number(r.callback_status),
+  enterOrderCount: Number(r.enter_order_count),
+  firstDetectedAt: r.first_detected_at,
+  lastDetectedAt: r.last_detected_at,
+  windowStart: r.window_start,
+  windowEnd: r.window_end,
+});
+
+
 /**
  * `unpayment_record` (users who kept opening the order page without paying) and `vip_user`: the abnormal-orders
  * sink (inside the batch transaction) and the reads of the GraphQL API.
  */
 export class UnpaidUserStore {
-  constructor(private readonly db: Db) {}
+  /**
+   * `COUNT(*)` per callback-status filter (key: the status name, `*` for all),
+   * served for at most {@link TOTAL_COUNT_TTL_MS} (1,000) MILLISECONDS and
+   * cleared by this process's own status changes; the table stays the source of truth.
+   */
+  private readonly counts: ShortLivedCache<string, { n: number }>;
+
+  constructor(private readonly db: Db, opts: { countTtlMs?: number; now?: () => number } = {}) {
+    this.counts = new ShortLivedCache({
+      ttlMs: opts.countTtlMs ?? TOTAL_COUNT_TTL_MS,
+      max: 16,
+      now: opts.now,
+      load: async (key) => ({ n: await this.countNow(key === '*' ? null : key as CallbackStatusName) }),
+    });
+  }
 
   /**
    * Which of `uids` are VIPs, in one query (one per window close, never per event).
@@ -90,40 +134,66 @@ export class UnpaidUserStore {
     }
   }
 
-  /** One user, or null. */
+  /** One user, or null: a primary-key lookup. */
   async get(uid: string): Promise<UnpaidUserRow | null> {
-    return this.db.unpaymentRecord.findUnique({ where: { uid } });
+    return (await this.getMany([uid]))[0] ?? null;
   }
 
   /**
-   * A page of users, newest last detection first (ties by uid), after `cursor`.
+   * Several users in one primary-key query (the batch of a request's `unpaidUser` fields).
+   * @returns one entry per uid, in the order given: the row, or null.
+   */
+  async getMany(uids: readonly string[]): Promise<Array<UnpaidUserRow | null>> {
+    if (uids.length === 0) return [];
+    const rows = await this.db.$queryRaw<RawRow[]>`SELECT ${COLUMNS} FROM unpayment_record WHERE uid IN (${Prisma.join([...uids])})`;
+    const byUid = new Map(rows.map((r) => [r.uid, fromRaw(r)]));
+    // The column's collation may match a uid that differs in case (as a single-row lookup does): the exact one first.
+    const byFolded = new Map(rows.map((r) => [r.uid.toLowerCase(), fromRaw(r)]));
+    return uids.map((uid) => byUid.get(uid) ?? byFolded.get(uid.toLowerCase()) ?? null);
+  }
+
+  /**
+   * A page of users, newest last detection first (ties by uid), after `cursor`:
+   * keyset pagination on `unpayment_record_last_detected_idx`
+   * (`last_detected_at DESC, uid`) or, with a status, on
+   * `unpayment_record_status_idx` (`callback_status, last_detected_at DESC, uid`),
+   * so a deep page reads as few index entries as the first one. `totalCount`
+   * is at most {@link TOTAL_COUNT_TTL_MS} MILLISECONDS old.
    * @param first page size, 0..max (checked by the caller).
    * @param status only users with this status (PENDING includes NULL).
    * @throws {InvalidCursorError} for a cursor this API did not issue.
    */
   async page(first: number, after: string | null, status: CallbackStatusName | null): Promise<{ rows: UnpaidUserRow[]; hasNextPage: boolean; totalCount: number }> {
-    const statusWhere: Prisma.UnpaymentRecordWhereInput = status === null
-      ? {}
-      : status === 'PENDING'
-        ? { OR: [{ callbackStatus: null }, { callbackStatus: CALLBACK_STATUS_CODES.PENDING }] }
-        : { callbackStatus: CALLBACK_STATUS_CODES[status] };
-    let where: Prisma.UnpaymentRecordWhereInput = statusWhere;
+    let keyset = Prisma.sql`1 = 1`;
     if (after) {
       const c = decodeCursor(after);
-      where = {
-        AND: [statusWhere, {
-          OR: [
-            { lastDetectedAt: { lt: c.lastDetectedAt } },
-            { lastDetectedAt: c.lastDetectedAt, uid: { gt: c.uid } },
-          ],
-        }],
-      };
+      const ts = sqlDatetime(c.lastDetectedAt);
+      // The first column's range alone bounds the index scan; the OR then only filters the ties.
+      keyset = Prisma.sql`last_detected_at <= ${ts} AND (last_detected_at < ${ts} OR uid > ${c.uid})`;
     }
-    const [rows, totalCount] = await Promise.all([
-      this.db.unpaymentRecord.findMany({ where, orderBy: [{ lastDetectedAt: 'desc' }, { uid: 'asc' }], take: first + 1 }),
-      this.db.unpaymentRecord.count({ where: statusWhere }),
-    ]);
-    return { rows: rows.slice(0, first), hasNextPage: rows.length > first, totalCount };
+    const take = first + 1;
+    const ordered = (where: Prisma.Sql) =>
+      Prisma.sql`SELECT ${COLUMNS} FROM unpayment_record WHERE ${where} AND ${keyset} ORDER BY last_detected_at DESC, uid ASC LIMIT ${take}`;
+    const query = status === null
+      ? ordered(Prisma.sql`1 = 1`)
+      : status === 'PENDING'
+        // NULL or 0: two index ranges, each read in order, merged (an OR would sort every pending row).
+        ? Prisma.sql`(${ordered(Prisma.sql`callback_status IS NULL`)}) UNION ALL (${ordered(Prisma.sql`callback_status = ${CALLBACK_STATUS_CODES.PENDING}`)}) ORDER BY last_detected_at DESC, uid ASC LIMIT ${take}`
+        : ordered(Prisma.sql`callback_status = ${CALLBACK_STATUS_CODES[status]}`);
+    const [raw, total] = await Promise.all([this.db.$queryRaw<RawRow[]>(query), this.counts.get(status ?? '*')]);
+    const rows = raw.map(fromRaw);
+    return { rows: rows.slice(0, first), hasNextPage: rows.length > first, totalCount: total.n };
+  }
+
+  /** `COUNT(*)` of the users with `status` (all: null), read now. */
+  private async countNow(status: CallbackStatusName | null): Promise<number> {
+    const where = status === null
+      ? Prisma.sql`1 = 1`
+      : status === 'PENDING'
+        ? Prisma.sql`(callback_status IS NULL OR callback_status = ${CALLBACK_STATUS_CODES.PENDING})`
+        : Prisma.sql`callback_status = ${CALLBACK_STATUS_CODES[status]}`;
+    const [row] = await this.db.$queryRaw<Array<{ n: bigint | number }>>`SELECT COUNT(*) AS n FROM unpayment_record WHERE ${where}`;
+    return Number(row?.n ?? 0);
   }
 
   /**
@@ -142,7 +212,7 @@ export class UnpaidUserStore {
         data: { uid, fromStatus: from, toStatus: to, role: actor.role, keyId: keyId(actor.apiKey) },
       });
       return updated;
-    });
+    }).finally(() => this.counts.clear());
   }
 }
 

@@ -1,5 +1,4 @@
 import { Arg, Authorized, Ctx, Query, Resolver } from 'type-graphql';
-import { partitionBounds } from '../../ingest/kafka-client.js';
 import { READ_ROLES } from '../auth.js';
 import type { GraphQLContext } from '../context.js';
 import { ConsumerOffset } from '../types/consumer-offset.js';
@@ -9,7 +8,7 @@ export class ConsumerOffsetResolver {
   @Authorized(READ_ROLES)
   @Query(() => [ConsumerOffset], { description: "Per partition of each job's topic: committed offset, earliest, latest and lag. Without groupId: every job's group." })
   async consumerOffsets(@Ctx() ctx: GraphQLContext, @Arg('groupId', () => String, { nullable: true }) groupId: string | null): Promise<ConsumerOffset[]> {
-    const { offsets, kafkaAdmin, jobs } = ctx.services;
+    const { offsets, topicBounds, jobs } = ctx.services;
     const rows = await offsets.list(groupId ?? undefined);
     // Every partition of every known group's topic, stored row or not.
     const groups = new Map<string, Set<string>>();
@@ -20,7 +19,7 @@ export class ConsumerOffsetResolver {
       topics.add(r.topic);
     }
     const topics = new Set([...groups.values()].flatMap((t) => [...t]));
-    const bounds = new Map(await Promise.all([...topics].map(async (t) => [t, await partitionBounds(kafkaAdmin, t).catch(() => new Map<number, { earliest: bigint; latest: bigint }>())] as const)));
+    const bounds = new Map(await Promise.all([...topics].map(async (t) => [t, await topicBounds.get(t).catch(() => new Map())] as const)));
     const result: ConsumerOffset[] = [];
     for (const [group, groupTopics] of [...groups].sort(([a], [b]) => a.localeCompare(b))) {
       for (const topic of [...groupTopics].sort()) {

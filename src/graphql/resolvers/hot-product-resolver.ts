@@ -38,7 +38,7 @@ export class HotProductResolver {
     const limit = checkLimit(limitArg, 10);
     const { startMs, endMs } = rankingWindowAt((at ?? new Date()).getTime());
     try {
-      return assignRanks(await ctx.services.hotProducts.ranking(startMs, endMs, limit)).map(toHotProduct);
+      return assignRanks(await ctx.services.hotProducts.servedRanking(startMs, endMs, limit)).map(toHotProduct);
     } catch (err) {
       throw toGraphQLError(err);
     }

@@ -71,6 +71,8 @@ export class JobResolver {
   async rebuildJob(@Ctx() ctx: GraphQLContext, @Arg('job') name: string): Promise<JobRebuild> {
     try {
       const result = await ctx.services.operations.rebuild(name, actorOf(ctx));
+      // The recount starts from zero: this process's in-memory copy must not outlive it.
+      ctx.services.recharge.reader.forgetCityDaily();
       ctx.logger.info({ job: name, lostToRetention: String(result.lostToRetention) }, 'job rebuild started');
       return Object.assign(new JobRebuild(), { job: ctx.services.operations.job(name).name, partitions: moves(result.moves), lostToRetention: Number(result.lostToRetention), acknowledged: result.acknowledged });
     } catch (err) {

@@ -10,6 +10,7 @@ import { groupOf } from '../job-groups.js';
 import { badUserInput, toGraphQLError } from '../errors.js';
 import { cursorExpired, PROGRESS_INTERVAL_MS, subscriptionStart } from '../subscription-start.js';
 import { AbnormalUserDetection, AbnormalUserEventKind, CallbackStatus, UnpaidUser, UnpaidUserConnection } from '../types/unpaid-user.js';
+import { unpaidUserLoader } from '../request-loaders.js';
 
 /** Largest page `unpaidUsers(first:)` serves. */
 export const MAX_PAGE_SIZE = 200;
@@ -44,7 +45,7 @@ export class UnpaidUserResolver {
   @Authorized(READ_ROLES)
   @Query(() => UnpaidUser, { nullable: true, description: 'One abnormal-order user, or null.' })
   async unpaidUser(@Ctx() ctx: GraphQLContext, @Arg('uid', () => ID) uid: string): Promise<UnpaidUser | null> {
-    const row = await ctx.services.unpaidUsers.get(uid);
+    const row = await unpaidUserLoader(ctx).load(uid);
     return row ? UnpaidUser.from(row) : null;
   }
 

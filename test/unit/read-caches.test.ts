@@ -1,0 +1,135 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { HotProductStore, RANKING_TTL_MS } from '../../src/store/hot-product-store.js';
+import { CITY_DAILY_TTL_MS, RechargeMetricsReader } from '../../src/store/recharge-metrics-reader.js';
+import { ShortLivedCache } from '../../src/store/short-lived-cache.js';
+import { TOTAL_COUNT_TTL_MS, UnpaidUserStore } from '../../src/store/unpaid-user-store.js';
+
+/** A hand-driven clock, MILLISECONDS. */
+function clock() {
+  let t = 1_000;
+  return { now: () => t, advance: (ms: number) => { t += ms; } };
+}
+
+describe('ShortLivedCache', () => {
+  it('should serve a value until its bound, then read again', async () => {
+    const c = clock();
+    let reads = 0;
+    const cache = new ShortLivedCache<string, { n: number }>({ ttlMs: 1_000, max: 4, now: c.now, load: async () => ({ n: ++reads }) });
+    assert.equal((await cache.get('a')).n, 1);
+    c.advance(999);
+    assert.equal((await cache.get('a')).n, 1, 'within the bound: the cached value');
+    c.advance(1);
+    assert.equal((await cache.get('a')).n, 2, 'at the bound: read again');
+    assert.equal((await cache.get('b')).n, 3, 'another key: its own read');
+  });
+
+  it('should share one read among concurrent gets, and count the bound from the read\'s start', async () => {
+    const c = clock();
+    let reads = 0;
+    let release!: () => void;
+    const cache = new ShortLivedCache<string, { n: number }>({
+      ttlMs: 1_000, max: 4, now: c.now,
+      load: () => new Promise((resolve) => { reads++; release = () => resolve({ n: reads }); }),
+    });
+    const a = cache.get('k');
+    const b = cache.get('k');
+    c.advance(600);
+    release();
+    assert.deepEqual([(await a).n, (await b).n], [1, 1]);
+    assert.equal(reads, 1);
+    c.advance(400);
+    const d = cache.get('k');
+    release();
+    assert.equal((await d).n, 2, '1,000 ms after the read started: read again although it ended 400 ms ago');
+  });
+
+  it('should not keep a failed read, nor a value read before clear()', async () => {
+    const c = clock();
+    let reads = 0;
+    let fail = true;
+    const cache = new ShortLivedCache<string, { n: number }>({
+      ttlMs: 1_000, max: 4, now: c.now,
+      load: async () => { reads++; if (fail) throw new Error('down'); return { n: reads }; },
+    });
+    await assert.rejects(cache.get('k'), /down/);
+    fail = false;
+    assert.equal((await cache.get('k')).n, 2);
+    cache.clear();
+    assert.equal((await cache.get('k')).n, 3, 'cleared: read again');
+  });
+});
+
+/** A Db stand-in answering `$queryRaw` from a function of the SQL text. */
+function fakeDb(answer: (sql: string) => unknown[]) {
+  const seen: string[] = [];
+  const db = {
+    $queryRaw: async (strings: TemplateStringsArray | { sql: string }, ..._values: unknown[]) => {
+      const text = 'sql' in strings ? strings.sql : strings.join('?');
+      seen.push(text);
+      return answer(text);
+    },
+  };
+  return { db: db as never, seen };
+}
+
+describe('read caches of the stores', () => {
+  it('should bound totalCount by TOTAL_COUNT_TTL_MS and clear it on a callback-status change of this process', async () => {
+    const c = clock();
+    let count = 5;
+    const { db, seen } = fakeDb((sql) => (sql.includes('COUNT(*)') ? [{ n: BigInt(count) }] : []));
+    const store = new UnpaidUserStore(db, { now: c.now });
+    assert.equal((await store.page(20, null, null)).totalCount, 5);
+    count = 6;
+    c.advance(TOTAL_COUNT_TTL_MS - 1);
+    assert.equal((await store.page(20, null, null)).totalCount, 5);
+    assert.equal((await store.page(20, null, 'CONTACTED')).totalCount, 6, 'each status filter has its own count');
+    c.advance(1);
+    assert.equal((await store.page(20, null, null)).totalCount, 6);
+    assert.equal(seen.filter((s) => s.includes('COUNT(*)')).length, 3);
+    // setCallbackStatus clears the counts even when it fails (here: no such uid).
+    count = 7;
+    (db as unknown as { $transaction: (fn: (tx: unknown) => Promise<unknown>) => Promise<unknown> }).$transaction = (fn) => fn({ $queryRaw: async () => [] });
+    await assert.rejects(store.setCallbackStatus('nobody', 'CONTACTED', { role: 'crm', apiKey: 'k' }));
+    assert.equal((await store.page(20, null, null)).totalCount, 7);
+  });
+
+  it('should bound a served ranking by RANKING_TTL_MS, per hour and limit', async () => {
+    const c = clock();
+    let clicks = 3;
+    const { db, seen } = fakeDb(() => [{ productId: 'p1', clicks: BigInt(clicks), category: null }]);
+    const store = new HotProductStore(db, { now: c.now });
+    assert.equal((await store.servedRanking(0, 3_600_000, 10))[0]!.clicks, 3);
+    clicks = 4;
+    c.advance(RANKING_TTL_MS - 1);
+    assert.equal((await store.servedRanking(0, 3_600_000, 10))[0]!.clicks, 3);
+    assert.equal((await store.servedRanking(0, 3_600_000, 5))[0]!.clicks, 4, 'another limit: its own read');
+    c.advance(1);
+    assert.equal((await store.servedRanking(0, 3_600_000, 10))[0]!.clicks, 4);
+    assert.equal(seen.length, 3);
+    assert.ok(seen[0]!.includes('window_start >= ?'));
+  });
+
+  it('should share one city-stats read of a date among the dashboard fields for CITY_DAILY_TTL_MS, through the trusted Redis read', async () => {
+    const c = clock();
+    let reads = 0;
+    const cities = [{ code: '440100', name: 'Guangzhou', nameEn: 'Guangzhou', longitude: 0, latitude: 0, provinceCode: '440000' }];
+    const store = { loadCities: async () => cities } as never;
+    const cache = {
+      readCityDaily: async (date: string) => {
+        reads++;
+        return new Map([['440100', { date, cityCode: '440100', orders: reads, succeeded: reads, failed: 0, amount: '1.00', durationMsSum: 0 }]]);
+      },
+    } as never;
+    const reader = new RechargeMetricsReader(store, cache, {} as never, { now: c.now });
+    const three = await Promise.all([reader.cityDaily('2026-12-01'), reader.cityDaily('2026-12-01'), reader.cityDaily('2026-12-01')]);
+    assert.deepEqual(three.map((s) => s[0]!.orders), [1, 1, 1]);
+    assert.equal(reads, 1, 'one read for the three fields');
+    c.advance(CITY_DAILY_TTL_MS - 1);
+    assert.equal((await reader.cityDaily('2026-12-01'))[0]!.orders, 1);
+    c.advance(1);
+    assert.equal((await reader.cityDaily('2026-12-01'))[0]!.orders, 2);
+    reader.forgetCityDaily();
+    assert.equal((await reader.cityDaily('2026-12-01'))[0]!.orders, 3, 'forgotten after a rebuild: read again');
+  });
+});
