@@ -1,6 +1,7 @@
 // Recharge analytics on a hand-built stream with known answers, through the
 // real Kafka, MariaDB and Redis, read back through every GraphQL query; worker
 // and API in separate processes so the subscription crosses Redis.
+import { CITY_DAILY_TTL_MS } from '../../src/store/recharge-metrics-reader.js';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
@@ -218,6 +219,8 @@ describe('recharge-metrics on a hand-built stream', () => {
       assert.ok((await redis.ttl(cityDailyKey(group, space, D2))) > 2 * 86_400);
       // A value only Redis has is what the query answers: it reads Redis, not MySQL.
       await redis.hset(cityDailyKey(group, space, D2), FS, JSON.stringify({ orders: 99, succeeded: 0, failed: 99, amount: '0.00', durationMsSum: 0 }));
+      // The API process keeps a date's city stats for CITY_DAILY_TTL_MS: a read after that bound goes to Redis again.
+      await new Promise((resolve) => setTimeout(resolve, CITY_DAILY_TTL_MS + 10));
       const res = await query(`query($d: Date) { cityRechargeStats(date: $d) { cityCode orders } }`, { d: D2 });
       assert.equal(res.data.cityRechargeStats.find((c: any) => c.cityCode === FS).orders, 99);
       await redis.hdel(cityDailyKey(group, space, D2), FS);
