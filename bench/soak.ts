@@ -76,7 +76,7 @@ async function main(): Promise<void> {
     ROLES: 'worker',
     JOBS: JOBS.map((j) => j.name).join(','),
     USER_BEHAVIOR_TOPIC: topic.topic,
-    ...Object.fromEntries(JOBS.map((j, i) => [j.groupVar, groups[i]!])),
+    ...Object.fromEntries(JOBS.map((j, i) => [j.groupVar, groups[i]])),
     // Windows close through event time (the flush records), never wall-clock idleness: runs compare exactly.
     IDLE_TIMEOUT_MS: '3600000',
     KAFKA_MAX_BYTES_PER_PARTITION: '262144',
@@ -121,7 +121,7 @@ async function main(): Promise<void> {
     const chunkSize = Math.max(1, Math.round(rate / 10));
     let sent = 0;
     let retries = 0;
-    const send = async (messages: Array<{ key: string | null; value: string; partition?: number }>) => {
+    const send = async (messages: { key: string | null; value: string; partition?: number }[]) => {
       for (;;) {
         try {
           await producer.send({ topic: topic.topic, acks: -1, messages });
@@ -133,7 +133,7 @@ async function main(): Promise<void> {
         }
       }
     };
-    let chunk: Array<{ key: string | null; value: string }> = [];
+    let chunk: { key: string | null; value: string }[] = [];
     for (const r of generateUserBehavior(generator)) {
       chunk.push({ key: r.key, value: r.value });
       if (chunk.length < chunkSize) continue;
@@ -160,10 +160,11 @@ async function main(): Promise<void> {
   const workers = await Promise.all(Array.from({ length: args.workers }, () => startWorker(env)));
   event(`          workers up: pids ${workers.map((w) => w.child.pid).join(', ')}; producing …`);
   const feeding = feed();
-  feeding.catch(() => {});
+  // Awaited at the end; until then a failure must not be an unhandled rejection.
+  feeding.catch(() => undefined);
 
   // Each fault fires once the committed progress (both jobs, out of 2 x total) passed its share.
-  type Fault = { at: number; kind: 'kill' | 'broker' | 'database' };
+  interface Fault { at: number; kind: 'kill' | 'broker' | 'database' }
   const faults: Fault[] = [
     ...Array.from({ length: args.kills }, () => ({ at: 0.02 + Math.random() * 0.93, kind: 'kill' as const })),
     { at: 0.25 + Math.random() * 0.2, kind: 'broker' as const },
@@ -172,7 +173,7 @@ async function main(): Promise<void> {
   const counts = { kills: 0, killsBeforeEnd: 0 };
   for (const fault of faults) {
     const target = Math.floor(fault.at * 2 * (args.records + PARTITIONS));
-    let p: JobProgress | null = null;
+    let p: JobProgress | null;
     for (;;) {
       p = await tryProgress(db.url, groups);
       if (p && (p.consumed >= target || p.done)) break;
@@ -182,13 +183,13 @@ async function main(): Promise<void> {
     const at = `at ${fmtInt(p.consumed)} / ${fmtInt(2 * (args.records + PARTITIONS))} committed`;
     if (fault.kind === 'kill') {
       const i = Math.floor(Math.random() * workers.length);
-      const victim = workers[i]!;
+      const victim = workers[i];
       await victim.kill('SIGKILL');
       counts.kills++;
       if (!p.done) counts.killsBeforeEnd++;
       event(`   kill ${String(counts.kills).padStart(2)}  SIGKILL worker pid ${victim.child.pid} ${at}; starting a replacement …`);
       workers[i] = await startWorker(env);
-      event(`          replacement pid ${workers[i]!.child.pid} ready`);
+      event(`          replacement pid ${workers[i].child.pid} ready`);
     } else if (fault.kind === 'broker') {
       await kafka.kill();
       event(`   broker  SIGKILL (stack.sh kafka-kill) ${at}; restarting it with stack.sh kafka-up …`);
@@ -206,7 +207,7 @@ async function main(): Promise<void> {
   await waitDone(db.url, groups, 'the soak run');
   event('          done; stopping the workers');
   await Promise.all(workers.map((w) => w.kill('SIGTERM')));
-  const result = await Promise.all(JOBS.map((j, i) => j.snapshot(db.url, groups[i]!)));
+  const result = await Promise.all(JOBS.map((j, i) => j.snapshot(db.url, groups[i])));
 
   // ---- 2. reference
   const refDb = await createTestDatabase({ serverUrl: mariadb.serverUrl });
@@ -216,7 +217,7 @@ async function main(): Promise<void> {
   const ref = await startWorker(workerEnv(refDb.url, refGroups));
   await waitDone(refDb.url, refGroups, 'the reference run');
   await ref.kill('SIGTERM');
-  const reference = await Promise.all(JOBS.map((j, i) => j.snapshot(refDb.url, refGroups[i]!)));
+  const reference = await Promise.all(JOBS.map((j, i) => j.snapshot(refDb.url, refGroups[i])));
   event(`          done: ${(reference[0] as { rows: unknown[] }).rows.length} abnormal-order users`);
 
 
@@ -231,8 +232,8 @@ async function main(): Promise<void> {
     const want = reference[i] as Record<string, unknown[]>;
     const got = result[i] as Record<string, unknown[]>;
     for (const table of Object.keys(want)) {
-      const a = want[table]!;
-      const b = got[table]!;
+      const a = want[table];
+      const b = got[table];
       if (isDeepStrictEqual(a, b)) {
         log(`   ${job.name} ${table}: match (${fmtInt(a.length)} rows)`);
         continue;

@@ -57,7 +57,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   const consumers: JobRunner[] = [];
   let producer: Producer | null = null;
   let controlTimer: NodeJS.Timeout | null = null;
-  const controlEvents: Array<AsyncIterator<unknown>> = [];
+  const controlEvents: AsyncIterator<unknown>[] = [];
   let pruner: ChangeLogPruner | null = null;
   if (config.ROLES.has('worker')) {
     // Off the hot path: the change log of the subscriptions loses rows past retention on a timer.
@@ -110,7 +110,8 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     const notJoined = jobs.filter((_, i) => consumers[i] && !consumers[i].joined).map((j) => j.name);
     if (notJoined.length > 0) throw new Error(`consumers not joined yet: ${notJoined.join(', ')}`);
     const failing = jobs.flatMap((j, i) => {
-      const f = consumers[i]?.failing()[0];
+      // An API-only process has no consumers: `at` says so where an index would not.
+      const f = consumers.at(i)?.failing()[0];
       return f ? [`${j.name} (partition ${f.partition}: ${f.code} ${f.message}, ${f.attempts} attempts)`] : [];
     });
     if (failing.length > 0) throw new Error(`jobs failing: ${failing.join('; ')}`);
@@ -133,7 +134,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     async stop() {
       if (controlTimer) clearInterval(controlTimer);
       await pruner?.stop();
-      await Promise.all(controlEvents.map((it) => it.return?.()));
+      await Promise.all(controlEvents.map((it) => it.return?.() ?? Promise.resolve()));
       await Promise.allSettled(consumers.map((c) => c.stop()));
       await http.close();
       // Best effort at shutdown: nothing is left to send or ask.

@@ -28,13 +28,14 @@ export function createApiServices(config: Config, deps: { db: Db; redis: Redis; 
   const offsets = new OffsetStore(deps.db);
   const calendar = new ZonedCalendar(config.TIME_ZONE);
   const changeLog = new ChangeLogStore(deps.db);
+  const metrics = deps.metrics;
   const changeFeeds = new ChangeFeeds({
     store: changeLog,
     pollMs: config.CHANGE_LOG_POLL_MS,
     retentionHours: config.CHANGE_LOG_RETENTION_HOURS,
-    onRead: deps.metrics
+    onRead: metrics
       ? (stream, changes, atMs) => {
-        for (const c of changes) deps.metrics!.changeLogReadLatency.observe({ stream }, Math.max(0, atMs - c.committedAtMs) / 1000);
+        for (const c of changes) metrics.changeLogReadLatency.observe({ stream }, Math.max(0, atMs - c.committedAtMs) / 1000);
       }
       : undefined,
     // The workers' post-commit messages on Redis wake the tailer of their group at once.
@@ -43,7 +44,8 @@ export function createApiServices(config: Config, deps: { db: Db; redis: Redis; 
         const iterator = deps.bus.pubSub.subscribe(topic, stream)[Symbol.asyncIterator]();
         void (async () => {
           for (let next = await iterator.next(); !next.done; next = await iterator.next()) onWake();
-        })().catch(() => {});
+        // A lost wake-up only delays a change: the tailer's poll still reads every one.
+        })().catch(() => undefined);
       }
     },
   });

@@ -48,7 +48,10 @@ export function createSharedResultSubscribe(): (args: ExecutionArgs) => Promise<
         result = execute({ ...args, rootValue: event });
         shared.set(key, result);
         // Oldest first: a Map iterates in insertion order.
-        if (shared.size > MAX_SHARED_RESULTS) shared.delete(shared.keys().next().value!);
+        if (shared.size > MAX_SHARED_RESULTS) {
+          const oldest = shared.keys().next();
+          if (!oldest.done) shared.delete(oldest.value);
+        }
       }
       return result;
     };

@@ -59,7 +59,7 @@ export function createAbnormalOrdersJob(opts: AbnormalOrdersOptions): JobDefinit
     windowSpec: { sizeMs: opts.window.sizeMs, advanceMs: opts.window.advanceMs, graceMs: opts.window.graceMs },
     // Detections are idempotent upserts, so a replay rewrites them; the rows also hold the
     // CRM team's callback statuses, which are business data: a rebuild keeps them.
-    clearResults: async () => {},
+    clearResults: () => Promise.resolve(),
     createProcessor: ({ partition, nextOffset, replayFrom, watermarkMs, nowMs }) =>
       new AbnormalOrdersProcessor(opts, partition, new PartitionWindowEngine(opts.window, aggregator, { nextOffset, watermarkMs, replayFrom }, nowMs)),
   };

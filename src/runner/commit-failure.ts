@@ -65,17 +65,23 @@ function mysqlCause(errno: number, message: string): CommitFailureCause {
   };
 }
 
+/** An error field as text: nullish is empty, any other value as String() prints it. */
+function textOf(value: unknown): string {
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- error fields are unchecked values; a non-string one is shown as String() prints it
+  return String(value ?? '');
+}
+
 /** The error number and message a driver adapter error or a raw driver error carries, if any. */
 function driverErrno(err: Record<string, unknown>): { errno: number; message: string } | null {
   const adapter = (err.meta as { driverAdapterError?: { cause?: Record<string, unknown> } } | undefined)?.driverAdapterError?.cause;
   if (adapter && typeof adapter.originalCode === 'string' && /^\d+$/.test(adapter.originalCode)) {
-    return { errno: Number(adapter.originalCode), message: String(adapter.originalMessage ?? err.message ?? '') };
+    return { errno: Number(adapter.originalCode), message: textOf(adapter.originalMessage ?? err.message) };
   }
   if (typeof err.errno === 'number' && ('sqlMessage' in err || 'sqlState' in err)) {
-    return { errno: err.errno, message: String(err.sqlMessage ?? err.message ?? '') };
+    return { errno: err.errno, message: textOf(err.sqlMessage ?? err.message) };
   }
   const inMessage = typeof err.message === 'string' ? /Code: `(\d+)`\. Message: `([^`]*)`/.exec(err.message) : null;
-  return inMessage ? { errno: Number(inMessage[1]), message: inMessage[2]! } : null;
+  return inMessage ? { errno: Number(inMessage[1]), message: inMessage[2] } : null;
 }
 
 /**
@@ -92,13 +98,13 @@ export function classifyCommitFailure(err: unknown): CommitFailureCause {
     if (driver) return mysqlCause(driver.errno, driver.message);
     if (current instanceof AppError) return { code: current.code, message: oneLine(current.message), transient: false };
     if (typeof e.name === 'string' && e.name.startsWith('KafkaJS')) {
-      return { code: `KAFKA_${e.name.slice('KafkaJS'.length) || 'ERROR'}`, message: oneLine(String(e.message ?? '')), transient: true };
+      return { code: `KAFKA_${e.name.slice('KafkaJS'.length) || 'ERROR'}`, message: oneLine(textOf(e.message)), transient: true };
     }
     if (typeof e.code === 'string' && /^P\d{4}$/.test(e.code)) {
-      return { code: e.code, message: oneLine(String(e.message ?? '')), transient: TRANSIENT_PRISMA_CODES.has(e.code) };
+      return { code: e.code, message: oneLine(textOf(e.message)), transient: TRANSIENT_PRISMA_CODES.has(e.code) };
     }
     if (typeof e.code === 'string' && TRANSIENT_NODE_CODES.has(e.code)) {
-      return { code: e.code, message: oneLine(String(e.message ?? '')), transient: true };
+      return { code: e.code, message: oneLine(textOf(e.message)), transient: true };
     }
     current = e.cause;
   }

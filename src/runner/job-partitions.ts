@@ -157,7 +157,7 @@ export class JobPartitions implements PartitionOwnership {
     for (const p of this.health.tracked()) if (!keep.has(p)) this.health.forget(p);
     if (assigned.length === 0) return;
     // A kept partition may have a batch in flight: claim it only at the batch boundary.
-    await Promise.all(assigned.map((p) => this.partitions.get(p)?.chain.catch(() => {})));
+    await Promise.all(assigned.map((p) => this.partitions.get(p)?.chain.catch(() => undefined) ?? Promise.resolve()));
     const init = this.claimEach(assigned);
     for (const p of assigned) this.initializing.set(p, init);
     try {

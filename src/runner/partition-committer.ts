@@ -203,6 +203,7 @@ export class PartitionCommitter {
     try {
       while (!ownership.stopping) {
         await this.waitBeforeAttempt(partition);
+        // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- stop() may set `stopping` while the wait was awaited
         if (!ownership.isAssigned(partition) || ownership.owns(partition) || ownership.stopping) return;
         try {
           await ownership.claim([partition]);

@@ -85,7 +85,7 @@ export class PartitionHealth {
     const cause = classifyCommitFailure(err);
     const wasJobFailing = this.isFailing;
     const prev = this.failures.get(partition);
-    const same = prev !== undefined && prev.code === cause.code;
+    const same = prev?.code === cause.code;
     const attempts = same ? prev.attempts + 1 : 1;
     const failure: PartitionFailure = {
       ...cause,
@@ -141,6 +141,7 @@ export class PartitionHealth {
     this.failures.delete(partition);
     this.gauge(partition, 0);
     if (!recovered) return;
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- `isFailing` is a getter over the failures, which the delete above just changed
     if (wasJobFailing && !this.isFailing) {
       const attempts = Math.max(this.episodeAttempts, prev.streak);
       this.episodeAttempts = 0;

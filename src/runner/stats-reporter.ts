@@ -78,6 +78,7 @@ export class StatsReporter {
       state.rateSince = nowMs;
     }
     for (const partition of failures.keys()) if (!seen.has(partition)) write(partition, 0);
-    await pipeline.exec().catch(() => {});
+    // Stats are best effort: the next report writes them again.
+    await pipeline.exec().catch(() => undefined);
   }
 }

@@ -48,7 +48,8 @@ const CHUNK = 2_000;
 const PRUNE_BATCH = 1_000;
 
 interface Row {
-  partition: number;
+  // A raw query's row is not checked against this type: Number() takes whichever integer type the driver returns.
+  partition: number | bigint;
   pos: string;
   kind: string;
   payload: unknown;
@@ -118,7 +119,7 @@ export class ChangeLogStore {
    */
   async readAfter(stream: string, after: ReadonlyMap<number, string>, limit: number, tx: Tx | Db = this.db): Promise<ChangeRow[]> {
     const known = [...after.keys()];
-    const ranges = known.map((p) => Prisma.sql`(\`partition\` = ${p} AND pos > ${after.get(p)!})`);
+    const ranges = [...after].map(([p, pos]) => Prisma.sql`(\`partition\` = ${p} AND pos > ${pos})`);
     if (known.length > 0) ranges.push(Prisma.sql`\`partition\` NOT IN (${Prisma.join(known)})`);
     const where = ranges.length > 0 ? Prisma.sql`AND (${Prisma.join(ranges, ' OR ')})` : Prisma.empty;
     const rows = await tx.$queryRaw<Row[]>`SELECT \`partition\`, pos, kind, payload, committed_at FROM change_log
@@ -128,14 +129,14 @@ export class ChangeLogStore {
 
   /** Per partition, the position of the newest change of `stream` (its log head). */
   async heads(stream: string, tx: Tx | Db = this.db): Promise<Map<number, string>> {
-    const rows = await tx.$queryRaw<Array<{ partition: number; pos: string }>>`SELECT \`partition\`, MAX(pos) AS pos FROM change_log
+    const rows = await tx.$queryRaw<{ partition: number | bigint; pos: string }[]>`SELECT \`partition\`, MAX(pos) AS pos FROM change_log
       WHERE stream = ${stream} GROUP BY \`partition\``;
     return new Map(rows.map((r) => [Number(r.partition), r.pos]));
   }
 
   /** Per partition, the position pruning deleted through (changes at or before it are gone). */
   async prunedThrough(stream: string): Promise<Map<number, string>> {
-    const rows = await this.db.$queryRaw<Array<{ partition: number; pruned_through: string }>>`SELECT \`partition\`, pruned_through FROM change_log_pruned
+    const rows = await this.db.$queryRaw<{ partition: number | bigint; pruned_through: string }[]>`SELECT \`partition\`, pruned_through FROM change_log_pruned
       WHERE stream = ${stream}`;
     return new Map(rows.map((r) => [Number(r.partition), r.pruned_through]));
   }
@@ -150,7 +151,7 @@ export class ChangeLogStore {
    */
   async prune(streams: readonly string[], retentionSeconds: number): Promise<number> {
     if (streams.length === 0) return 0;
-    const due = await this.db.$queryRaw<Array<{ stream: string; partition: number; pos: string }>>`SELECT stream, \`partition\`, MAX(pos) AS pos FROM change_log
+    const due = await this.db.$queryRaw<{ stream: string; partition: number; pos: string }[]>`SELECT stream, \`partition\`, MAX(pos) AS pos FROM change_log
       WHERE committed_at < UTC_TIMESTAMP(3) - INTERVAL ${retentionSeconds} SECOND AND stream IN (${Prisma.join(streams)})
       GROUP BY stream, \`partition\``;
     let deleted = 0;

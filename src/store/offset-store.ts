@@ -34,8 +34,8 @@ interface Row {
   next_offset: bigint | number;
   replay_from: bigint | number;
   watermark_ms: bigint | null;
-  epoch: number;
-  lost_to_retention: bigint;
+  epoch: number | bigint;
+  lost_to_retention: bigint | number;
   window_size_ms: bigint | null;
   window_advance_ms: bigint | null;
   grace_ms: bigint | null;
@@ -77,15 +77,15 @@ export class OffsetStore {
       const [row] = await tx.$queryRaw<Row[]>`SELECT next_offset, replay_from, watermark_ms, epoch, lost_to_retention,
         window_size_ms, window_advance_ms, grace_ms
         FROM consumer_offset WHERE group_id = ${groupId} AND topic = ${topic} AND \`partition\` = ${partition} FOR UPDATE`;
-      if (windowSpec && BigInt(row!.next_offset) >= 0n) {
+      if (windowSpec && BigInt(row.next_offset) >= 0n) {
         const stored = {
-          sizeMs: msOrNull(row!.window_size_ms), advanceMs: msOrNull(row!.window_advance_ms), graceMs: msOrNull(row!.grace_ms),
+          sizeMs: msOrNull(row.window_size_ms), advanceMs: msOrNull(row.window_advance_ms), graceMs: msOrNull(row.grace_ms),
         };
         const changes = windowSpecChanges(stored, windowSpec);
         if (changes.length > 0) throw new WindowSpecChangedError(groupId, topic, partition, changes);
       }
-      let nextOffset = BigInt(row!.next_offset);
-      let replayFrom = BigInt(row!.replay_from);
+      let nextOffset = BigInt(row.next_offset);
+      let replayFrom = BigInt(row.replay_from);
       let lostNow = 0n;
       if (nextOffset < 0n) {
         nextOffset = bounds.earliest;
@@ -144,9 +144,9 @@ export class OffsetStore {
 
   /** The partition's stored epoch (the current owner's fencing token), or null when it has no row. */
   async epochOf(groupId: string, topic: string, partition: number): Promise<number | null> {
-    const rows = await this.db.$queryRaw<Array<{ epoch: number }>>`SELECT epoch FROM consumer_offset
+    const rows = await this.db.$queryRaw<{ epoch: number | bigint }[]>`SELECT epoch FROM consumer_offset
       WHERE group_id = ${groupId} AND topic = ${topic} AND \`partition\` = ${partition}`;
-    return rows.length > 0 ? Number(rows[0]!.epoch) : null;
+    return rows.length > 0 ? Number(rows[0].epoch) : null;
   }
 
   /**

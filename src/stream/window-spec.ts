@@ -84,7 +84,7 @@ export function windowSpecChanges(stored: PositionWindowSpec, configured: Positi
     const was = stored[field];
     const now = configured[field];
     if (was === null || was === now) continue;
-    changes.push(`${label} ${was} -> ${now === null ? 'none' : now} ms`);
+    changes.push(`${label} ${was} -> ${now ?? 'none'} ms`);
   }
   return changes;
 }

@@ -63,7 +63,11 @@ export class ChangeFeeds {
   async startOf(stream: string, after: string | null): Promise<{ tailer: ChangeLogTailer; start: Map<number, string>; catchUp: boolean }> {
     const decoded = after === null ? null : decodeCursor(after, stream);
     const tailer = await this.tailer(stream);
-    if (decoded === null) return { tailer, start: tailer.currentHead()!, catchUp: false };
+    if (decoded === null) {
+      const head = tailer.currentHead();
+      if (head === null) throw new Error(`the change-log tailer of ${stream} returned before it started`);
+      return { tailer, start: head, catchUp: false };
+    }
     const pruned = await this.opts.store.prunedThrough(stream);
     for (const [partition, through] of pruned) {
       if (posOf(decoded, partition) < through) throw new CursorExpiredError(encodeCursor(stream, pruned), this.opts.retentionHours);

@@ -141,9 +141,9 @@ export class ChangeLogTailer {
       const now = Date.now();
       this.lastPollOkAtMs = now;
       if (rows.length > 0) {
-        const changes: TailedChange[] = new Array(rows.length);
+        const changes = new Array<TailedChange>(rows.length);
         for (let i = 0; i < rows.length; i++) {
-          const row = rows[i]!;
+          const row = rows[i];
           this.head.set(row.partition, row.pos);
           // Encoded only when someone may need it: a cursor per change, shared by every subscriber.
           changes[i] = Object.assign(row, { cursor: this.sinks.size > 0 ? encodeCursor(this.opts.stream, this.head) : '' });
@@ -152,6 +152,7 @@ export class ChangeLogTailer {
         this.opts.onRead?.(changes, now);
       }
       for (const sink of [...this.sinks]) sink.polled(now);
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- a wake-up during the read sets `again`
       if (rows.length === this.pageSize || this.again) next = 0;
     } catch (err) {
       this.opts.logger?.warn({ err, stream: this.opts.stream }, 'change log: poll failed, retrying');

@@ -77,7 +77,7 @@ const RETRY_MS = 1_000;
  */
 export class ChangeSubscription<S = unknown> implements AsyncIterableIterator<FeedEvent<S>>, TailerSink {
   private readonly v: Map<number, string>;
-  private readonly queue: Array<FeedEvent<S>> = [];
+  private readonly queue: FeedEvent<S>[] = [];
   private mode: 'catching-up' | 'live' | 'closed';
   /** An `expired` event is queued: the iterator ends after it. */
   private ending = false;
@@ -131,11 +131,13 @@ export class ChangeSubscription<S = unknown> implements AsyncIterableIterator<Fe
     }
   }
 
+  // eslint-disable-next-line @typescript-eslint/require-await -- the iterator protocol wants a promise; `async` makes a throw from close() a rejection
   async return(): Promise<IteratorResult<FeedEvent<S>>> {
     this.close();
     return { done: true, value: undefined };
   }
 
+  // eslint-disable-next-line @typescript-eslint/require-await -- the iterator protocol wants a promise; `async` turns the throw into its rejection
   async throw(err: unknown): Promise<IteratorResult<FeedEvent<S>>> {
     this.close();
     throw err;
@@ -187,6 +189,7 @@ export class ChangeSubscription<S = unknown> implements AsyncIterableIterator<Fe
         await new Promise((r) => setTimeout(r, RETRY_MS));
         continue;
       }
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- close() or a fall-behind may change the mode while the read was awaited
       if (this.mode !== 'catching-up') return;
       for (const [partition, through] of pruned) {
         if (posOf(this.v, partition) < through) {
@@ -236,7 +239,9 @@ export class ChangeSubscription<S = unknown> implements AsyncIterableIterator<Fe
 
   private scheduleFlush(): void {
     if (this.flushTimer) return;
-    const waitMs = this.lastFlushMs + this.opts.coalesce!.intervalMs - Date.now();
+    const coalesce = this.opts.coalesce;
+    if (!coalesce) throw new Error('scheduleFlush is only for a coalescing subscription');
+    const waitMs = this.lastFlushMs + coalesce.intervalMs - Date.now();
     if (waitMs <= 0) {
       this.flush();
       return;

@@ -10,7 +10,7 @@ import { abnormalOrdersSnapshot, hotProductsSnapshot, rechargeMetricsSnapshot } 
 import { flushRecords, jobProgress, withPartitions, type JobProgress } from './job-runs.js';
 import { randomName } from './services.js';
 
-export type FeedRecord = { key: string | null; value: string; partition: number };
+export interface FeedRecord { key: string | null; value: string; partition: number }
 
 /** One job of a {@link JobSet}: what it reads, its group, how to read its progress and results. */
 export interface FaultJob {
@@ -64,13 +64,13 @@ export function hotProductsJob(count: number, seed = 4242): FaultJob {
 export class JobSet {
   readonly groups: string[];
   /** Each job's topic's high watermarks (partition -> offset), set with {@link setLatest}. */
-  latest: Array<Map<number, number>> = [];
+  latest: Map<number, number>[] = [];
 
   constructor(readonly jobs: FaultJob[], readonly topics: string[]) {
     this.groups = jobs.map((j) => randomName(`fault-${j.name}`));
   }
 
-  setLatest(latest: Array<Map<number, number>>): this {
+  setLatest(latest: Map<number, number>[]): this {
     this.latest = latest;
     return this;
   }
@@ -87,7 +87,7 @@ export class JobSet {
 
   /** Every job's progress summed: `done` when each job is done; `consumed` the records committed over all of them. */
   async progress(dbUrl: string): Promise<JobProgress> {
-    const each = await Promise.all(this.jobs.map((j, i) => jobProgress(dbUrl, this.latest[i]!, { windowed: j.windowed, group: this.groups[i] })));
+    const each = await Promise.all(this.jobs.map((j, i) => jobProgress(dbUrl, this.latest[i], { windowed: j.windowed, group: this.groups[i] })));
     return {
       consumed: each.reduce((n, p) => n + p.consumed, 0),
       claimed: each.reduce((n, p) => n + p.claimed, 0),
@@ -103,6 +103,6 @@ export class JobSet {
 
   /** job name -> its snapshot. */
   async snapshot(dbUrl: string): Promise<Record<string, unknown>> {
-    return Object.fromEntries(await Promise.all(this.jobs.map(async (j, i) => [j.name, await j.snapshot(dbUrl, this.groups[i]!)] as const)));
+    return Object.fromEntries(await Promise.all(this.jobs.map(async (j, i) => [j.name, await j.snapshot(dbUrl, this.groups[i])] as const)));
   }
 }

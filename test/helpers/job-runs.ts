@@ -248,7 +248,7 @@ export function rowsAsText(rows: readonly Record<string, unknown>[]): Record<str
  * partition in order, as text ({@link rowsAsText}); with `group`, only that
  * consumer group's rows (a database shared by several jobs).
  */
-export async function offsetRows(dbUrl: string, group?: string): Promise<Array<Record<string, string | null>>> {
+export async function offsetRows(dbUrl: string, group?: string): Promise<Record<string, string | null>[]> {
   const columns = '`partition`, next_offset, replay_from, watermark_ms, late_records, dead_lettered, lost_to_retention';
   return rowsAsText(group === undefined
     ? await sql(dbUrl, `SELECT ${columns} FROM consumer_offset ORDER BY \`partition\``)

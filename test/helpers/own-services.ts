@@ -81,7 +81,7 @@ export async function startOwnMariadb(): Promise<OwnMariadb> {
 
   const kill = async () => {
     const c = child;
-    if (!c || c.exitCode !== null || c.signalCode !== null) return;
+    if (c?.exitCode !== null || c.signalCode !== null) return;
     c.kill('SIGKILL');
     await exited;
   };
@@ -139,7 +139,7 @@ export async function startOwnKafka(): Promise<OwnKafka> {
       await run('bash', [STACK_SH, command], { env, cwd: ROOT, maxBuffer: 10 * 1024 * 1024 });
     } catch (err) {
       const e = err as { stdout?: string; stderr?: string; message: string };
-      throw new Error(`stack.sh ${command} failed: ${e.message}\n${e.stdout ?? ''}${e.stderr ?? ''}`);
+      throw new Error(`stack.sh ${command} failed: ${e.message}\n${e.stdout ?? ''}${e.stderr ?? ''}`, { cause: err });
     }
   };
   const start = () => stack('kafka-up');
@@ -147,7 +147,8 @@ export async function startOwnKafka(): Promise<OwnKafka> {
   try {
     await start();
   } catch (err) {
-    await kill().catch(() => {});
+    // The start failed: the kill is only a precaution, the start's error is the one to report.
+    await kill().catch(() => undefined);
     await rm(dir, { recursive: true, force: true });
     throw err;
   }
@@ -158,7 +159,8 @@ export async function startOwnKafka(): Promise<OwnKafka> {
     kill,
     start,
     async cleanup() {
-      await kill().catch(() => {});
+      // The broker may be down already; cleanup goes on to remove its files.
+      await kill().catch(() => undefined);
       await rm(dir, { recursive: true, force: true });
     },
   };

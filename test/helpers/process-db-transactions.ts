@@ -12,16 +12,16 @@ export async function clientPortsOf(pid: number, remotePort: number): Promise<Se
   for (const fd of await readdir(`/proc/${pid}/fd`).catch(() => [] as string[])) {
     const link = await readlink(`/proc/${pid}/fd/${fd}`).catch(() => '');
     const m = /^socket:\[(\d+)\]$/.exec(link);
-    if (m) inodes.add(m[1]!);
+    if (m) inodes.add(m[1]);
   }
   const ports = new Set<number>();
   for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
     const lines = (await readFile(table, 'utf8').catch(() => '')).split('\n').slice(1);
     for (const line of lines) {
       const cols = line.trim().split(/\s+/);
-      if (cols.length < 10 || !inodes.has(cols[9]!)) continue;
-      const local = Number.parseInt(cols[1]!.split(':')[1]!, 16);
-      const remote = Number.parseInt(cols[2]!.split(':')[1]!, 16);
+      if (cols.length < 10 || !inodes.has(cols[9])) continue;
+      const local = Number.parseInt(cols[1].split(':')[1], 16);
+      const remote = Number.parseInt(cols[2].split(':')[1], 16);
       if (remote === remotePort) ports.add(local);
     }
   }

@@ -97,7 +97,7 @@ export async function createTestTopic(prefix = 'user-behavior', partitions = 3, 
 }
 
 /** Produces `messages` (explicit partitions allowed) with acks=all, to `brokers` (default the suite's broker). */
-export async function produce(topic: string, messages: Array<{ key?: string | null; value: string; partition?: number }>, brokers: string[] = KAFKA_BROKERS): Promise<void> {
+export async function produce(topic: string, messages: { key?: string | null; value: string; partition?: number }[], brokers: string[] = KAFKA_BROKERS): Promise<void> {
   const producer = createKafka(brokers, randomName('test-producer')).producer();
   await producer.connect();
   try {

@@ -25,11 +25,11 @@ const FROZEN_IDLE_TIMEOUT_MS = 8_000;
 const MIN_FREEZE_MS = 12_000;
 
 /** Without watermark_ms: the woken worker's partitions that finished may move it on by idleness after the end. */
-const withoutWatermarks = (offsets: Array<Record<string, string | null>>) => offsets.map(({ watermark_ms: _w, ...rest }) => rest);
+const withoutWatermarks = (offsets: Record<string, string | null>[]) => offsets.map(({ watermark_ms: _w, ...rest }) => rest);
 
 describe('abnormal-orders with a worker frozen past its session timeout', () => {
   const runs = new TestRuns();
-  let feed: Array<{ key: string | null; value: string; partition: number }> = [];
+  let feed: { key: string | null; value: string; partition: number }[] = [];
   let latest = new Map<number, number>();
   let reference: Awaited<ReturnType<typeof abnormalOrdersSnapshot>>;
 
@@ -82,7 +82,7 @@ describe('abnormal-orders with a worker frozen past its session timeout', () => 
 
     // Freeze it between two of its transactions: frozen inside one, it would hold its
     // partition's row lock and the other worker's claim would wait for it to wake.
-    let frozenAt = 0;
+    let frozenAt: number;
     for (let attempt = 0; ; attempt++) {
       frozen.child.kill('SIGSTOP');
       frozenAt = Date.now();
@@ -114,7 +114,7 @@ describe('abnormal-orders with a worker frozen past its session timeout', () => 
     assert.deepEqual(result.rows, reference.rows);
     assert.deepEqual(withoutWatermarks(result.offsets), withoutWatermarks(reference.offsets));
     for (const [i, o] of result.offsets.entries()) {
-      assert.ok(BigInt(o.watermark_ms!) >= BigInt(reference.offsets[i]!.watermark_ms!), `partition ${o.partition}: watermark went back`);
+      assert.ok(BigInt(o.watermark_ms!) >= BigInt(reference.offsets[i].watermark_ms!), `partition ${o.partition}: watermark went back`);
     }
   });
 });

@@ -22,7 +22,7 @@ describe('a worker riding through its Kafka broker killed and restarted mid-stre
   const abnormal = abnormalOrdersJob(RECORDS, 7171);
   const clicks = hotProductsJob(RECORDS, 7272);
   const jobs = [abnormal, clicks];
-  let latest: Array<Map<number, number>> = [];
+  let latest: Map<number, number>[] = [];
   let reference: Record<string, unknown>;
 
   const start = (set: JobSet, dbUrl: string, brokers?: string[]) => runs.start({
@@ -32,12 +32,13 @@ describe('a worker riding through its Kafka broker killed and restarted mid-stre
   before(async () => {
     // The own broker starts while the reference runs on the shared one.
     const starting = startOwnKafka();
-    starting.catch(() => {});
+    // Awaited in the finally below; until then a failure must not be an unhandled rejection.
+    starting.catch(() => undefined);
     try {
       // One at a time: the broker answers concurrent creations with a retriable error now and then.
       const topics: string[] = [];
       for (const j of jobs) topics.push((await runs.createTopic(j.name)).topic);
-      await Promise.all(jobs.map((j, i) => produce(topics[i]!, j.feed)));
+      await Promise.all(jobs.map((j, i) => produce(topics[i], j.feed)));
       latest = await Promise.all(topics.map((t) => latestOffsets(t)));
       const set = new JobSet(jobs, topics).setLatest(latest);
       const db = await runs.freshDb(abnormal.vips);
@@ -49,7 +50,8 @@ describe('a worker riding through its Kafka broker killed and restarted mid-stre
   });
 
   after(async () => {
-    await runs.cleanup().catch(() => {});
+    // Cleanup goes on to the own server even if dropping the test's databases and topics failed.
+    await runs.cleanup().catch(() => undefined);
     await own?.cleanup();
   });
 
@@ -58,7 +60,7 @@ describe('a worker riding through its Kafka broker killed and restarted mid-stre
     const topics: string[] = [];
     for (const j of jobs) topics.push((await runs.createTopic(j.name, 3, broker.brokers)).topic);
     const split = jobs.map((j) => Math.floor(j.feed.length * FIRST_PART));
-    await Promise.all(jobs.map((j, i) => produce(topics[i]!, j.feed.slice(0, split[i]), broker.brokers)));
+    await Promise.all(jobs.map((j, i) => produce(topics[i], j.feed.slice(0, split[i]), broker.brokers)));
     const set = new JobSet(jobs, topics).setLatest(latest);
     const db = await runs.freshDb(abnormal.vips);
     const worker = await start(set, db.url, broker.brokers);
@@ -68,7 +70,7 @@ describe('a worker riding through its Kafka broker killed and restarted mid-stre
     // Long enough for the worker's fetches, heartbeats and dead-letter sends to fail.
     await new Promise((r) => setTimeout(r, 5_000));
     await broker.start();
-    await Promise.all(jobs.map((j, i) => produce(topics[i]!, j.feed.slice(split[i]), broker.brokers)));
+    await Promise.all(jobs.map((j, i) => produce(topics[i], j.feed.slice(split[i]), broker.brokers)));
     const written = await Promise.all(topics.map((t) => latestOffsets(t, broker.brokers)));
     assert.deepEqual(written.map(sumOffsets), latest.map(sumOffsets), 'the own broker holds other records than the reference topics');
     await waitFor('the worker to finish after the restart', async () => (await set.progress(db.url)).done, 240_000, 250);

@@ -21,8 +21,8 @@ describe('a worker riding through a database killed and restarted mid-stream', (
   const abnormal = abnormalOrdersJob(RECORDS, 6161);
   const recharge = rechargeMetricsJob(RECORDS, 6262);
   const jobs = [abnormal, recharge];
-  let topics: string[] = [];
-  let latest: Array<Map<number, number>> = [];
+  const topics: string[] = [];
+  let latest: Map<number, number>[] = [];
   let reference: Record<string, unknown>;
 
   const start = (set: JobSet, dbUrl: string) => runs.start({ DATABASE_URL: dbUrl, ROLES: 'worker', ...SMALL_BATCHES_QUICK_FAILOVER_ENV, ...set.env() });
@@ -30,11 +30,12 @@ describe('a worker riding through a database killed and restarted mid-stream', (
   before(async () => {
     // The own server starts while the reference runs on the shared one.
     const owning = startOwnMariadb();
-    owning.catch(() => {});
+    // Awaited in the finally below; until then a failure must not be an unhandled rejection.
+    owning.catch(() => undefined);
     try {
       // One at a time: the broker answers concurrent creations with a retriable error now and then.
       for (const j of jobs) topics.push((await runs.createTopic(j.name)).topic);
-      await Promise.all(jobs.map((j, i) => produce(topics[i]!, j.feed)));
+      await Promise.all(jobs.map((j, i) => produce(topics[i], j.feed)));
       latest = await Promise.all(topics.map((t) => latestOffsets(t)));
       const set = new JobSet(jobs, topics).setLatest(latest);
       const db = await runs.freshDb(abnormal.vips);
@@ -46,7 +47,8 @@ describe('a worker riding through a database killed and restarted mid-stream', (
   });
 
   after(async () => {
-    await runs.cleanup().catch(() => {});
+    // Cleanup goes on to the own server even if dropping the test's databases and topics failed.
+    await runs.cleanup().catch(() => undefined);
     await own?.cleanup();
   });
 

@@ -119,13 +119,13 @@ describe('a job that cannot commit', () => {
     const lines = svc.logs.filter((l) => l.job === 'abnormal-orders');
     const started = lines.filter((l) => String(l.msg).startsWith('job failing'));
     assert.equal(started.length, 1, JSON.stringify(started));
-    assert.equal(started[0]!.code, 'MYSQL_1146');
-    assert.match(String(started[0]!.msg), /doesn't exist/);
+    assert.equal(started[0].code, 'MYSQL_1146');
+    assert.match(String(started[0].msg), /doesn't exist/);
     const ended = lines.filter((l) => String(l.msg).startsWith('job recovered'));
     assert.equal(ended.length, 1);
-    assert.ok(Number(ended[0]!.attempts) > 1);
+    assert.ok(Number(ended[0].attempts) > 1);
     const loud = lines.filter((l) => Number(l.level) >= 40);
-    assert.deepEqual(loud.map((l) => l.msg), [started[0]!.msg]);
+    assert.deepEqual(loud.map((l) => l.msg), [started[0].msg]);
   });
 
   it('ends with exactly the results of an uninterrupted run', () => {

@@ -29,9 +29,9 @@ describe('change-log positions', () => {
     ];
     const shuffled = [...ordered].reverse();
     assert.deepEqual(shuffled.sort(comparePos), ordered);
-    for (let i = 1; i < ordered.length; i++) assert.equal(comparePos(ordered[i - 1]!, ordered[i]!), -1);
-    assert.equal(comparePos(ordered[3]!, ordered[3]!), 0);
-    assert.equal(comparePos('', ordered[0]!), -1, 'nothing seen is before every position');
+    for (let i = 1; i < ordered.length; i++) assert.equal(comparePos(ordered[i - 1], ordered[i]), -1);
+    assert.equal(comparePos(ordered[3], ordered[3]), 0);
+    assert.equal(comparePos('', ordered[0]), -1, 'nothing seen is before every position');
   });
 
   it('should match the batch suffix the transaction prepends the epoch to', () => {

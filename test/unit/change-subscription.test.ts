@@ -27,7 +27,8 @@ function fakeTailer(head: Map<number, string>) {
   const sinks = new Set<ChangeSubscription>();
   const tailer = {
     stream: STREAM,
-    start: async () => {},
+    // The fake tailer has nothing to start: its head is fixed.
+    start: () => Promise.resolve(),
     currentHead: () => new Map(head),
     attach: (s: ChangeSubscription) => sinks.add(s),
     detach: (s: ChangeSubscription) => sinks.delete(s),
@@ -42,8 +43,8 @@ function fakeTailer(head: Map<number, string>) {
   return { tailer: tailer as unknown as ChangeLogTailer, deliver, sinks };
 }
 
-async function take<S>(sub: ChangeSubscription<S>, n: number): Promise<Array<FeedEvent<S>>> {
-  const out: Array<FeedEvent<S>> = [];
+async function take<S>(sub: ChangeSubscription<S>, n: number): Promise<FeedEvent<S>[]> {
+  const out: FeedEvent<S>[] = [];
   while (out.length < n) out.push((await sub.next()).value as FeedEvent<S>);
   return out;
 }
@@ -67,8 +68,8 @@ describe('ChangeSubscription', () => {
     const live = await next;
     assert.deepEqual(live.map(label), ['0:6', '1:7']);
     // Each cursor is the vector right after its event.
-    assert.deepEqual(decodeCursor(live[1]!.cursor, STREAM), new Map([[0, pos(6)], [1, pos(7)]]));
-    assert.deepEqual(decodeCursor(caught[0]!.cursor, STREAM), new Map([[0, pos(3)]]));
+    assert.deepEqual(decodeCursor(live[1].cursor, STREAM), new Map([[0, pos(6)], [1, pos(7)]]));
+    assert.deepEqual(decodeCursor(caught[0].cursor, STREAM), new Map([[0, pos(3)]]));
     await sub.return();
     assert.equal(sinks.size, 0);
   });
@@ -78,7 +79,7 @@ describe('ChangeSubscription', () => {
     const all = await take(new ChangeSubscription({ tailer: fakeTailer(new Map()).tailer, store: fakeStore(log), start: new Map(), catchUp: true, progressIntervalMs: null }), log.length);
     for (let i = 0; i < all.length; i++) {
       const { tailer } = fakeTailer(new Map());
-      const resumed = new ChangeSubscription({ tailer, store: fakeStore(log), start: decodeCursor(all[i]!.cursor, STREAM), catchUp: true, progressIntervalMs: null });
+      const resumed = new ChangeSubscription({ tailer, store: fakeStore(log), start: decodeCursor(all[i].cursor, STREAM), catchUp: true, progressIntervalMs: null });
       const rest = await take(resumed, all.length - i - 1);
       assert.deepEqual(rest.map(label), all.slice(i + 1).map(label));
     }
@@ -92,15 +93,15 @@ describe('ChangeSubscription', () => {
     });
     const city = (n: number, c: string, orders: number) => ({ n, city: c, orders });
     // The coalescing timer is unref'd (it must not keep a server alive): keep the test alive.
-    const keepAlive = setInterval(() => {}, 1_000);
+    const keepAlive = setInterval(() => undefined, 1_000);
     // A quiet key goes at once; the next ones wait for the interval, the newest per key wins.
     deliver([row(0, 1, city(1, 'A', 1)), row(0, 2, city(2, 'B', 1)), row(1, 3, city(3, 'A', 2)), row(0, 4, city(4, 'B', 2)), row(1, 5, city(5, 'B', 0))]);
     const events = await take(sub, 3);
     assert.deepEqual(events.map(label), ['0:1', '0:4', '1:3']);
     // After A@1: nothing held. After B@4: A@3 (partition 1) still held, so partition 1 stays before it.
-    assert.deepEqual(decodeCursor(events[0]!.cursor, STREAM), new Map([[0, pos(1)]]));
-    assert.deepEqual(decodeCursor(events[1]!.cursor, STREAM), new Map([[0, pos(4)]]));
-    assert.deepEqual(decodeCursor(events[2]!.cursor, STREAM), new Map([[0, pos(4)], [1, pos(5)]]));
+    assert.deepEqual(decodeCursor(events[0].cursor, STREAM), new Map([[0, pos(1)]]));
+    assert.deepEqual(decodeCursor(events[1].cursor, STREAM), new Map([[0, pos(4)]]));
+    assert.deepEqual(decodeCursor(events[2].cursor, STREAM), new Map([[0, pos(4)], [1, pos(5)]]));
     clearInterval(keepAlive);
     await sub.return();
   });
@@ -130,8 +131,8 @@ describe('ChangeSubscription', () => {
     sub.polled(Date.now());
     sub.polled(Date.now() + 1_000);
     const [p] = await take(sub, 1);
-    assert.equal(p!.kind, 'progress');
-    assert.deepEqual(decodeCursor(p!.cursor, STREAM), new Map([[0, pos(9)]]));
+    assert.equal(p.kind, 'progress');
+    assert.deepEqual(decodeCursor(p.cursor, STREAM), new Map([[0, pos(9)]]));
     await sub.return();
   });
 });

@@ -122,7 +122,7 @@ export class JobResolver {
     const partitions = partitionIds.map((p, i) => {
       const row = rows.find((r) => r.topic === job.topic && r.partition === p);
       const b = bounds.get(p) ?? { earliest: 0n, latest: 0n };
-      const live = stats[i] ? (JSON.parse(stats[i]!) as PublishedPartitionStats) : null;
+      const live = stats[i] ? (JSON.parse(stats[i]) as PublishedPartitionStats) : null;
       const committed = row && row.nextOffset >= 0n ? row.nextOffset : b.earliest;
       return Object.assign(new JobPartition(), {
         partition: p,

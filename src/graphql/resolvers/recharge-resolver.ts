@@ -169,9 +169,10 @@ export class RechargeResolver {
     description: "A city's new stats of a day after a commit changed them (cityCode null: every city), absolute values, in commit order per partition, at most one event per city per PUBLISH_INTERVAL_MS (1 s) with the newest values (a value older than the last one sent for its city is not sent). `snapshot: true`: first the current values of today of every subscribed city (kind SNAPSHOT, zeros for cities without orders), read consistently with the cursor they carry, then the changes after them. `after`: the cursor of an event received before: every change committed after it first, then live ones, no gap and no repeat (CURSOR_EXPIRED past retention). Not both. `withProgress`: also a PROGRESS event at least every 5 s with the latest committed cursor. An unknown cityCode is BAD_USER_INPUT.",
     subscribe: async ({ args, context }) => {
       const ctx = context as GraphQLContext;
-      const cityCode = (args.cityCode as string | null | undefined) ?? null;
-      const after = (args.after as string | null | undefined) ?? null;
-      const snapshot = args.snapshot === true;
+      const a = args as { cityCode?: string | null; after?: string | null; snapshot?: boolean | null; withProgress?: boolean | null };
+      const cityCode = a.cityCode ?? null;
+      const after = a.after ?? null;
+      const snapshot = a.snapshot === true;
       if (snapshot && after !== null) throw badUserInput('snapshot', 'either a snapshot (a fresh start) or `after` (a resume), not both');
       // Loaded before the first event, so that resolving an event never waits for MySQL (which would bunch events up).
       const cities = await ctx.services.recharge.reader.cities();
@@ -215,7 +216,7 @@ export class RechargeResolver {
         },
         snapshot: values,
         snapshotAtMs,
-        progressIntervalMs: args.withProgress ? PROGRESS_INTERVAL_MS : null,
+        progressIntervalMs: a.withProgress ? PROGRESS_INTERVAL_MS : null,
       });
     },
   })

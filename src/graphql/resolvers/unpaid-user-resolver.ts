@@ -70,15 +70,16 @@ export class UnpaidUserResolver {
     description: 'Each user detected in each window, once, after the detection committed, in commit order per partition. `after`: the cursor of an event received before: every detection committed after it is sent first, then live ones, with no gap and no repeat (CURSOR_EXPIRED past retention, BAD_USER_INPUT for a cursor this subscription did not make); without it, live detections from now. `withProgress`: also a PROGRESS event at least every 5 s with the latest committed cursor.',
     subscribe: async ({ args, context }) => {
       const ctx = context as GraphQLContext;
+      const a = args as { after?: string | null; withProgress?: boolean | null };
       const stream = groupOf(ctx, 'abnormal-orders');
-      const { tailer, start, catchUp } = await subscriptionStart(ctx, stream, (args.after as string | null | undefined) ?? null);
+      const { tailer, start, catchUp } = await subscriptionStart(ctx, stream, a.after ?? null);
       return ctx.services.changeFeeds.open({
         tailer,
         store: ctx.services.changeFeeds.store,
         start,
         catchUp,
         filter: (change) => change.kind === CHANGE_KIND.abnormalUserDetected,
-        progressIntervalMs: args.withProgress ? PROGRESS_INTERVAL_MS : null,
+        progressIntervalMs: a.withProgress ? PROGRESS_INTERVAL_MS : null,
       });
     },
   })
