@@ -53,8 +53,9 @@ const COLUMNS = Prisma.raw('uid, phone, callback_status, enter_order_count, firs
 interface RawRow {
   uid: string;
   phone: string;
-  callback_status: number | null;
-  enter_order_count: number;
+  // The driver answers integer columns as number, or as bigint for BIGINT.
+  callback_status: number | bigint | null;
+  enter_order_count: number | bigint;
   first_detected_at: Date;
   last_detected_at: Date;
   window_start: Date;
@@ -143,7 +144,7 @@ export class UnpaidUserStore {
    * Several users in one primary-key query (the batch of a request's `unpaidUser` fields).
    * @returns one entry per uid, in the order given: the row, or null.
    */
-  async getMany(uids: readonly string[]): Promise<Array<UnpaidUserRow | null>> {
+  async getMany(uids: readonly string[]): Promise<(UnpaidUserRow | null)[]> {
     if (uids.length === 0) return [];
     const rows = await this.db.$queryRaw<RawRow[]>`SELECT ${COLUMNS} FROM unpayment_record WHERE uid IN (${Prisma.join([...uids])})`;
     const byUid = new Map(rows.map((r) => [r.uid, fromRaw(r)]));
@@ -192,8 +193,9 @@ export class UnpaidUserStore {
       : status === 'PENDING'
         ? Prisma.sql`(callback_status IS NULL OR callback_status = ${CALLBACK_STATUS_CODES.PENDING})`
         : Prisma.sql`callback_status = ${CALLBACK_STATUS_CODES[status]}`;
-    const [row] = await this.db.$queryRaw<Array<{ n: bigint | number }>>`SELECT COUNT(*) AS n FROM unpayment_record WHERE ${where}`;
-    return Number(row?.n ?? 0);
+    const rows = await this.db.$queryRaw<{ n: bigint | number }[]>`SELECT COUNT(*) AS n FROM unpayment_record WHERE ${where}`;
+    // COUNT(*) without GROUP BY answers exactly one row.
+    return rows.length > 0 ? Number(rows[0].n) : 0;
   }
 
   /**

@@ -99,15 +99,15 @@ describe('read caches of the stores', () => {
     let clicks = 3;
     const { db, seen } = fakeDb(() => [{ productId: 'p1', clicks: BigInt(clicks), category: null }]);
     const store = new HotProductStore(db, { now: c.now });
-    assert.equal((await store.servedRanking(0, 3_600_000, 10))[0]!.clicks, 3);
+    assert.equal((await store.servedRanking(0, 3_600_000, 10))[0].clicks, 3);
     clicks = 4;
     c.advance(RANKING_TTL_MS - 1);
-    assert.equal((await store.servedRanking(0, 3_600_000, 10))[0]!.clicks, 3);
-    assert.equal((await store.servedRanking(0, 3_600_000, 5))[0]!.clicks, 4, 'another limit: its own read');
+    assert.equal((await store.servedRanking(0, 3_600_000, 10))[0].clicks, 3);
+    assert.equal((await store.servedRanking(0, 3_600_000, 5))[0].clicks, 4, 'another limit: its own read');
     c.advance(1);
-    assert.equal((await store.servedRanking(0, 3_600_000, 10))[0]!.clicks, 4);
+    assert.equal((await store.servedRanking(0, 3_600_000, 10))[0].clicks, 4);
     assert.equal(seen.length, 3);
-    assert.ok(seen[0]!.includes('window_start >= ?'));
+    assert.ok(seen[0].includes('window_start >= ?'));
   });
 
   it('should share one city-stats read of a date among the dashboard fields for CITY_DAILY_TTL_MS, through the trusted Redis read', async () => {
@@ -123,13 +123,13 @@ describe('read caches of the stores', () => {
     } as never;
     const reader = new RechargeMetricsReader(store, cache, {} as never, { now: c.now });
     const three = await Promise.all([reader.cityDaily('2026-12-01'), reader.cityDaily('2026-12-01'), reader.cityDaily('2026-12-01')]);
-    assert.deepEqual(three.map((s) => s[0]!.orders), [1, 1, 1]);
+    assert.deepEqual(three.map((s) => s[0].orders), [1, 1, 1]);
     assert.equal(reads, 1, 'one read for the three fields');
     c.advance(CITY_DAILY_TTL_MS - 1);
-    assert.equal((await reader.cityDaily('2026-12-01'))[0]!.orders, 1);
+    assert.equal((await reader.cityDaily('2026-12-01'))[0].orders, 1);
     c.advance(1);
-    assert.equal((await reader.cityDaily('2026-12-01'))[0]!.orders, 2);
+    assert.equal((await reader.cityDaily('2026-12-01'))[0].orders, 2);
     reader.forgetCityDaily();
-    assert.equal((await reader.cityDaily('2026-12-01'))[0]!.orders, 3, 'forgotten after a rebuild: read again');
+    assert.equal((await reader.cityDaily('2026-12-01'))[0].orders, 3, 'forgotten after a rebuild: read again');
   });
 });

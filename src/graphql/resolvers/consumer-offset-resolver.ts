@@ -19,7 +19,7 @@ export class ConsumerOffsetResolver {
       topics.add(r.topic);
     }
     const topics = new Set([...groups.values()].flatMap((t) => [...t]));
-    const bounds = new Map(await Promise.all([...topics].map(async (t) => [t, await topicBounds.get(t).catch(() => new Map())] as const)));
+    const bounds = new Map(await Promise.all([...topics].map(async (t) => [t, await topicBounds.get(t).catch(() => new Map<number, { earliest: bigint; latest: bigint }>())] as const)));
     const result: ConsumerOffset[] = [];
     for (const [group, groupTopics] of [...groups].sort(([a], [b]) => a.localeCompare(b))) {
       for (const topic of [...groupTopics].sort()) {
