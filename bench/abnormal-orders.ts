@@ -11,11 +11,27 @@
 //
 // Everything it creates (topic + .dlq, database, groups) is random and removed at
 // the end, also on failure or Ctrl-C. See bench/README.md.
-import { generateUserBehavior, sampleUsers, type UserBehaviorGeneratorOptions } from '../src/sample/user-behavior-generator.js';
+import {
+  generateUserBehavior,
+  sampleUsers,
+  type UserBehaviorGeneratorOptions,
+} from '../src/sample/user-behavior-generator.js';
 import { flushRecords, seedVips } from '../test/helpers/job-runs.js';
 import { randomName, sql } from '../test/helpers/services.js';
 import {
-  createBenchTopicAndDatabase, fillBenchTopic, fmtInt, log, logFill, machineLine, parseBenchArgs, PARTITIONS, printTable, rawStep, runBench, serviceStep, summaryRows,
+  createBenchTopicAndDatabase,
+  fillBenchTopic,
+  fmtInt,
+  log,
+  logFill,
+  machineLine,
+  parseBenchArgs,
+  PARTITIONS,
+  printTable,
+  rawStep,
+  runBench,
+  serviceStep,
+  summaryRows,
 } from './bench-kit.js';
 
 const USAGE = `usage: npm run bench -- [--records N] [--batch-size N] [--users N] [--skip-raw] [--service-logs] [--cpu-prof DIR]
@@ -33,15 +49,23 @@ async function main(): Promise<void> {
   const args = parseBenchArgs(USAGE, { users: 5_000 });
   const startTimeMs = Date.UTC(2026, 0, 1);
   const eventsPerSecond = 1_000;
-  const generator: UserBehaviorGeneratorOptions = { seed: 61024, users: args.users, startTimeMs, eventsPerSecond, count: args.records };
+  const generator: UserBehaviorGeneratorOptions = {
+    seed: 61024,
+    users: args.users,
+    startTimeMs,
+    eventsPerSecond,
+    count: args.records,
+  };
   const spanMs = (args.records / eventsPerSecond) * 1000;
   const flushTimeSec = Math.floor((startTimeMs + spanMs + 86_400_000) / 1000);
   const users = sampleUsers(generator);
   const expectedRows = users.abnormalUids.length - users.abnormalVipUids.length;
 
-  log(`abnormal-orders bench: ${fmtInt(args.records)} records (+${PARTITIONS} flush), ${fmtInt(args.users)} users, `
-    + `${fmtInt(eventsPerSecond)} records/s of event time = ${(spanMs / 60_000).toFixed(1)} min of events, `
-    + `${PARTITIONS} partitions; ${machineLine()}`);
+  log(
+    `abnormal-orders bench: ${fmtInt(args.records)} records (+${PARTITIONS} flush), ${fmtInt(args.users)} users, ` +
+      `${fmtInt(eventsPerSecond)} records/s of event time = ${(spanMs / 60_000).toFixed(1)} min of events, ` +
+      `${PARTITIONS} partitions; ${machineLine()}`,
+  );
 
   const { topic, db } = await createBenchTopicAndDatabase('bench');
   await seedVips(db.url, users.vipUids);
@@ -50,7 +74,11 @@ async function main(): Promise<void> {
   log('1. fill   …');
   // Then one record per partition far in event-time future: the watermark passes every window.
   const f = await fillBenchTopic({
-    topic: topic.topic, records: generateUserBehavior(generator), count: args.records, batchSize: args.batchSize, flush: flushRecords(flushTimeSec, PARTITIONS),
+    topic: topic.topic,
+    records: generateUserBehavior(generator),
+    count: args.records,
+    batchSize: args.batchSize,
+    flush: flushRecords(flushTimeSec, PARTITIONS),
   });
   logFill(f);
 
@@ -58,7 +86,11 @@ async function main(): Promise<void> {
 
   const group = randomName('bench-abnormal');
   const e = await serviceStep({
-    dbUrl: db.url, dbName: db.name, group, latest: f.latest, total: f.total,
+    dbUrl: db.url,
+    dbName: db.name,
+    group,
+    latest: f.latest,
+    total: f.total,
     env: {
       // Only this job: the others read topics this bench does not create.
       JOBS: 'abnormal-orders',
@@ -71,13 +103,20 @@ async function main(): Promise<void> {
     serviceLogs: args.serviceLogs,
   });
   const [counts] = await sql<{ rows: bigint }>(db.url, 'SELECT COUNT(*) AS `rows` FROM unpayment_record');
-  const [sums] = await sql<{ dead: bigint | null; late: bigint | null }>(db.url,
-    'SELECT SUM(dead_lettered) AS dead, SUM(late_records) AS late FROM consumer_offset WHERE group_id = ?', [group]);
+  const [sums] = await sql<{ dead: bigint | null; late: bigint | null }>(
+    db.url,
+    'SELECT SUM(dead_lettered) AS dead, SUM(late_records) AS late FROM consumer_offset WHERE group_id = ?',
+    [group],
+  );
   const rows = Number(counts.rows);
   // Short runs end before every abnormal user had a burst: fewer rows is expected there, more never is.
-  log(`   unpayment_record rows ${fmtInt(rows)} (the sample has ${expectedRows} abnormal non-VIP users; short runs reach fewer of them); `
-    + `dead-lettered ${fmtInt(Number(sums.dead ?? 0))}, late ${fmtInt(Number(sums.late ?? 0))}`
-    + (raw ? `; transactions ≈ ${fmtInt(raw.batches)} (one per fetched batch; the raw consumer's batch count with the same fetch settings)` : ''));
+  log(
+    `   unpayment_record rows ${fmtInt(rows)} (the sample has ${expectedRows} abnormal non-VIP users; short runs reach fewer of them); ` +
+      `dead-lettered ${fmtInt(Number(sums.dead ?? 0))}, late ${fmtInt(Number(sums.late ?? 0))}` +
+      (raw
+        ? `; transactions ≈ ${fmtInt(raw.batches)} (one per fetched batch; the raw consumer's batch count with the same fetch settings)`
+        : ''),
+  );
 
   printTable([
     ...summaryRows(f.total, f, raw, e),

@@ -35,7 +35,16 @@ import { Redis } from 'ioredis';
 import { samplePhone } from '../src/sample/user-behavior-generator.js';
 import { RECHARGE_KEY_PREFIX } from '../src/store/recharge-serving-cache.js';
 import type { TestTopic } from '../test/helpers/job-runs.js';
-import { connectAdmin, createTestDatabase, createTestTopic, KAFKA_BROKERS, randomName, REDIS_URL, sql, waitFor } from '../test/helpers/services.js';
+import {
+  connectAdmin,
+  createTestDatabase,
+  createTestTopic,
+  KAFKA_BROKERS,
+  randomName,
+  REDIS_URL,
+  sql,
+  waitFor,
+} from '../test/helpers/services.js';
 import { coreShare, cpuSeconds, fmtInt, machineLine, onCleanup, PARTITIONS, runBench, sleep } from './bench-kit.js';
 
 const USAGE = `usage: npm run bench:api -- [--rate N] [--duration S] [--ingest-rate N] [--connections N] [--seed-rows N] [--warmup S] [--json] [--service-logs]
@@ -82,7 +91,8 @@ function parseCommandLine(): ApiBenchArgs {
   const int = (name: string, raw: string | undefined, def: number, min: number): number => {
     if (raw === undefined) return def;
     const n = Number(raw.replace(/_/g, ''));
-    if (!Number.isSafeInteger(n) || n < min) throw new Error(`--${name}: expected an integer >= ${min}, got ${JSON.stringify(raw)}\n${USAGE}`);
+    if (!Number.isSafeInteger(n) || n < min)
+      throw new Error(`--${name}: expected an integer >= ${min}, got ${JSON.stringify(raw)}\n${USAGE}`);
     return n;
   };
   const rate = int('rate', values.rate, 1_000, 1);
@@ -119,13 +129,16 @@ interface ReadQuery {
   check(data: GraphQLData): string | null;
 }
 
-const body = (query: string, variables?: Record<string, unknown>) => JSON.stringify(variables ? { query, variables } : { query });
+const body = (query: string, variables?: Record<string, unknown>) =>
+  JSON.stringify(variables ? { query, variables } : { query });
 const list = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
 
 async function main(args: ApiBenchArgs): Promise<void> {
   const say = args.json ? (line: string) => console.error(line) : (line: string) => console.log(line);
-  say(`api bench: ${fmtInt(args.rate)} requests/s offered per query for ${args.durationSec} s, ${args.connections} connections, `
-    + `ingest ${fmtInt(args.ingestRate)} records/s, ${fmtInt(args.seedRows)} seeded unpaid users; ${machineLine()}`);
+  say(
+    `api bench: ${fmtInt(args.rate)} requests/s offered per query for ${args.durationSec} s, ${args.connections} connections, ` +
+      `ingest ${fmtInt(args.ingestRate)} records/s, ${fmtInt(args.seedRows)} seeded unpaid users; ${machineLine()}`,
+  );
 
   // 0. setup: topics, database, seed.
   const topics = {
@@ -136,7 +149,11 @@ async function main(args: ApiBenchArgs): Promise<void> {
   const db = await createTestDatabase();
   onCleanup(`database ${db.name}`, () => db.drop());
   const seeded = await seedUnpaidUsers(db.url, args.seedRows);
-  say(`0. setup  topics ${Object.values(topics).map((t) => t.topic).join(', ')}; database ${db.name} with ${fmtInt(args.seedRows)} unpayment_record rows`);
+  say(
+    `0. setup  topics ${Object.values(topics)
+      .map((t) => t.topic)
+      .join(', ')}; database ${db.name} with ${fmtInt(args.seedRows)} unpayment_record rows`,
+  );
 
   const groups = {
     abnormalOrders: randomName('bench-api-abnormal-orders'),
@@ -162,31 +179,41 @@ async function main(args: ApiBenchArgs): Promise<void> {
   });
 
   const port = await freeLoopbackPort();
-  const service = startService({
-    DATABASE_URL: db.url,
-    PORT: String(port),
-    ROLES: 'worker,api',
-    JOBS: 'abnormal-orders,recharge-metrics,hot-products,daily-active-users',
-    USER_BEHAVIOR_TOPIC: topics.behavior.topic,
-    RECHARGE_TOPIC: topics.recharge.topic,
-    PRODUCT_CLICKS_TOPIC: topics.clicks.topic,
-    ABNORMAL_ORDERS_GROUP: groups.abnormalOrders,
-    RECHARGE_GROUP: groups.recharge,
-    HOT_PRODUCTS_GROUP: groups.hotProducts,
-    DAU_GROUP: groups.dau,
-    API_KEYS: `ops:${OPS_KEY}`,
-    // The operation budget per key would refuse the offered load: this bench measures the reads, not the limiter's refusals.
-    RATE_LIMIT_PER_MINUTE: String(Math.max(1_000_000, args.rate * 60 * 10)),
-    LOG_LEVEL: 'warn',
-  }, args.serviceLogs);
+  const service = startService(
+    {
+      DATABASE_URL: db.url,
+      PORT: String(port),
+      ROLES: 'worker,api',
+      JOBS: 'abnormal-orders,recharge-metrics,hot-products,daily-active-users',
+      USER_BEHAVIOR_TOPIC: topics.behavior.topic,
+      RECHARGE_TOPIC: topics.recharge.topic,
+      PRODUCT_CLICKS_TOPIC: topics.clicks.topic,
+      ABNORMAL_ORDERS_GROUP: groups.abnormalOrders,
+      RECHARGE_GROUP: groups.recharge,
+      HOT_PRODUCTS_GROUP: groups.hotProducts,
+      DAU_GROUP: groups.dau,
+      API_KEYS: `ops:${OPS_KEY}`,
+      // The operation budget per key would refuse the offered load: this bench measures the reads, not the limiter's refusals.
+      RATE_LIMIT_PER_MINUTE: String(Math.max(1_000_000, args.rate * 60 * 10)),
+      LOG_LEVEL: 'warn',
+    },
+    args.serviceLogs,
+  );
   const base = `http://127.0.0.1:${port}`;
   const url = `${base}/graphql`;
   const spawnedAt = performance.now();
-  await waitFor('the service to answer /readyz with 200', async () => {
-    if (service.dead()) throw service.died();
-    const res = await fetch(`${base}/readyz`).catch(() => null);
-    return res?.status === 200;
-  }, 120_000, 200).catch((err: unknown) => { throw service.dead() ? service.died() : err; });
+  await waitFor(
+    'the service to answer /readyz with 200',
+    async () => {
+      if (service.dead()) throw service.died();
+      const res = await fetch(`${base}/readyz`).catch(() => null);
+      return res?.status === 200;
+    },
+    120_000,
+    200,
+  ).catch((err: unknown) => {
+    throw service.dead() ? service.died() : err;
+  });
   say(`   service pid ${service.pid} ready on ${url} after ${((performance.now() - spawnedAt) / 1000).toFixed(1)} s`);
 
   // 1. ingest: a third of the rate per topic; the clicks start an hour back in event time so that
@@ -195,23 +222,40 @@ async function main(args: ApiBenchArgs): Promise<void> {
   const rates = { behavior: args.ingestRate - 2 * perTopic, recharge: perTopic, clicks: perTopic };
   startProducer('behavior', topics.behavior.topic, rates.behavior, []);
   startProducer('recharge', topics.recharge.topic, rates.recharge, []);
-  startProducer('clicks', topics.clicks.topic, rates.clicks, ['--start', new Date(Date.now() - 3_600_000).toISOString()]);
-  say(`1. ingest ${fmtInt(rates.behavior)} behaviour + ${fmtInt(rates.recharge)} recharge + ${fmtInt(rates.clicks)} click records/s (scripts/produce.js); warm-up ${args.warmupSec} s`);
+  startProducer('clicks', topics.clicks.topic, rates.clicks, [
+    '--start',
+    new Date(Date.now() - 3_600_000).toISOString(),
+  ]);
+  say(
+    `1. ingest ${fmtInt(rates.behavior)} behaviour + ${fmtInt(rates.recharge)} recharge + ${fmtInt(rates.clicks)} click records/s (scripts/produce.js); warm-up ${args.warmupSec} s`,
+  );
 
   const admin = await connectAdmin();
   onCleanup('kafka admin', () => admin.disconnect());
   const allTopics = Object.values(topics).map((t) => t.topic);
   await sleep(args.warmupSec * 1000);
-  await waitFor('every job to commit records', async () => {
-    if (service.dead()) throw service.died();
-    const rows = await sql<{ group_id: string; n: bigint | number }>(db.url,
-      'SELECT group_id, SUM(next_offset) AS n FROM consumer_offset WHERE group_id IN (?) GROUP BY group_id', [Object.values(groups)]);
-    return rows.length === 4 && rows.every((r) => Number(r.n) > 0);
-  }, 120_000, 500).catch((err: unknown) => { throw service.dead() ? service.died() : err; });
+  await waitFor(
+    'every job to commit records',
+    async () => {
+      if (service.dead()) throw service.died();
+      const rows = await sql<{ group_id: string; n: bigint | number }>(
+        db.url,
+        'SELECT group_id, SUM(next_offset) AS n FROM consumer_offset WHERE group_id IN (?) GROUP BY group_id',
+        [Object.values(groups)],
+      );
+      return rows.length === 4 && rows.every((r) => Number(r.n) > 0);
+    },
+    120_000,
+    500,
+  ).catch((err: unknown) => {
+    throw service.dead() ? service.died() : err;
+  });
 
   // The deep page's cursor: page once through the first DEEP_PAGE_ROWS rows.
   const headers = { 'content-type': 'application/json', authorization: `Bearer ${OPS_KEY}` };
-  const post = async (b: string): Promise<{ status: number; json: { data?: GraphQLData | null; errors?: unknown[] } }> => {
+  const post = async (
+    b: string,
+  ): Promise<{ status: number; json: { data?: GraphQLData | null; errors?: unknown[] } }> => {
     const res = await fetch(url, { method: 'POST', headers, body: b });
     const text = await res.text();
     try {
@@ -222,34 +266,65 @@ async function main(args: ApiBenchArgs): Promise<void> {
   };
   let after: string | null = null;
   for (let paged = 0; paged < DEEP_PAGE_ROWS; paged += 200) {
-    const r = await post(body('query($after: String) { unpaidUsers(first: 200, after: $after) { pageInfo { endCursor hasNextPage } } }', { after }));
+    const r = await post(
+      body('query($after: String) { unpaidUsers(first: 200, after: $after) { pageInfo { endCursor hasNextPage } } }', {
+        after,
+      }),
+    );
     const page = (r.json.data?.unpaidUsers as { pageInfo?: { endCursor: string | null } } | undefined)?.pageInfo;
-    if (r.status !== 200 || r.json.errors || !page?.endCursor) throw new Error(`paging to the deep cursor failed: HTTP ${r.status} ${JSON.stringify(r.json).slice(0, 300)}`);
+    if (r.status !== 200 || r.json.errors || !page?.endCursor)
+      throw new Error(`paging to the deep cursor failed: HTTP ${r.status} ${JSON.stringify(r.json).slice(0, 300)}`);
     after = page.endCursor;
   }
 
   const queries: ReadQuery[] = [
-    { name: 'baseline { __typename }', bodies: [body('{ __typename }')], check: (d) => (d.__typename === 'Query' ? null : '__typename is not Query') },
+    {
+      name: 'baseline { __typename }',
+      bodies: [body('{ __typename }')],
+      check: (d) => (d.__typename === 'Query' ? null : '__typename is not Query'),
+    },
     {
       name: 'dashboard (cityRechargeStats, topCities, rechargeSummary)',
-      bodies: [body('{ cityRechargeStats { cityCode orders failed successRate amount } topCities { cityName orders successRate } rechargeSummary { orders amount } }')],
-      check: (d) => (list(d.cityRechargeStats).length === 0 ? 'no cities'
-        : list(d.topCities).length === 0 ? 'no ranked city (no recharge of today committed)'
-          : !((d.rechargeSummary as { orders?: number } | null)?.orders) ? 'rechargeSummary has no orders' : null),
+      bodies: [
+        body(
+          '{ cityRechargeStats { cityCode orders failed successRate amount } topCities { cityName orders successRate } rechargeSummary { orders amount } }',
+        ),
+      ],
+      check: (d) =>
+        list(d.cityRechargeStats).length === 0
+          ? 'no cities'
+          : list(d.topCities).length === 0
+            ? 'no ranked city (no recharge of today committed)'
+            : !(d.rechargeSummary as { orders?: number } | null)?.orders
+              ? 'rechargeSummary has no orders'
+              : null,
     },
     {
       name: `unpaidUsers(first: ${PAGE_SIZE})`,
-      bodies: [body(`{ unpaidUsers(first: ${PAGE_SIZE}) { totalCount edges { node { uid phone callbackStatus lastDetectedAt } } } }`)],
+      bodies: [
+        body(
+          `{ unpaidUsers(first: ${PAGE_SIZE}) { totalCount edges { node { uid phone callbackStatus lastDetectedAt } } } }`,
+        ),
+      ],
       check: (d) => pageProblem(d, args.seedRows),
     },
     {
       name: `unpaidUsers(first: ${PAGE_SIZE}, after: ~${fmtInt(DEEP_PAGE_ROWS)} rows in)`,
-      bodies: [body(`query($after: String) { unpaidUsers(first: ${PAGE_SIZE}, after: $after) { totalCount edges { node { uid phone callbackStatus lastDetectedAt } } } }`, { after })],
+      bodies: [
+        body(
+          `query($after: String) { unpaidUsers(first: ${PAGE_SIZE}, after: $after) { totalCount edges { node { uid phone callbackStatus lastDetectedAt } } } }`,
+          { after },
+        ),
+      ],
       check: (d) => pageProblem(d, args.seedRows),
     },
     {
       name: `unpaidUser(uid) over ${fmtInt(Math.min(ROTATED_UIDS, seeded.length))} uids`,
-      bodies: seeded.slice(0, ROTATED_UIDS).map((uid) => body('query($uid: ID!) { unpaidUser(uid: $uid) { uid phone callbackStatus lastDetectedAt } }', { uid })),
+      bodies: seeded
+        .slice(0, ROTATED_UIDS)
+        .map((uid) =>
+          body('query($uid: ID!) { unpaidUser(uid: $uid) { uid phone callbackStatus lastDetectedAt } }', { uid }),
+        ),
       check: (d) => ((d.unpaidUser as { uid?: string } | null)?.uid ? null : 'unpaidUser is null'),
     },
     {
@@ -259,16 +334,33 @@ async function main(args: ApiBenchArgs): Promise<void> {
     },
     {
       name: 'consumerOffsets(abnormal-orders group)',
-      bodies: [body('query($g: String) { consumerOffsets(groupId: $g) { partition offset latest lag } }', { g: groups.abnormalOrders })],
-      check: (d) => (list(d.consumerOffsets).length !== PARTITIONS ? `expected ${PARTITIONS} partitions, got ${list(d.consumerOffsets).length}` : null),
+      bodies: [
+        body('query($g: String) { consumerOffsets(groupId: $g) { partition offset latest lag } }', {
+          g: groups.abnormalOrders,
+        }),
+      ],
+      check: (d) =>
+        list(d.consumerOffsets).length !== PARTITIONS
+          ? `expected ${PARTITIONS} partitions, got ${list(d.consumerOffsets).length}`
+          : null,
     },
   ];
 
   // Every query must answer data before its load: a bench of errors measures nothing.
   for (const q of queries) {
     const r = await post(q.bodies[0]);
-    const problem = r.status !== 200 ? `HTTP ${r.status}` : r.json.errors ? `errors ${JSON.stringify(r.json.errors)}` : !r.json.data ? 'no data' : q.check(r.json.data);
-    if (problem) throw new Error(`query "${q.name}" does not return data (${problem}); sample response: ${JSON.stringify(r.json).slice(0, 500)}`);
+    const problem =
+      r.status !== 200
+        ? `HTTP ${r.status}`
+        : r.json.errors
+          ? `errors ${JSON.stringify(r.json.errors)}`
+          : !r.json.data
+            ? 'no data'
+            : q.check(r.json.data);
+    if (problem)
+      throw new Error(
+        `query "${q.name}" does not return data (${problem}); sample response: ${JSON.stringify(r.json).slice(0, 500)}`,
+      );
   }
   say(`   every query answered data; deep cursor ${after}`);
 
@@ -280,11 +372,17 @@ async function main(args: ApiBenchArgs): Promise<void> {
     return n;
   };
   const committed = async () => {
-    const rows = await sql<{ group_id: string; n: bigint | number }>(db.url,
-      'SELECT group_id, SUM(next_offset) AS n FROM consumer_offset WHERE group_id IN (?) GROUP BY group_id', [Object.values(groups)]);
+    const rows = await sql<{ group_id: string; n: bigint | number }>(
+      db.url,
+      'SELECT group_id, SUM(next_offset) AS n FROM consumer_offset WHERE group_id IN (?) GROUP BY group_id',
+      [Object.values(groups)],
+    );
     return new Map(rows.map((r) => [r.group_id, Number(r.n)]));
   };
-  onCleanup('autocannon', async () => { aborted = true; running?.stop(); });
+  onCleanup('autocannon', async () => {
+    aborted = true;
+    running?.stop();
+  });
   const producedAtStart = await produced();
   const committedAtStart = await committed();
   const readsStartedAt = performance.now();
@@ -312,8 +410,10 @@ async function main(args: ApiBenchArgs): Promise<void> {
       ingestRps: (in1 - in0) / (m.ms / 1000),
     };
     rows.push(row);
-    say(`   ${q.name}: ${fmtInt(m.responses)} responses in ${(m.ms / 1000).toFixed(1)} s, p99 ${m.p99.toFixed(1)} ms, ${fmtInt(m.errors)} errors`
-      + (m.firstError ? ` (first: ${m.firstError})` : ''));
+    say(
+      `   ${q.name}: ${fmtInt(m.responses)} responses in ${(m.ms / 1000).toFixed(1)} s, p99 ${m.p99.toFixed(1)} ms, ${fmtInt(m.errors)} errors` +
+        (m.firstError ? ` (first: ${m.firstError})` : ''),
+    );
   }
   const readsMs = performance.now() - readsStartedAt;
   const producedAtEnd = await produced();
@@ -329,17 +429,33 @@ async function main(args: ApiBenchArgs): Promise<void> {
   // 3. table.
   printResultTable(rows, say);
   say('');
-  say(`  ingest: ${fmtInt(ingest.achievedRps)} records/s produced of ${fmtInt(ingest.offeredRps)} offered, over the ${(readsMs / 1000).toFixed(0)} s of reads; `
-    + `committed per job: ${jobs.map((j) => `${j.job} ${fmtInt(j.committedRps)}`).join(', ')} records/s`);
-  say(`  latency from autocannon's request write to the last response byte, every response (milliseconds); p99 ratio to the baseline's ${baselineP99.toFixed(2)} ms`);
+  say(
+    `  ingest: ${fmtInt(ingest.achievedRps)} records/s produced of ${fmtInt(ingest.offeredRps)} offered, over the ${(readsMs / 1000).toFixed(0)} s of reads; ` +
+      `committed per job: ${jobs.map((j) => `${j.job} ${fmtInt(j.committedRps)}`).join(', ')} records/s`,
+  );
+  say(
+    `  latency from autocannon's request write to the last response byte, every response (milliseconds); p99 ratio to the baseline's ${baselineP99.toFixed(2)} ms`,
+  );
   if (args.json) {
-    console.log(JSON.stringify({
-      machine: machineLine(),
-      settings: { rate: args.rate, durationSec: args.durationSec, connections: args.connections, ingestRate: args.ingestRate, seedRows: args.seedRows },
-      queries: rows,
-      ingest,
-      jobs,
-    }, null, 2));
+    console.log(
+      JSON.stringify(
+        {
+          machine: machineLine(),
+          settings: {
+            rate: args.rate,
+            durationSec: args.durationSec,
+            connections: args.connections,
+            ingestRate: args.ingestRate,
+            seedRows: args.seedRows,
+          },
+          queries: rows,
+          ingest,
+          jobs,
+        },
+        null,
+        2,
+      ),
+    );
   }
 }
 
@@ -360,13 +476,33 @@ interface ResultRow {
 }
 
 function printResultTable(rows: ResultRow[], say: (line: string) => void): void {
-  const head = ['query', 'offered/s', 'achieved/s', 'p50 ms', 'p99 ms', 'max ms', 'errors', 'p99/base', 'svc CPU', 'ingest/s'];
+  const head = [
+    'query',
+    'offered/s',
+    'achieved/s',
+    'p50 ms',
+    'p99 ms',
+    'max ms',
+    'errors',
+    'p99/base',
+    'svc CPU',
+    'ingest/s',
+  ];
   const cells = rows.map((r) => [
-    r.query, fmtInt(r.offeredRps), fmtInt(r.achievedRps), r.p50Ms.toFixed(1), r.p99Ms.toFixed(1), r.maxMs.toFixed(1), fmtInt(r.errors),
-    r.p99OverBaseline === null ? '-' : `${r.p99OverBaseline.toFixed(1)}x`, r.serviceCpuPct === null ? '?' : `${r.serviceCpuPct}%`, fmtInt(r.ingestRps),
+    r.query,
+    fmtInt(r.offeredRps),
+    fmtInt(r.achievedRps),
+    r.p50Ms.toFixed(1),
+    r.p99Ms.toFixed(1),
+    r.maxMs.toFixed(1),
+    fmtInt(r.errors),
+    r.p99OverBaseline === null ? '-' : `${r.p99OverBaseline.toFixed(1)}x`,
+    r.serviceCpuPct === null ? '?' : `${r.serviceCpuPct}%`,
+    fmtInt(r.ingestRps),
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
-  const line = (c: string[]) => `  ${c.map((v, i) => (i === 0 ? v.padEnd(widths[i]) : v.padStart(widths[i]))).join('  ')}`;
+  const line = (c: string[]) =>
+    `  ${c.map((v, i) => (i === 0 ? v.padEnd(widths[i]) : v.padStart(widths[i]))).join('  ')}`;
   say('');
   say(line(head));
   for (const c of cells) say(line(c));
@@ -375,7 +511,8 @@ function printResultTable(rows: ResultRow[], say: (line: string) => void): void 
 /** Why an `unpaidUsers` page is not a useful answer, or null. */
 function pageProblem(d: GraphQLData, seedRows: number): string | null {
   const conn = d.unpaidUsers as { totalCount?: number; edges?: unknown[] } | null;
-  if (!conn || (conn.totalCount ?? 0) < seedRows) return `totalCount ${conn?.totalCount} below the ${seedRows} seeded rows`;
+  if (!conn || (conn.totalCount ?? 0) < seedRows)
+    return `totalCount ${conn?.totalCount} below the ${seedRows} seeded rows`;
   return list(conn.edges).length === PAGE_SIZE ? null : `${list(conn.edges).length} edges instead of ${PAGE_SIZE}`;
 }
 
@@ -403,7 +540,12 @@ let aborted = false;
  * over `q.bodies`. Latencies are kept per response with sub-millisecond
  * precision (autocannon's own histogram rounds to whole milliseconds).
  */
-async function measure(url: string, headers: Record<string, string>, q: ReadQuery, args: ApiBenchArgs): Promise<Measured> {
+async function measure(
+  url: string,
+  headers: Record<string, string>,
+  q: ReadQuery,
+  args: ApiBenchArgs,
+): Promise<Measured> {
   const latencies: number[] = [];
   let bad = 0;
   let firstError: string | null = null;
@@ -431,24 +573,31 @@ async function measure(url: string, headers: Record<string, string>, q: ReadQuer
   if (q.bodies.length > 1) request.setupRequest = (req) => ({ ...req, body: q.bodies[next++ % q.bodies.length] });
   const started = performance.now();
   const result = await new Promise<autocannon.Result>((resolve, reject) => {
-    running = autocannon({
-      url,
-      method: 'POST',
-      headers,
-      body: q.bodies[0],
-      connections: args.connections,
-      overallRate: args.rate,
-      duration: args.durationSec,
-      timeout: 10,
-      requests: [request],
-    }, (err, res) => (err ? reject(err as Error) : resolve(res)));
-    running.on('response', (_client: unknown, _status: number, _bytes: number, ms: number) => { latencies.push(ms); });
+    running = autocannon(
+      {
+        url,
+        method: 'POST',
+        headers,
+        body: q.bodies[0],
+        connections: args.connections,
+        overallRate: args.rate,
+        duration: args.durationSec,
+        timeout: 10,
+        requests: [request],
+      },
+      (err, res) => (err ? reject(err as Error) : resolve(res)),
+    );
+    running.on('response', (_client: unknown, _status: number, _bytes: number, ms: number) => {
+      latencies.push(ms);
+    });
   });
   const ms = performance.now() - started;
   running = null;
   latencies.sort((a, b) => a - b);
-  const pct = (p: number) => (latencies.length ? latencies[Math.min(latencies.length - 1, Math.ceil(p * latencies.length) - 1)] : 0);
-  if (result.errors + result.timeouts > 0) firstError ??= `${result.errors} connection errors, ${result.timeouts} timeouts`;
+  const pct = (p: number) =>
+    latencies.length ? latencies[Math.min(latencies.length - 1, Math.ceil(p * latencies.length) - 1)] : 0;
+  if (result.errors + result.timeouts > 0)
+    firstError ??= `${result.errors} connection errors, ${result.timeouts} timeouts`;
   return {
     responses: latencies.length,
     ms,
@@ -484,11 +633,25 @@ async function seedUnpaidUsers(dbUrl: string, rows: number): Promise<string[]> {
       uids.push(uid);
       const last = new Date(now - Math.floor((i * 86_400_000) / rows));
       const windowEnd = new Date(Math.floor(last.getTime() / 30_000) * 30_000);
-      values.push(uid, samplePhone(String(i % 100_000)), i % 5 === 0 ? (i / 5) % 5 : null, 3 + (i % 4),
-        new Date(last.getTime() - 60_000), last, new Date(windowEnd.getTime() - 60_000), windowEnd);
+      values.push(
+        uid,
+        samplePhone(String(i % 100_000)),
+        i % 5 === 0 ? (i / 5) % 5 : null,
+        3 + (i % 4),
+        new Date(last.getTime() - 60_000),
+        last,
+        new Date(windowEnd.getTime() - 60_000),
+        windowEnd,
+      );
     }
-    await sql(dbUrl, `INSERT INTO unpayment_record (uid, phone, callback_status, enter_order_count, first_detected_at, last_detected_at, window_start, window_end) VALUES ${
-      Array.from({ length: n }, () => '(?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`, values);
+    await sql(
+      dbUrl,
+      `INSERT INTO unpayment_record (uid, phone, callback_status, enter_order_count, first_detected_at, last_detected_at, window_start, window_end) VALUES ${Array.from(
+        { length: n },
+        () => '(?, ?, ?, ?, ?, ?, ?, ?)',
+      ).join(', ')}`,
+      values,
+    );
   }
   return uids;
 }
@@ -507,7 +670,13 @@ function freeLoopbackPort(): Promise<number> {
 
 const lastLines = (max: number) => {
   const lines: string[] = [];
-  return { add: (l: string) => { lines.push(l); if (lines.length > max) lines.shift(); }, text: () => lines.join('\n') };
+  return {
+    add: (l: string) => {
+      lines.push(l);
+      if (lines.length > max) lines.shift();
+    },
+    text: () => lines.join('\n'),
+  };
 };
 
 /** Stops `child`: SIGTERM, then SIGKILL after `graceMs` milliseconds. */
@@ -538,7 +707,10 @@ function startService(env: Record<string, string>, serviceLogs: boolean) {
   return {
     pid: child.pid!,
     dead: () => child.exitCode !== null || child.signalCode !== null,
-    died: () => new Error(`the service exited (code ${child.exitCode}, signal ${child.signalCode}); last output:\n${tail.text()}`),
+    died: () =>
+      new Error(
+        `the service exited (code ${child.exitCode}, signal ${child.signalCode}); last output:\n${tail.text()}`,
+      ),
   };
 }
 
@@ -557,9 +729,15 @@ function startProducer(kind: string, topic: string, rate: number, extra: string[
   createInterface({ input: child.stdout }).on('line', tail.add);
   createInterface({ input: child.stderr }).on('line', tail.add);
   void exited.then(() => {
-    if (!stopping && child.exitCode !== 0) console.error(`producer ${kind} exited early (code ${child.exitCode}, signal ${child.signalCode}):\n${tail.text()}`);
+    if (!stopping && child.exitCode !== 0)
+      console.error(
+        `producer ${kind} exited early (code ${child.exitCode}, signal ${child.signalCode}):\n${tail.text()}`,
+      );
   });
-  onCleanup(`producer ${kind}`, () => { stopping = true; return stopChild(child, exited, 10_000); });
+  onCleanup(`producer ${kind}`, () => {
+    stopping = true;
+    return stopChild(child, exited, 10_000);
+  });
 }
 
 /** An upper bound on the whole run, milliseconds: start-up, warm-up and each query's load with slack. */
@@ -572,7 +750,10 @@ await runBench(async () => {
   const bound = timeBoundMs(args);
   let timer: NodeJS.Timeout | undefined;
   const overtime = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`the bench exceeded its time bound of ${(bound / 1000).toFixed(0)} s: stopped`)), bound);
+    timer = setTimeout(
+      () => reject(new Error(`the bench exceeded its time bound of ${(bound / 1000).toFixed(0)} s: stopped`)),
+      bound,
+    );
   });
   try {
     await Promise.race([main(args), overtime]);

@@ -15,8 +15,24 @@ import { loadConfig, runnerSettings } from '../src/config/config.js';
 import { createKafka } from '../src/ingest/kafka-client.js';
 import { fillTopic, type FillRecord } from '../src/sample/fill-topic.js';
 import { parseDatabaseUrl } from '../src/store/database-url.js';
-import { latestOffsets, progressOf, sumOffsets, type JobProgress, type OffsetRow, type TestDatabase, type TestTopic } from '../test/helpers/job-runs.js';
-import { connectAdmin, createTestDatabase, createTestTopic, KAFKA_BROKERS, produce, randomName, REDIS_URL } from '../test/helpers/services.js';
+import {
+  latestOffsets,
+  progressOf,
+  sumOffsets,
+  type JobProgress,
+  type OffsetRow,
+  type TestDatabase,
+  type TestTopic,
+} from '../test/helpers/job-runs.js';
+import {
+  connectAdmin,
+  createTestDatabase,
+  createTestTopic,
+  KAFKA_BROKERS,
+  produce,
+  randomName,
+  REDIS_URL,
+} from '../test/helpers/services.js';
 
 export const MiB = 1024 * 1024;
 /** Partitions of every bench topic. */
@@ -53,7 +69,10 @@ export interface BenchArgs {
  * `extraInts` (its default). Integers take `_` separators and must be >= 1.
  * @throws on an unknown flag or a bad integer (the message ends with `usage`)
  */
-export function parseBenchArgs<K extends string = never>(usage: string, extraInts: Record<K, number> = {} as Record<K, number>): BenchArgs & Record<K, number> {
+export function parseBenchArgs<K extends string = never>(
+  usage: string,
+  extraInts: Record<K, number> = {} as Record<K, number>,
+): BenchArgs & Record<K, number> {
   const extraNames = Object.keys(extraInts) as K[];
   const { values } = parseArgs({
     options: {
@@ -74,10 +93,16 @@ export function parseBenchArgs<K extends string = never>(usage: string, extraInt
   const int = (name: string, raw: string | boolean | undefined, def: number, min: number): number => {
     if (raw === undefined) return def;
     const n = Number(String(raw).replace(/_/g, ''));
-    if (!Number.isSafeInteger(n) || n < min) throw new Error(`--${name}: expected an integer >= ${min}, got ${JSON.stringify(raw)}\n${usage}`);
+    if (!Number.isSafeInteger(n) || n < min)
+      throw new Error(`--${name}: expected an integer >= ${min}, got ${JSON.stringify(raw)}\n${usage}`);
     return n;
   };
-  const extra = Object.fromEntries(extraNames.map((name) => [name, int(name, (values as Record<string, string | boolean | undefined>)[name], extraInts[name], 1)])) as Record<K, number>;
+  const extra = Object.fromEntries(
+    extraNames.map((name) => [
+      name,
+      int(name, (values as Record<string, string | boolean | undefined>)[name], extraInts[name], 1),
+    ]),
+  ) as Record<K, number>;
   return {
     records: int('records', values.records, 1_000_000, 1),
     batchSize: int('batch-size', values['batch-size'], 10_000, 1),
@@ -198,20 +223,28 @@ export async function fillBenchTopic(opts: {
   }
   const flush = opts.flush ?? [];
   const started = performance.now();
-  const written = await fillTopic({ brokers: KAFKA_BROKERS, topic: opts.topic, records: counted(), batchSize: opts.batchSize });
+  const written = await fillTopic({
+    brokers: KAFKA_BROKERS,
+    topic: opts.topic,
+    records: counted(),
+    batchSize: opts.batchSize,
+  });
   if (written.count !== opts.count) throw new Error(`fillTopic wrote ${written.count} records, expected ${opts.count}`);
   if (flush.length > 0) await produce(opts.topic, flush);
   const ms = performance.now() - started;
   const latest = await latestOffsets(opts.topic);
   const total = sumOffsets(latest);
-  if (total !== opts.count + flush.length) throw new Error(`topic holds ${total} records, expected ${opts.count + flush.length}`);
+  if (total !== opts.count + flush.length)
+    throw new Error(`topic holds ${total} records, expected ${opts.count + flush.length}`);
   return { ms, bytes, latest, total };
 }
 
 /** Prints the fill's result line; `detail` (what the records hold) goes in parentheses after the count. */
 export function logFill(f: FillResult, detail?: string): void {
-  log(`   ${fmtInt(f.total)} records${detail ? ` (${detail})` : ''}, ${(f.bytes / MiB).toFixed(1)} MiB of keys+values in ${fmtSec(f.ms)}: ${fmtRate(f.total, f.ms)} `
-    + `(${(f.bytes / MiB / (f.ms / 1000)).toFixed(1)} MiB/s); per partition ${[...f.latest.values()].map(fmtInt).join(' / ')}`);
+  log(
+    `   ${fmtInt(f.total)} records${detail ? ` (${detail})` : ''}, ${(f.bytes / MiB).toFixed(1)} MiB of keys+values in ${fmtSec(f.ms)}: ${fmtRate(f.total, f.ms)} ` +
+      `(${(f.bytes / MiB / (f.ms / 1000)).toFixed(1)} MiB/s); per partition ${[...f.latest.values()].map(fmtInt).join(' / ')}`,
+  );
 }
 
 /** What {@link rawConsume} measured. */
@@ -247,7 +280,9 @@ export async function rawConsume(topic: string, total: number): Promise<RawResul
     let messages = 0;
     let batches = 0;
     let done!: (ms: number) => void;
-    const finished = new Promise<number>((resolve) => { done = resolve; });
+    const finished = new Promise<number>((resolve) => {
+      done = resolve;
+    });
     const cpuBefore = process.cpuUsage();
     const started = performance.now();
     await consumer.run({
@@ -265,7 +300,9 @@ export async function rawConsume(topic: string, total: number): Promise<RawResul
       },
     });
     const joinMs = performance.now() - started;
-    const timeout = sleep(Math.max(120_000, total / 10)).then(() => { throw new Error(`raw consumer: only ${messages} of ${total} records after the timeout`); });
+    const timeout = sleep(Math.max(120_000, total / 10)).then(() => {
+      throw new Error(`raw consumer: only ${messages} of ${total} records after the timeout`);
+    });
     const end = await Promise.race([finished, timeout]);
     const cpu = process.cpuUsage(cpuBefore);
     return { ms: end - started, joinMs, batches, messages, cpuSec: (cpu.user + cpu.system) / 1e6 };
@@ -285,8 +322,10 @@ export async function rawStep(topic: string, total: number, skip: boolean): Prom
   if (skip) return null;
   log('2. raw    plain kafkajs consumer (count + resolveOffset), service fetch settings …');
   const raw = await rawConsume(topic, total);
-  log(`   ${fmtInt(raw.messages)} records in ${fmtSec(raw.ms)} from run() (join ${fmtSec(raw.joinMs)}): ${fmtRate(raw.messages, raw.ms)}; `
-    + `${fmtInt(raw.batches)} batches, ${fmtInt(raw.messages / Math.max(1, raw.batches))} records/batch; CPU ${raw.cpuSec.toFixed(1)} s (${coreShare(raw.cpuSec, raw.ms)}% of one core)`);
+  log(
+    `   ${fmtInt(raw.messages)} records in ${fmtSec(raw.ms)} from run() (join ${fmtSec(raw.joinMs)}): ${fmtRate(raw.messages, raw.ms)}; ` +
+      `${fmtInt(raw.batches)} batches, ${fmtInt(raw.messages / Math.max(1, raw.batches))} records/batch; CPU ${raw.cpuSec.toFixed(1)} s (${coreShare(raw.cpuSec, raw.ms)}% of one core)`,
+  );
   return raw;
 }
 
@@ -295,8 +334,15 @@ export async function rawStep(topic: string, total: number, skip: boolean): Prom
  * bench's own connection (polled every 20-100 ms). `done` also needs
  * replay_from = next_offset, for every job.
  */
-export async function committedProgress(conn: Connection, group: string, latest: Map<number, number>): Promise<JobProgress> {
-  const rows: OffsetRow[] = await conn.query('SELECT `partition`, next_offset, replay_from FROM consumer_offset WHERE group_id = ?', [group]);
+export async function committedProgress(
+  conn: Connection,
+  group: string,
+  latest: Map<number, number>,
+): Promise<JobProgress> {
+  const rows: OffsetRow[] = await conn.query(
+    'SELECT `partition`, next_offset, replay_from FROM consumer_offset WHERE group_id = ?',
+    [group],
+  );
   return progressOf(rows, latest, true);
 }
 
@@ -344,7 +390,16 @@ export async function timeService(opts: {
   const nodeArgs = opts.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', opts.cpuProfDir] : [];
   const spawnedAt = performance.now();
   const child: ChildProcess = spawn(process.execPath, [...nodeArgs, main], {
-    env: { ...process.env, KAFKA_BROKERS: KAFKA_BROKERS.join(','), REDIS_URL, ROLES: 'worker', LOG_LEVEL: 'warn', PORT: '0', DATABASE_URL: opts.dbUrl, ...opts.env },
+    env: {
+      ...process.env,
+      KAFKA_BROKERS: KAFKA_BROKERS.join(','),
+      REDIS_URL,
+      ROLES: 'worker',
+      LOG_LEVEL: 'warn',
+      PORT: '0',
+      DATABASE_URL: opts.dbUrl,
+      ...opts.env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
@@ -367,16 +422,27 @@ export async function timeService(opts: {
     if (lastLines.length > 10) lastLines.shift();
     if (opts.serviceLogs) process.stderr.write(`[service ${child.pid}] ${line}\n`);
   };
-  createInterface({ input: child.stdout! }).on('line', (line) => { warnLines++; keep(line); });
+  createInterface({ input: child.stdout! }).on('line', (line) => {
+    warnLines++;
+    keep(line);
+  });
   createInterface({ input: child.stderr! }).on('line', keep);
   let dead = false as boolean; // set by the exit callback, which the type narrowing does not see
-  void exited.then(() => { dead = true; });
-  const died = () => new Error(`the service exited (code ${child.exitCode}, signal ${child.signalCode}); last output:\n${lastLines.join('\n')}`);
+  void exited.then(() => {
+    dead = true;
+  });
+  const died = () =>
+    new Error(
+      `the service exited (code ${child.exitCode}, signal ${child.signalCode}); last output:\n${lastLines.join('\n')}`,
+    );
 
   let p = await committedProgress(conn, group, latest);
   while (p.claimed < latest.size) {
     if (dead) throw died();
-    if (performance.now() - spawnedAt > 120_000) throw new Error(`the service claimed ${p.claimed} of ${latest.size} partitions after 120 s; last output:\n${lastLines.join('\n')}`);
+    if (performance.now() - spawnedAt > 120_000)
+      throw new Error(
+        `the service claimed ${p.claimed} of ${latest.size} partitions after 120 s; last output:\n${lastLines.join('\n')}`,
+      );
     await sleep(20);
     p = await committedProgress(conn, group, latest);
   }
@@ -388,10 +454,13 @@ export async function timeService(opts: {
   while (!p.done) {
     if (dead) throw died();
     const now = performance.now();
-    if (now > deadline) throw new Error(`end to end: only ${p.consumed} of ${total} records committed after ${fmtSec(now - readyAt)}`);
+    if (now > deadline)
+      throw new Error(`end to end: only ${p.consumed} of ${total} records committed after ${fmtSec(now - readyAt)}`);
     if (now - lastReport >= 10_000) {
       lastReport = now;
-      log(`   … ${fmtInt(p.consumed)} / ${fmtInt(total)} committed after ${fmtSec(now - readyAt)} (${fmtRate(p.consumed, now - readyAt)}, RSS ${procStatusMiB(child.pid!, 'VmRSS')?.toFixed(0) ?? '?'} MiB)`);
+      log(
+        `   … ${fmtInt(p.consumed)} / ${fmtInt(total)} committed after ${fmtSec(now - readyAt)} (${fmtRate(p.consumed, now - readyAt)}, RSS ${procStatusMiB(child.pid!, 'VmRSS')?.toFixed(0) ?? '?'} MiB)`,
+      );
     }
     await sleep(100);
     p = await committedProgress(conn, group, latest);
@@ -421,11 +490,15 @@ export async function timeService(opts: {
 export async function serviceStep(opts: Parameters<typeof timeService>[0] & { dbName: string }): Promise<ServiceRun> {
   log(`3. e2e    service (ROLES=worker, JOBS=${opts.env.JOBS}, LOG_LEVEL=warn) -> database ${opts.dbName} …`);
   const e = await timeService(opts);
-  log(`   ready after ${fmtSec(e.startupMs)}; ${fmtInt(opts.total)} records committed in ${fmtSec(e.ms)} from ready: ${fmtRate(opts.total, e.ms)} `
-    + `(${fmtRate(opts.total, e.fromSpawnMs)} from spawn)`);
-  log(`   service CPU ${e.cpuSec?.toFixed(1) ?? '?'} s over ${fmtSec(e.ms)} (${e.cpuSec !== null ? coreShare(e.cpuSec, e.ms) : '?'}% of one core); `
-    + `peak RSS ${e.peakRssMiB?.toFixed(0) ?? '?'} MiB; `
-    + `SIGTERM -> exit ${fmtSec(e.stopMs)}, exit code ${e.exitCode}; ${e.warnLines} log lines at warn or above`);
+  log(
+    `   ready after ${fmtSec(e.startupMs)}; ${fmtInt(opts.total)} records committed in ${fmtSec(e.ms)} from ready: ${fmtRate(opts.total, e.ms)} ` +
+      `(${fmtRate(opts.total, e.fromSpawnMs)} from spawn)`,
+  );
+  log(
+    `   service CPU ${e.cpuSec?.toFixed(1) ?? '?'} s over ${fmtSec(e.ms)} (${e.cpuSec !== null ? coreShare(e.cpuSec, e.ms) : '?'}% of one core); ` +
+      `peak RSS ${e.peakRssMiB?.toFixed(0) ?? '?'} MiB; ` +
+      `SIGTERM -> exit ${fmtSec(e.stopMs)}, exit code ${e.exitCode}; ${e.warnLines} log lines at warn or above`,
+  );
   return e;
 }
 
@@ -444,7 +517,10 @@ export function summaryRows(total: number, fill: FillResult, raw: RawResult | nu
     ['end-to-end rate', `${fmtInt(e2eRate)} rec/s`],
     ['end-to-end / raw', rawRate ? `${((100 * e2eRate) / rawRate).toFixed(0)}%` : '-'],
     // CPU seconds per record barely move when other processes compete for the cores; the rates do.
-    ['CPU per record', `raw ${raw ? usPerRecord(raw.cpuSec, raw.messages) : '-'}, service ${e.cpuSec !== null ? usPerRecord(e.cpuSec, total) : '?'}`],
+    [
+      'CPU per record',
+      `raw ${raw ? usPerRecord(raw.cpuSec, raw.messages) : '-'}, service ${e.cpuSec !== null ? usPerRecord(e.cpuSec, total) : '?'}`,
+    ],
     ['service peak RSS', e.peakRssMiB !== null ? `${e.peakRssMiB.toFixed(0)} MiB` : '?'],
   ];
 }

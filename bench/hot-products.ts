@@ -25,7 +25,20 @@ import { createDb } from '../src/store/prisma-client.js';
 import { RANKING_REFRESH_MS, RANKING_SPAN_MS, rankingWindowAt } from '../src/stream/hot-ranking.js';
 import { randomName, sql } from '../test/helpers/services.js';
 import {
-  createBenchTopicAndDatabase, fillBenchTopic, fmtInt, log, logFill, machineLine, onCleanup, parseBenchArgs, PARTITIONS, printTable, rawStep, runBench, serviceStep, summaryRows,
+  createBenchTopicAndDatabase,
+  fillBenchTopic,
+  fmtInt,
+  log,
+  logFill,
+  machineLine,
+  onCleanup,
+  parseBenchArgs,
+  PARTITIONS,
+  printTable,
+  rawStep,
+  runBench,
+  serviceStep,
+  summaryRows,
 } from './bench-kit.js';
 
 const USAGE = `usage: npm run bench:clicks -- [--records N] [--products N] [--batch-size N] [--skip-raw] [--service-logs] [--cpu-prof DIR]
@@ -46,11 +59,17 @@ async function main(): Promise<void> {
   const args = parseBenchArgs(USAGE, { products: 3_000 });
   const eventsPerSecond = 1_000;
   const generator: ProductClickGeneratorOptions = {
-    seed: 61024, products: args.products, startTimeMs: Date.UTC(2026, 0, 1), eventsPerSecond, count: args.records,
+    seed: 61024,
+    products: args.products,
+    startTimeMs: Date.UTC(2026, 0, 1),
+    eventsPerSecond,
+    count: args.records,
   };
-  log(`hot-products bench: ${fmtInt(args.records)} records, ${fmtInt(args.products)} products, `
-    + `${fmtInt(eventsPerSecond)} records/s of event time = ${(args.records / eventsPerSecond / 60).toFixed(1)} min of events, `
-    + `${PARTITIONS} partitions; ${machineLine()}`);
+  log(
+    `hot-products bench: ${fmtInt(args.records)} records, ${fmtInt(args.products)} products, ` +
+      `${fmtInt(eventsPerSecond)} records/s of event time = ${(args.records / eventsPerSecond / 60).toFixed(1)} min of events, ` +
+      `${PARTITIONS} partitions; ${machineLine()}`,
+  );
 
   const { topic, db } = await createBenchTopicAndDatabase('bench-clicks');
 
@@ -65,7 +84,12 @@ async function main(): Promise<void> {
       yield r;
     }
   }
-  const fill = await fillBenchTopic({ topic: topic.topic, records: counted(), count: args.records, batchSize: args.batchSize });
+  const fill = await fillBenchTopic({
+    topic: topic.topic,
+    records: counted(),
+    count: args.records,
+    batchSize: args.batchSize,
+  });
   const { latest, total } = fill;
   logFill(fill, `${fmtInt(clicks)} clicks, ${fmtInt(malformed)} malformed`);
 
@@ -75,7 +99,11 @@ async function main(): Promise<void> {
   // 3. end to end.
   const group = randomName('bench-hot-products');
   const e = await serviceStep({
-    dbUrl: db.url, dbName: db.name, group, latest, total,
+    dbUrl: db.url,
+    dbName: db.name,
+    group,
+    latest,
+    total,
     env: {
       JOBS: 'hot-products',
       PRODUCT_CLICKS_TOPIC: topic.topic,
@@ -87,21 +115,31 @@ async function main(): Promise<void> {
     serviceLogs: args.serviceLogs,
   });
 
-  const [sums] = await sql<{ clicks: bigint | null; products: bigint }>(db.url, 'SELECT SUM(clicks) AS clicks, COUNT(*) AS products FROM product_click_total');
+  const [sums] = await sql<{ clicks: bigint | null; products: bigint }>(
+    db.url,
+    'SELECT SUM(clicks) AS clicks, COUNT(*) AS products FROM product_click_total',
+  );
   const [rows] = await sql<{ minutes: bigint }>(db.url, 'SELECT COUNT(*) AS minutes FROM product_click_minute');
-  const [dead] = await sql<{ dead: bigint | null }>(db.url, 'SELECT SUM(dead_lettered) AS dead FROM consumer_offset WHERE group_id = ?', [group]);
+  const [dead] = await sql<{ dead: bigint | null }>(
+    db.url,
+    'SELECT SUM(dead_lettered) AS dead FROM consumer_offset WHERE group_id = ?',
+    [group],
+  );
   const [emitted] = await sql<{ n: bigint }>(db.url, 'SELECT COUNT(*) AS n FROM hot_products_emission');
   const storedClicks = Number(sums.clicks ?? 0);
   const perCore = e.cpuSec ? total / e.cpuSec : null;
-  log(`   stored clicks ${fmtInt(storedClicks)} of ${fmtInt(clicks)} produced ${storedClicks === clicks ? '(exact)' : '(MISMATCH)'}; `
-    + `${fmtInt(Number(sums.products))} products, ${fmtInt(Number(rows.minutes))} product-minute rows; `
-    + `dead-lettered ${fmtInt(Number(dead.dead ?? 0))} of ${fmtInt(malformed)} malformed; rankings published ${fmtInt(Number(emitted.n))}`);
+  log(
+    `   stored clicks ${fmtInt(storedClicks)} of ${fmtInt(clicks)} produced ${storedClicks === clicks ? '(exact)' : '(MISMATCH)'}; ` +
+      `${fmtInt(Number(sums.products))} products, ${fmtInt(Number(rows.minutes))} product-minute rows; ` +
+      `dead-lettered ${fmtInt(Number(dead.dead ?? 0))} of ${fmtInt(malformed)} malformed; rankings published ${fmtInt(Number(emitted.n))}`,
+  );
 
   // Query-time cost of the rankings over the stored minutes: the hour ending at the first boundary after the stream.
   const prisma = createDb(db.url);
   onCleanup('prisma client', () => prisma.$disconnect());
   const store = new HotProductStore(prisma);
-  const spanEnd = rankingWindowAt(generator.startTimeMs! + (args.records / eventsPerSecond) * 1000).endMs + RANKING_REFRESH_MS;
+  const spanEnd =
+    rankingWindowAt(generator.startTimeMs! + (args.records / eventsPerSecond) * 1000).endMs + RANKING_REFRESH_MS;
   const timed = async (fn: () => Promise<unknown>) => {
     await fn();
     const t0 = performance.now();
@@ -110,11 +148,18 @@ async function main(): Promise<void> {
   };
   const rankingMs = await timed(() => store.ranking(spanEnd - RANKING_SPAN_MS, spanEnd, 10));
   const byCategoryMs = await timed(() => store.rankingByCategory(spanEnd - RANKING_SPAN_MS, spanEnd, 3));
-  log(`   queries over the hour before ${new Date(spanEnd).toISOString()}: hotProducts(limit 10) ${rankingMs.toFixed(0)} ms, hotProductsByCategory(limit 3) ${byCategoryMs.toFixed(0)} ms (mean of 5)`);
+  log(
+    `   queries over the hour before ${new Date(spanEnd).toISOString()}: hotProducts(limit 10) ${rankingMs.toFixed(0)} ms, hotProductsByCategory(limit 3) ${byCategoryMs.toFixed(0)} ms (mean of 5)`,
+  );
 
   printTable([
     ...summaryRows(total, fill, raw, e),
-    ['per core (records / CPU s)', perCore ? `${fmtInt(perCore)} rec/s per core (target ${fmtInt(TARGET_PER_CORE)}; Flink Nexmark q5 ~${fmtInt(FLINK_Q5_PER_CORE)})` : '?'],
+    [
+      'per core (records / CPU s)',
+      perCore
+        ? `${fmtInt(perCore)} rec/s per core (target ${fmtInt(TARGET_PER_CORE)}; Flink Nexmark q5 ~${fmtInt(FLINK_Q5_PER_CORE)})`
+        : '?',
+    ],
     ['ranking queries', `${rankingMs.toFixed(0)} ms (top 10), ${byCategoryMs.toFixed(0)} ms (top 3 per category)`],
     ['clicks stored / produced', `${fmtInt(storedClicks)} / ${fmtInt(clicks)}`],
   ]);

@@ -23,7 +23,20 @@ import { RECHARGE_KEY_PREFIX } from '../src/store/recharge-serving-cache.js';
 import { ZonedCalendar } from '../src/domain/zoned-calendar.js';
 import { randomName, REDIS_URL, sql } from '../test/helpers/services.js';
 import {
-  createBenchTopicAndDatabase, fillBenchTopic, fmtInt, log, logFill, machineLine, onCleanup, parseBenchArgs, PARTITIONS, printTable, rawStep, runBench, serviceStep, summaryRows,
+  createBenchTopicAndDatabase,
+  fillBenchTopic,
+  fmtInt,
+  log,
+  logFill,
+  machineLine,
+  onCleanup,
+  parseBenchArgs,
+  PARTITIONS,
+  printTable,
+  rawStep,
+  runBench,
+  serviceStep,
+  summaryRows,
 } from './bench-kit.js';
 
 const USAGE = `usage: npm run bench:recharge -- [--records N] [--batch-size N] [--skip-raw] [--service-logs] [--cpu-prof DIR]
@@ -38,10 +51,17 @@ async function main(): Promise<void> {
   const args = parseBenchArgs(USAGE);
   const eventsPerSecond = 1_000;
   // From 23:55 local time: the stream crosses midnight in Asia/Shanghai (two days of buckets).
-  const generator: RechargeGeneratorOptions = { seed: 61024, startTimeMs: Date.UTC(2025, 11, 31, 15, 55), eventsPerSecond, count: args.records };
-  log(`recharge-metrics bench: ${fmtInt(args.records)} records, ${fmtInt(eventsPerSecond)} records/s of event time = `
-    + `${(args.records / eventsPerSecond / 60).toFixed(1)} min of events, ${PARTITIONS} partitions; `
-    + machineLine());
+  const generator: RechargeGeneratorOptions = {
+    seed: 61024,
+    startTimeMs: Date.UTC(2025, 11, 31, 15, 55),
+    eventsPerSecond,
+    count: args.records,
+  };
+  log(
+    `recharge-metrics bench: ${fmtInt(args.records)} records, ${fmtInt(eventsPerSecond)} records/s of event time = ` +
+      `${(args.records / eventsPerSecond / 60).toFixed(1)} min of events, ${PARTITIONS} partitions; ` +
+      machineLine(),
+  );
 
   const { topic, db } = await createBenchTopicAndDatabase('bench-recharge');
   const group = randomName('bench-recharge-metrics');
@@ -82,38 +102,77 @@ async function main(): Promise<void> {
       yield r;
     }
   }
-  const fill = await fillBenchTopic({ topic: topic.topic, records: counted(), count: args.records, batchSize: args.batchSize });
+  const fill = await fillBenchTopic({
+    topic: topic.topic,
+    records: counted(),
+    count: args.records,
+    batchSize: args.batchSize,
+  });
   seen.clear();
   const { latest, total } = fill;
-  logFill(fill, `${fmtInt(orders)} orders, ${fmtInt(duplicates)} duplicates, ${fmtInt(skipped)} other services, ${fmtInt(malformed)} malformed`);
+  logFill(
+    fill,
+    `${fmtInt(orders)} orders, ${fmtInt(duplicates)} duplicates, ${fmtInt(skipped)} other services, ${fmtInt(malformed)} malformed`,
+  );
 
   // 2. raw consume.
   const raw = await rawStep(topic.topic, total, args.skipRaw);
 
   // 3. end to end.
   const e = await serviceStep({
-    dbUrl: db.url, dbName: db.name, group, latest, total,
-    env: { JOBS: 'recharge-metrics', RECHARGE_TOPIC: topic.topic, RECHARGE_GROUP: group, RECHARGE_DEDUP_HORIZON_DAYS: '3650' },
+    dbUrl: db.url,
+    dbName: db.name,
+    group,
+    latest,
+    total,
+    env: {
+      JOBS: 'recharge-metrics',
+      RECHARGE_TOPIC: topic.topic,
+      RECHARGE_GROUP: group,
+      RECHARGE_DEDUP_HORIZON_DAYS: '3650',
+    },
     cpuProfDir: args.cpuProf,
     serviceLogs: args.serviceLogs,
   });
 
-  const [sums] = await sql<{ orders: bigint | null; succeeded: bigint | null; amount: string | null; days: bigint }>(db.url,
-    'SELECT SUM(orders) AS orders, SUM(succeeded) AS succeeded, CAST(SUM(amount) AS CHAR) AS amount, COUNT(DISTINCT day) AS days FROM recharge_city_daily');
-  const [minuteSums] = await sql<{ orders: bigint | null; minutes: bigint }>(db.url, 'SELECT SUM(orders) AS orders, COUNT(*) AS minutes FROM recharge_minute');
+  const [sums] = await sql<{ orders: bigint | null; succeeded: bigint | null; amount: string | null; days: bigint }>(
+    db.url,
+    'SELECT SUM(orders) AS orders, SUM(succeeded) AS succeeded, CAST(SUM(amount) AS CHAR) AS amount, COUNT(DISTINCT day) AS days FROM recharge_city_daily',
+  );
+  const [minuteSums] = await sql<{ orders: bigint | null; minutes: bigint }>(
+    db.url,
+    'SELECT SUM(orders) AS orders, COUNT(*) AS minutes FROM recharge_minute',
+  );
   const [seenRows] = await sql<{ n: bigint }>(db.url, 'SELECT COUNT(*) AS n FROM recharge_order');
-  const [dead] = await sql<{ dead: bigint | null }>(db.url, 'SELECT SUM(dead_lettered) AS dead FROM consumer_offset WHERE group_id = ?', [group]);
-  const stored = { orders: Number(sums.orders ?? 0), succeeded: Number(sums.succeeded ?? 0), amount: sums.amount ?? '0.00' };
+  const [dead] = await sql<{ dead: bigint | null }>(
+    db.url,
+    'SELECT SUM(dead_lettered) AS dead FROM consumer_offset WHERE group_id = ?',
+    [group],
+  );
+  const stored = {
+    orders: Number(sums.orders ?? 0),
+    succeeded: Number(sums.succeeded ?? 0),
+    amount: sums.amount ?? '0.00',
+  };
   const expected = { orders, succeeded, amount: formatFen(amountFen) };
-  const exact = stored.orders === expected.orders && stored.succeeded === expected.succeeded && stored.amount === expected.amount
-    && Number(minuteSums.orders ?? 0) === orders && Number(seenRows.n) === orders;
-  log(`   stored ${fmtInt(stored.orders)} orders, ${fmtInt(stored.succeeded)} succeeded, ${stored.amount} yuan over ${Number(sums.days)} days and `
-    + `${fmtInt(Number(minuteSums.minutes))} minutes; expected ${fmtInt(expected.orders)}, ${fmtInt(expected.succeeded)}, ${expected.amount} ${exact ? '(exact)' : '(MISMATCH)'}; `
-    + `dead-lettered ${fmtInt(Number(dead.dead ?? 0))} of ${fmtInt(malformed)} malformed`);
+  const exact =
+    stored.orders === expected.orders &&
+    stored.succeeded === expected.succeeded &&
+    stored.amount === expected.amount &&
+    Number(minuteSums.orders ?? 0) === orders &&
+    Number(seenRows.n) === orders;
+  log(
+    `   stored ${fmtInt(stored.orders)} orders, ${fmtInt(stored.succeeded)} succeeded, ${stored.amount} yuan over ${Number(sums.days)} days and ` +
+      `${fmtInt(Number(minuteSums.minutes))} minutes; expected ${fmtInt(expected.orders)}, ${fmtInt(expected.succeeded)}, ${expected.amount} ${exact ? '(exact)' : '(MISMATCH)'}; ` +
+      `dead-lettered ${fmtInt(Number(dead.dead ?? 0))} of ${fmtInt(malformed)} malformed`,
+  );
 
   printTable([
     ...summaryRows(total, fill, raw, e),
-    ['totals stored / expected', exact ? 'exact, to the cent' : `MISMATCH: ${JSON.stringify(stored)} vs ${JSON.stringify(expected)}`],
+    [
+      'totals stored / expected',
+      exact ? 'exact, to the cent' : `MISMATCH: ${JSON.stringify(stored)} vs ${JSON.stringify(expected)}`,
+    ],
   ]);
   if (!exact) throw new Error('the stored totals differ from the generated stream');
 }

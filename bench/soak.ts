@@ -24,11 +24,28 @@ import { Partitioners } from 'kafkajs';
 import { createKafka } from '../src/ingest/kafka-client.js';
 import { generateUserBehavior, sampleVipUids } from '../src/sample/user-behavior-generator.js';
 import { abnormalOrdersSnapshot, dailyActiveUsersSnapshot } from '../test/helpers/job-snapshots.js';
-import { flushRecords, jobProgress, latestOffsets, seedVips, sumOffsets, type JobProgress } from '../test/helpers/job-runs.js';
+import {
+  flushRecords,
+  jobProgress,
+  latestOffsets,
+  seedVips,
+  sumOffsets,
+  type JobProgress,
+} from '../test/helpers/job-runs.js';
 import { startOwnKafka, startOwnMariadb } from '../test/helpers/own-services.js';
 import { startServiceProcess, type ServiceProcess } from '../test/helpers/service-process.js';
 import { createTestDatabase, createTestTopic, randomName } from '../test/helpers/services.js';
-import { fmtInt, fmtSec, log, machineLine, onCleanup, parseBenchArgs, PARTITIONS, runBench, sleep } from './bench-kit.js';
+import {
+  fmtInt,
+  fmtSec,
+  log,
+  machineLine,
+  onCleanup,
+  parseBenchArgs,
+  PARTITIONS,
+  runBench,
+  sleep,
+} from './bench-kit.js';
 
 const USAGE = `usage: npm run bench:soak -- [--records N] [--kills N] [--rate N] [--workers N] [--db-down-seconds N] [--service-logs]
 
@@ -57,14 +74,18 @@ async function main(): Promise<void> {
   const t0 = performance.now();
   const event = (what: string) => log(`${stamp()}  +${fmtSec(performance.now() - t0).padStart(9)}  ${what}`);
 
-  log(`soak bench: ${fmtInt(args.records)} records (+${PARTITIONS} flush), ${args.workers} workers, ${args.kills} worker kills, `
-    + `1 broker restart, 1 database restart (${args['db-down-seconds']} s down); produced at ${fmtInt(rate)} records/s; jobs ${JOBS.map((j) => j.name).join(', ')}; ${machineLine()}`);
+  log(
+    `soak bench: ${fmtInt(args.records)} records (+${PARTITIONS} flush), ${args.workers} workers, ${args.kills} worker kills, ` +
+      `1 broker restart, 1 database restart (${args['db-down-seconds']} s down); produced at ${fmtInt(rate)} records/s; jobs ${JOBS.map((j) => j.name).join(', ')}; ${machineLine()}`,
+  );
 
   event('0. setup   starting an own Kafka broker and an own MariaDB server …');
   const [kafka, mariadb] = await Promise.all([startOwnKafka(), startOwnMariadb()]);
   onCleanup('own MariaDB server', () => mariadb.cleanup());
   onCleanup('own Kafka broker', () => kafka.cleanup());
-  event(`          broker ${kafka.brokers.join(',')} (STACK_DIR ${kafka.dir}), MariaDB ${mariadb.serverUrl} (datadir ${mariadb.datadir})`);
+  event(
+    `          broker ${kafka.brokers.join(',')} (STACK_DIR ${kafka.dir}), MariaDB ${mariadb.serverUrl} (datadir ${mariadb.datadir})`,
+  );
 
   const topic = await createTestTopic('soak', PARTITIONS, kafka.brokers);
   let latest = new Map<number, number>();
@@ -85,8 +106,15 @@ async function main(): Promise<void> {
   });
   /** Both jobs' committed records; `done` only once the producer finished (`latest` known). */
   const progressOf = async (dbUrl: string, groups: string[]): Promise<JobProgress> => {
-    const each = await Promise.all(JOBS.map((j, i) => jobProgress(dbUrl, latest, { windowed: j.windowed, group: groups[i] })));
-    return { consumed: each.reduce((n, p) => n + p.consumed, 0), claimed: 0, unfinished: [], done: total > 0 && each.every((p) => p.done) };
+    const each = await Promise.all(
+      JOBS.map((j, i) => jobProgress(dbUrl, latest, { windowed: j.windowed, group: groups[i] })),
+    );
+    return {
+      consumed: each.reduce((n, p) => n + p.consumed, 0),
+      claimed: 0,
+      unfinished: [],
+      done: total > 0 && each.every((p) => p.done),
+    };
   };
   /** Both jobs' committed records, out of 2 x total; null while the database does not answer. */
   const tryProgress = (dbUrl: string, groups: string[]) => progressOf(dbUrl, groups).catch(() => null);
@@ -103,7 +131,8 @@ async function main(): Promise<void> {
     for (;;) {
       const p = await tryProgress(dbUrl, groups);
       if (p?.done) return;
-      if (performance.now() > deadline) throw new Error(`${what}: not finished after ${fmtSec(performance.now() - t0)}`);
+      if (performance.now() > deadline)
+        throw new Error(`${what}: not finished after ${fmtSec(performance.now() - t0)}`);
       if (performance.now() - last > 15_000 && p) {
         last = performance.now();
         event(`          … ${fmtInt(p.consumed)} / ${fmtInt(2 * (args.records + PARTITIONS))} committed`);
@@ -115,7 +144,9 @@ async function main(): Promise<void> {
   // The producer: paced, riding through the broker restart by sending a failed chunk again
   // (a chunk may then be written twice: the reference reads the same topic, so it counts too).
   const feed = async () => {
-    const producer = createKafka(kafka.brokers, randomName('soak-producer')).producer({ createPartitioner: Partitioners.DefaultPartitioner });
+    const producer = createKafka(kafka.brokers, randomName('soak-producer')).producer({
+      createPartitioner: Partitioners.DefaultPartitioner,
+    });
     await producer.connect();
     const started = performance.now();
     const chunkSize = Math.max(1, Math.round(rate / 10));
@@ -128,7 +159,8 @@ async function main(): Promise<void> {
           return;
         } catch (err) {
           retries++;
-          if (retries % 10 === 1) event(`   producer  send failed (${(err as Error).message}); sending the chunk again`);
+          if (retries % 10 === 1)
+            event(`   producer  send failed (${(err as Error).message}); sending the chunk again`);
           await sleep(1_000);
         }
       }
@@ -148,7 +180,9 @@ async function main(): Promise<void> {
     await producer.disconnect();
     latest = await latestOffsets(topic.topic, kafka.brokers);
     total = sumOffsets(latest);
-    event(`   producer  done: ${fmtInt(total)} records in the topic (${fmtInt(args.records + PARTITIONS)} generated), per partition ${[...latest.values()].map(fmtInt).join(' / ')}`);
+    event(
+      `   producer  done: ${fmtInt(total)} records in the topic (${fmtInt(args.records + PARTITIONS)} generated), per partition ${[...latest.values()].map(fmtInt).join(' / ')}`,
+    );
   };
 
   // ---- 1. soak
@@ -164,7 +198,10 @@ async function main(): Promise<void> {
   feeding.catch(() => undefined);
 
   // Each fault fires once the committed progress (both jobs, out of 2 x total) passed its share.
-  interface Fault { at: number; kind: 'kill' | 'broker' | 'database' }
+  interface Fault {
+    at: number;
+    kind: 'kill' | 'broker' | 'database';
+  }
   const faults: Fault[] = [
     ...Array.from({ length: args.kills }, () => ({ at: 0.02 + Math.random() * 0.93, kind: 'kill' as const })),
     { at: 0.25 + Math.random() * 0.2, kind: 'broker' as const },
@@ -187,7 +224,9 @@ async function main(): Promise<void> {
       await victim.kill('SIGKILL');
       counts.kills++;
       if (!p.done) counts.killsBeforeEnd++;
-      event(`   kill ${String(counts.kills).padStart(2)}  SIGKILL worker pid ${victim.child.pid} ${at}; starting a replacement …`);
+      event(
+        `   kill ${String(counts.kills).padStart(2)}  SIGKILL worker pid ${victim.child.pid} ${at}; starting a replacement …`,
+      );
       workers[i] = await startWorker(env);
       event(`          replacement pid ${workers[i].child.pid} ready`);
     } else if (fault.kind === 'broker') {
@@ -220,13 +259,18 @@ async function main(): Promise<void> {
   const reference = await Promise.all(JOBS.map((j, i) => j.snapshot(refDb.url, refGroups[i])));
   event(`          done: ${(reference[0] as { rows: unknown[] }).rows.length} abnormal-order users`);
 
-
   // ---- 3. compare
-  const failedCommits = all.flatMap((w) => w.logs).filter((l) => String(l.msg).startsWith('batch commit failed')).length;
-  const fenced = all.flatMap((w) => w.logs).filter((l) => String(l.msg).includes('was claimed by another worker')).length;
+  const failedCommits = all
+    .flatMap((w) => w.logs)
+    .filter((l) => String(l.msg).startsWith('batch commit failed')).length;
+  const fenced = all
+    .flatMap((w) => w.logs)
+    .filter((l) => String(l.msg).includes('was claimed by another worker')).length;
   log('');
-  log(`3. compare  ${counts.kills} worker kills (${counts.killsBeforeEnd} before the end), 1 broker restart, 1 database restart; `
-    + `${all.length - 1} worker processes in the soak; ${failedCommits} failed batch commits rebuilt, ${fenced} fenced-off commits`);
+  log(
+    `3. compare  ${counts.kills} worker kills (${counts.killsBeforeEnd} before the end), 1 broker restart, 1 database restart; ` +
+      `${all.length - 1} worker processes in the soak; ${failedCommits} failed batch commits rebuilt, ${fenced} fenced-off commits`,
+  );
   let mismatches = 0;
   for (const [i, job] of JOBS.entries()) {
     const want = reference[i] as Record<string, unknown[]>;
@@ -247,12 +291,16 @@ async function main(): Promise<void> {
       const extra = b.filter((r) => !wantSet.has(key(r)));
       for (const r of missing.slice(0, 10)) log(`      expected, missing: ${key(r)}`);
       for (const r of extra.slice(0, 10)) log(`      found, not expected: ${key(r)}`);
-      if (missing.length + extra.length > 20) log(`      … ${missing.length} missing and ${extra.length} unexpected rows in all`);
+      if (missing.length + extra.length > 20)
+        log(`      … ${missing.length} missing and ${extra.length} unexpected rows in all`);
     }
   }
   log('');
-  log(mismatches === 0 ? `RESULT: match (every row of both jobs equals the uninterrupted run's), ${fmtSec(performance.now() - t0)} in all`
-    : `RESULT: MISMATCH in ${mismatches} tables`);
+  log(
+    mismatches === 0
+      ? `RESULT: match (every row of both jobs equals the uninterrupted run's), ${fmtSec(performance.now() - t0)} in all`
+      : `RESULT: MISMATCH in ${mismatches} tables`,
+  );
   if (mismatches > 0) throw new Error(`soak: ${mismatches} tables differ from the uninterrupted run`);
 }
 

@@ -14,12 +14,30 @@
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import { formatUserBehavior } from '../src/ingest/formats/user-behavior.js';
-import { generateUserBehavior, sampleUsers, type UserBehaviorGeneratorOptions } from '../src/sample/user-behavior-generator.js';
+import {
+  generateUserBehavior,
+  sampleUsers,
+  type UserBehaviorGeneratorOptions,
+} from '../src/sample/user-behavior-generator.js';
 import { flushRecords, seedVips } from '../test/helpers/job-runs.js';
 import { startServiceProcess, TEST_KEYS } from '../test/helpers/service-process.js';
 import { createTestDatabase, createTestTopic, produce, randomName, sql } from '../test/helpers/services.js';
 import {
-  cpuSeconds, createBenchTopicAndDatabase, fillBenchTopic, fmtInt, fmtRate, log, logFill, machineLine, onCleanup, parseBenchArgs, PARTITIONS, printTable, runBench, serviceStep, sleep,
+  cpuSeconds,
+  createBenchTopicAndDatabase,
+  fillBenchTopic,
+  fmtInt,
+  fmtRate,
+  log,
+  logFill,
+  machineLine,
+  onCleanup,
+  parseBenchArgs,
+  PARTITIONS,
+  printTable,
+  runBench,
+  serviceStep,
+  sleep,
 } from './bench-kit.js';
 
 const USAGE = `usage: npm run bench:subscriptions -- [--records N] [--subscribers N] [--rounds N] [--round-users N] [--round-interval-ms N] [--service-logs]
@@ -43,7 +61,13 @@ function percentile(sorted: readonly number[], p: number): number {
 /** Part A: the same topic consumed twice, without and with the change log. */
 async function costOfTheLog(args: ReturnType<typeof parse>): Promise<{ off: number; on: number; logRows: number }> {
   const startTimeMs = Date.UTC(2026, 0, 1);
-  const generator: UserBehaviorGeneratorOptions = { seed: 61024, users: 5_000, startTimeMs, eventsPerSecond: 1_000, count: args.records };
+  const generator: UserBehaviorGeneratorOptions = {
+    seed: 61024,
+    users: 5_000,
+    startTimeMs,
+    eventsPerSecond: 1_000,
+    count: args.records,
+  };
   const flushTimeSec = Math.floor((startTimeMs + (args.records / 1_000) * 1000 + 86_400_000) / 1000);
   const users = sampleUsers(generator);
   const { topic, db } = await createBenchTopicAndDatabase('bench-subs');
@@ -52,13 +76,29 @@ async function costOfTheLog(args: ReturnType<typeof parse>): Promise<{ off: numb
   await seedVips(db.url, users.vipUids);
   await seedVips(dbOff.url, users.vipUids);
   log(`A. cost of the change log: ${fmtInt(args.records)} records on ${PARTITIONS} partitions`);
-  const f = await fillBenchTopic({ topic: topic.topic, records: generateUserBehavior(generator), count: args.records, batchSize: args.batchSize, flush: flushRecords(flushTimeSec, PARTITIONS) });
+  const f = await fillBenchTopic({
+    topic: topic.topic,
+    records: generateUserBehavior(generator),
+    count: args.records,
+    batchSize: args.batchSize,
+    flush: flushRecords(flushTimeSec, PARTITIONS),
+  });
   logFill(f);
   const run = async (changeLog: 'on' | 'off', url: string, name: string) => {
     const group = randomName(`bench-subs-${changeLog}`);
     return serviceStep({
-      dbUrl: url, dbName: name, group, latest: f.latest, total: f.total,
-      env: { JOBS: 'abnormal-orders', USER_BEHAVIOR_TOPIC: topic.topic, ABNORMAL_ORDERS_GROUP: group, IDLE_TIMEOUT_MS: '3600000', CHANGE_LOG: changeLog },
+      dbUrl: url,
+      dbName: name,
+      group,
+      latest: f.latest,
+      total: f.total,
+      env: {
+        JOBS: 'abnormal-orders',
+        USER_BEHAVIOR_TOPIC: topic.topic,
+        ABNORMAL_ORDERS_GROUP: group,
+        IDLE_TIMEOUT_MS: '3600000',
+        CHANGE_LOG: changeLog,
+      },
       serviceLogs: args.serviceLogs,
     });
   };
@@ -77,16 +117,27 @@ async function fanOut(args: ReturnType<typeof parse>) {
   const db = await createTestDatabase();
   onCleanup(`database ${db.name}`, () => db.drop());
   const env = {
-    DATABASE_URL: db.url, USER_BEHAVIOR_TOPIC: topic.topic, ABNORMAL_ORDERS_GROUP: randomName('bench-subs-live'), JOBS: 'abnormal-orders',
-    IDLE_TIMEOUT_MS: '3600000', CHANGE_LOG_POLL_MS: String(args.pollMs),
+    DATABASE_URL: db.url,
+    USER_BEHAVIOR_TOPIC: topic.topic,
+    ABNORMAL_ORDERS_GROUP: randomName('bench-subs-live'),
+    JOBS: 'abnormal-orders',
+    IDLE_TIMEOUT_MS: '3600000',
+    CHANGE_LOG_POLL_MS: String(args.pollMs),
     // One API key opens every subscription here.
     RATE_LIMIT_PER_MINUTE: String(Math.max(600, args.subscribers * 10)),
   };
-  log(`B. fan-out: ${fmtInt(args.subscribers)} subscribers on one API process, ${args.rounds} rounds of ${args.roundUsers * 2} detections every ${args.roundIntervalMs} ms`);
+  log(
+    `B. fan-out: ${fmtInt(args.subscribers)} subscribers on one API process, ${args.rounds} rounds of ${args.roundUsers * 2} detections every ${args.roundIntervalMs} ms`,
+  );
   const [worker, api] = await Promise.all([
     startServiceProcess({ ...env, ROLES: 'worker', LOG_LEVEL: 'info' }),
     // BENCH_API_NODE_OPTIONS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", profiles the API process (written when it exits on SIGTERM).
-    startServiceProcess({ ...env, ROLES: 'api', LOG_LEVEL: 'info', NODE_OPTIONS: process.env.BENCH_API_NODE_OPTIONS ?? '' }),
+    startServiceProcess({
+      ...env,
+      ROLES: 'api',
+      LOG_LEVEL: 'info',
+      NODE_OPTIONS: process.env.BENCH_API_NODE_OPTIONS ?? '',
+    }),
   ]);
   const stop = (p: typeof worker) => Promise.race([p.kill('SIGTERM'), sleep(15_000).then(() => p.kill('SIGKILL'))]);
   onCleanup('worker process', () => stop(worker));
@@ -100,28 +151,40 @@ async function fanOut(args: ReturnType<typeof parse>) {
   for (let i = 0; i < args.subscribers; i++) {
     const seen = new Map<string, number>();
     received.push(seen);
-    const client = createClient({ url: api.url.replace(/^http/, 'ws'), webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${TEST_KEYS.viewer}` }, retryAttempts: 0 });
-    clients.push(client);
-    client.subscribe<any>({ query: SUBSCRIPTION }, {
-      next: (v) => {
-        if (v.errors) {
-          errors.push(v.errors);
-          return;
-        }
-        const e = v.data.abnormalUserDetected;
-        latencies.push(Date.now() - Date.parse(e.committedAt));
-        const key = `${e.uid}@${e.windowEnd}`;
-        seen.set(key, (seen.get(key) ?? 0) + 1);
-      },
-      error: (e) => errors.push(e),
-      // The counts are read once the run ends: completion needs no action.
-      complete: () => undefined,
+    const client = createClient({
+      url: api.url.replace(/^http/, 'ws'),
+      webSocketImpl: WebSocket,
+      connectionParams: { authorization: `Bearer ${TEST_KEYS.viewer}` },
+      retryAttempts: 0,
     });
-    client.on('connected', () => { subscribed++; });
+    clients.push(client);
+    client.subscribe<any>(
+      { query: SUBSCRIPTION },
+      {
+        next: (v) => {
+          if (v.errors) {
+            errors.push(v.errors);
+            return;
+          }
+          const e = v.data.abnormalUserDetected;
+          latencies.push(Date.now() - Date.parse(e.committedAt));
+          const key = `${e.uid}@${e.windowEnd}`;
+          seen.set(key, (seen.get(key) ?? 0) + 1);
+        },
+        error: (e) => errors.push(e),
+        // The counts are read once the run ends: completion needs no action.
+        complete: () => undefined,
+      },
+    );
+    client.on('connected', () => {
+      subscribed++;
+    });
     // Connect in waves: a thousand handshakes at once would only measure the accept queue.
     if (i % 100 === 99) await sleep(100);
   }
-  onCleanup('subscribers', async () => { for (const c of clients) await c.dispose(); });
+  onCleanup('subscribers', async () => {
+    for (const c of clients) await c.dispose();
+  });
   while (subscribed < args.subscribers) {
     if (errors.length > 0) throw new Error(`subscribing failed: ${JSON.stringify(errors[0])}`);
     await sleep(50);
@@ -135,14 +198,19 @@ async function fanOut(args: ReturnType<typeof parse>) {
   const apiCpuBefore = cpuSeconds(api.child.pid!);
   for (let r = 1; r <= args.rounds; r++) {
     const base = T + r * 120_000;
-    const line = (uid: string, atMs: number, key = 'enterOrderPage') => formatUserBehavior({ uid, phone: '18700000000', eventKey: key, eventTimeSec: Math.floor(atMs / 1000) });
+    const line = (uid: string, atMs: number, key = 'enterOrderPage') =>
+      formatUserBehavior({ uid, phone: '18700000000', eventKey: key, eventTimeSec: Math.floor(atMs / 1000) });
     const messages: { key: string; value: string; partition: number }[] = [];
     for (let u = 0; u < args.roundUsers; u++) {
       const uid = `r${r}u${u}`;
-      for (let k = 0; k < 3; k++) messages.push({ key: uid, value: line(uid, base + 5_000 + k * 1_000), partition: u % PARTITIONS });
-      expected.add(`${uid}@${new Date(base + 30_000).toISOString()}`).add(`${uid}@${new Date(base + 60_000).toISOString()}`);
+      for (let k = 0; k < 3; k++)
+        messages.push({ key: uid, value: line(uid, base + 5_000 + k * 1_000), partition: u % PARTITIONS });
+      expected
+        .add(`${uid}@${new Date(base + 30_000).toISOString()}`)
+        .add(`${uid}@${new Date(base + 60_000).toISOString()}`);
     }
-    for (let p = 0; p < PARTITIONS; p++) messages.push({ key: 'flush', value: line('flush', base + 100_000, 'startApp'), partition: p });
+    for (let p = 0; p < PARTITIONS; p++)
+      messages.push({ key: 'flush', value: line('flush', base + 100_000, 'startApp'), partition: p });
     await produce(topic.topic, messages);
     await sleep(args.roundIntervalMs);
   }
@@ -153,13 +221,29 @@ async function fanOut(args: ReturnType<typeof parse>) {
   const elapsedMs = performance.now() - started;
   const apiCpuAfter = cpuSeconds(api.child.pid!);
   const apiCpuSec = apiCpuBefore !== null && apiCpuAfter !== null ? apiCpuAfter - apiCpuBefore : null;
-  const exactlyOnce = received.filter((m) => m.size === expected.size && [...expected].every((k) => m.get(k) === 1)).length;
+  const exactlyOnce = received.filter(
+    (m) => m.size === expected.size && [...expected].every((k) => m.get(k) === 1),
+  ).length;
   const sorted = [...latencies].sort((a, b) => a - b);
-  return { sorted, exactlyOnce, expected: expected.size, elapsedMs, errors: errors.length, deliveries: latencies.length, apiCpuSec };
+  return {
+    sorted,
+    exactlyOnce,
+    expected: expected.size,
+    elapsedMs,
+    errors: errors.length,
+    deliveries: latencies.length,
+    apiCpuSec,
+  };
 }
 
 function parse() {
-  const a = parseBenchArgs(USAGE, { subscribers: 1_000, rounds: 20, 'round-users': 2, 'round-interval-ms': 1_000, 'poll-ms': 250 });
+  const a = parseBenchArgs(USAGE, {
+    subscribers: 1_000,
+    rounds: 20,
+    'round-users': 2,
+    'round-interval-ms': 1_000,
+    'poll-ms': 250,
+  });
   const records = process.argv.includes('--records') ? a.records : 200_000;
   return { ...a, records, roundUsers: a['round-users'], roundIntervalMs: a['round-interval-ms'], pollMs: a['poll-ms'] };
 }
@@ -169,17 +253,27 @@ async function main(): Promise<void> {
   log(`subscriptions bench; ${machineLine()}`);
   const cost = await costOfTheLog(args);
   const fan = await fanOut(args);
-  log(`   ${fmtInt(fan.deliveries)} deliveries of ${fan.expected} detections in ${(fan.elapsedMs / 1000).toFixed(1)} s; ${fan.errors} subscription errors`);
+  log(
+    `   ${fmtInt(fan.deliveries)} deliveries of ${fan.expected} detections in ${(fan.elapsedMs / 1000).toFixed(1)} s; ${fan.errors} subscription errors`,
+  );
   printTable([
     ['e2e rate, CHANGE_LOG=off', `${fmtInt(cost.off)} rec/s`],
-    ['e2e rate, change log on', `${fmtInt(cost.on)} rec/s (${((100 * cost.on) / cost.off).toFixed(0)}% of off; ${fmtInt(cost.logRows)} log rows)`],
+    [
+      'e2e rate, change log on',
+      `${fmtInt(cost.on)} rec/s (${((100 * cost.on) / cost.off).toFixed(0)}% of off; ${fmtInt(cost.logRows)} log rows)`,
+    ],
     ['subscribers', fmtInt(args.subscribers)],
     ['detections (live)', `${fan.expected} (${fmtRate(fan.expected, args.rounds * args.roundIntervalMs)} produced)`],
     ['API poll interval', `${args.pollMs} ms (plus a Redis wake-up after each commit)`],
     ['commit -> subscriber p50', `${percentile(fan.sorted, 50)} ms`],
     ['commit -> subscriber p99', `${percentile(fan.sorted, 99)} ms (goal <= 500 ms)`],
     ['commit -> subscriber max', `${fan.sorted.at(-1) ?? '-'} ms`],
-    ['API CPU per delivery', fan.apiCpuSec !== null && fan.deliveries > 0 ? `${((fan.apiCpuSec * 1e6) / fan.deliveries).toFixed(0)} µs (${fan.apiCpuSec.toFixed(1)} s for ${fmtInt(fan.deliveries)})` : '?'],
+    [
+      'API CPU per delivery',
+      fan.apiCpuSec !== null && fan.deliveries > 0
+        ? `${((fan.apiCpuSec * 1e6) / fan.deliveries).toFixed(0)} µs (${fan.apiCpuSec.toFixed(1)} s for ${fmtInt(fan.deliveries)})`
+        : '?',
+    ],
     ['exactly once', `${fmtInt(fan.exactlyOnce)} of ${fmtInt(args.subscribers)} subscribers got every detection once`],
   ]);
   if (fan.exactlyOnce !== args.subscribers) throw new Error('some subscriber missed or repeated a detection');

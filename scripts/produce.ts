@@ -114,8 +114,18 @@ class UsageError extends AppError {
 }
 
 function number(flag: string, raw: string, check: (n: number) => boolean, expected: string): number;
-function number(flag: string, raw: string | undefined, check: (n: number) => boolean, expected: string): number | undefined;
-function number(flag: string, raw: string | undefined, check: (n: number) => boolean, expected: string): number | undefined {
+function number(
+  flag: string,
+  raw: string | undefined,
+  check: (n: number) => boolean,
+  expected: string,
+): number | undefined;
+function number(
+  flag: string,
+  raw: string | undefined,
+  check: (n: number) => boolean,
+  expected: string,
+): number | undefined {
   if (raw === undefined) return undefined;
   const n = Number(raw);
   if (raw.trim() === '' || !check(n)) throw new UsageError(`--${flag}: expected ${expected}, got "${raw}"`);
@@ -147,7 +157,8 @@ function parseCommandLine() {
   let startTimeMs: number | undefined;
   if (values.start !== undefined) {
     startTimeMs = Date.parse(values.start);
-    if (Number.isNaN(startTimeMs) || startTimeMs < 0) throw new UsageError(`--start: expected an ISO date-time such as 2019-04-07T16:00:00Z, got "${values.start}"`);
+    if (Number.isNaN(startTimeMs) || startTimeMs < 0)
+      throw new UsageError(`--start: expected an ISO date-time such as 2019-04-07T16:00:00Z, got "${values.start}"`);
   }
   if (values.realtime && (values['no-realtime'] || values.start !== undefined)) {
     throw new UsageError('--realtime cannot be combined with --no-realtime or --start');
@@ -158,7 +169,9 @@ function parseCommandLine() {
     kind,
     topic: values.topic,
     rate: number('rate', values.rate, (n) => Number.isFinite(n) && n > 0, 'records per second > 0'),
-    count: number('count', values.count, (n) => Number.isInteger(n) && n >= 0, 'a whole number >= 0') ?? Number.POSITIVE_INFINITY,
+    count:
+      number('count', values.count, (n) => Number.isInteger(n) && n >= 0, 'a whole number >= 0') ??
+      Number.POSITIVE_INFINITY,
     seed: number('seed', values.seed, Number.isInteger, 'an integer'),
     users: number('users', values.users, (n) => Number.isInteger(n) && n >= 1, 'a whole number >= 1'),
     abnormalShare: number('abnormal-share', values['abnormal-share'], share, 'a share between 0 and 1'),
@@ -171,7 +184,11 @@ function parseCommandLine() {
 /** kafkajs wraps connection failures (retries exceeded, broker not found); look through the chain. */
 function isConnectionFailure(err: unknown): boolean {
   for (let e: unknown = err, depth = 0; e instanceof Error && depth < 5; depth++) {
-    if (/KafkaJS(Connection|BrokerNotFound|ConnectionClosed)Error/.test(e.name) || /ECONNREFUSED|ENOTFOUND|ETIMEDOUT|EHOSTUNREACH/.test(e.message)) return true;
+    if (
+      /KafkaJS(Connection|BrokerNotFound|ConnectionClosed)Error/.test(e.name) ||
+      /ECONNREFUSED|ENOTFOUND|ETIMEDOUT|EHOSTUNREACH/.test(e.message)
+    )
+      return true;
     const next: unknown = (e as { originalError?: unknown }).originalError ?? e.cause;
     e = next;
   }
@@ -201,12 +218,22 @@ async function main(): Promise<number> {
   // A missing broker must give one line at once, not a minute of kafkajs backoff.
   // The probe needs its own client: admin({ retry }) does not cover connect(),
   // which follows the client's retry settings (measured: 55 s with createKafka's).
-  const probe = new Kafka({ clientId: 'rt-analytics-sample-producer-probe', brokers, connectionTimeout: 3_000, retry: { retries: 0 }, logLevel: logLevel.NOTHING }).admin();
+  const probe = new Kafka({
+    clientId: 'rt-analytics-sample-producer-probe',
+    brokers,
+    connectionTimeout: 3_000,
+    retry: { retries: 0 },
+    logLevel: logLevel.NOTHING,
+  }).admin();
   try {
     await probe.connect();
     await probe.listTopics();
   } catch (err) {
-    console.error(isConnectionFailure(err) ? unreachable : `produce: Kafka at ${brokers.join(',')} did not answer: ${(err as Error).message}`);
+    console.error(
+      isConnectionFailure(err)
+        ? unreachable
+        : `produce: Kafka at ${brokers.join(',')} did not answer: ${(err as Error).message}`,
+    );
     return 1;
   } finally {
     await probe.disconnect().catch(() => undefined); // best effort: the probe's answer is already known
@@ -219,7 +246,11 @@ async function main(): Promise<number> {
     await admin.connect();
     created = await ensureTopics(admin, [{ topic, numPartitions: DEFAULT_PARTITIONS }]);
   } catch (err) {
-    console.error(isConnectionFailure(err) ? unreachable : `produce: could not prepare topic ${topic} on ${brokers.join(',')}: ${(err as Error).message}`);
+    console.error(
+      isConnectionFailure(err)
+        ? unreachable
+        : `produce: could not prepare topic ${topic} on ${brokers.join(',')}: ${(err as Error).message}`,
+    );
     return 1;
   } finally {
     await admin.disconnect().catch(() => undefined); // best effort: the topic is prepared or the error reported
@@ -255,7 +286,9 @@ async function main(): Promise<number> {
     eventsPerSecond: args.rate,
   });
 
-  const timeMode = args.realtime ? 'event time = wall clock' : `synthetic event time from ${new Date(args.startTimeMs ?? USER_BEHAVIOR_GENERATOR_DEFAULTS.startTimeMs).toISOString()}`;
+  const timeMode = args.realtime
+    ? 'event time = wall clock'
+    : `synthetic event time from ${new Date(args.startTimeMs ?? USER_BEHAVIOR_GENERATOR_DEFAULTS.startTimeMs).toISOString()}`;
   console.log(
     `produce: ${args.kindName} records to ${topic}${created.length ? ` (created, ${DEFAULT_PARTITIONS} partitions)` : ''} at ${brokers.join(',')}, ` +
       `${args.rate}/s, ${timeMode}, seed ${args.seed ?? USER_BEHAVIOR_GENERATOR_DEFAULTS.seed}, ` +
@@ -302,15 +335,20 @@ async function main(): Promise<number> {
       if (Date.now() - lastReportAt >= PROGRESS_MS) {
         const t = Date.now();
         const rate = ((sent - lastReportSent) * 1000) / (t - lastReportAt);
-        console.log(`produce: ${sent} records sent (${malformed} malformed), ${rate.toFixed(0)}/s over the last ${((t - lastReportAt) / 1000).toFixed(0)} s`);
+        console.log(
+          `produce: ${sent} records sent (${malformed} malformed), ${rate.toFixed(0)}/s over the last ${((t - lastReportAt) / 1000).toFixed(0)} s`,
+        );
         lastReportAt = t;
         lastReportSent = sent;
       }
       // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- the signal handler may have set `stopping` during the awaits above
-      if (!stopping && sent < args.count && !exhausted) await sleep(TICK_MS - ((Date.now() - started) % TICK_MS), woken);
+      if (!stopping && sent < args.count && !exhausted)
+        await sleep(TICK_MS - ((Date.now() - started) % TICK_MS), woken);
     }
   } catch (err) {
-    console.error(isConnectionFailure(err) ? unreachable : `produce: could not write to ${topic}: ${(err as Error).message}`);
+    console.error(
+      isConnectionFailure(err) ? unreachable : `produce: could not write to ${topic}: ${(err as Error).message}`,
+    );
     await producer.disconnect().catch(() => undefined); // best effort: the write error is what gets reported
     return 1;
   }

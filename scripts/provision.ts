@@ -18,7 +18,9 @@ async function main(): Promise<void> {
   try {
     const created = await ensureTopics(admin, requiredTopics(config));
     const db = new URL(config.DATABASE_URL).pathname.slice(1);
-    console.log(`provision: database ${db} ready (${applied.length ? `applied ${applied.join(', ')}` : 'migrations up to date'}); topics ${created.length ? `created ${created.join(', ')}` : 'up to date'}`);
+    console.log(
+      `provision: database ${db} ready (${applied.length ? `applied ${applied.join(', ')}` : 'migrations up to date'}); topics ${created.length ? `created ${created.join(', ')}` : 'up to date'}`,
+    );
   } finally {
     await admin.disconnect();
   }

@@ -10,6 +10,8 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   npm ci --no-audit --no-fund
 fi
 npm run build
+# Lint and format first: ESLint (typescript-eslint strict, type-aware) and Prettier, zero warnings.
+npm run lint
 bash scripts/stack.sh up
 # The dashboard's browser test drives Debian's Chromium through playwright-core
 # (Playwright's own browser downloads are not used).

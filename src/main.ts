@@ -9,10 +9,19 @@ async function main(): Promise<void> {
   const config = loadConfig();
   checkProductionAuth(config);
   const logger = createLogger(config.LOG_LEVEL);
-  if (config.usesDevelopmentKeys) logger.warn('API_KEYS is not set: the development keys viewer-key, crm-key and ops-key are accepted');
+  if (config.usesDevelopmentKeys)
+    logger.warn('API_KEYS is not set: the development keys viewer-key, crm-key and ops-key are accepted');
   await checkServices(config);
   const service = await startService(config, logger);
-  logger.info({ url: config.ROLES.has('api') ? service.http.url : null, port: service.http.port, jobs: config.JOBS, roles: [...config.ROLES] }, 'service ready');
+  logger.info(
+    {
+      url: config.ROLES.has('api') ? service.http.url : null,
+      port: service.http.port,
+      jobs: config.JOBS,
+      roles: [...config.ROLES],
+    },
+    'service ready',
+  );
 
   let stopping = false;
   const shutdown = (signal: string) => {
@@ -20,8 +29,14 @@ async function main(): Promise<void> {
     stopping = true;
     logger.info({ signal }, 'stopping: finishing the batch in flight');
     service.stop().then(
-      () => { logger.info('stopped'); process.exit(0); },
-      (err: unknown) => { logger.error({ err }, 'stop failed'); process.exit(1); },
+      () => {
+        logger.info('stopped');
+        process.exit(0);
+      },
+      (err: unknown) => {
+        logger.error({ err }, 'stop failed');
+        process.exit(1);
+      },
     );
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));

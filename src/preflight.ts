@@ -13,7 +13,9 @@ const HOW_TO_START = 'start it with `npm run stack:up`';
  * minute of retries.
  * @throws {ServiceUnavailableError} for the first service that does not answer.
  */
-export async function checkServices(config: Pick<Config, 'KAFKA_BROKERS' | 'DATABASE_URL' | 'REDIS_URL'>): Promise<void> {
+export async function checkServices(
+  config: Pick<Config, 'KAFKA_BROKERS' | 'DATABASE_URL' | 'REDIS_URL'>,
+): Promise<void> {
   await Promise.all([checkMysql(config.DATABASE_URL), checkRedis(config.REDIS_URL), checkKafka(config.KAFKA_BROKERS)]);
 }
 
@@ -23,12 +25,21 @@ async function checkMysql(url: string): Promise<void> {
     const conn = await createConnection({ ...opts, connectTimeout: 3_000 });
     await conn.end();
   } catch (err) {
-    throw new ServiceUnavailableError('mysql', `MySQL is not reachable at ${opts.host}:${opts.port} (DATABASE_URL): ${HOW_TO_START}`, { cause: err });
+    throw new ServiceUnavailableError(
+      'mysql',
+      `MySQL is not reachable at ${opts.host}:${opts.port} (DATABASE_URL): ${HOW_TO_START}`,
+      { cause: err },
+    );
   }
 }
 
 async function checkRedis(url: string): Promise<void> {
-  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, connectTimeout: 3_000, retryStrategy: () => null });
+  const redis = new Redis(url, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    connectTimeout: 3_000,
+    retryStrategy: () => null,
+  });
   // A failed connect() rejects below; without a listener ioredis would also report it as an unhandled 'error' event.
   redis.on('error', () => undefined);
   try {
@@ -36,7 +47,9 @@ async function checkRedis(url: string): Promise<void> {
     await redis.ping();
   } catch (err) {
     const u = new URL(url);
-    throw new ServiceUnavailableError('redis', `Redis is not reachable at ${u.host} (REDIS_URL): ${HOW_TO_START}`, { cause: err });
+    throw new ServiceUnavailableError('redis', `Redis is not reachable at ${u.host} (REDIS_URL): ${HOW_TO_START}`, {
+      cause: err,
+    });
   } finally {
     redis.disconnect();
   }
@@ -48,7 +61,11 @@ async function checkKafka(brokers: string[]): Promise<void> {
     await admin.connect();
     await admin.listTopics();
   } catch (err) {
-    throw new ServiceUnavailableError('kafka', `Kafka is not reachable at ${brokers.join(',')} (KAFKA_BROKERS): ${HOW_TO_START}`, { cause: err });
+    throw new ServiceUnavailableError(
+      'kafka',
+      `Kafka is not reachable at ${brokers.join(',')} (KAFKA_BROKERS): ${HOW_TO_START}`,
+      { cause: err },
+    );
   } finally {
     await admin.disconnect().catch(() => undefined); // best effort: the reachability answer is already known
   }

@@ -33,7 +33,12 @@ export interface RunningService {
 }
 
 const withTimeout = <T>(p: Promise<T>, ms: number, what: string): Promise<T> =>
-  Promise.race([p, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`${what} did not answer within ${ms} ms`)), ms).unref())]);
+  Promise.race([
+    p,
+    new Promise<never>((_, reject) =>
+      setTimeout(() => reject(new Error(`${what} did not answer within ${ms} ms`)), ms).unref(),
+    ),
+  ]);
 
 /**
  * Starts the configured roles: the Kafka jobs of `JOBS` (role `worker`) and the
@@ -94,7 +99,10 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
       void (async () => {
         for (let next = await iterator.next(); !next.done; next = await iterator.next()) {
           const event = next.value;
-          if (event.kind === 'reset') void consumer.reclaim(event.partitions ?? consumer.ownedPartitions).catch((err: unknown) => logger.error({ err }, 'reclaim after reset failed'));
+          if (event.kind === 'reset')
+            void consumer
+              .reclaim(event.partitions ?? consumer.ownedPartitions)
+              .catch((err: unknown) => logger.error({ err }, 'reclaim after reset failed'));
           else consumer.setOperatorPaused(event.kind === 'pause');
         }
       })().catch((err: unknown) => logger.error({ err, job: job.name }, 'job control listener failed'));
@@ -125,7 +133,9 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     readiness,
     // The dashboard (web/, built by `npm run build`), served with the API.
     staticDir: config.ROLES.has('api') ? path.resolve(import.meta.dirname, '../../web/dist') : undefined,
-    graphql: config.ROLES.has('api') ? await graphqlOptions(config, { db, redis, kafkaAdmin: admin, jobs, bus, metrics }) : undefined,
+    graphql: config.ROLES.has('api')
+      ? await graphqlOptions(config, { db, redis, kafkaAdmin: admin, jobs, bus, metrics })
+      : undefined,
   });
 
   return {
@@ -148,14 +158,27 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
 }
 
 /** The API's schema, services and its one admission path, from the configuration. */
-async function graphqlOptions(config: Config, deps: Parameters<typeof createApiServices>[1] & { redis: Redis }): Promise<GraphQLOptions> {
+async function graphqlOptions(
+  config: Config,
+  deps: Parameters<typeof createApiServices>[1] & { redis: Redis },
+): Promise<GraphQLOptions> {
   const schema = await createSchema(deps.bus.pubSub);
   const trustedPath = config.TRUSTED_DOCUMENTS_PATH ?? path.resolve(import.meta.dirname, '../trusted-documents.json');
   // The list is needed in trusted-only mode; otherwise it is used when present (dashboard operations sent by hash).
-  const trustedDocuments = config.TRUSTED_DOCUMENTS_ONLY || existsSync(trustedPath) ? TrustedDocuments.load(trustedPath) : undefined;
-  const authenticator = new Authenticator(config.API_KEYS, config.AUTH_JWKS_URL
-    ? { jwksUrl: config.AUTH_JWKS_URL, issuer: required(config.AUTH_ISSUER, 'AUTH_ISSUER'), audience: required(config.AUTH_AUDIENCE, 'AUTH_AUDIENCE'), roleClaim: config.AUTH_ROLE_CLAIM, clockToleranceSeconds: config.AUTH_CLOCK_TOLERANCE_SECONDS }
-    : undefined);
+  const trustedDocuments =
+    config.TRUSTED_DOCUMENTS_ONLY || existsSync(trustedPath) ? TrustedDocuments.load(trustedPath) : undefined;
+  const authenticator = new Authenticator(
+    config.API_KEYS,
+    config.AUTH_JWKS_URL
+      ? {
+          jwksUrl: config.AUTH_JWKS_URL,
+          issuer: required(config.AUTH_ISSUER, 'AUTH_ISSUER'),
+          audience: required(config.AUTH_AUDIENCE, 'AUTH_AUDIENCE'),
+          roleClaim: config.AUTH_ROLE_CLAIM,
+          clockToleranceSeconds: config.AUTH_CLOCK_TOLERANCE_SECONDS,
+        }
+      : undefined,
+  );
   return {
     schema,
     services: createApiServices(config, deps),

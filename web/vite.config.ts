@@ -21,7 +21,9 @@ function trustedDocuments(): Plugin {
     name: 'rt-trusted-documents',
     apply: 'build',
     closeBundle() {
-      const documents = Object.fromEntries(dashboardDocuments().map((text) => [createHash('sha256').update(text, 'utf8').digest('hex'), text]));
+      const documents = Object.fromEntries(
+        dashboardDocuments().map((text) => [createHash('sha256').update(text, 'utf8').digest('hex'), text]),
+      );
       const out = fileURLToPath(new URL('../dist/', import.meta.url));
       mkdirSync(out, { recursive: true });
       writeFileSync(`${out}trusted-documents.json`, `${JSON.stringify({ algorithm: 'sha256', documents }, null, 2)}\n`);

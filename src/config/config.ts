@@ -10,7 +10,11 @@ const positiveMs = (name: string) =>
 /** The keys accepted when `API_KEYS` is not set: for development only (a production start refuses them). */
 export const DEVELOPMENT_API_KEYS = 'viewer:viewer-key,crm:crm-key,ops:ops-key';
 
-const flag = (fallback: boolean) => z.enum(['true', 'false']).optional().transform((v) => (v === undefined ? fallback : v === 'true'));
+const flag = (fallback: boolean) =>
+  z
+    .enum(['true', 'false'])
+    .optional()
+    .transform((v) => (v === undefined ? fallback : v === 'true'));
 const positiveInt = z.coerce.number().int().positive();
 
 const apiKeys = z
@@ -19,12 +23,18 @@ const apiKeys = z
   .transform((raw, ctx) => {
     if (raw === undefined) return undefined;
     const keys = new Map<string, Role>();
-    for (const pair of raw.split(',').map((s) => s.trim()).filter(Boolean)) {
+    for (const pair of raw
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean)) {
       const idx = pair.indexOf(':');
       const role = pair.slice(0, idx) as Role;
       const key = pair.slice(idx + 1);
       if (idx <= 0 || !key || !ROLES.includes(role)) {
-        ctx.addIssue({ code: 'custom', message: `API_KEYS entry "${pair.replace(/:.*/, ':***')}" must be role:key with role one of ${ROLES.join(', ')}` });
+        ctx.addIssue({
+          code: 'custom',
+          message: `API_KEYS entry "${pair.replace(/:.*/, ':***')}" must be role:key with role one of ${ROLES.join(', ')}`,
+        });
         return z.NEVER;
       }
       keys.set(key, role);
@@ -37,209 +47,253 @@ const apiKeys = z
  * (validated once at start; defaults resolved here). Units are in the names:
  * every `*_MS` value is in milliseconds.
  */
-export const configSchema = z.object({
-  /** Comma-separated `host:port` list. @default "localhost:9092" */
-  KAFKA_BROKERS: z.string().default('localhost:9092').transform((s) => s.split(',').map((b) => b.trim()).filter(Boolean)),
-  /** @default "mysql://root@127.0.0.1:3306/rt_analytics" */
-  DATABASE_URL: z.url().default('mysql://root@127.0.0.1:3306/rt_analytics'),
-  /** @default "redis://127.0.0.1:6379" */
-  REDIS_URL: z.url().default('redis://127.0.0.1:6379'),
-  /** HTTP and WebSocket port of `/graphql`. `0` picks a free port. @default 4000 */
-  PORT: z.coerce.number().int().min(0).max(65535).default(4000),
-  /** `production` hardens the defaults: no introspection, no development API keys (see {@link checkProductionAuth}). */
-  NODE_ENV: z.string().default('development'),
-  /**
-   * `role:key` pairs, comma separated; roles `viewer`, `crm`, `ops`.
-   * @default the development keys viewer-key, crm-key, ops-key; none when NODE_ENV=production
-   */
-  API_KEYS: apiKeys,
-  /** Which roles this process runs: `worker` (Kafka jobs), `api` (GraphQL), or both. @default "worker,api" */
-  ROLES: z.string().default('worker,api').transform((s) => new Set(s.split(',').map((r) => r.trim()))),
-  /** Jobs this worker runs, comma separated. @default "abnormal-orders,recharge-metrics,hot-products,daily-active-users" */
-  JOBS: z.string().default('abnormal-orders,recharge-metrics,hot-products,daily-active-users').transform((s) => s.split(',').map((r) => r.trim()).filter(Boolean)),
-  /** Topic of the user-behaviour events. @default "user-behavior" */
-  USER_BEHAVIOR_TOPIC: z.string().default('user-behavior'),
-  /** Consumer group of the abnormal-orders job. @default "abnormal-orders" */
-  ABNORMAL_ORDERS_GROUP: z.string().default('abnormal-orders'),
-  /** Topic of the recharge events (JSON, key = orderId). @default "recharge" */
-  RECHARGE_TOPIC: z.string().default('recharge'),
-  /** Consumer group of the recharge-metrics job. @default "recharge-metrics" */
-  RECHARGE_GROUP: z.string().default('recharge-metrics'),
-  /**
-   * How long order ids are kept for de-duplication, in DAYS of notify time
-   * (wall clock). A recharge record whose notify time is already older than
-   * this when it arrives cannot be proven not to be a duplicate: it is
-   * dead-lettered with reason `beyond-dedup-horizon` and counted per
-   * partition. @default 7
-   */
-  RECHARGE_DEDUP_HORIZON_DAYS: z.coerce.number().positive('RECHARGE_DEDUP_HORIZON_DAYS must be greater than 0 (days)').default(7),
-  /** How often a worker prunes order ids beyond the de-duplication horizon, in milliseconds. @default 600000 // 10 minutes */
-  RECHARGE_DEDUP_PRUNE_INTERVAL_MS: positiveMs('RECHARGE_DEDUP_PRUNE_INTERVAL_MS').default(600_000),
-  /** Topic of the product click stream (JSON, event_time in epoch milliseconds, any key). @default "product-clicks" */
-  PRODUCT_CLICKS_TOPIC: z.string().default('product-clicks'),
-  /** Consumer group of the hot-products job. @default "hot-products" */
-  HOT_PRODUCTS_GROUP: z.string().default('hot-products'),
-  /** Consumer group of the daily-active-users job (reads USER_BEHAVIOR_TOPIC). @default "daily-active-users" */
-  DAU_GROUP: z.string().default('daily-active-users'),
-  /** Hopping window size in milliseconds. Production: 600000 (10 min). @default 60000 // 60 seconds */
-  ABNORMAL_WINDOW_SIZE_MS: positiveMs('ABNORMAL_WINDOW_SIZE_MS').default(60_000),
-  /** Hopping window advance in milliseconds. Production: 120000 (2 min). @default 30000 // 30 seconds */
-  ABNORMAL_WINDOW_ADVANCE_MS: positiveMs('ABNORMAL_WINDOW_ADVANCE_MS').default(30_000),
-  /** Minimum `enterOrderPage` events in one window. @default 3 */
-  ABNORMAL_THRESHOLD: z.coerce.number().int().positive().default(3),
-  /** Grace period after a window's end for out-of-order records, in milliseconds. @default 5000 // 5 seconds */
-  GRACE_MS: z.coerce.number().int().min(0).default(5_000),
-  /**
-   * A partition without records for this long (wall clock, milliseconds) moves its
-   * watermark on with wall-clock time so windows close in a quiet stream.
-   * @default the window advance (abnormal-orders: ABNORMAL_WINDOW_ADVANCE_MS;
-   *   hot-products: 60000 // 1 minute, its tumbling window, so a quiet partition
-   *   holds a 5-minute ranking boundary back by at most a minute)
-   */
-  IDLE_TIMEOUT_MS: positiveMs('IDLE_TIMEOUT_MS').optional(),
-  /** IANA time zone of the per-day buckets (calendar days). @default "Asia/Shanghai" */
-  TIME_ZONE: z.string().default('Asia/Shanghai').refine((tz) => {
-    try {
-      new Intl.DateTimeFormat('en-US', { timeZone: tz });
-      return true;
-    } catch {
-      return false;
-    }
-  }, 'TIME_ZONE must be an IANA time zone such as Asia/Shanghai'),
-  /** Minimum time a subscription or metric stays coalesced, in milliseconds. @default 1000 */
-  PUBLISH_INTERVAL_MS: positiveMs('PUBLISH_INTERVAL_MS').default(1_000),
-  /**
-   * Consumer session timeout in milliseconds: how long the group waits for a
-   * silent (crashed) worker before its partitions move to another one.
-   * Brokers accept 6000..1800000 by default. @default 30000 // 30 seconds
-   */
-  KAFKA_SESSION_TIMEOUT_MS: positiveMs('KAFKA_SESSION_TIMEOUT_MS').default(30_000),
-  /** Consumer heartbeat interval in milliseconds; below a third of the session timeout. @default 3000 */
-  KAFKA_HEARTBEAT_INTERVAL_MS: positiveMs('KAFKA_HEARTBEAT_INTERVAL_MS').default(3_000),
-  /**
-   * Most bytes fetched per partition per request: bounds a batch (and the memory
-   * held for it). @default 1048576 // 1 MiB
-   */
-  KAFKA_MAX_BYTES_PER_PARTITION: z.coerce.number().int().min(1024).default(1_048_576),
-  /**
-   * Partitions one worker processes at once per job (kafkajs
-   * `partitionsConsumedConcurrently`); each batch is its own transaction. @default 3
-   */
-  KAFKA_PARTITIONS_CONSUMED_CONCURRENTLY: z.coerce.number().int().positive().default(3),
-  /**
-   * Longest a fetch waits for records, in milliseconds: a fetch returns as soon as
-   * one record is there, so this only bounds an idle poll, which SIGTERM has to sit
-   * out before the consumer can leave its group. @default 1000 // 1 second
-   */
-  KAFKA_MAX_WAIT_MS: positiveMs('KAFKA_MAX_WAIT_MS').default(1_000),
-  /**
-   * How often idle partitions are ticked, in milliseconds, so windows close and
-   * watermarks move in a quiet stream. @default 1000 // 1 second
-   */
-  JOB_TICK_INTERVAL_MS: positiveMs('JOB_TICK_INTERVAL_MS').default(1_000),
-  /**
-   * Post-commit work (publishing, Kafka offset commits) queued beyond this many
-   * batches pauses fetching until the queue has drained to half. @default 32
-   */
-  POST_COMMIT_MAX_PENDING: z.coerce.number().int().positive().default(32),
-  /**
-   * How often a worker publishes its partitions' live stats (owner, records/s) to
-   * Redis for the `jobs` query, in milliseconds. @default 5000 // 5 seconds
-   */
-  PARTITION_STATS_INTERVAL_MS: positiveMs('PARTITION_STATS_INTERVAL_MS').default(5_000),
-  /**
-   * Origins allowed to call the API from a browser (CORS), comma separated;
-   * `*` for any. Empty: no CORS headers (same-origin pages only). @default ""
-   */
-  CORS_ORIGINS: z.string().default('').transform((s) => s.split(',').map((o) => o.trim()).filter(Boolean)),
-  /** Whether the schema can be introspected. @default true, false when NODE_ENV=production */
-  GRAPHQL_INTROSPECTION: z.enum(['true', 'false']).optional(),
-  /** Deepest selection nesting a GraphQL operation may have. @default 10 */
-  GRAPHQL_MAX_DEPTH: z.coerce.number().int().positive().default(10),
-  /**
-   * Highest cost a GraphQL operation may have: each field costs 1, and a list
-   * field multiplies the cost of its selection by its `first`/`limit`
-   * argument. @default 5000
-   */
-  GRAPHQL_MAX_COST: z.coerce.number().int().positive().default(5_000),
-  /** Most aliases in one operation (graphql-armor max-aliases); `__typename` aliases do not count. Refusal: `ALIAS_LIMIT`. @default 50 */
-  GRAPHQL_MAX_ALIASES: positiveInt.default(50),
-  /** Most lexical tokens in one document (graphql-armor max-tokens), counted while parsing. Refusal: `TOKEN_LIMIT`. @default 2000 */
-  GRAPHQL_MAX_TOKENS: positiveInt.default(2_000),
-  /** Most directives in one operation (graphql-armor max-directives). Refusal: `DIRECTIVE_LIMIT`. @default 20 */
-  GRAPHQL_MAX_DIRECTIVES: positiveInt.default(20),
-  /** Whether one HTTP request may carry a JSON array of operations. Refusal when off: `BATCHING_DISABLED`. @default false */
-  GRAPHQL_ALLOW_BATCHING: flag(false),
-  /** Most operations in one batched HTTP request (when batching is on); each one is admitted and rate-limited on its own. @default 10 */
-  GRAPHQL_MAX_BATCH_SIZE: positiveInt.default(10),
-  /** Largest HTTP request body, bytes. Refusal: HTTP 413 and `PAYLOAD_TOO_LARGE`. @default 102400 // 100 KiB */
-  GRAPHQL_MAX_BODY_BYTES: positiveInt.default(102_400),
-  /** Largest WebSocket message, bytes (ws `maxPayload`); a larger message closes the socket with code 1009. @default 65536 // 64 KiB */
-  WS_MAX_PAYLOAD_BYTES: positiveInt.default(65_536),
-  /** Most open WebSocket connections of this process. Refusal: close code 4013, reason `TOO_MANY_CONNECTIONS`. @default 1000 */
-  WS_MAX_CONNECTIONS: positiveInt.default(1_000),
-  /** Most open WebSocket connections per API key or token subject, in this process. Refusal: close 4013 `TOO_MANY_CONNECTIONS`. @default 20 */
-  WS_MAX_CONNECTIONS_PER_KEY: positiveInt.default(20),
-  /** Most active subscriptions per API key or token subject, in this process, over all its connections. Refusal: `TOO_MANY_SUBSCRIPTIONS`. @default 50 */
-  WS_MAX_SUBSCRIPTIONS_PER_KEY: positiveInt.default(50),
-  /**
-   * Run only the operations whose sha256 (of the exact query text) is in the
-   * trusted-documents list shipped with the dashboard. Refusal: `UNTRUSTED_DOCUMENT`.
-   * @default false
-   */
-  TRUSTED_DOCUMENTS_ONLY: flag(false),
-  /** The trusted-documents list, JSON, written by `npm run build`. @default "dist/trusted-documents.json" (relative to the package root) */
-  TRUSTED_DOCUMENTS_PATH: z.string().optional(),
-  /** JWKS URL of the identity provider; when set, `Authorization: Bearer <JWT>` is accepted beside API keys. @default unset (JWTs not accepted) */
-  AUTH_JWKS_URL: z.url().optional(),
-  /** Required `iss` of a JWT. Required when AUTH_JWKS_URL is set. */
-  AUTH_ISSUER: z.string().min(1).optional(),
-  /** Required `aud` of a JWT (one of its audiences). Required when AUTH_JWKS_URL is set. */
-  AUTH_AUDIENCE: z.string().min(1).optional(),
-  /** JWT claim holding the role (`viewer`, `crm` or `ops`); a dotted path reads a nested claim. @default "role" */
-  AUTH_ROLE_CLAIM: z.string().min(1).default('role'),
-  /** Accepted clock difference when checking a JWT's `exp` and `nbf`, seconds. @default 5 */
-  AUTH_CLOCK_TOLERANCE_SECONDS: z.coerce.number().int().min(0).default(5),
-  /** GraphQL operations each API key (or client address, without a key) may start per minute. @default 600 */
-  RATE_LIMIT_PER_MINUTE: z.coerce.number().int().positive().default(600),
-  /** How often a worker re-reads the operators' pause state from the database, in milliseconds. @default 2000 */
-  JOB_CONTROL_POLL_MS: positiveMs('JOB_CONTROL_POLL_MS').default(2_000),
-  /**
-   * `off` stops the jobs appending to the subscriptions' change log: for the
-   * benchmark's comparison only (resumable subscriptions then get no events).
-   * @default "on"
-   */
-  CHANGE_LOG: z.enum(['on', 'off']).default('on'),
-  /**
-   * How long the change log keeps a change, in HOURS (fractions allowed): a
-   * subscription cursor older than that is CURSOR_EXPIRED. @default 24
-   */
-  CHANGE_LOG_RETENTION_HOURS: z.coerce.number().positive('CHANGE_LOG_RETENTION_HOURS must be greater than 0 (hours)').default(24),
-  /** How often a worker deletes changes past retention, in milliseconds. @default 60000 // 1 minute */
-  CHANGE_LOG_PRUNE_INTERVAL_MS: positiveMs('CHANGE_LOG_PRUNE_INTERVAL_MS').default(60_000),
-  /**
-   * How often an API process reads new changes from the change log when no
-   * Redis wake-up came first, in milliseconds. @default 250
-   */
-  CHANGE_LOG_POLL_MS: positiveMs('CHANGE_LOG_POLL_MS').default(250),
-  /** Log level (pino). @default "info" */
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-}).refine((c) => !c.AUTH_JWKS_URL || (c.AUTH_ISSUER && c.AUTH_AUDIENCE), {
-  error: 'AUTH_JWKS_URL needs AUTH_ISSUER and AUTH_AUDIENCE: tokens are accepted only from one issuer for one audience',
-  path: ['AUTH_JWKS_URL'],
-}).refine((c) => c.ABNORMAL_WINDOW_SIZE_MS % c.ABNORMAL_WINDOW_ADVANCE_MS === 0, {
-  error: 'ABNORMAL_WINDOW_SIZE_MS must be a multiple of ABNORMAL_WINDOW_ADVANCE_MS',
-  path: ['ABNORMAL_WINDOW_SIZE_MS'],
-}).transform(({ API_KEYS, ...c }) => ({
-  ...c,
-  API_KEYS: API_KEYS ?? (c.NODE_ENV === 'production' ? new Map<string, Role>() : developmentKeys()),
-  /** True when API_KEYS was not set and the development keys are accepted. */
-  usesDevelopmentKeys: API_KEYS === undefined && c.NODE_ENV !== 'production',
-  GRAPHQL_INTROSPECTION: c.GRAPHQL_INTROSPECTION === undefined ? c.NODE_ENV !== 'production' : c.GRAPHQL_INTROSPECTION === 'true',
-}));
+export const configSchema = z
+  .object({
+    /** Comma-separated `host:port` list. @default "localhost:9092" */
+    KAFKA_BROKERS: z
+      .string()
+      .default('localhost:9092')
+      .transform((s) =>
+        s
+          .split(',')
+          .map((b) => b.trim())
+          .filter(Boolean),
+      ),
+    /** @default "mysql://root@127.0.0.1:3306/rt_analytics" */
+    DATABASE_URL: z.url().default('mysql://root@127.0.0.1:3306/rt_analytics'),
+    /** @default "redis://127.0.0.1:6379" */
+    REDIS_URL: z.url().default('redis://127.0.0.1:6379'),
+    /** HTTP and WebSocket port of `/graphql`. `0` picks a free port. @default 4000 */
+    PORT: z.coerce.number().int().min(0).max(65535).default(4000),
+    /** `production` hardens the defaults: no introspection, no development API keys (see {@link checkProductionAuth}). */
+    NODE_ENV: z.string().default('development'),
+    /**
+     * `role:key` pairs, comma separated; roles `viewer`, `crm`, `ops`.
+     * @default the development keys viewer-key, crm-key, ops-key; none when NODE_ENV=production
+     */
+    API_KEYS: apiKeys,
+    /** Which roles this process runs: `worker` (Kafka jobs), `api` (GraphQL), or both. @default "worker,api" */
+    ROLES: z
+      .string()
+      .default('worker,api')
+      .transform((s) => new Set(s.split(',').map((r) => r.trim()))),
+    /** Jobs this worker runs, comma separated. @default "abnormal-orders,recharge-metrics,hot-products,daily-active-users" */
+    JOBS: z
+      .string()
+      .default('abnormal-orders,recharge-metrics,hot-products,daily-active-users')
+      .transform((s) =>
+        s
+          .split(',')
+          .map((r) => r.trim())
+          .filter(Boolean),
+      ),
+    /** Topic of the user-behaviour events. @default "user-behavior" */
+    USER_BEHAVIOR_TOPIC: z.string().default('user-behavior'),
+    /** Consumer group of the abnormal-orders job. @default "abnormal-orders" */
+    ABNORMAL_ORDERS_GROUP: z.string().default('abnormal-orders'),
+    /** Topic of the recharge events (JSON, key = orderId). @default "recharge" */
+    RECHARGE_TOPIC: z.string().default('recharge'),
+    /** Consumer group of the recharge-metrics job. @default "recharge-metrics" */
+    RECHARGE_GROUP: z.string().default('recharge-metrics'),
+    /**
+     * How long order ids are kept for de-duplication, in DAYS of notify time
+     * (wall clock). A recharge record whose notify time is already older than
+     * this when it arrives cannot be proven not to be a duplicate: it is
+     * dead-lettered with reason `beyond-dedup-horizon` and counted per
+     * partition. @default 7
+     */
+    RECHARGE_DEDUP_HORIZON_DAYS: z.coerce
+      .number()
+      .positive('RECHARGE_DEDUP_HORIZON_DAYS must be greater than 0 (days)')
+      .default(7),
+    /** How often a worker prunes order ids beyond the de-duplication horizon, in milliseconds. @default 600000 // 10 minutes */
+    RECHARGE_DEDUP_PRUNE_INTERVAL_MS: positiveMs('RECHARGE_DEDUP_PRUNE_INTERVAL_MS').default(600_000),
+    /** Topic of the product click stream (JSON, event_time in epoch milliseconds, any key). @default "product-clicks" */
+    PRODUCT_CLICKS_TOPIC: z.string().default('product-clicks'),
+    /** Consumer group of the hot-products job. @default "hot-products" */
+    HOT_PRODUCTS_GROUP: z.string().default('hot-products'),
+    /** Consumer group of the daily-active-users job (reads USER_BEHAVIOR_TOPIC). @default "daily-active-users" */
+    DAU_GROUP: z.string().default('daily-active-users'),
+    /** Hopping window size in milliseconds. Production: 600000 (10 min). @default 60000 // 60 seconds */
+    ABNORMAL_WINDOW_SIZE_MS: positiveMs('ABNORMAL_WINDOW_SIZE_MS').default(60_000),
+    /** Hopping window advance in milliseconds. Production: 120000 (2 min). @default 30000 // 30 seconds */
+    ABNORMAL_WINDOW_ADVANCE_MS: positiveMs('ABNORMAL_WINDOW_ADVANCE_MS').default(30_000),
+    /** Minimum `enterOrderPage` events in one window. @default 3 */
+    ABNORMAL_THRESHOLD: z.coerce.number().int().positive().default(3),
+    /** Grace period after a window's end for out-of-order records, in milliseconds. @default 5000 // 5 seconds */
+    GRACE_MS: z.coerce.number().int().min(0).default(5_000),
+    /**
+     * A partition without records for this long (wall clock, milliseconds) moves its
+     * watermark on with wall-clock time so windows close in a quiet stream.
+     * @default the window advance (abnormal-orders: ABNORMAL_WINDOW_ADVANCE_MS;
+     *   hot-products: 60000 // 1 minute, its tumbling window, so a quiet partition
+     *   holds a 5-minute ranking boundary back by at most a minute)
+     */
+    IDLE_TIMEOUT_MS: positiveMs('IDLE_TIMEOUT_MS').optional(),
+    /** IANA time zone of the per-day buckets (calendar days). @default "Asia/Shanghai" */
+    TIME_ZONE: z
+      .string()
+      .default('Asia/Shanghai')
+      .refine((tz) => {
+        try {
+          new Intl.DateTimeFormat('en-US', { timeZone: tz });
+          return true;
+        } catch {
+          return false;
+        }
+      }, 'TIME_ZONE must be an IANA time zone such as Asia/Shanghai'),
+    /** Minimum time a subscription or metric stays coalesced, in milliseconds. @default 1000 */
+    PUBLISH_INTERVAL_MS: positiveMs('PUBLISH_INTERVAL_MS').default(1_000),
+    /**
+     * Consumer session timeout in milliseconds: how long the group waits for a
+     * silent (crashed) worker before its partitions move to another one.
+     * Brokers accept 6000..1800000 by default. @default 30000 // 30 seconds
+     */
+    KAFKA_SESSION_TIMEOUT_MS: positiveMs('KAFKA_SESSION_TIMEOUT_MS').default(30_000),
+    /** Consumer heartbeat interval in milliseconds; below a third of the session timeout. @default 3000 */
+    KAFKA_HEARTBEAT_INTERVAL_MS: positiveMs('KAFKA_HEARTBEAT_INTERVAL_MS').default(3_000),
+    /**
+     * Most bytes fetched per partition per request: bounds a batch (and the memory
+     * held for it). @default 1048576 // 1 MiB
+     */
+    KAFKA_MAX_BYTES_PER_PARTITION: z.coerce.number().int().min(1024).default(1_048_576),
+    /**
+     * Partitions one worker processes at once per job (kafkajs
+     * `partitionsConsumedConcurrently`); each batch is its own transaction. @default 3
+     */
+    KAFKA_PARTITIONS_CONSUMED_CONCURRENTLY: z.coerce.number().int().positive().default(3),
+    /**
+     * Longest a fetch waits for records, in milliseconds: a fetch returns as soon as
+     * one record is there, so this only bounds an idle poll, which SIGTERM has to sit
+     * out before the consumer can leave its group. @default 1000 // 1 second
+     */
+    KAFKA_MAX_WAIT_MS: positiveMs('KAFKA_MAX_WAIT_MS').default(1_000),
+    /**
+     * How often idle partitions are ticked, in milliseconds, so windows close and
+     * watermarks move in a quiet stream. @default 1000 // 1 second
+     */
+    JOB_TICK_INTERVAL_MS: positiveMs('JOB_TICK_INTERVAL_MS').default(1_000),
+    /**
+     * Post-commit work (publishing, Kafka offset commits) queued beyond this many
+     * batches pauses fetching until the queue has drained to half. @default 32
+     */
+    POST_COMMIT_MAX_PENDING: z.coerce.number().int().positive().default(32),
+    /**
+     * How often a worker publishes its partitions' live stats (owner, records/s) to
+     * Redis for the `jobs` query, in milliseconds. @default 5000 // 5 seconds
+     */
+    PARTITION_STATS_INTERVAL_MS: positiveMs('PARTITION_STATS_INTERVAL_MS').default(5_000),
+    /**
+     * Origins allowed to call the API from a browser (CORS), comma separated;
+     * `*` for any. Empty: no CORS headers (same-origin pages only). @default ""
+     */
+    CORS_ORIGINS: z
+      .string()
+      .default('')
+      .transform((s) =>
+        s
+          .split(',')
+          .map((o) => o.trim())
+          .filter(Boolean),
+      ),
+    /** Whether the schema can be introspected. @default true, false when NODE_ENV=production */
+    GRAPHQL_INTROSPECTION: z.enum(['true', 'false']).optional(),
+    /** Deepest selection nesting a GraphQL operation may have. @default 10 */
+    GRAPHQL_MAX_DEPTH: z.coerce.number().int().positive().default(10),
+    /**
+     * Highest cost a GraphQL operation may have: each field costs 1, and a list
+     * field multiplies the cost of its selection by its `first`/`limit`
+     * argument. @default 5000
+     */
+    GRAPHQL_MAX_COST: z.coerce.number().int().positive().default(5_000),
+    /** Most aliases in one operation (graphql-armor max-aliases); `__typename` aliases do not count. Refusal: `ALIAS_LIMIT`. @default 50 */
+    GRAPHQL_MAX_ALIASES: positiveInt.default(50),
+    /** Most lexical tokens in one document (graphql-armor max-tokens), counted while parsing. Refusal: `TOKEN_LIMIT`. @default 2000 */
+    GRAPHQL_MAX_TOKENS: positiveInt.default(2_000),
+    /** Most directives in one operation (graphql-armor max-directives). Refusal: `DIRECTIVE_LIMIT`. @default 20 */
+    GRAPHQL_MAX_DIRECTIVES: positiveInt.default(20),
+    /** Whether one HTTP request may carry a JSON array of operations. Refusal when off: `BATCHING_DISABLED`. @default false */
+    GRAPHQL_ALLOW_BATCHING: flag(false),
+    /** Most operations in one batched HTTP request (when batching is on); each one is admitted and rate-limited on its own. @default 10 */
+    GRAPHQL_MAX_BATCH_SIZE: positiveInt.default(10),
+    /** Largest HTTP request body, bytes. Refusal: HTTP 413 and `PAYLOAD_TOO_LARGE`. @default 102400 // 100 KiB */
+    GRAPHQL_MAX_BODY_BYTES: positiveInt.default(102_400),
+    /** Largest WebSocket message, bytes (ws `maxPayload`); a larger message closes the socket with code 1009. @default 65536 // 64 KiB */
+    WS_MAX_PAYLOAD_BYTES: positiveInt.default(65_536),
+    /** Most open WebSocket connections of this process. Refusal: close code 4013, reason `TOO_MANY_CONNECTIONS`. @default 1000 */
+    WS_MAX_CONNECTIONS: positiveInt.default(1_000),
+    /** Most open WebSocket connections per API key or token subject, in this process. Refusal: close 4013 `TOO_MANY_CONNECTIONS`. @default 20 */
+    WS_MAX_CONNECTIONS_PER_KEY: positiveInt.default(20),
+    /** Most active subscriptions per API key or token subject, in this process, over all its connections. Refusal: `TOO_MANY_SUBSCRIPTIONS`. @default 50 */
+    WS_MAX_SUBSCRIPTIONS_PER_KEY: positiveInt.default(50),
+    /**
+     * Run only the operations whose sha256 (of the exact query text) is in the
+     * trusted-documents list shipped with the dashboard. Refusal: `UNTRUSTED_DOCUMENT`.
+     * @default false
+     */
+    TRUSTED_DOCUMENTS_ONLY: flag(false),
+    /** The trusted-documents list, JSON, written by `npm run build`. @default "dist/trusted-documents.json" (relative to the package root) */
+    TRUSTED_DOCUMENTS_PATH: z.string().optional(),
+    /** JWKS URL of the identity provider; when set, `Authorization: Bearer <JWT>` is accepted beside API keys. @default unset (JWTs not accepted) */
+    AUTH_JWKS_URL: z.url().optional(),
+    /** Required `iss` of a JWT. Required when AUTH_JWKS_URL is set. */
+    AUTH_ISSUER: z.string().min(1).optional(),
+    /** Required `aud` of a JWT (one of its audiences). Required when AUTH_JWKS_URL is set. */
+    AUTH_AUDIENCE: z.string().min(1).optional(),
+    /** JWT claim holding the role (`viewer`, `crm` or `ops`); a dotted path reads a nested claim. @default "role" */
+    AUTH_ROLE_CLAIM: z.string().min(1).default('role'),
+    /** Accepted clock difference when checking a JWT's `exp` and `nbf`, seconds. @default 5 */
+    AUTH_CLOCK_TOLERANCE_SECONDS: z.coerce.number().int().min(0).default(5),
+    /** GraphQL operations each API key (or client address, without a key) may start per minute. @default 600 */
+    RATE_LIMIT_PER_MINUTE: z.coerce.number().int().positive().default(600),
+    /** How often a worker re-reads the operators' pause state from the database, in milliseconds. @default 2000 */
+    JOB_CONTROL_POLL_MS: positiveMs('JOB_CONTROL_POLL_MS').default(2_000),
+    /**
+     * `off` stops the jobs appending to the subscriptions' change log: for the
+     * benchmark's comparison only (resumable subscriptions then get no events).
+     * @default "on"
+     */
+    CHANGE_LOG: z.enum(['on', 'off']).default('on'),
+    /**
+     * How long the change log keeps a change, in HOURS (fractions allowed): a
+     * subscription cursor older than that is CURSOR_EXPIRED. @default 24
+     */
+    CHANGE_LOG_RETENTION_HOURS: z.coerce
+      .number()
+      .positive('CHANGE_LOG_RETENTION_HOURS must be greater than 0 (hours)')
+      .default(24),
+    /** How often a worker deletes changes past retention, in milliseconds. @default 60000 // 1 minute */
+    CHANGE_LOG_PRUNE_INTERVAL_MS: positiveMs('CHANGE_LOG_PRUNE_INTERVAL_MS').default(60_000),
+    /**
+     * How often an API process reads new changes from the change log when no
+     * Redis wake-up came first, in milliseconds. @default 250
+     */
+    CHANGE_LOG_POLL_MS: positiveMs('CHANGE_LOG_POLL_MS').default(250),
+    /** Log level (pino). @default "info" */
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  })
+  .refine((c) => !c.AUTH_JWKS_URL || (c.AUTH_ISSUER && c.AUTH_AUDIENCE), {
+    error:
+      'AUTH_JWKS_URL needs AUTH_ISSUER and AUTH_AUDIENCE: tokens are accepted only from one issuer for one audience',
+    path: ['AUTH_JWKS_URL'],
+  })
+  .refine((c) => c.ABNORMAL_WINDOW_SIZE_MS % c.ABNORMAL_WINDOW_ADVANCE_MS === 0, {
+    error: 'ABNORMAL_WINDOW_SIZE_MS must be a multiple of ABNORMAL_WINDOW_ADVANCE_MS',
+    path: ['ABNORMAL_WINDOW_SIZE_MS'],
+  })
+  .transform(({ API_KEYS, ...c }) => ({
+    ...c,
+    API_KEYS: API_KEYS ?? (c.NODE_ENV === 'production' ? new Map<string, Role>() : developmentKeys()),
+    /** True when API_KEYS was not set and the development keys are accepted. */
+    usesDevelopmentKeys: API_KEYS === undefined && c.NODE_ENV !== 'production',
+    GRAPHQL_INTROSPECTION:
+      c.GRAPHQL_INTROSPECTION === undefined ? c.NODE_ENV !== 'production' : c.GRAPHQL_INTROSPECTION === 'true',
+  }));
 
 function developmentKeys(): Map<string, Role> {
-  return new Map(DEVELOPMENT_API_KEYS.split(',').map((p) => [p.slice(p.indexOf(':') + 1), p.slice(0, p.indexOf(':')) as Role]));
+  return new Map(
+    DEVELOPMENT_API_KEYS.split(',').map((p) => [p.slice(p.indexOf(':') + 1), p.slice(0, p.indexOf(':')) as Role]),
+  );
 }
 
 export type Config = z.output<typeof configSchema>;
@@ -299,10 +353,14 @@ export function checkProductionAuth(config: Config): void {
   if (config.NODE_ENV !== 'production' || !config.ROLES.has('api')) return;
   const devKeys = new Set(developmentKeys().keys());
   if ([...config.API_KEYS.keys()].some((k) => devKeys.has(k))) {
-    throw new ConfigError('NODE_ENV=production refuses the built-in development API keys (viewer-key, crm-key, ops-key) in API_KEYS: set real keys');
+    throw new ConfigError(
+      'NODE_ENV=production refuses the built-in development API keys (viewer-key, crm-key, ops-key) in API_KEYS: set real keys',
+    );
   }
   if (config.API_KEYS.size === 0 && !config.AUTH_JWKS_URL) {
-    throw new ConfigError('NODE_ENV=production needs a way to authenticate: set API_KEYS=role:key,... or AUTH_JWKS_URL (with AUTH_ISSUER and AUTH_AUDIENCE)');
+    throw new ConfigError(
+      'NODE_ENV=production needs a way to authenticate: set API_KEYS=role:key,... or AUTH_JWKS_URL (with AUTH_ISSUER and AUTH_AUDIENCE)',
+    );
   }
 }
 

@@ -9,7 +9,9 @@ export function deadLetterTopic(topic: string): string {
 }
 
 /** Every topic the service reads or writes, with its partition count. */
-export function requiredTopics(config: Pick<Config, 'USER_BEHAVIOR_TOPIC' | 'RECHARGE_TOPIC' | 'PRODUCT_CLICKS_TOPIC'>): { topic: string; numPartitions: number }[] {
+export function requiredTopics(
+  config: Pick<Config, 'USER_BEHAVIOR_TOPIC' | 'RECHARGE_TOPIC' | 'PRODUCT_CLICKS_TOPIC'>,
+): { topic: string; numPartitions: number }[] {
   const sources = [config.USER_BEHAVIOR_TOPIC, config.RECHARGE_TOPIC, config.PRODUCT_CLICKS_TOPIC];
   return sources.flatMap((topic) => [
     { topic, numPartitions: DEFAULT_PARTITIONS },

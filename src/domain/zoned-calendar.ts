@@ -15,7 +15,14 @@ export class ZonedCalendar {
   constructor(readonly timeZone: string) {
     try {
       this.format = new Intl.DateTimeFormat('en-US', {
-        timeZone, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit',
+        timeZone,
+        hourCycle: 'h23',
+        year: 'numeric',
+        month: '2-digit',
+        day: '2-digit',
+        hour: '2-digit',
+        minute: '2-digit',
+        second: '2-digit',
       });
     } catch (err) {
       throw new InvalidTimeZoneError(timeZone, { cause: err });

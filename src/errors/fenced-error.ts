@@ -6,10 +6,17 @@ import { AppError } from './app-error.js';
  * it must forget the partition. A zombie never overwrites the new owner.
  */
 export class FencedError extends AppError {
-  constructor(readonly groupId: string, readonly topic: string, readonly partition: number, readonly epoch: number,
-    options?: { cause?: unknown }) {
-    super('PARTITION_FENCED',
+  constructor(
+    readonly groupId: string,
+    readonly topic: string,
+    readonly partition: number,
+    readonly epoch: number,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      'PARTITION_FENCED',
       `partition ${topic}/${partition} of group ${groupId} was claimed by another worker (epoch ${epoch} is stale)`,
-      options);
+      options,
+    );
   }
 }

@@ -12,8 +12,12 @@ export type OperationRefusalCode = Extract<ErrorCode, 'JOB_NOT_FOUND' | 'OPERATI
 export class OperationRefusedError extends AppError {
   declare readonly code: OperationRefusalCode;
 
-  constructor(code: OperationRefusalCode, message: string, readonly details: Record<string, unknown> = {},
-    options?: { cause?: unknown }) {
+  constructor(
+    code: OperationRefusalCode,
+    message: string,
+    readonly details: Record<string, unknown> = {},
+    options?: { cause?: unknown },
+  ) {
     super(code, message, options);
   }
 }

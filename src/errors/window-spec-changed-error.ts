@@ -13,13 +13,20 @@ import { AppError } from './app-error.js';
  * `"size 60000 -> 120000 ms"`.
  */
 export class WindowSpecChangedError extends AppError {
-  constructor(readonly groupId: string, readonly topic: string, readonly partition: number, readonly changes: readonly string[],
-    options?: { cause?: unknown }) {
-    super('WINDOW_SPEC_CHANGED',
-      `window specification changed for partition ${topic}/${partition} of group ${groupId} (${changes.join(', ')}): `
-      + 'its stored replay offset only covers windows of the old specification, so it is not resumed. '
-      + 'Run the rebuildJob mutation to recompute the job from the earliest offset under the new specification, '
-      + 'or set the old values back (ABNORMAL_WINDOW_SIZE_MS, ABNORMAL_WINDOW_ADVANCE_MS, GRACE_MS)',
-      options);
+  constructor(
+    readonly groupId: string,
+    readonly topic: string,
+    readonly partition: number,
+    readonly changes: readonly string[],
+    options?: { cause?: unknown },
+  ) {
+    super(
+      'WINDOW_SPEC_CHANGED',
+      `window specification changed for partition ${topic}/${partition} of group ${groupId} (${changes.join(', ')}): ` +
+        'its stored replay offset only covers windows of the old specification, so it is not resumed. ' +
+        'Run the rebuildJob mutation to recompute the job from the earliest offset under the new specification, ' +
+        'or set the old values back (ABNORMAL_WINDOW_SIZE_MS, ABNORMAL_WINDOW_ADVANCE_MS, GRACE_MS)',
+      options,
+    );
   }
 }

@@ -1,6 +1,13 @@
 import {
-  getOperationAST, GraphQLError, NoSchemaIntrospectionCustomRule, specifiedRules, validate,
-  type DocumentNode, type GraphQLSchema, type OperationTypeNode, type ValidationRule,
+  getOperationAST,
+  GraphQLError,
+  NoSchemaIntrospectionCustomRule,
+  specifiedRules,
+  validate,
+  type DocumentNode,
+  type GraphQLSchema,
+  type OperationTypeNode,
+  type ValidationRule,
 } from 'graphql';
 import { LRUCache } from 'lru-cache';
 import { keyId } from '../store/unpaid-user-store.js';
@@ -69,7 +76,8 @@ function statusOf(err: GraphQLError, fallback: number): number {
   return typeof http?.status === 'number' ? http.status : fallback;
 }
 
-const asRecord = (v: unknown): Record<string, unknown> | undefined => (v && typeof v === 'object' && !Array.isArray(v) ? v as Record<string, unknown> : undefined);
+const asRecord = (v: unknown): Record<string, unknown> | undefined =>
+  v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
 
 /**
  * The one admission path of the API: every GraphQL operation, over HTTP
@@ -102,11 +110,17 @@ export class Admission {
    * so nothing here goes stale (no time bound). Cost still runs per request
    * (it depends on the variables).
    */
-  private readonly checked = new LRUCache<string, { document: DocumentNode; errors: readonly GraphQLError[] }>({ max: CHECKED_DOCUMENTS });
+  private readonly checked = new LRUCache<string, { document: DocumentNode; errors: readonly GraphQLError[] }>({
+    max: CHECKED_DOCUMENTS,
+  });
 
   constructor(private readonly opts: AdmissionOptions) {
     // The limits first: an abusive document is named as such before any other error it has.
-    this.rules = [...limitRules(opts.limits), ...specifiedRules, ...(opts.introspection ? [] : [NoSchemaIntrospectionCustomRule])];
+    this.rules = [
+      ...limitRules(opts.limits),
+      ...specifiedRules,
+      ...(opts.introspection ? [] : [NoSchemaIntrospectionCustomRule]),
+    ];
   }
 
   /**
@@ -123,9 +137,15 @@ export class Admission {
 
   /** Checks an HTTP request that carries a JSON array: allowed only with batching on, and at most `maxBatchSize` operations. */
   checkBatch(operations: readonly unknown[]): Refusal | null {
-    if (!this.opts.allowBatching) return refuse('BATCHING_DISABLED', 'batched operations are not accepted: send one operation per request');
+    if (!this.opts.allowBatching)
+      return refuse('BATCHING_DISABLED', 'batched operations are not accepted: send one operation per request');
     if (operations.length === 0 || operations.length > this.opts.maxBatchSize) {
-      return refuse('BATCH_TOO_LARGE', `a batch holds 1 to ${this.opts.maxBatchSize} operations, got ${operations.length}`, 400, { maxBatchSize: this.opts.maxBatchSize });
+      return refuse(
+        'BATCH_TOO_LARGE',
+        `a batch holds 1 to ${this.opts.maxBatchSize} operations, got ${operations.length}`,
+        400,
+        { maxBatchSize: this.opts.maxBatchSize },
+      );
     }
     return null;
   }
@@ -139,11 +159,15 @@ export class Admission {
     const hash = typeof persisted?.sha256Hash === 'string' ? persisted.sha256Hash.toLowerCase() : undefined;
     let query = typeof request.query === 'string' && request.query !== '' ? request.query : undefined;
     if (query === undefined) {
-      if (request.query !== undefined && request.query !== null && typeof request.query !== 'string') return refuse('BAD_REQUEST', '`query` must be a string');
+      if (request.query !== undefined && request.query !== null && typeof request.query !== 'string')
+        return refuse('BAD_REQUEST', '`query` must be a string');
       const text = hash ? this.opts.trustedDocuments?.text(hash) : undefined;
       if (!text) {
         return hash
-          ? refuse(this.opts.trustedOnly ? 'UNTRUSTED_DOCUMENT' : 'PERSISTED_QUERY_NOT_FOUND', `no trusted document has the sha256 ${hash.slice(0, 16)}...: send the query text`)
+          ? refuse(
+              this.opts.trustedOnly ? 'UNTRUSTED_DOCUMENT' : 'PERSISTED_QUERY_NOT_FOUND',
+              `no trusted document has the sha256 ${hash.slice(0, 16)}...: send the query text`,
+            )
           : refuse('BAD_REQUEST', 'the request has no `query`');
       }
       query = text;
@@ -151,7 +175,11 @@ export class Admission {
       return refuse('BAD_REQUEST', 'extensions.persistedQuery.sha256Hash is not the sha256 of the query text');
     }
     if (this.opts.trustedOnly && !this.opts.trustedDocuments?.has(hash ?? documentHash(query))) {
-      return refuse('UNTRUSTED_DOCUMENT', 'only the dashboard\'s operations are accepted (trusted documents): this document is not one of them', 403);
+      return refuse(
+        'UNTRUSTED_DOCUMENT',
+        "only the dashboard's operations are accepted (trusted documents): this document is not one of them",
+        403,
+      );
     }
 
     let checked = this.checked.get(query);
@@ -167,18 +195,43 @@ export class Admission {
     }
     const { document, errors } = checked;
     if (errors.length > 0) {
-      return { ok: false, status: 400, errors: errors.map((e) => (e.extensions.code ? e : new GraphQLError(e.message, { nodes: e.nodes, extensions: { ...e.extensions, code: 'GRAPHQL_VALIDATION_FAILED' } }))) };
+      return {
+        ok: false,
+        status: 400,
+        errors: errors.map((e) =>
+          e.extensions.code
+            ? e
+            : new GraphQLError(e.message, {
+                nodes: e.nodes,
+                extensions: { ...e.extensions, code: 'GRAPHQL_VALIDATION_FAILED' },
+              }),
+        ),
+      };
     }
     const variables = asRecord(request.variables);
-    if (request.variables !== undefined && request.variables !== null && !variables) return refuse('BAD_REQUEST', '`variables` must be an object');
-    const operationName = typeof request.operationName === 'string' && request.operationName !== '' ? request.operationName : undefined;
+    if (request.variables !== undefined && request.variables !== null && !variables)
+      return refuse('BAD_REQUEST', '`variables` must be an object');
+    const operationName =
+      typeof request.operationName === 'string' && request.operationName !== '' ? request.operationName : undefined;
     const tooCostly = checkCost(this.opts.schema, document, variables, operationName, this.opts.limits);
     if (tooCostly) return { ok: false, status: 400, errors: [tooCostly] };
-    return { ok: true, caller, query, document, variables, operationName, operationType: getOperationAST(document, operationName)?.operation };
+    return {
+      ok: true,
+      caller,
+      query,
+      document,
+      variables,
+      operationName,
+      operationType: getOperationAST(document, operationName)?.operation,
+    };
   }
 
   /** {@link authenticate} then {@link admitOperation}: one operation of one caller. */
-  async admit(authorization: unknown, clientAddress: string, request: OperationRequest): Promise<AdmittedOperation | Refusal> {
+  async admit(
+    authorization: unknown,
+    clientAddress: string,
+    request: OperationRequest,
+  ): Promise<AdmittedOperation | Refusal> {
     const auth = await this.authenticate(authorization, clientAddress);
     return auth.ok ? this.admitOperation(auth.caller, request) : auth;
   }

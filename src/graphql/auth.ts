@@ -26,9 +26,12 @@ export interface Caller {
 
 /** No credential, an unknown API key, or a JWT that failed verification (expired, wrong issuer or audience, bad signature). */
 export function unauthenticated(reason?: string): GraphQLError {
-  return new GraphQLError(`a valid API key or token is required: send \`Authorization: Bearer <key or JWT>\`${reason ? ` (${reason})` : ''}`, {
-    extensions: { code: 'UNAUTHENTICATED', http: { status: 401 }, ...(reason ? { reason } : {}) },
-  });
+  return new GraphQLError(
+    `a valid API key or token is required: send \`Authorization: Bearer <key or JWT>\`${reason ? ` (${reason})` : ''}`,
+    {
+      extensions: { code: 'UNAUTHENTICATED', http: { status: 401 }, ...(reason ? { reason } : {}) },
+    },
+  );
 }
 
 function forbidden(message: string): GraphQLError {
@@ -69,8 +72,13 @@ const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 export class Authenticator {
   private readonly jwks: ReturnType<typeof createRemoteJWKSet> | null;
 
-  constructor(private readonly apiKeys: ReadonlyMap<string, Role>, private readonly jwt?: JwtSettings) {
-    this.jwks = jwt ? createRemoteJWKSet(new URL(jwt.jwksUrl), { timeoutDuration: 5_000, cooldownDuration: 30_000 }) : null;
+  constructor(
+    private readonly apiKeys: ReadonlyMap<string, Role>,
+    private readonly jwt?: JwtSettings,
+  ) {
+    this.jwks = jwt
+      ? createRemoteJWKSet(new URL(jwt.jwksUrl), { timeoutDuration: 5_000, cooldownDuration: 30_000 })
+      : null;
   }
 
   async authenticate(authorization: unknown): Promise<Authentication> {
@@ -91,7 +99,9 @@ export class Authenticator {
     }
     const claimed = readClaim(payload, this.jwt.roleClaim);
     if (typeof claimed !== 'string' || !ROLES.includes(claimed as Role)) {
-      return { error: forbidden(`the token's ${this.jwt.roleClaim} claim names no known role (one of ${ROLES.join(', ')})`) };
+      return {
+        error: forbidden(`the token's ${this.jwt.roleClaim} claim names no known role (one of ${ROLES.join(', ')})`),
+      };
     }
     return { caller: { role: claimed as Role, apiKey: `jwt:${payload.iss}:${payload.sub ?? ''}`, kind: 'jwt' } };
   }
@@ -99,15 +109,17 @@ export class Authenticator {
 
 function readClaim(payload: JWTPayload, path: string): unknown {
   let value: unknown = payload;
-  for (const part of path.split('.')) value = value && typeof value === 'object' ? (value as Record<string, unknown>)[part] : undefined;
+  for (const part of path.split('.'))
+    value = value && typeof value === 'object' ? (value as Record<string, unknown>)[part] : undefined;
   return value;
 }
 
 function jwtRefusal(err: unknown): GraphQLError {
   if (err instanceof joseErrors.JWTExpired) return unauthenticated('token expired');
-  if (err instanceof joseErrors.JWTClaimValidationFailed) return unauthenticated(`token claim ${err.claim} ${err.reason === 'check_failed' ? 'does not match' : err.reason}`);
+  if (err instanceof joseErrors.JWTClaimValidationFailed)
+    return unauthenticated(`token claim ${err.claim} ${err.reason === 'check_failed' ? 'does not match' : err.reason}`);
   if (err instanceof joseErrors.JWKSTimeout || (err instanceof Error && !(err instanceof joseErrors.JOSEError))) {
-    return new GraphQLError('the identity provider\'s keys could not be fetched: retry later', {
+    return new GraphQLError("the identity provider's keys could not be fetched: retry later", {
       extensions: { code: 'AUTH_UNAVAILABLE', http: { status: 503 } },
     });
   }

@@ -48,7 +48,12 @@ export interface ApiServices {
    * consistent snapshots of `cityMetricsUpdated(snapshot: true)`, its
    * coalescing interval (PUBLISH_INTERVAL_MS, milliseconds), TIME_ZONE's calendar.
    */
-  recharge: { reader: RechargeMetricsReader; snapshots: CitySnapshotStore; publishIntervalMs: number; calendar: ZonedCalendar };
+  recharge: {
+    reader: RechargeMetricsReader;
+    snapshots: CitySnapshotStore;
+    publishIntervalMs: number;
+    calendar: ZonedCalendar;
+  };
   /** The resumable subscriptions: change-log tailers of this process and subscription starts. */
   changeFeeds: ChangeFeeds;
 }

@@ -3,8 +3,18 @@ import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
 import { maxDirectivesRule } from '@escape.tech/graphql-armor-max-directives';
 import { MaxTokensParserWLexer } from '@escape.tech/graphql-armor-max-tokens';
 import {
-  getArgumentValues, getNullableType, GraphQLError, isListType, TypeInfo, visit, visitWithTypeInfo,
-  type DocumentNode, type FieldNode, type GraphQLSchema, type ValidationContext, type ValidationRule,
+  getArgumentValues,
+  getNullableType,
+  GraphQLError,
+  isListType,
+  TypeInfo,
+  visit,
+  visitWithTypeInfo,
+  type DocumentNode,
+  type FieldNode,
+  type GraphQLSchema,
+  type ValidationContext,
+  type ValidationRule,
 } from 'graphql';
 import { getComplexity, type ComplexityEstimator } from 'graphql-query-complexity';
 
@@ -42,15 +52,26 @@ export function parseWithLimits(source: string, limits: OperationLimits): Docume
   try {
     const parser = new MaxTokensParserWLexer(source, {
       n: limits.maxTokens,
-      onReject: [() => { overLimit = true; }],
+      onReject: [
+        () => {
+          overLimit = true;
+        },
+      ],
       propagateOnRejection: true,
     });
     return parser.parseDocument();
   } catch (err) {
     // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- set by the parser's onReject callback, which control-flow analysis does not follow
-    if (overLimit) throw refusal('TOKEN_LIMIT', `the document has more than ${limits.maxTokens} tokens`, { maxTokens: limits.maxTokens });
+    if (overLimit)
+      throw refusal('TOKEN_LIMIT', `the document has more than ${limits.maxTokens} tokens`, {
+        maxTokens: limits.maxTokens,
+      });
     const e = err instanceof GraphQLError ? err : new GraphQLError(String(err));
-    throw new GraphQLError(e.message, { source: e.source, positions: e.positions, extensions: { code: 'GRAPHQL_PARSE_FAILED' } });
+    throw new GraphQLError(e.message, {
+      source: e.source,
+      positions: e.positions,
+      extensions: { code: 'GRAPHQL_PARSE_FAILED' },
+    });
   }
 }
 
@@ -62,12 +83,31 @@ export function parseWithLimits(source: string, limits: OperationLimits): Docume
  * (armor counts the root field as level 1, hence `maxDepth + 1`).
  */
 export function limitRules(limits: OperationLimits): ValidationRule[] {
-  const report = (code: string, message: string, extra: Record<string, unknown>) =>
-    [(ctx: ValidationContext | null) => ctx?.reportError(refusal(code, message, extra))];
+  const report = (code: string, message: string, extra: Record<string, unknown>) => [
+    (ctx: ValidationContext | null) => ctx?.reportError(refusal(code, message, extra)),
+  ];
   return [
-    maxAliasesRule({ n: limits.maxAliases, propagateOnRejection: false, onReject: report('ALIAS_LIMIT', `the operation has more than ${limits.maxAliases} aliases`, { maxAliases: limits.maxAliases }) }),
-    maxDirectivesRule({ n: limits.maxDirectives, propagateOnRejection: false, onReject: report('DIRECTIVE_LIMIT', `the operation has more than ${limits.maxDirectives} directives`, { maxDirectives: limits.maxDirectives }) }),
-    maxDepthRule({ n: limits.maxDepth + 1, propagateOnRejection: false, onReject: report('DEPTH_LIMIT', `the operation is nested deeper than the depth limit of ${limits.maxDepth}`, { maxDepth: limits.maxDepth }) }),
+    maxAliasesRule({
+      n: limits.maxAliases,
+      propagateOnRejection: false,
+      onReject: report('ALIAS_LIMIT', `the operation has more than ${limits.maxAliases} aliases`, {
+        maxAliases: limits.maxAliases,
+      }),
+    }),
+    maxDirectivesRule({
+      n: limits.maxDirectives,
+      propagateOnRejection: false,
+      onReject: report('DIRECTIVE_LIMIT', `the operation has more than ${limits.maxDirectives} directives`, {
+        maxDirectives: limits.maxDirectives,
+      }),
+    }),
+    maxDepthRule({
+      n: limits.maxDepth + 1,
+      propagateOnRejection: false,
+      onReject: report('DEPTH_LIMIT', `the operation is nested deeper than the depth limit of ${limits.maxDepth}`, {
+        maxDepth: limits.maxDepth,
+      }),
+    }),
   ];
 }
 
@@ -84,31 +124,38 @@ const pageArgument = (args: Record<string, unknown>): number | undefined =>
  * The page size each list field may return when the page size is an argument
  * of its parent (a connection's `edges` take `first` from the connection field).
  */
-function parentPageSizes(schema: GraphQLSchema, document: DocumentNode, variables: Record<string, unknown>): WeakMap<FieldNode, number> {
+function parentPageSizes(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  variables: Record<string, unknown>,
+): WeakMap<FieldNode, number> {
   const pages = new WeakMap<FieldNode, number>();
   const typeInfo = new TypeInfo(schema);
   const stack: (number | undefined)[] = [];
-  visit(document, visitWithTypeInfo(typeInfo, {
-    Field: {
-      enter(node) {
-        const def = typeInfo.getFieldDef();
-        let own: number | undefined;
-        if (def) {
-          try {
-            own = pageArgument(getArgumentValues(def, node, variables));
-          } catch {
-            own = undefined;
+  visit(
+    document,
+    visitWithTypeInfo(typeInfo, {
+      Field: {
+        enter(node) {
+          const def = typeInfo.getFieldDef();
+          let own: number | undefined;
+          if (def) {
+            try {
+              own = pageArgument(getArgumentValues(def, node, variables));
+            } catch {
+              own = undefined;
+            }
+            const parent = stack.at(-1);
+            if (parent !== undefined && isListType(getNullableType(def.type))) pages.set(node, parent);
           }
-          const parent = stack.at(-1);
-          if (parent !== undefined && isListType(getNullableType(def.type))) pages.set(node, parent);
-        }
-        stack.push(own);
+          stack.push(own);
+        },
+        leave() {
+          stack.pop();
+        },
       },
-      leave() {
-        stack.pop();
-      },
-    },
-  }));
+    }),
+  );
   return pages;
 }
 
@@ -124,7 +171,9 @@ function parentPageSizes(schema: GraphQLSchema, document: DocumentNode, variable
  *   other fields by 1.
  */
 function databaseEstimator(schema: GraphQLSchema, pages: WeakMap<FieldNode, number>): ComplexityEstimator {
-  const roots = new Set([schema.getQueryType(), schema.getMutationType(), schema.getSubscriptionType()].filter(Boolean));
+  const roots = new Set(
+    [schema.getQueryType(), schema.getMutationType(), schema.getSubscriptionType()].filter(Boolean),
+  );
   return ({ type, field, node, args, childComplexity }) => {
     const declared = field.extensions.complexity;
     const own = typeof declared === 'number' ? declared : roots.has(type as never) ? DATABASE_READ_COST : 1;
@@ -139,7 +188,13 @@ function databaseEstimator(schema: GraphQLSchema, pages: WeakMap<FieldNode, numb
  * @returns a GraphQLError with `extensions.code` `QUERY_TOO_COMPLEX` (and the
  *   `cost` and `maxCost`) when the cost exceeds `maxCost`, else null.
  */
-export function checkCost(schema: GraphQLSchema, document: DocumentNode, variables: Record<string, unknown> | undefined, operationName: string | null | undefined, limits: OperationLimits): GraphQLError | null {
+export function checkCost(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  variables: Record<string, unknown> | undefined,
+  operationName: string | null | undefined,
+  limits: OperationLimits,
+): GraphQLError | null {
   let cost: number;
   try {
     cost = getComplexity({
@@ -154,5 +209,9 @@ export function checkCost(schema: GraphQLSchema, document: DocumentNode, variabl
     return null;
   }
   if (cost <= limits.maxCost) return null;
-  return refusal('QUERY_TOO_COMPLEX', `operation cost ${cost} exceeds the limit of ${limits.maxCost}: ask for fewer items or fewer fields`, { cost, maxCost: limits.maxCost });
+  return refusal(
+    'QUERY_TOO_COMPLEX',
+    `operation cost ${cost} exceeds the limit of ${limits.maxCost}: ask for fewer items or fewer fields`,
+    { cost, maxCost: limits.maxCost },
+  );
 }

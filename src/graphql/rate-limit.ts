@@ -13,7 +13,10 @@ export class OperationRateLimiter {
   private readonly limiter: RateLimiterRedis;
 
   /** @param perMinute operations each key may start per minute. */
-  constructor(redis: Redis, readonly perMinute: number) {
+  constructor(
+    redis: Redis,
+    readonly perMinute: number,
+  ) {
     this.limiter = new RateLimiterRedis({
       storeClient: redis,
       keyPrefix: 'rt:ratelimit',
@@ -37,9 +40,12 @@ export class OperationRateLimiter {
     } catch (res) {
       if (!(res instanceof RateLimiterRes)) return null;
       const retryAfterSeconds = Math.max(1, Math.ceil(res.msBeforeNext / 1000));
-      return new GraphQLError(`rate limit of ${this.perMinute} operations per minute reached: retry in ${retryAfterSeconds} s`, {
-        extensions: { code: 'RATE_LIMITED', retryAfterSeconds, http: { status: 429 } },
-      });
+      return new GraphQLError(
+        `rate limit of ${this.perMinute} operations per minute reached: retry in ${retryAfterSeconds} s`,
+        {
+          extensions: { code: 'RATE_LIMITED', retryAfterSeconds, http: { status: 429 } },
+        },
+      );
     }
   }
 }

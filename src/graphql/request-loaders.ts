@@ -17,7 +17,9 @@ const loaders = new WeakMap<GraphQLContext, DataLoader<string, UnpaidUserRow | n
 export function unpaidUserLoader(ctx: GraphQLContext): DataLoader<string, UnpaidUserRow | null> {
   let loader = loaders.get(ctx);
   if (!loader) {
-    loader = new DataLoader((uids: readonly string[]) => ctx.services.unpaidUsers.getMany(uids), { maxBatchSize: MAX_UID_BATCH });
+    loader = new DataLoader((uids: readonly string[]) => ctx.services.unpaidUsers.getMany(uids), {
+      maxBatchSize: MAX_UID_BATCH,
+    });
     loaders.set(ctx, loader);
   }
   return loader;

@@ -16,7 +16,14 @@ import { RechargeResolver } from './resolvers/recharge-resolver.js';
  */
 export async function createSchema(pubSub?: PubSub): Promise<GraphQLSchema> {
   return buildSchema({
-    resolvers: [UnpaidUserResolver, ConsumerOffsetResolver, JobResolver, HotProductResolver, DailyActiveUsersResolver, RechargeResolver],
+    resolvers: [
+      UnpaidUserResolver,
+      ConsumerOffsetResolver,
+      JobResolver,
+      HotProductResolver,
+      DailyActiveUsersResolver,
+      RechargeResolver,
+    ],
     authChecker,
     pubSub,
     validate: false,

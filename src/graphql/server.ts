@@ -95,23 +95,28 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
   const log = opts.logger.child({ component: 'http' });
   const cleanups: (() => Promise<void>)[] = [];
 
-  app.use(pinoHttp({
-    logger: log,
-    genReqId: (req, res) => {
-      const id = (typeof req.headers['x-request-id'] === 'string' && req.headers['x-request-id'].slice(0, 100)) || randomUUID();
-      res.setHeader('x-request-id', id);
-      return id;
-    },
-    // Probes and scrapes every few seconds would drown the log.
-    autoLogging: { ignore: (req) => req.url !== '/graphql' },
-    // One line per answered operation at info would cost every request a JSON write at 1,000 requests/s:
-    // answers at debug, refusals (4xx) at info and failures (5xx) at warn.
-    customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'warn' : res.statusCode >= 400 ? 'info' : 'debug'),
-    serializers: {
-      req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url }),
-      res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
-    },
-  }));
+  app.use(
+    pinoHttp({
+      logger: log,
+      genReqId: (req, res) => {
+        const id =
+          (typeof req.headers['x-request-id'] === 'string' && req.headers['x-request-id'].slice(0, 100)) ||
+          randomUUID();
+        res.setHeader('x-request-id', id);
+        return id;
+      },
+      // Probes and scrapes every few seconds would drown the log.
+      autoLogging: { ignore: (req) => req.url !== '/graphql' },
+      // One line per answered operation at info would cost every request a JSON write at 1,000 requests/s:
+      // answers at debug, refusals (4xx) at info and failures (5xx) at warn.
+      customLogLevel: (_req, res, err) =>
+        err || res.statusCode >= 500 ? 'warn' : res.statusCode >= 400 ? 'info' : 'debug',
+      serializers: {
+        req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url }),
+        res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+      },
+    }),
+  );
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
@@ -130,14 +135,17 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
 
   if (opts.graphql) cleanups.push(await mountGraphQL(app, httpServer, opts.graphql, opts.metrics, log));
   if (opts.staticDir && existsSync(opts.staticDir)) {
-    app.use('/', express.static(opts.staticDir, {
-      index: 'index.html',
-      maxAge: '1h',
-      // Built assets have hashed names; the page itself must be revalidated after a rebuild.
-      setHeaders: (res, file) => {
-        if (file.endsWith('.html')) res.setHeader('cache-control', 'no-cache');
-      },
-    }));
+    app.use(
+      '/',
+      express.static(opts.staticDir, {
+        index: 'index.html',
+        maxAge: '1h',
+        // Built assets have hashed names; the page itself must be revalidated after a rebuild.
+        setHeaders: (res, file) => {
+          if (file.endsWith('.html')) res.setHeader('cache-control', 'no-cache');
+        },
+      }),
+    );
   }
 
   await new Promise<void>((resolve, reject) => {
@@ -158,9 +166,19 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
   };
 }
 
-async function mountGraphQL(app: express.Express, httpServer: Server, g: GraphQLOptions, metrics: Metrics, log: Logger): Promise<() => Promise<void>> {
+async function mountGraphQL(
+  app: express.Express,
+  httpServer: Server,
+  g: GraphQLOptions,
+  metrics: Metrics,
+  log: Logger,
+): Promise<() => Promise<void>> {
   // --- WebSocket (graphql-ws) ---
-  const wsServer = new WebSocketServer({ server: httpServer, path: '/graphql', maxPayload: g.websocket.maxPayloadBytes });
+  const wsServer = new WebSocketServer({
+    server: httpServer,
+    path: '/graphql',
+    maxPayload: g.websocket.maxPayloadBytes,
+  });
   /** Per connection: the subject it counts under, and its operations (id -> is a subscription). */
   const connections = new Map<object, { subject: string; operations: Map<string, boolean> }>();
   const connectionsPerSubject = new Map<string, number>();
@@ -170,67 +188,89 @@ async function mountGraphQL(app: express.Express, httpServer: Server, g: GraphQL
     if (n > 0) m.set(k, n);
     else m.delete(k);
   };
-  const clientAddress = (ctx: { extra: { request: { socket: { remoteAddress?: string } } } }) => ctx.extra.request.socket.remoteAddress ?? 'unknown';
-  const closeSocket = (ctx: { extra: { socket: { close(code: number, reason: string): void } } }, code: number, reason: string) => ctx.extra.socket.close(code, reason);
+  const clientAddress = (ctx: { extra: { request: { socket: { remoteAddress?: string } } } }) =>
+    ctx.extra.request.socket.remoteAddress ?? 'unknown';
+  const closeSocket = (
+    ctx: { extra: { socket: { close(code: number, reason: string): void } } },
+    code: number,
+    reason: string,
+  ) => ctx.extra.socket.close(code, reason);
 
-  const wsCleanup = useServer<Record<string, unknown>>({
-    schema: g.schema,
-    // Subscribers of the same change-log event share one execution result.
-    subscribe: createSharedResultSubscribe(),
-    onConnect: async (ctx) => {
-      const auth = await g.admission.authenticate(ctx.connectionParams?.authorization, clientAddress(ctx));
-      if (!auth.ok) {
-        const code = (auth.errors[0]?.extensions.code as string | undefined) ?? 'UNAUTHENTICATED';
-        closeSocket(ctx, code === 'RATE_LIMITED' ? WS_CLOSE_TOO_MANY_CONNECTIONS : WS_CLOSE_FORBIDDEN, code);
-        return false;
-      }
-      const subject = keyId(auth.caller.apiKey);
-      if (connections.size >= g.websocket.maxConnections || (connectionsPerSubject.get(subject) ?? 0) >= g.websocket.maxConnectionsPerKey) {
-        closeSocket(ctx, WS_CLOSE_TOO_MANY_CONNECTIONS, 'TOO_MANY_CONNECTIONS');
-        return false;
-      }
-      connections.set(ctx, { subject, operations: new Map() });
-      bump(connectionsPerSubject, subject, 1);
-      return true;
+  const wsCleanup = useServer<Record<string, unknown>>(
+    {
+      schema: g.schema,
+      // Subscribers of the same change-log event share one execution result.
+      subscribe: createSharedResultSubscribe(),
+      onConnect: async (ctx) => {
+        const auth = await g.admission.authenticate(ctx.connectionParams?.authorization, clientAddress(ctx));
+        if (!auth.ok) {
+          const code = (auth.errors[0]?.extensions.code as string | undefined) ?? 'UNAUTHENTICATED';
+          closeSocket(ctx, code === 'RATE_LIMITED' ? WS_CLOSE_TOO_MANY_CONNECTIONS : WS_CLOSE_FORBIDDEN, code);
+          return false;
+        }
+        const subject = keyId(auth.caller.apiKey);
+        if (
+          connections.size >= g.websocket.maxConnections ||
+          (connectionsPerSubject.get(subject) ?? 0) >= g.websocket.maxConnectionsPerKey
+        ) {
+          closeSocket(ctx, WS_CLOSE_TOO_MANY_CONNECTIONS, 'TOO_MANY_CONNECTIONS');
+          return false;
+        }
+        connections.set(ctx, { subject, operations: new Map() });
+        bump(connectionsPerSubject, subject, 1);
+        return true;
+      },
+      onSubscribe: async (ctx, id, payload): Promise<ExecutionArgs | readonly GraphQLError[]> => {
+        // Every operation is admitted again: keys can be revoked, tokens expire, budgets run out.
+        const admitted = await g.admission.admit(ctx.connectionParams?.authorization, clientAddress(ctx), payload);
+        if (!admitted.ok) return admitted.errors;
+        const conn = connections.get(ctx);
+        if (!conn) return refuse('UNAUTHENTICATED', 'the connection was not accepted').errors;
+        const isSubscription = admitted.operationType === OperationTypeNode.SUBSCRIPTION;
+        if (isSubscription && (subscriptionsPerSubject.get(conn.subject) ?? 0) >= g.websocket.maxSubscriptionsPerKey) {
+          return refuse(
+            'TOO_MANY_SUBSCRIPTIONS',
+            `at most ${g.websocket.maxSubscriptionsPerKey} subscriptions per key at once: complete one first`,
+            429,
+            { maxSubscriptions: g.websocket.maxSubscriptionsPerKey },
+          ).errors;
+        }
+        if (!conn.operations.has(id)) {
+          conn.operations.set(id, isSubscription);
+          if (isSubscription) bump(subscriptionsPerSubject, conn.subject, 1);
+          metrics.openSubscriptions.inc();
+        }
+        const contextValue: GraphQLContext = { caller: admitted.caller, services: g.services, logger: log };
+        return {
+          schema: g.schema,
+          document: admitted.document,
+          variableValues: admitted.variables,
+          operationName: admitted.operationName,
+          contextValue,
+        };
+      },
+      onComplete: (ctx, id) => {
+        const conn = connections.get(ctx);
+        if (!conn?.operations.has(id)) return;
+        if (conn.operations.get(id)) bump(subscriptionsPerSubject, conn.subject, -1);
+        conn.operations.delete(id);
+        metrics.openSubscriptions.dec();
+      },
+      onClose: (ctx) => {
+        const conn = connections.get(ctx);
+        if (!conn) return;
+        connections.delete(ctx);
+        bump(connectionsPerSubject, conn.subject, -1);
+        const subscriptions = [...conn.operations.values()].filter(Boolean).length;
+        if (subscriptions > 0) bump(subscriptionsPerSubject, conn.subject, -subscriptions);
+        metrics.openSubscriptions.dec(conn.operations.size);
+      },
+      onError: (_ctx, _id, _payload, errors) => {
+        log.debug({ errors: errors.map((e) => e.message) }, 'websocket operation failed');
+      },
     },
-    onSubscribe: async (ctx, id, payload): Promise<ExecutionArgs | readonly GraphQLError[]> => {
-      // Every operation is admitted again: keys can be revoked, tokens expire, budgets run out.
-      const admitted = await g.admission.admit(ctx.connectionParams?.authorization, clientAddress(ctx), payload);
-      if (!admitted.ok) return admitted.errors;
-      const conn = connections.get(ctx);
-      if (!conn) return refuse('UNAUTHENTICATED', 'the connection was not accepted').errors;
-      const isSubscription = admitted.operationType === OperationTypeNode.SUBSCRIPTION;
-      if (isSubscription && (subscriptionsPerSubject.get(conn.subject) ?? 0) >= g.websocket.maxSubscriptionsPerKey) {
-        return refuse('TOO_MANY_SUBSCRIPTIONS', `at most ${g.websocket.maxSubscriptionsPerKey} subscriptions per key at once: complete one first`, 429, { maxSubscriptions: g.websocket.maxSubscriptionsPerKey }).errors;
-      }
-      if (!conn.operations.has(id)) {
-        conn.operations.set(id, isSubscription);
-        if (isSubscription) bump(subscriptionsPerSubject, conn.subject, 1);
-        metrics.openSubscriptions.inc();
-      }
-      const contextValue: GraphQLContext = { caller: admitted.caller, services: g.services, logger: log };
-      return { schema: g.schema, document: admitted.document, variableValues: admitted.variables, operationName: admitted.operationName, contextValue };
-    },
-    onComplete: (ctx, id) => {
-      const conn = connections.get(ctx);
-      if (!conn?.operations.has(id)) return;
-      if (conn.operations.get(id)) bump(subscriptionsPerSubject, conn.subject, -1);
-      conn.operations.delete(id);
-      metrics.openSubscriptions.dec();
-    },
-    onClose: (ctx) => {
-      const conn = connections.get(ctx);
-      if (!conn) return;
-      connections.delete(ctx);
-      bump(connectionsPerSubject, conn.subject, -1);
-      const subscriptions = [...conn.operations.values()].filter(Boolean).length;
-      if (subscriptions > 0) bump(subscriptionsPerSubject, conn.subject, -subscriptions);
-      metrics.openSubscriptions.dec(conn.operations.size);
-    },
-    onError: (_ctx, _id, _payload, errors) => {
-      log.debug({ errors: errors.map((e) => e.message) }, 'websocket operation failed');
-    },
-  }, wsServer);
+    wsServer,
+  );
 
   // --- HTTP (Apollo Server) ---
   const durationPlugin: ApolloServerPlugin<GraphQLContext> = {
@@ -238,7 +278,10 @@ async function mountGraphQL(app: express.Express, httpServer: Server, g: GraphQL
       const started = performance.now();
       return Promise.resolve({
         willSendResponse({ operation }) {
-          metrics.graphqlDuration.observe({ operation: operation?.operation ?? 'invalid' }, (performance.now() - started) / 1000);
+          metrics.graphqlDuration.observe(
+            { operation: operation?.operation ?? 'invalid' },
+            (performance.now() - started) / 1000,
+          );
           return Promise.resolve();
         },
       });
@@ -255,11 +298,20 @@ async function mountGraphQL(app: express.Express, httpServer: Server, g: GraphQL
     stopOnTerminationSignals: false,
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
-      { serverWillStart() { return Promise.resolve({ async drainServer() { await wsCleanup.dispose(); } }); } },
+      {
+        serverWillStart() {
+          return Promise.resolve({
+            async drainServer() {
+              await wsCleanup.dispose();
+            },
+          });
+        },
+      },
       durationPlugin,
     ],
     formatError: (formatted, error) => {
-      if (formatted.extensions?.code === 'INTERNAL_SERVER_ERROR') log.error({ err: (error as GraphQLError).originalError ?? error }, 'resolver failed');
+      if (formatted.extensions?.code === 'INTERNAL_SERVER_ERROR')
+        log.error({ err: (error as GraphQLError).originalError ?? error }, 'resolver failed');
       return formatted;
     },
   });
@@ -278,27 +330,50 @@ async function mountGraphQL(app: express.Express, httpServer: Server, g: GraphQL
         return v;
       }
     };
-    return { query: q.query, operationName: q.operationName, variables: json(q.variables), extensions: json(q.extensions) };
+    return {
+      query: q.query,
+      operationName: q.operationName,
+      variables: json(q.variables),
+      extensions: json(q.extensions),
+    };
   };
   const admit: RequestHandler = async (req, res, next) => {
     try {
       const isGet = req.method === 'GET' || req.method === 'HEAD';
-      if (req.method === 'OPTIONS') { next(); return; }
+      if (req.method === 'OPTIONS') {
+        next();
+        return;
+      }
       // A GET without an operation is the landing page (or Apollo's 400): nothing to admit.
-      if (isGet && req.query.query === undefined && req.query.extensions === undefined) { next(); return; }
+      if (isGet && req.query.query === undefined && req.query.extensions === undefined) {
+        next();
+        return;
+      }
       const body: unknown = isGet ? fromQueryString(req.query) : req.body;
       const batch = Array.isArray(body);
       const operations = (batch ? body : [body]) as unknown[];
       if (batch) {
         const refused = g.admission.checkBatch(operations);
-        if (refused) { send(res, refused); return; }
+        if (refused) {
+          send(res, refused);
+          return;
+        }
       }
-      if (operations.some((o) => !o || typeof o !== 'object')) { send(res, refuse('BAD_REQUEST', 'the body must be a GraphQL request object')); return; }
+      if (operations.some((o) => !o || typeof o !== 'object')) {
+        send(res, refuse('BAD_REQUEST', 'the body must be a GraphQL request object'));
+        return;
+      }
       const auth = await g.admission.authenticate(req.headers.authorization, req.ip ?? 'unknown');
-      if (!auth.ok) { send(res, auth); return; }
+      if (!auth.ok) {
+        send(res, auth);
+        return;
+      }
       for (const op of operations as OperationRequest[]) {
         const admitted = await g.admission.admitOperation(auth.caller, op);
-        if (!admitted.ok) { send(res, admitted); return; }
+        if (!admitted.ok) {
+          send(res, admitted);
+          return;
+        }
         // Apollo runs exactly the text that was admitted (a trusted document sent by hash included).
         op.query = admitted.query;
         const ext = op.extensions as Record<string, unknown> | undefined;
@@ -306,7 +381,11 @@ async function mountGraphQL(app: express.Express, httpServer: Server, g: GraphQL
       }
       if (isGet) {
         // Apollo reads GET operations from the query string: put the admitted text there.
-        Object.defineProperty(req, 'query', { value: { ...req.query, query: (operations[0] as OperationRequest).query, extensions: undefined }, configurable: true, writable: true });
+        Object.defineProperty(req, 'query', {
+          value: { ...req.query, query: (operations[0] as OperationRequest).query, extensions: undefined },
+          configurable: true,
+          writable: true,
+        });
       }
       (req as unknown as { caller: Caller }).caller = auth.caller;
       next();
@@ -316,21 +395,44 @@ async function mountGraphQL(app: express.Express, httpServer: Server, g: GraphQL
   };
   const bodyErrors = (err: unknown, _req: express.Request, res: express.Response, next: express.NextFunction) => {
     const type = (err as { type?: string }).type;
-    if (type === 'entity.too.large') { send(res, refuse('PAYLOAD_TOO_LARGE', `the request body is larger than ${g.maxBodyBytes} bytes`, 413, { maxBytes: g.maxBodyBytes })); return; }
-    if (type === 'entity.parse.failed') { send(res, refuse('BAD_REQUEST', 'the request body is not valid JSON')); return; }
+    if (type === 'entity.too.large') {
+      send(
+        res,
+        refuse('PAYLOAD_TOO_LARGE', `the request body is larger than ${g.maxBodyBytes} bytes`, 413, {
+          maxBytes: g.maxBodyBytes,
+        }),
+      );
+      return;
+    }
+    if (type === 'entity.parse.failed') {
+      send(res, refuse('BAD_REQUEST', 'the request body is not valid JSON'));
+      return;
+    }
     next(err);
   };
-  const corsMiddleware = g.corsOrigins.length > 0
-    ? cors({ origin: g.corsOrigins.includes('*') ? true : g.corsOrigins, allowedHeaders: ['authorization', 'content-type', 'x-request-id'] })
-    : ((_req, _res, next) => next()) as RequestHandler;
+  const corsMiddleware =
+    g.corsOrigins.length > 0
+      ? cors({
+          origin: g.corsOrigins.includes('*') ? true : g.corsOrigins,
+          allowedHeaders: ['authorization', 'content-type', 'x-request-id'],
+        })
+      : (((_req, _res, next) => next()) as RequestHandler);
 
-  app.use('/graphql', corsMiddleware, express.json({ limit: g.maxBodyBytes }), bodyErrors, admit, expressMiddleware(apollo, {
-    context: ({ req }) => Promise.resolve({
-      caller: (req as unknown as { caller?: Caller }).caller ?? null,
-      services: g.services,
-      logger: (req as unknown as { log?: Logger }).log ?? log,
+  app.use(
+    '/graphql',
+    corsMiddleware,
+    express.json({ limit: g.maxBodyBytes }),
+    bodyErrors,
+    admit,
+    expressMiddleware(apollo, {
+      context: ({ req }) =>
+        Promise.resolve({
+          caller: (req as unknown as { caller?: Caller }).caller ?? null,
+          services: g.services,
+          logger: (req as unknown as { log?: Logger }).log ?? log,
+        }),
     }),
-  }));
+  );
 
   return async () => {
     await apollo.stop();

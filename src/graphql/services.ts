@@ -24,7 +24,10 @@ import { partitionBounds } from '../ingest/kafka-client.js';
 import { ShortLivedCache } from '../store/short-lived-cache.js';
 
 /** The services resolvers use, built once per API process. */
-export function createApiServices(config: Config, deps: { db: Db; redis: Redis; kafkaAdmin: Admin; jobs: JobDefinition[]; bus: EventBus; metrics?: Metrics }): ApiServices {
+export function createApiServices(
+  config: Config,
+  deps: { db: Db; redis: Redis; kafkaAdmin: Admin; jobs: JobDefinition[]; bus: EventBus; metrics?: Metrics },
+): ApiServices {
   const offsets = new OffsetStore(deps.db);
   const calendar = new ZonedCalendar(config.TIME_ZONE);
   const changeLog = new ChangeLogStore(deps.db);
@@ -35,8 +38,9 @@ export function createApiServices(config: Config, deps: { db: Db; redis: Redis; 
     retentionHours: config.CHANGE_LOG_RETENTION_HOURS,
     onRead: metrics
       ? (stream, changes, atMs) => {
-        for (const c of changes) metrics.changeLogReadLatency.observe({ stream }, Math.max(0, atMs - c.committedAtMs) / 1000);
-      }
+          for (const c of changes)
+            metrics.changeLogReadLatency.observe({ stream }, Math.max(0, atMs - c.committedAtMs) / 1000);
+        }
       : undefined,
     // The workers' post-commit messages on Redis wake the tailer of their group at once.
     listenForWakeUps: (stream, onWake) => {
@@ -44,7 +48,7 @@ export function createApiServices(config: Config, deps: { db: Db; redis: Redis; 
         const iterator = deps.bus.pubSub.subscribe(topic, stream)[Symbol.asyncIterator]();
         void (async () => {
           for (let next = await iterator.next(); !next.done; next = await iterator.next()) onWake();
-        // A lost wake-up only delays a change: the tailer's poll still reads every one.
+          // A lost wake-up only delays a change: the tailer's poll still reads every one.
         })().catch(() => undefined);
       }
     },
@@ -58,14 +62,23 @@ export function createApiServices(config: Config, deps: { db: Db; redis: Redis; 
     dailyActiveUsers: new DailyActiveUserStore(deps.db),
     offsets,
     kafkaAdmin: deps.kafkaAdmin,
-    topicBounds: new ShortLivedCache({ ttlMs: TOPIC_BOUNDS_TTL_MS, max: 64, load: (topic) => partitionBounds(deps.kafkaAdmin, topic) }),
+    topicBounds: new ShortLivedCache({
+      ttlMs: TOPIC_BOUNDS_TTL_MS,
+      max: 64,
+      load: (topic) => partitionBounds(deps.kafkaAdmin, topic),
+    }),
     jobs: deps.jobs.map((j) => ({ name: j.name, groupId: j.groupId, topic: j.topic, results: j.results })),
     operations: new JobOperations(deps.db, offsets, deps.kafkaAdmin, deps.jobs, deps.bus, deps.redis),
     redis: deps.redis,
     recharge: {
       reader: new RechargeMetricsReader(
         new RechargeMetricsStore(deps.db),
-        new RechargeServingCache({ redis: deps.redis, namespace: config.RECHARGE_GROUP, state: new RechargeServingState(deps.db, config.RECHARGE_GROUP), dateOf: (ms) => calendar.dateOf(ms) }),
+        new RechargeServingCache({
+          redis: deps.redis,
+          namespace: config.RECHARGE_GROUP,
+          state: new RechargeServingState(deps.db, config.RECHARGE_GROUP),
+          dateOf: (ms) => calendar.dateOf(ms),
+        }),
         calendar,
       ),
       snapshots: new CitySnapshotStore(deps.db, changeLog),

@@ -31,7 +31,9 @@ function sharedEventKey(event: unknown): string | null {
  * and process-wide services only). Other events (snapshots, the Redis-borne
  * `hotProductsUpdated`) execute per subscriber as before.
  */
-export function createSharedResultSubscribe(): (args: ExecutionArgs) => Promise<AsyncIterableIterator<ExecutionResult> | ExecutionResult> {
+export function createSharedResultSubscribe(): (
+  args: ExecutionArgs,
+) => Promise<AsyncIterableIterator<ExecutionResult> | ExecutionResult> {
   const shared = new Map<string, Result>();
   return async (args) => {
     const source = await createSourceEventStream(args);

@@ -14,7 +14,10 @@ export const PROGRESS_INTERVAL_MS = 4_000;
 
 /** The GraphQL error of {@link CursorExpiredError}: `CURSOR_EXPIRED` with `extensions.oldestCursor` and `extensions.retentionHours`. */
 export function cursorExpired(err: CursorExpiredError): GraphQLError {
-  return new GraphQLError(err.message, { extensions: { code: err.code, oldestCursor: err.oldestCursor, retentionHours: err.retentionHours }, originalError: err });
+  return new GraphQLError(err.message, {
+    extensions: { code: err.code, oldestCursor: err.oldestCursor, retentionHours: err.retentionHours },
+    originalError: err,
+  });
 }
 
 /**
@@ -24,7 +27,11 @@ export function cursorExpired(err: CursorExpiredError): GraphQLError {
  *   (the oldest cursor still complete) and `extensions.retentionHours` when the
  *   changes after it were pruned.
  */
-export async function subscriptionStart(ctx: GraphQLContext, stream: string, after: string | null): Promise<{ tailer: ChangeLogTailer; start: Map<number, string>; catchUp: boolean }> {
+export async function subscriptionStart(
+  ctx: GraphQLContext,
+  stream: string,
+  after: string | null,
+): Promise<{ tailer: ChangeLogTailer; start: Map<number, string>; catchUp: boolean }> {
   try {
     return await ctx.services.changeFeeds.startOf(stream, after);
   } catch (err) {

@@ -33,12 +33,17 @@ export class TrustedDocuments {
     try {
       file = JSON.parse(readFileSync(path, 'utf8')) as TrustedDocumentsFile;
     } catch (err) {
-      throw new ConfigError(`trusted documents: cannot read ${path} (written by npm run build): ${(err as Error).message}`, { cause: err });
+      throw new ConfigError(
+        `trusted documents: cannot read ${path} (written by npm run build): ${(err as Error).message}`,
+        { cause: err },
+      );
     }
     // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- the file is unchecked JSON: this line is what establishes its declared type
-    if (file?.algorithm !== 'sha256' || typeof file.documents !== 'object') throw new ConfigError(`trusted documents: ${path} is not a sha256 document list`);
+    if (file?.algorithm !== 'sha256' || typeof file.documents !== 'object')
+      throw new ConfigError(`trusted documents: ${path} is not a sha256 document list`);
     for (const [hash, text] of Object.entries(file.documents)) {
-      if (documentHash(text) !== hash) throw new ConfigError(`trusted documents: ${path} lists ${hash.slice(0, 12)}... whose text has another hash`);
+      if (documentHash(text) !== hash)
+        throw new ConfigError(`trusted documents: ${path} lists ${hash.slice(0, 12)}... whose text has another hash`);
     }
     return new TrustedDocuments(new Map(Object.entries(file.documents)));
   }

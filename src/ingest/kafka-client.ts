@@ -34,7 +34,8 @@ export function createKafka(brokers: string[], clientId: string, logger?: Logger
       if (!logger) return;
       const { message, ...extra } = entry.log;
       // kafkajs logs every rebalance as an error; they are routine here.
-      const level = entry.log.error === 'The group is rebalancing, re-joining' ? 'info' : LEVELS[entry.level] ?? 'info';
+      const level =
+        entry.log.error === 'The group is rebalancing, re-joining' ? 'info' : (LEVELS[entry.level] ?? 'info');
       logger[level]({ kafka: entry.namespace, ...extra }, message);
     },
   });
@@ -44,7 +45,10 @@ export function createKafka(brokers: string[], clientId: string, logger?: Logger
  * Creates the missing topics among `topics`; existing ones are left as they are.
  * @returns the names created now.
  */
-export async function ensureTopics(admin: Admin, topics: { topic: string; numPartitions: number }[]): Promise<string[]> {
+export async function ensureTopics(
+  admin: Admin,
+  topics: { topic: string; numPartitions: number }[],
+): Promise<string[]> {
   const existing = new Set(await admin.listTopics());
   const missing = topics.filter((t) => !existing.has(t.topic));
   if (missing.length === 0) return [];
@@ -56,7 +60,10 @@ export async function ensureTopics(admin: Admin, topics: { topic: string; numPar
 }
 
 /** Earliest and latest offset of each partition of `topic` (latest = the high watermark). */
-export async function partitionBounds(admin: Admin, topic: string): Promise<Map<number, { earliest: bigint; latest: bigint }>> {
+export async function partitionBounds(
+  admin: Admin,
+  topic: string,
+): Promise<Map<number, { earliest: bigint; latest: bigint }>> {
   const offsets = await admin.fetchTopicOffsets(topic);
   return new Map(offsets.map((o) => [o.partition, { earliest: BigInt(o.low), latest: BigInt(o.high) }]));
 }

@@ -9,7 +9,12 @@ import { createKafka } from './kafka-client.js';
  * @returns a function resolving to the count; it rejects when the brokers
  *   cannot be reached and no count was read before.
  */
-export function topicPartitionCount(brokers: string[], topic: string, logger?: Logger, ttlMs = 300_000): () => Promise<number> {
+export function topicPartitionCount(
+  brokers: string[],
+  topic: string,
+  logger?: Logger,
+  ttlMs = 300_000,
+): () => Promise<number> {
   let cached: { count: number; at: number } | null = null;
   let inFlight: Promise<number> | null = null;
   const fetch = async (): Promise<number> => {
@@ -25,16 +30,20 @@ export function topicPartitionCount(brokers: string[], topic: string, logger?: L
   };
   return async () => {
     if (cached && Date.now() - cached.at < ttlMs) return cached.count;
-    inFlight ??= fetch().then(
-      (count) => {
-        cached = { count, at: Date.now() };
-        return count;
-      },
-      (err: unknown) => {
-        if (cached) return cached.count;
-        throw err;
-      },
-    ).finally(() => { inFlight = null; });
+    inFlight ??= fetch()
+      .then(
+        (count) => {
+          cached = { count, at: Date.now() };
+          return count;
+        },
+        (err: unknown) => {
+          if (cached) return cached.count;
+          throw err;
+        },
+      )
+      .finally(() => {
+        inFlight = null;
+      });
     return inFlight;
   };
 }

@@ -61,7 +61,11 @@ export function createAbnormalOrdersJob(opts: AbnormalOrdersOptions): JobDefinit
     // CRM team's callback statuses, which are business data: a rebuild keeps them.
     clearResults: () => Promise.resolve(),
     createProcessor: ({ partition, nextOffset, replayFrom, watermarkMs, nowMs }) =>
-      new AbnormalOrdersProcessor(opts, partition, new PartitionWindowEngine(opts.window, aggregator, { nextOffset, watermarkMs, replayFrom }, nowMs)),
+      new AbnormalOrdersProcessor(
+        opts,
+        partition,
+        new PartitionWindowEngine(opts.window, aggregator, { nextOffset, watermarkMs, replayFrom }, nowMs),
+      ),
   };
 }
 
@@ -94,10 +98,17 @@ class AbnormalOrdersProcessor implements PartitionProcessor {
         this.engine.observe({ offset: record.offset, eventTimeMs: event.eventTimeMs }, nowMs);
         continue;
       }
-      const outcome = this.engine.add({ offset: record.offset, eventTimeMs: event.eventTimeMs, key: event.uid, value: event.phone }, nowMs);
+      const outcome = this.engine.add(
+        { offset: record.offset, eventTimeMs: event.eventTimeMs, key: event.uid, value: event.phone },
+        nowMs,
+      );
       if (outcome === 'late') {
         lateRecords++;
-        deadLetters.push({ record, reason: 'late', detail: `event time ${new Date(event.eventTimeMs).toISOString()} is at or before the watermark ${new Date(this.engine.watermarkMs ?? 0).toISOString()}: every window containing it is final` });
+        deadLetters.push({
+          record,
+          reason: 'late',
+          detail: `event time ${new Date(event.eventTimeMs).toISOString()} is at or before the watermark ${new Date(this.engine.watermarkMs ?? 0).toISOString()}: every window containing it is final`,
+        });
       }
     }
     return this.close(this.engine.closeDue(nowMs), deadLetters, lateRecords, fresh, nowMs);
@@ -111,15 +122,31 @@ class AbnormalOrdersProcessor implements PartitionProcessor {
   }
 
   position() {
-    return { nextOffset: this.engine.nextOffset, replayFrom: this.engine.replayFrom, watermarkMs: this.engine.watermarkMs };
+    return {
+      nextOffset: this.engine.nextOffset,
+      replayFrom: this.engine.replayFrom,
+      watermarkMs: this.engine.watermarkMs,
+    };
   }
 
-  private close(closed: ClosedWindow<string, UserWindowCount>[], deadLetters: DeadLetter[], lateRecords: number, records: number, nowMs: number): BatchResult {
+  private close(
+    closed: ClosedWindow<string, UserWindowCount>[],
+    deadLetters: DeadLetter[],
+    lateRecords: number,
+    records: number,
+    nowMs: number,
+  ): BatchResult {
     const candidates: Detection[] = [];
     for (const { window, entries } of closed) {
       for (const [uid, agg] of entries) {
         if (agg.count >= this.opts.threshold) {
-          candidates.push({ uid, phone: agg.phone, enterOrderCount: agg.count, windowStartMs: window.start, windowEndMs: window.end });
+          candidates.push({
+            uid,
+            phone: agg.phone,
+            enterOrderCount: agg.count,
+            windowStartMs: window.start,
+            windowEndMs: window.end,
+          });
         }
       }
     }
@@ -143,7 +170,13 @@ class AbnormalOrdersProcessor implements PartitionProcessor {
         if (this.opts.changeLog && detections.length > 0) {
           await this.opts.changeLog.append(
             tx,
-            { stream: this.opts.groupId, topic: this.opts.topic, partition: this.partition, batchOffset, batchWatermarkMs },
+            {
+              stream: this.opts.groupId,
+              topic: this.opts.topic,
+              partition: this.partition,
+              batchOffset,
+              batchWatermarkMs,
+            },
             detections.map((d) => ({ kind: CHANGE_KIND.abnormalUserDetected, payload: toEvent(d) })),
           );
         }

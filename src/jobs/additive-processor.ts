@@ -17,7 +17,10 @@ export interface AdditiveHandler<E> {
    * transaction) and post-commit work (`afterCommit`). Called once per batch
    * with at least one event.
    */
-  aggregate(events: readonly E[], ctx: { partition: number; watermarkMs: number | null; nextOffset: bigint }): Pick<BatchResult, 'write' | 'afterCommit'>;
+  aggregate(
+    events: readonly E[],
+    ctx: { partition: number; watermarkMs: number | null; nextOffset: bigint },
+  ): Pick<BatchResult, 'write' | 'afterCommit'>;
   /**
    * Only with {@link AdditiveIdleOptions}: post-commit work after an idle
    * advance moved the watermark (a tick with no records, no `write`), e.g. to
@@ -86,8 +89,10 @@ export class AdditiveProcessor<E> implements PartitionProcessor {
     private readonly graceMs: number,
     idle?: AdditiveIdleOptions,
   ) {
-    if (idle && !(idle.idleTimeoutMs > 0)) throw new RangeError(`idleTimeoutMs must be greater than 0 (milliseconds), got ${idle.idleTimeoutMs}`);
-    if (idle && !Number.isFinite(idle.nowMs)) throw new RangeError(`nowMs must be a finite number of epoch milliseconds, got ${idle.nowMs}`);
+    if (idle && !(idle.idleTimeoutMs > 0))
+      throw new RangeError(`idleTimeoutMs must be greater than 0 (milliseconds), got ${idle.idleTimeoutMs}`);
+    if (idle && !Number.isFinite(idle.nowMs))
+      throw new RangeError(`nowMs must be a finite number of epoch milliseconds, got ${idle.nowMs}`);
     this.next = restored.nextOffset;
     this.watermark = restored.watermarkMs;
     this.maxEventTimeMs = restored.watermarkMs === null ? null : restored.watermarkMs + graceMs;
@@ -123,7 +128,14 @@ export class AdditiveProcessor<E> implements PartitionProcessor {
       events.push(event);
     }
     if (events.length > 0) this.lastRecordWallMs = nowMs;
-    const out = events.length > 0 ? this.handler.aggregate(events, { partition: this.partition, watermarkMs: this.watermark, nextOffset: this.next }) : {};
+    const out =
+      events.length > 0
+        ? this.handler.aggregate(events, {
+            partition: this.partition,
+            watermarkMs: this.watermark,
+            nextOffset: this.next,
+          })
+        : {};
     return { ...out, deadLetters, lateRecords: 0, records: fresh };
   }
 
@@ -151,7 +163,8 @@ export class AdditiveProcessor<E> implements PartitionProcessor {
     if (this.idleTimeoutMs === null) return;
     const idleForMs = nowMs - this.lastRecordWallMs;
     if (idleForMs < this.idleTimeoutMs) return;
-    const candidate = this.maxEventTimeMs !== null ? this.maxEventTimeMs + idleForMs - this.graceMs : nowMs - this.graceMs;
+    const candidate =
+      this.maxEventTimeMs !== null ? this.maxEventTimeMs + idleForMs - this.graceMs : nowMs - this.graceMs;
     if (this.watermark === null || candidate > this.watermark) this.watermark = candidate;
   }
 }

@@ -49,7 +49,10 @@ export function memoizedDateOf(calendar: Pick<ZonedCalendar, 'dateOf'>): (epochM
  * each uid's earliest day in the batch, sorted by uid (the store's lock
  * order). Pure.
  */
-export function aggregateDailyUsers(events: readonly UserEvent[], dateOf: (epochMs: number) => string): { days: DayUsers[]; firstDays: FirstDay[] } {
+export function aggregateDailyUsers(
+  events: readonly UserEvent[],
+  dateOf: (epochMs: number) => string,
+): { days: DayUsers[]; firstDays: FirstDay[] } {
   const byDay = new Map<string, Set<string>>();
   const first = new Map<string, string>();
   for (const e of events) {
@@ -60,7 +63,9 @@ export function aggregateDailyUsers(events: readonly UserEvent[], dateOf: (epoch
     const seen = first.get(e.uid);
     if (seen === undefined || day < seen) first.set(e.uid, day);
   }
-  const days = [...byDay].sort(([a], [b]) => byCodeUnit(a, b)).map(([day, uids]) => ({ day, uids: [...uids].sort(byCodeUnit) }));
+  const days = [...byDay]
+    .sort(([a], [b]) => byCodeUnit(a, b))
+    .map(([day, uids]) => ({ day, uids: [...uids].sort(byCodeUnit) }));
   const firstDays = [...first].sort(([a], [b]) => byCodeUnit(a, b)).map(([uid, day]) => ({ uid, day }));
   return { days, firstDays };
 }

@@ -75,7 +75,8 @@ export class HotProductsEmitter {
     this.minIntervalMs = opts.minCheckIntervalMs ?? 1_000;
     this.publishLimit = opts.publishLimit ?? 100;
     this.maxCatchUp = opts.maxCatchUp ?? 12;
-    if (!(this.minIntervalMs >= 0)) throw new RangeError(`minCheckIntervalMs must be >= 0 milliseconds, got ${opts.minCheckIntervalMs}`);
+    if (!(this.minIntervalMs >= 0))
+      throw new RangeError(`minCheckIntervalMs must be >= 0 milliseconds, got ${opts.minCheckIntervalMs}`);
     if (!(this.publishLimit >= 1)) throw new RangeError(`publishLimit must be >= 1, got ${opts.publishLimit}`);
   }
 
@@ -101,21 +102,47 @@ export class HotProductsEmitter {
   async check(): Promise<number[]> {
     const { store, groupId, topic } = this.opts;
     const [partitions, wm] = await Promise.all([this.opts.partitionCount(), store.jobWatermark(groupId, topic)]);
-    if (partitions === 0 || wm.partitions < partitions || wm.withWatermark < wm.partitions || wm.minWatermarkMs === null) return [];
+    if (
+      partitions === 0 ||
+      wm.partitions < partitions ||
+      wm.withWatermark < wm.partitions ||
+      wm.minWatermarkMs === null
+    )
+      return [];
     const published: number[] = [];
     for (const windowEndMs of boundariesToEmit(wm.lastEmittedMs, wm.minWatermarkMs, this.maxCatchUp)) {
       const toEvent = (ranking: Parameters<typeof assignRanks>[0]): HotProductsUpdatedEvent => ({
         windowStart: new Date(windowEndMs - RANKING_SPAN_MS).toISOString(),
         windowEnd: new Date(windowEndMs).toISOString(),
-        products: assignRanks(ranking).map((p) => ({ productId: p.productId, clicks: p.clicks, rank: p.rank, category: p.category })),
+        products: assignRanks(ranking).map((p) => ({
+          productId: p.productId,
+          clicks: p.clicks,
+          rank: p.rank,
+          category: p.category,
+        })),
       });
       const { changeLog } = this.opts;
-      const ranking = await store.claimEmission(groupId, windowEndMs, RANKING_SPAN_MS, this.publishLimit, this.opts.claimedBy,
-        changeLog ? (tx, r) => changeLog.appendJobWide(tx, groupId, windowEndMs, { kind: CHANGE_KIND.hotProductsRanking, payload: toEvent(r) }) : undefined);
+      const ranking = await store.claimEmission(
+        groupId,
+        windowEndMs,
+        RANKING_SPAN_MS,
+        this.publishLimit,
+        this.opts.claimedBy,
+        changeLog
+          ? (tx, r) =>
+              changeLog.appendJobWide(tx, groupId, windowEndMs, {
+                kind: CHANGE_KIND.hotProductsRanking,
+                payload: toEvent(r),
+              })
+          : undefined,
+      );
       if (!ranking) continue;
       await this.opts.publish(toEvent(ranking));
       published.push(windowEndMs);
-      this.opts.logger.info({ windowEnd: new Date(windowEndMs).toISOString(), products: ranking.length }, 'hot-products ranking published');
+      this.opts.logger.info(
+        { windowEnd: new Date(windowEndMs).toISOString(), products: ranking.length },
+        'hot-products ranking published',
+      );
     }
     return published;
   }

@@ -1,7 +1,13 @@
 import { CLICK_ACTION, parseProductClick, type ProductClickEvent } from '../ingest/formats/product-click.js';
 import { compareIds } from '../stream/hot-ranking.js';
 import { MINUTE_MS } from '../domain/time-units.js';
-import type { ClickBatch, HotProductStore, MinuteActions, MinuteClicks, TotalClicks } from '../store/hot-product-store.js';
+import type {
+  ClickBatch,
+  HotProductStore,
+  MinuteActions,
+  MinuteClicks,
+  TotalClicks,
+} from '../store/hot-product-store.js';
 import { AdditiveProcessor, type AdditiveHandler } from './additive-processor.js';
 import type { JobDefinition } from './job.js';
 
@@ -65,7 +71,12 @@ export function aggregateClicks(events: readonly ProductClickEvent[]): ClickBatc
     if (t > agg.lastClickMs) agg.lastClickMs = t;
     agg.minutes.set(minute, (agg.minutes.get(minute) ?? 0) + 1);
     const c = e.category;
-    if (c !== null && (agg.categoryAtMs === null || t > agg.categoryAtMs || (t === agg.categoryAtMs && agg.category !== null && c > agg.category))) {
+    if (
+      c !== null &&
+      (agg.categoryAtMs === null ||
+        t > agg.categoryAtMs ||
+        (t === agg.categoryAtMs && agg.category !== null && c > agg.category))
+    ) {
       agg.category = c;
       agg.categoryAtMs = t;
     }
@@ -81,12 +92,23 @@ export function aggregateClicks(events: readonly ProductClickEvent[]): ClickBatc
     if (agg.minutes.size === 1) {
       for (const [minuteMs, clicks] of agg.minutes) minutes.push({ productId, minuteMs, clicks });
     } else {
-      for (const [minuteMs, clicks] of [...agg.minutes].sort(([a], [b]) => a - b)) minutes.push({ productId, minuteMs, clicks });
+      for (const [minuteMs, clicks] of [...agg.minutes].sort(([a], [b]) => a - b))
+        minutes.push({ productId, minuteMs, clicks });
     }
-    totals[i] = { productId, clicks: agg.clicks, lastClickMs: agg.lastClickMs, category: agg.category, categoryAtMs: agg.categoryAtMs };
+    totals[i] = {
+      productId,
+      clicks: agg.clicks,
+      lastClickMs: agg.lastClickMs,
+      category: agg.category,
+      categoryAtMs: agg.categoryAtMs,
+    };
   }
-  const actions = others === null ? [] : [...others.values()].sort((a, b) =>
-    compareIds(a.productId, b.productId) || a.minuteMs - b.minuteMs || compareIds(a.action, b.action));
+  const actions =
+    others === null
+      ? []
+      : [...others.values()].sort(
+          (a, b) => compareIds(a.productId, b.productId) || a.minuteMs - b.minuteMs || compareIds(a.action, b.action),
+        );
   return { minutes, actions, totals };
 }
 
@@ -119,6 +141,9 @@ export function createHotProductsJob(opts: HotProductsOptions): JobDefinition {
     results: 'additive',
     clearResults: (tx) => opts.store.clear(tx, opts.groupId),
     createProcessor: ({ partition, nextOffset, watermarkMs, nowMs }) =>
-      new AdditiveProcessor(handler, partition, { nextOffset, watermarkMs }, opts.graceMs, { idleTimeoutMs: opts.idleTimeoutMs, nowMs }),
+      new AdditiveProcessor(handler, partition, { nextOffset, watermarkMs }, opts.graceMs, {
+        idleTimeoutMs: opts.idleTimeoutMs,
+        nowMs,
+      }),
   };
 }

@@ -69,7 +69,10 @@ export class JobOperations {
   job(nameOrGroup: string): JobDefinition {
     const job = this.jobs.find((j) => j.name === nameOrGroup || j.groupId === nameOrGroup);
     if (!job) {
-      throw new OperationRefusedError('JOB_NOT_FOUND', `no job or consumer group ${JSON.stringify(nameOrGroup)} (known: ${this.jobs.map((j) => `${j.name} (group ${j.groupId})`).join(', ')})`);
+      throw new OperationRefusedError(
+        'JOB_NOT_FOUND',
+        `no job or consumer group ${JSON.stringify(nameOrGroup)} (known: ${this.jobs.map((j) => `${j.name} (group ${j.groupId})`).join(', ')})`,
+      );
     }
     return job;
   }
@@ -83,30 +86,53 @@ export class JobOperations {
    *   partition, missing or out-of-range offset with the valid range),
    *   `RECOUNT_REFUSED` (with `recordsToRecount`).
    */
-  async resetOffsets(req: ResetRequest, actor: Actor): Promise<{ moves: PartitionMove[]; applied: boolean; acknowledged: boolean; recordsToRecount: bigint }> {
+  async resetOffsets(
+    req: ResetRequest,
+    actor: Actor,
+  ): Promise<{ moves: PartitionMove[]; applied: boolean; acknowledged: boolean; recordsToRecount: bigint }> {
     const job = this.job(req.groupId);
-    if (req.groupId !== job.groupId) throw new OperationRefusedError('JOB_NOT_FOUND', `no consumer group ${JSON.stringify(req.groupId)}`);
+    if (req.groupId !== job.groupId)
+      throw new OperationRefusedError('JOB_NOT_FOUND', `no consumer group ${JSON.stringify(req.groupId)}`);
     if (req.topic && req.topic !== job.topic) {
-      throw new OperationRefusedError('OPERATION_INPUT_INVALID', `group ${job.groupId} consumes topic ${job.topic}, not ${req.topic}`, { argument: 'topic' });
+      throw new OperationRefusedError(
+        'OPERATION_INPUT_INVALID',
+        `group ${job.groupId} consumes topic ${job.topic}, not ${req.topic}`,
+        { argument: 'topic' },
+      );
     }
     const bounds = await partitionBounds(this.admin, job.topic);
     const all = [...bounds.keys()].sort((a, b) => a - b);
-    const partitions = req.partitions && req.partitions.length > 0 ? [...new Set(req.partitions)].sort((a, b) => a - b) : all;
+    const partitions =
+      req.partitions && req.partitions.length > 0 ? [...new Set(req.partitions)].sort((a, b) => a - b) : all;
     const unknown = partitions.filter((p) => !bounds.has(p));
     if (unknown.length > 0) {
-      throw new OperationRefusedError('OPERATION_INPUT_INVALID', `topic ${job.topic} has no partition ${unknown.join(', ')} (partitions: ${all.join(', ')})`, { argument: 'partitions' });
+      throw new OperationRefusedError(
+        'OPERATION_INPUT_INVALID',
+        `topic ${job.topic} has no partition ${unknown.join(', ')} (partitions: ${all.join(', ')})`,
+        { argument: 'partitions' },
+      );
     }
     const targets = await this.targets(job.topic, partitions, bounds, req);
-    const current = new Map((await this.offsets.list(job.groupId)).filter((r) => r.topic === job.topic).map((r) => [r.partition, r.nextOffset]));
+    const current = new Map(
+      (await this.offsets.list(job.groupId))
+        .filter((r) => r.topic === job.topic)
+        .map((r) => [r.partition, r.nextOffset]),
+    );
     const planned: PartitionMove[] = partitions.map((p) => {
       const stored = current.get(p);
-      return { partition: p, before: stored === undefined || stored < 0n ? entryOf(bounds, p, 'offset bounds').earliest : stored, after: entryOf(targets, p, 'target offset') };
+      return {
+        partition: p,
+        before: stored === undefined || stored < 0n ? entryOf(bounds, p, 'offset bounds').earliest : stored,
+        after: entryOf(targets, p, 'target offset'),
+      };
     });
     const recordsToRecount = planned.reduce((sum, m) => sum + (m.after < m.before ? m.before - m.after : 0n), 0n);
     if (job.results === 'additive' && recordsToRecount > 0n && !req.allowRecount) {
-      throw new OperationRefusedError('RECOUNT_REFUSED',
+      throw new OperationRefusedError(
+        'RECOUNT_REFUSED',
         `${job.name} adds each record to its totals: moving it backwards would count ${recordsToRecount} records again. Use rebuildJob for an exact recount, or allowRecount: true to accept it.`,
-        { recordsToRecount: Number(recordsToRecount) });
+        { recordsToRecount: Number(recordsToRecount) },
+      );
     }
     if (req.dryRun) return { moves: planned, applied: false, acknowledged: false, recordsToRecount };
     const moves = await this.db.$transaction(
@@ -125,11 +151,15 @@ export class JobOperations {
    *   move is committed all the same and the owner applies it at its next commit.
    */
   private async awaitOwners(job: JobDefinition, partitions: number[]): Promise<boolean> {
-    const stats = await this.redis.mget(partitions.map((p) => partitionStatsKey(job.groupId, job.topic, p))).catch(() => partitions.map(() => null));
+    const stats = await this.redis
+      .mget(partitions.map((p) => partitionStatsKey(job.groupId, job.topic, p)))
+      .catch(() => partitions.map(() => null));
     const owned = partitions.filter((_, i) => stats[i] !== null);
     const deadline = Date.now() + this.acknowledgeTimeoutMs;
     while (owned.length > 0) {
-      const rows = await this.db.consumerOffset.findMany({ where: { groupId: job.groupId, topic: job.topic, partition: { in: owned } } });
+      const rows = await this.db.consumerOffset.findMany({
+        where: { groupId: job.groupId, topic: job.topic, partition: { in: owned } },
+      });
       if (rows.every((r) => r.resetEpoch !== r.epoch)) return true;
       if (Date.now() > deadline) return false;
       await new Promise((r) => setTimeout(r, 100));
@@ -144,18 +174,31 @@ export class JobOperations {
    * @returns the moves and how many records retention already deleted
    *   (results are exact only when that is 0).
    */
-  async rebuild(name: string, actor: Actor): Promise<{ moves: PartitionMove[]; lostToRetention: bigint; acknowledged: boolean }> {
+  async rebuild(
+    name: string,
+    actor: Actor,
+  ): Promise<{ moves: PartitionMove[]; lostToRetention: bigint; acknowledged: boolean }> {
     const job = this.job(name);
     const bounds = await partitionBounds(this.admin, job.topic);
     const targets = new Map([...bounds].map(([p, b]) => [p, b.earliest]));
     // Offsets start at 0, so the earliest offset is the number of records retention deleted.
     const lost = new Map([...bounds].map(([p, b]) => [p, b.earliest]));
-    const moves = await this.db.$transaction(async (tx) => {
-      // Lock every row first: owners' batch commits wait, then fail the epoch check.
-      await tx.$queryRaw`SELECT epoch FROM consumer_offset WHERE group_id = ${job.groupId} FOR UPDATE`;
-      await job.clearResults(tx);
-      return this.offsets.moveTo(tx, job.groupId, job.topic, targets, { mode: 'REBUILD', ...actor }, { lostToRetention: lost });
-    }, { maxWait: 10_000, timeout: 120_000 });
+    const moves = await this.db.$transaction(
+      async (tx) => {
+        // Lock every row first: owners' batch commits wait, then fail the epoch check.
+        await tx.$queryRaw`SELECT epoch FROM consumer_offset WHERE group_id = ${job.groupId} FOR UPDATE`;
+        await job.clearResults(tx);
+        return this.offsets.moveTo(
+          tx,
+          job.groupId,
+          job.topic,
+          targets,
+          { mode: 'REBUILD', ...actor },
+          { lostToRetention: lost },
+        );
+      },
+      { maxWait: 10_000, timeout: 120_000 },
+    );
     await job.afterClear?.();
     this.notify({ kind: 'reset', job: job.name, partitions: [...bounds.keys()] });
     const acknowledged = await this.awaitOwners(job, [...bounds.keys()]);
@@ -183,24 +226,39 @@ export class JobOperations {
     this.bus.pubSub.publish(TOPIC_JOB_CONTROL, this.job(event.job).groupId, event);
   }
 
-  private async targets(topic: string, partitions: number[], bounds: Map<number, { earliest: bigint; latest: bigint }>, req: ResetRequest): Promise<Map<number, bigint>> {
+  private async targets(
+    topic: string,
+    partitions: number[],
+    bounds: Map<number, { earliest: bigint; latest: bigint }>,
+    req: ResetRequest,
+  ): Promise<Map<number, bigint>> {
     const out = new Map<number, bigint>();
     switch (req.to) {
       case 'EARLIEST':
       case 'LATEST':
-        for (const p of partitions) out.set(p, req.to === 'EARLIEST' ? entryOf(bounds, p, 'offset bounds').earliest : entryOf(bounds, p, 'offset bounds').latest);
+        for (const p of partitions)
+          out.set(
+            p,
+            req.to === 'EARLIEST'
+              ? entryOf(bounds, p, 'offset bounds').earliest
+              : entryOf(bounds, p, 'offset bounds').latest,
+          );
         return out;
       case 'OFFSET': {
         if (req.offset === null || req.offset === undefined || !Number.isSafeInteger(req.offset)) {
-          throw new OperationRefusedError('OPERATION_INPUT_INVALID', 'to: OFFSET needs offset (a whole number)', { argument: 'offset' });
+          throw new OperationRefusedError('OPERATION_INPUT_INVALID', 'to: OFFSET needs offset (a whole number)', {
+            argument: 'offset',
+          });
         }
         for (const p of partitions) {
           const b = entryOf(bounds, p, 'offset bounds');
           const target = BigInt(req.offset);
           if (target < b.earliest || target > b.latest) {
-            throw new OperationRefusedError('OPERATION_INPUT_INVALID',
+            throw new OperationRefusedError(
+              'OPERATION_INPUT_INVALID',
               `offset ${req.offset} is outside partition ${p}'s range [${b.earliest}, ${b.latest}]`,
-              { argument: 'offset', partition: p, earliest: Number(b.earliest), latest: Number(b.latest) });
+              { argument: 'offset', partition: p, earliest: Number(b.earliest), latest: Number(b.latest) },
+            );
           }
           out.set(p, target);
         }
@@ -208,7 +266,9 @@ export class JobOperations {
       }
       case 'TIMESTAMP': {
         if (req.timestampMs === null || req.timestampMs === undefined) {
-          throw new OperationRefusedError('OPERATION_INPUT_INVALID', 'to: TIMESTAMP needs timestamp', { argument: 'timestamp' });
+          throw new OperationRefusedError('OPERATION_INPUT_INVALID', 'to: TIMESTAMP needs timestamp', {
+            argument: 'timestamp',
+          });
         }
         const found = await this.admin.fetchTopicOffsetsByTimestamp(topic, req.timestampMs);
         for (const p of partitions) {

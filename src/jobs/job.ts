@@ -87,5 +87,11 @@ export interface JobDefinition {
    */
   prepare?(): Promise<void>;
   /** Builds a partition's processor from its stored position (exactly-once restore). */
-  createProcessor(ctx: { partition: number; nextOffset: bigint; replayFrom: bigint; watermarkMs: number | null; nowMs: number }): PartitionProcessor;
+  createProcessor(ctx: {
+    partition: number;
+    nextOffset: bigint;
+    replayFrom: bigint;
+    watermarkMs: number | null;
+    nowMs: number;
+  }): PartitionProcessor;
 }

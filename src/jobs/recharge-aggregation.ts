@@ -33,7 +33,10 @@ export function minuteStartOf(epochMs: number): number {
  * Fen sums are exact: an amount is below 10^10 fen, so even 900,000 orders
  * stay below 2^53.
  */
-export function aggregateRecharges(events: readonly RechargeEvent[], calendar: ZonedCalendar): { daily: CityDayDelta[]; minutes: MinuteDelta[] } {
+export function aggregateRecharges(
+  events: readonly RechargeEvent[],
+  calendar: ZonedCalendar,
+): { daily: CityDayDelta[]; minutes: MinuteDelta[] } {
   const daily = new Map<string, CityDayDelta>();
   const minutes = new Map<number, MinuteDelta>();
   // Formatting a date per event was a third of this function: a batch spans a day or two.
@@ -70,7 +73,9 @@ export function aggregateRecharges(events: readonly RechargeEvent[], calendar: Z
     }
   }
   return {
-    daily: [...daily.values()].sort((a, b) => (a.day === b.day ? compare(a.cityCode, b.cityCode) : compare(a.day, b.day))),
+    daily: [...daily.values()].sort((a, b) =>
+      a.day === b.day ? compare(a.cityCode, b.cityCode) : compare(a.day, b.day),
+    ),
     minutes: [...minutes.values()].sort((a, b) => a.minuteStartMs - b.minuteStartMs),
   };
 }

@@ -88,11 +88,14 @@ export function createRechargeMetricsJob(opts: RechargeMetricsOptions): JobDefin
   let cityCodes: ReadonlySet<string> | null = null;
   let loading: Promise<void> | null = null;
   const loadCities = (): Promise<void> => {
-    loading ??= opts.store.loadCities().then((cities) => {
-      cityCodes = new Set(cities.map((c) => c.code));
-    }).finally(() => {
-      loading = null;
-    });
+    loading ??= opts.store
+      .loadCities()
+      .then((cities) => {
+        cityCodes = new Set(cities.map((c) => c.code));
+      })
+      .finally(() => {
+        loading = null;
+      });
     return loading;
   };
   const isKnownCity = (code: string) => {
@@ -131,7 +134,11 @@ export function createRechargeMetricsJob(opts: RechargeMetricsOptions): JobDefin
     try {
       const cutoffMs = now() - opts.dedupHorizonMs - PRUNE_MARGIN_MS;
       const { deleted } = await opts.store.pruneOrders(cutoffMs);
-      if (deleted > 0) opts.logger?.info({ deleted, before: new Date(cutoffMs).toISOString() }, 'pruned order ids beyond the de-duplication horizon');
+      if (deleted > 0)
+        opts.logger?.info(
+          { deleted, before: new Date(cutoffMs).toISOString() },
+          'pruned order ids beyond the de-duplication horizon',
+        );
     } catch (err) {
       opts.logger?.warn({ err }, 'pruning order ids failed: retried at the next interval');
     } finally {
@@ -150,15 +157,22 @@ export function createRechargeMetricsJob(opts: RechargeMetricsOptions): JobDefin
     parse: (record) => {
       const event = parseRecharge(record.value, { calendar: opts.calendar, isKnownCity });
       if (event !== null && event.notifyTimeMs < now() - opts.dedupHorizonMs) {
-        throw new MalformedRecordError(BEYOND_DEDUP_HORIZON,
-          `receiveNotifyTime ${new Date(event.notifyTimeMs).toISOString()} is older than the de-duplication horizon (${opts.dedupHorizonMs / 86_400_000} days): order ${event.orderId} cannot be proven not to be a duplicate`);
+        throw new MalformedRecordError(
+          BEYOND_DEDUP_HORIZON,
+          `receiveNotifyTime ${new Date(event.notifyTimeMs).toISOString()} is older than the de-duplication horizon (${opts.dedupHorizonMs / 86_400_000} days): order ${event.orderId} cannot be proven not to be a duplicate`,
+        );
       }
       return event;
     },
     eventTimeMs: (e) => e.notifyTimeMs,
     aggregate: (events, { partition, watermarkMs, nextOffset }) => {
       const orders = firstOfEachOrder(events);
-      let changed: { daily: CityDailyStats[]; minutes: MinuteStats[]; version: ServingVersion; wentBack: boolean } | null = null;
+      let changed: {
+        daily: CityDailyStats[];
+        minutes: MinuteStats[];
+        version: ServingVersion;
+        wentBack: boolean;
+      } | null = null;
       return {
         write: async (tx) => {
           changed = null;
@@ -170,10 +184,26 @@ export function createRechargeMetricsJob(opts: RechargeMetricsOptions): JobDefin
           const values = await opts.store.readBack(tx, daily, minutes);
           if (opts.changeLog && values.daily.length > 0) {
             // Read back in primary-key order (day, city): a replayed batch logs the same sequence.
-            const cities = [...values.daily].sort((x, y) => (x.date < y.date ? -1 : x.date > y.date ? 1 : x.cityCode < y.cityCode ? -1 : x.cityCode > y.cityCode ? 1 : 0));
+            const cities = [...values.daily].sort((x, y) =>
+              x.date < y.date
+                ? -1
+                : x.date > y.date
+                  ? 1
+                  : x.cityCode < y.cityCode
+                    ? -1
+                    : x.cityCode > y.cityCode
+                      ? 1
+                      : 0,
+            );
             await opts.changeLog.append(
               tx,
-              { stream: opts.groupId, topic: opts.topic, partition, batchOffset: nextOffset, batchWatermarkMs: watermarkMs },
+              {
+                stream: opts.groupId,
+                topic: opts.topic,
+                partition,
+                batchOffset: nextOffset,
+                batchWatermarkMs: watermarkMs,
+              },
               cities.map((c) => ({ kind: CHANGE_KIND.cityDailyChanged, payload: c })),
             );
           }
@@ -186,9 +216,14 @@ export function createRechargeMetricsJob(opts: RechargeMetricsOptions): JobDefin
           if (!changed) return;
           const { daily, minutes, version, wentBack } = changed;
           if (wentBack) {
-            opts.logger?.warn({ seq: version.seq, committedSeq }, 'the database is behind commits this worker made (restored backup?): abandoning the Redis generation');
+            opts.logger?.warn(
+              { seq: version.seq, committedSeq },
+              'the database is behind commits this worker made (restored backup?): abandoning the Redis generation',
+            );
             committedSeq = version.seq;
-            await opts.state.abandonGeneration(version.generation).catch((err: unknown) => opts.logger?.error({ err }, 'could not abandon the Redis generation'));
+            await opts.state
+              .abandonGeneration(version.generation)
+              .catch((err: unknown) => opts.logger?.error({ err }, 'could not abandon the Redis generation'));
           } else if (version.seq > committedSeq) {
             committedSeq = version.seq;
           }
@@ -214,14 +249,24 @@ export function createRechargeMetricsJob(opts: RechargeMetricsOptions): JobDefin
     afterClear: () => opts.cache.clearAll(),
     prepare: async () => {
       await loadCities();
-      await opts.cache.distrustIfAhead().catch((err: unknown) => opts.logger?.warn({ err }, 'could not compare Redis with the database at start'));
+      await opts.cache
+        .distrustIfAhead()
+        .catch((err: unknown) => opts.logger?.warn({ err }, 'could not compare Redis with the database at start'));
       startPruning();
     },
     createProcessor: ({ partition, nextOffset, watermarkMs }) => {
-      if (cityCodes === null) throw new Error(`${RECHARGE_METRICS_JOB}: the city codes are not loaded (prepare() must run before the consumer starts)`);
+      if (cityCodes === null)
+        throw new Error(
+          `${RECHARGE_METRICS_JOB}: the city codes are not loaded (prepare() must run before the consumer starts)`,
+        );
       // Picks up cities added to the table since the start, for the next assignment.
-      void loadCities().catch((err: unknown) => opts.logger?.warn({ err }, 'reloading the city codes failed: keeping the loaded ones'));
-      return countingBeyondHorizon(new AdditiveProcessor(handler, partition, { nextOffset, watermarkMs }, opts.graceMs), partition);
+      void loadCities().catch((err: unknown) =>
+        opts.logger?.warn({ err }, 'reloading the city codes failed: keeping the loaded ones'),
+      );
+      return countingBeyondHorizon(
+        new AdditiveProcessor(handler, partition, { nextOffset, watermarkMs }, opts.graceMs),
+        partition,
+      );
     },
   };
 }

@@ -38,22 +38,23 @@ const changeLogOf = (config: Config, db: Db) => (config.CHANGE_LOG === 'on' ? ne
 
 /** Every job this service knows, by name. */
 export const JOB_FACTORIES: Record<string, JobFactory> = {
-  'abnormal-orders': (config, { db, bus }) => createAbnormalOrdersJob({
-    groupId: config.ABNORMAL_ORDERS_GROUP,
-    topic: config.USER_BEHAVIOR_TOPIC,
-    threshold: config.ABNORMAL_THRESHOLD,
-    window: {
-      sizeMs: config.ABNORMAL_WINDOW_SIZE_MS,
-      advanceMs: config.ABNORMAL_WINDOW_ADVANCE_MS,
-      graceMs: config.GRACE_MS,
-      idleTimeoutMs: config.IDLE_TIMEOUT_MS ?? config.ABNORMAL_WINDOW_ADVANCE_MS,
-    },
-    store: new UnpaidUserStore(db),
-    changeLog: changeLogOf(config, db),
-    publish: (events) => {
-      for (const e of events) bus.pubSub.publish(TOPIC_ABNORMAL_USER_DETECTED, config.ABNORMAL_ORDERS_GROUP, e);
-    },
-  }),
+  'abnormal-orders': (config, { db, bus }) =>
+    createAbnormalOrdersJob({
+      groupId: config.ABNORMAL_ORDERS_GROUP,
+      topic: config.USER_BEHAVIOR_TOPIC,
+      threshold: config.ABNORMAL_THRESHOLD,
+      window: {
+        sizeMs: config.ABNORMAL_WINDOW_SIZE_MS,
+        advanceMs: config.ABNORMAL_WINDOW_ADVANCE_MS,
+        graceMs: config.GRACE_MS,
+        idleTimeoutMs: config.IDLE_TIMEOUT_MS ?? config.ABNORMAL_WINDOW_ADVANCE_MS,
+      },
+      store: new UnpaidUserStore(db),
+      changeLog: changeLogOf(config, db),
+      publish: (events) => {
+        for (const e of events) bus.pubSub.publish(TOPIC_ABNORMAL_USER_DETECTED, config.ABNORMAL_ORDERS_GROUP, e);
+      },
+    }),
   'hot-products': (config, { db, bus }) => {
     const store = new HotProductStore(db);
     const logger = createLogger(config.LOG_LEVEL).child({ job: 'hot-products' });
@@ -75,13 +76,14 @@ export const JOB_FACTORIES: Record<string, JobFactory> = {
       }),
     });
   },
-  'daily-active-users': (config, { db }) => createDailyActiveUsersJob({
-    groupId: config.DAU_GROUP,
-    topic: config.USER_BEHAVIOR_TOPIC,
-    graceMs: config.GRACE_MS,
-    calendar: new ZonedCalendar(config.TIME_ZONE),
-    store: new DailyActiveUserStore(db),
-  }),
+  'daily-active-users': (config, { db }) =>
+    createDailyActiveUsersJob({
+      groupId: config.DAU_GROUP,
+      topic: config.USER_BEHAVIOR_TOPIC,
+      graceMs: config.GRACE_MS,
+      calendar: new ZonedCalendar(config.TIME_ZONE),
+      store: new DailyActiveUserStore(db),
+    }),
   'recharge-metrics': (config, { db, redis, bus }) => {
     const calendar = new ZonedCalendar(config.TIME_ZONE);
     const logger = createLogger(config.LOG_LEVEL).child({ job: 'recharge-metrics' });
@@ -93,7 +95,13 @@ export const JOB_FACTORIES: Record<string, JobFactory> = {
       graceMs: config.GRACE_MS,
       store: new RechargeMetricsStore(db),
       changeLog: changeLogOf(config, db),
-      cache: new RechargeServingCache({ redis, namespace: config.RECHARGE_GROUP, state, dateOf: (ms) => calendar.dateOf(ms), logger }),
+      cache: new RechargeServingCache({
+        redis,
+        namespace: config.RECHARGE_GROUP,
+        state,
+        dateOf: (ms) => calendar.dateOf(ms),
+        logger,
+      }),
       state,
       dedupHorizonMs: config.RECHARGE_DEDUP_HORIZON_DAYS * 86_400_000,
       pruneIntervalMs: config.RECHARGE_DEDUP_PRUNE_INTERVAL_MS,
@@ -110,7 +118,8 @@ export const JOB_FACTORIES: Record<string, JobFactory> = {
 export function createJobs(config: Config, deps: JobDeps): JobDefinition[] {
   return config.JOBS.map((name) => {
     const factory = JOB_FACTORIES[name] as JobFactory | undefined;
-    if (!factory) throw new ConfigError(`JOBS: unknown job "${name}" (known: ${Object.keys(JOB_FACTORIES).join(', ')})`);
+    if (!factory)
+      throw new ConfigError(`JOBS: unknown job "${name}" (known: ${Object.keys(JOB_FACTORIES).join(', ')})`);
     return factory(config, deps);
   });
 }

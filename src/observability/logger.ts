@@ -9,7 +9,16 @@ export function createLogger(level: string = process.env.LOG_LEVEL ?? 'info', na
     name,
     level,
     redact: {
-      paths: ['authorization', '*.authorization', 'headers.authorization', 'apiKey', '*.apiKey', 'phone', '*.phone', '*.*.phone'],
+      paths: [
+        'authorization',
+        '*.authorization',
+        'headers.authorization',
+        'apiKey',
+        '*.apiKey',
+        'phone',
+        '*.phone',
+        '*.*.phone',
+      ],
       censor: '[redacted]',
     },
   });

@@ -99,14 +99,19 @@ export function createEventBus(redisUrl: string): EventBus {
   // longer than the client's retries) would be an unhandled rejection and end the process.
   // An event published while Redis is down is lost; the database still has the values.
   const ignore = () => 0;
-  const publisher = { publish: (channel: string, message: string) => publishClient.publish(channel, message).catch(ignore) };
+  const publisher = {
+    publish: (channel: string, message: string) => publishClient.publish(channel, message).catch(ignore),
+  };
   const subscriber = {
     on: (event: 'message', listener: (channel: string, message: string) => void) => subscribeClient.on(event, listener),
     subscribe: (channel: string) => subscribeClient.subscribe(channel).catch(ignore),
     unsubscribe: (channel: string) => subscribeClient.unsubscribe(channel).catch(ignore),
   };
   const eventTarget = // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the event target carries every channel's payload; the typed PubSub on top checks them
-createRedisEventTarget<any>({ publishClient: publisher as unknown as Redis, subscribeClient: subscriber as unknown as Redis });
+    createRedisEventTarget<any>({
+      publishClient: publisher as unknown as Redis,
+      subscribeClient: subscriber as unknown as Redis,
+    });
   const pubSub = createPubSub<BusEvents>({ eventTarget });
   return {
     pubSub,

@@ -37,15 +37,18 @@ export class DatabasePartitionStore implements PartitionStorePort {
    */
   async commitBatch(partition: number, commit: BatchCommit): Promise<void> {
     const { groupId, topic, offsets } = this;
-    await this.db.$transaction(async (tx) => {
-      await offsets.lock(tx, groupId, topic, partition, commit.epoch);
-      if (commit.write) await commit.write(tx);
-      await offsets.advance(tx, groupId, topic, partition, {
-        ...commit.position,
-        lateRecords: commit.lateRecords,
-        deadLettered: commit.deadLettered,
-      });
-    }, { maxWait: TX_MAX_WAIT_MS, timeout: TX_TIMEOUT_MS });
+    await this.db.$transaction(
+      async (tx) => {
+        await offsets.lock(tx, groupId, topic, partition, commit.epoch);
+        if (commit.write) await commit.write(tx);
+        await offsets.advance(tx, groupId, topic, partition, {
+          ...commit.position,
+          lateRecords: commit.lateRecords,
+          deadLettered: commit.deadLettered,
+        });
+      },
+      { maxWait: TX_MAX_WAIT_MS, timeout: TX_TIMEOUT_MS },
+    );
   }
 
   wasReset(partition: number): Promise<boolean> {

@@ -34,7 +34,8 @@ export interface CommitFailureCause {
  * 2002/2003/2006/2013, MySQL 8 idle disconnect 4031.
  */
 const TRANSIENT_MYSQL_ERRNOS = new Set([
-  1040, 1053, 1158, 1159, 1160, 1161, 1203, 1205, 1213, 1290, 1317, 1836, 1927, 1969, 2002, 2003, 2006, 2013, 3024, 4031,
+  1040, 1053, 1158, 1159, 1160, 1161, 1203, 1205, 1213, 1290, 1317, 1836, 1927, 1969, 2002, 2003, 2006, 2013, 3024,
+  4031,
 ]);
 
 /**
@@ -46,7 +47,15 @@ const TRANSIENT_MYSQL_ERRNOS = new Set([
 const TRANSIENT_PRISMA_CODES = new Set(['P1001', 'P1002', 'P1008', 'P1017', 'P2024', 'P2028', 'P2034']);
 
 /** Node socket error codes of a lost or refused connection. */
-const TRANSIENT_NODE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
+const TRANSIENT_NODE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+]);
 
 /**
  * The mariadb connector numbers its own client-side errors from 45000
@@ -73,7 +82,8 @@ function textOf(value: unknown): string {
 
 /** The error number and message a driver adapter error or a raw driver error carries, if any. */
 function driverErrno(err: Record<string, unknown>): { errno: number; message: string } | null {
-  const adapter = (err.meta as { driverAdapterError?: { cause?: Record<string, unknown> } } | undefined)?.driverAdapterError?.cause;
+  const adapter = (err.meta as { driverAdapterError?: { cause?: Record<string, unknown> } } | undefined)
+    ?.driverAdapterError?.cause;
   if (adapter && typeof adapter.originalCode === 'string' && /^\d+$/.test(adapter.originalCode)) {
     return { errno: Number(adapter.originalCode), message: textOf(adapter.originalMessage ?? err.message) };
   }
@@ -98,7 +108,11 @@ export function classifyCommitFailure(err: unknown): CommitFailureCause {
     if (driver) return mysqlCause(driver.errno, driver.message);
     if (current instanceof AppError) return { code: current.code, message: oneLine(current.message), transient: false };
     if (typeof e.name === 'string' && e.name.startsWith('KafkaJS')) {
-      return { code: `KAFKA_${e.name.slice('KafkaJS'.length) || 'ERROR'}`, message: oneLine(textOf(e.message)), transient: true };
+      return {
+        code: `KAFKA_${e.name.slice('KafkaJS'.length) || 'ERROR'}`,
+        message: oneLine(textOf(e.message)),
+        transient: true,
+      };
     }
     if (typeof e.code === 'string' && /^P\d{4}$/.test(e.code)) {
       return { code: e.code, message: oneLine(textOf(e.message)), transient: TRANSIENT_PRISMA_CODES.has(e.code) };

@@ -14,8 +14,11 @@ export interface DeadLetterProducer {
  * `dlq.detail`, `dlq.job`, `dlq.source.{topic,partition,offset,timestamp}` and
  * `dlq.source.key` when the record had a key. Pure.
  */
-export function deadLetterMessages(job: Pick<JobDefinition, 'name' | 'topic'>, partition: number,
-  deadLetters: readonly DeadLetter[]): Message[] {
+export function deadLetterMessages(
+  job: Pick<JobDefinition, 'name' | 'topic'>,
+  partition: number,
+  deadLetters: readonly DeadLetter[],
+): Message[] {
   return deadLetters.map((d) => ({
     key: `${job.topic}:${partition}:${d.record.offset}`,
     value: d.record.value,

@@ -60,7 +60,10 @@ export class JobPartitions implements PartitionOwnership {
 
   constructor(private readonly opts: JobPartitionsOptions) {
     this.health = new PartitionHealth({
-      job: opts.job.name, log: opts.log, metrics: opts.metrics, onChange: opts.onHealthChange,
+      job: opts.job.name,
+      log: opts.log,
+      metrics: opts.metrics,
+      onChange: opts.onHealthChange,
     });
     this.pause = new FetchPause(opts.consumer);
     this.postCommit = new PostCommitQueue({
@@ -197,15 +200,21 @@ export class JobPartitions implements PartitionOwnership {
       const b = bounds.get(partition) ?? { earliest: 0n, latest: 0n };
       const pos = await store.claim(partition, b, owner);
       if (pos.lostNow > 0n) {
-        log.warn({ partition, lost: pos.lostNow.toString(), earliest: b.earliest.toString() },
-          'records were deleted by retention before they were processed: starting at the earliest offset');
+        log.warn(
+          { partition, lost: pos.lostNow.toString(), earliest: b.earliest.toString() },
+          'records were deleted by retention before they were processed: starting at the earliest offset',
+        );
       }
       const nowMs = Date.now();
       const state: PartitionState = {
         partition,
         epoch: pos.epoch,
         processor: job.createProcessor({
-          partition, nextOffset: pos.nextOffset, replayFrom: pos.replayFrom, watermarkMs: pos.watermarkMs, nowMs,
+          partition,
+          nextOffset: pos.nextOffset,
+          replayFrom: pos.replayFrom,
+          watermarkMs: pos.watermarkMs,
+          nowMs,
         }),
         readPosition: pos.replayFrom,
         committed: { nextOffset: pos.nextOffset, replayFrom: pos.replayFrom, watermarkMs: pos.watermarkMs },
@@ -219,9 +228,15 @@ export class JobPartitions implements PartitionOwnership {
       this.partitions.set(partition, state);
       this.health.succeeded(partition, 'claim');
       consumer.seek(partition, pos.replayFrom);
-      log.debug({
-        partition, epoch: pos.epoch, replayFrom: pos.replayFrom.toString(), nextOffset: pos.nextOffset.toString(),
-      }, 'partition claimed');
+      log.debug(
+        {
+          partition,
+          epoch: pos.epoch,
+          replayFrom: pos.replayFrom.toString(),
+          nextOffset: pos.nextOffset.toString(),
+        },
+        'partition claimed',
+      );
     }
     this.opts.onClaimed?.();
   }
@@ -275,8 +290,10 @@ export class JobPartitions implements PartitionOwnership {
         return;
       }
       if (records.length > 0 && records[0].offset > state.readPosition) {
-        this.opts.log.warn({ partition, expected: state.readPosition.toString(), got: records[0].offset.toString() },
-          'offsets are not contiguous: accepting the gap');
+        this.opts.log.warn(
+          { partition, expected: state.readPosition.toString(), got: records[0].offset.toString() },
+          'offsets are not contiguous: accepting the gap',
+        );
       }
       state.reseeks = 0;
       batch.resolveOffset(batch.lastOffset());

@@ -80,8 +80,15 @@ export class JobRunner {
     });
     this.admin = opts.kafka.admin();
     this.stats = opts.redis
-      ? new StatsReporter(opts.redis, job.groupId, job.topic, opts.owner ?? null, () => this.partitions.owned(),
-        settings.statsIntervalMs, () => this.partitions.failing())
+      ? new StatsReporter(
+          opts.redis,
+          job.groupId,
+          job.topic,
+          opts.owner ?? null,
+          () => this.partitions.owned(),
+          settings.statsIntervalMs,
+          () => this.partitions.failing(),
+        )
       : null;
     this.partitions = new JobPartitions({
       job,
@@ -132,7 +139,8 @@ export class JobRunner {
     this.consumer.on(this.consumer.events.GROUP_JOIN, (e) => {
       const assigned = e.payload.memberAssignment[job.topic] ?? [];
       this.joinedOnce = true;
-      this.partitions.assign(assigned)
+      this.partitions
+        .assign(assigned)
         .catch((err: unknown) => this.opts.logger.error({ err, job: job.name }, 'partition assignment failed'));
     });
     await this.consumer.run({

@@ -95,8 +95,13 @@ export class PartitionCommitter {
   async commit(state: PartitionState, result: BatchResult): Promise<void> {
     const { job, store, deadLetters, metrics } = this.opts;
     const position = state.processor.position();
-    if (!result.write && result.deadLetters.length === 0 && result.lateRecords === 0
-      && samePosition(position, state.committed)) return;
+    if (
+      !result.write &&
+      result.deadLetters.length === 0 &&
+      result.lateRecords === 0 &&
+      samePosition(position, state.committed)
+    )
+      return;
     try {
       await deadLetters.send(state.partition, result.deadLetters);
       const txStarted = performance.now();
@@ -129,14 +134,18 @@ export class PartitionCommitter {
       m.lag.set({ job: job.name, topic: job.topic, partition: String(state.partition) }, Number(lag > 0n ? lag : 0n));
     }
     this.opts.onCommit?.({
-      partition: state.partition, position, records: result.records, deadLettered: result.deadLetters.length,
+      partition: state.partition,
+      position,
+      records: result.records,
+      deadLettered: result.deadLetters.length,
     });
     postCommit.enqueue(async () => {
       await result.afterCommit?.();
       if (result.closedAtMs !== undefined) {
         m?.windowEmitLatency.observe({ job: job.name }, (Date.now() - result.closedAtMs) / 1000);
       }
-      await consumer.commitOffset(state.partition, position.nextOffset)
+      await consumer
+        .commitOffset(state.partition, position.nextOffset)
         .catch((err: unknown) => log.debug({ err, partition: state.partition }, 'kafka offset commit skipped'));
     });
   }
@@ -157,8 +166,7 @@ export class PartitionCommitter {
   private async onCommitFailure(state: PartitionState, err: unknown): Promise<void> {
     const { ownership, store, log } = this.opts;
     if (err instanceof FencedError) {
-      const reset = ownership.isAssigned(state.partition)
-        && await store.wasReset(state.partition).catch(() => false);
+      const reset = ownership.isAssigned(state.partition) && (await store.wasReset(state.partition).catch(() => false));
       if (reset && ownership.isCurrent(state)) {
         // An operator moved the partition: this worker still owns it, so it starts over from the stored row.
         log.info({ partition: state.partition }, 'partition moved by an operator: claiming it again');
@@ -232,7 +240,9 @@ export class PartitionCommitter {
     const wait = this.opts.recoveryWait ?? sleepBeforeRebuild;
     const attempt = Math.max(0, (this.opts.health.get(partition)?.streak ?? 1) - 1);
     let wake!: () => void;
-    const woken = new Promise<void>((r) => { wake = r; });
+    const woken = new Promise<void>((r) => {
+      wake = r;
+    });
     this.wakers.set(partition, wake);
     try {
       await Promise.race([wait(attempt), woken]);

@@ -99,15 +99,22 @@ export class PartitionHealth {
     this.failures.set(partition, failure);
     this.gauge(partition, failure.failing ? 1 : 0);
     if (!prev && cause.transient) {
-      log.warn({ partition, stage, code: cause.code, transient: cause.transient, err },
-        `partition ${stage} failed (${cause.code}): retrying with backoff`);
+      log.warn(
+        { partition, stage, code: cause.code, transient: cause.transient, err },
+        `partition ${stage} failed (${cause.code}): retrying with backoff`,
+      );
     } else {
-      log.debug({ partition, stage, code: cause.code, attempts, err }, `partition ${stage} failed again (${cause.code})`);
+      log.debug(
+        { partition, stage, code: cause.code, attempts, err },
+        `partition ${stage} failed again (${cause.code})`,
+      );
     }
     if (failure.failing) this.episodeAttempts = Math.max(this.episodeAttempts, attempts);
     if (failure.failing && !wasJobFailing) {
-      log.error({ partition, code: cause.code, attempts, since: new Date(failure.sinceMs).toISOString() },
-        `job failing: partition ${partition} keeps failing with ${cause.code}: ${cause.message}`);
+      log.error(
+        { partition, code: cause.code, attempts, since: new Date(failure.sinceMs).toISOString() },
+        `job failing: partition ${partition} keeps failing with ${cause.code}: ${cause.message}`,
+      );
       this.opts.onChange?.({ kind: 'failing', failure });
     }
     return failure;
@@ -145,12 +152,16 @@ export class PartitionHealth {
     if (wasJobFailing && !this.isFailing) {
       const attempts = Math.max(this.episodeAttempts, prev.streak);
       this.episodeAttempts = 0;
-      this.opts.log.info({ partition, code: prev.code, attempts },
-        `job recovered: partition ${partition} ${prev.stage === 'claim' ? 'was claimed' : 'committed'} again after ${attempts} failed attempts (${prev.code})`);
+      this.opts.log.info(
+        { partition, code: prev.code, attempts },
+        `job recovered: partition ${partition} ${prev.stage === 'claim' ? 'was claimed' : 'committed'} again after ${attempts} failed attempts (${prev.code})`,
+      );
       this.opts.onChange?.({ kind: 'recovered', partition, attempts, code: prev.code });
     } else if (!prev.failing) {
-      this.opts.log.info({ partition, code: prev.code, attempts: prev.streak },
-        `partition ${prev.stage} succeeded again after ${prev.streak} failed attempts (${prev.code})`);
+      this.opts.log.info(
+        { partition, code: prev.code, attempts: prev.streak },
+        `partition ${prev.stage} succeeded again after ${prev.streak} failed attempts (${prev.code})`,
+      );
     }
   }
 

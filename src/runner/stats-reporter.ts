@@ -66,8 +66,12 @@ export class StatsReporter {
     const write = (partition: number, recordsPerSecond: number) => {
       const failure = failures.get(partition);
       const stats = { owner: this.owner, recordsPerSecond, at: nowMs, ...(failure ? { failure } : {}) };
-      pipeline.set(partitionStatsKey(this.groupId, this.topic, partition), JSON.stringify(stats),
-        'EX', PARTITION_STATS_TTL_SECONDS);
+      pipeline.set(
+        partitionStatsKey(this.groupId, this.topic, partition),
+        JSON.stringify(stats),
+        'EX',
+        PARTITION_STATS_TTL_SECONDS,
+      );
     };
     const seen = new Set<number>();
     for (const state of this.owned()) {

@@ -54,8 +54,10 @@ export async function fillTopic(options: FillTopicOptions): Promise<FillTopicRes
   const batchSize = options.batchSize ?? 5000;
   const maxInFlight = options.maxInFlight ?? 4;
   const compression = options.compression ?? CompressionTypes.None;
-  if (!Number.isInteger(batchSize) || batchSize < 1) throw new AppError('INVALID_OPTION', `fillTopic batchSize: expected an integer >= 1, got ${batchSize}`);
-  if (!Number.isInteger(maxInFlight) || maxInFlight < 1) throw new AppError('INVALID_OPTION', `fillTopic maxInFlight: expected an integer >= 1, got ${maxInFlight}`);
+  if (!Number.isInteger(batchSize) || batchSize < 1)
+    throw new AppError('INVALID_OPTION', `fillTopic batchSize: expected an integer >= 1, got ${batchSize}`);
+  if (!Number.isInteger(maxInFlight) || maxInFlight < 1)
+    throw new AppError('INVALID_OPTION', `fillTopic maxInFlight: expected an integer >= 1, got ${maxInFlight}`);
 
   const kafka = options.kafka ?? createKafka(options.brokers, 'rt-analytics-fill-topic');
   // DefaultPartitioner is what kafkajs uses anyway; naming it silences its v2 warning.
@@ -105,7 +107,11 @@ export async function fillTopic(options: FillTopicOptions): Promise<FillTopicRes
   if (failure !== undefined) {
     // eslint-disable-next-line @typescript-eslint/no-base-to-string -- `failure` is any thrown value; a non-Error one is shown as String() prints it
     const why = failure instanceof Error ? failure.message : String(failure);
-    throw new AppError('KAFKA_PRODUCE_FAILED', `could not write to topic ${topic} (${count} records written before): ${why}`, { cause: failure });
+    throw new AppError(
+      'KAFKA_PRODUCE_FAILED',
+      `could not write to topic ${topic} (${count} records written before): ${why}`,
+      { cause: failure },
+    );
   }
   return { count, ms: performance.now() - started };
 }

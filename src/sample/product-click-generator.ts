@@ -106,7 +106,8 @@ function resolve(options: ProductClickGeneratorOptions): Resolved {
   if (!Number.isInteger(o.seed)) throw bad('seed', 'an integer', o.seed);
   if (!Number.isInteger(o.products) || o.products < 1) throw bad('products', 'an integer >= 1', o.products);
   if (!Number.isInteger(o.users) || o.users < 1) throw bad('users', 'an integer >= 1', o.users);
-  if (!(o.zipfExponent >= 0) || !Number.isFinite(o.zipfExponent)) throw bad('zipfExponent', 'a number >= 0', o.zipfExponent);
+  if (!(o.zipfExponent >= 0) || !Number.isFinite(o.zipfExponent))
+    throw bad('zipfExponent', 'a number >= 0', o.zipfExponent);
   for (const k of ['clickShare', 'uncategorizedShare', 'malformedShare', 'lateShare'] as const) {
     if (!(o[k] >= 0 && o[k] <= 1)) throw bad(k, 'a share between 0 and 1', o[k]);
   }
@@ -114,7 +115,8 @@ function resolve(options: ProductClickGeneratorOptions): Resolved {
   if (!Number.isFinite(o.startTimeMs) || o.startTimeMs < 100_000_000_000 + o.maxLatenessMs) {
     throw bad('startTimeMs', `epoch MILLISECONDS after 1973-03-03 + maxLatenessMs`, o.startTimeMs);
   }
-  if (!(o.eventsPerSecond > 0) || !Number.isFinite(o.eventsPerSecond)) throw bad('eventsPerSecond', 'a number > 0', o.eventsPerSecond);
+  if (!(o.eventsPerSecond > 0) || !Number.isFinite(o.eventsPerSecond))
+    throw bad('eventsPerSecond', 'a number > 0', o.eventsPerSecond);
   if (!(o.maxLatenessMs >= 0)) throw bad('maxLatenessMs', 'milliseconds >= 0', o.maxLatenessMs);
   if (!(o.count >= 0)) throw bad('count', 'a number >= 0', o.count);
   return o;
@@ -141,11 +143,14 @@ function catalogue(o: Pick<Resolved, 'seed' | 'products' | 'uncategorizedShare'>
   }
   const products: SampleProduct[] = new Array<SampleProduct>(o.products);
   for (let i = 0; i < o.products; i++) {
-    const category = rng() < o.uncategorizedShare ? null : SAMPLE_CATEGORIES[Math.floor(rng() * SAMPLE_CATEGORIES.length)];
+    const category =
+      rng() < o.uncategorizedShare ? null : SAMPLE_CATEGORIES[Math.floor(rng() * SAMPLE_CATEGORIES.length)];
     products[i] = { productId: productIdOf(i), category, popularityRank: 0 };
   }
   // order[k] is the product of popularity rank k + 1.
-  order.forEach((index, k) => { products[index].popularityRank = k + 1; });
+  order.forEach((index, k) => {
+    products[index].popularityRank = k + 1;
+  });
   return products;
 }
 
@@ -155,7 +160,9 @@ function catalogue(o: Pick<Resolved, 'seed' | 'products' | 'uncategorizedShare'>
  * `uncategorizedShare`.
  * @throws {AppError} code `INVALID_OPTION` on an out-of-range option.
  */
-export function sampleProducts(options: Pick<ProductClickGeneratorOptions, 'seed' | 'products' | 'uncategorizedShare'> = {}): SampleProduct[] {
+export function sampleProducts(
+  options: Pick<ProductClickGeneratorOptions, 'seed' | 'products' | 'uncategorizedShare'> = {},
+): SampleProduct[] {
   return catalogue(resolve(options)).sort((a, b) => a.popularityRank - b.popularityRank);
 }
 
@@ -177,7 +184,15 @@ function malformedValue(kind: ProductClickMalformedReason, valid: string, eventT
   }
 }
 
-const MALFORMED_KINDS: readonly ProductClickMalformedReason[] = ['bad-json', 'bad-json', 'missing-field', 'bad-event-time', 'bad-event-time', 'not-an-object', 'empty-value'];
+const MALFORMED_KINDS: readonly ProductClickMalformedReason[] = [
+  'bad-json',
+  'bad-json',
+  'missing-field',
+  'bad-event-time',
+  'bad-event-time',
+  'not-an-object',
+  'empty-value',
+];
 
 /**
  * Yields `product-clicks` records (see the module comment for the model).
@@ -186,7 +201,9 @@ const MALFORMED_KINDS: readonly ProductClickMalformedReason[] = ['bad-json', 'ba
  * `maxLatenessMs` earlier. Infinite unless `count` is set.
  * @throws {AppError} code `INVALID_OPTION` on an out-of-range option (at the call, not at the first pull).
  */
-export function generateProductClicks(options: ProductClickGeneratorOptions = {}): Generator<GeneratedClickRecord, void, undefined> {
+export function generateProductClicks(
+  options: ProductClickGeneratorOptions = {},
+): Generator<GeneratedClickRecord, void, undefined> {
   return generate(resolve(options));
 }
 
@@ -226,7 +243,12 @@ function* generate(o: Resolved): Generator<GeneratedClickRecord, void, undefined
     const value = `{"event_time":${t},"product_id":"${product.productId}","action":"${action}","user_id":"${userId}"${category}}`;
     if (rng() < o.malformedShare) {
       const kind = MALFORMED_KINDS[Math.floor(rng() * MALFORMED_KINDS.length)];
-      yield { key: kind === 'empty-value' ? null : userId, value: malformedValue(kind, value, t, rng()), eventTimeMs: t, malformed: kind };
+      yield {
+        key: kind === 'empty-value' ? null : userId,
+        value: malformedValue(kind, value, t, rng()),
+        eventTimeMs: t,
+        malformed: kind,
+      };
       continue;
     }
     yield { key: userId, value, eventTimeMs: t, malformed: null };

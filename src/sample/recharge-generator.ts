@@ -80,10 +80,25 @@ export const RECHARGE_GENERATOR_DEFAULTS = Object.freeze({
 });
 
 /** Common recharge amounts in yuan and how often each is chosen. */
-const AMOUNTS: readonly [yuan: number, weight: number][] = [[10, 5], [20, 10], [30, 15], [50, 30], [100, 25], [200, 8], [300, 4], [500, 3]];
+const AMOUNTS: readonly [yuan: number, weight: number][] = [
+  [10, 5],
+  [20, 10],
+  [30, 15],
+  [50, 30],
+  [100, 25],
+  [200, 8],
+  [300, 4],
+  [500, 3],
+];
 const FAILURE_CODES = ['0001', '0010', '0034', '0109'];
 const OTHER_SERVICES = ['sendRechargeReq', 'payNotifyReq'];
-const MALFORMED: readonly RechargeMalformedReason[] = ['bad-json', 'missing-field', 'bad-time', 'bad-amount', 'unknown-city'];
+const MALFORMED: readonly RechargeMalformedReason[] = [
+  'bad-json',
+  'missing-field',
+  'bad-time',
+  'bad-amount',
+  'unknown-city',
+];
 /** Duplicates repeat one of the last this many orders. */
 const RECENT = 1_000;
 
@@ -102,15 +117,27 @@ function pick<T>(items: readonly T[], cdf: readonly number[], r: number): T {
  * Yields recharge records (see the model above).
  * @throws {AppError} code `INVALID_OPTION` for an option out of range.
  */
-export function* generateRecharges(options: RechargeGeneratorOptions = {}): Generator<GeneratedRecharge, void, undefined> {
-  const o = { ...RECHARGE_GENERATOR_DEFAULTS, ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) } as Required<Pick<RechargeGeneratorOptions, keyof typeof RECHARGE_GENERATOR_DEFAULTS>> & RechargeGeneratorOptions;
-  const bad = (name: string, expected: string, got: unknown) => new AppError('INVALID_OPTION', `recharge generator option ${name}: expected ${expected}, got ${String(got)}`);
+export function* generateRecharges(
+  options: RechargeGeneratorOptions = {},
+): Generator<GeneratedRecharge, void, undefined> {
+  const o = {
+    ...RECHARGE_GENERATOR_DEFAULTS,
+    ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)),
+  } as Required<Pick<RechargeGeneratorOptions, keyof typeof RECHARGE_GENERATOR_DEFAULTS>> & RechargeGeneratorOptions;
+  const bad = (name: string, expected: string, got: unknown) =>
+    new AppError('INVALID_OPTION', `recharge generator option ${name}: expected ${expected}, got ${String(got)}`);
   if (!Number.isInteger(o.seed)) throw bad('seed', 'an integer', o.seed);
   for (const k of ['successShare', 'duplicateShare', 'otherServiceShare', 'malformedShare'] as const) {
     if (!(o[k] >= 0 && o[k] <= 1)) throw bad(k, 'a share between 0 and 1', o[k]);
   }
-  if (o.duplicateShare + o.otherServiceShare + o.malformedShare > 1) throw bad('duplicateShare + otherServiceShare + malformedShare', 'at most 1', o.duplicateShare + o.otherServiceShare + o.malformedShare);
-  if (!(o.eventsPerSecond > 0) || !Number.isFinite(o.eventsPerSecond)) throw bad('eventsPerSecond', 'a number > 0', o.eventsPerSecond);
+  if (o.duplicateShare + o.otherServiceShare + o.malformedShare > 1)
+    throw bad(
+      'duplicateShare + otherServiceShare + malformedShare',
+      'at most 1',
+      o.duplicateShare + o.otherServiceShare + o.malformedShare,
+    );
+  if (!(o.eventsPerSecond > 0) || !Number.isFinite(o.eventsPerSecond))
+    throw bad('eventsPerSecond', 'a number > 0', o.eventsPerSecond);
   if (!Number.isFinite(o.startTimeMs)) throw bad('startTimeMs', 'epoch milliseconds', o.startTimeMs);
   const calendar = new ZonedCalendar(o.timeZone);
   const rng = mulberry32(o.seed);
@@ -123,7 +150,9 @@ export function* generateRecharges(options: RechargeGeneratorOptions = {}): Gene
   const digits = (n: number) => Array.from({ length: n }, () => Math.floor(rng() * 10)).join('');
 
   for (let i = 0; i < o.count; i++) {
-    const nowMs = o.clock ? (lastClockMs = Math.max(lastClockMs, o.clock())) : o.startTimeMs + Math.floor(i * msPerEvent);
+    const nowMs = o.clock
+      ? (lastClockMs = Math.max(lastClockMs, o.clock()))
+      : o.startTimeMs + Math.floor(i * msPerEvent);
     const r = rng();
     if (r < o.duplicateShare && recent.length > 0) {
       const d = recent[Math.floor(rng() * recent.length)];
@@ -133,9 +162,18 @@ export function* generateRecharges(options: RechargeGeneratorOptions = {}): Gene
     const orderId = String(nextOrderId++);
     const city = pick(GUANGDONG_CITIES, cityCdf, rng()).code;
     const succeeded = rng() < o.successShare;
-    const yuan = pick(AMOUNTS.map(([y]) => y), amountCdf, rng());
+    const yuan = pick(
+      AMOUNTS.map(([y]) => y),
+      amountCdf,
+      rng(),
+    );
     // A few discounted recharges carry fen.
-    const chargefee = rng() < 0.05 ? `${yuan - 1}.${String(1 + Math.floor(rng() * 99)).padStart(2, '0')}` : rng() < 0.5 ? String(yuan) : `${yuan}.00`;
+    const chargefee =
+      rng() < 0.05
+        ? `${yuan - 1}.${String(1 + Math.floor(rng() * 99)).padStart(2, '0')}`
+        : rng() < 0.5
+          ? String(yuan)
+          : `${yuan}.00`;
     const durationMs = 1_000 + Math.floor(rng() * 59_000);
     const record = {
       orderId,
@@ -149,12 +187,24 @@ export function* generateRecharges(options: RechargeGeneratorOptions = {}): Gene
     };
     if (r < o.duplicateShare + o.otherServiceShare) {
       const serviceName = OTHER_SERVICES[Math.floor(rng() * OTHER_SERVICES.length)];
-      yield { key: orderId, value: formatRecharge({ ...record, serviceName }, calendar), kind: 'other-service', malformed: null, eventTimeMs: nowMs };
+      yield {
+        key: orderId,
+        value: formatRecharge({ ...record, serviceName }, calendar),
+        kind: 'other-service',
+        malformed: null,
+        eventTimeMs: nowMs,
+      };
       continue;
     }
     if (r < o.duplicateShare + o.otherServiceShare + o.malformedShare) {
       const reason = MALFORMED[Math.floor(rng() * MALFORMED.length)];
-      yield { key: orderId, value: malformedValue(reason, record, calendar), kind: 'malformed', malformed: reason, eventTimeMs: nowMs };
+      yield {
+        key: orderId,
+        value: malformedValue(reason, record, calendar),
+        kind: 'malformed',
+        malformed: reason,
+        eventTimeMs: nowMs,
+      };
       continue;
     }
     const value = formatRecharge(record, calendar);
@@ -164,7 +214,11 @@ export function* generateRecharges(options: RechargeGeneratorOptions = {}): Gene
   }
 }
 
-function malformedValue(reason: RechargeMalformedReason, record: Parameters<typeof formatRecharge>[0], calendar: ZonedCalendar): string {
+function malformedValue(
+  reason: RechargeMalformedReason,
+  record: Parameters<typeof formatRecharge>[0],
+  calendar: ZonedCalendar,
+): string {
   const json = JSON.parse(formatRecharge(record, calendar)) as Record<string, string>;
   switch (reason) {
     case 'bad-json':

@@ -93,7 +93,10 @@ export interface SampleUsers {
 }
 
 /** Options that decide the users (a subset of {@link UserBehaviorGeneratorOptions}). */
-export type SampleUserOptions = Pick<UserBehaviorGeneratorOptions, 'seed' | 'users' | 'abnormalShare' | 'vipShare' | 'normalVipShare'>;
+export type SampleUserOptions = Pick<
+  UserBehaviorGeneratorOptions,
+  'seed' | 'users' | 'abnormalShare' | 'vipShare' | 'normalVipShare'
+>;
 
 /** The defaults, so callers (CLI help, seed) can print and reuse them. */
 export const USER_BEHAVIOR_GENERATOR_DEFAULTS = Object.freeze({
@@ -143,8 +146,10 @@ function resolve(options: UserBehaviorGeneratorOptions): Resolved {
   for (const k of ['abnormalShare', 'vipShare', 'normalVipShare', 'malformedShare', 'lateShare'] as const) {
     if (!(o[k] >= 0 && o[k] <= 1)) throw bad(k, 'a share between 0 and 1', o[k]);
   }
-  if (!Number.isFinite(o.startTimeMs) || o.startTimeMs < 0) throw bad('startTimeMs', 'epoch milliseconds >= 0', o.startTimeMs);
-  if (!(o.eventsPerSecond > 0) || !Number.isFinite(o.eventsPerSecond)) throw bad('eventsPerSecond', 'a number > 0', o.eventsPerSecond);
+  if (!Number.isFinite(o.startTimeMs) || o.startTimeMs < 0)
+    throw bad('startTimeMs', 'epoch milliseconds >= 0', o.startTimeMs);
+  if (!(o.eventsPerSecond > 0) || !Number.isFinite(o.eventsPerSecond))
+    throw bad('eventsPerSecond', 'a number > 0', o.eventsPerSecond);
   if (!(o.windowMs > 0)) throw bad('windowMs', 'milliseconds > 0', o.windowMs);
   if (!(o.burstCooldownMs >= 0)) throw bad('burstCooldownMs', 'milliseconds >= 0', o.burstCooldownMs);
   if (!(o.maxLatenessMs >= 0)) throw bad('maxLatenessMs', 'milliseconds >= 0', o.maxLatenessMs);
@@ -175,8 +180,15 @@ function roles(o: Resolved): Roles {
   const abnormalCount = Math.round(o.users * o.abnormalShare);
   const abnormal = order.slice(0, abnormalCount);
   const abnormalVip = abnormal.slice(0, Math.round(abnormalCount * o.vipShare));
-  const normalVip = order.slice(abnormalCount, abnormalCount + Math.round((o.users - abnormalCount) * o.normalVipShare));
-  return { abnormal: abnormal.sort(byIndex), abnormalVip: abnormalVip.sort(byIndex), normalVip: normalVip.sort(byIndex) };
+  const normalVip = order.slice(
+    abnormalCount,
+    abnormalCount + Math.round((o.users - abnormalCount) * o.normalVipShare),
+  );
+  return {
+    abnormal: abnormal.sort(byIndex),
+    abnormalVip: abnormalVip.sort(byIndex),
+    normalVip: normalVip.sort(byIndex),
+  };
 }
 
 /**
@@ -214,7 +226,15 @@ export function samplePhone(uid: string): string {
 }
 
 // Session state machine. Index = event; row = cumulative probabilities of the next event.
-const EVENT_KEYS = ['startApp', 'search', 'viewProduct', 'addCart', 'enterOrderPage', 'completeOrder', 'logout'] as const;
+const EVENT_KEYS = [
+  'startApp',
+  'search',
+  'viewProduct',
+  'addCart',
+  'enterOrderPage',
+  'completeOrder',
+  'logout',
+] as const;
 const VIEW_PRODUCT = 2;
 const ENTER_ORDER_PAGE = 4;
 const LOGOUT = 6;
@@ -291,7 +311,12 @@ function malformedLine(kind: UserBehaviorMalformedReason, validLine: string, r: 
       if (variant === 2) return f.join(','); // wrong separator
       return f.join('\t').replace('\t', '  '); // a tab turned into spaces
     case 'bad-event-time':
-      f[UserBehaviorField.eventTime] = ['abc', `${f[UserBehaviorField.eventTime]}000`, `${f[UserBehaviorField.eventTime]}.5`, '-1'][variant];
+      f[UserBehaviorField.eventTime] = [
+        'abc',
+        `${f[UserBehaviorField.eventTime]}000`,
+        `${f[UserBehaviorField.eventTime]}.5`,
+        '-1',
+      ][variant];
       break;
     case 'empty-uid':
       f[UserBehaviorField.uid] = '';
@@ -316,7 +341,9 @@ function malformedLine(kind: UserBehaviorMalformedReason, validLine: string, r: 
  * unless `count` is set.
  * @throws {AppError} code `INVALID_OPTION` on an out-of-range option (at the call, not at the first pull).
  */
-export function generateUserBehavior(options: UserBehaviorGeneratorOptions = {}): Generator<GeneratedRecord, void, undefined> {
+export function generateUserBehavior(
+  options: UserBehaviorGeneratorOptions = {},
+): Generator<GeneratedRecord, void, undefined> {
   return generate(resolve(options));
 }
 
@@ -370,7 +397,12 @@ function* generate(o: Resolved): Generator<GeneratedRecord, void, undefined> {
       pending.shift();
       const sec = Math.floor(atMs / 1000);
       remember(user, sec * 1000);
-      yield { key: uids[user], value: `${prefixes[user]}${orderKey}\t${sec}`, eventTimeMs: sec * 1000, malformed: null };
+      yield {
+        key: uids[user],
+        value: `${prefixes[user]}${orderKey}\t${sec}`,
+        eventTimeMs: sec * 1000,
+        malformed: null,
+      };
       continue;
     }
 
@@ -398,7 +430,12 @@ function* generate(o: Resolved): Generator<GeneratedRecord, void, undefined> {
       const burstSec = Math.floor(tMs / 1000);
       state[u] = event;
       remember(u, burstSec * 1000);
-      yield { key: uids[u], value: `${prefixes[u]}${orderKey}\t${burstSec}`, eventTimeMs: burstSec * 1000, malformed: null };
+      yield {
+        key: uids[u],
+        value: `${prefixes[u]}${orderKey}\t${burstSec}`,
+        eventTimeMs: burstSec * 1000,
+        malformed: null,
+      };
       continue;
     }
 
@@ -408,7 +445,12 @@ function* generate(o: Resolved): Generator<GeneratedRecord, void, undefined> {
       else event = VIEW_PRODUCT;
     }
     state[u] = event;
-    yield { key: uids[u], value: `${prefixes[u]}${EVENT_KEYS[event]}\t${sec}`, eventTimeMs: sec * 1000, malformed: null };
+    yield {
+      key: uids[u],
+      value: `${prefixes[u]}${EVENT_KEYS[event]}\t${sec}`,
+      eventTimeMs: sec * 1000,
+      malformed: null,
+    };
   }
 }
 

@@ -35,9 +35,14 @@ const hex = (n: bigint, width: number) => n.toString(16).padStart(width, '0');
  * @throws {RangeError} for a negative or too large component.
  */
 export function encodeBatchSuffix(batchOffset: bigint, batchWatermarkMs: number, seq: number): string {
-  if (batchOffset < 0n || batchOffset > MAX_I64) throw new RangeError(`batch offset must be in [0, 2^63), got ${batchOffset}`);
-  if (!Number.isSafeInteger(batchWatermarkMs) || batchWatermarkMs < 0) throw new RangeError(`batch watermark must be a non-negative whole number of milliseconds, got ${batchWatermarkMs}`);
-  if (!Number.isInteger(seq) || seq < 0 || seq > MAX_U32) throw new RangeError(`sequence must be in [0, 2^32), got ${seq}`);
+  if (batchOffset < 0n || batchOffset > MAX_I64)
+    throw new RangeError(`batch offset must be in [0, 2^63), got ${batchOffset}`);
+  if (!Number.isSafeInteger(batchWatermarkMs) || batchWatermarkMs < 0)
+    throw new RangeError(
+      `batch watermark must be a non-negative whole number of milliseconds, got ${batchWatermarkMs}`,
+    );
+  if (!Number.isInteger(seq) || seq < 0 || seq > MAX_U32)
+    throw new RangeError(`sequence must be in [0, 2^32), got ${seq}`);
   return hex(batchOffset, 16) + hex(BigInt(batchWatermarkMs), 16) + hex(BigInt(seq), 8);
 }
 
@@ -47,7 +52,8 @@ export function encodeBatchSuffix(batchOffset: bigint, batchWatermarkMs: number,
  * @throws {RangeError} for a component out of range.
  */
 export function encodePos(p: LogPosition): string {
-  if (!Number.isInteger(p.epoch) || p.epoch < 0 || p.epoch > MAX_U32) throw new RangeError(`epoch must be in [0, 2^32), got ${p.epoch}`);
+  if (!Number.isInteger(p.epoch) || p.epoch < 0 || p.epoch > MAX_U32)
+    throw new RangeError(`epoch must be in [0, 2^32), got ${p.epoch}`);
   return hex(BigInt(p.epoch), 8) + encodeBatchSuffix(p.batchOffset, p.batchWatermarkMs, p.seq);
 }
 
@@ -61,7 +67,8 @@ export function isPos(s: string): boolean {
  * @throws {RangeError} when `s` is not one.
  */
 export function decodePos(s: string): LogPosition {
-  if (!isPos(s)) throw new RangeError(`a change-log position is ${POS_LENGTH} lower-case hex digits, got ${JSON.stringify(s)}`);
+  if (!isPos(s))
+    throw new RangeError(`a change-log position is ${POS_LENGTH} lower-case hex digits, got ${JSON.stringify(s)}`);
   return {
     epoch: Number.parseInt(s.slice(0, 8), 16),
     batchOffset: BigInt(`0x${s.slice(8, 24)}`),

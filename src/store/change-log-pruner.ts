@@ -38,7 +38,8 @@ export class ChangeLogPruner {
     this.running = (async () => {
       try {
         const deleted = await this.opts.store.prune(this.opts.streams, Math.round(this.opts.retentionHours * 3600));
-        if (deleted > 0) this.opts.logger.info({ deleted, retentionHours: this.opts.retentionHours }, 'change log pruned');
+        if (deleted > 0)
+          this.opts.logger.info({ deleted, retentionHours: this.opts.retentionHours }, 'change log pruned');
       } catch (err) {
         this.opts.logger.warn({ err }, 'pruning the change log failed: retrying at the next interval');
       } finally {

@@ -84,9 +84,11 @@ export class ChangeLogStore {
   async append(tx: Tx, batch: BatchRef, entries: readonly ChangeEntry[]): Promise<void> {
     const wm = batch.batchWatermarkMs === null ? 0 : Math.max(0, batch.batchWatermarkMs);
     for (let i = 0; i < entries.length; i += CHUNK) {
-      const rows = JSON.stringify(entries.slice(i, i + CHUNK).map((e, j) => [
-        encodeBatchSuffix(batch.batchOffset, wm, i + j), i + j, e.kind, JSON.stringify(e.payload),
-      ]));
+      const rows = JSON.stringify(
+        entries
+          .slice(i, i + CHUNK)
+          .map((e, j) => [encodeBatchSuffix(batch.batchOffset, wm, i + j), i + j, e.kind, JSON.stringify(e.payload)]),
+      );
       await tx.$executeRaw`INSERT IGNORE INTO change_log (stream, \`partition\`, pos, epoch, batch_offset, batch_watermark_ms, seq, kind, payload, committed_at)
         SELECT co.group_id, co.\`partition\`, CONCAT(LPAD(LOWER(HEX(co.epoch)), 8, '0'), j.suffix), co.epoch, ${batch.batchOffset}, ${wm}, j.seq, j.kind, j.payload, UTC_TIMESTAMP(3)
         FROM consumer_offset co
@@ -117,7 +119,12 @@ export class ChangeLogStore {
    * not in it from their first change), ordered by partition then position.
    * One range scan per known partition on the primary key.
    */
-  async readAfter(stream: string, after: ReadonlyMap<number, string>, limit: number, tx: Tx | Db = this.db): Promise<ChangeRow[]> {
+  async readAfter(
+    stream: string,
+    after: ReadonlyMap<number, string>,
+    limit: number,
+    tx: Tx | Db = this.db,
+  ): Promise<ChangeRow[]> {
     const known = [...after.keys()];
     const ranges = [...after].map(([p, pos]) => Prisma.sql`(\`partition\` = ${p} AND pos > ${pos})`);
     if (known.length > 0) ranges.push(Prisma.sql`\`partition\` NOT IN (${Prisma.join(known)})`);
@@ -129,14 +136,18 @@ export class ChangeLogStore {
 
   /** Per partition, the position of the newest change of `stream` (its log head). */
   async heads(stream: string, tx: Tx | Db = this.db): Promise<Map<number, string>> {
-    const rows = await tx.$queryRaw<{ partition: number | bigint; pos: string }[]>`SELECT \`partition\`, MAX(pos) AS pos FROM change_log
+    const rows = await tx.$queryRaw<
+      { partition: number | bigint; pos: string }[]
+    >`SELECT \`partition\`, MAX(pos) AS pos FROM change_log
       WHERE stream = ${stream} GROUP BY \`partition\``;
     return new Map(rows.map((r) => [Number(r.partition), r.pos]));
   }
 
   /** Per partition, the position pruning deleted through (changes at or before it are gone). */
   async prunedThrough(stream: string): Promise<Map<number, string>> {
-    const rows = await this.db.$queryRaw<{ partition: number | bigint; pruned_through: string }[]>`SELECT \`partition\`, pruned_through FROM change_log_pruned
+    const rows = await this.db.$queryRaw<
+      { partition: number | bigint; pruned_through: string }[]
+    >`SELECT \`partition\`, pruned_through FROM change_log_pruned
       WHERE stream = ${stream}`;
     return new Map(rows.map((r) => [Number(r.partition), r.pruned_through]));
   }
@@ -151,7 +162,9 @@ export class ChangeLogStore {
    */
   async prune(streams: readonly string[], retentionSeconds: number): Promise<number> {
     if (streams.length === 0) return 0;
-    const due = await this.db.$queryRaw<{ stream: string; partition: number; pos: string }[]>`SELECT stream, \`partition\`, MAX(pos) AS pos FROM change_log
+    const due = await this.db.$queryRaw<
+      { stream: string; partition: number; pos: string }[]
+    >`SELECT stream, \`partition\`, MAX(pos) AS pos FROM change_log
       WHERE committed_at < UTC_TIMESTAMP(3) - INTERVAL ${retentionSeconds} SECOND AND stream IN (${Prisma.join(streams)})
       GROUP BY stream, \`partition\``;
     let deleted = 0;
@@ -160,7 +173,8 @@ export class ChangeLogStore {
         VALUES (${stream}, ${partition}, ${pos}, UTC_TIMESTAMP(3))
         ON DUPLICATE KEY UPDATE pruned_through = GREATEST(pruned_through, VALUES(pruned_through)), pruned_at = VALUES(pruned_at)`;
       for (;;) {
-        const n = await this.db.$executeRaw`DELETE FROM change_log WHERE stream = ${stream} AND \`partition\` = ${partition} AND pos <= ${pos}
+        const n = await this.db
+          .$executeRaw`DELETE FROM change_log WHERE stream = ${stream} AND \`partition\` = ${partition} AND pos <= ${pos}
           ORDER BY pos LIMIT ${PRUNE_BATCH}`;
         deleted += n;
         if (n < PRUNE_BATCH) break;

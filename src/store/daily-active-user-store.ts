@@ -78,9 +78,13 @@ export class DailyActiveUserStore {
    */
   async range(from: string, to: string): Promise<Map<string, { activeUsers: number; newUsers: number }>> {
     const [active, fresh] = await Promise.all([
-      this.db.$queryRaw<{ day: string; n: number | bigint }[]>`SELECT DATE_FORMAT(day, '%Y-%m-%d') AS day, active_users AS n
+      this.db.$queryRaw<
+        { day: string; n: number | bigint }[]
+      >`SELECT DATE_FORMAT(day, '%Y-%m-%d') AS day, active_users AS n
         FROM user_daily_count WHERE day BETWEEN ${from} AND ${to}`,
-      this.db.$queryRaw<{ day: string; n: number | bigint }[]>`SELECT DATE_FORMAT(first_day, '%Y-%m-%d') AS day, COUNT(*) AS n
+      this.db.$queryRaw<
+        { day: string; n: number | bigint }[]
+      >`SELECT DATE_FORMAT(first_day, '%Y-%m-%d') AS day, COUNT(*) AS n
         FROM user_first_seen WHERE first_day BETWEEN ${from} AND ${to} GROUP BY first_day`,
     ]);
     const out = new Map<string, { activeUsers: number; newUsers: number }>();

@@ -12,7 +12,8 @@ export function parseDatabaseUrl(url: string): PoolConfig & { database: string }
     throw new ConfigError(`DATABASE_URL must start with mysql:// or mariadb://, got ${u.protocol}//`);
   }
   const database = decodeURIComponent(u.pathname.replace(/^\//, ''));
-  if (!database) throw new ConfigError('DATABASE_URL must name a database, e.g. mysql://root@127.0.0.1:3306/rt_analytics');
+  if (!database)
+    throw new ConfigError('DATABASE_URL must name a database, e.g. mysql://root@127.0.0.1:3306/rt_analytics');
   const limit = u.searchParams.get('connectionLimit');
   return {
     host: u.hostname || '127.0.0.1',

@@ -88,7 +88,10 @@ export class HotProductStore {
   /** Rankings by (start, end, limit), each for at most {@link RANKING_TTL_MS} (1,000) MILLISECONDS after its read started. */
   private readonly rankings: ShortLivedCache<string, ProductClicks[]>;
 
-  constructor(private readonly db: Db, opts: { rankingTtlMs?: number; now?: () => number } = {}) {
+  constructor(
+    private readonly db: Db,
+    opts: { rankingTtlMs?: number; now?: () => number } = {},
+  ) {
     this.rankings = new ShortLivedCache({
       ttlMs: opts.rankingTtlMs ?? RANKING_TTL_MS,
       max: 64,
@@ -117,14 +120,18 @@ export class HotProductStore {
       return text;
     };
     for (let i = 0; i < batch.minutes.length; i += CHUNK) {
-      const rows = JSON.stringify(batch.minutes.slice(i, i + CHUNK).map((m) => [m.productId, minute(m.minuteMs), m.clicks]));
+      const rows = JSON.stringify(
+        batch.minutes.slice(i, i + CHUNK).map((m) => [m.productId, minute(m.minuteMs), m.clicks]),
+      );
       await tx.$executeRaw`INSERT INTO product_click_minute (product_id, window_start, window_end, clicks)
         SELECT j.product_id, j.window_start, j.window_start + INTERVAL ${MINUTE_MS / 1000} SECOND, j.clicks
         FROM JSON_TABLE(${rows}, '$[*]' COLUMNS (product_id VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin PATH '$[0]', window_start DATETIME(3) PATH '$[1]', clicks INT PATH '$[2]')) AS j
         ON DUPLICATE KEY UPDATE clicks = product_click_minute.clicks + VALUES(clicks)`;
     }
     for (let i = 0; i < batch.actions.length; i += CHUNK) {
-      const rows = JSON.stringify(batch.actions.slice(i, i + CHUNK).map((a) => [a.productId, minute(a.minuteMs), a.action, a.events]));
+      const rows = JSON.stringify(
+        batch.actions.slice(i, i + CHUNK).map((a) => [a.productId, minute(a.minuteMs), a.action, a.events]),
+      );
       await tx.$executeRaw`INSERT INTO product_action_minute (product_id, window_start, action, window_end, events)
         SELECT j.product_id, j.window_start, j.action, j.window_start + INTERVAL ${MINUTE_MS / 1000} SECOND, j.events
         FROM JSON_TABLE(${rows}, '$[*]' COLUMNS (product_id VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin PATH '$[0]', window_start DATETIME(3) PATH '$[1]',
@@ -132,8 +139,17 @@ export class HotProductStore {
         ON DUPLICATE KEY UPDATE events = product_action_minute.events + VALUES(events)`;
     }
     for (let i = 0; i < batch.totals.length; i += CHUNK) {
-      const rows = JSON.stringify(batch.totals.slice(i, i + CHUNK).map((t) =>
-        [t.productId, t.clicks, t.category, t.categoryAtMs === null ? null : sqlDateTime(t.categoryAtMs), sqlDateTime(t.lastClickMs)]));
+      const rows = JSON.stringify(
+        batch.totals
+          .slice(i, i + CHUNK)
+          .map((t) => [
+            t.productId,
+            t.clicks,
+            t.category,
+            t.categoryAtMs === null ? null : sqlDateTime(t.categoryAtMs),
+            sqlDateTime(t.lastClickMs),
+          ]),
+      );
       // The category of the latest click wins, whatever order batches and partitions
       // commit in (ties at one millisecond: the greatest name), so a crash-and-replay run
       // ends with the same category as an uninterrupted one. MySQL assigns left to
@@ -178,7 +194,11 @@ export class HotProductStore {
    * category name, then clicks descending, ties by productId. A product counts
    * under its current category (that of its latest click).
    */
-  async rankingByCategory(startMs: number, endMs: number, limit: number): Promise<(ProductClicks & { category: string })[]> {
+  async rankingByCategory(
+    startMs: number,
+    endMs: number,
+    limit: number,
+  ): Promise<(ProductClicks & { category: string })[]> {
     const rows = await this.db.$queryRaw<{ productId: string; clicks: bigint; category: string }[]>`
       SELECT category, productId, clicks FROM (
         SELECT t.category AS category, a.productId, a.clicks,
@@ -199,11 +219,19 @@ export class HotProductStore {
    * A product's clicks per minute for minutes starting in [fromMs, toMs), and
    * its clicks in every minute before `fromMs` (the base of the running total).
    */
-  async productMinutes(productId: string, fromMs: number, toMs: number): Promise<{ before: number; minutes: Map<number, number> }> {
+  async productMinutes(
+    productId: string,
+    fromMs: number,
+    toMs: number,
+  ): Promise<{ before: number; minutes: Map<number, number> }> {
     const [before, rows] = await Promise.all([
-      this.db.$queryRaw<{ clicks: bigint | null }[]>`SELECT CAST(SUM(clicks) AS SIGNED) AS clicks FROM product_click_minute
+      this.db.$queryRaw<
+        { clicks: bigint | null }[]
+      >`SELECT CAST(SUM(clicks) AS SIGNED) AS clicks FROM product_click_minute
         WHERE product_id = ${productId} AND window_start < ${new Date(fromMs)}`,
-      this.db.$queryRaw<{ windowStart: Date; clicks: number | bigint }[]>`SELECT window_start AS windowStart, clicks FROM product_click_minute
+      this.db.$queryRaw<
+        { windowStart: Date; clicks: number | bigint }[]
+      >`SELECT window_start AS windowStart, clicks FROM product_click_minute
         WHERE product_id = ${productId} AND window_start >= ${new Date(fromMs)} AND window_start < ${new Date(toMs)}`,
     ]);
     return {
@@ -217,7 +245,11 @@ export class HotProductStore {
    * published for the group: one small query (a few rows).
    */
   async jobWatermark(groupId: string, topic: string): Promise<StoredJobWatermark> {
-    const [row] = await this.db.$queryRaw<({ partitions: bigint; withWatermark: bigint; minWatermark: bigint | null; lastEmitted: Date | null } | undefined)[]>`
+    const [row] = await this.db.$queryRaw<
+      (
+        { partitions: bigint; withWatermark: bigint; minWatermark: bigint | null; lastEmitted: Date | null } | undefined
+      )[]
+    >`
       SELECT COUNT(*) AS partitions, COUNT(watermark_ms) AS withWatermark, MIN(watermark_ms) AS minWatermark,
         (SELECT MAX(window_end) FROM hot_products_emission WHERE group_id = ${groupId}) AS lastEmitted
       FROM consumer_offset WHERE group_id = ${groupId} AND topic = ${topic}`;
@@ -236,18 +268,29 @@ export class HotProductStore {
    * ranking; the others get null. A failure rolls the claim back, so the
    * boundary can be claimed again.
    */
-  async claimEmission(groupId: string, windowEndMs: number, spanMs: number, limit: number, claimedBy: string, inClaim?: (tx: Tx, ranking: ProductClicks[]) => Promise<void>): Promise<ProductClicks[] | null> {
+  async claimEmission(
+    groupId: string,
+    windowEndMs: number,
+    spanMs: number,
+    limit: number,
+    claimedBy: string,
+    inClaim?: (tx: Tx, ranking: ProductClicks[]) => Promise<void>,
+  ): Promise<ProductClicks[] | null> {
     const windowEnd = new Date(windowEndMs);
-    return this.db.$transaction(async (tx) => {
-      // A second worker's insert waits on this row lock until commit, then is ignored.
-      const inserted = await tx.$executeRaw`INSERT IGNORE INTO hot_products_emission (group_id, window_end, products, claimed_by)
+    return this.db.$transaction(
+      async (tx) => {
+        // A second worker's insert waits on this row lock until commit, then is ignored.
+        const inserted =
+          await tx.$executeRaw`INSERT IGNORE INTO hot_products_emission (group_id, window_end, products, claimed_by)
         VALUES (${groupId}, ${windowEnd}, 0, ${claimedBy})`;
-      if (inserted !== 1) return null;
-      const ranking = await this.ranking(windowEndMs - spanMs, windowEndMs, limit, tx);
-      await tx.$executeRaw`UPDATE hot_products_emission SET products = ${ranking.length} WHERE group_id = ${groupId} AND window_end = ${windowEnd}`;
-      await inClaim?.(tx, ranking);
-      return ranking;
-    }, { maxWait: 10_000, timeout: 30_000 });
+        if (inserted !== 1) return null;
+        const ranking = await this.ranking(windowEndMs - spanMs, windowEndMs, limit, tx);
+        await tx.$executeRaw`UPDATE hot_products_emission SET products = ${ranking.length} WHERE group_id = ${groupId} AND window_end = ${windowEnd}`;
+        await inClaim?.(tx, ranking);
+        return ranking;
+      },
+      { maxWait: 10_000, timeout: 30_000 },
+    );
   }
 
   /** Empties every table of the job (a rebuild), inside the rebuild transaction. */

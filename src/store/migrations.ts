@@ -29,7 +29,9 @@ export async function ensureDatabase(databaseUrl: string): Promise<void> {
   const { database, ...opts } = parseDatabaseUrl(databaseUrl);
   const conn = await createConnection({ ...opts, connectTimeout: 5_000 });
   try {
-    await conn.query(`CREATE DATABASE IF NOT EXISTS \`${database.replace(/`/g, '``')}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
+    await conn.query(
+      `CREATE DATABASE IF NOT EXISTS \`${database.replace(/`/g, '``')}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`,
+    );
   } finally {
     await conn.end();
   }
@@ -63,7 +65,9 @@ export async function applyMigrations(databaseUrl: string, dir = MIGRATIONS_DIR)
       );
       if (rows.length > 0) {
         if (rows[0].checksum !== checksum) {
-          throw new MigrationError(`migration ${name} was applied with different SQL (checksum ${rows[0].checksum}, file ${checksum}): migrations must never be edited once applied`);
+          throw new MigrationError(
+            `migration ${name} was applied with different SQL (checksum ${rows[0].checksum}, file ${checksum}): migrations must never be edited once applied`,
+          );
         }
         continue;
       }
@@ -79,7 +83,10 @@ export async function applyMigrations(databaseUrl: string, dir = MIGRATIONS_DIR)
 
 async function runMigration(conn: Connection, name: string, sql: string, checksum: string): Promise<void> {
   const id = randomUUID();
-  await conn.query('INSERT INTO _prisma_migrations (id, checksum, migration_name, started_at) VALUES (?, ?, ?, NOW(3))', [id, checksum, name]);
+  await conn.query(
+    'INSERT INTO _prisma_migrations (id, checksum, migration_name, started_at) VALUES (?, ?, ?, NOW(3))',
+    [id, checksum, name],
+  );
   try {
     await conn.query(sql);
   } catch (err) {

@@ -68,8 +68,14 @@ export class OffsetStore {
    * @returns the position to resume from, with this owner's epoch.
    * @throws {WindowSpecChangedError} code `WINDOW_SPEC_CHANGED` when the stored position was computed under another specification.
    */
-  async claim(groupId: string, topic: string, partition: number, bounds: { earliest: bigint; latest: bigint }, owner = '',
-    windowSpec?: PositionWindowSpec): Promise<PartitionPosition & { lostNow: bigint }> {
+  async claim(
+    groupId: string,
+    topic: string,
+    partition: number,
+    bounds: { earliest: bigint; latest: bigint },
+    owner = '',
+    windowSpec?: PositionWindowSpec,
+  ): Promise<PartitionPosition & { lostNow: bigint }> {
     return this.db.$transaction(async (tx) => {
       await tx.$executeRaw`INSERT INTO consumer_offset (group_id, topic, \`partition\`, next_offset, replay_from, epoch, owner)
         VALUES (${groupId}, ${topic}, ${partition}, -1, -1, 1, ${owner})
@@ -79,7 +85,9 @@ export class OffsetStore {
         FROM consumer_offset WHERE group_id = ${groupId} AND topic = ${topic} AND \`partition\` = ${partition} FOR UPDATE`;
       if (windowSpec && BigInt(row.next_offset) >= 0n) {
         const stored = {
-          sizeMs: msOrNull(row.window_size_ms), advanceMs: msOrNull(row.window_advance_ms), graceMs: msOrNull(row.grace_ms),
+          sizeMs: msOrNull(row.window_size_ms),
+          advanceMs: msOrNull(row.window_advance_ms),
+          graceMs: msOrNull(row.grace_ms),
         };
         const changes = windowSpecChanges(stored, windowSpec);
         if (changes.length > 0) throw new WindowSpecChangedError(groupId, topic, partition, changes);
@@ -155,7 +163,9 @@ export class OffsetStore {
    * claims again instead of leaving the partition.
    */
   async wasReset(groupId: string, topic: string, partition: number): Promise<boolean> {
-    const rows = await this.db.$queryRaw<{ epoch: number | bigint; reset_epoch: number | bigint | null }[]>`SELECT epoch, reset_epoch FROM consumer_offset
+    const rows = await this.db.$queryRaw<
+      { epoch: number | bigint; reset_epoch: number | bigint | null }[]
+    >`SELECT epoch, reset_epoch FROM consumer_offset
       WHERE group_id = ${groupId} AND topic = ${topic} AND \`partition\` = ${partition}`;
     return rows.length > 0 && rows[0].reset_epoch !== null && Number(rows[0].reset_epoch) === Number(rows[0].epoch);
   }
@@ -187,7 +197,9 @@ export class OffsetStore {
     for (const [partition, target] of [...targets].sort(([a], [b]) => a - b)) {
       await tx.$executeRaw`INSERT IGNORE INTO consumer_offset (group_id, topic, \`partition\`, next_offset, replay_from, epoch)
         VALUES (${groupId}, ${topic}, ${partition}, -1, -1, 0)`;
-      const [row] = await tx.$queryRaw<{ next_offset: bigint | number; replay_from: bigint | number }[]>`SELECT next_offset, replay_from FROM consumer_offset
+      const [row] = await tx.$queryRaw<
+        { next_offset: bigint | number; replay_from: bigint | number }[]
+      >`SELECT next_offset, replay_from FROM consumer_offset
         WHERE group_id = ${groupId} AND topic = ${topic} AND \`partition\` = ${partition} FOR UPDATE`;
       const before = BigInt(row.next_offset);
       const oldReplay = BigInt(row.replay_from);
@@ -198,7 +210,8 @@ export class OffsetStore {
           lost_to_retention = ${counters.lostToRetention.get(partition) ?? 0n}, updated_at = NOW(3)
           WHERE group_id = ${groupId} AND topic = ${topic} AND \`partition\` = ${partition}`;
       } else {
-        const replayFrom = before >= 0n && target <= before && oldReplay >= 0n && oldReplay < target ? oldReplay : target;
+        const replayFrom =
+          before >= 0n && target <= before && oldReplay >= 0n && oldReplay < target ? oldReplay : target;
         await tx.$executeRaw`UPDATE consumer_offset SET next_offset = ${target}, replay_from = ${replayFrom},
           epoch = epoch + 1, reset_epoch = epoch, updated_at = NOW(3)
           WHERE group_id = ${groupId} AND topic = ${topic} AND \`partition\` = ${partition}`;
@@ -211,7 +224,20 @@ export class OffsetStore {
   }
 
   /** Every stored row of `groupId` (or of every group), ordered by group, topic, partition. */
-  async list(groupId?: string): Promise<{ groupId: string; topic: string; partition: number; nextOffset: bigint; watermarkMs: number | null; lateRecords: bigint; deadLettered: bigint; lostToRetention: bigint; beyondDedupHorizon: bigint; owner: string | null }[]> {
+  async list(groupId?: string): Promise<
+    {
+      groupId: string;
+      topic: string;
+      partition: number;
+      nextOffset: bigint;
+      watermarkMs: number | null;
+      lateRecords: bigint;
+      deadLettered: bigint;
+      lostToRetention: bigint;
+      beyondDedupHorizon: bigint;
+      owner: string | null;
+    }[]
+  > {
     const rows = await this.db.consumerOffset.findMany({
       where: groupId ? { groupId } : undefined,
       orderBy: [{ groupId: 'asc' }, { topic: 'asc' }, { partition: 'asc' }],

@@ -39,7 +39,12 @@ export class RechargeMetricsReader {
     private readonly calendar: ZonedCalendar,
     opts: { cityDailyTtlMs?: number; now?: () => number } = {},
   ) {
-    this.daily = new ShortLivedCache({ ttlMs: opts.cityDailyTtlMs ?? CITY_DAILY_TTL_MS, max: 8, now: opts.now, load: (date) => this.readCityDaily(date) });
+    this.daily = new ShortLivedCache({
+      ttlMs: opts.cityDailyTtlMs ?? CITY_DAILY_TTL_MS,
+      max: 8,
+      now: opts.now,
+      load: (date) => this.readCityDaily(date),
+    });
   }
 
   /** The seeded cities, by code; read once per process (reference data), again after a failed read. */
@@ -57,7 +62,18 @@ export class RechargeMetricsReader {
    */
   async cityDaily(date: string): Promise<CityDailyStats[]> {
     const [cities, byCity] = await Promise.all([this.cities(), this.daily.get(date)]);
-    return cities.map((c) => byCity.get(c.code) ?? { date, cityCode: c.code, orders: 0, succeeded: 0, failed: 0, amount: '0.00', durationMsSum: 0 });
+    return cities.map(
+      (c) =>
+        byCity.get(c.code) ?? {
+          date,
+          cityCode: c.code,
+          orders: 0,
+          succeeded: 0,
+          failed: 0,
+          amount: '0.00',
+          durationMsSum: 0,
+        },
+    );
   }
 
   /** Forgets the in-memory city stats (after this process rebuilt or reset the job). */

@@ -1,6 +1,13 @@
 import { Prisma } from '../generated/prisma/client.js';
 import { formatFen } from '../domain/money.js';
-import type { CityDailyStats, CityDayDelta, CityRow, MinuteDelta, MinuteStats, RechargeEvent } from '../domain/recharge.js';
+import type {
+  CityDailyStats,
+  CityDayDelta,
+  CityRow,
+  MinuteDelta,
+  MinuteStats,
+  RechargeEvent,
+} from '../domain/recharge.js';
 import type { Db, Tx } from './prisma-client.js';
 
 /**
@@ -54,7 +61,12 @@ function toDaily(r: DailyRow): CityDailyStats {
 }
 
 function toMinute(r: MinuteRow): MinuteStats {
-  return { minuteStartMs: r.minute_start.getTime(), orders: Number(r.orders), succeeded: Number(r.succeeded), amount: r.amount };
+  return {
+    minuteStartMs: r.minute_start.getTime(),
+    orders: Number(r.orders),
+    succeeded: Number(r.succeeded),
+    amount: r.amount,
+  };
 }
 
 /**
@@ -107,7 +119,9 @@ export class RechargeMetricsStore {
     }
     const fresh = seen.size === 0 ? [...events] : events.filter((e) => !seen.has(e.orderId));
     for (let i = 0; i < fresh.length; i += ORDER_CHUNK) {
-      const rows = JSON.stringify(fresh.slice(i, i + ORDER_CHUNK).map((e) => [e.orderId, sqlDateTime(e.notifyTimeMs), e.cityCode]));
+      const rows = JSON.stringify(
+        fresh.slice(i, i + ORDER_CHUNK).map((e) => [e.orderId, sqlDateTime(e.notifyTimeMs), e.cityCode]),
+      );
       await tx.$executeRaw`INSERT INTO recharge_order (order_id, notify_time, city_code)
         SELECT j.id, j.notify_time, j.city_code
         FROM JSON_TABLE(${rows}, '$[*]' COLUMNS (id VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin PATH '$[0]', notify_time DATETIME(3) PATH '$[1]',
@@ -124,16 +138,27 @@ export class RechargeMetricsStore {
    */
   async addDeltas(tx: Tx, daily: readonly CityDayDelta[], minutes: readonly MinuteDelta[]): Promise<void> {
     for (let i = 0; i < daily.length; i += INSERT_CHUNK) {
-      const values = Prisma.join(daily.slice(i, i + INSERT_CHUNK).map((d) =>
-        Prisma.sql`(${d.day}, ${d.cityCode}, ${d.orders}, ${d.succeeded}, ${d.failed}, ${formatFen(d.amountFen)}, ${d.durationMsSum})`));
+      const values = Prisma.join(
+        daily
+          .slice(i, i + INSERT_CHUNK)
+          .map(
+            (d) =>
+              Prisma.sql`(${d.day}, ${d.cityCode}, ${d.orders}, ${d.succeeded}, ${d.failed}, ${formatFen(d.amountFen)}, ${d.durationMsSum})`,
+          ),
+      );
       await tx.$executeRaw`INSERT INTO recharge_city_daily (day, city_code, orders, succeeded, failed, amount, duration_ms_sum)
         VALUES ${values}
         ON DUPLICATE KEY UPDATE orders = orders + VALUES(orders), succeeded = succeeded + VALUES(succeeded),
           failed = failed + VALUES(failed), amount = amount + VALUES(amount), duration_ms_sum = duration_ms_sum + VALUES(duration_ms_sum)`;
     }
     for (let i = 0; i < minutes.length; i += INSERT_CHUNK) {
-      const values = Prisma.join(minutes.slice(i, i + INSERT_CHUNK).map((m) =>
-        Prisma.sql`(${new Date(m.minuteStartMs)}, ${m.orders}, ${m.succeeded}, ${formatFen(m.amountFen)})`));
+      const values = Prisma.join(
+        minutes
+          .slice(i, i + INSERT_CHUNK)
+          .map(
+            (m) => Prisma.sql`(${new Date(m.minuteStartMs)}, ${m.orders}, ${m.succeeded}, ${formatFen(m.amountFen)})`,
+          ),
+      );
       await tx.$executeRaw`INSERT INTO recharge_minute (minute_start, orders, succeeded, amount)
         VALUES ${values}
         ON DUPLICATE KEY UPDATE orders = orders + VALUES(orders), succeeded = succeeded + VALUES(succeeded), amount = amount + VALUES(amount)`;
@@ -145,7 +170,11 @@ export class RechargeMetricsStore {
    * of the buckets the batch touched, ONE select per table. The rows are
    * locked by this transaction, so these are exactly the values it commits.
    */
-  async readBack(tx: Tx, daily: readonly CityDayDelta[], minutes: readonly MinuteDelta[]): Promise<{ daily: CityDailyStats[]; minutes: MinuteStats[] }> {
+  async readBack(
+    tx: Tx,
+    daily: readonly CityDayDelta[],
+    minutes: readonly MinuteDelta[],
+  ): Promise<{ daily: CityDailyStats[]; minutes: MinuteStats[] }> {
     let dailyStats: CityDailyStats[] = [];
     if (daily.length > 0) {
       const days = [...new Set(daily.map((d) => d.day))];
@@ -166,7 +195,9 @@ export class RechargeMetricsStore {
 
   /** Every city row of one calendar date (`YYYY-MM-DD`); cities without orders have none. */
   async dailyOf(date: string): Promise<CityDailyStats[]> {
-    const rows = await this.db.$queryRaw<DailyRow[]>`SELECT ${DAILY_COLUMNS} FROM recharge_city_daily WHERE day = ${date} ORDER BY city_code`;
+    const rows = await this.db.$queryRaw<
+      DailyRow[]
+    >`SELECT ${DAILY_COLUMNS} FROM recharge_city_daily WHERE day = ${date} ORDER BY city_code`;
     return rows.map(toDaily);
   }
 
@@ -186,14 +217,18 @@ export class RechargeMetricsStore {
    * @param opts.shouldStop checked between statements: true ends the run early.
    * @returns the rows deleted and the statements run.
    */
-  async pruneOrders(cutoffMs: number, opts: { batchSize?: number; pauseMs?: number; shouldStop?: () => boolean } = {}): Promise<{ deleted: number; statements: number }> {
+  async pruneOrders(
+    cutoffMs: number,
+    opts: { batchSize?: number; pauseMs?: number; shouldStop?: () => boolean } = {},
+  ): Promise<{ deleted: number; statements: number }> {
     const batchSize = opts.batchSize ?? 1_000;
     const pauseMs = opts.pauseMs ?? 100;
     const cutoff = new Date(cutoffMs);
     let deleted = 0;
     let statements = 0;
     for (;;) {
-      const n = await this.db.$executeRaw`DELETE FROM recharge_order WHERE notify_time < ${cutoff} ORDER BY notify_time LIMIT ${batchSize}`;
+      const n = await this.db
+        .$executeRaw`DELETE FROM recharge_order WHERE notify_time < ${cutoff} ORDER BY notify_time LIMIT ${batchSize}`;
       deleted += n;
       statements++;
       if (n < batchSize || opts.shouldStop?.()) break;
@@ -207,7 +242,11 @@ export class RechargeMetricsStore {
    * locked by it): adds `count` records that arrived beyond the
    * de-duplication horizon to the partition's `beyond_dedup_horizon`.
    */
-  async countBeyondHorizon(tx: Tx, position: { groupId: string; topic: string; partition: number }, count: number): Promise<void> {
+  async countBeyondHorizon(
+    tx: Tx,
+    position: { groupId: string; topic: string; partition: number },
+    count: number,
+  ): Promise<void> {
     if (count === 0) return;
     await tx.$executeRaw`UPDATE consumer_offset SET beyond_dedup_horizon = beyond_dedup_horizon + ${count}
       WHERE group_id = ${position.groupId} AND topic = ${position.topic} AND \`partition\` = ${position.partition}`;

@@ -125,7 +125,14 @@ function dailyBucket(group: string, v: ServingVersion, s: CityDailyStats): Bucke
     seqKey: seqKey(group, v),
     field: s.cityCode,
     seq: v.seq,
-    value: JSON.stringify({ orders: s.orders, succeeded: s.succeeded, failed: s.failed, amount: s.amount, durationMsSum: s.durationMsSum, v: v.seq }),
+    value: JSON.stringify({
+      orders: s.orders,
+      succeeded: s.succeeded,
+      failed: s.failed,
+      amount: s.amount,
+      durationMsSum: s.durationMsSum,
+      v: v.seq,
+    }),
   };
 }
 
@@ -186,7 +193,8 @@ export class RechargeServingCache {
 
   constructor(private readonly opts: RechargeServingCacheOptions) {
     this.redis = opts.redis as GuardedRedis;
-    if (typeof this.redis[COMMAND] !== 'function') this.redis.defineCommand(COMMAND, { numberOfKeys: 2, lua: GUARDED_WRITE_LUA });
+    if (typeof this.redis[COMMAND] !== 'function')
+      this.redis.defineCommand(COMMAND, { numberOfKeys: 2, lua: GUARDED_WRITE_LUA });
     this.ttlSeconds = opts.ttlSeconds ?? SERVING_TTL_SECONDS;
     this.maxDirty = opts.maxDirty ?? 10_000;
     this.retryIntervalMs = opts.retryIntervalMs ?? 5_000;
@@ -225,7 +233,15 @@ export class RechargeServingCache {
     if (!hash) return null;
     const out = new Map<string, CityDailyStats>();
     for (const [cityCode, v] of Object.entries(hash.fields) as [string, Omit<CityDailyStats, 'date' | 'cityCode'>][]) {
-      out.set(cityCode, { date, cityCode, orders: v.orders, succeeded: v.succeeded, failed: v.failed, amount: v.amount, durationMsSum: v.durationMsSum });
+      out.set(cityCode, {
+        date,
+        cityCode,
+        orders: v.orders,
+        succeeded: v.succeeded,
+        failed: v.failed,
+        amount: v.amount,
+        durationMsSum: v.durationMsSum,
+      });
     }
     return out;
   }
@@ -249,14 +265,28 @@ export class RechargeServingCache {
    * guard). Best effort: returns false when Redis did not take it.
    */
   async refillCityDaily(version: ServingVersion, date: string, rows: readonly CityDailyStats[]): Promise<boolean> {
-    return this.writeKey(cityDailyKey(this.opts.namespace, version, date), seqKey(this.opts.namespace, version),
-      rows.map((r) => dailyBucket(this.opts.namespace, version, r)), String(version.seq)).then(() => true, () => false);
+    return this.writeKey(
+      cityDailyKey(this.opts.namespace, version, date),
+      seqKey(this.opts.namespace, version),
+      rows.map((r) => dailyBucket(this.opts.namespace, version, r)),
+      String(version.seq),
+    ).then(
+      () => true,
+      () => false,
+    );
   }
 
   /** As {@link refillCityDaily} for the minute key of `date` (rows: every minute of that date). */
   async refillMinutes(version: ServingVersion, date: string, rows: readonly MinuteStats[]): Promise<boolean> {
-    return this.writeKey(minuteKey(this.opts.namespace, version, date), seqKey(this.opts.namespace, version),
-      rows.map((r) => minuteBucket(this.opts.namespace, version, r, this.opts.dateOf)), String(version.seq)).then(() => true, () => false);
+    return this.writeKey(
+      minuteKey(this.opts.namespace, version, date),
+      seqKey(this.opts.namespace, version),
+      rows.map((r) => minuteBucket(this.opts.namespace, version, r, this.opts.dateOf)),
+      String(version.seq),
+    ).then(
+      () => true,
+      () => false,
+    );
   }
 
   /** The database's version now (read from MySQL): take it BEFORE reading the rows of a fill. */
@@ -274,7 +304,7 @@ export class RechargeServingCache {
     const cached = await this.opts.state.current();
     let highest: number;
     try {
-      highest = Number(await this.redis.get(seqKey(this.opts.namespace, cached)) ?? 0);
+      highest = Number((await this.redis.get(seqKey(this.opts.namespace, cached))) ?? 0);
     } catch {
       return false;
     }
@@ -287,7 +317,13 @@ export class RechargeServingCache {
     this.invalid.clear();
     let cursor = '0';
     do {
-      const [next, keys] = await this.redis.scan(cursor, 'MATCH', `${RECHARGE_KEY_PREFIX}${this.opts.namespace.replace(/[*?[\]\\]/g, '\\$&')}:*`, 'COUNT', 500);
+      const [next, keys] = await this.redis.scan(
+        cursor,
+        'MATCH',
+        `${RECHARGE_KEY_PREFIX}${this.opts.namespace.replace(/[*?[\]\\]/g, '\\$&')}:*`,
+        'COUNT',
+        500,
+      );
       if (keys.length > 0) await this.redis.unlink(...keys);
       cursor = next;
     } while (cursor !== '0');
@@ -309,8 +345,10 @@ export class RechargeServingCache {
     const fresh = await this.opts.state.current(true);
     if (fresh.databaseId !== version.databaseId || fresh.generation !== version.generation) return true;
     if (highest <= fresh.seq) return false;
-    this.opts.logger?.warn({ group: this.opts.namespace, generation: fresh.generation, redisSeq: highest, databaseSeq: fresh.seq },
-      'redis holds recharge values newer than the database (restored backup?): abandoning their generation, answers come from MySQL');
+    this.opts.logger?.warn(
+      { group: this.opts.namespace, generation: fresh.generation, redisSeq: highest, databaseSeq: fresh.seq },
+      'redis holds recharge values newer than the database (restored backup?): abandoning their generation, answers come from MySQL',
+    );
     await this.opts.state.abandonGeneration(fresh.generation);
     return true;
   }
@@ -360,9 +398,11 @@ export class RechargeServingCache {
   }
 
   private flush(): Promise<void> {
-    this.chain = this.chain.then(() => this.flushNow()).catch((err: unknown) => {
-      this.opts.logger?.error({ err }, 'redis mirror flush failed');
-    });
+    this.chain = this.chain
+      .then(() => this.flushNow())
+      .catch((err: unknown) => {
+        this.opts.logger?.error({ err }, 'redis mirror flush failed');
+      });
     return this.chain;
   }
 
@@ -383,7 +423,10 @@ export class RechargeServingCache {
       ]);
     } catch (err) {
       if (!this.failing) {
-        this.opts.logger?.warn({ err, buckets: this.dirty.size }, 'redis write failed: the buckets are kept and retried with the next commit (MySQL stays the source of truth)');
+        this.opts.logger?.warn(
+          { err, buckets: this.dirty.size },
+          'redis write failed: the buckets are kept and retried with the next commit (MySQL stays the source of truth)',
+        );
       }
       this.failing = true;
       this.startRetry();
@@ -405,7 +448,12 @@ export class RechargeServingCache {
     this.retryTimer.unref();
   }
 
-  private async writeKey(key: string, namespaceSeqKey: string, buckets: readonly Bucket[], completeSeq: string): Promise<void> {
+  private async writeKey(
+    key: string,
+    namespaceSeqKey: string,
+    buckets: readonly Bucket[],
+    completeSeq: string,
+  ): Promise<void> {
     const args: (string | number)[] = [this.ttlSeconds, completeSeq];
     for (const b of buckets) args.push(b.field, b.seq, b.value);
     await this.redis[COMMAND](key, namespaceSeqKey, ...args);

@@ -32,20 +32,26 @@ export class RechargeServingState {
    * @param groupId the recharge-metrics consumer group (`RECHARGE_GROUP`).
    * @param maxAgeMs how long {@link current} may answer from memory, MILLISECONDS (<= 1000).
    */
-  constructor(private readonly db: Db, readonly groupId: string, private readonly maxAgeMs = 1_000) {}
+  constructor(
+    private readonly db: Db,
+    readonly groupId: string,
+    private readonly maxAgeMs = 1_000,
+  ) {}
 
   /**
    * The UUID of this database, read once per process (again after a failure).
    * @throws {MissingDatabaseIdentityError} when the migrations did not run.
    */
   databaseId(): Promise<string> {
-    this.identity ??= this.db.$queryRaw<{ uuid: string }[]>`SELECT uuid FROM database_identity WHERE id = 1`.then((rows) => {
-      if (rows.length === 0) throw new MissingDatabaseIdentityError();
-      return rows[0].uuid;
-    }).catch((err: unknown) => {
-      this.identity = null;
-      throw err;
-    });
+    this.identity ??= this.db.$queryRaw<{ uuid: string }[]>`SELECT uuid FROM database_identity WHERE id = 1`
+      .then((rows) => {
+        if (rows.length === 0) throw new MissingDatabaseIdentityError();
+        return rows[0].uuid;
+      })
+      .catch((err: unknown) => {
+        this.identity = null;
+        throw err;
+      });
     return this.identity;
   }
 
@@ -58,9 +64,15 @@ export class RechargeServingState {
     if (!fresh && this.cached && Date.now() - this.cached.at <= this.maxAgeMs) return this.cached.version;
     const [databaseId, rows] = await Promise.all([
       this.databaseId(),
-      this.db.$queryRaw<{ generation: number | bigint; seq: bigint }[]>`SELECT generation, seq FROM recharge_serving_state WHERE group_id = ${this.groupId}`,
+      this.db.$queryRaw<
+        { generation: number | bigint; seq: bigint }[]
+      >`SELECT generation, seq FROM recharge_serving_state WHERE group_id = ${this.groupId}`,
     ]);
-    const version = { databaseId, generation: rows.length > 0 ? Number(rows[0].generation) : 1, seq: rows.length > 0 ? Number(rows[0].seq) : 0 };
+    const version = {
+      databaseId,
+      generation: rows.length > 0 ? Number(rows[0].generation) : 1,
+      seq: rows.length > 0 ? Number(rows[0].seq) : 0,
+    };
     this.cached = { at: Date.now(), version };
     return version;
   }
@@ -74,7 +86,9 @@ export class RechargeServingState {
     const databaseId = await this.databaseId();
     await tx.$executeRaw`INSERT INTO recharge_serving_state (group_id, generation, seq) VALUES (${this.groupId}, 1, 1)
       ON DUPLICATE KEY UPDATE seq = seq + 1, updated_at = NOW(3)`;
-    const [row] = await tx.$queryRaw<{ generation: number | bigint; seq: bigint }[]>`SELECT generation, seq FROM recharge_serving_state WHERE group_id = ${this.groupId}`;
+    const [row] = await tx.$queryRaw<
+      { generation: number | bigint; seq: bigint }[]
+    >`SELECT generation, seq FROM recharge_serving_state WHERE group_id = ${this.groupId}`;
     return { databaseId, generation: Number(row.generation), seq: Number(row.seq) };
   }
 
@@ -91,7 +105,8 @@ export class RechargeServingState {
    * @returns the version now current.
    */
   async abandonGeneration(generation: number): Promise<ServingVersion> {
-    await this.db.$executeRaw`INSERT INTO recharge_serving_state (group_id, generation, seq) VALUES (${this.groupId}, ${generation + 1}, 0)
+    await this.db
+      .$executeRaw`INSERT INTO recharge_serving_state (group_id, generation, seq) VALUES (${this.groupId}, ${generation + 1}, 0)
       ON DUPLICATE KEY UPDATE generation = IF(generation = ${generation}, generation + 1, generation), updated_at = NOW(3)`;
     return this.current(true);
   }

@@ -52,13 +52,16 @@ export class ShortLivedCache<K extends string | number, V extends object> {
     if (pending) return pending;
     const generation = this.generation;
     const expiresAt = this.now() + this.opts.ttlMs;
-    const read = this.opts.load(key).then((value) => {
-      // A value read before an invalidation may predate the change that caused it: not kept.
-      if (generation === this.generation && this.now() < expiresAt) this.cache.set(key, { value, expiresAt });
-      return value;
-    }).finally(() => {
-      if (this.inFlight.get(key) === read) this.inFlight.delete(key);
-    });
+    const read = this.opts
+      .load(key)
+      .then((value) => {
+        // A value read before an invalidation may predate the change that caused it: not kept.
+        if (generation === this.generation && this.now() < expiresAt) this.cache.set(key, { value, expiresAt });
+        return value;
+      })
+      .finally(() => {
+        if (this.inFlight.get(key) === read) this.inFlight.delete(key);
+      });
     this.inFlight.set(key, read);
     return read;
   }

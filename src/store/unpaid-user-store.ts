@@ -48,7 +48,9 @@ const UPSERT_CHUNK = 500;
 /** How long a `totalCount` is served from memory, MILLISECONDS: its staleness bound (a detection committed meanwhile shows up at most this late). */
 export const TOTAL_COUNT_TTL_MS = 1_000;
 
-const COLUMNS = Prisma.raw('uid, phone, callback_status, enter_order_count, first_detected_at, last_detected_at, window_start, window_end');
+const COLUMNS = Prisma.raw(
+  'uid, phone, callback_status, enter_order_count, first_detected_at, last_detected_at, window_start, window_end',
+);
 
 interface RawRow {
   uid: string;
@@ -73,7 +75,6 @@ const fromRaw = (r: RawRow): UnpaidUserRow => ({
   windowEnd: r.window_end,
 });
 
-
 /**
  * `unpayment_record` (users who kept opening the order page without paying) and `vip_user`: the abnormal-orders
  * sink (inside the batch transaction) and the reads of the GraphQL API.
@@ -86,12 +87,15 @@ export class UnpaidUserStore {
    */
   private readonly counts: ShortLivedCache<string, { n: number }>;
 
-  constructor(private readonly db: Db, opts: { countTtlMs?: number; now?: () => number } = {}) {
+  constructor(
+    private readonly db: Db,
+    opts: { countTtlMs?: number; now?: () => number } = {},
+  ) {
     this.counts = new ShortLivedCache({
       ttlMs: opts.countTtlMs ?? TOTAL_COUNT_TTL_MS,
       max: 16,
       now: opts.now,
-      load: async (key) => ({ n: await this.countNow(key === '*' ? null : key as CallbackStatusName) }),
+      load: async (key) => ({ n: await this.countNow(key === '*' ? null : (key as CallbackStatusName)) }),
     });
   }
 
@@ -101,7 +105,9 @@ export class UnpaidUserStore {
    */
   async findVips(tx: Tx, uids: readonly string[]): Promise<Set<string>> {
     if (uids.length === 0) return new Set();
-    const rows = await tx.$queryRaw<{ uid: string }[]>`SELECT DISTINCT uid FROM vip_user WHERE uid IN (${Prisma.join([...uids])})`;
+    const rows = await tx.$queryRaw<
+      { uid: string }[]
+    >`SELECT DISTINCT uid FROM vip_user WHERE uid IN (${Prisma.join([...uids])})`;
     return new Set(rows.map((r) => r.uid));
   }
 
@@ -116,11 +122,13 @@ export class UnpaidUserStore {
   async upsertDetections(tx: Tx, detections: readonly Detection[]): Promise<void> {
     for (let i = 0; i < detections.length; i += UPSERT_CHUNK) {
       const chunk = detections.slice(i, i + UPSERT_CHUNK);
-      const values = Prisma.join(chunk.map((d) => {
-        const start = new Date(d.windowStartMs);
-        const end = new Date(d.windowEndMs);
-        return Prisma.sql`(${d.uid}, ${d.phone}, NULL, ${d.enterOrderCount}, ${end}, ${end}, ${start}, ${end})`;
-      }));
+      const values = Prisma.join(
+        chunk.map((d) => {
+          const start = new Date(d.windowStartMs);
+          const end = new Date(d.windowEndMs);
+          return Prisma.sql`(${d.uid}, ${d.phone}, NULL, ${d.enterOrderCount}, ${end}, ${end}, ${start}, ${end})`;
+        }),
+      );
       // Assignments run left to right in MySQL: window_end must change last.
       await tx.$executeRaw`INSERT INTO unpayment_record
           (uid, phone, callback_status, enter_order_count, first_detected_at, last_detected_at, window_start, window_end)
@@ -146,7 +154,9 @@ export class UnpaidUserStore {
    */
   async getMany(uids: readonly string[]): Promise<(UnpaidUserRow | null)[]> {
     if (uids.length === 0) return [];
-    const rows = await this.db.$queryRaw<RawRow[]>`SELECT ${COLUMNS} FROM unpayment_record WHERE uid IN (${Prisma.join([...uids])})`;
+    const rows = await this.db.$queryRaw<
+      RawRow[]
+    >`SELECT ${COLUMNS} FROM unpayment_record WHERE uid IN (${Prisma.join([...uids])})`;
     const byUid = new Map(rows.map((r) => [r.uid, fromRaw(r)]));
     // The column's collation may match a uid that differs in case (as a single-row lookup does): the exact one first.
     const byFolded = new Map(rows.map((r) => [r.uid.toLowerCase(), fromRaw(r)]));
@@ -164,7 +174,11 @@ export class UnpaidUserStore {
    * @param status only users with this status (PENDING includes NULL).
    * @throws {InvalidCursorError} for a cursor this API did not issue.
    */
-  async page(first: number, after: string | null, status: CallbackStatusName | null): Promise<{ rows: UnpaidUserRow[]; hasNextPage: boolean; totalCount: number }> {
+  async page(
+    first: number,
+    after: string | null,
+    status: CallbackStatusName | null,
+  ): Promise<{ rows: UnpaidUserRow[]; hasNextPage: boolean; totalCount: number }> {
     let keyset = Prisma.sql`1 = 1`;
     if (after) {
       const c = decodeCursor(after);
@@ -175,12 +189,13 @@ export class UnpaidUserStore {
     const take = first + 1;
     const ordered = (where: Prisma.Sql) =>
       Prisma.sql`SELECT ${COLUMNS} FROM unpayment_record WHERE ${where} AND ${keyset} ORDER BY last_detected_at DESC, uid ASC LIMIT ${take}`;
-    const query = status === null
-      ? ordered(Prisma.sql`1 = 1`)
-      : status === 'PENDING'
-        // NULL or 0: two index ranges, each read in order, merged (an OR would sort every pending row).
-        ? Prisma.sql`(${ordered(Prisma.sql`callback_status IS NULL`)}) UNION ALL (${ordered(Prisma.sql`callback_status = ${CALLBACK_STATUS_CODES.PENDING}`)}) ORDER BY last_detected_at DESC, uid ASC LIMIT ${take}`
-        : ordered(Prisma.sql`callback_status = ${CALLBACK_STATUS_CODES[status]}`);
+    const query =
+      status === null
+        ? ordered(Prisma.sql`1 = 1`)
+        : status === 'PENDING'
+          ? // NULL or 0: two index ranges, each read in order, merged (an OR would sort every pending row).
+            Prisma.sql`(${ordered(Prisma.sql`callback_status IS NULL`)}) UNION ALL (${ordered(Prisma.sql`callback_status = ${CALLBACK_STATUS_CODES.PENDING}`)}) ORDER BY last_detected_at DESC, uid ASC LIMIT ${take}`
+          : ordered(Prisma.sql`callback_status = ${CALLBACK_STATUS_CODES[status]}`);
     const [raw, total] = await Promise.all([this.db.$queryRaw<RawRow[]>(query), this.counts.get(status ?? '*')]);
     const rows = raw.map(fromRaw);
     return { rows: rows.slice(0, first), hasNextPage: rows.length > first, totalCount: total.n };
@@ -188,12 +203,15 @@ export class UnpaidUserStore {
 
   /** `COUNT(*)` of the users with `status` (all: null), read now. */
   private async countNow(status: CallbackStatusName | null): Promise<number> {
-    const where = status === null
-      ? Prisma.sql`1 = 1`
-      : status === 'PENDING'
-        ? Prisma.sql`(callback_status IS NULL OR callback_status = ${CALLBACK_STATUS_CODES.PENDING})`
-        : Prisma.sql`callback_status = ${CALLBACK_STATUS_CODES[status]}`;
-    const rows = await this.db.$queryRaw<{ n: bigint | number }[]>`SELECT COUNT(*) AS n FROM unpayment_record WHERE ${where}`;
+    const where =
+      status === null
+        ? Prisma.sql`1 = 1`
+        : status === 'PENDING'
+          ? Prisma.sql`(callback_status IS NULL OR callback_status = ${CALLBACK_STATUS_CODES.PENDING})`
+          : Prisma.sql`callback_status = ${CALLBACK_STATUS_CODES[status]}`;
+    const rows = await this.db.$queryRaw<
+      { n: bigint | number }[]
+    >`SELECT COUNT(*) AS n FROM unpayment_record WHERE ${where}`;
     // COUNT(*) without GROUP BY answers exactly one row.
     return rows.length > 0 ? Number(rows[0].n) : 0;
   }
@@ -203,18 +221,26 @@ export class UnpaidUserStore {
    * @param actor role and API key of the caller (only a sha256 prefix of the key is stored).
    * @throws {UnpaidUserNotFoundError} when the uid has no record.
    */
-  async setCallbackStatus(uid: string, status: CallbackStatusName, actor: { role: string; apiKey: string }): Promise<UnpaidUserRow> {
+  async setCallbackStatus(
+    uid: string,
+    status: CallbackStatusName,
+    actor: { role: string; apiKey: string },
+  ): Promise<UnpaidUserRow> {
     const to = CALLBACK_STATUS_CODES[status];
-    return this.db.$transaction(async (tx) => {
-      const [current] = await tx.$queryRaw<({ callback_status: number | bigint | null } | undefined)[]>`SELECT callback_status FROM unpayment_record WHERE uid = ${uid} FOR UPDATE`;
-      if (!current) throw new UnpaidUserNotFoundError(uid);
-      const from = current.callback_status === null ? null : Number(current.callback_status);
-      const updated = await tx.unpaymentRecord.update({ where: { uid }, data: { callbackStatus: to } });
-      await tx.callbackStatusAudit.create({
-        data: { uid, fromStatus: from, toStatus: to, role: actor.role, keyId: keyId(actor.apiKey) },
-      });
-      return updated;
-    }).finally(() => this.counts.clear());
+    return this.db
+      .$transaction(async (tx) => {
+        const [current] = await tx.$queryRaw<
+          ({ callback_status: number | bigint | null } | undefined)[]
+        >`SELECT callback_status FROM unpayment_record WHERE uid = ${uid} FOR UPDATE`;
+        if (!current) throw new UnpaidUserNotFoundError(uid);
+        const from = current.callback_status === null ? null : Number(current.callback_status);
+        const updated = await tx.unpaymentRecord.update({ where: { uid }, data: { callbackStatus: to } });
+        await tx.callbackStatusAudit.create({
+          data: { uid, fromStatus: from, toStatus: to, role: actor.role, keyId: keyId(actor.apiKey) },
+        });
+        return updated;
+      })
+      .finally(() => this.counts.clear());
   }
 }
 
@@ -232,6 +258,7 @@ function decodeCursor(cursor: string): { lastDetectedAt: Date; uid: string } {
   const raw = Buffer.from(cursor, 'base64url').toString('utf8');
   const idx = raw.indexOf(':');
   const ms = Number(raw.slice(0, idx));
-  if (idx <= 0 || !Number.isSafeInteger(ms) || ms < 0 || idx === raw.length - 1) throw new InvalidCursorError(`after: ${JSON.stringify(cursor)} is not a cursor returned by unpaidUsers`);
+  if (idx <= 0 || !Number.isSafeInteger(ms) || ms < 0 || idx === raw.length - 1)
+    throw new InvalidCursorError(`after: ${JSON.stringify(cursor)} is not a cursor returned by unpaidUsers`);
   return { lastDetectedAt: new Date(ms), uid: raw.slice(idx + 1) };
 }

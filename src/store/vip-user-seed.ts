@@ -6,7 +6,9 @@ import type { Db } from './prisma-client.js';
  * @returns how many rows were added.
  */
 export async function seedVipUsers(db: Db, uids: readonly string[]): Promise<number> {
-  const existing = new Set((await db.vipUser.findMany({ where: { uid: { in: [...uids] } }, select: { uid: true } })).map((v) => v.uid));
+  const existing = new Set(
+    (await db.vipUser.findMany({ where: { uid: { in: [...uids] } }, select: { uid: true } })).map((v) => v.uid),
+  );
   const missing = [...new Set(uids)].filter((u) => !existing.has(u));
   if (missing.length > 0) await db.vipUser.createMany({ data: missing.map((uid) => ({ uid })) });
   return missing.length;

@@ -17,7 +17,8 @@ export function isCalendarDate(date: string): boolean {
  * @throws {RangeError} when either is not a `YYYY-MM-DD` calendar date.
  */
 export function daysInclusive(from: string, to: string): number {
-  for (const d of [from, to]) if (!isCalendarDate(d)) throw new RangeError(`expected a YYYY-MM-DD calendar date, got ${JSON.stringify(d)}`);
+  for (const d of [from, to])
+    if (!isCalendarDate(d)) throw new RangeError(`expected a YYYY-MM-DD calendar date, got ${JSON.stringify(d)}`);
   const n = (Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / DAY_MS + 1;
   return Math.max(0, n);
 }

@@ -36,7 +36,12 @@ export interface MinuteBucket {
  * so a late click into an earlier minute shows in every later running total.
  * Minutes of `clicksByMinute` outside the range are ignored.
  */
-export function minuteBuckets(fromMs: number, toMs: number, clicksByMinute: ReadonlyMap<number, number>, clicksBefore: number): MinuteBucket[] {
+export function minuteBuckets(
+  fromMs: number,
+  toMs: number,
+  clicksByMinute: ReadonlyMap<number, number>,
+  clicksBefore: number,
+): MinuteBucket[] {
   const { firstMs, count } = minuteRange(fromMs, toMs);
   const out: MinuteBucket[] = new Array<MinuteBucket>(count);
   let running = clicksBefore;

@@ -156,7 +156,9 @@ export class PartitionWindowEngine<K, V, A> {
       throw new WindowEngineInputError(`restored nextOffset must be a bigint >= 0, got ${String(nextOffset)}`);
     }
     if (watermarkMs !== null && !Number.isFinite(watermarkMs)) {
-      throw new WindowEngineInputError(`restored watermarkMs must be a finite number of ms or null, got ${String(watermarkMs)}`);
+      throw new WindowEngineInputError(
+        `restored watermarkMs must be a finite number of ms or null, got ${String(watermarkMs)}`,
+      );
     }
     if (typeof replayFrom !== 'bigint' || replayFrom < 0n || replayFrom > nextOffset) {
       throw new WindowEngineInputError(

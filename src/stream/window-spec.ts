@@ -18,7 +18,9 @@ export interface WindowSpec {
 }
 
 function describe(value: unknown): string {
-  return typeof value === 'number' ? String(value) : `${typeof value} ${(JSON.stringify(value) as string | undefined) ?? String(value)}`;
+  return typeof value === 'number'
+    ? String(value)
+    : `${typeof value} ${(JSON.stringify(value) as string | undefined) ?? String(value)}`;
 }
 
 /**
@@ -35,7 +37,10 @@ function describe(value: unknown): string {
 export function validateWindowSpec(spec: WindowSpec): WindowSpec {
   const { sizeMs, advanceMs, graceMs, idleTimeoutMs } = spec;
   if (!Number.isSafeInteger(advanceMs) || advanceMs <= 0) {
-    throw new InvalidWindowSpecError('advanceMs', `advanceMs must be a positive integer number of milliseconds, got ${describe(advanceMs)}`);
+    throw new InvalidWindowSpecError(
+      'advanceMs',
+      `advanceMs must be a positive integer number of milliseconds, got ${describe(advanceMs)}`,
+    );
   }
   if (!Number.isSafeInteger(sizeMs) || sizeMs <= 0 || sizeMs % advanceMs !== 0) {
     throw new InvalidWindowSpecError(
@@ -44,7 +49,10 @@ export function validateWindowSpec(spec: WindowSpec): WindowSpec {
     );
   }
   if (!Number.isSafeInteger(graceMs) || graceMs < 0) {
-    throw new InvalidWindowSpecError('graceMs', `graceMs must be an integer number of milliseconds >= 0, got ${describe(graceMs)}`);
+    throw new InvalidWindowSpecError(
+      'graceMs',
+      `graceMs must be an integer number of milliseconds >= 0, got ${describe(graceMs)}`,
+    );
   }
   if (!Number.isSafeInteger(idleTimeoutMs) || idleTimeoutMs <= 0) {
     throw new InvalidWindowSpecError(
@@ -68,7 +76,11 @@ export interface PositionWindowSpec {
   graceMs: number | null;
 }
 
-const SPEC_FIELDS = [['sizeMs', 'size'], ['advanceMs', 'advance'], ['graceMs', 'grace']] as const;
+const SPEC_FIELDS = [
+  ['sizeMs', 'size'],
+  ['advanceMs', 'advance'],
+  ['graceMs', 'grace'],
+] as const;
 
 /**
  * How `configured` differs from the `stored` specification a partition's

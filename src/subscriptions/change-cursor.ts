@@ -47,10 +47,13 @@ export function encodeCursor(stream: string, v: PositionVector): string {
 export function decodeCursor(cursor: string, stream: string): Map<number, string> {
   let parsed: unknown;
   try {
-    if (!/^[A-Za-z0-9_-]*$/.test(cursor) || cursor.length === 0 || cursor.length > 65_536) throw new Error('not base64url');
+    if (!/^[A-Za-z0-9_-]*$/.test(cursor) || cursor.length === 0 || cursor.length > 65_536)
+      throw new Error('not base64url');
     parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
   } catch (err) {
-    throw new InvalidCursorError('not a cursor of this subscription (expected the cursor of an earlier event)', { cause: err });
+    throw new InvalidCursorError('not a cursor of this subscription (expected the cursor of an earlier event)', {
+      cause: err,
+    });
   }
   if (typeof parsed !== 'object' || parsed === null || !Array.isArray((parsed as { p?: unknown }).p)) {
     throw new InvalidCursorError('not a cursor of this subscription (expected the cursor of an earlier event)');
@@ -59,12 +62,14 @@ export function decodeCursor(cursor: string, stream: string): Map<number, string
   if (s !== stream) throw new InvalidCursorError('the cursor belongs to another subscription');
   const out = new Map<number, string>();
   for (const entry of p) {
-    if (!Array.isArray(entry) || entry.length !== 2) throw new InvalidCursorError('the cursor holds a malformed partition entry');
+    if (!Array.isArray(entry) || entry.length !== 2)
+      throw new InvalidCursorError('the cursor holds a malformed partition entry');
     const [partition, pos] = entry as [unknown, unknown];
     if (!Number.isInteger(partition) || (partition as number) < -1 || typeof pos !== 'string' || !isPos(pos)) {
       throw new InvalidCursorError('the cursor holds a malformed partition position');
     }
-    if (out.has(partition as number)) throw new InvalidCursorError(`the cursor holds partition ${partition as number} twice`);
+    if (out.has(partition as number))
+      throw new InvalidCursorError(`the cursor holds partition ${partition as number} twice`);
     out.set(partition as number, pos);
   }
   return out;

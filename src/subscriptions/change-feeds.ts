@@ -42,7 +42,10 @@ export class ChangeFeeds {
     if (!tailer) {
       const { onRead } = this.opts;
       tailer = new ChangeLogTailer({
-        store: this.opts.store, stream, pollMs: this.opts.pollMs, logger: this.opts.logger,
+        store: this.opts.store,
+        stream,
+        pollMs: this.opts.pollMs,
+        logger: this.opts.logger,
         onRead: onRead ? (changes, atMs) => onRead(stream, changes, atMs) : undefined,
       });
       this.tailers.set(stream, tailer);
@@ -60,7 +63,10 @@ export class ChangeFeeds {
    * @throws {InvalidCursorError} when `after` is not a cursor of `stream`.
    * @throws {CursorExpiredError} when changes after `after` were pruned.
    */
-  async startOf(stream: string, after: string | null): Promise<{ tailer: ChangeLogTailer; start: Map<number, string>; catchUp: boolean }> {
+  async startOf(
+    stream: string,
+    after: string | null,
+  ): Promise<{ tailer: ChangeLogTailer; start: Map<number, string>; catchUp: boolean }> {
     const decoded = after === null ? null : decodeCursor(after, stream);
     const tailer = await this.tailer(stream);
     if (decoded === null) {
@@ -70,7 +76,8 @@ export class ChangeFeeds {
     }
     const pruned = await this.opts.store.prunedThrough(stream);
     for (const [partition, through] of pruned) {
-      if (posOf(decoded, partition) < through) throw new CursorExpiredError(encodeCursor(stream, pruned), this.opts.retentionHours);
+      if (posOf(decoded, partition) < through)
+        throw new CursorExpiredError(encodeCursor(stream, pruned), this.opts.retentionHours);
     }
     return { tailer, start: decoded, catchUp: true };
   }

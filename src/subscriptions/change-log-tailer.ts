@@ -146,7 +146,9 @@ export class ChangeLogTailer {
           const row = rows[i];
           this.head.set(row.partition, row.pos);
           // Encoded only when someone may need it: a cursor per change, shared by every subscriber.
-          changes[i] = Object.assign(row, { cursor: this.sinks.size > 0 ? encodeCursor(this.opts.stream, this.head) : '' });
+          changes[i] = Object.assign(row, {
+            cursor: this.sinks.size > 0 ? encodeCursor(this.opts.stream, this.head) : '',
+          });
         }
         for (const sink of [...this.sinks]) sink.deliver(changes);
         this.opts.onRead?.(changes, now);

@@ -99,7 +99,8 @@ export class ChangeSubscription<S = unknown> implements AsyncIterableIterator<Fe
     for (const [k, value] of opts.coalesce?.initial ?? []) this.lastSent.set(k, value);
     if (opts.snapshot) {
       const cursor = this.cursor();
-      for (const value of opts.snapshot) this.queue.push({ kind: 'snapshot', cursor, value, atMs: opts.snapshotAtMs ?? Date.now() });
+      for (const value of opts.snapshot)
+        this.queue.push({ kind: 'snapshot', cursor, value, atMs: opts.snapshotAtMs ?? Date.now() });
     }
     if (opts.catchUp) {
       this.mode = 'catching-up';
@@ -127,7 +128,9 @@ export class ChangeSubscription<S = unknown> implements AsyncIterableIterator<Fe
         await this.catchUp();
         continue;
       }
-      await new Promise<void>((resolve) => { this.waiter = resolve; });
+      await new Promise<void>((resolve) => {
+        this.waiter = resolve;
+      });
     }
   }
 

@@ -58,7 +58,13 @@ export class FakeStore implements PartitionStorePort {
     let r = this.rows.get(partition);
     if (!r) {
       r = {
-        nextOffset: 0n, replayFrom: 0n, watermarkMs: null, epoch: 0, resetEpoch: null, lateRecords: 0, deadLettered: 0,
+        nextOffset: 0n,
+        replayFrom: 0n,
+        watermarkMs: null,
+        epoch: 0,
+        resetEpoch: null,
+        lateRecords: 0,
+        deadLettered: 0,
       };
       this.rows.set(partition, r);
     }
@@ -120,7 +126,11 @@ export class FakeProducer implements DeadLetterProducer {
 export function countingJob(tickWatermarks: number[] = []): JobDefinition & { sums: Map<number, number> } {
   const sums = new Map<number, number>();
   return {
-    name: 'counting', groupId: 'g', topic: 't', results: 'additive', sums,
+    name: 'counting',
+    groupId: 'g',
+    topic: 't',
+    results: 'additive',
+    sums,
     // Nothing to clear: the fake keeps no results.
     clearResults: () => Promise.resolve(),
     createProcessor: ({ partition, nextOffset, watermarkMs }): PartitionProcessor => {
@@ -135,7 +145,8 @@ export function countingJob(tickWatermarks: number[] = []): JobDefinition & { su
             write: async () => {
               sums.set(partition, (sums.get(partition) ?? 0) + add);
             },
-            deadLetters: records.filter((r) => r.value?.toString() === 'bad')
+            deadLetters: records
+              .filter((r) => r.value?.toString() === 'bad')
               .map((record) => ({ record, reason: 'bad-value', detail: 'not a number' })),
             lateRecords: 0,
             records: records.length,
@@ -161,9 +172,17 @@ export class FakeBatch implements FetchedBatch {
   stale = false;
   running = true;
 
-  constructor(readonly partition: number, firstOffset: number, values: string[], readonly highWatermark = '1000') {
+  constructor(
+    readonly partition: number,
+    firstOffset: number,
+    values: string[],
+    readonly highWatermark = '1000',
+  ) {
     this.messages = values.map((v, i) => ({
-      offset: String(firstOffset + i), key: null, value: Buffer.from(v), timestamp: '0',
+      offset: String(firstOffset + i),
+      key: null,
+      value: Buffer.from(v),
+      timestamp: '0',
     }));
   }
   lastOffset(): string {

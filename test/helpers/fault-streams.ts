@@ -10,7 +10,11 @@ import { abnormalOrdersSnapshot, hotProductsSnapshot, rechargeMetricsSnapshot } 
 import { flushRecords, jobProgress, withPartitions, type JobProgress } from './job-runs.js';
 import { randomName } from './services.js';
 
-export interface FeedRecord { key: string | null; value: string; partition: number }
+export interface FeedRecord {
+  key: string | null;
+  value: string;
+  partition: number;
+}
 
 /** One job of a {@link JobSet}: what it reads, its group, how to read its progress and results. */
 export interface FaultJob {
@@ -31,16 +35,32 @@ export function abnormalOrdersJob(count: number, seed = 4242): FaultJob & { vips
   const records = [...generateUserBehavior(generator)].map((r) => ({ key: r.key, value: r.value }));
   const feed = [...withPartitions(records), ...flushRecords(Math.floor((generator.startTimeMs + 86_400_000) / 1000))];
   return {
-    name: 'abnormal-orders', topicVar: 'USER_BEHAVIOR_TOPIC', groupVar: 'ABNORMAL_ORDERS_GROUP', windowed: true, feed,
-    snapshot: abnormalOrdersSnapshot, vips: sampleVipUids(generator),
+    name: 'abnormal-orders',
+    topicVar: 'USER_BEHAVIOR_TOPIC',
+    groupVar: 'ABNORMAL_ORDERS_GROUP',
+    windowed: true,
+    feed,
+    snapshot: abnormalOrdersSnapshot,
+    vips: sampleVipUids(generator),
   };
 }
 
 /** `count` recharge records (3% duplicates, across local midnight), round-robin over the partitions so that duplicates race. */
 export function rechargeMetricsJob(count: number, seed = 4343): FaultJob {
-  const generated = [...generateRecharges({ seed, count, startTimeMs: Date.UTC(2025, 11, 31, 15, 50), eventsPerSecond: 20, duplicateShare: 0.03 })];
+  const generated = [
+    ...generateRecharges({
+      seed,
+      count,
+      startTimeMs: Date.UTC(2025, 11, 31, 15, 50),
+      eventsPerSecond: 20,
+      duplicateShare: 0.03,
+    }),
+  ];
   return {
-    name: 'recharge-metrics', topicVar: 'RECHARGE_TOPIC', groupVar: 'RECHARGE_GROUP', windowed: false,
+    name: 'recharge-metrics',
+    topicVar: 'RECHARGE_TOPIC',
+    groupVar: 'RECHARGE_GROUP',
+    windowed: false,
     feed: generated.map((r, i) => ({ key: r.key, value: r.value, partition: i % 3 })),
     snapshot: rechargeMetricsSnapshot,
   };
@@ -48,9 +68,20 @@ export function rechargeMetricsJob(count: number, seed = 4343): FaultJob {
 
 /** `count` product clicks (0.2% malformed). */
 export function hotProductsJob(count: number, seed = 4242): FaultJob {
-  const generator = { seed, products: 1_000, users: 3_000, startTimeMs: Date.UTC(2026, 0, 1), eventsPerSecond: 250, count, malformedShare: 0.002 };
+  const generator = {
+    seed,
+    products: 1_000,
+    users: 3_000,
+    startTimeMs: Date.UTC(2026, 0, 1),
+    eventsPerSecond: 250,
+    count,
+    malformedShare: 0.002,
+  };
   return {
-    name: 'hot-products', topicVar: 'PRODUCT_CLICKS_TOPIC', groupVar: 'HOT_PRODUCTS_GROUP', windowed: false,
+    name: 'hot-products',
+    topicVar: 'PRODUCT_CLICKS_TOPIC',
+    groupVar: 'HOT_PRODUCTS_GROUP',
+    windowed: false,
     feed: withPartitions([...generateProductClicks(generator)].map((r) => ({ key: r.key, value: r.value }))),
     snapshot: hotProductsSnapshot,
   };
@@ -66,7 +97,10 @@ export class JobSet {
   /** Each job's topic's high watermarks (partition -> offset), set with {@link setLatest}. */
   latest: Map<number, number>[] = [];
 
-  constructor(readonly jobs: FaultJob[], readonly topics: string[]) {
+  constructor(
+    readonly jobs: FaultJob[],
+    readonly topics: string[],
+  ) {
     this.groups = jobs.map((j) => randomName(`fault-${j.name}`));
   }
 
@@ -87,7 +121,9 @@ export class JobSet {
 
   /** Every job's progress summed: `done` when each job is done; `consumed` the records committed over all of them. */
   async progress(dbUrl: string): Promise<JobProgress> {
-    const each = await Promise.all(this.jobs.map((j, i) => jobProgress(dbUrl, this.latest[i], { windowed: j.windowed, group: this.groups[i] })));
+    const each = await Promise.all(
+      this.jobs.map((j, i) => jobProgress(dbUrl, this.latest[i], { windowed: j.windowed, group: this.groups[i] })),
+    );
     return {
       consumed: each.reduce((n, p) => n + p.consumed, 0),
       claimed: each.reduce((n, p) => n + p.claimed, 0),
@@ -103,6 +139,8 @@ export class JobSet {
 
   /** job name -> its snapshot. */
   async snapshot(dbUrl: string): Promise<Record<string, unknown>> {
-    return Object.fromEntries(await Promise.all(this.jobs.map(async (j, i) => [j.name, await j.snapshot(dbUrl, this.groups[i])] as const)));
+    return Object.fromEntries(
+      await Promise.all(this.jobs.map(async (j, i) => [j.name, await j.snapshot(dbUrl, this.groups[i])] as const)),
+    );
   }
 }

@@ -7,7 +7,12 @@ export interface GraphQLResponse<T = any> {
 }
 
 /** POSTs one operation to `url` with `Authorization: Bearer <key>` when a key is given. */
-export async function gql<T = any>(url: string, query: string, variables: Record<string, unknown> = {}, key?: string): Promise<GraphQLResponse<T>> {
+export async function gql<T = any>(
+  url: string,
+  query: string,
+  variables: Record<string, unknown> = {},
+  key?: string,
+): Promise<GraphQLResponse<T>> {
   const res = await fetch(url, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...(key ? { authorization: `Bearer ${key}` } : {}) },
@@ -37,10 +42,16 @@ export function wsClient(url: string, key?: string): Client {
 export function collect<T = any>(client: Client, query: string): { events: T[]; errors: unknown[]; dispose(): void } {
   const events: T[] = [];
   const errors: unknown[] = [];
-  const dispose = client.subscribe<T>({ query }, {
-    next: (v) => { if (v.errors) errors.push(v.errors); else events.push(v.data as T); },
-    error: (e) => errors.push(e),
-    complete: () => undefined, // what was collected stays readable after the server completes
-  });
+  const dispose = client.subscribe<T>(
+    { query },
+    {
+      next: (v) => {
+        if (v.errors) errors.push(v.errors);
+        else events.push(v.data as T);
+      },
+      error: (e) => errors.push(e),
+      complete: () => undefined, // what was collected stays readable after the server completes
+    },
+  );
   return { events, errors, dispose };
 }

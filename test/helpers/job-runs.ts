@@ -46,7 +46,10 @@ export function sumOffsets(offsets: ReadonlyMap<number, number>): number {
  * the epoch): moves every partition's watermark to that time, so every window
  * ending before it closes through event time.
  */
-export function flushRecords(eventTimeSec: number, partitions = 3): { key: string; partition: number; value: string }[] {
+export function flushRecords(
+  eventTimeSec: number,
+  partitions = 3,
+): { key: string; partition: number; value: string }[] {
   const value = formatUserBehavior({ uid: 'flush', phone: '0', eventKey: 'startApp', eventTimeSec });
   return Array.from({ length: partitions }, (_, partition) => ({ key: 'flush', partition, value }));
 }
@@ -57,7 +60,10 @@ export function flushRecords(eventTimeSec: number, partitions = 3): { key: strin
  * topics then gives both the same records at the same offsets of the same
  * partitions (kafkajs spreads keyless records at random otherwise).
  */
-export function withPartitions<R extends { key: string | null }>(records: readonly R[], partitions = 3): (R & { partition: number })[] {
+export function withPartitions<R extends { key: string | null }>(
+  records: readonly R[],
+  partitions = 3,
+): (R & { partition: number })[] {
   return records.map((r, i) => {
     if (r.key === null) return { ...r, partition: i % partitions };
     let h = 0x811c9dc5;
@@ -99,33 +105,59 @@ export interface JobProgress {
  * `windowed`: also require replay_from == next_offset for `done` (jobs that
  * keep open windows, such as abnormal-orders; additive jobs leave it behind).
  */
-export function progressOf(rows: readonly OffsetRow[], latest: ReadonlyMap<number, number>, windowed: boolean): JobProgress {
+export function progressOf(
+  rows: readonly OffsetRow[],
+  latest: ReadonlyMap<number, number>,
+  windowed: boolean,
+): JobProgress {
   let consumed = 0;
   let done = rows.length === latest.size;
   const finished = new Set<number>();
   for (const r of rows) {
     consumed += Math.max(0, Number(r.next_offset));
     if (Number(r.next_offset) === latest.get(r.partition)) finished.add(r.partition);
-    if (Number(r.next_offset) !== latest.get(r.partition) || (windowed && Number(r.replay_from) !== Number(r.next_offset))) done = false;
+    if (
+      Number(r.next_offset) !== latest.get(r.partition) ||
+      (windowed && Number(r.replay_from) !== Number(r.next_offset))
+    )
+      done = false;
   }
   const unfinished = [...latest.keys()].filter((p) => !finished.has(p)).sort((a, b) => a - b);
   return { consumed, claimed: rows.length, unfinished, done };
 }
 
-export async function jobProgress(dbUrl: string, latest: ReadonlyMap<number, number>, opts: { windowed: boolean; group?: string }): Promise<JobProgress> {
-  const rows = opts.group === undefined
-    ? await sql<OffsetRow>(dbUrl, 'SELECT `partition`, next_offset, replay_from FROM consumer_offset')
-    : await sql<OffsetRow>(dbUrl, 'SELECT `partition`, next_offset, replay_from FROM consumer_offset WHERE group_id = ?', [opts.group]);
+export async function jobProgress(
+  dbUrl: string,
+  latest: ReadonlyMap<number, number>,
+  opts: { windowed: boolean; group?: string },
+): Promise<JobProgress> {
+  const rows =
+    opts.group === undefined
+      ? await sql<OffsetRow>(dbUrl, 'SELECT `partition`, next_offset, replay_from FROM consumer_offset')
+      : await sql<OffsetRow>(
+          dbUrl,
+          'SELECT `partition`, next_offset, replay_from FROM consumer_offset WHERE group_id = ?',
+          [opts.group],
+        );
   return progressOf(rows, latest, opts.windowed);
 }
 
 /** Polls `progress` every 250 ms until it is `done`; throws naming `what` after `timeoutMs` (MILLISECONDS). */
-export async function waitForDone(what: string, progress: () => Promise<JobProgress>, timeoutMs: number): Promise<void> {
+export async function waitForDone(
+  what: string,
+  progress: () => Promise<JobProgress>,
+  timeoutMs: number,
+): Promise<void> {
   await waitFor(what, async () => (await progress()).done, timeoutMs, 250);
 }
 
 /** Starts a worker with `start`, waits as {@link waitForDone} until `progress` is done, then stops it with SIGTERM. */
-export async function runToEnd(what: string, start: () => Promise<ServiceProcess>, progress: () => Promise<JobProgress>, timeoutMs: number): Promise<void> {
+export async function runToEnd(
+  what: string,
+  start: () => Promise<ServiceProcess>,
+  progress: () => Promise<JobProgress>,
+  timeoutMs: number,
+): Promise<void> {
   const p = await start();
   await waitForDone(what, progress, timeoutMs);
   await p.kill('SIGTERM');
@@ -174,22 +206,44 @@ export async function runWithRandomKills(opts: CrashRunOptions): Promise<number[
  *
  * @returns the surviving worker, still running: the caller reads its logs and stops it
  */
-export async function runWithFailover(opts: CrashRunOptions & { killAtShare: number; feed: () => Promise<void>; partitions?: number }): Promise<ServiceProcess> {
+export async function runWithFailover(
+  opts: CrashRunOptions & { killAtShare: number; feed: () => Promise<void>; partitions?: number },
+): Promise<ServiceProcess> {
   const partitions = opts.partitions ?? 3;
   const ownedBy = (p: ServiceProcess): number[] =>
     (p.logs.filter((l) => l.msg === 'partitions assigned').at(-1)?.partitions as number[] | undefined) ?? [];
   const first = await opts.start();
   const second = await opts.start();
-  await waitFor('both workers to own partitions', () => ownedBy(first).length > 0 && ownedBy(second).length > 0
-    && ownedBy(first).length + ownedBy(second).length === partitions, 60_000, 100);
+  await waitFor(
+    'both workers to own partitions',
+    () =>
+      ownedBy(first).length > 0 &&
+      ownedBy(second).length > 0 &&
+      ownedBy(first).length + ownedBy(second).length === partitions,
+    60_000,
+    100,
+  );
   const feeding = opts.feed();
-  await waitFor(`progress past ${Math.round(opts.killAtShare * 100)}% with the first worker mid-partition`, async () => {
-    const progress = await opts.progress();
-    return progress.consumed >= opts.killAtShare * opts.records && ownedBy(first).some((p) => progress.unfinished.includes(p));
-  }, 120_000, 20);
+  await waitFor(
+    `progress past ${Math.round(opts.killAtShare * 100)}% with the first worker mid-partition`,
+    async () => {
+      const progress = await opts.progress();
+      return (
+        progress.consumed >= opts.killAtShare * opts.records &&
+        ownedBy(first).some((p) => progress.unfinished.includes(p))
+      );
+    },
+    120_000,
+    20,
+  );
   await first.kill('SIGKILL');
   await feeding;
-  await waitFor('the survivor to be assigned every partition', () => ownedBy(second).length === partitions, 60_000, 100);
+  await waitFor(
+    'the survivor to be assigned every partition',
+    () => ownedBy(second).length === partitions,
+    60_000,
+    100,
+  );
   await waitForDone('the surviving worker to finish', opts.progress, opts.finishTimeoutMs);
   return second;
 }
@@ -239,8 +293,12 @@ export class TestRuns {
 
 /** Rows with every value as text: null stays null, a Date becomes its ISO string, anything else `String(v)` (BIGINT and DECIMAL exact). */
 export function rowsAsText(rows: readonly Record<string, unknown>[]): Record<string, string | null>[] {
-  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- the driver's values are strings, numbers, bigints and Buffers, each printed as its value
-  return rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, v === null ? null : v instanceof Date ? v.toISOString() : String(v)])));
+  return rows.map((r) =>
+    Object.fromEntries(
+      // eslint-disable-next-line @typescript-eslint/no-base-to-string -- the driver's values are strings, numbers, bigints and Buffers, each printed as its value
+      Object.entries(r).map(([k, v]) => [k, v === null ? null : v instanceof Date ? v.toISOString() : String(v)]),
+    ),
+  );
 }
 
 /**
@@ -250,7 +308,9 @@ export function rowsAsText(rows: readonly Record<string, unknown>[]): Record<str
  */
 export async function offsetRows(dbUrl: string, group?: string): Promise<Record<string, string | null>[]> {
   const columns = '`partition`, next_offset, replay_from, watermark_ms, late_records, dead_lettered, lost_to_retention';
-  return rowsAsText(group === undefined
-    ? await sql(dbUrl, `SELECT ${columns} FROM consumer_offset ORDER BY \`partition\``)
-    : await sql(dbUrl, `SELECT ${columns} FROM consumer_offset WHERE group_id = ? ORDER BY \`partition\``, [group]));
+  return rowsAsText(
+    group === undefined
+      ? await sql(dbUrl, `SELECT ${columns} FROM consumer_offset ORDER BY \`partition\``)
+      : await sql(dbUrl, `SELECT ${columns} FROM consumer_offset WHERE group_id = ? ORDER BY \`partition\``, [group]),
+  );
 }

@@ -56,27 +56,49 @@ export async function startOwnMariadb(): Promise<OwnMariadb> {
   const datadir = path.join(base, 'data');
   const port = await freePort();
   const asRoot = process.getuid?.() === 0 ? ['--user=root'] : [];
-  await run('mariadb-install-db', ['--no-defaults', `--datadir=${datadir}`, '--auth-root-authentication-method=normal', '--skip-test-db', ...asRoot],
-    { maxBuffer: 10 * 1024 * 1024 });
+  await run(
+    'mariadb-install-db',
+    ['--no-defaults', `--datadir=${datadir}`, '--auth-root-authentication-method=normal', '--skip-test-db', ...asRoot],
+    { maxBuffer: 10 * 1024 * 1024 },
+  );
   let child: ChildProcess | null = null;
   let exited: Promise<void> = Promise.resolve();
   const errorLog = path.join(base, 'error.log');
 
   const start = async () => {
-    const c = spawn(MARIADBD, [
-      '--no-defaults', `--datadir=${datadir}`, `--port=${port}`, '--bind-address=127.0.0.1', `--socket=${path.join(base, 'sock')}`,
-      `--pid-file=${path.join(base, 'mariadbd.pid')}`, `--log-error=${errorLog}`, '--skip-grant-tables', '--skip-log-bin',
-      '--innodb-buffer-pool-size=64M', '--max-connections=200', ...asRoot,
-    ], { stdio: 'ignore' });
+    const c = spawn(
+      MARIADBD,
+      [
+        '--no-defaults',
+        `--datadir=${datadir}`,
+        `--port=${port}`,
+        '--bind-address=127.0.0.1',
+        `--socket=${path.join(base, 'sock')}`,
+        `--pid-file=${path.join(base, 'mariadbd.pid')}`,
+        `--log-error=${errorLog}`,
+        '--skip-grant-tables',
+        '--skip-log-bin',
+        '--innodb-buffer-pool-size=64M',
+        '--max-connections=200',
+        ...asRoot,
+      ],
+      { stdio: 'ignore' },
+    );
     child = c;
     exited = new Promise((r) => c.once('exit', () => r()));
-    await waitFor(`own mariadbd on port ${port}`, async () => {
-      if (c.exitCode !== null || c.signalCode !== null) throw new Error(`mariadbd exited (${c.exitCode ?? c.signalCode}); see ${errorLog}`);
-      const conn = await createConnection({ host: '127.0.0.1', port, user: 'root', connectTimeout: 1_000 });
-      await conn.query('SELECT 1');
-      await conn.end();
-      return true;
-    }, 60_000, 200);
+    await waitFor(
+      `own mariadbd on port ${port}`,
+      async () => {
+        if (c.exitCode !== null || c.signalCode !== null)
+          throw new Error(`mariadbd exited (${c.exitCode ?? c.signalCode}); see ${errorLog}`);
+        const conn = await createConnection({ host: '127.0.0.1', port, user: 'root', connectTimeout: 1_000 });
+        await conn.query('SELECT 1');
+        await conn.end();
+        return true;
+      },
+      60_000,
+      200,
+    );
   };
 
   const kill = async () => {

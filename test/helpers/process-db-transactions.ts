@@ -37,7 +37,11 @@ export async function holdsTransaction(dbUrl: string, pid: number): Promise<bool
   const u = new URL(dbUrl);
   const database = decodeURIComponent(u.pathname.replace(/^\//, ''));
   const ports = await clientPortsOf(pid, Number(u.port || 3306));
-  const rows = await sql<{ host: string }>(dbUrl, `SELECT p.HOST AS host FROM information_schema.INNODB_TRX t
-    JOIN information_schema.PROCESSLIST p ON p.ID = t.trx_mysql_thread_id WHERE p.DB = ?`, [database]);
+  const rows = await sql<{ host: string }>(
+    dbUrl,
+    `SELECT p.HOST AS host FROM information_schema.INNODB_TRX t
+    JOIN information_schema.PROCESSLIST p ON p.ID = t.trx_mysql_thread_id WHERE p.DB = ?`,
+    [database],
+  );
   return rows.some((r) => ports.has(Number(r.host.slice(r.host.lastIndexOf(':') + 1))));
 }

@@ -5,7 +5,13 @@ import { sql } from './services.js';
 /** The database identity and the group's current generation: what names a test's recharge Redis keys. */
 export async function servingSpace(dbUrl: string, group: string): Promise<KeySpace> {
   const [identity] = await sql<{ uuid: string }>(dbUrl, 'SELECT uuid FROM database_identity WHERE id = 1');
-  const state = (await sql<{ generation: number | bigint }>(dbUrl, 'SELECT generation FROM recharge_serving_state WHERE group_id = ?', [group])).at(0);
+  const state = (
+    await sql<{ generation: number | bigint }>(
+      dbUrl,
+      'SELECT generation FROM recharge_serving_state WHERE group_id = ?',
+      [group],
+    )
+  ).at(0);
   assert.ok(identity, 'database_identity has its row');
   return { databaseId: identity.uuid, generation: state ? Number(state.generation) : 1 };
 }

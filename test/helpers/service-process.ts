@@ -5,7 +5,9 @@ import { KAFKA_BROKERS, REDIS_URL } from './services.js';
 
 /** API keys every test process accepts. */
 export const TEST_KEYS = { viewer: 'test-viewer-key', crm: 'test-crm-key', ops: 'test-ops-key' } as const;
-export const TEST_API_KEYS = Object.entries(TEST_KEYS).map(([role, key]) => `${role}:${key}`).join(',');
+export const TEST_API_KEYS = Object.entries(TEST_KEYS)
+  .map(([role, key]) => `${role}:${key}`)
+  .join(',');
 
 const MAIN = path.resolve(import.meta.dirname, '../../src/main.js');
 
@@ -27,7 +29,10 @@ export interface ServiceProcess {
  * test services' addresses, PORT=0 and the test keys) and waits for its
  * "service ready" log line.
  */
-export async function startServiceProcess(env: Record<string, string>, readyTimeoutMs = 60_000): Promise<ServiceProcess> {
+export async function startServiceProcess(
+  env: Record<string, string>,
+  readyTimeoutMs = 60_000,
+): Promise<ServiceProcess> {
   const child = spawn(process.execPath, [MAIN], {
     env: {
       ...process.env,
@@ -43,7 +48,9 @@ export async function startServiceProcess(env: Record<string, string>, readyTime
   const logs: Record<string, unknown>[] = [];
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   let stderr = '';
-  child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+  child.stderr.on('data', (d: Buffer) => {
+    stderr += d.toString();
+  });
   const ready = new Promise<Record<string, unknown>>((resolve, reject) => {
     createInterface({ input: child.stdout }).on('line', (line) => {
       let entry: Record<string, unknown>;
@@ -57,7 +64,10 @@ export async function startServiceProcess(env: Record<string, string>, readyTime
       if (entry.msg === 'service ready') resolve(entry);
     });
     void exited.then((code) => reject(new Error(`service exited with ${code} before it was ready: ${stderr.trim()}`)));
-    setTimeout(() => reject(new Error(`service not ready after ${readyTimeoutMs} ms: ${stderr.trim()}`)), readyTimeoutMs).unref();
+    setTimeout(
+      () => reject(new Error(`service not ready after ${readyTimeoutMs} ms: ${stderr.trim()}`)),
+      readyTimeoutMs,
+    ).unref();
   });
   const entry = await ready;
   const port = Number(entry.port ?? 0);

@@ -31,7 +31,8 @@ export async function createTestDatabase(
   const serverUrl = opts.serverUrl ?? MYSQL_BASE;
   const url = `${serverUrl}/${name}`;
   const charset = opts.charset ?? (process.env.TEST_DATABASE_CHARSET === 'latin1' ? 'latin1' : 'utf8mb4');
-  if (charset === 'latin1') await sql(`${serverUrl}/mysql`, `CREATE DATABASE \`${name}\` CHARACTER SET latin1 COLLATE latin1_swedish_ci`);
+  if (charset === 'latin1')
+    await sql(`${serverUrl}/mysql`, `CREATE DATABASE \`${name}\` CHARACTER SET latin1 COLLATE latin1_swedish_ci`);
   await ensureDatabase(url);
   await applyMigrations(url);
   return {
@@ -44,7 +45,11 @@ export async function createTestDatabase(
 }
 
 /** Runs one statement on the database of `url` and returns its rows. */
-export async function sql<T = Record<string, unknown>>(url: string, statement: string, params: unknown[] = []): Promise<T[]> {
+export async function sql<T = Record<string, unknown>>(
+  url: string,
+  statement: string,
+  params: unknown[] = [],
+): Promise<T[]> {
   const conn = await createConnection({ ...parseDatabaseUrl(url), connectTimeout: 5_000 });
   try {
     const rows = await conn.query(statement, params);
@@ -62,13 +67,20 @@ export async function connectAdmin(brokers: string[] = KAFKA_BROKERS): Promise<A
 }
 
 /** A fresh topic with `partitions` partitions and its dead-letter topic (on `brokers`, default the suite's broker); `delete()` removes both. */
-export async function createTestTopic(prefix = 'user-behavior', partitions = 3, brokers: string[] = KAFKA_BROKERS): Promise<{ topic: string; dlq: string; delete(): Promise<void> }> {
+export async function createTestTopic(
+  prefix = 'user-behavior',
+  partitions = 3,
+  brokers: string[] = KAFKA_BROKERS,
+): Promise<{ topic: string; dlq: string; delete(): Promise<void> }> {
   const topic = randomName(`t-${prefix}`);
   const admin = await connectAdmin(brokers);
   try {
     for (let attempt = 1; ; attempt++) {
       try {
-        await ensureTopics(admin, [{ topic, numPartitions: partitions }, { topic: deadLetterTopic(topic), numPartitions: partitions }]);
+        await ensureTopics(admin, [
+          { topic, numPartitions: partitions },
+          { topic: deadLetterTopic(topic), numPartitions: partitions },
+        ]);
         break;
       } catch (err) {
         // A broker that just started (or was just created) may not know a topic it created
@@ -97,7 +109,11 @@ export async function createTestTopic(prefix = 'user-behavior', partitions = 3, 
 }
 
 /** Produces `messages` (explicit partitions allowed) with acks=all, to `brokers` (default the suite's broker). */
-export async function produce(topic: string, messages: { key?: string | null; value: string; partition?: number }[], brokers: string[] = KAFKA_BROKERS): Promise<void> {
+export async function produce(
+  topic: string,
+  messages: { key?: string | null; value: string; partition?: number }[],
+  brokers: string[] = KAFKA_BROKERS,
+): Promise<void> {
   const producer = createKafka(brokers, randomName('test-producer')).producer();
   await producer.connect();
   try {
@@ -110,13 +126,21 @@ export async function produce(topic: string, messages: { key?: string | null; va
 }
 
 /** Reads every record of `topic` from the beginning until `count` arrived or `timeoutMs` passed. */
-export async function readTopic(topic: string, count: number, timeoutMs = 20_000): Promise<{ key: string | null; value: string | null; headers: Record<string, string> }[]> {
-  const consumer = createKafka(KAFKA_BROKERS, randomName('test-reader')).consumer({ groupId: randomName('test-reader') });
+export async function readTopic(
+  topic: string,
+  count: number,
+  timeoutMs = 20_000,
+): Promise<{ key: string | null; value: string | null; headers: Record<string, string> }[]> {
+  const consumer = createKafka(KAFKA_BROKERS, randomName('test-reader')).consumer({
+    groupId: randomName('test-reader'),
+  });
   const out: { key: string | null; value: string | null; headers: Record<string, string> }[] = [];
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
   let done!: () => void;
-  const finished = new Promise<void>((r) => { done = r; });
+  const finished = new Promise<void>((r) => {
+    done = r;
+  });
   await consumer.run({
     eachMessage: async ({ message }) => {
       const headers: Record<string, string> = {};
@@ -131,7 +155,12 @@ export async function readTopic(topic: string, count: number, timeoutMs = 20_000
 }
 
 /** Polls `check` every `intervalMs` until it returns a truthy value; throws with `what` after `timeoutMs`. */
-export async function waitFor<T>(what: string, check: () => Promise<T | undefined | null | false> | T | undefined | null | false, timeoutMs = 60_000, intervalMs = 200): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  check: () => Promise<T | undefined | null | false> | T | undefined | null | false,
+  timeoutMs = 60_000,
+  intervalMs = 200,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -141,8 +170,9 @@ export async function waitFor<T>(what: string, check: () => Promise<T | undefine
     } catch (err) {
       last = err;
     }
-    // eslint-disable-next-line @typescript-eslint/no-base-to-string -- `last` is any thrown value, shown as String() prints it
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    if (Date.now() > deadline)
+      // eslint-disable-next-line @typescript-eslint/no-base-to-string -- `last` is any thrown value, shown as String() prints it
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
     await new Promise((r) => setTimeout(r, intervalMs));
   }
 }

@@ -12,7 +12,17 @@ import { hostname } from 'node:os';
 import { after, before, describe, it } from 'node:test';
 import { generateUserBehavior, sampleVipUids } from '../../src/sample/user-behavior-generator.js';
 import { abnormalOrdersSnapshot } from '../helpers/job-snapshots.js';
-import { flushRecords, jobProgress, latestOffsets, runToEnd, SMALL_BATCHES_QUICK_FAILOVER_ENV, sumOffsets, TestRuns, withPartitions, type TestDatabase } from '../helpers/job-runs.js';
+import {
+  flushRecords,
+  jobProgress,
+  latestOffsets,
+  runToEnd,
+  SMALL_BATCHES_QUICK_FAILOVER_ENV,
+  sumOffsets,
+  TestRuns,
+  withPartitions,
+  type TestDatabase,
+} from '../helpers/job-runs.js';
 import { holdsTransaction } from '../helpers/process-db-transactions.js';
 import type { ServiceProcess } from '../helpers/service-process.js';
 import { produce, randomName, sql, waitFor } from '../helpers/services.js';
@@ -25,7 +35,8 @@ const FROZEN_IDLE_TIMEOUT_MS = 8_000;
 const MIN_FREEZE_MS = 12_000;
 
 /** Without watermark_ms: the woken worker's partitions that finished may move it on by idleness after the end. */
-const withoutWatermarks = (offsets: Record<string, string | null>[]) => offsets.map(({ watermark_ms: _w, ...rest }) => rest);
+const withoutWatermarks = (offsets: Record<string, string | null>[]) =>
+  offsets.map(({ watermark_ms: _w, ...rest }) => rest);
 
 describe('abnormal-orders with a worker frozen past its session timeout', () => {
   const runs = new TestRuns();
@@ -33,15 +44,16 @@ describe('abnormal-orders with a worker frozen past its session timeout', () => 
   let latest = new Map<number, number>();
   let reference: Awaited<ReturnType<typeof abnormalOrdersSnapshot>>;
 
-  const start = (db: TestDatabase, group: string, topic: string, idleTimeoutMs = 3_600_000) => runs.start({
-    DATABASE_URL: db.url,
-    USER_BEHAVIOR_TOPIC: topic,
-    ABNORMAL_ORDERS_GROUP: group,
-    JOBS: 'abnormal-orders',
-    ROLES: 'worker',
-    ...SMALL_BATCHES_QUICK_FAILOVER_ENV,
-    IDLE_TIMEOUT_MS: String(idleTimeoutMs),
-  });
+  const start = (db: TestDatabase, group: string, topic: string, idleTimeoutMs = 3_600_000) =>
+    runs.start({
+      DATABASE_URL: db.url,
+      USER_BEHAVIOR_TOPIC: topic,
+      ABNORMAL_ORDERS_GROUP: group,
+      JOBS: 'abnormal-orders',
+      ROLES: 'worker',
+      ...SMALL_BATCHES_QUICK_FAILOVER_ENV,
+      IDLE_TIMEOUT_MS: String(idleTimeoutMs),
+    });
   const progress = (db: TestDatabase) => () => jobProgress(db.url, latest, { windowed: true });
 
   before(async () => {
@@ -63,7 +75,7 @@ describe('abnormal-orders with a worker frozen past its session timeout', () => 
     assert.ok(reference.rows.length > 10, `only ${reference.rows.length} rows`);
   });
 
-  it('should fence off the woken worker\'s late commit and end with the rows of an uninterrupted run', async () => {
+  it("should fence off the woken worker's late commit and end with the rows of an uninterrupted run", async () => {
     const db = await runs.freshDb(sampleVipUids(GENERATOR));
     const group = randomName('frozen');
     const topic = await runs.createTopic();
@@ -71,14 +83,24 @@ describe('abnormal-orders with a worker frozen past its session timeout', () => 
       (p.logs.filter((l) => l.msg === 'partitions assigned').at(-1)?.partitions as number[] | undefined) ?? [];
     const frozen = await start(db, group, topic.topic, FROZEN_IDLE_TIMEOUT_MS);
     const other = await start(db, group, topic.topic);
-    await waitFor('both workers to own partitions', () => ownedBy(frozen).length > 0 && ownedBy(other).length > 0
-      && ownedBy(frozen).length + ownedBy(other).length === 3, 60_000, 100);
+    await waitFor(
+      'both workers to own partitions',
+      () =>
+        ownedBy(frozen).length > 0 && ownedBy(other).length > 0 && ownedBy(frozen).length + ownedBy(other).length === 3,
+      60_000,
+      100,
+    );
     // Written once both own partitions, so that the one to freeze has records to work on.
     const feeding = produce(topic.topic, feed);
-    await waitFor('progress past 30% with the worker to freeze mid-partition', async () => {
-      const p = await progress(db)();
-      return p.consumed >= 0.3 * RECORDS && ownedBy(frozen).some((part) => p.unfinished.includes(part));
-    }, 120_000, 20);
+    await waitFor(
+      'progress past 30% with the worker to freeze mid-partition',
+      async () => {
+        const p = await progress(db)();
+        return p.consumed >= 0.3 * RECORDS && ownedBy(frozen).some((part) => p.unfinished.includes(part));
+      },
+      120_000,
+      20,
+    );
 
     // Freeze it between two of its transactions: frozen inside one, it would hold its
     // partition's row lock and the other worker's claim would wait for it to wake.
@@ -94,27 +116,44 @@ describe('abnormal-orders with a worker frozen past its session timeout', () => 
     const frozenOwned = ownedBy(frozen);
     await feeding;
     const otherOwner = `${hostname()}:${other.child.pid}`;
-    await waitFor('the other worker to claim every partition in the database', async () => {
-      const rows = await sql<{ owner: string }>(db.url, 'SELECT owner FROM consumer_offset WHERE group_id = ?', [group]);
-      return rows.length === 3 && rows.every((r) => r.owner === otherOwner);
-    }, 60_000, 100);
+    await waitFor(
+      'the other worker to claim every partition in the database',
+      async () => {
+        const rows = await sql<{ owner: string }>(db.url, 'SELECT owner FROM consumer_offset WHERE group_id = ?', [
+          group,
+        ]);
+        return rows.length === 3 && rows.every((r) => r.owner === otherOwner);
+      },
+      60_000,
+      100,
+    );
     const wait = MIN_FREEZE_MS - (Date.now() - frozenAt);
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     frozen.child.kill('SIGCONT');
 
-    const fenced = await waitFor('the woken worker\'s commit to be fenced off', () =>
-      frozen.logs.find((l) => String(l.msg).includes('was claimed by another worker')), 30_000, 50);
+    const fenced = await waitFor(
+      "the woken worker's commit to be fenced off",
+      () => frozen.logs.find((l) => String(l.msg).includes('was claimed by another worker')),
+      30_000,
+      50,
+    );
     await waitFor('both workers to finish', async () => (await progress(db)()).done, 180_000, 250);
     const result = await abnormalOrdersSnapshot(db.url, group);
 
     assert.ok(frozenOwned.length > 0);
-    assert.ok(frozenOwned.some((p) => String(fenced.msg).includes(`/${p} of group`)), `fenced on a partition it did not own: ${String(fenced.msg)}`);
+    assert.ok(
+      frozenOwned.some((p) => String(fenced.msg).includes(`/${p} of group`)),
+      `fenced on a partition it did not own: ${String(fenced.msg)}`,
+    );
     assert.equal(frozen.child.exitCode, null, 'the woken worker exited');
     assert.equal(other.child.exitCode, null, 'the other worker exited');
     assert.deepEqual(result.rows, reference.rows);
     assert.deepEqual(withoutWatermarks(result.offsets), withoutWatermarks(reference.offsets));
     for (const [i, o] of result.offsets.entries()) {
-      assert.ok(BigInt(o.watermark_ms!) >= BigInt(reference.offsets[i].watermark_ms!), `partition ${o.partition}: watermark went back`);
+      assert.ok(
+        BigInt(o.watermark_ms!) >= BigInt(reference.offsets[i].watermark_ms!),
+        `partition ${o.partition}: watermark went back`,
+      );
     }
   });
 });

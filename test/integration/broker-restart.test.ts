@@ -8,7 +8,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { abnormalOrdersJob, hotProductsJob, JobSet } from '../helpers/fault-streams.js';
-import { latestOffsets, runToEnd, SMALL_BATCHES_QUICK_FAILOVER_ENV, sumOffsets, TestRuns } from '../helpers/job-runs.js';
+import {
+  latestOffsets,
+  runToEnd,
+  SMALL_BATCHES_QUICK_FAILOVER_ENV,
+  sumOffsets,
+  TestRuns,
+} from '../helpers/job-runs.js';
 import { startOwnKafka, type OwnKafka } from '../helpers/own-services.js';
 import { produce, waitFor } from '../helpers/services.js';
 
@@ -25,9 +31,14 @@ describe('a worker riding through its Kafka broker killed and restarted mid-stre
   let latest: Map<number, number>[] = [];
   let reference: Record<string, unknown>;
 
-  const start = (set: JobSet, dbUrl: string, brokers?: string[]) => runs.start({
-    DATABASE_URL: dbUrl, ROLES: 'worker', ...SMALL_BATCHES_QUICK_FAILOVER_ENV, ...set.env(), ...(brokers ? { KAFKA_BROKERS: brokers.join(',') } : {}),
-  });
+  const start = (set: JobSet, dbUrl: string, brokers?: string[]) =>
+    runs.start({
+      DATABASE_URL: dbUrl,
+      ROLES: 'worker',
+      ...SMALL_BATCHES_QUICK_FAILOVER_ENV,
+      ...set.env(),
+      ...(brokers ? { KAFKA_BROKERS: brokers.join(',') } : {}),
+    });
 
   before(async () => {
     // The own broker starts while the reference runs on the shared one.
@@ -42,7 +53,12 @@ describe('a worker riding through its Kafka broker killed and restarted mid-stre
       latest = await Promise.all(topics.map((t) => latestOffsets(t)));
       const set = new JobSet(jobs, topics).setLatest(latest);
       const db = await runs.freshDb(abnormal.vips);
-      await runToEnd('the uninterrupted run to finish', () => start(set, db.url), () => set.progress(db.url), 180_000);
+      await runToEnd(
+        'the uninterrupted run to finish',
+        () => start(set, db.url),
+        () => set.progress(db.url),
+        180_000,
+      );
       reference = await set.snapshot(db.url);
     } finally {
       own = await starting;
@@ -64,7 +80,12 @@ describe('a worker riding through its Kafka broker killed and restarted mid-stre
     const set = new JobSet(jobs, topics).setLatest(latest);
     const db = await runs.freshDb(abnormal.vips);
     const worker = await start(set, db.url, broker.brokers);
-    await waitFor('progress past 20%', async () => (await set.progress(db.url)).consumed >= 0.2 * set.records, 120_000, 20);
+    await waitFor(
+      'progress past 20%',
+      async () => (await set.progress(db.url)).consumed >= 0.2 * set.records,
+      120_000,
+      20,
+    );
     await broker.kill();
     const killedAt = Date.now();
     // Long enough for the worker's fetches, heartbeats and dead-letter sends to fail.
@@ -72,12 +93,24 @@ describe('a worker riding through its Kafka broker killed and restarted mid-stre
     await broker.start();
     await Promise.all(jobs.map((j, i) => produce(topics[i], j.feed.slice(split[i]), broker.brokers)));
     const written = await Promise.all(topics.map((t) => latestOffsets(t, broker.brokers)));
-    assert.deepEqual(written.map(sumOffsets), latest.map(sumOffsets), 'the own broker holds other records than the reference topics');
-    await waitFor('the worker to finish after the restart', async () => (await set.progress(db.url)).done, 240_000, 250);
+    assert.deepEqual(
+      written.map(sumOffsets),
+      latest.map(sumOffsets),
+      'the own broker holds other records than the reference topics',
+    );
+    await waitFor(
+      'the worker to finish after the restart',
+      async () => (await set.progress(db.url)).done,
+      240_000,
+      250,
+    );
     const result = await set.snapshot(db.url);
 
     // The outage reached the worker: its Kafka client logged errors (connections refused, requests failed) after the kill.
-    assert.ok(worker.logs.some((l) => Number(l.level) >= 50 && l.kafka !== undefined && Number(l.time) >= killedAt), 'no Kafka error logged after the kill');
+    assert.ok(
+      worker.logs.some((l) => Number(l.level) >= 50 && l.kafka !== undefined && Number(l.time) >= killedAt),
+      'no Kafka error logged after the kill',
+    );
     assert.equal(worker.child.exitCode, null, 'the worker exited');
     assert.equal(worker.child.signalCode, null, 'the worker was killed');
     assert.deepEqual(result, reference);

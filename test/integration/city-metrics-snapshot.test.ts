@@ -15,7 +15,17 @@ const calendar = new ZonedCalendar('Asia/Shanghai');
 const NOW = Date.now() - 60_000;
 const order = (orderId: string, cityCode: string, ok: boolean, chargefee: string) => ({
   key: orderId,
-  value: formatRecharge({ orderId, cityCode, chargefee, bussinessRst: ok ? '0000' : '0001', requestTimeMs: NOW - 10_000, notifyTimeMs: NOW }, calendar),
+  value: formatRecharge(
+    {
+      orderId,
+      cityCode,
+      chargefee,
+      bussinessRst: ok ? '0000' : '0001',
+      requestTimeMs: NOW - 10_000,
+      notifyTimeMs: NOW,
+    },
+    calendar,
+  ),
 });
 
 const SUBSCRIPTION = `subscription($after: String, $snapshot: Boolean, $cityCode: String) {
@@ -23,15 +33,23 @@ const SUBSCRIPTION = `subscription($after: String, $snapshot: Boolean, $cityCode
 }`;
 
 function subscribe(url: string, variables: Record<string, unknown>) {
-  const client: Client = createClient({ url: url.replace(/^http/, 'ws'), webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${TEST_KEYS.viewer}` }, retryAttempts: 0 });
+  const client: Client = createClient({
+    url: url.replace(/^http/, 'ws'),
+    webSocketImpl: WebSocket,
+    connectionParams: { authorization: `Bearer ${TEST_KEYS.viewer}` },
+    retryAttempts: 0,
+  });
   const events: any[] = [];
   const errors: any[] = [];
-  client.subscribe<any>({ query: SUBSCRIPTION, variables }, {
-    next: (v) => (v.errors ? errors.push(v.errors) : events.push(v.data.cityMetricsUpdated)),
-    error: (e) => errors.push(e),
-    // The test closes the client itself: completion needs no action.
-    complete: () => undefined,
-  });
+  client.subscribe<any>(
+    { query: SUBSCRIPTION, variables },
+    {
+      next: (v) => (v.errors ? errors.push(v.errors) : events.push(v.data.cityMetricsUpdated)),
+      error: (e) => errors.push(e),
+      // The test closes the client itself: completion needs no action.
+      complete: () => undefined,
+    },
+  );
   return { events, errors, close: () => client.dispose() };
 }
 
@@ -47,14 +65,24 @@ describe('cityMetricsUpdated: snapshot, then changes, resumable', () => {
     return s;
   };
   const committed = async (total: number) => {
-    const rows = await sql<{ n: bigint }>(db.url, 'SELECT COALESCE(SUM(next_offset), 0) AS n FROM consumer_offset WHERE group_id = ?', [group]);
+    const rows = await sql<{ n: bigint }>(
+      db.url,
+      'SELECT COALESCE(SUM(next_offset), 0) AS n FROM consumer_offset WHERE group_id = ?',
+      [group],
+    );
     return Number(rows[0].n) >= total;
   };
 
   before(async () => {
     db = await createTestDatabase();
     topic = await createTestTopic('recharge', 2);
-    service = await startServiceProcess({ DATABASE_URL: db.url, RECHARGE_TOPIC: topic.topic, RECHARGE_GROUP: group, JOBS: 'recharge-metrics', ROLES: 'worker,api' });
+    service = await startServiceProcess({
+      DATABASE_URL: db.url,
+      RECHARGE_TOPIC: topic.topic,
+      RECHARGE_GROUP: group,
+      JOBS: 'recharge-metrics',
+      ROLES: 'worker,api',
+    });
     await produce(topic.topic, [order('S1', '440100', true, '100'), order('S2', '440300', false, '50')]);
     await waitFor('the first orders committed', () => committed(2));
   });
@@ -70,7 +98,7 @@ describe('cityMetricsUpdated: snapshot, then changes, resumable', () => {
 
   let snapshotCursor: string;
 
-  it('should start with every city\'s current values of today, then send the changes after them', async () => {
+  it("should start with every city's current values of today, then send the changes after them", async () => {
     const s = open({ snapshot: true });
     await waitFor('the snapshot', () => s.events.length >= 21, 20_000);
     const snapshot = s.events.slice(0, 21);
@@ -78,28 +106,54 @@ describe('cityMetricsUpdated: snapshot, then changes, resumable', () => {
     assert.equal(new Set(snapshot.map((e) => e.cursor)).size, 1, 'one cursor: the position the values were read at');
     snapshotCursor = snapshot[0].cursor;
     const byCity = new Map(snapshot.map((e) => [e.cityCode, e]));
-    assert.deepEqual(byCity.get('440100'), { kind: 'SNAPSHOT', cursor: snapshotCursor, cityCode: '440100', orders: 1, failed: 0, amount: '100.00' });
-    assert.deepEqual(byCity.get('440300'), { kind: 'SNAPSHOT', cursor: snapshotCursor, cityCode: '440300', orders: 1, failed: 1, amount: '0.00' });
+    assert.deepEqual(byCity.get('440100'), {
+      kind: 'SNAPSHOT',
+      cursor: snapshotCursor,
+      cityCode: '440100',
+      orders: 1,
+      failed: 0,
+      amount: '100.00',
+    });
+    assert.deepEqual(byCity.get('440300'), {
+      kind: 'SNAPSHOT',
+      cursor: snapshotCursor,
+      cityCode: '440300',
+      orders: 1,
+      failed: 1,
+      amount: '0.00',
+    });
     assert.equal(byCity.get('440400').orders, 0);
 
-    await produce(topic.topic, [order('S3', '440100', true, '20.50'), order('S4', '440300', true, '30'), order('S1', '440100', true, '100')]);
-    await waitFor('the changes', () => {
-      const last = new Map(s.events.slice(21).map((e) => [e.cityCode, e]));
-      return last.get('440100')?.orders === 2 && last.get('440300')?.orders === 2;
-    }, 20_000);
+    await produce(topic.topic, [
+      order('S3', '440100', true, '20.50'),
+      order('S4', '440300', true, '30'),
+      order('S1', '440100', true, '100'),
+    ]);
+    await waitFor(
+      'the changes',
+      () => {
+        const last = new Map(s.events.slice(21).map((e) => [e.cityCode, e]));
+        return last.get('440100')?.orders === 2 && last.get('440300')?.orders === 2;
+      },
+      20_000,
+    );
     const changes = s.events.slice(21);
     assert.ok(changes.every((e) => e.kind === 'CHANGE' && e.cursor !== snapshotCursor));
-    assert.ok(changes.every((e) => e.cityCode === '440100' || e.cityCode === '440300'), 'only the cities that changed');
+    assert.ok(
+      changes.every((e) => e.cityCode === '440100' || e.cityCode === '440300'),
+      'only the cities that changed',
+    );
     assert.deepEqual(s.errors, []);
   });
 
-  it('should resume after the snapshot\'s cursor with exactly the changes since, newest per city', async () => {
+  it("should resume after the snapshot's cursor with exactly the changes since, newest per city", async () => {
     const s = open({ after: snapshotCursor, cityCode: '440100' });
     await waitFor('the change of 440100', () => s.events.length > 0, 20_000);
     await new Promise((r) => setTimeout(r, 1_500));
-    assert.deepEqual(s.events.map(({ kind, cityCode, orders, amount }) => ({ kind, cityCode, orders, amount })), [
-      { kind: 'CHANGE', cityCode: '440100', orders: 2, amount: '120.50' },
-    ]);
+    assert.deepEqual(
+      s.events.map(({ kind, cityCode, orders, amount }) => ({ kind, cityCode, orders, amount })),
+      [{ kind: 'CHANGE', cityCode: '440100', orders: 2, amount: '120.50' }],
+    );
     assert.deepEqual(s.errors, []);
   });
 

@@ -9,7 +9,15 @@ import { formatUserBehavior } from '../../src/ingest/formats/user-behavior.js';
 import { errorCode, gql } from '../helpers/graphql-client.js';
 import { jobProgress, latestOffsets } from '../helpers/job-runs.js';
 import { startServiceProcess, TEST_KEYS, type ServiceProcess } from '../helpers/service-process.js';
-import { createTestDatabase, createTestTopic, produce, randomName, readTopic, sql, waitFor } from '../helpers/services.js';
+import {
+  createTestDatabase,
+  createTestTopic,
+  produce,
+  randomName,
+  readTopic,
+  sql,
+  waitFor,
+} from '../helpers/services.js';
 
 // Midnight 2026-01-02 in Asia/Shanghai (UTC+8) is 2026-01-01T16:00:00Z.
 const MIDNIGHT = Date.UTC(2026, 0, 1, 16);
@@ -19,13 +27,19 @@ const line = (uid: string, atMs: number, eventKey = 'viewProduct') =>
 /** In offset order per partition; the order matters only for u4 (its day-1 event comes last). */
 const STREAM: [uid: string, atMs: number, partition: number][] = [
   // u1: four events on 2026-01-01, on two partitions, one line sent twice (a producer duplicate).
-  ['u1', MIDNIGHT - 10 * 3_600_000, 0], ['u1', MIDNIGHT - 10 * 3_600_000, 0], ['u1', MIDNIGHT - 5_000, 0], ['u1', MIDNIGHT - 7_200_000, 1],
+  ['u1', MIDNIGHT - 10 * 3_600_000, 0],
+  ['u1', MIDNIGHT - 10 * 3_600_000, 0],
+  ['u1', MIDNIGHT - 5_000, 0],
+  ['u1', MIDNIGHT - 7_200_000, 1],
   // u2: the last second of 2026-01-01 and the first of 2026-01-02 (local).
-  ['u2', MIDNIGHT - 1_000, 1], ['u2', MIDNIGHT, 1],
+  ['u2', MIDNIGHT - 1_000, 1],
+  ['u2', MIDNIGHT, 1],
   // u3: only 2026-01-02.
-  ['u3', MIDNIGHT + 3_600_000, 2], ['u3', MIDNIGHT + 3_601_000, 2],
+  ['u3', MIDNIGHT + 3_600_000, 2],
+  ['u3', MIDNIGHT + 3_601_000, 2],
   // u4: seen on 2026-01-02 first, then a late event of 2026-01-01: its first day is 2026-01-01.
-  ['u4', MIDNIGHT + 60_000, 2], ['u4', MIDNIGHT - 60_000, 0],
+  ['u4', MIDNIGHT + 60_000, 2],
+  ['u4', MIDNIGHT - 60_000, 0],
 ];
 
 const EXPECTED = [
@@ -34,7 +48,8 @@ const EXPECTED = [
   { date: '2026-01-02', activeUsers: 3, newUsers: 1 }, // u2, u3, u4; new: u3
   { date: '2026-01-03', activeUsers: 0, newUsers: 0 },
 ];
-const QUERY = 'query($from: Date!, $to: Date!) { dailyActiveUsers(from: $from, to: $to) { date activeUsers newUsers } }';
+const QUERY =
+  'query($from: Date!, $to: Date!) { dailyActiveUsers(from: $from, to: $to) { date activeUsers newUsers } }';
 
 describe('daily-active-users on a hand-built stream', () => {
   let db: Awaited<ReturnType<typeof createTestDatabase>>;
@@ -45,14 +60,27 @@ describe('daily-active-users on a hand-built stream', () => {
 
   async function caughtUp(): Promise<void> {
     const latest = await latestOffsets(topic.topic);
-    await waitFor('the job to commit every record', async () => (await jobProgress(db.url, latest, { windowed: false, group })).done, 60_000);
+    await waitFor(
+      'the job to commit every record',
+      async () => (await jobProgress(db.url, latest, { windowed: false, group })).done,
+      60_000,
+    );
   }
 
   async function snapshot() {
     return {
-      active: await sql(db.url, "SELECT DATE_FORMAT(day, '%Y-%m-%d') AS day, uid FROM user_daily_active ORDER BY day, uid"),
-      counts: await sql(db.url, "SELECT DATE_FORMAT(day, '%Y-%m-%d') AS day, active_users FROM user_daily_count ORDER BY day"),
-      firstSeen: await sql(db.url, "SELECT uid, DATE_FORMAT(first_day, '%Y-%m-%d') AS first_day FROM user_first_seen ORDER BY uid"),
+      active: await sql(
+        db.url,
+        "SELECT DATE_FORMAT(day, '%Y-%m-%d') AS day, uid FROM user_daily_active ORDER BY day, uid",
+      ),
+      counts: await sql(
+        db.url,
+        "SELECT DATE_FORMAT(day, '%Y-%m-%d') AS day, active_users FROM user_daily_count ORDER BY day",
+      ),
+      firstSeen: await sql(
+        db.url,
+        "SELECT uid, DATE_FORMAT(first_day, '%Y-%m-%d') AS first_day FROM user_first_seen ORDER BY uid",
+      ),
     };
   }
 
@@ -60,7 +88,13 @@ describe('daily-active-users on a hand-built stream', () => {
     db = await createTestDatabase();
     topic = await createTestTopic('user-behavior', 3);
     group = randomName('dau');
-    env = { DATABASE_URL: db.url, USER_BEHAVIOR_TOPIC: topic.topic, DAU_GROUP: group, JOBS: 'daily-active-users', TIME_ZONE: 'Asia/Shanghai' };
+    env = {
+      DATABASE_URL: db.url,
+      USER_BEHAVIOR_TOPIC: topic.topic,
+      DAU_GROUP: group,
+      JOBS: 'daily-active-users',
+      TIME_ZONE: 'Asia/Shanghai',
+    };
     service = await startServiceProcess(env);
     await produce(topic.topic, [
       ...STREAM.map(([uid, at, partition]) => ({ key: uid, partition, value: line(uid, at) })),
@@ -81,13 +115,19 @@ describe('daily-active-users on a hand-built stream', () => {
     const res = await gql(service!.url, QUERY, { from: '2025-12-31', to: '2026-01-03' }, TEST_KEYS.viewer);
     assert.deepEqual(res.data?.dailyActiveUsers, EXPECTED);
     assert.deepEqual((await snapshot()).firstSeen, [
-      { uid: 'u1', first_day: '2026-01-01' }, { uid: 'u2', first_day: '2026-01-01' }, { uid: 'u3', first_day: '2026-01-02' }, { uid: 'u4', first_day: '2026-01-01' },
+      { uid: 'u1', first_day: '2026-01-01' },
+      { uid: 'u2', first_day: '2026-01-01' },
+      { uid: 'u3', first_day: '2026-01-02' },
+      { uid: 'u4', first_day: '2026-01-01' },
     ]);
   });
 
   it('should dead-letter the malformed line with its reason', async () => {
     const dead = await readTopic(topic.dlq, 1);
-    assert.deepEqual(dead.map((d) => [d.headers['dlq.reason'], d.headers['dlq.job']]), [['field-count', 'daily-active-users']]);
+    assert.deepEqual(
+      dead.map((d) => [d.headers['dlq.reason'], d.headers['dlq.job']]),
+      [['field-count', 'daily-active-users']],
+    );
   });
 
   it('should change nothing when the whole topic is replayed (offset rows rewound to 0 while stopped)', async () => {
@@ -98,10 +138,18 @@ describe('daily-active-users on a hand-built stream', () => {
     service = await startServiceProcess(env);
     await caughtUp();
     // The malformed line was read (and dead-lettered) again: the replay really happened.
-    await waitFor('the replay of the malformed line', async () => {
-      const [row] = await sql<{ dead: bigint }>(db.url, 'SELECT SUM(dead_lettered) AS dead FROM consumer_offset WHERE group_id = ?', [group]);
-      return Number(row.dead) === 2;
-    }, 20_000);
+    await waitFor(
+      'the replay of the malformed line',
+      async () => {
+        const [row] = await sql<{ dead: bigint }>(
+          db.url,
+          'SELECT SUM(dead_lettered) AS dead FROM consumer_offset WHERE group_id = ?',
+          [group],
+        );
+        return Number(row.dead) === 2;
+      },
+      20_000,
+    );
     assert.deepEqual(await snapshot(), before);
     const res = await gql(service.url, QUERY, { from: '2025-12-31', to: '2026-01-03' }, TEST_KEYS.viewer);
     assert.deepEqual(res.data?.dailyActiveUsers, EXPECTED);
@@ -115,12 +163,16 @@ describe('daily-active-users on a hand-built stream', () => {
   });
 
   it('should refuse a reversed range, more than 366 days and a date that does not exist; allow exactly 366', async () => {
-    const code = async (from: string, to: string) => errorCode(await gql(service!.url, QUERY, { from, to }, TEST_KEYS.viewer));
+    const code = async (from: string, to: string) =>
+      errorCode(await gql(service!.url, QUERY, { from, to }, TEST_KEYS.viewer));
     assert.equal(await code('2026-01-02', '2026-01-01'), 'BAD_USER_INPUT');
     assert.equal(await code('2026-01-01', '2027-01-02'), 'BAD_USER_INPUT');
     assert.equal(await code('2026-02-30', '2026-03-01'), 'BAD_USER_INPUT');
     const year = await gql(service!.url, QUERY, { from: '2028-01-01', to: '2028-12-31' }, TEST_KEYS.viewer);
     assert.equal(year.data?.dailyActiveUsers.length, 366);
-    assert.equal(errorCode(await gql(service!.url, QUERY, { from: '2026-01-01', to: '2026-01-01' })), 'UNAUTHENTICATED');
+    assert.equal(
+      errorCode(await gql(service!.url, QUERY, { from: '2026-01-01', to: '2026-01-01' })),
+      'UNAUTHENTICATED',
+    );
   });
 });

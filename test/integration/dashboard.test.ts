@@ -20,7 +20,16 @@ import { createTestDatabase, createTestTopic, produce, randomName, sql, waitFor 
 
 /** The machine's Chromium (Debian package `chromium`; scripts/test.sh installs it). */
 const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 const SCREENSHOT = path.resolve(import.meta.dirname, '../../../test-results/dashboard.png');
 
 const calendar = new ZonedCalendar('Asia/Shanghai');
@@ -38,11 +47,20 @@ const RECHARGES: Record<string, [orders: number, failed: number]> = {
 };
 const ORDERS = Object.values(RECHARGES).reduce((n, [o]) => n + o, 0);
 /** Clicks per product in the ranked hour: p2 and p3 tie (p2 ranks first). */
-const CLICKS: [productId: string, clicks: number, category: string | null][] = [['p1', 5, 'phone'], ['p2', 3, 'tv'], ['p3', 3, 'phone'], ['p4', 1, null]];
+const CLICKS: [productId: string, clicks: number, category: string | null][] = [
+  ['p1', 5, 'phone'],
+  ['p2', 3, 'tv'],
+  ['p3', 3, 'phone'],
+  ['p4', 1, null],
+];
 /** Users with one ordinary behaviour event today (daily active users, not abnormal). */
 const ACTIVE_UIDS = ['d1', 'd2', 'd3', 'd4', 'd5', 'd6'];
 
-interface MapDatum { name: string; value: number; cityCode: string }
+interface MapDatum {
+  name: string;
+  value: number;
+  cityCode: string;
+}
 
 describe('the dashboard page in Chromium', () => {
   let db: Awaited<ReturnType<typeof createTestDatabase>>;
@@ -69,25 +87,39 @@ describe('the dashboard page in Chromium', () => {
   };
   const chart = <T>(name: string, read: string): Promise<T> =>
     // `read` is evaluated in the page with `c` = the ECharts instance and `o` = its option.
-    page.evaluate(({ name, read }) => {
-      const c = (globalThis as any).__dashboard.charts[name];
-      // eslint-disable-next-line @typescript-eslint/no-implied-eval -- `read` is a constant expression of this test, run in the page
-      return new Function('c', 'o', `return (${read});`)(c, c.getOption());
-    }, { name, read }) as Promise<T>;
+    page.evaluate(
+      ({ name, read }) => {
+        const c = (globalThis as any).__dashboard.charts[name];
+        // eslint-disable-next-line @typescript-eslint/no-implied-eval -- `read` is a constant expression of this test, run in the page
+        return new Function('c', 'o', `return (${read});`)(c, c.getOption());
+      },
+      { name, read },
+    ) as Promise<T>;
 
   /** Three enterOrderPage events of `uid` at the current second: abnormal once its 4 s windows close (idle after 1 s). */
   const abnormalBurst = (uid: string) => {
     const sec = Math.floor(Date.now() / 1000);
-    return Array.from({ length: 3 }, () => ({ key: uid, value: formatUserBehavior({ uid, phone: '13800138000', eventKey: 'enterOrderPage', eventTimeSec: sec }) }));
+    return Array.from({ length: 3 }, () => ({
+      key: uid,
+      value: formatUserBehavior({ uid, phone: '13800138000', eventKey: 'enterOrderPage', eventTimeSec: sec }),
+    }));
   };
 
   async function caughtUp(group: string, topic: string): Promise<void> {
     const latest = await latestOffsets(topic);
-    await waitFor(`${group} to commit every record of ${topic}`, async () => {
-      const rows = await sql<{ partition: number; next_offset: bigint }>(db.url, 'SELECT `partition`, next_offset FROM consumer_offset WHERE group_id = ? AND topic = ?', [group, topic]);
-      const at = new Map(rows.map((r) => [r.partition, Number(r.next_offset)]));
-      return [...latest].every(([p, high]) => high === 0 || at.get(p) === high);
-    }, 60_000);
+    await waitFor(
+      `${group} to commit every record of ${topic}`,
+      async () => {
+        const rows = await sql<{ partition: number; next_offset: bigint }>(
+          db.url,
+          'SELECT `partition`, next_offset FROM consumer_offset WHERE group_id = ? AND topic = ?',
+          [group, topic],
+        );
+        const at = new Map(rows.map((r) => [r.partition, Number(r.next_offset)]));
+        return [...latest].every(([p, high]) => high === 0 || at.get(p) === high);
+      },
+      60_000,
+    );
   }
 
   const startApi = () => startServiceProcess({ ...env, ROLES: 'api', PORT: String(port) });
@@ -128,17 +160,49 @@ describe('the dashboard page in Chromium', () => {
     const now = Date.now();
     const first = Math.max(now - 4 * MIN, calendar.startOfDay(today) + 1_000);
     let n = 0;
-    const recharges = Object.entries(RECHARGES).flatMap(([cityCode, [orders, failed]]) => Array.from({ length: orders }, (_, i) => {
-      const notifyTimeMs = first + (n++ * 7_919) % (now - first);
-      const orderId = `${run}-${cityCode}-${i}`;
-      return { key: orderId, value: formatRecharge({ orderId, cityCode, chargefee: '50.00', bussinessRst: i < failed ? '0001' : '0000', requestTimeMs: notifyTimeMs - 12_000, notifyTimeMs }, calendar) };
-    }));
+    const recharges = Object.entries(RECHARGES).flatMap(([cityCode, [orders, failed]]) =>
+      Array.from({ length: orders }, (_, i) => {
+        const notifyTimeMs = first + ((n++ * 7_919) % (now - first));
+        const orderId = `${run}-${cityCode}-${i}`;
+        return {
+          key: orderId,
+          value: formatRecharge(
+            {
+              orderId,
+              cityCode,
+              chargefee: '50.00',
+              bussinessRst: i < failed ? '0001' : '0000',
+              requestTimeMs: notifyTimeMs - 12_000,
+              notifyTimeMs,
+            },
+            calendar,
+          ),
+        };
+      }),
+    );
     recharges.push({ ...recharges[0] }); // a duplicate orderId: counted once
     const rankedEnd = Math.floor(now / (5 * MIN)) * 5 * MIN;
-    const clicks = CLICKS.flatMap(([productId, count, category]) => Array.from({ length: count }, (_, i) => ({
-      key: `u${i}`, value: formatProductClick({ eventTimeMs: rankedEnd - 10 * MIN + i * 1_000, productId, action: 'click', userId: `u${i}`, category }),
-    })));
-    const active = ACTIVE_UIDS.map((uid) => ({ key: uid, value: formatUserBehavior({ uid: `${uid}${run}`, phone: '13900000000', eventKey: 'browse', eventTimeSec: Math.floor(now / 1000) }) }));
+    const clicks = CLICKS.flatMap(([productId, count, category]) =>
+      Array.from({ length: count }, (_, i) => ({
+        key: `u${i}`,
+        value: formatProductClick({
+          eventTimeMs: rankedEnd - 10 * MIN + i * 1_000,
+          productId,
+          action: 'click',
+          userId: `u${i}`,
+          category,
+        }),
+      })),
+    );
+    const active = ACTIVE_UIDS.map((uid) => ({
+      key: uid,
+      value: formatUserBehavior({
+        uid: `${uid}${run}`,
+        phone: '13900000000',
+        eventKey: 'browse',
+        eventTimeSec: Math.floor(now / 1000),
+      }),
+    }));
     await produce(topics.recharge.topic, recharges);
     await produce(topics.clicks.topic, clicks);
     await produce(topics.behavior.topic, [...active, ...abnormalBurst(uidA)]);
@@ -150,7 +214,11 @@ describe('the dashboard page in Chromium', () => {
     await caughtUp(env.RECHARGE_GROUP, topics.recharge.topic);
     await caughtUp(env.HOT_PRODUCTS_GROUP, topics.clicks.topic);
     await caughtUp(env.DAU_GROUP, topics.behavior.topic);
-    await waitFor(`abnormal user ${uidA}`, async () => (await q(`query($uid: ID!) { unpaidUser(uid: $uid) { uid } }`, { uid: uidA })).unpaidUser, 30_000);
+    await waitFor(
+      `abnormal user ${uidA}`,
+      async () => (await q(`query($uid: ID!) { unpaidUser(uid: $uid) { uid } }`, { uid: uidA })).unpaidUser,
+      30_000,
+    );
 
     userDataDir = await mkdtemp(path.join(tmpdir(), 'dashboard-chromium-'));
     // playwright-core drives the Debian build; it refuses --user-data-dir in args and takes it here instead.
@@ -161,7 +229,7 @@ describe('the dashboard page in Chromium', () => {
       viewport: { width: 1600, height: 1000 },
       timeout: 60_000,
     });
-    page = context.pages()[0] ?? await context.newPage();
+    page = context.pages()[0] ?? (await context.newPage());
     page.on('pageerror', (err) => pageErrors.push(err.message));
   });
 
@@ -186,54 +254,102 @@ describe('the dashboard page in Chromium', () => {
     await page.fill('#api-key', TEST_KEYS.crm);
     await page.click('#key-dialog button[type=submit]');
     await page.waitForFunction(() => (globalThis as any).__dashboard?.ready === true, null, { timeout: 20_000 });
-    assert.equal(await page.evaluate(() => (globalThis as any).localStorage.getItem('rt-analytics.dashboard.apiKey')), TEST_KEYS.crm);
+    assert.equal(
+      await page.evaluate(() => (globalThis as any).localStorage.getItem('rt-analytics.dashboard.apiKey')),
+      TEST_KEYS.crm,
+    );
 
     // Map: every city's failed recharges, as in recharge_city_daily and cityRechargeStats.
-    const map = await chart<MapDatum[]>('map', 'o.series[0].data.map((d) => ({ name: d.name, value: d.value, cityCode: d.cityCode }))');
+    const map = await chart<MapDatum[]>(
+      'map',
+      'o.series[0].data.map((d) => ({ name: d.name, value: d.value, cityCode: d.cityCode }))',
+    );
     assert.equal(map.length, 21);
-    const dbRows = await sql<{ city_code: string; failed: number }>(db.url, 'SELECT city_code, failed FROM recharge_city_daily WHERE day = ?', [today]);
+    const dbRows = await sql<{ city_code: string; failed: number }>(
+      db.url,
+      'SELECT city_code, failed FROM recharge_city_daily WHERE day = ?',
+      [today],
+    );
     const dbFailed = new Map(dbRows.map((r) => [r.city_code, r.failed]));
-    const { cityRechargeStats } = await q<{ cityRechargeStats: { cityCode: string; cityName: string; failed: number }[] }>('{ cityRechargeStats { cityCode cityName failed } }');
+    const { cityRechargeStats } = await q<{
+      cityRechargeStats: { cityCode: string; cityName: string; failed: number }[];
+    }>('{ cityRechargeStats { cityCode cityName failed } }');
     for (const c of cityRechargeStats) {
       const datum = map.find((d) => d.cityCode === c.cityCode);
       assert.ok(datum, `city ${c.cityCode} on the map`);
       assert.equal(datum.name, c.cityName, 'map regions are matched by the API cityName');
       assert.equal(datum.value, c.failed, `failed of ${c.cityCode} (GraphQL)`);
       assert.equal(datum.value, dbFailed.get(c.cityCode) ?? 0, `failed of ${c.cityCode} (database)`);
-      assert.equal(datum.value, (RECHARGES[c.cityCode] as (typeof RECHARGES)[string] | undefined)?.[1] ?? 0, `failed of ${c.cityCode} (produced)`);
+      assert.equal(
+        datum.value,
+        (RECHARGES[c.cityCode] as (typeof RECHARGES)[string] | undefined)?.[1] ?? 0,
+        `failed of ${c.cityCode} (produced)`,
+      );
     }
     // The shipped geometry has a region for every city name of the API: ECharts places each on the canvas.
-    const placed = await page.evaluate((names) => {
-      const c = (globalThis as any).__dashboard.charts.map;
-      return names.filter((n: string) => Array.isArray(c.convertToPixel({ seriesIndex: 0 }, n)));
-    }, cityRechargeStats.map((c) => c.cityName));
+    const placed = await page.evaluate(
+      (names) => {
+        const c = (globalThis as any).__dashboard.charts.map;
+        return names.filter((n: string) => Array.isArray(c.convertToPixel({ seriesIndex: 0 }, n)));
+      },
+      cityRechargeStats.map((c) => c.cityName),
+    );
     assert.equal(placed.length, 21);
 
     // Top 5 cities with their success rates: as topCities.
-    const { topCities } = await q<{ topCities: { cityCode: string; orders: number; successRate: number }[] }>('{ topCities(limit: 5) { cityCode orders successRate } }');
-    const top = await chart<{ value: number; cityCode: string; successRate: number }[]>('topCities', 'o.series[0].data');
-    assert.deepEqual(top.map((d) => d.cityCode), ['441900', '440100', '440300', '440600', '440500']);
-    assert.deepEqual(top.map((d) => [d.cityCode, d.value, d.successRate]), topCities.map((c) => [c.cityCode, c.orders, c.successRate]));
+    const { topCities } = await q<{ topCities: { cityCode: string; orders: number; successRate: number }[] }>(
+      '{ topCities(limit: 5) { cityCode orders successRate } }',
+    );
+    const top = await chart<{ value: number; cityCode: string; successRate: number }[]>(
+      'topCities',
+      'o.series[0].data',
+    );
+    assert.deepEqual(
+      top.map((d) => d.cityCode),
+      ['441900', '440100', '440300', '440600', '440500'],
+    );
+    assert.deepEqual(
+      top.map((d) => [d.cityCode, d.value, d.successRate]),
+      topCities.map((c) => [c.cityCode, c.orders, c.successRate]),
+    );
 
     // Per-minute recharges of the last hour: as rechargePerMinute.
     const perMinute = await chart<[number, number][]>('perMinute', 'o.series[0].data');
     assert.equal(perMinute.length, 60);
-    assert.equal(perMinute.reduce((s, [, orders]) => s + orders, 0), ORDERS);
+    assert.equal(
+      perMinute.reduce((s, [, orders]) => s + orders, 0),
+      ORDERS,
+    );
     const from = new Date(perMinute[0][0]).toISOString();
     const to = new Date(perMinute[59][0] + MIN).toISOString();
     const { rechargePerMinute } = await q<{ rechargePerMinute: { minuteStart: string; orders: number }[] }>(
-      'query($from: DateTime!, $to: DateTime!) { rechargePerMinute(from: $from, to: $to) { minuteStart orders } }', { from, to });
-    assert.deepEqual(perMinute, rechargePerMinute.map((m) => [Date.parse(m.minuteStart), m.orders]));
+      'query($from: DateTime!, $to: DateTime!) { rechargePerMinute(from: $from, to: $to) { minuteStart orders } }',
+      { from, to },
+    );
+    assert.deepEqual(
+      perMinute,
+      rechargePerMinute.map((m) => [Date.parse(m.minuteStart), m.orders]),
+    );
 
     // Hot products of the last hour: as hotProducts.
     const hot = await chart<{ value: number; productId: string }[]>('hotProducts', 'o.series[0].data');
-    assert.deepEqual(hot.map((d) => [d.productId, d.value]), CLICKS.map(([p, n]) => [p, n]));
-    const { hotProducts } = await q<{ hotProducts: { productId: string; clicks: number }[] }>('{ hotProducts(limit: 10) { productId clicks } }');
-    assert.deepEqual(hot.map((d) => [d.productId, d.value]), hotProducts.map((p) => [p.productId, p.clicks]));
+    assert.deepEqual(
+      hot.map((d) => [d.productId, d.value]),
+      CLICKS.map(([p, n]) => [p, n]),
+    );
+    const { hotProducts } = await q<{ hotProducts: { productId: string; clicks: number }[] }>(
+      '{ hotProducts(limit: 10) { productId clicks } }',
+    );
+    assert.deepEqual(
+      hot.map((d) => [d.productId, d.value]),
+      hotProducts.map((p) => [p.productId, p.clicks]),
+    );
 
     // Today's active and new users: as dailyActiveUsers (six users and abnormal user A).
     const { dailyActiveUsers } = await q<{ dailyActiveUsers: { activeUsers: number; newUsers: number }[] }>(
-      'query($d: Date!) { dailyActiveUsers(from: $d, to: $d) { activeUsers newUsers } }', { d: today });
+      'query($d: Date!) { dailyActiveUsers(from: $d, to: $d) { activeUsers newUsers } }',
+      { d: today },
+    );
     assert.equal(dailyActiveUsers[0].activeUsers, ACTIVE_UIDS.length + 1);
     assert.equal(await page.textContent('#kpi-active-users'), String(dailyActiveUsers[0].activeUsers));
     assert.equal(await page.textContent('#kpi-new-users'), String(dailyActiveUsers[0].newUsers));
@@ -245,12 +361,39 @@ describe('the dashboard page in Chromium', () => {
   });
 
   it('should show a recharge failure and a new abnormal user from the subscriptions, without a reload', async () => {
-    await page.evaluate(() => { (globalThis as any).__sameDocument = true; });
+    await page.evaluate(() => {
+      (globalThis as any).__sameDocument = true;
+    });
     // One more failure in Zhuhai (440400): the map follows cityMetricsUpdated.
     const notifyTimeMs = Date.now();
-    await produce(topics.recharge.topic, [{ key: `${run}-live`, value: formatRecharge({ orderId: `${run}-live`, cityCode: '440400', chargefee: '30.00', bussinessRst: '0001', requestTimeMs: notifyTimeMs - 5_000, notifyTimeMs }, calendar) }]);
-    await page.waitForFunction(() => (globalThis as any).__dashboard.charts.map.getOption().series[0].data.find((d: any) => d.cityCode === '440400')?.value === 2, null, { timeout: 30_000 });
-    const [zhuhai] = await sql<{ failed: number }>(db.url, 'SELECT failed FROM recharge_city_daily WHERE day = ? AND city_code = ?', [today, '440400']);
+    await produce(topics.recharge.topic, [
+      {
+        key: `${run}-live`,
+        value: formatRecharge(
+          {
+            orderId: `${run}-live`,
+            cityCode: '440400',
+            chargefee: '30.00',
+            bussinessRst: '0001',
+            requestTimeMs: notifyTimeMs - 5_000,
+            notifyTimeMs,
+          },
+          calendar,
+        ),
+      },
+    ]);
+    await page.waitForFunction(
+      () =>
+        (globalThis as any).__dashboard.charts.map.getOption().series[0].data.find((d: any) => d.cityCode === '440400')
+          ?.value === 2,
+      null,
+      { timeout: 30_000 },
+    );
+    const [zhuhai] = await sql<{ failed: number }>(
+      db.url,
+      'SELECT failed FROM recharge_city_daily WHERE day = ? AND city_code = ?',
+      [today, '440400'],
+    );
     assert.equal(zhuhai.failed, 2);
 
     // Abnormal user B, produced into Kafka now: appears at the top of the feed.
@@ -266,13 +409,20 @@ describe('the dashboard page in Chromium', () => {
     assert.ok(handle.events.abnormalUserDetected >= 1);
     assert.ok(handle.events.cityMetricsUpdated >= 1);
     // The detection carried no status; the page read it (PENDING for a new user).
-    await page.waitForFunction((uid) => (globalThis as any).document.querySelector(`#feed select[data-uid="${uid}"]`)?.dataset.saved === 'PENDING', uidB);
+    await page.waitForFunction(
+      (uid) =>
+        (globalThis as any).document.querySelector(`#feed select[data-uid="${uid}"]`)?.dataset.saved === 'PENDING',
+      uidB,
+    );
   });
 
   it('should set a callback status from the page with a crm key, visible through the GraphQL API', async () => {
     await page.selectOption(`#feed select[data-uid="${uidB}"]`, 'CONTACTED');
     await page.locator(`#feed tr[data-uid="${uidB}"] .col-note.note-ok`).waitFor({ timeout: 10_000 });
-    const { unpaidUser } = await q<{ unpaidUser: { callbackStatus: string } }>('query($uid: ID!) { unpaidUser(uid: $uid) { callbackStatus } }', { uid: uidB });
+    const { unpaidUser } = await q<{ unpaidUser: { callbackStatus: string } }>(
+      'query($uid: ID!) { unpaidUser(uid: $uid) { callbackStatus } }',
+      { uid: uidB },
+    );
     assert.equal(unpaidUser.callbackStatus, 'CONTACTED');
   });
 
@@ -286,8 +436,15 @@ describe('the dashboard page in Chromium', () => {
     await note.waitFor({ timeout: 10_000 });
     assert.equal(await note.textContent(), 'FORBIDDEN');
     assert.equal(await page.inputValue(`#feed select[data-uid="${uidA}"]`), 'PENDING', 'the select goes back');
-    assert.equal(await page.inputValue(`#feed select[data-uid="${uidB}"]`), 'CONTACTED', 'statuses are read back at load');
-    const { unpaidUser } = await q<{ unpaidUser: { callbackStatus: string } }>('query($uid: ID!) { unpaidUser(uid: $uid) { callbackStatus } }', { uid: uidA });
+    assert.equal(
+      await page.inputValue(`#feed select[data-uid="${uidB}"]`),
+      'CONTACTED',
+      'statuses are read back at load',
+    );
+    const { unpaidUser } = await q<{ unpaidUser: { callbackStatus: string } }>(
+      'query($uid: ID!) { unpaidUser(uid: $uid) { callbackStatus } }',
+      { uid: uidA },
+    );
     assert.equal(unpaidUser.callbackStatus, 'PENDING');
   });
 

@@ -25,7 +25,8 @@ describe('a worker riding through a database killed and restarted mid-stream', (
   let latest: Map<number, number>[] = [];
   let reference: Record<string, unknown>;
 
-  const start = (set: JobSet, dbUrl: string) => runs.start({ DATABASE_URL: dbUrl, ROLES: 'worker', ...SMALL_BATCHES_QUICK_FAILOVER_ENV, ...set.env() });
+  const start = (set: JobSet, dbUrl: string) =>
+    runs.start({ DATABASE_URL: dbUrl, ROLES: 'worker', ...SMALL_BATCHES_QUICK_FAILOVER_ENV, ...set.env() });
 
   before(async () => {
     // The own server starts while the reference runs on the shared one.
@@ -39,7 +40,12 @@ describe('a worker riding through a database killed and restarted mid-stream', (
       latest = await Promise.all(topics.map((t) => latestOffsets(t)));
       const set = new JobSet(jobs, topics).setLatest(latest);
       const db = await runs.freshDb(abnormal.vips);
-      await runToEnd('the uninterrupted run to finish', () => start(set, db.url), () => set.progress(db.url), 180_000);
+      await runToEnd(
+        'the uninterrupted run to finish',
+        () => start(set, db.url),
+        () => set.progress(db.url),
+        180_000,
+      );
       reference = await set.snapshot(db.url);
     } finally {
       own = await owning;
@@ -57,19 +63,32 @@ describe('a worker riding through a database killed and restarted mid-stream', (
     const set = new JobSet(jobs, topics).setLatest(latest);
     const db = await runs.freshDb(abnormal.vips, server.serverUrl);
     const worker = await start(set, db.url);
-    await waitFor('progress past 30%', async () => {
-      const p = await set.progress(db.url);
-      return p.consumed >= 0.3 * set.records && !p.done;
-    }, 120_000, 20);
+    await waitFor(
+      'progress past 30%',
+      async () => {
+        const p = await set.progress(db.url);
+        return p.consumed >= 0.3 * set.records && !p.done;
+      },
+      120_000,
+      20,
+    );
     await server.kill();
     await new Promise((r) => setTimeout(r, DOWN_MS));
     await server.start();
-    await waitFor('the worker to finish after the restart', async () => (await set.progress(db.url)).done, 240_000, 250);
+    await waitFor(
+      'the worker to finish after the restart',
+      async () => (await set.progress(db.url)).done,
+      240_000,
+      250,
+    );
     const result = await set.snapshot(db.url);
 
     assert.equal(worker.child.exitCode, null, 'the worker exited');
     assert.equal(worker.child.signalCode, null, 'the worker was killed');
-    assert.ok(worker.logs.some((l) => String(l.msg).startsWith('batch commit failed')), 'no commit failed: the database went down between the batches of nothing');
+    assert.ok(
+      worker.logs.some((l) => String(l.msg).startsWith('batch commit failed')),
+      'no commit failed: the database went down between the batches of nothing',
+    );
     assert.deepEqual(result, reference);
   });
 });

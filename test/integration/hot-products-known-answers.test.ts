@@ -7,7 +7,15 @@ import { formatProductClick } from '../../src/ingest/formats/product-click.js';
 import { collect, errorCode, gql, wsClient } from '../helpers/graphql-client.js';
 import { jobProgress, latestOffsets } from '../helpers/job-runs.js';
 import { startServiceProcess, TEST_KEYS, type ServiceProcess } from '../helpers/service-process.js';
-import { createTestDatabase, createTestTopic, produce, randomName, readTopic, sql, waitFor } from '../helpers/services.js';
+import {
+  createTestDatabase,
+  createTestTopic,
+  produce,
+  randomName,
+  readTopic,
+  sql,
+  waitFor,
+} from '../helpers/services.js';
 
 // T is a 5-minute boundary (and an hour): hotProducts(at: T) ranks minutes in [T - 1 h, T).
 const T = Date.UTC(2026, 0, 1, 12);
@@ -34,19 +42,40 @@ const STAGE_1: Click[] = [
   ...Array.from({ length: 10 }, (_, i): Click => ['p999', T - 45 * MIN + i * SEC, 'tv', 0, 'view']),
   ['p999', T - 45 * MIN, 'tv', 0, 'cart'],
   // p200 and p300 tie at 3 clicks (p200 ranks first); p050 has 4.
-  ['p200', T - 50 * MIN, 'phone', 1], ['p200', T - 35 * MIN, 'phone', 1], ['p200', T - 15 * MIN, 'phone', 1],
-  ['p050', T - 48 * MIN, 'tv', 1], ['p050', T - 47 * MIN, 'tv', 1], ['p050', T - 20 * MIN, 'tv', 1], ['p050', T - 12 * MIN, 'tv', 1],
-  ['p300', T - 44 * MIN, 'phone', 2], ['p300', T - 33 * MIN, 'phone', 2], ['p300', T - 11 * MIN, 'phone', 2],
+  ['p200', T - 50 * MIN, 'phone', 1],
+  ['p200', T - 35 * MIN, 'phone', 1],
+  ['p200', T - 15 * MIN, 'phone', 1],
+  ['p050', T - 48 * MIN, 'tv', 1],
+  ['p050', T - 47 * MIN, 'tv', 1],
+  ['p050', T - 20 * MIN, 'tv', 1],
+  ['p050', T - 12 * MIN, 'tv', 1],
+  ['p300', T - 44 * MIN, 'phone', 2],
+  ['p300', T - 33 * MIN, 'phone', 2],
+  ['p300', T - 11 * MIN, 'phone', 2],
   // p060 ties p400 at 1 click (p060 first); p070 has no category.
   ['p060', T - 25 * MIN, 'tv', 2],
-  ['p070', T - 26 * MIN, null, 2], ['p070', T - 24 * MIN, null, 2],
+  ['p070', T - 26 * MIN, null, 2],
+  ['p070', T - 24 * MIN, null, 2],
 ];
 
 /** Non-click records 6 s past T: the partition's watermark (max event time - 5 s grace) passes T. */
-const pushPast = (partition: number) => ({ key: 'flush', partition, value: formatProductClick({ eventTimeMs: T + 6 * SEC, productId: 'pflush', action: 'view', userId: 'u_flush' }) });
+const pushPast = (partition: number) => ({
+  key: 'flush',
+  partition,
+  value: formatProductClick({ eventTimeMs: T + 6 * SEC, productId: 'pflush', action: 'view', userId: 'u_flush' }),
+});
 
-const record = ([productId, atMs, category, partition, action]: Click) =>
-  ({ key: `u_${productId}`, partition, value: formatProductClick({ eventTimeMs: atMs, productId, action: action ?? 'click', userId: `u_${productId}`, category }) });
+const record = ([productId, atMs, category, partition, action]: Click) => ({
+  key: `u_${productId}`,
+  partition,
+  value: formatProductClick({
+    eventTimeMs: atMs,
+    productId,
+    action: action ?? 'click',
+    userId: `u_${productId}`,
+    category,
+  }),
+});
 
 const RANKING = '{ productId clicks rank category }';
 
@@ -68,7 +97,11 @@ describe('hot-products on a hand-built stream', () => {
   /** Waits until every partition's committed offset reached the topic's end. */
   async function caughtUp(): Promise<void> {
     const latest = await latestOffsets(topic.topic);
-    await waitFor('the worker to commit every record', async () => (await jobProgress(db.url, latest, { windowed: false, group })).done, 60_000);
+    await waitFor(
+      'the worker to commit every record',
+      async () => (await jobProgress(db.url, latest, { windowed: false, group })).done,
+      60_000,
+    );
   }
 
   before(async () => {
@@ -85,13 +118,25 @@ describe('hot-products on a hand-built stream', () => {
     };
     api = await startServiceProcess({ ...env, ROLES: 'api' });
     ws = wsClient(api.url, TEST_KEYS.viewer);
-    subscription = collect(ws, `subscription { hotProductsUpdated(limit: 3) { windowStart windowEnd products ${RANKING} } }`);
+    subscription = collect(
+      ws,
+      `subscription { hotProductsUpdated(limit: 3) { windowStart windowEnd products ${RANKING} } }`,
+    );
     worker = await startServiceProcess({ ...env, ROLES: 'worker' });
     await new Promise((r) => setTimeout(r, 500));
     await produce(topic.topic, [
       ...STAGE_1.map(record),
       { key: 'bad', partition: 1, value: 'not json at all' },
-      { key: 'bad', partition: 1, value: JSON.stringify({ event_time: Math.floor(T / 1000), product_id: 'p100', action: 'click', user_id: 'u_1' }) },
+      {
+        key: 'bad',
+        partition: 1,
+        value: JSON.stringify({
+          event_time: Math.floor(T / 1000),
+          product_id: 'p100',
+          action: 'click',
+          user_id: 'u_1',
+        }),
+      },
     ]);
     await caughtUp();
   });
@@ -117,46 +162,96 @@ describe('hot-products on a hand-built stream', () => {
       { productId: 'p060', clicks: 1, rank: 6, category: 'tv' },
       { productId: 'p400', clicks: 1, rank: 7, category: 'phone' },
     ];
-    assert.deepEqual((await q(`query($at: DateTime) { hotProducts(at: $at) ${RANKING} }`, { at: iso(T) })).hotProducts, expected);
+    assert.deepEqual(
+      (await q(`query($at: DateTime) { hotProducts(at: $at) ${RANKING} }`, { at: iso(T) })).hotProducts,
+      expected,
+    );
     // Any time before the next boundary ranks the same hour.
-    assert.deepEqual((await q(`query($at: DateTime) { hotProducts(at: $at) ${RANKING} }`, { at: iso(T + 5 * MIN - 1) })).hotProducts, expected);
-    const top2 = (await q(`query($at: DateTime) { hotProducts(limit: 2, at: $at) ${RANKING} }`, { at: iso(T) })).hotProducts;
+    assert.deepEqual(
+      (await q(`query($at: DateTime) { hotProducts(at: $at) ${RANKING} }`, { at: iso(T + 5 * MIN - 1) })).hotProducts,
+      expected,
+    );
+    const top2 = (await q(`query($at: DateTime) { hotProducts(limit: 2, at: $at) ${RANKING} }`, { at: iso(T) }))
+      .hotProducts;
     assert.deepEqual(top2, expected.slice(0, 2));
   });
 
   it('should move the hour at the next 5-minute boundary: the click at T enters, the click at T - 1 h leaves', async () => {
-    const ranking = (await q(`query($at: DateTime) { hotProducts(at: $at) ${RANKING} }`, { at: iso(T + 5 * MIN) })).hotProducts;
-    assert.deepEqual(ranking.map((p: any) => [p.productId, p.clicks]), [['p100', 5], ['p050', 4], ['p200', 3], ['p300', 3], ['p070', 2], ['p060', 1], ['p500', 1]]);
+    const ranking = (await q(`query($at: DateTime) { hotProducts(at: $at) ${RANKING} }`, { at: iso(T + 5 * MIN) }))
+      .hotProducts;
+    assert.deepEqual(
+      ranking.map((p: any) => [p.productId, p.clicks]),
+      [
+        ['p100', 5],
+        ['p050', 4],
+        ['p200', 3],
+        ['p300', 3],
+        ['p070', 2],
+        ['p060', 1],
+        ['p500', 1],
+      ],
+    );
   });
 
   it('should give the top products of every category, leaving out products without one', async () => {
-    const res = await q(`query($at: DateTime) { hotProductsByCategory(at: $at) { category products ${RANKING} } }`, { at: iso(T) });
+    const res = await q(`query($at: DateTime) { hotProductsByCategory(at: $at) { category products ${RANKING} } }`, {
+      at: iso(T),
+    });
     assert.deepEqual(res.hotProductsByCategory, [
-      { category: 'phone', products: [
-        { productId: 'p100', clicks: 5, rank: 1, category: 'phone' },
-        { productId: 'p200', clicks: 3, rank: 2, category: 'phone' },
-        { productId: 'p300', clicks: 3, rank: 3, category: 'phone' },
-      ] },
-      { category: 'tv', products: [
-        { productId: 'p050', clicks: 4, rank: 1, category: 'tv' },
-        { productId: 'p060', clicks: 1, rank: 2, category: 'tv' },
-      ] },
+      {
+        category: 'phone',
+        products: [
+          { productId: 'p100', clicks: 5, rank: 1, category: 'phone' },
+          { productId: 'p200', clicks: 3, rank: 2, category: 'phone' },
+          { productId: 'p300', clicks: 3, rank: 3, category: 'phone' },
+        ],
+      },
+      {
+        category: 'tv',
+        products: [
+          { productId: 'p050', clicks: 4, rank: 1, category: 'tv' },
+          { productId: 'p060', clicks: 1, rank: 2, category: 'tv' },
+        ],
+      },
     ]);
-    const one = await q(`query($at: DateTime) { hotProductsByCategory(limit: 1, at: $at) { category products { productId } } }`, { at: iso(T) });
-    assert.deepEqual(one.hotProductsByCategory, [{ category: 'phone', products: [{ productId: 'p100' }] }, { category: 'tv', products: [{ productId: 'p050' }] }]);
+    const one = await q(
+      `query($at: DateTime) { hotProductsByCategory(limit: 1, at: $at) { category products { productId } } }`,
+      { at: iso(T) },
+    );
+    assert.deepEqual(one.hotProductsByCategory, [
+      { category: 'phone', products: [{ productId: 'p100' }] },
+      { category: 'tv', products: [{ productId: 'p050' }] },
+    ]);
   });
 
   it('should store clicks per minute (window start and end) and count other actions apart', async () => {
-    const minutes = await sql<{ window_start: Date; window_end: Date; clicks: number }>(db.url,
-      "SELECT window_start, window_end, clicks FROM product_click_minute WHERE product_id = 'p100' ORDER BY window_start");
-    assert.deepEqual(minutes.map((m) => [iso(m.window_start.getTime()), iso(m.window_end.getTime()), m.clicks]), [
-      [iso(T - 40 * MIN), iso(T - 39 * MIN), 2],
-      [iso(T - 30 * MIN), iso(T - 29 * MIN), 2],
-      [iso(T - 29 * MIN), iso(T - 28 * MIN), 1],
-    ]);
-    const actions = await sql<{ action: string; events: string }>(db.url, "SELECT action, SUM(events) AS events FROM product_action_minute WHERE product_id = 'p999' GROUP BY action ORDER BY action");
-    assert.deepEqual(actions.map((a) => [a.action, Number(a.events)]), [['cart', 1], ['view', 10]]);
-    const [p999] = await sql<{ n: bigint }>(db.url, "SELECT COUNT(*) AS n FROM product_click_minute WHERE product_id IN ('p999', 'pflush')");
+    const minutes = await sql<{ window_start: Date; window_end: Date; clicks: number }>(
+      db.url,
+      "SELECT window_start, window_end, clicks FROM product_click_minute WHERE product_id = 'p100' ORDER BY window_start",
+    );
+    assert.deepEqual(
+      minutes.map((m) => [iso(m.window_start.getTime()), iso(m.window_end.getTime()), m.clicks]),
+      [
+        [iso(T - 40 * MIN), iso(T - 39 * MIN), 2],
+        [iso(T - 30 * MIN), iso(T - 29 * MIN), 2],
+        [iso(T - 29 * MIN), iso(T - 28 * MIN), 1],
+      ],
+    );
+    const actions = await sql<{ action: string; events: string }>(
+      db.url,
+      "SELECT action, SUM(events) AS events FROM product_action_minute WHERE product_id = 'p999' GROUP BY action ORDER BY action",
+    );
+    assert.deepEqual(
+      actions.map((a) => [a.action, Number(a.events)]),
+      [
+        ['cart', 1],
+        ['view', 10],
+      ],
+    );
+    const [p999] = await sql<{ n: bigint }>(
+      db.url,
+      "SELECT COUNT(*) AS n FROM product_click_minute WHERE product_id IN ('p999', 'pflush')",
+    );
     assert.equal(Number(p999.n), 0);
   });
 
@@ -164,7 +259,11 @@ describe('hot-products on a hand-built stream', () => {
     const dead = await readTopic(topic.dlq, 2);
     assert.deepEqual(dead.map((d) => d.headers['dlq.reason']).sort(), ['bad-event-time', 'bad-json']);
     assert.ok(dead.every((d) => d.headers['dlq.job'] === 'hot-products' && d.headers['dlq.source.partition'] === '1'));
-    const [row] = await sql<{ dead: bigint }>(db.url, 'SELECT SUM(dead_lettered) AS dead FROM consumer_offset WHERE group_id = ?', [group]);
+    const [row] = await sql<{ dead: bigint }>(
+      db.url,
+      'SELECT SUM(dead_lettered) AS dead FROM consumer_offset WHERE group_id = ?',
+      [group],
+    );
     assert.equal(Number(row.dead), 2);
   });
 
@@ -175,7 +274,11 @@ describe('hot-products on a hand-built stream', () => {
     // Partition 2 is still at T - 11 min - 5 s: the boundary must wait for it.
     await new Promise((r) => setTimeout(r, 2_500));
     assert.deepEqual(atT(), []);
-    const [claimed] = await sql<{ n: bigint }>(db.url, 'SELECT COUNT(*) AS n FROM hot_products_emission WHERE window_end = ?', [new Date(T)]);
+    const [claimed] = await sql<{ n: bigint }>(
+      db.url,
+      'SELECT COUNT(*) AS n FROM hot_products_emission WHERE window_end = ?',
+      [new Date(T)],
+    );
     assert.equal(Number(claimed.n), 0);
 
     await produce(topic.topic, [pushPast(2)]);
@@ -194,14 +297,24 @@ describe('hot-products on a hand-built stream', () => {
     const ends = subscription.events.map((e: any) => e.hotProductsUpdated.windowEnd);
     assert.deepEqual(ends, [...new Set(ends)].sort(), 'each boundary once, in order');
     assert.deepEqual(subscription.errors, []);
-    const rows = await sql<{ window_end: Date; products: number }>(db.url, 'SELECT window_end, products FROM hot_products_emission WHERE group_id = ? AND window_end = ?', [group, new Date(T)]);
-    assert.deepEqual(rows.map((r) => r.products), [7]);
+    const rows = await sql<{ window_end: Date; products: number }>(
+      db.url,
+      'SELECT window_end, products FROM hot_products_emission WHERE group_id = ? AND window_end = ?',
+      [group, new Date(T)],
+    );
+    assert.deepEqual(
+      rows.map((r) => r.products),
+      [7],
+    );
   });
 
   it('should give minute buckets with running totals, corrected by a late click into an earlier minute', async () => {
-    const query = 'query($p: ID!, $from: DateTime!, $to: DateTime!) { productClicks(productId: $p, from: $from, to: $to) { minute clicks runningTotal } }';
-    const buckets = async (from: number, to: number) => (await q(query, { p: 'p100', from: iso(from), to: iso(to) })).productClicks
-      .filter((b: any) => b.clicks > 0 || b.minute === iso(from - (from % MIN)));
+    const query =
+      'query($p: ID!, $from: DateTime!, $to: DateTime!) { productClicks(productId: $p, from: $from, to: $to) { minute clicks runningTotal } }';
+    const buckets = async (from: number, to: number) =>
+      (await q(query, { p: 'p100', from: iso(from), to: iso(to) })).productClicks.filter(
+        (b: any) => b.clicks > 0 || b.minute === iso(from - (from % MIN)),
+      );
     assert.deepEqual(await buckets(T - 41 * MIN, T - 28 * MIN), [
       { minute: iso(T - 41 * MIN), clicks: 0, runningTotal: 0 },
       { minute: iso(T - 40 * MIN), clicks: 2, runningTotal: 2 },
@@ -211,8 +324,10 @@ describe('hot-products on a hand-built stream', () => {
     const all = (await q(query, { p: 'p100', from: iso(T - 41 * MIN), to: iso(T - 28 * MIN) })).productClicks;
     assert.equal(all.length, 13, 'one bucket per minute overlapping [from, to), empty ones as zeros');
     // A range starting later carries the clicks before it.
-    assert.deepEqual((await q(query, { p: 'p100', from: iso(T - 30 * MIN + 10 * SEC), to: iso(T - 29 * MIN) })).productClicks,
-      [{ minute: iso(T - 30 * MIN), clicks: 2, runningTotal: 4 }]);
+    assert.deepEqual(
+      (await q(query, { p: 'p100', from: iso(T - 30 * MIN + 10 * SEC), to: iso(T - 29 * MIN) })).productClicks,
+      [{ minute: iso(T - 30 * MIN), clicks: 2, runningTotal: 4 }],
+    );
 
     // A late click into minute T-40, after the boundary T was published: additive, so it still counts.
     await produce(topic.topic, [record(['p100', T - 40 * MIN + 30 * SEC, 'phone', 1])]);
@@ -223,23 +338,37 @@ describe('hot-products on a hand-built stream', () => {
       { minute: iso(T - 30 * MIN), clicks: 2, runningTotal: 5 },
       { minute: iso(T - 29 * MIN), clicks: 1, runningTotal: 6 },
     ]);
-    const [total] = await sql<{ clicks: bigint; category: string; last_click_at: Date }>(db.url, "SELECT clicks, category, last_click_at FROM product_click_total WHERE product_id = 'p100'");
-    assert.deepEqual([Number(total.clicks), total.category, iso(total.last_click_at.getTime())], [6, 'phone', iso(T - 29 * MIN)]);
-    assert.equal((await q(`query($at: DateTime) { hotProducts(limit: 1, at: $at) { clicks } }`, { at: iso(T) })).hotProducts[0].clicks, 6);
+    const [total] = await sql<{ clicks: bigint; category: string; last_click_at: Date }>(
+      db.url,
+      "SELECT clicks, category, last_click_at FROM product_click_total WHERE product_id = 'p100'",
+    );
+    assert.deepEqual(
+      [Number(total.clicks), total.category, iso(total.last_click_at.getTime())],
+      [6, 'phone', iso(T - 29 * MIN)],
+    );
+    assert.equal(
+      (await q(`query($at: DateTime) { hotProducts(limit: 1, at: $at) { clicks } }`, { at: iso(T) })).hotProducts[0]
+        .clicks,
+      6,
+    );
   });
 
   it('should refuse bad arguments with BAD_USER_INPUT and callers without a key', async () => {
-    const bad = async (query: string, variables: Record<string, unknown> = {}) => errorCode(await gql(api.url, query, variables, TEST_KEYS.viewer));
+    const bad = async (query: string, variables: Record<string, unknown> = {}) =>
+      errorCode(await gql(api.url, query, variables, TEST_KEYS.viewer));
     assert.equal(await bad('{ hotProducts(limit: 0) { rank } }'), 'BAD_USER_INPUT');
     assert.equal(await bad('{ hotProducts(limit: 101) { rank } }'), 'BAD_USER_INPUT');
     assert.equal(await bad('{ hotProductsByCategory(limit: 0) { category } }'), 'BAD_USER_INPUT');
-    const pc = 'query($from: DateTime!, $to: DateTime!) { productClicks(productId: "p100", from: $from, to: $to) { clicks } }';
+    const pc =
+      'query($from: DateTime!, $to: DateTime!) { productClicks(productId: "p100", from: $from, to: $to) { clicks } }';
     assert.equal(await bad(pc, { from: iso(T), to: iso(T + 1441 * MIN) }), 'BAD_USER_INPUT');
     assert.equal(await bad(pc, { from: iso(T), to: iso(T - MIN) }), 'BAD_USER_INPUT');
-    const day = (await gql(api.url, pc, { from: iso(T), to: iso(T + 1440 * MIN) }, TEST_KEYS.viewer)).data?.productClicks;
+    const day = (await gql(api.url, pc, { from: iso(T), to: iso(T + 1440 * MIN) }, TEST_KEYS.viewer)).data
+      ?.productClicks;
     assert.equal(day.length, 1440);
     assert.equal(errorCode(await gql(api.url, '{ hotProducts { rank } }')), 'UNAUTHENTICATED');
-    for (const key of [TEST_KEYS.crm, TEST_KEYS.ops]) assert.ok(Array.isArray((await gql(api.url, '{ hotProducts { rank } }', {}, key)).data?.hotProducts));
+    for (const key of [TEST_KEYS.crm, TEST_KEYS.ops])
+      assert.ok(Array.isArray((await gql(api.url, '{ hotProducts { rank } }', {}, key)).data?.hotProducts));
 
     const refused = collect(ws, 'subscription { hotProductsUpdated(limit: 0) { windowEnd } }');
     await waitFor('the subscription to be refused', () => refused.errors.length > 0, 5_000);
@@ -262,7 +391,11 @@ describe('hot-products with a partition that never sees a record', () => {
     topic = await createTestTopic('product-clicks', 3);
     group = randomName('hot-products-idle');
     service = await startServiceProcess({
-      DATABASE_URL: db.url, PRODUCT_CLICKS_TOPIC: topic.topic, HOT_PRODUCTS_GROUP: group, JOBS: 'hot-products', IDLE_TIMEOUT_MS: String(IDLE_MS),
+      DATABASE_URL: db.url,
+      PRODUCT_CLICKS_TOPIC: topic.topic,
+      HOT_PRODUCTS_GROUP: group,
+      JOBS: 'hot-products',
+      IDLE_TIMEOUT_MS: String(IDLE_MS),
     });
     ws = wsClient(service.url, TEST_KEYS.viewer);
     subscription = collect(ws, 'subscription { hotProductsUpdated { windowEnd products { productId clicks } } }');
@@ -279,24 +412,58 @@ describe('hot-products with a partition that never sees a record', () => {
   });
 
   it('should hold the boundary back until the empty partition has been idle for IDLE_TIMEOUT_MS, then publish it', async () => {
-    const assigned = service.logs.find((l) => l.msg === 'partitions assigned' && (l.partitions as number[]).length === 3);
+    const assigned = service.logs.find(
+      (l) => l.msg === 'partitions assigned' && (l.partitions as number[]).length === 3,
+    );
     assert.ok(assigned, 'the worker owns all 3 partitions');
     const assignedAt = Number(assigned.time);
     // Clicks and the push past T on partitions 0 and 1 only; partition 2 stays empty.
-    await produce(topic.topic, [record(['p1', T - 10 * MIN, 'tv', 0]), record(['p1', T - 9 * MIN, 'tv', 1]), record(['p2', T - 8 * MIN, 'tv', 1]), pushPast(0), pushPast(1)]);
-    const rows = async () => sql<{ partition: number; watermark_ms: bigint | null }>(db.url, 'SELECT `partition`, watermark_ms FROM consumer_offset WHERE group_id = ? ORDER BY `partition`', [group]);
-    await waitFor('partitions 0 and 1 past T', async () => (await rows()).filter((r) => r.watermark_ms !== null && Number(r.watermark_ms) >= T).length === 2, 20_000, 50);
+    await produce(topic.topic, [
+      record(['p1', T - 10 * MIN, 'tv', 0]),
+      record(['p1', T - 9 * MIN, 'tv', 1]),
+      record(['p2', T - 8 * MIN, 'tv', 1]),
+      pushPast(0),
+      pushPast(1),
+    ]);
+    const rows = async () =>
+      sql<{ partition: number; watermark_ms: bigint | null }>(
+        db.url,
+        'SELECT `partition`, watermark_ms FROM consumer_offset WHERE group_id = ? ORDER BY `partition`',
+        [group],
+      );
+    await waitFor(
+      'partitions 0 and 1 past T',
+      async () => (await rows()).filter((r) => r.watermark_ms !== null && Number(r.watermark_ms) >= T).length === 2,
+      20_000,
+      50,
+    );
     const passedAt = Date.now();
-    assert.ok(passedAt < assignedAt + IDLE_MS - 1_000, `partitions 0 and 1 passed T only ${passedAt - assignedAt} ms after the assignment: too late to show the hold`);
+    assert.ok(
+      passedAt < assignedAt + IDLE_MS - 1_000,
+      `partitions 0 and 1 passed T only ${passedAt - assignedAt} ms after the assignment: too late to show the hold`,
+    );
     assert.equal((await rows()).find((r) => r.partition === 2)?.watermark_ms ?? null, null);
     await new Promise((r) => setTimeout(r, 1_500));
     const [early] = await sql<{ n: bigint }>(db.url, 'SELECT COUNT(*) AS n FROM hot_products_emission');
     assert.equal(Number(early.n), 0, 'published while partition 2 had no watermark');
 
     await waitFor('the ranking at T', () => subscription.events.length > 0, IDLE_MS + 15_000);
-    assert.deepEqual((subscription.events[0] as any).hotProductsUpdated, { windowEnd: iso(T), products: [{ productId: 'p1', clicks: 2 }, { productId: 'p2', clicks: 1 }] });
-    const [claim] = await sql<{ claimed_at: Date }>(db.url, 'SELECT claimed_at FROM hot_products_emission WHERE window_end = ?', [new Date(T)]);
-    assert.ok(claim.claimed_at.getTime() >= assignedAt + IDLE_MS - 100, `claimed ${claim.claimed_at.getTime() - assignedAt} ms after the assignment`);
+    assert.deepEqual((subscription.events[0] as any).hotProductsUpdated, {
+      windowEnd: iso(T),
+      products: [
+        { productId: 'p1', clicks: 2 },
+        { productId: 'p2', clicks: 1 },
+      ],
+    });
+    const [claim] = await sql<{ claimed_at: Date }>(
+      db.url,
+      'SELECT claimed_at FROM hot_products_emission WHERE window_end = ?',
+      [new Date(T)],
+    );
+    assert.ok(
+      claim.claimed_at.getTime() >= assignedAt + IDLE_MS - 100,
+      `claimed ${claim.claimed_at.getTime() - assignedAt} ms after the assignment`,
+    );
     // The empty partition's watermark now follows wall-clock time (minus the 5 s grace).
     const p2 = (await rows()).find((r) => r.partition === 2)!;
     assert.ok(Number(p2.watermark_ms) > Date.now() - 60_000, `partition 2 watermark ${p2.watermark_ms}`);

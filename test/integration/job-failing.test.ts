@@ -9,15 +9,34 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { generateUserBehavior, sampleVipUids } from '../../src/sample/user-behavior-generator.js';
 import { gql } from '../helpers/graphql-client.js';
-import { flushRecords, jobProgress, latestOffsets, runToEnd, SMALL_BATCHES_QUICK_FAILOVER_ENV, sumOffsets, TestRuns, waitForDone, type TestDatabase, type TestTopic } from '../helpers/job-runs.js';
+import {
+  flushRecords,
+  jobProgress,
+  latestOffsets,
+  runToEnd,
+  SMALL_BATCHES_QUICK_FAILOVER_ENV,
+  sumOffsets,
+  TestRuns,
+  waitForDone,
+  type TestDatabase,
+  type TestTopic,
+} from '../helpers/job-runs.js';
 import { TEST_KEYS, type ServiceProcess } from '../helpers/service-process.js';
 import { produce, randomName, sql, waitFor } from '../helpers/services.js';
 
-const GENERATOR = { seed: 4242, users: 300, abnormalShare: 0.2, startTimeMs: Date.UTC(2026, 2, 1), eventsPerSecond: 200, count: 16_000 };
+const GENERATOR = {
+  seed: 4242,
+  users: 300,
+  abnormalShare: 0.2,
+  startTimeMs: Date.UTC(2026, 2, 1),
+  eventsPerSecond: 200,
+  count: 16_000,
+};
 /** Records before the table is dropped: 5 s of event time, so no window has closed yet and no row was written. */
 const BEFORE_DROP = 1_000;
 const MIGRATION = path.resolve(import.meta.dirname, '../../../prisma/migrations/20261121000000_init/migration.sql');
-const JOBS = '{ jobs { name state lastError { code message since attempts } partitions { partition owner lastError { code attempts } } } }';
+const JOBS =
+  '{ jobs { name state lastError { code message since attempts } partitions { partition owner lastError { code attempts } } } }';
 
 describe('a job that cannot commit', () => {
   let topic: TestTopic;
@@ -35,19 +54,26 @@ describe('a job that cannot commit', () => {
   let live: unknown[];
   let reference: unknown[];
 
-  const start = (d: TestDatabase, group: string) => runs.start({
-    DATABASE_URL: d.url,
-    USER_BEHAVIOR_TOPIC: topic.topic,
-    ABNORMAL_ORDERS_GROUP: group,
-    JOBS: 'abnormal-orders',
-    ...SMALL_BATCHES_QUICK_FAILOVER_ENV,
-    IDLE_TIMEOUT_MS: '3600000',
-    PARTITION_STATS_INTERVAL_MS: '500',
-  });
-  const snapshot = (d: TestDatabase) => sql(d.url, 'SELECT uid, phone, callback_status, enter_order_count, first_detected_at, last_detected_at, window_start, window_end FROM unpayment_record ORDER BY uid');
-  const jobOf = async () => (await gql(svc.url, JOBS, {}, TEST_KEYS.viewer)).data?.jobs.find((j: any) => j.name === 'abnormal-orders');
+  const start = (d: TestDatabase, group: string) =>
+    runs.start({
+      DATABASE_URL: d.url,
+      USER_BEHAVIOR_TOPIC: topic.topic,
+      ABNORMAL_ORDERS_GROUP: group,
+      JOBS: 'abnormal-orders',
+      ...SMALL_BATCHES_QUICK_FAILOVER_ENV,
+      IDLE_TIMEOUT_MS: '3600000',
+      PARTITION_STATS_INTERVAL_MS: '500',
+    });
+  const snapshot = (d: TestDatabase) =>
+    sql(
+      d.url,
+      'SELECT uid, phone, callback_status, enter_order_count, first_detected_at, last_detected_at, window_start, window_end FROM unpayment_record ORDER BY uid',
+    );
+  const jobOf = async () =>
+    (await gql(svc.url, JOBS, {}, TEST_KEYS.viewer)).data?.jobs.find((j: any) => j.name === 'abnormal-orders');
   const base = () => svc.url.replace(/\/graphql$/, '');
-  const failingSeries = (text: string) => text.split('\n').filter((l) => l.startsWith('rt_partition_failing{') && l.includes('job="abnormal-orders"'));
+  const failingSeries = (text: string) =>
+    text.split('\n').filter((l) => l.startsWith('rt_partition_failing{') && l.includes('job="abnormal-orders"'));
 
   before(async () => {
     topic = await runs.createTopic();
@@ -56,34 +82,54 @@ describe('a job that cannot commit', () => {
     const records = [...generateUserBehavior(GENERATOR)].map((r) => ({ key: r.key, value: r.value }));
     await produce(topic.topic, records.slice(0, BEFORE_DROP));
     const first = await latestOffsets(topic.topic);
-    await waitFor('the first records to commit', async () => (await jobProgress(db.url, first, { windowed: false })).consumed === sumOffsets(first), 60_000, 200);
+    await waitFor(
+      'the first records to commit',
+      async () => (await jobProgress(db.url, first, { windowed: false })).consumed === sumOffsets(first),
+      60_000,
+      200,
+    );
     rowsBeforeDrop = (await snapshot(db)).length;
     await sql(db.url, 'DROP TABLE unpayment_record');
     await produce(topic.topic, records.slice(BEFORE_DROP));
     await produce(topic.topic, flushRecords(Math.floor((GENERATOR.startTimeMs + 3_600_000) / 1000)));
     latest = await latestOffsets(topic.topic);
 
-    failing = await waitFor('the job to show FAILING', async () => {
-      const job = await jobOf();
-      return job?.state === 'FAILING' && job.lastError?.attempts > 1 ? job : null;
-    }, 90_000, 250);
+    failing = await waitFor(
+      'the job to show FAILING',
+      async () => {
+        const job = await jobOf();
+        return job?.state === 'FAILING' && job.lastError?.attempts > 1 ? job : null;
+      },
+      90_000,
+      250,
+    );
     const res = await fetch(`${base()}/readyz`);
     readyWhileFailing = { status: res.status, body: await res.json() };
     metricsWhileFailing = await (await fetch(`${base()}/metrics`)).text();
 
     const ddl = /CREATE TABLE `unpayment_record`[\s\S]*?;/.exec(await readFile(MIGRATION, 'utf8'))![0];
     await sql(db.url, ddl);
-    recovered = await waitFor('the job to recover by itself', async () => {
-      const job = await jobOf();
-      return job?.state === 'RUNNING' && job.lastError === null ? job : null;
-    }, 120_000, 250);
+    recovered = await waitFor(
+      'the job to recover by itself',
+      async () => {
+        const job = await jobOf();
+        return job?.state === 'RUNNING' && job.lastError === null ? job : null;
+      },
+      120_000,
+      250,
+    );
     readyAfter = (await fetch(`${base()}/readyz`)).status;
     metricsAfter = await (await fetch(`${base()}/metrics`)).text();
     await waitForDone('the job to finish', () => jobProgress(db.url, latest, { windowed: true }), 120_000);
     live = await snapshot(db);
 
     const refDb = await runs.freshDb(sampleVipUids(GENERATOR));
-    await runToEnd('the reference run', () => start(refDb, randomName('abnormal-failing-ref')), () => jobProgress(refDb.url, latest, { windowed: true }), 120_000);
+    await runToEnd(
+      'the reference run',
+      () => start(refDb, randomName('abnormal-failing-ref')),
+      () => jobProgress(refDb.url, latest, { windowed: true }),
+      120_000,
+    );
     reference = await snapshot(refDb);
   });
 
@@ -105,7 +151,10 @@ describe('a job that cannot commit', () => {
     assert.match(readyWhileFailing.body.error, /abnormal-orders/);
     assert.match(readyWhileFailing.body.error, /MYSQL_1146/);
     const series = failingSeries(metricsWhileFailing);
-    assert.ok(series.some((l) => l.endsWith(' 1')), series.join('\n'));
+    assert.ok(
+      series.some((l) => l.endsWith(' 1')),
+      series.join('\n'),
+    );
   });
 
   it('recovers by itself once the table is back: RUNNING, /readyz 200, gauge 0', () => {
@@ -125,7 +174,10 @@ describe('a job that cannot commit', () => {
     assert.equal(ended.length, 1);
     assert.ok(Number(ended[0].attempts) > 1);
     const loud = lines.filter((l) => Number(l.level) >= 40);
-    assert.deepEqual(loud.map((l) => l.msg), [started[0].msg]);
+    assert.deepEqual(
+      loud.map((l) => l.msg),
+      [started[0].msg],
+    );
   });
 
   it('ends with exactly the results of an uninterrupted run', () => {

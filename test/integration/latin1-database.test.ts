@@ -23,15 +23,24 @@ describe('a database whose default character set is latin1', () => {
   });
 
   it('should keep latin1 as the database default, while every table and text column of the migrations is utf8mb4', async () => {
-    const [schema] = await sql<{ cs: string; co: string }>(db.url,
-      'SELECT DEFAULT_CHARACTER_SET_NAME AS cs, DEFAULT_COLLATION_NAME AS co FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?', [db.name]);
+    const [schema] = await sql<{ cs: string; co: string }>(
+      db.url,
+      'SELECT DEFAULT_CHARACTER_SET_NAME AS cs, DEFAULT_COLLATION_NAME AS co FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?',
+      [db.name],
+    );
     assert.deepEqual({ ...schema }, { cs: 'latin1', co: 'latin1_swedish_ci' });
-    const tables = await sql<{ name: string; co: string }>(db.url,
-      'SELECT TABLE_NAME AS name, TABLE_COLLATION AS co FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? ORDER BY TABLE_NAME', [db.name]);
+    const tables = await sql<{ name: string; co: string }>(
+      db.url,
+      'SELECT TABLE_NAME AS name, TABLE_COLLATION AS co FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? ORDER BY TABLE_NAME',
+      [db.name],
+    );
     assert.ok(tables.length >= 19, `${tables.length} tables`);
     for (const t of tables) assert.match(t.co, /^utf8mb4_/, t.name);
-    const columns = await sql<{ t: string; c: string; cs: string }>(db.url,
-      'SELECT TABLE_NAME AS t, COLUMN_NAME AS c, CHARACTER_SET_NAME AS cs FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND CHARACTER_SET_NAME IS NOT NULL', [db.name]);
+    const columns = await sql<{ t: string; c: string; cs: string }>(
+      db.url,
+      'SELECT TABLE_NAME AS t, COLUMN_NAME AS c, CHARACTER_SET_NAME AS cs FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND CHARACTER_SET_NAME IS NOT NULL',
+      [db.name],
+    );
     for (const c of columns) assert.ok(c.cs === 'utf8mb4' || c.cs === 'ascii', `${c.t}.${c.c} is ${c.cs}`);
   });
 });

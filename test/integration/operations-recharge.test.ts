@@ -5,7 +5,16 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { generateRecharges } from '../../src/sample/recharge-generator.js';
 import { errorCode, gql } from '../helpers/graphql-client.js';
-import { jobProgress, latestOffsets, rowsAsText, sumOffsets, TestRuns, waitForDone, type TestDatabase, type TestTopic } from '../helpers/job-runs.js';
+import {
+  jobProgress,
+  latestOffsets,
+  rowsAsText,
+  sumOffsets,
+  TestRuns,
+  waitForDone,
+  type TestDatabase,
+  type TestTopic,
+} from '../helpers/job-runs.js';
 import { TEST_KEYS, type ServiceProcess } from '../helpers/service-process.js';
 import { produce, randomName, sql } from '../helpers/services.js';
 
@@ -21,26 +30,37 @@ describe('operations on an additive job (recharge-metrics)', () => {
   let liveDb: TestDatabase;
   let live: ServiceProcess;
   let group: string;
-  const records = [...generateRecharges({ seed: 99, count: RECORDS, eventsPerSecond: 50 })].map((r) => ({ key: r.key, value: r.value }));
+  const records = [...generateRecharges({ seed: 99, count: RECORDS, eventsPerSecond: 50 })].map((r) => ({
+    key: r.key,
+    value: r.value,
+  }));
 
-  const start = (db: TestDatabase, groupId: string) => runs.start({
-    DATABASE_URL: db.url,
-    RECHARGE_TOPIC: topic.topic,
-    RECHARGE_GROUP: groupId,
-    JOBS: 'recharge-metrics',
-    // Fixed notify times in the past: a 10-year horizon keeps them countable.
-    RECHARGE_DEDUP_HORIZON_DAYS: '3650',
-    KAFKA_MAX_BYTES_PER_PARTITION: '16384',
-    RATE_LIMIT_PER_MINUTE: '100000',
-    JOB_CONTROL_POLL_MS: '500',
-  });
+  const start = (db: TestDatabase, groupId: string) =>
+    runs.start({
+      DATABASE_URL: db.url,
+      RECHARGE_TOPIC: topic.topic,
+      RECHARGE_GROUP: groupId,
+      JOBS: 'recharge-metrics',
+      // Fixed notify times in the past: a 10-year horizon keeps them countable.
+      RECHARGE_DEDUP_HORIZON_DAYS: '3650',
+      KAFKA_MAX_BYTES_PER_PARTITION: '16384',
+      RATE_LIMIT_PER_MINUTE: '100000',
+      JOB_CONTROL_POLL_MS: '500',
+    });
 
   const freshDb = () => runs.freshDb();
-  const progress = (db: TestDatabase, latest: Map<number, number>) => () => jobProgress(db.url, latest, { windowed: false });
+  const progress = (db: TestDatabase, latest: Map<number, number>) => () =>
+    jobProgress(db.url, latest, { windowed: false });
 
   async function totals(db: TestDatabase) {
-    const daily = await sql(db.url, 'SELECT day, city_code, orders, succeeded, failed, CAST(amount AS CHAR) AS amount, duration_ms_sum FROM recharge_city_daily ORDER BY day, city_code');
-    const minutes = await sql(db.url, 'SELECT minute_start, orders, succeeded, CAST(amount AS CHAR) AS amount FROM recharge_minute ORDER BY minute_start');
+    const daily = await sql(
+      db.url,
+      'SELECT day, city_code, orders, succeeded, failed, CAST(amount AS CHAR) AS amount, duration_ms_sum FROM recharge_city_daily ORDER BY day, city_code',
+    );
+    const minutes = await sql(
+      db.url,
+      'SELECT minute_start, orders, succeeded, CAST(amount AS CHAR) AS amount FROM recharge_minute ORDER BY minute_start',
+    );
     return { daily: rowsAsText(daily), minutes: rowsAsText(minutes) };
   }
 
@@ -64,10 +84,20 @@ describe('operations on an additive job (recharge-metrics)', () => {
     assert.equal(errorCode(refused), 'RECOUNT_REFUSED');
     assert.equal(refused.errors![0].extensions!.recordsToRecount, sum);
     assert.match(refused.errors![0].message, new RegExp(`${sum} records`));
-    const plan = await gql(live.url, RESET, { input: { groupId: group, to: 'EARLIEST', dryRun: true, allowRecount: true } }, TEST_KEYS.ops);
+    const plan = await gql(
+      live.url,
+      RESET,
+      { input: { groupId: group, to: 'EARLIEST', dryRun: true, allowRecount: true } },
+      TEST_KEYS.ops,
+    );
     assert.equal(plan.data.resetConsumerOffsets.applied, false);
     assert.equal(plan.data.resetConsumerOffsets.recordsToRecount, sum);
-    const forward = await gql(live.url, RESET, { input: { groupId: group, to: 'LATEST', dryRun: true } }, TEST_KEYS.ops);
+    const forward = await gql(
+      live.url,
+      RESET,
+      { input: { groupId: group, to: 'LATEST', dryRun: true } },
+      TEST_KEYS.ops,
+    );
     assert.equal(forward.errors, undefined, 'moving forward is not a recount');
     assert.deepEqual(await totals(liveDb), before);
   });
@@ -81,7 +111,12 @@ describe('operations on an additive job (recharge-metrics)', () => {
         await new Promise((r) => setTimeout(r, 100));
       }
     })();
-    const rebuilt = await gql(live.url, 'mutation { rebuildJob(job: "recharge-metrics") { job lostToRetention partitions { partition before after } } }', {}, TEST_KEYS.ops);
+    const rebuilt = await gql(
+      live.url,
+      'mutation { rebuildJob(job: "recharge-metrics") { job lostToRetention partitions { partition before after } } }',
+      {},
+      TEST_KEYS.ops,
+    );
     assert.equal(rebuilt.errors, undefined, JSON.stringify(rebuilt.errors));
     assert.equal(rebuilt.data.rebuildJob.lostToRetention, 0);
     assert.ok(rebuilt.data.rebuildJob.partitions.every((p: any) => p.after === 0));

@@ -4,12 +4,30 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { generateRecharges } from '../../src/sample/recharge-generator.js';
-import { jobProgress, latestOffsets, offsetRows, rowsAsText, runToEnd, runWithRandomKills, SMALL_BATCHES_QUICK_FAILOVER_ENV, sumOffsets, TestRuns, type TestDatabase, type TestTopic } from '../helpers/job-runs.js';
+import {
+  jobProgress,
+  latestOffsets,
+  offsetRows,
+  rowsAsText,
+  runToEnd,
+  runWithRandomKills,
+  SMALL_BATCHES_QUICK_FAILOVER_ENV,
+  sumOffsets,
+  TestRuns,
+  type TestDatabase,
+  type TestTopic,
+} from '../helpers/job-runs.js';
 import { produce, randomName, sql } from '../helpers/services.js';
 
 const RECORDS = 50_000;
 /** 20 records per second of event time from 23:30 local: the stream crosses midnight in Asia/Shanghai. */
-const GENERATOR = { seed: 4343, count: RECORDS, startTimeMs: Date.UTC(2025, 11, 31, 15, 30), eventsPerSecond: 20, duplicateShare: 0.03 };
+const GENERATOR = {
+  seed: 4343,
+  count: RECORDS,
+  startTimeMs: Date.UTC(2025, 11, 31, 15, 30),
+  eventsPerSecond: 20,
+  duplicateShare: 0.03,
+};
 
 describe('recharge-metrics exactly once across crashes', () => {
   let topic: TestTopic;
@@ -18,16 +36,17 @@ describe('recharge-metrics exactly once across crashes', () => {
   let reference: Awaited<ReturnType<typeof snapshot>>;
   let expected: { orders: number; duplicates: number; malformed: number };
 
-  const start = (db: TestDatabase, group: string) => runs.start({
-    DATABASE_URL: db.url,
-    RECHARGE_TOPIC: topic.topic,
-    RECHARGE_GROUP: group,
-    JOBS: 'recharge-metrics',
-    // Fixed notify times in the past: a 10-year horizon keeps them countable.
-    RECHARGE_DEDUP_HORIZON_DAYS: '3650',
-    ROLES: 'worker',
-    ...SMALL_BATCHES_QUICK_FAILOVER_ENV,
-  });
+  const start = (db: TestDatabase, group: string) =>
+    runs.start({
+      DATABASE_URL: db.url,
+      RECHARGE_TOPIC: topic.topic,
+      RECHARGE_GROUP: group,
+      JOBS: 'recharge-metrics',
+      // Fixed notify times in the past: a 10-year horizon keeps them countable.
+      RECHARGE_DEDUP_HORIZON_DAYS: '3650',
+      ROLES: 'worker',
+      ...SMALL_BATCHES_QUICK_FAILOVER_ENV,
+    });
 
   const freshDb = () => runs.freshDb();
   const progress = (db: TestDatabase) => () => jobProgress(db.url, latest, { windowed: false });
@@ -35,9 +54,21 @@ describe('recharge-metrics exactly once across crashes', () => {
   /** Every row of both aggregate tables, the seen orders and the offsets, as text (DECIMAL exact). */
   async function snapshot(db: TestDatabase) {
     return {
-      daily: rowsAsText(await sql(db.url, "SELECT DATE_FORMAT(day, '%Y-%m-%d') AS day, city_code, orders, succeeded, failed, CAST(amount AS CHAR) AS amount, duration_ms_sum FROM recharge_city_daily ORDER BY day, city_code")),
-      minutes: rowsAsText(await sql(db.url, 'SELECT minute_start, orders, succeeded, CAST(amount AS CHAR) AS amount FROM recharge_minute ORDER BY minute_start')),
-      orders: rowsAsText(await sql(db.url, 'SELECT COUNT(*) AS n, SUM(CRC32(order_id)) AS checksum FROM recharge_order')),
+      daily: rowsAsText(
+        await sql(
+          db.url,
+          "SELECT DATE_FORMAT(day, '%Y-%m-%d') AS day, city_code, orders, succeeded, failed, CAST(amount AS CHAR) AS amount, duration_ms_sum FROM recharge_city_daily ORDER BY day, city_code",
+        ),
+      ),
+      minutes: rowsAsText(
+        await sql(
+          db.url,
+          'SELECT minute_start, orders, succeeded, CAST(amount AS CHAR) AS amount FROM recharge_minute ORDER BY minute_start',
+        ),
+      ),
+      orders: rowsAsText(
+        await sql(db.url, 'SELECT COUNT(*) AS n, SUM(CRC32(order_id)) AS checksum FROM recharge_order'),
+      ),
       offsets: await offsetRows(db.url),
     };
   }
@@ -53,12 +84,20 @@ describe('recharge-metrics exactly once across crashes', () => {
     };
     // Round-robin partitions (not by key): duplicates of one order land on other
     // partitions too, whose transactions race to insert the same order id.
-    await produce(topic.topic, generated.map((r, i) => ({ key: r.key, value: r.value, partition: i % 3 })));
+    await produce(
+      topic.topic,
+      generated.map((r, i) => ({ key: r.key, value: r.value, partition: i % 3 })),
+    );
     latest = await latestOffsets(topic.topic);
     assert.equal(sumOffsets(latest), RECORDS);
 
     const db = await freshDb();
-    await runToEnd('the uninterrupted run to finish', () => start(db, randomName('recharge-ref')), progress(db), 240_000);
+    await runToEnd(
+      'the uninterrupted run to finish',
+      () => start(db, randomName('recharge-ref')),
+      progress(db),
+      240_000,
+    );
     reference = await snapshot(db);
   });
 
@@ -78,9 +117,17 @@ describe('recharge-metrics exactly once across crashes', () => {
   it('should end with the same rows, to the cent, after SIGKILL at random moments, restarted several times', async () => {
     const db = await freshDb();
     const group = randomName('recharge-crash');
-    const kills = await runWithRandomKills({ records: RECORDS, start: () => start(db, group), progress: progress(db), finishTimeoutMs: 240_000 });
+    const kills = await runWithRandomKills({
+      records: RECORDS,
+      start: () => start(db, group),
+      progress: progress(db),
+      finishTimeoutMs: 240_000,
+    });
     const result = await snapshot(db);
-    assert.ok(kills.some((k) => k < RECORDS), `every kill came after the end: ${kills.join(', ')}`);
+    assert.ok(
+      kills.some((k) => k < RECORDS),
+      `every kill came after the end: ${kills.join(', ')}`,
+    );
     assert.deepEqual(result.daily, reference.daily);
     assert.deepEqual(result.minutes, reference.minutes);
     assert.deepEqual(result.orders, reference.orders);

@@ -38,19 +38,37 @@ describe('pruning the seen order ids', () => {
 
   it('should delete the ids older than the cutoff in statements of at most the batch size, and keep the others', async () => {
     const now = Date.now();
-    const old = Array.from({ length: 2_345 }, (_, i) => `('old-${i}', '${sqlTime(now - 8 * DAY_MS - i * 1_000)}', '440100')`);
-    const recent = Array.from({ length: 20 }, (_, i) => `('new-${i}', '${sqlTime(now - 6 * DAY_MS + i * 1_000)}', '440100')`);
-    await sql(db.url, `INSERT INTO recharge_order (order_id, notify_time, city_code) VALUES ${[...old, ...recent].join(',')}`);
+    const old = Array.from(
+      { length: 2_345 },
+      (_, i) => `('old-${i}', '${sqlTime(now - 8 * DAY_MS - i * 1_000)}', '440100')`,
+    );
+    const recent = Array.from(
+      { length: 20 },
+      (_, i) => `('new-${i}', '${sqlTime(now - 6 * DAY_MS + i * 1_000)}', '440100')`,
+    );
+    await sql(
+      db.url,
+      `INSERT INTO recharge_order (order_id, notify_time, city_code) VALUES ${[...old, ...recent].join(',')}`,
+    );
     const store = new RechargeMetricsStore(prisma);
     const result = await store.pruneOrders(now - 7 * DAY_MS, { batchSize: 1_000, pauseMs: 10 });
     assert.deepEqual(result, { deleted: 2_345, statements: 3 });
     const left = await sql<{ order_id: string }>(db.url, 'SELECT order_id FROM recharge_order ORDER BY order_id');
-    assert.deepEqual(left.map((r) => r.order_id), recent.map((_, i) => `new-${i}`).sort());
-    assert.deepEqual(await store.pruneOrders(now - 7 * DAY_MS, { batchSize: 1_000, pauseMs: 10 }), { deleted: 0, statements: 1 });
+    assert.deepEqual(
+      left.map((r) => r.order_id),
+      recent.map((_, i) => `new-${i}`).sort(),
+    );
+    assert.deepEqual(await store.pruneOrders(now - 7 * DAY_MS, { batchSize: 1_000, pauseMs: 10 }), {
+      deleted: 0,
+      statements: 1,
+    });
   });
 
   it('should use the notify_time index', async () => {
-    const rows = await sql<{ key: string | null }>(db.url, 'EXPLAIN SELECT order_id FROM recharge_order WHERE notify_time < NOW() ORDER BY notify_time LIMIT 1000');
+    const rows = await sql<{ key: string | null }>(
+      db.url,
+      'EXPLAIN SELECT order_id FROM recharge_order WHERE notify_time < NOW() ORDER BY notify_time LIMIT 1000',
+    );
     assert.equal(rows[0].key, 'recharge_order_notify_time_idx');
   });
 });
@@ -65,14 +83,20 @@ describe('a recharge record beyond the de-duplication horizon', () => {
   const record = (orderId: string, notifyTimeMs: number, partition: number) => ({
     key: orderId,
     partition,
-    value: formatRecharge({ orderId, cityCode: '440100', chargefee: '10', requestTimeMs: notifyTimeMs - 1_000, notifyTimeMs }, calendar),
+    value: formatRecharge(
+      { orderId, cityCode: '440100', chargefee: '10', requestTimeMs: notifyTimeMs - 1_000, notifyTimeMs },
+      calendar,
+    ),
   });
 
   before(async () => {
     db = await runs.freshDb();
     topic = await runs.createTopic('recharge', 3);
     // Ids already stored: one beyond the horizon and its margin, one inside it.
-    await sql(db.url, `INSERT INTO recharge_order (order_id, notify_time, city_code) VALUES ('stored-old', '${sqlTime(now - 30 * DAY_MS)}', '440100'), ('stored-new', '${sqlTime(now - DAY_MS)}', '440100')`);
+    await sql(
+      db.url,
+      `INSERT INTO recharge_order (order_id, notify_time, city_code) VALUES ('stored-old', '${sqlTime(now - 30 * DAY_MS)}', '440100'), ('stored-new', '${sqlTime(now - DAY_MS)}', '440100')`,
+    );
     await produce(topic.topic, [
       record('fresh-1', now - 60_000, 0),
       record('old-1', now - 8 * DAY_MS, 1),
@@ -88,16 +112,27 @@ describe('a recharge record beyond the de-duplication horizon', () => {
       RECHARGE_DEDUP_HORIZON_DAYS: '7',
       RECHARGE_DEDUP_PRUNE_INTERVAL_MS: '1000',
     });
-    await waitFor('every record committed', async () => {
-      const rows = await sql<{ n: bigint }>(db.url, 'SELECT COALESCE(SUM(next_offset), 0) AS n FROM consumer_offset WHERE group_id = ?', [group]);
-      return Number(rows[0].n) >= 5;
-    }, 60_000);
+    await waitFor(
+      'every record committed',
+      async () => {
+        const rows = await sql<{ n: bigint }>(
+          db.url,
+          'SELECT COALESCE(SUM(next_offset), 0) AS n FROM consumer_offset WHERE group_id = ?',
+          [group],
+        );
+        return Number(rows[0].n) >= 5;
+      },
+      60_000,
+    );
   });
 
   after(() => runs.cleanup());
 
   it('should not count it in the totals, and dead-letter it with reason beyond-dedup-horizon', async () => {
-    const total = await sql<{ orders: bigint }>(db.url, 'SELECT COALESCE(SUM(orders), 0) AS orders FROM recharge_city_daily');
+    const total = await sql<{ orders: bigint }>(
+      db.url,
+      'SELECT COALESCE(SUM(orders), 0) AS orders FROM recharge_city_daily',
+    );
     assert.equal(Number(total[0].orders), 2, 'fresh-1 and fresh-2 only');
     const dead = await readTopic(topic.dlq, 2, 10_000);
     assert.deepEqual([...new Map(dead.map((d) => [d.key, [d.key, d.headers['dlq.reason']]])).values()].sort(), [
@@ -107,10 +142,25 @@ describe('a recharge record beyond the de-duplication horizon', () => {
   });
 
   it('should count it per partition in consumer_offset and in the jobs query', async () => {
-    const rows = await sql<{ partition: number; n: bigint; dead: bigint }>(db.url,
-      'SELECT `partition`, beyond_dedup_horizon AS n, dead_lettered AS dead FROM consumer_offset WHERE group_id = ? ORDER BY `partition`', [group]);
-    assert.deepEqual(rows.map((r) => [r.partition, Number(r.n), Number(r.dead)]), [[0, 0, 0], [1, 2, 2], [2, 0, 0]]);
-    const res = await gql(service.url, '{ jobs { name partitions { partition deadLettered beyondDedupHorizon } } }', {}, TEST_KEYS.ops);
+    const rows = await sql<{ partition: number; n: bigint; dead: bigint }>(
+      db.url,
+      'SELECT `partition`, beyond_dedup_horizon AS n, dead_lettered AS dead FROM consumer_offset WHERE group_id = ? ORDER BY `partition`',
+      [group],
+    );
+    assert.deepEqual(
+      rows.map((r) => [r.partition, Number(r.n), Number(r.dead)]),
+      [
+        [0, 0, 0],
+        [1, 2, 2],
+        [2, 0, 0],
+      ],
+    );
+    const res = await gql(
+      service.url,
+      '{ jobs { name partitions { partition deadLettered beyondDedupHorizon } } }',
+      {},
+      TEST_KEYS.ops,
+    );
     assert.equal(res.errors, undefined, JSON.stringify(res.errors));
     const job = res.data.jobs.find((j: any) => j.name === 'recharge-metrics');
     assert.deepEqual(job.partitions, [
@@ -125,12 +175,19 @@ describe('a recharge record beyond the de-duplication horizon', () => {
     assert.match(text, /rt_records_dead_lettered_total\{job="recharge-metrics",reason="beyond-dedup-horizon"\} 2\b/);
   });
 
-  it('should prune, from the worker\'s timer, the stored ids beyond the horizon and keep the recent ones', async () => {
-    await waitFor('the old id pruned', async () => {
-      const rows = await sql(db.url, "SELECT order_id FROM recharge_order WHERE order_id = 'stored-old'");
-      return rows.length === 0;
-    }, 60_000);
+  it("should prune, from the worker's timer, the stored ids beyond the horizon and keep the recent ones", async () => {
+    await waitFor(
+      'the old id pruned',
+      async () => {
+        const rows = await sql(db.url, "SELECT order_id FROM recharge_order WHERE order_id = 'stored-old'");
+        return rows.length === 0;
+      },
+      60_000,
+    );
     const left = await sql<{ order_id: string }>(db.url, 'SELECT order_id FROM recharge_order ORDER BY order_id');
-    assert.deepEqual(left.map((r) => r.order_id), ['fresh-1', 'fresh-2', 'stored-new']);
+    assert.deepEqual(
+      left.map((r) => r.order_id),
+      ['fresh-1', 'fresh-2', 'stored-new'],
+    );
   });
 });

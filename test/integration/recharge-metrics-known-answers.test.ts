@@ -12,7 +12,17 @@ import { createKafka } from '../../src/ingest/kafka-client.js';
 import { collect, errorCode, gql, wsClient } from '../helpers/graphql-client.js';
 import { startServiceProcess, TEST_KEYS, type ServiceProcess } from '../helpers/service-process.js';
 import { servingSpace, withoutVersion } from '../helpers/recharge-keys.js';
-import { createTestDatabase, createTestTopic, KAFKA_BROKERS, produce, randomName, readTopic, REDIS_URL, sql, waitFor } from '../helpers/services.js';
+import {
+  createTestDatabase,
+  createTestTopic,
+  KAFKA_BROKERS,
+  produce,
+  randomName,
+  readTopic,
+  REDIS_URL,
+  sql,
+  waitFor,
+} from '../helpers/services.js';
 
 const calendar = new ZonedCalendar('Asia/Shanghai');
 /** Local midnight starting 2026-01-01 in Asia/Shanghai = 2025-12-31T16:00:00Z. */
@@ -29,7 +39,15 @@ const FS = '440600';
 type Order = [orderId: string, city: string, ok: boolean, fee: string, durationMs: number, notifyMs: number];
 
 function value([orderId, cityCode, ok, chargefee, durationMs, notifyMs]: Order, serviceName?: string): string {
-  const input: RechargeRecordInput = { orderId, cityCode, chargefee, bussinessRst: ok ? '0000' : '0001', requestTimeMs: notifyMs - durationMs, notifyTimeMs: notifyMs, serviceName };
+  const input: RechargeRecordInput = {
+    orderId,
+    cityCode,
+    chargefee,
+    bussinessRst: ok ? '0000' : '0001',
+    requestTimeMs: notifyMs - durationMs,
+    notifyTimeMs: notifyMs,
+    serviceName,
+  };
   return formatRecharge(input, calendar);
 }
 
@@ -77,7 +95,8 @@ const EXPECTED_D1: Record<string, typeof zero> = {
   [GZ]: { orders: 1, succeeded: 1, failed: 0, successRate: 1, amount: '50.00', avgDurationMs: 10_000 },
 };
 
-const STATS_FIELDS = 'date cityCode cityName cityNameEn longitude latitude orders succeeded failed successRate amount avgDurationMs';
+const STATS_FIELDS =
+  'date cityCode cityName cityNameEn longitude latitude orders succeeded failed successRate amount avgDurationMs';
 
 describe('recharge-metrics on a hand-built stream', () => {
   let db: Awaited<ReturnType<typeof createTestDatabase>>;
@@ -96,7 +115,11 @@ describe('recharge-metrics on a hand-built stream', () => {
 
   const query = (q: string, vars: Record<string, unknown> = {}) => gql(api.url, q, vars, TEST_KEYS.viewer);
   const committed = async (total: number) => {
-    const rows = await sql<{ n: bigint }>(db.url, 'SELECT COALESCE(SUM(next_offset), 0) AS n FROM consumer_offset WHERE group_id = ?', [group]);
+    const rows = await sql<{ n: bigint }>(
+      db.url,
+      'SELECT COALESCE(SUM(next_offset), 0) AS n FROM consumer_offset WHERE group_id = ?',
+      [group],
+    );
     return Number(rows[0].n) >= total;
   };
 
@@ -105,24 +128,35 @@ describe('recharge-metrics on a hand-built stream', () => {
     topic = await createTestTopic('recharge');
     group = randomName('recharge-metrics');
     // The stream's notify times are fixed dates in the past: a horizon of 10 years keeps them all countable.
-    env = { DATABASE_URL: db.url, RECHARGE_TOPIC: topic.topic, RECHARGE_GROUP: group, JOBS: 'recharge-metrics', TIME_ZONE: 'Asia/Shanghai', RECHARGE_DEDUP_HORIZON_DAYS: '3650' };
+    env = {
+      DATABASE_URL: db.url,
+      RECHARGE_TOPIC: topic.topic,
+      RECHARGE_GROUP: group,
+      JOBS: 'recharge-metrics',
+      TIME_ZONE: 'Asia/Shanghai',
+      RECHARGE_DEDUP_HORIZON_DAYS: '3650',
+    };
     space = await servingSpace(db.url, group);
     api = await startServiceProcess({ ...env, ROLES: 'api' });
     ws = wsClient(api.url, TEST_KEYS.viewer);
     const started = Date.now();
-    disposeSubscription = ws.subscribe<any>({ query: `subscription { cityMetricsUpdated { ${STATS_FIELDS} } }` }, {
-      next: (v) => {
-        if (v.errors) subscriptionErrors.push(v.errors);
-        else received.push({ at: Date.now() - started, stats: v.data.cityMetricsUpdated });
+    disposeSubscription = ws.subscribe<any>(
+      { query: `subscription { cityMetricsUpdated { ${STATS_FIELDS} } }` },
+      {
+        next: (v) => {
+          if (v.errors) subscriptionErrors.push(v.errors);
+          else received.push({ at: Date.now() - started, stats: v.data.cityMetricsUpdated });
+        },
+        error: (e) => subscriptionErrors.push(e),
+        complete: () => undefined,
       },
-      error: (e) => subscriptionErrors.push(e),
-      complete: () => undefined,
-    });
+    );
     // Every raw change the workers publish, before the API process coalesces them.
     rawBus = new Redis(REDIS_URL);
     await rawBus.subscribe(`RECHARGE_CITY_METRICS_CHANGED:${group}`);
     rawBus.on('message', (_channel, message) => {
-      for (const c of JSON.parse(message).cities) rawChanges.push({ cityCode: c.cityCode, date: c.date, orders: c.orders });
+      for (const c of JSON.parse(message).cities)
+        rawChanges.push({ cityCode: c.cityCode, date: c.date, orders: c.orders });
     });
     await new Promise((r) => setTimeout(r, 500));
     await produce(topic.topic, BATCH_1);
@@ -153,33 +187,65 @@ describe('recharge-metrics on a hand-built stream', () => {
     assert.deepEqual(res.errors, undefined);
     const cities = res.data.cityRechargeStats;
     assert.equal(cities.length, 21);
-    assert.deepEqual(cities.map((c: any) => c.cityCode), [...cities.map((c: any) => c.cityCode)].sort());
+    assert.deepEqual(
+      cities.map((c: any) => c.cityCode),
+      [...cities.map((c: any) => c.cityCode)].sort(),
+    );
     for (const c of cities) {
       const { date, cityCode, cityName, cityNameEn, longitude, latitude, ...values } = c;
       assert.equal(date, D2);
       assert.deepEqual(values, (EXPECTED_D2[cityCode] as typeof zero | undefined) ?? zero, cityCode);
     }
-    assert.deepEqual(cities.find((c: any) => c.cityCode === GZ), { date: D2, cityCode: GZ, cityName: '广州市', cityNameEn: 'Guangzhou', longitude: 113.264385, latitude: 23.129112, ...EXPECTED_D2[GZ] });
-    const d1 = await query(`query($d: Date) { cityRechargeStats(date: $d) { cityCode orders succeeded failed successRate amount avgDurationMs } }`, { d: D1 });
-    for (const { cityCode, ...values } of d1.data.cityRechargeStats) assert.deepEqual(values, (EXPECTED_D1[cityCode] as typeof zero | undefined) ?? zero, cityCode);
+    assert.deepEqual(
+      cities.find((c: any) => c.cityCode === GZ),
+      {
+        date: D2,
+        cityCode: GZ,
+        cityName: '广州市',
+        cityNameEn: 'Guangzhou',
+        longitude: 113.264385,
+        latitude: 23.129112,
+        ...EXPECTED_D2[GZ],
+      },
+    );
+    const d1 = await query(
+      `query($d: Date) { cityRechargeStats(date: $d) { cityCode orders succeeded failed successRate amount avgDurationMs } }`,
+      { d: D1 },
+    );
+    for (const { cityCode, ...values } of d1.data.cityRechargeStats)
+      assert.deepEqual(values, (EXPECTED_D1[cityCode] as typeof zero | undefined) ?? zero, cityCode);
   });
 
   it('should keep each order id once in recharge_order, whatever the duplicates', async () => {
     const rows = await sql<{ order_id: string }>(db.url, 'SELECT order_id FROM recharge_order ORDER BY order_id');
-    assert.deepEqual(rows.map((r) => r.order_id), ['A1', 'A2', 'A3', 'A4', 'B1', 'C1', 'C2', 'C3']);
+    assert.deepEqual(
+      rows.map((r) => r.order_id),
+      ['A1', 'A2', 'A3', 'A4', 'B1', 'C1', 'C2', 'C3'],
+    );
   });
 
   it('should rank cities by orders, ties by cityCode, with topCities', async () => {
-    const res = await query(`query($d: Date) { top: topCities(date: $d) { cityCode orders successRate } two: topCities(date: $d, limit: 2) { cityCode } none: topCities(date: $d, limit: 0) { cityCode } }`, { d: D2 });
-    assert.deepEqual(res.data.top, [{ cityCode: GZ, orders: 3, successRate: 1 }, { cityCode: SZ, orders: 2, successRate: 0.5 }, { cityCode: ZH, orders: 2, successRate: 0.5 }]);
-    assert.deepEqual(res.data.two.map((c: any) => c.cityCode), [GZ, SZ]);
+    const res = await query(
+      `query($d: Date) { top: topCities(date: $d) { cityCode orders successRate } two: topCities(date: $d, limit: 2) { cityCode } none: topCities(date: $d, limit: 0) { cityCode } }`,
+      { d: D2 },
+    );
+    assert.deepEqual(res.data.top, [
+      { cityCode: GZ, orders: 3, successRate: 1 },
+      { cityCode: SZ, orders: 2, successRate: 0.5 },
+      { cityCode: ZH, orders: 2, successRate: 0.5 },
+    ]);
+    assert.deepEqual(
+      res.data.two.map((c: any) => c.cityCode),
+      [GZ, SZ],
+    );
     assert.deepEqual(res.data.none, []);
     assert.equal(errorCode(await query('{ topCities(limit: -1) { cityCode } }')), 'BAD_USER_INPUT');
     assert.equal(errorCode(await query('{ topCities(limit: 101) { cityCode } }')), 'BAD_USER_INPUT');
   });
 
   it('should give one bucket per minute with empty minutes as zeros, split exactly at the minute boundary', async () => {
-    const q = 'query($f: DateTime!, $t: DateTime!) { rechargePerMinute(from: $f, to: $t) { minuteStart orders succeeded failed successRate amount } }';
+    const q =
+      'query($f: DateTime!, $t: DateTime!) { rechargePerMinute(from: $f, to: $t) { minuteStart orders succeeded failed successRate amount } }';
     // `from` inside a minute: that minute's bucket is the first.
     const res = await query(q, { f: iso(T0 - 30_000), t: iso(T0 + 240_000) });
     assert.deepEqual(res.data.rechargePerMinute, [
@@ -191,19 +257,37 @@ describe('recharge-metrics on a hand-built stream', () => {
     ]);
     const day = await query(q, { f: iso(T0 - 720 * 60_000), t: iso(T0 + 720 * 60_000) });
     assert.equal(day.data.rechargePerMinute.length, 1_440);
-    assert.equal(day.data.rechargePerMinute.reduce((n: number, m: { orders: number }) => n + m.orders, 0), 8);
+    assert.equal(
+      day.data.rechargePerMinute.reduce((n: number, m: { orders: number }) => n + m.orders, 0),
+      8,
+    );
     assert.equal(errorCode(await query(q, { f: iso(T0), t: iso(T0 + 1_441 * 60_000) })), 'BAD_USER_INPUT');
     assert.equal(errorCode(await query(q, { f: iso(T0), t: iso(T0) })), 'BAD_USER_INPUT');
     assert.equal(errorCode(await query(q, { f: iso(T0 + 60_000), t: iso(T0) })), 'BAD_USER_INPUT');
   });
 
   it('should sum the province for the day with rechargeSummary, and default to today in TIME_ZONE', async () => {
-    const res = await query('query($d: Date) { rechargeSummary(date: $d) { date orders succeeded failed successRate amount avgDurationMs activeCities } }', { d: D2 });
-    assert.deepEqual(res.data.rechargeSummary, { date: D2, orders: 7, succeeded: 5, failed: 2, successRate: 5 / 7, amount: '360.55', avgDurationMs: 149_000 / 7, activeCities: 3 });
+    const res = await query(
+      'query($d: Date) { rechargeSummary(date: $d) { date orders succeeded failed successRate amount avgDurationMs activeCities } }',
+      { d: D2 },
+    );
+    assert.deepEqual(res.data.rechargeSummary, {
+      date: D2,
+      orders: 7,
+      succeeded: 5,
+      failed: 2,
+      successRate: 5 / 7,
+      amount: '360.55',
+      avgDurationMs: 149_000 / 7,
+      activeCities: 3,
+    });
     const today = await query('{ rechargeSummary { date orders } cityRechargeStats { date } }');
     assert.equal(today.data.rechargeSummary.date, calendar.dateOf(Date.now()));
     assert.equal(today.data.cityRechargeStats.length, 21);
-    assert.equal(errorCode(await query('{ rechargeSummary(date: "2026-02-30") { orders } }')), 'GRAPHQL_VALIDATION_FAILED');
+    assert.equal(
+      errorCode(await query('{ rechargeSummary(date: "2026-02-30") { orders } }')),
+      'GRAPHQL_VALIDATION_FAILED',
+    );
   });
 
   it('should serve the values from Redis under the documented keys, marked complete', async () => {
@@ -213,12 +297,22 @@ describe('recharge-metrics on a hand-built stream', () => {
         const h = await redis.hgetall(cityDailyKey(group, space, D2));
         return h._complete ? h : null;
       });
-      assert.deepEqual(withoutVersion(daily[GZ]), { orders: 3, succeeded: 3, failed: 0, amount: '310.50', durationMsSum: 95_000 });
+      assert.deepEqual(withoutVersion(daily[GZ]), {
+        orders: 3,
+        succeeded: 3,
+        failed: 0,
+        amount: '310.50',
+        durationMsSum: 95_000,
+      });
       const minutes = await redis.hgetall(minuteKey(group, space, D2));
       assert.deepEqual(withoutVersion(minutes[iso(T0 + 60_000)]), { orders: 2, succeeded: 2, amount: '220.05' });
       assert.ok((await redis.ttl(cityDailyKey(group, space, D2))) > 2 * 86_400);
       // A value only Redis has is what the query answers: it reads Redis, not MySQL.
-      await redis.hset(cityDailyKey(group, space, D2), FS, JSON.stringify({ orders: 99, succeeded: 0, failed: 99, amount: '0.00', durationMsSum: 0 }));
+      await redis.hset(
+        cityDailyKey(group, space, D2),
+        FS,
+        JSON.stringify({ orders: 99, succeeded: 0, failed: 99, amount: '0.00', durationMsSum: 0 }),
+      );
       // The API process keeps a date's city stats for CITY_DAILY_TTL_MS: a read after that bound goes to Redis again.
       await new Promise((resolve) => setTimeout(resolve, CITY_DAILY_TTL_MS + 10));
       const res = await query(`query($d: Date) { cityRechargeStats(date: $d) { cityCode orders } }`, { d: D2 });
@@ -233,12 +327,17 @@ describe('recharge-metrics on a hand-built stream', () => {
     // At-least-once in the dead-letter topic: a batch replayed after a failed commit (here: the
     // race for order A2 between partitions 0 and 1) sends its dead letters again, with the same key.
     const dead = await readTopic(topic.dlq, 10, 5_000);
-    const distinct = new Map(dead.map((d) => [d.key, [d.key, d.headers['dlq.reason'], d.headers['dlq.source.offset']]]));
+    const distinct = new Map(
+      dead.map((d) => [d.key, [d.key, d.headers['dlq.reason'], d.headers['dlq.source.offset']]]),
+    );
     assert.deepEqual([...distinct.values()].sort(), [
       [`${topic.topic}:0:6`, 'unknown-city', '6'],
       [`${topic.topic}:0:7`, 'bad-json', '7'],
     ]);
-    const offsets = await query('query($g: String) { consumerOffsets(groupId: $g) { partition offset latest lag deadLettered lostToRetention } }', { g: group });
+    const offsets = await query(
+      'query($g: String) { consumerOffsets(groupId: $g) { partition offset latest lag deadLettered lostToRetention } }',
+      { g: group },
+    );
     assert.deepEqual(offsets.data.consumerOffsets, [
       { partition: 0, offset: 10, latest: 10, lag: 0, deadLettered: 2, lostToRetention: 0 },
       { partition: 1, offset: 3, latest: 3, lag: 0, deadLettered: 0, lostToRetention: 0 },
@@ -246,27 +345,47 @@ describe('recharge-metrics on a hand-built stream', () => {
     ]);
   });
 
-  it('should send subscribers each city\'s newest stats, at most one event per city per second', async () => {
+  it("should send subscribers each city's newest stats, at most one event per city per second", async () => {
     // A burst of single-record commits for Foshan, through every partition.
     const producer = createKafka(KAFKA_BROKERS, randomName('burst')).producer();
     await producer.connect();
     const BURST = 12;
     try {
       for (let i = 0; i < BURST; i++) {
-        await producer.send({ topic: topic.topic, acks: -1, messages: [{ key: `F${i}`, partition: i % 3, value: value([`F${i}`, FS, true, '10', 2_000, T0 + 300_000 + i]) }] });
+        await producer.send({
+          topic: topic.topic,
+          acks: -1,
+          messages: [
+            { key: `F${i}`, partition: i % 3, value: value([`F${i}`, FS, true, '10', 2_000, T0 + 300_000 + i]) },
+          ],
+        });
         await new Promise((r) => setTimeout(r, 40));
       }
     } finally {
       await producer.disconnect();
     }
-    const final = { ...zero, orders: BURST, succeeded: BURST, successRate: 1, amount: `${10 * BURST}.00`, avgDurationMs: 2_000 };
-    await waitFor('the final Foshan event', () => received.some((e) => e.stats.cityCode === FS && e.stats.orders === BURST), 20_000);
+    const final = {
+      ...zero,
+      orders: BURST,
+      succeeded: BURST,
+      successRate: 1,
+      amount: `${10 * BURST}.00`,
+      avgDurationMs: 2_000,
+    };
+    await waitFor(
+      'the final Foshan event',
+      () => received.some((e) => e.stats.cityCode === FS && e.stats.orders === BURST),
+      20_000,
+    );
     await new Promise((r) => setTimeout(r, 1_500));
     assert.deepEqual(subscriptionErrors, []);
 
     const foshan = received.filter((e) => e.stats.cityCode === FS);
     const rawFoshan = rawChanges.filter((c) => c.cityCode === FS);
-    assert.ok(rawFoshan.length > foshan.length, `coalescing sent ${foshan.length} events for ${rawFoshan.length} changes`);
+    assert.ok(
+      rawFoshan.length > foshan.length,
+      `coalescing sent ${foshan.length} events for ${rawFoshan.length} changes`,
+    );
     const { date, cityCode, cityName, cityNameEn, longitude, latitude, ...last } = foshan.at(-1)!.stats;
     assert.deepEqual({ date, cityCode, cityName, ...last }, { date: D2, cityCode: FS, cityName: '佛山市', ...final });
     // Counts only grow, event after event.
@@ -274,12 +393,17 @@ describe('recharge-metrics on a hand-built stream', () => {
     // At most one per city per second (the API process emits 1000 ms apart; delivery jitter is far below 100 ms).
     for (const city of new Set(received.map((e) => e.stats.cityCode))) {
       const times = received.filter((e) => e.stats.cityCode === city).map((e) => e.at);
-      for (let i = 1; i < times.length; i++) assert.ok(times[i] - times[i - 1] >= 900, `${city}: events ${times[i] - times[i - 1]} ms apart`);
+      for (let i = 1; i < times.length; i++)
+        assert.ok(times[i] - times[i - 1] >= 900, `${city}: events ${times[i] - times[i - 1]} ms apart`);
     }
     // Every city of the stream reached its final values of 2026-01-01.
     for (const [city, expected] of Object.entries(EXPECTED_D2)) {
       const lastOfCity = received.filter((e) => e.stats.cityCode === city).at(-1)!.stats;
-      assert.deepEqual({ date: lastOfCity.date, orders: lastOfCity.orders, amount: lastOfCity.amount }, { date: D2, orders: expected.orders, amount: expected.amount }, city);
+      assert.deepEqual(
+        { date: lastOfCity.date, orders: lastOfCity.orders, amount: lastOfCity.amount },
+        { date: D2, orders: expected.orders, amount: expected.amount },
+        city,
+      );
     }
   });
 

@@ -21,13 +21,34 @@ const T = Date.UTC(2026, 2, 1, 2);
 const DAY = '2026-03-01';
 const iso = (ms: number) => new Date(ms).toISOString();
 
-const order = (orderId: string, cityCode: string, ok: boolean, chargefee: string, durationMs: number, notifyMs: number) => ({
+const order = (
+  orderId: string,
+  cityCode: string,
+  ok: boolean,
+  chargefee: string,
+  durationMs: number,
+  notifyMs: number,
+) => ({
   key: orderId,
-  value: formatRecharge({ orderId, cityCode, chargefee, bussinessRst: ok ? '0000' : '0001', requestTimeMs: notifyMs - durationMs, notifyTimeMs: notifyMs }, calendar),
+  value: formatRecharge(
+    {
+      orderId,
+      cityCode,
+      chargefee,
+      bussinessRst: ok ? '0000' : '0001',
+      requestTimeMs: notifyMs - durationMs,
+      notifyTimeMs: notifyMs,
+    },
+    calendar,
+  ),
 });
 
 const BATCH_A = [order('R1', '440100', true, '100', 10_000, T), order('R2', '440300', false, '50', 20_000, T + 1_000)];
-const BATCH_B = [order('R3', '440100', true, '20.50', 30_000, T + 60_000), order('R4', '440300', true, '30', 1_000, T + 61_000), order('R1', '440100', true, '100', 10_000, T)];
+const BATCH_B = [
+  order('R3', '440100', true, '20.50', 30_000, T + 60_000),
+  order('R4', '440300', true, '30', 1_000, T + 61_000),
+  order('R1', '440100', true, '100', 10_000, T),
+];
 const BATCH_C = [order('R5', '440400', true, '10', 2_000, T + 120_000)];
 
 async function freePort(): Promise<number> {
@@ -40,21 +61,36 @@ async function freePort(): Promise<number> {
 
 /** This test's own redis-server: no persistence, so a restart comes back empty. */
 async function startRedis(port: number): Promise<ChildProcess> {
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-  const probe = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  const child = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    { stdio: 'ignore' },
+  );
+  const probe = new Redis({
+    port,
+    host: '127.0.0.1',
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
   probe.on('error', () => undefined); // a failed connect() or ping() rejects; the listener keeps ioredis from also throwing it
   try {
-    await waitFor(`redis-server on port ${port}`, async () => {
-      if (child.exitCode !== null) throw new Error(`redis-server exited with ${child.exitCode}`);
-      try {
-        if (probe.status !== 'ready') await probe.connect();
-        await probe.ping(); // resolves "PONG" or rejects
-        return true;
-      } catch {
-        probe.disconnect();
-        return false;
-      }
-    }, 10_000, 100);
+    await waitFor(
+      `redis-server on port ${port}`,
+      async () => {
+        if (child.exitCode !== null) throw new Error(`redis-server exited with ${child.exitCode}`);
+        try {
+          if (probe.status !== 'ready') await probe.connect();
+          await probe.ping(); // resolves "PONG" or rejects
+          return true;
+        } catch {
+          probe.disconnect();
+          return false;
+        }
+      },
+      10_000,
+      100,
+    );
   } finally {
     probe.disconnect();
   }
@@ -81,7 +117,11 @@ describe('recharge-metrics with Redis stopped and started again', () => {
   const query = (q: string, vars: Record<string, unknown> = {}) => gql(api(), q, vars, TEST_KEYS.viewer);
   const api = () => service.url;
   const committed = async (total: number) => {
-    const rows = await sql<{ n: bigint }>(db.url, 'SELECT COALESCE(SUM(next_offset), 0) AS n FROM consumer_offset WHERE group_id = ?', [group]);
+    const rows = await sql<{ n: bigint }>(
+      db.url,
+      'SELECT COALESCE(SUM(next_offset), 0) AS n FROM consumer_offset WHERE group_id = ?',
+      [group],
+    );
     return Number(rows[0].n) >= total;
   };
   /** Every query of the job for the day, in one request. */
@@ -104,7 +144,10 @@ describe('recharge-metrics with Redis stopped and started again', () => {
       { cityCode: '440100', orders: 2, succeeded: 2, failed: 0, amount: '120.50', avgDurationMs: 20_000 },
       { cityCode: '440300', orders: 2, succeeded: 1, failed: 1, amount: '30.00', avgDurationMs: 10_500 },
     ],
-    topCities: [{ cityCode: '440100', orders: 2 }, { cityCode: '440300', orders: 2 }],
+    topCities: [
+      { cityCode: '440100', orders: 2 },
+      { cityCode: '440300', orders: 2 },
+    ],
     rechargePerMinute: [
       { minuteStart: iso(T), orders: 2, succeeded: 1, amount: '100.00' },
       { minuteStart: iso(T + 60_000), orders: 2, succeeded: 2, amount: '50.50' },
@@ -146,18 +189,28 @@ describe('recharge-metrics with Redis stopped and started again', () => {
   });
 
   it('should mirror the committed values in its Redis while it runs', async () => {
-    const h = await waitFor('the worker\'s write', async () => {
+    const h = await waitFor("the worker's write", async () => {
       const v = await redis.hgetall(cityDailyKey(group, space, DAY));
       return v['440300'] ? v : null;
     });
-    assert.deepEqual(withoutVersion(h['440300']), { orders: 1, succeeded: 0, failed: 1, amount: '0.00', durationMsSum: 20_000 });
+    assert.deepEqual(withoutVersion(h['440300']), {
+      orders: 1,
+      succeeded: 0,
+      failed: 1,
+      amount: '0.00',
+      durationMsSum: 20_000,
+    });
   });
 
   it('should answer every query correctly from MySQL while Redis is stopped, and keep consuming', async () => {
     await stopRedis(redisServer);
     await produce(topic.topic, BATCH_B);
     await waitFor('batch B committed with Redis down', () => committed(BATCH_A.length + BATCH_B.length));
-    await waitFor('the worker to notice', () => service.logs.some((l) => String(l.msg).startsWith('redis write failed')), 20_000);
+    await waitFor(
+      'the worker to notice',
+      () => service.logs.some((l) => String(l.msg).startsWith('redis write failed')),
+      20_000,
+    );
     assert.deepEqual(await readAll(), AFTER_B);
     assert.deepEqual(await readAll(), AFTER_B);
   });
@@ -173,8 +226,20 @@ describe('recharge-metrics with Redis stopped and started again', () => {
       return daily._complete && minutes._complete ? { daily, minutes } : null;
     };
     const { daily, minutes } = await waitFor('the keys to be refilled', refilled, 30_000, 500);
-    assert.deepEqual(withoutVersion(daily['440100']), { orders: 2, succeeded: 2, failed: 0, amount: '120.50', durationMsSum: 40_000 });
-    assert.deepEqual(withoutVersion(daily['440300']), { orders: 2, succeeded: 1, failed: 1, amount: '30.00', durationMsSum: 21_000 });
+    assert.deepEqual(withoutVersion(daily['440100']), {
+      orders: 2,
+      succeeded: 2,
+      failed: 0,
+      amount: '120.50',
+      durationMsSum: 40_000,
+    });
+    assert.deepEqual(withoutVersion(daily['440300']), {
+      orders: 2,
+      succeeded: 1,
+      failed: 1,
+      amount: '30.00',
+      durationMsSum: 21_000,
+    });
     assert.deepEqual(withoutVersion(minutes[iso(T + 60_000)]), { orders: 2, succeeded: 2, amount: '50.50' });
     assert.ok((await redis.ttl(cityDailyKey(group, space, DAY))) > 0);
 
@@ -183,7 +248,13 @@ describe('recharge-metrics with Redis stopped and started again', () => {
       const v = await redis.hgetall(cityDailyKey(group, space, DAY));
       return v['440400'] ? v : null;
     });
-    assert.deepEqual(withoutVersion(h['440400']), { orders: 1, succeeded: 1, failed: 0, amount: '10.00', durationMsSum: 2_000 });
+    assert.deepEqual(withoutVersion(h['440400']), {
+      orders: 1,
+      succeeded: 1,
+      failed: 0,
+      amount: '10.00',
+      durationMsSum: 2_000,
+    });
     const summary = await query('query($d: Date) { rechargeSummary(date: $d) { orders amount } }', { d: DAY });
     assert.deepEqual(summary.data.rechargeSummary, { orders: 5, amount: '160.50' });
   });

@@ -33,10 +33,12 @@ async function round(topic: string, r: number): Promise<string[]> {
   const expected: string[] = [];
   for (let u = 0; u < USERS_PER_ROUND; u++) {
     const uid = `r${r}u${u}`;
-    for (let k = 0; k < 3; k++) messages.push({ key: uid, value: line(uid, base + 5_000 + k * 1_000), partition: u % PARTITIONS });
+    for (let k = 0; k < 3; k++)
+      messages.push({ key: uid, value: line(uid, base + 5_000 + k * 1_000), partition: u % PARTITIONS });
     expected.push(`${uid}@${new Date(base + 30_000).toISOString()}`, `${uid}@${new Date(base + 60_000).toISOString()}`);
   }
-  for (let p = 0; p < PARTITIONS; p++) messages.push({ key: 'flush', value: line('flush', base + 100_000, 'startApp'), partition: p });
+  for (let p = 0; p < PARTITIONS; p++)
+    messages.push({ key: 'flush', value: line('flush', base + 100_000, 'startApp'), partition: p });
   await produce(topic, messages);
   return expected;
 }
@@ -62,23 +64,26 @@ class Subscriber {
       retryAttempts: 0,
     });
     this.client = client;
-    client.subscribe<any>({ query: SUBSCRIPTION, variables: { after: opts.after ?? null, withProgress: opts.withProgress ?? false } }, {
-      next: (v) => {
-        if (this.client !== client) return;
-        if (v.errors) {
-          this.errors.push(v.errors);
-          return;
-        }
-        const e = v.data.abnormalUserDetected;
-        if (e.kind === 'PROGRESS') this.progress.push(e.cursor);
-        else this.detections.push(`${e.uid}@${e.windowEnd}`);
-        this.lastCursor = e.cursor;
+    client.subscribe<any>(
+      { query: SUBSCRIPTION, variables: { after: opts.after ?? null, withProgress: opts.withProgress ?? false } },
+      {
+        next: (v) => {
+          if (this.client !== client) return;
+          if (v.errors) {
+            this.errors.push(v.errors);
+            return;
+          }
+          const e = v.data.abnormalUserDetected;
+          if (e.kind === 'PROGRESS') this.progress.push(e.cursor);
+          else this.detections.push(`${e.uid}@${e.windowEnd}`);
+          this.lastCursor = e.cursor;
+        },
+        // A killed API process closes the socket: not an error of the subscription itself.
+        error: () => undefined,
+        // The test disconnects the client itself: completion needs no action.
+        complete: () => undefined,
       },
-      // A killed API process closes the socket: not an error of the subscription itself.
-      error: () => undefined,
-      // The test disconnects the client itself: completion needs no action.
-      complete: () => undefined,
-    });
+    );
   }
 
   /** Stops receiving at once (what a client that closes its connection has seen is what it processed). */
@@ -162,7 +167,7 @@ describe('resumable subscriptions: exactly once with a cursor', () => {
     await client.disconnect();
 
     const disconnectedAt = Date.now();
-    const missed = [...await produceRound(), ...await produceRound()];
+    const missed = [...(await produceRound()), ...(await produceRound())];
     // Both rounds committed while the client is away (another subscriber sees them).
     const witness = subscriber();
     witness.connect(apiC, { after: cursor });
@@ -191,7 +196,7 @@ describe('resumable subscriptions: exactly once with a cursor', () => {
     const before = clients.map((c) => [...c.detections]);
     const cursors = clients.map((c) => c.lastCursor);
     for (const c of clients) await c.disconnect();
-    expected.push(...await produceRound());
+    expected.push(...(await produceRound()));
     const resumed = clients.map((_, i) => {
       const s = subscriber();
       s.connect(i === 0 ? apiA : apiB, { after: cursors[i] });
@@ -214,10 +219,14 @@ describe('resumable subscriptions: exactly once with a cursor', () => {
     const stoppedAt = Date.now();
     await stopRedis(redisServer);
     const expected = await produceRound();
-    await waitFor('every detection on every subscriber with Redis down', () => clients.every((c) => c.has(expected)), 30_000);
+    await waitFor(
+      'every detection on every subscriber with Redis down',
+      () => clients.every((c) => c.has(expected)),
+      30_000,
+    );
     await new Promise((r) => setTimeout(r, Math.max(0, 10_000 - (Date.now() - stoppedAt))));
     redisServer = await startRedis(redisPort);
-    expected.push(...await produceRound());
+    expected.push(...(await produceRound()));
     await waitFor('the next round with Redis back', () => clients.every((c) => c.has(expected)), 30_000);
     for (const c of clients) {
       assert.deepEqual(sorted(c.detections), sorted(expected));
@@ -234,7 +243,12 @@ describe('resumable subscriptions: exactly once with a cursor', () => {
 
   it('should answer CURSOR_EXPIRED with the oldest cursor still available once the changes after a cursor were pruned', async () => {
     // A second worker of the group with a retention of 0.36 s prunes (nearly) the whole log.
-    const pruner = await startServiceProcess({ ...env, ROLES: 'worker', CHANGE_LOG_RETENTION_HOURS: '0.0001', CHANGE_LOG_PRUNE_INTERVAL_MS: '500' });
+    const pruner = await startServiceProcess({
+      ...env,
+      ROLES: 'worker',
+      CHANGE_LOG_RETENTION_HOURS: '0.0001',
+      CHANGE_LOG_PRUNE_INTERVAL_MS: '500',
+    });
     try {
       await waitFor('the log pruned', () => pruner.logs.some((l) => l.msg === 'change log pruned'), 20_000);
       const expired = subscriber();
@@ -245,7 +259,11 @@ describe('resumable subscriptions: exactly once with a cursor', () => {
       assert.equal(typeof error.extensions.oldestCursor, 'string');
       const oldest = subscriber();
       oldest.connect(apiA, { after: error.extensions.oldestCursor, withProgress: true });
-      await waitFor('a progress event from the oldest cursor', () => oldest.progress.length > 0 || oldest.errors.length > 0, 20_000);
+      await waitFor(
+        'a progress event from the oldest cursor',
+        () => oldest.progress.length > 0 || oldest.errors.length > 0,
+        20_000,
+      );
       assert.deepEqual(oldest.errors, []);
     } finally {
       await pruner.kill();

@@ -9,17 +9,38 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { generateUserBehavior, sampleVipUids } from '../../src/sample/user-behavior-generator.js';
 import { gql } from '../helpers/graphql-client.js';
-import { flushRecords, jobProgress, latestOffsets, rowsAsText, runToEnd, SMALL_BATCHES_QUICK_FAILOVER_ENV, sumOffsets, TestRuns, waitForDone, type TestDatabase, type TestTopic } from '../helpers/job-runs.js';
+import {
+  flushRecords,
+  jobProgress,
+  latestOffsets,
+  rowsAsText,
+  runToEnd,
+  SMALL_BATCHES_QUICK_FAILOVER_ENV,
+  sumOffsets,
+  TestRuns,
+  waitForDone,
+  type TestDatabase,
+  type TestTopic,
+} from '../helpers/job-runs.js';
 import { TEST_KEYS, type ServiceProcess } from '../helpers/service-process.js';
 import { produce, randomName, sql, waitFor } from '../helpers/services.js';
 
-const GENERATOR = { seed: 9090, users: 300, abnormalShare: 0.2, startTimeMs: Date.UTC(2026, 3, 1), eventsPerSecond: 100, count: 24_000 };
+const GENERATOR = {
+  seed: 9090,
+  users: 300,
+  abnormalShare: 0.2,
+  startTimeMs: Date.UTC(2026, 3, 1),
+  eventsPerSecond: 100,
+  count: 24_000,
+};
 const OLD = { ABNORMAL_WINDOW_SIZE_MS: '60000', ABNORMAL_WINDOW_ADVANCE_MS: '30000' };
 const NEW = { ABNORMAL_WINDOW_SIZE_MS: '120000', ABNORMAL_WINDOW_ADVANCE_MS: '60000' };
 const JOBS = '{ jobs { name state lastError { code message attempts } } }';
 /** Every column an uninterrupted run fixes; first_detected_at keeps the earliest detection, old windows included. */
-const ROWS = 'SELECT uid, phone, callback_status, enter_order_count, last_detected_at, window_start, window_end FROM unpayment_record ORDER BY uid';
-const POSITIONS = 'SELECT `partition`, next_offset, replay_from, watermark_ms, epoch, window_size_ms, window_advance_ms, grace_ms FROM consumer_offset ORDER BY `partition`';
+const ROWS =
+  'SELECT uid, phone, callback_status, enter_order_count, last_detected_at, window_start, window_end FROM unpayment_record ORDER BY uid';
+const POSITIONS =
+  'SELECT `partition`, next_offset, replay_from, watermark_ms, epoch, window_size_ms, window_advance_ms, grace_ms FROM consumer_offset ORDER BY `partition`';
 
 describe('a restart with another window specification', () => {
   let topic: TestTopic;
@@ -40,19 +61,27 @@ describe('a restart with another window specification', () => {
   let reference: Record<string, string | null>[];
   let referenceFirst: Map<string, string>;
 
-  const start = (d: TestDatabase, groupId: string, spec: Record<string, string>) => runs.start({
-    DATABASE_URL: d.url,
-    USER_BEHAVIOR_TOPIC: topic.topic,
-    ABNORMAL_ORDERS_GROUP: groupId,
-    JOBS: 'abnormal-orders',
-    ...SMALL_BATCHES_QUICK_FAILOVER_ENV,
-    IDLE_TIMEOUT_MS: '3600000',
-    PARTITION_STATS_INTERVAL_MS: '500',
-    GRACE_MS: '5000',
-    ...spec,
-  });
-  const firstDetections = async (d: TestDatabase) => new Map(rowsAsText(await sql(d.url, 'SELECT uid, first_detected_at FROM unpayment_record')).map((r) => [r.uid!, r.first_detected_at!]));
-  const jobOf = async (p: ServiceProcess) => (await gql(p.url, JOBS, {}, TEST_KEYS.viewer)).data?.jobs.find((j: any) => j.name === 'abnormal-orders');
+  const start = (d: TestDatabase, groupId: string, spec: Record<string, string>) =>
+    runs.start({
+      DATABASE_URL: d.url,
+      USER_BEHAVIOR_TOPIC: topic.topic,
+      ABNORMAL_ORDERS_GROUP: groupId,
+      JOBS: 'abnormal-orders',
+      ...SMALL_BATCHES_QUICK_FAILOVER_ENV,
+      IDLE_TIMEOUT_MS: '3600000',
+      PARTITION_STATS_INTERVAL_MS: '500',
+      GRACE_MS: '5000',
+      ...spec,
+    });
+  const firstDetections = async (d: TestDatabase) =>
+    new Map(
+      rowsAsText(await sql(d.url, 'SELECT uid, first_detected_at FROM unpayment_record')).map((r) => [
+        r.uid!,
+        r.first_detected_at!,
+      ]),
+    );
+  const jobOf = async (p: ServiceProcess) =>
+    (await gql(p.url, JOBS, {}, TEST_KEYS.viewer)).data?.jobs.find((j: any) => j.name === 'abnormal-orders');
 
   before(async () => {
     topic = await runs.createTopic();
@@ -64,7 +93,12 @@ describe('a restart with another window specification', () => {
     const first = await start(db, group, OLD);
     await produce(topic.topic, records.slice(0, half));
     const halfway = await latestOffsets(topic.topic);
-    await waitFor('the first half to commit', async () => (await jobProgress(db.url, halfway, { windowed: false })).consumed === sumOffsets(halfway), 90_000, 200);
+    await waitFor(
+      'the first half to commit',
+      async () => (await jobProgress(db.url, halfway, { windowed: false })).consumed === sumOffsets(halfway),
+      90_000,
+      200,
+    );
     await first.kill('SIGTERM');
     stoppedAt = rowsAsText(await sql(db.url, POSITIONS));
 
@@ -72,27 +106,46 @@ describe('a restart with another window specification', () => {
     await produce(topic.topic, records.slice(half));
     await produce(topic.topic, flushRecords(Math.floor((GENERATOR.startTimeMs + 3_600_000) / 1000)));
     latest = await latestOffsets(topic.topic);
-    refused = await waitFor('the job to be refused', async () => {
-      const job = await jobOf(restarted);
-      return job?.state === 'FAILING' ? job : null;
-    }, 60_000, 250);
+    refused = await waitFor(
+      'the job to be refused',
+      async () => {
+        const job = await jobOf(restarted);
+        return job?.state === 'FAILING' ? job : null;
+      },
+      60_000,
+      250,
+    );
     const res = await fetch(restarted.url.replace(/\/graphql$/, '/readyz'));
     refusedReady = { status: res.status, body: await res.json() };
     positionsWhileRefused = rowsAsText(await sql(db.url, POSITIONS));
 
-    rebuild = await gql(restarted.url, 'mutation { rebuildJob(job: "abnormal-orders") { job acknowledged } }', {}, TEST_KEYS.ops);
+    rebuild = await gql(
+      restarted.url,
+      'mutation { rebuildJob(job: "abnormal-orders") { job acknowledged } }',
+      {},
+      TEST_KEYS.ops,
+    );
     await waitForDone('the rebuilt job to finish', () => jobProgress(db.url, latest, { windowed: true }), 180_000);
-    afterRebuild = await waitFor('the job to run', async () => {
-      const job = await jobOf(restarted);
-      return job?.state === 'RUNNING' ? job : null;
-    }, 30_000, 250);
+    afterRebuild = await waitFor(
+      'the job to run',
+      async () => {
+        const job = await jobOf(restarted);
+        return job?.state === 'RUNNING' ? job : null;
+      },
+      30_000,
+      250,
+    );
     positionsAfter = rowsAsText(await sql(db.url, POSITIONS));
     live = rowsAsText(await sql(db.url, ROWS));
     liveFirst = await firstDetections(db);
 
     const refDb = await runs.freshDb(sampleVipUids(GENERATOR));
-    await runToEnd('the reference run under 120 s / 60 s', () => start(refDb, randomName('abnormal-spec-ref'), NEW),
-      () => jobProgress(refDb.url, latest, { windowed: true }), 180_000);
+    await runToEnd(
+      'the reference run under 120 s / 60 s',
+      () => start(refDb, randomName('abnormal-spec-ref'), NEW),
+      () => jobProgress(refDb.url, latest, { windowed: true }),
+      180_000,
+    );
     reference = rowsAsText(await sql(refDb.url, ROWS));
     referenceFirst = await firstDetections(refDb);
   });

@@ -5,7 +5,10 @@ import { AdditiveProcessor, type AdditiveHandler } from '../../src/jobs/additive
 import type { SourceRecord } from '../../src/jobs/job.js';
 
 /** Records carry their event time (ms) as text; "bad" is malformed. */
-function handler(log: { events: number[]; watermarkMs: number | null }[] = [], idle: number[] = []): AdditiveHandler<number> {
+function handler(
+  log: { events: number[]; watermarkMs: number | null }[] = [],
+  idle: number[] = [],
+): AdditiveHandler<number> {
   return {
     parse: (r) => {
       const text = r.value!.toString();
@@ -55,7 +58,10 @@ describe('AdditiveProcessor without idle advance (default)', () => {
   it('should dead-letter malformed records with their reason and still move the offset on', () => {
     const p = new AdditiveProcessor(handler(), 0, { nextOffset: 0n, watermarkMs: null }, GRACE);
     const r = p.process([rec('bad', 0n)], T);
-    assert.deepEqual(r.deadLetters.map((d) => d.reason), ['bad-event-time']);
+    assert.deepEqual(
+      r.deadLetters.map((d) => d.reason),
+      ['bad-event-time'],
+    );
     assert.equal(r.write, undefined);
     assert.equal(p.position().nextOffset, 1n);
   });
@@ -137,13 +143,23 @@ describe('AdditiveProcessor with idle advance (opt-in, Flink withIdleness)', () 
 
   it('should apply the idle advance before the records of a batch that ends a long silence', () => {
     const log: { events: number[]; watermarkMs: number | null }[] = [];
-    const p = new AdditiveProcessor(handler(log), 0, { nextOffset: 0n, watermarkMs: null }, GRACE, { idleTimeoutMs: IDLE, nowMs: T });
+    const p = new AdditiveProcessor(handler(log), 0, { nextOffset: 0n, watermarkMs: null }, GRACE, {
+      idleTimeoutMs: IDLE,
+      nowMs: T,
+    });
     p.process([rec(String(T), 0n)], T);
     p.process([rec(String(T + 1_000), 1n)], T + 2 * IDLE);
     assert.equal(log[1].watermarkMs, T + 2 * IDLE - GRACE);
   });
 
   it('should refuse an idle timeout that is not positive', () => {
-    assert.throws(() => new AdditiveProcessor(handler(), 0, { nextOffset: 0n, watermarkMs: null }, GRACE, { idleTimeoutMs: 0, nowMs: T }), /idleTimeoutMs/);
+    assert.throws(
+      () =>
+        new AdditiveProcessor(handler(), 0, { nextOffset: 0n, watermarkMs: null }, GRACE, {
+          idleTimeoutMs: 0,
+          nowMs: T,
+        }),
+      /idleTimeoutMs/,
+    );
   });
 });

@@ -2,16 +2,28 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { InvalidCursorError } from '../../src/errors/invalid-cursor-error.js';
 import { aheadOf, comparePos, covers, decodeCursor, encodeCursor } from '../../src/subscriptions/change-cursor.js';
-import { decodePos, encodeBatchSuffix, encodePos, isPos, type LogPosition } from '../../src/store/change-log-position.js';
+import {
+  decodePos,
+  encodeBatchSuffix,
+  encodePos,
+  isPos,
+  type LogPosition,
+} from '../../src/store/change-log-position.js';
 
-const pos = (epoch: number, batchOffset: bigint, batchWatermarkMs: number, seq: number): string => encodePos({ epoch, batchOffset, batchWatermarkMs, seq });
+const pos = (epoch: number, batchOffset: bigint, batchWatermarkMs: number, seq: number): string =>
+  encodePos({ epoch, batchOffset, batchWatermarkMs, seq });
 
 describe('change-log positions', () => {
   it('should round-trip every component, at the edges of their ranges too', () => {
     const cases: LogPosition[] = [
       { epoch: 0, batchOffset: 0n, batchWatermarkMs: 0, seq: 0 },
       { epoch: 7, batchOffset: 12_345n, batchWatermarkMs: Date.UTC(2026, 0, 1), seq: 3 },
-      { epoch: 0xffff_ffff, batchOffset: (1n << 63n) - 1n, batchWatermarkMs: Number.MAX_SAFE_INTEGER, seq: 0xffff_ffff },
+      {
+        epoch: 0xffff_ffff,
+        batchOffset: (1n << 63n) - 1n,
+        batchWatermarkMs: Number.MAX_SAFE_INTEGER,
+        seq: 0xffff_ffff,
+      },
     ];
     for (const p of cases) {
       const s = encodePos(p);
@@ -23,9 +35,15 @@ describe('change-log positions', () => {
 
   it('should sort as text exactly as the positions sort: epoch, then batch offset, then watermark, then sequence', () => {
     const ordered = [
-      pos(1, 0n, 0, 0), pos(1, 0n, 0, 1), pos(1, 0n, 1, 0), pos(1, 9n, 0, 0), pos(1, 10n, 0, 0), pos(1, 256n, 5, 2),
+      pos(1, 0n, 0, 0),
+      pos(1, 0n, 0, 1),
+      pos(1, 0n, 1, 0),
+      pos(1, 9n, 0, 0),
+      pos(1, 10n, 0, 0),
+      pos(1, 256n, 5, 2),
       // A new epoch (an operator's rewind: lower offsets) still comes after.
-      pos(2, 0n, 0, 0), pos(16, 3n, 0, 0),
+      pos(2, 0n, 0, 0),
+      pos(16, 3n, 0, 0),
     ];
     const shuffled = [...ordered].reverse();
     assert.deepEqual(shuffled.sort(comparePos), ordered);
@@ -50,7 +68,11 @@ describe('change-log positions', () => {
 });
 
 describe('subscription cursors', () => {
-  const v = new Map([[2, pos(1, 5n, 0, 0)], [0, pos(1, 9n, 100, 2)], [-1, pos(0, 0n, 300_000, 0)]]);
+  const v = new Map([
+    [2, pos(1, 5n, 0, 0)],
+    [0, pos(1, 9n, 100, 2)],
+    [-1, pos(0, 0n, 300_000, 0)],
+  ]);
 
   it('should round-trip a position vector, independent of insertion order', () => {
     const cursor = encodeCursor('abnormal-orders', v);
@@ -61,7 +83,7 @@ describe('subscription cursors', () => {
     assert.deepEqual(decodeCursor(encodeCursor('g', new Map()), 'g'), new Map());
   });
 
-  it('should refuse garbage, another stream\'s cursor and malformed entries', () => {
+  it("should refuse garbage, another stream's cursor and malformed entries", () => {
     const refuse = (c: string) => assert.throws(() => decodeCursor(c, 'abnormal-orders'), InvalidCursorError);
     refuse('');
     refuse('not a cursor!');
@@ -72,15 +94,32 @@ describe('subscription cursors', () => {
     refuse(raw({ s: 'abnormal-orders', p: [[0]] }));
     refuse(raw({ s: 'abnormal-orders', p: [[0.5, pos(1, 1n, 1, 1)]] }));
     refuse(raw({ s: 'abnormal-orders', p: [[0, 'abc']] }));
-    refuse(raw({ s: 'abnormal-orders', p: [[0, pos(1, 1n, 1, 1)], [0, pos(1, 2n, 1, 1)]] }));
+    refuse(
+      raw({
+        s: 'abnormal-orders',
+        p: [
+          [0, pos(1, 1n, 1, 1)],
+          [0, pos(1, 2n, 1, 1)],
+        ],
+      }),
+    );
     assert.equal(new InvalidCursorError('x').code, 'CURSOR_INVALID');
   });
 
   it('should compare vectors per partition, a missing partition being before everything', () => {
-    const w = new Map([[0, pos(1, 9n, 100, 1)], [2, pos(1, 5n, 0, 0)]]);
+    const w = new Map([
+      [0, pos(1, 9n, 100, 1)],
+      [2, pos(1, 5n, 0, 0)],
+    ]);
     assert.equal(covers(v, w), true);
     assert.equal(covers(w, v), false);
-    assert.deepEqual(aheadOf(w, v), new Map([[0, pos(1, 9n, 100, 2)], [-1, pos(0, 0n, 300_000, 0)]]));
+    assert.deepEqual(
+      aheadOf(w, v),
+      new Map([
+        [0, pos(1, 9n, 100, 2)],
+        [-1, pos(0, 0n, 300_000, 0)],
+      ]),
+    );
     assert.equal(covers(v, new Map()), true);
     assert.equal(covers(new Map(), new Map([[0, pos(0, 0n, 0, 0)]])), false);
   });

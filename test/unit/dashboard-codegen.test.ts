@@ -16,7 +16,10 @@ describe('web/src/generated/graphql.ts', () => {
     assert.equal(outputs.length, targets.length);
     for (const output of outputs) {
       const checkedIn = await readFile(path.resolve(root, output.filename), 'utf8');
-      assert.ok(output.content.includes('DashboardSnapshotQuery'), `${output.filename}: the dashboard's operations were not found`);
+      assert.ok(
+        output.content.includes('DashboardSnapshotQuery'),
+        `${output.filename}: the dashboard's operations were not found`,
+      );
       assert.equal(checkedIn, output.content, `${output.filename} is stale: run \`npm run codegen\``);
     }
   });

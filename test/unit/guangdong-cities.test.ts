@@ -20,8 +20,24 @@ describe('the seeded cities', () => {
 
   it('should be exactly the rows the migration inserts into city', async () => {
     const sql = await readFile(path.join(MIGRATIONS_DIR, '20261121040000_recharge_metrics', 'migration.sql'), 'utf8');
-    const rows = [...sql.matchAll(/\('(\d+)', '([^']+)', '([^']+)', ([\d.]+), ([\d.]+), '(\d+)'\)/g)]
-      .map((m) => ({ code: m[1], name: m[2], nameEn: m[3], longitude: Number(m[4]), latitude: Number(m[5]), province: m[6] }));
-    assert.deepEqual(rows, GUANGDONG_CITIES.map((c) => ({ code: c.code, name: c.name, nameEn: c.nameEn, longitude: c.longitude, latitude: c.latitude, province: GUANGDONG_PROVINCE_CODE })));
+    const rows = [...sql.matchAll(/\('(\d+)', '([^']+)', '([^']+)', ([\d.]+), ([\d.]+), '(\d+)'\)/g)].map((m) => ({
+      code: m[1],
+      name: m[2],
+      nameEn: m[3],
+      longitude: Number(m[4]),
+      latitude: Number(m[5]),
+      province: m[6],
+    }));
+    assert.deepEqual(
+      rows,
+      GUANGDONG_CITIES.map((c) => ({
+        code: c.code,
+        name: c.name,
+        nameEn: c.nameEn,
+        longitude: c.longitude,
+        latitude: c.latitude,
+        province: GUANGDONG_PROVINCE_CODE,
+      })),
+    );
   });
 });

@@ -7,27 +7,50 @@ import { ZonedCalendar } from '../../src/domain/zoned-calendar.js';
 
 const T = Date.UTC(2026, 0, 1, 12);
 const MIN = 60_000;
-const click = (productId: string, atMs: number, category: string | null = null, action = 'click'): ProductClickEvent =>
-  ({ eventTimeMs: atMs, productId, action, userId: 'u_1', category });
+const click = (
+  productId: string,
+  atMs: number,
+  category: string | null = null,
+  action = 'click',
+): ProductClickEvent => ({ eventTimeMs: atMs, productId, action, userId: 'u_1', category });
 
 describe('aggregateClicks', () => {
   it('should count clicks per product per 1-minute tumbling window, start inclusive, end exclusive', () => {
-    const b = aggregateClicks([click('p1', T), click('p1', T + MIN - 1), click('p1', T + MIN), click('p2', T + 30_000)]);
+    const b = aggregateClicks([
+      click('p1', T),
+      click('p1', T + MIN - 1),
+      click('p1', T + MIN),
+      click('p2', T + 30_000),
+    ]);
     assert.deepEqual(b.minutes, [
       { productId: 'p1', minuteMs: T, clicks: 2 },
       { productId: 'p1', minuteMs: T + MIN, clicks: 1 },
       { productId: 'p2', minuteMs: T, clicks: 1 },
     ]);
-    assert.deepEqual(b.totals.map((t) => [t.productId, t.clicks, t.lastClickMs]), [['p1', 3, T + MIN], ['p2', 1, T + 30_000]]);
+    assert.deepEqual(
+      b.totals.map((t) => [t.productId, t.clicks, t.lastClickMs]),
+      [
+        ['p1', 3, T + MIN],
+        ['p2', 1, T + 30_000],
+      ],
+    );
   });
 
   it('should count other actions apart, per product, minute and action, and never as clicks', () => {
-    const b = aggregateClicks([click('p1', T, null, 'view'), click('p1', T + 1, null, 'view'), click('p1', T, null, 'cart'), click('p2', T)]);
+    const b = aggregateClicks([
+      click('p1', T, null, 'view'),
+      click('p1', T + 1, null, 'view'),
+      click('p1', T, null, 'cart'),
+      click('p2', T),
+    ]);
     assert.deepEqual(b.actions, [
       { productId: 'p1', minuteMs: T, action: 'cart', events: 1 },
       { productId: 'p1', minuteMs: T, action: 'view', events: 2 },
     ]);
-    assert.deepEqual(b.totals.map((t) => t.productId), ['p2']);
+    assert.deepEqual(
+      b.totals.map((t) => t.productId),
+      ['p2'],
+    );
   });
 
   it('should take the category of the latest click that has one, whatever the record order', () => {
@@ -48,7 +71,10 @@ describe('aggregateClicks', () => {
 
   it('should sort rows by primary key (the store lock order), ids by code unit', () => {
     const b = aggregateClicks([click('p2', T + MIN), click('P9', T), click('p10', T), click('p2', T)]);
-    assert.deepEqual(b.minutes.map((m) => `${m.productId}@${(m.minuteMs - T) / MIN}`), ['P9@0', 'p10@0', 'p2@0', 'p2@1']);
+    assert.deepEqual(
+      b.minutes.map((m) => `${m.productId}@${(m.minuteMs - T) / MIN}`),
+      ['P9@0', 'p10@0', 'p2@0', 'p2@1'],
+    );
   });
 });
 
@@ -59,24 +85,41 @@ describe('aggregateDailyUsers', () => {
   const midnight = Date.UTC(2026, 0, 1, 16);
 
   it('should de-duplicate users per local day and split days at local midnight', () => {
-    const { days } = aggregateDailyUsers([
-      { uid: 'b', eventTimeMs: midnight - 1 },
-      { uid: 'a', eventTimeMs: midnight - 1_000 },
-      { uid: 'a', eventTimeMs: midnight - 2_000 },
-      { uid: 'a', eventTimeMs: midnight },
-    ], dateOf);
-    assert.deepEqual(days, [{ day: '2026-01-01', uids: ['a', 'b'] }, { day: '2026-01-02', uids: ['a'] }]);
+    const { days } = aggregateDailyUsers(
+      [
+        { uid: 'b', eventTimeMs: midnight - 1 },
+        { uid: 'a', eventTimeMs: midnight - 1_000 },
+        { uid: 'a', eventTimeMs: midnight - 2_000 },
+        { uid: 'a', eventTimeMs: midnight },
+      ],
+      dateOf,
+    );
+    assert.deepEqual(days, [
+      { day: '2026-01-01', uids: ['a', 'b'] },
+      { day: '2026-01-02', uids: ['a'] },
+    ]);
   });
 
   it("should give each user the batch's earliest day, sorted by uid", () => {
-    const { firstDays } = aggregateDailyUsers([{ uid: 'z', eventTimeMs: midnight }, { uid: 'a', eventTimeMs: midnight }, { uid: 'a', eventTimeMs: midnight - 1 }], dateOf);
-    assert.deepEqual(firstDays, [{ uid: 'a', day: '2026-01-01' }, { uid: 'z', day: '2026-01-02' }]);
+    const { firstDays } = aggregateDailyUsers(
+      [
+        { uid: 'z', eventTimeMs: midnight },
+        { uid: 'a', eventTimeMs: midnight },
+        { uid: 'a', eventTimeMs: midnight - 1 },
+      ],
+      dateOf,
+    );
+    assert.deepEqual(firstDays, [
+      { uid: 'a', day: '2026-01-01' },
+      { uid: 'z', day: '2026-01-02' },
+    ]);
   });
 
   it('should memoise dates per quarter hour and still agree with the calendar at a non-hour offset', () => {
     const kathmandu = new ZonedCalendar('Asia/Kathmandu'); // UTC+5:45
     const memo = memoizedDateOf(kathmandu);
     const localMidnight = Date.UTC(2026, 0, 1, 18, 15);
-    for (const t of [localMidnight - 1, localMidnight, localMidnight + 1, localMidnight + 899_999]) assert.equal(memo(t), kathmandu.dateOf(t));
+    for (const t of [localMidnight - 1, localMidnight, localMidnight + 1, localMidnight + 899_999])
+      assert.equal(memo(t), kathmandu.dateOf(t));
   });
 });

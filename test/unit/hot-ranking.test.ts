@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { calendarDays, daysInclusive, isCalendarDate } from '../../src/stream/calendar-days.js';
-import { assignRanks, boundariesToEmit, floorTo, RANKING_REFRESH_MS, rankingWindowAt } from '../../src/stream/hot-ranking.js';
+import {
+  assignRanks,
+  boundariesToEmit,
+  floorTo,
+  RANKING_REFRESH_MS,
+  rankingWindowAt,
+} from '../../src/stream/hot-ranking.js';
 import { minuteBuckets, minuteRange, minuteStart } from '../../src/stream/minute-buckets.js';
 
 const T = Date.UTC(2026, 0, 1, 12); // a 5-minute boundary
@@ -59,11 +65,22 @@ describe('assignRanks', () => {
       { productId: 'p10', clicks: 5, category: null },
       { productId: 'p2', clicks: 5, category: null },
     ]);
-    assert.deepEqual(ranked.map((p) => [p.rank, p.productId, p.clicks]), [[1, 'p3', 9], [2, 'p10', 5], [3, 'p2', 5], [4, 'p20', 5]]);
+    assert.deepEqual(
+      ranked.map((p) => [p.rank, p.productId, p.clicks]),
+      [
+        [1, 'p3', 9],
+        [2, 'p10', 5],
+        [3, 'p2', 5],
+        [4, 'p20', 5],
+      ],
+    );
   });
 
   it('should not mutate its input', () => {
-    const rows = [{ productId: 'b', clicks: 1, category: null }, { productId: 'a', clicks: 2, category: null }];
+    const rows = [
+      { productId: 'b', clicks: 1, category: null },
+      { productId: 'a', clicks: 2, category: null },
+    ];
     assignRanks(rows);
     assert.equal(rows[0].productId, 'b');
   });
@@ -83,7 +100,11 @@ describe('minute buckets', () => {
   });
 
   it('should fill empty minutes with zeros and carry the running total from before the range', () => {
-    const stored = new Map([[T, 2], [T + 2 * MIN, 3], [T + 9 * MIN, 100]]);
+    const stored = new Map([
+      [T, 2],
+      [T + 2 * MIN, 3],
+      [T + 9 * MIN, 100],
+    ]);
     assert.deepEqual(minuteBuckets(T, T + 3 * MIN, stored, 10), [
       { minuteMs: T, clicks: 2, runningTotal: 12 },
       { minuteMs: T + MIN, clicks: 0, runningTotal: 12 },
@@ -94,7 +115,12 @@ describe('minute buckets', () => {
 
 describe('calendar days', () => {
   it('should list every date of [from, to], both inclusive, across a month end', () => {
-    assert.deepEqual(calendarDays('2026-01-30', '2026-02-02'), ['2026-01-30', '2026-01-31', '2026-02-01', '2026-02-02']);
+    assert.deepEqual(calendarDays('2026-01-30', '2026-02-02'), [
+      '2026-01-30',
+      '2026-01-31',
+      '2026-02-01',
+      '2026-02-02',
+    ]);
     assert.equal(daysInclusive('2026-01-01', '2026-01-01'), 1);
     assert.equal(daysInclusive('2028-01-01', '2028-12-31'), 366);
     assert.equal(daysInclusive('2026-01-02', '2026-01-01'), 0);

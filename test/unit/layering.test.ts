@@ -20,7 +20,18 @@ const ALLOWED: Record<string, readonly string[]> = {
   jobs: ['config', 'errors', 'domain', 'stream', 'ingest', 'store', 'publish', 'observability'],
   subscriptions: ['config', 'errors', 'domain', 'stream', 'store', 'publish', 'observability'],
   runner: ['config', 'errors', 'domain', 'ingest', 'jobs', 'store', 'observability'],
-  graphql: ['config', 'errors', 'domain', 'stream', 'ingest', 'store', 'publish', 'subscriptions', 'jobs', 'observability'],
+  graphql: [
+    'config',
+    'errors',
+    'domain',
+    'stream',
+    'ingest',
+    'store',
+    'publish',
+    'subscriptions',
+    'jobs',
+    'observability',
+  ],
   sample: ['config', 'errors', 'domain', 'ingest', 'store'],
   types: [],
 };
@@ -35,11 +46,14 @@ const SKIPPED = new Set(['generated']);
 const ROOT = path.resolve(import.meta.dirname, '../../..');
 const SRC = path.join(ROOT, 'src');
 
-const IMPORT_RE = new RegExp([
-  String.raw`(?:^|[^\w.])(?:import|export)\s[^'"\x60;]*?from\s*['"]([^'"]+)['"]`, // import x from '...', export { y } from '...'
-  String.raw`(?:^|[^\w.])import\s*['"]([^'"]+)['"]`, // import '...' (side effect)
-  String.raw`\bimport\(\s*['"]([^'"]+)['"]\s*\)`, // import('...')
-].join('|'), 'g');
+const IMPORT_RE = new RegExp(
+  [
+    String.raw`(?:^|[^\w.])(?:import|export)\s[^'"\x60;]*?from\s*['"]([^'"]+)['"]`, // import x from '...', export { y } from '...'
+    String.raw`(?:^|[^\w.])import\s*['"]([^'"]+)['"]`, // import '...' (side effect)
+    String.raw`\bimport\(\s*['"]([^'"]+)['"]\s*\)`, // import('...')
+  ].join('|'),
+  'g',
+);
 
 /** The module specifiers a TypeScript file imports or re-exports (static, side-effect and dynamic imports). */
 export function importsOf(source: string): string[] {
@@ -111,7 +125,7 @@ describe('layering of src/', () => {
   it('reads static, type-only, re-export, side-effect and dynamic imports, not comments', () => {
     const source = [
       "import { a } from '../x.js';",
-      "import type { B } from \"./y.js\";",
+      'import type { B } from "./y.js";',
       "export { c } from '../z.js';",
       "import '../side.js';",
       "const m = await import('../lazy.js');",

@@ -14,32 +14,55 @@ const costOf = (query: string, variables: Record<string, unknown> = {}) =>
   checkCost(schema, parse(query), variables, undefined, { ...LIMITS, maxCost: 0 })?.extensions.cost as number;
 
 describe('operation cost and limits', () => {
-  it('should multiply a connection\'s edges by first, but not its totalCount, and price the COUNT like a query', () => {
+  it("should multiply a connection's edges by first, but not its totalCount, and price the COUNT like a query", () => {
     assert.equal(costOf('{ unpaidUsers(first: 1) { totalCount } }'), 20);
     assert.equal(costOf('{ unpaidUsers(first: 200) { totalCount } }'), 20);
     // root 10 + edges (1 + 200 x (node 1 + uid 1))
     assert.equal(costOf('{ unpaidUsers(first: 200) { edges { node { uid } } } }'), 10 + 1 + 200 * 2);
-    assert.equal(costOf('query($n: Int!) { unpaidUsers(first: $n) { edges { node { uid } } } }', { n: 5 }), 10 + 1 + 5 * 2);
+    assert.equal(
+      costOf('query($n: Int!) { unpaidUsers(first: $n) { edges { node { uid } } } }', { n: 5 }),
+      10 + 1 + 5 * 2,
+    );
     assert.equal(costOf('{ hotProducts(limit: 10) { rank productId } }'), 10 + 10 * 2);
     const aliases = `{ ${Array.from({ length: 1_200 }, (_, i) => `a${i}: unpaidUsers(first: 1) { totalCount }`).join(' ')} }`;
     assert.equal(checkCost(schema, parse(aliases), {}, undefined, LIMITS)?.extensions.code, 'QUERY_TOO_COMPLEX');
   });
 
   it('should report each armor limit with its code', () => {
-    const codes = (q: string) => validate(schema, parse(q), [...limitRules(LIMITS), ...specifiedRules]).map((e) => e.extensions.code);
-    assert.deepEqual(codes(`{ ${Array.from({ length: 51 }, (_, i) => `a${i}: rechargeSummary { orders }`).join(' ')} }`), ['ALIAS_LIMIT']);
+    const codes = (q: string) =>
+      validate(schema, parse(q), [...limitRules(LIMITS), ...specifiedRules]).map((e) => e.extensions.code);
+    assert.deepEqual(
+      codes(`{ ${Array.from({ length: 51 }, (_, i) => `a${i}: rechargeSummary { orders }`).join(' ')} }`),
+      ['ALIAS_LIMIT'],
+    );
     assert.deepEqual(codes(`{ rechargeSummary { ${'orders @skip(if: false) '.repeat(21)} } }`), ['DIRECTIVE_LIMIT']);
-    assert.deepEqual(codes(`{ ${'... on Query { '.repeat(10)} rechargeSummary { orders } ${'} '.repeat(10)} }`), ['DEPTH_LIMIT']);
+    assert.deepEqual(codes(`{ ${'... on Query { '.repeat(10)} rechargeSummary { orders } ${'} '.repeat(10)} }`), [
+      'DEPTH_LIMIT',
+    ]);
     assert.deepEqual(codes(`{ ${'... on Query { '.repeat(9)} rechargeSummary { orders } ${'} '.repeat(9)} }`), []);
-    assert.throws(() => parseWithLimits(`{ ${'a '.repeat(2_001)} }`, LIMITS), (e: any) => e.extensions.code === 'TOKEN_LIMIT');
-    assert.throws(() => parseWithLimits('{ a', LIMITS), (e: any) => e.extensions.code === 'GRAPHQL_PARSE_FAILED');
+    assert.throws(
+      () => parseWithLimits(`{ ${'a '.repeat(2_001)} }`, LIMITS),
+      (e: any) => e.extensions.code === 'TOKEN_LIMIT',
+    );
+    assert.throws(
+      () => parseWithLimits('{ a', LIMITS),
+      (e: any) => e.extensions.code === 'GRAPHQL_PARSE_FAILED',
+    );
   });
 
   it('should refuse production configurations with development keys or no way to authenticate', () => {
     assert.throws(() => checkProductionAuth(loadConfig({ NODE_ENV: 'production' })), /needs a way to authenticate/);
-    assert.throws(() => checkProductionAuth(loadConfig({ NODE_ENV: 'production', API_KEYS: 'ops:ops-key' })), /development API keys/);
+    assert.throws(
+      () => checkProductionAuth(loadConfig({ NODE_ENV: 'production', API_KEYS: 'ops:ops-key' })),
+      /development API keys/,
+    );
     assert.doesNotThrow(() => checkProductionAuth(loadConfig({ NODE_ENV: 'production', API_KEYS: 'ops:s3cret-ops' })));
-    const jwtOnly = loadConfig({ NODE_ENV: 'production', AUTH_JWKS_URL: 'https://idp.example/jwks.json', AUTH_ISSUER: 'https://idp.example', AUTH_AUDIENCE: 'api' });
+    const jwtOnly = loadConfig({
+      NODE_ENV: 'production',
+      AUTH_JWKS_URL: 'https://idp.example/jwks.json',
+      AUTH_ISSUER: 'https://idp.example',
+      AUTH_AUDIENCE: 'api',
+    });
     assert.doesNotThrow(() => checkProductionAuth(jwtOnly));
     assert.equal(jwtOnly.API_KEYS.size, 0);
     assert.equal(jwtOnly.GRAPHQL_INTROSPECTION, false);

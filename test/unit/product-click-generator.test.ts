@@ -4,11 +4,21 @@ import { MalformedRecordError } from '../../src/errors/malformed-record-error.js
 import { parseProductClick } from '../../src/ingest/formats/product-click.js';
 import { generateProductClicks, SAMPLE_CATEGORIES, sampleProducts } from '../../src/sample/product-click-generator.js';
 
-const OPTIONS = { seed: 7, products: 500, count: 20_000, startTimeMs: Date.UTC(2026, 0, 1), eventsPerSecond: 100, malformedShare: 0.01 };
+const OPTIONS = {
+  seed: 7,
+  products: 500,
+  count: 20_000,
+  startTimeMs: Date.UTC(2026, 0, 1),
+  eventsPerSecond: 100,
+  malformedShare: 0.01,
+};
 
 describe('generateProductClicks', () => {
   it('should give the same records for the same options', () => {
-    assert.deepEqual([...generateProductClicks({ ...OPTIONS, count: 500 })], [...generateProductClicks({ ...OPTIONS, count: 500 })]);
+    assert.deepEqual(
+      [...generateProductClicks({ ...OPTIONS, count: 500 })],
+      [...generateProductClicks({ ...OPTIONS, count: 500 })],
+    );
   });
 
   it('should produce records the parser accepts, and malformed ones it rejects with the announced reason', () => {
@@ -20,7 +30,11 @@ describe('generateProductClicks', () => {
         continue;
       }
       malformed++;
-      assert.throws(() => parseProductClick(r.value), (err: unknown) => err instanceof MalformedRecordError && err.reason === r.malformed, r.value);
+      assert.throws(
+        () => parseProductClick(r.value),
+        (err: unknown) => err instanceof MalformedRecordError && err.reason === r.malformed,
+        r.value,
+      );
     }
     assert.ok(malformed > 100 && malformed < 300, `${malformed} malformed of 20,000 at 1%`);
   });
@@ -49,7 +63,8 @@ describe('generateProductClicks', () => {
     const clicks = actions.get('click') ?? 0;
     assert.ok(clicks > 0.8 * OPTIONS.count && clicks < 0.9 * OPTIONS.count, `${clicks} clicks`);
     assert.ok(actions.size >= 4, `actions ${[...actions.keys()].join(',')}`);
-    for (const c of categories) assert.ok(c === null || (SAMPLE_CATEGORIES as readonly string[]).includes(c), String(c));
+    for (const c of categories)
+      assert.ok(c === null || (SAMPLE_CATEGORIES as readonly string[]).includes(c), String(c));
   });
 
   it('should follow the synthetic event clock, with a few late records up to maxLatenessMs behind it', () => {

@@ -2,10 +2,15 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { AppError } from '../../src/errors/app-error.js';
 import { MalformedRecordError } from '../../src/errors/malformed-record-error.js';
-import { formatProductClick, MAX_PRODUCT_ID_LENGTH, parseProductClick } from '../../src/ingest/formats/product-click.js';
+import {
+  formatProductClick,
+  MAX_PRODUCT_ID_LENGTH,
+  parseProductClick,
+} from '../../src/ingest/formats/product-click.js';
 
 // The documented example record of the format, event time in epoch milliseconds.
-const SAMPLE = '{"event_time": 1554652800123, "product_id": "p1234", "action": "click", "user_id": "u_1233", "category": "phone"}';
+const SAMPLE =
+  '{"event_time": 1554652800123, "product_id": "p1234", "action": "click", "user_id": "u_1233", "category": "phone"}';
 
 function parseError(value: Buffer | string | null): MalformedRecordError {
   try {
@@ -28,7 +33,13 @@ function withField(field: string, value: unknown): string {
 
 describe('parseProductClick', () => {
   it('should parse the format example into event time in milliseconds, product, action, user and category', () => {
-    assert.deepEqual(parseProductClick(SAMPLE), { eventTimeMs: 1_554_652_800_123, productId: 'p1234', action: 'click', userId: 'u_1233', category: 'phone' });
+    assert.deepEqual(parseProductClick(SAMPLE), {
+      eventTimeMs: 1_554_652_800_123,
+      productId: 'p1234',
+      action: 'click',
+      userId: 'u_1233',
+      category: 'phone',
+    });
   });
 
   it('should parse the same record given as UTF-8 bytes', () => {
@@ -36,7 +47,8 @@ describe('parseProductClick', () => {
   });
 
   it('should accept a record without category, with a null one and with an empty one as uncategorised', () => {
-    for (const value of [undefined, null, '']) assert.equal(parseProductClick(withField('category', value)).category, null);
+    for (const value of [undefined, null, ''])
+      assert.equal(parseProductClick(withField('category', value)).category, null);
   });
 
   it('should ignore fields it does not know', () => {
@@ -67,7 +79,12 @@ describe('parseProductClick', () => {
     ['an event_time past 9999', withField('event_time', 253_402_300_800_000), 'bad-event-time', '9999'],
     ['an empty product_id', withField('product_id', ''), 'bad-product-id', 'product_id'],
     ['a numeric product_id', withField('product_id', 1234), 'bad-product-id', 'a number'],
-    ['a product_id too long', withField('product_id', 'p'.repeat(MAX_PRODUCT_ID_LENGTH + 1)), 'bad-product-id', `${MAX_PRODUCT_ID_LENGTH + 1}`],
+    [
+      'a product_id too long',
+      withField('product_id', 'p'.repeat(MAX_PRODUCT_ID_LENGTH + 1)),
+      'bad-product-id',
+      `${MAX_PRODUCT_ID_LENGTH + 1}`,
+    ],
     ['an empty action', withField('action', ''), 'bad-action', 'action'],
     ['an empty user_id', withField('user_id', ''), 'bad-user-id', 'user_id'],
     ['a numeric category', withField('category', 7), 'bad-category', 'category'],
@@ -92,11 +109,18 @@ describe('formatProductClick', () => {
 
   it('should default the action to click and leave out a null category', () => {
     const text = formatProductClick({ eventTimeMs: 1_767_225_600_000, productId: 'p9', userId: 'u_1', category: null });
-    assert.deepEqual(JSON.parse(text), { event_time: 1_767_225_600_000, product_id: 'p9', action: 'click', user_id: 'u_1' });
+    assert.deepEqual(JSON.parse(text), {
+      event_time: 1_767_225_600_000,
+      product_id: 'p9',
+      action: 'click',
+      user_id: 'u_1',
+    });
   });
 
   it('should refuse to build a record the parser would reject', () => {
-    assert.throws(() => formatProductClick({ eventTimeMs: 1_554_652_800, productId: 'p9', userId: 'u_1' }), (err: unknown) =>
-      err instanceof MalformedRecordError && err.reason === 'bad-event-time');
+    assert.throws(
+      () => formatProductClick({ eventTimeMs: 1_554_652_800, productId: 'p9', userId: 'u_1' }),
+      (err: unknown) => err instanceof MalformedRecordError && err.reason === 'bad-event-time',
+    );
   });
 });

@@ -8,14 +8,24 @@ import { TOTAL_COUNT_TTL_MS, UnpaidUserStore } from '../../src/store/unpaid-user
 /** A hand-driven clock, MILLISECONDS. */
 function clock() {
   let t = 1_000;
-  return { now: () => t, advance: (ms: number) => { t += ms; } };
+  return {
+    now: () => t,
+    advance: (ms: number) => {
+      t += ms;
+    },
+  };
 }
 
 describe('ShortLivedCache', () => {
   it('should serve a value until its bound, then read again', async () => {
     const c = clock();
     let reads = 0;
-    const cache = new ShortLivedCache<string, { n: number }>({ ttlMs: 1_000, max: 4, now: c.now, load: async () => ({ n: ++reads }) });
+    const cache = new ShortLivedCache<string, { n: number }>({
+      ttlMs: 1_000,
+      max: 4,
+      now: c.now,
+      load: async () => ({ n: ++reads }),
+    });
     assert.equal((await cache.get('a')).n, 1);
     c.advance(999);
     assert.equal((await cache.get('a')).n, 1, 'within the bound: the cached value');
@@ -24,13 +34,19 @@ describe('ShortLivedCache', () => {
     assert.equal((await cache.get('b')).n, 3, 'another key: its own read');
   });
 
-  it('should share one read among concurrent gets, and count the bound from the read\'s start', async () => {
+  it("should share one read among concurrent gets, and count the bound from the read's start", async () => {
     const c = clock();
     let reads = 0;
     let release!: () => void;
     const cache = new ShortLivedCache<string, { n: number }>({
-      ttlMs: 1_000, max: 4, now: c.now,
-      load: () => new Promise((resolve) => { reads++; release = () => resolve({ n: reads }); }),
+      ttlMs: 1_000,
+      max: 4,
+      now: c.now,
+      load: () =>
+        new Promise((resolve) => {
+          reads++;
+          release = () => resolve({ n: reads });
+        }),
     });
     const a = cache.get('k');
     const b = cache.get('k');
@@ -49,8 +65,14 @@ describe('ShortLivedCache', () => {
     let reads = 0;
     let fail = true;
     const cache = new ShortLivedCache<string, { n: number }>({
-      ttlMs: 1_000, max: 4, now: c.now,
-      load: async () => { reads++; if (fail) throw new Error('down'); return { n: reads }; },
+      ttlMs: 1_000,
+      max: 4,
+      now: c.now,
+      load: async () => {
+        reads++;
+        if (fail) throw new Error('down');
+        return { n: reads };
+      },
     });
     await assert.rejects(cache.get('k'), /down/);
     fail = false;
@@ -89,7 +111,9 @@ describe('read caches of the stores', () => {
     assert.equal(seen.filter((s) => s.includes('COUNT(*)')).length, 3);
     // setCallbackStatus clears the counts even when it fails (here: no such uid).
     count = 7;
-    (db as unknown as { $transaction: (fn: (tx: unknown) => Promise<unknown>) => Promise<unknown> }).$transaction = (fn) => fn({ $queryRaw: async () => [] });
+    (db as unknown as { $transaction: (fn: (tx: unknown) => Promise<unknown>) => Promise<unknown> }).$transaction = (
+      fn,
+    ) => fn({ $queryRaw: async () => [] });
     await assert.rejects(store.setCallbackStatus('nobody', 'CONTACTED', { role: 'crm', apiKey: 'k' }));
     assert.equal((await store.page(20, null, null)).totalCount, 7);
   });
@@ -113,17 +137,31 @@ describe('read caches of the stores', () => {
   it('should share one city-stats read of a date among the dashboard fields for CITY_DAILY_TTL_MS, through the trusted Redis read', async () => {
     const c = clock();
     let reads = 0;
-    const cities = [{ code: '440100', name: 'Guangzhou', nameEn: 'Guangzhou', longitude: 0, latitude: 0, provinceCode: '440000' }];
+    const cities = [
+      { code: '440100', name: 'Guangzhou', nameEn: 'Guangzhou', longitude: 0, latitude: 0, provinceCode: '440000' },
+    ];
     const store = { loadCities: async () => cities } as never;
     const cache = {
       readCityDaily: async (date: string) => {
         reads++;
-        return new Map([['440100', { date, cityCode: '440100', orders: reads, succeeded: reads, failed: 0, amount: '1.00', durationMsSum: 0 }]]);
+        return new Map([
+          [
+            '440100',
+            { date, cityCode: '440100', orders: reads, succeeded: reads, failed: 0, amount: '1.00', durationMsSum: 0 },
+          ],
+        ]);
       },
     } as never;
     const reader = new RechargeMetricsReader(store, cache, {} as never, { now: c.now });
-    const three = await Promise.all([reader.cityDaily('2026-12-01'), reader.cityDaily('2026-12-01'), reader.cityDaily('2026-12-01')]);
-    assert.deepEqual(three.map((s) => s[0].orders), [1, 1, 1]);
+    const three = await Promise.all([
+      reader.cityDaily('2026-12-01'),
+      reader.cityDaily('2026-12-01'),
+      reader.cityDaily('2026-12-01'),
+    ]);
+    assert.deepEqual(
+      three.map((s) => s[0].orders),
+      [1, 1, 1],
+    );
     assert.equal(reads, 1, 'one read for the three fields');
     c.advance(CITY_DAILY_TTL_MS - 1);
     assert.equal((await reader.cityDaily('2026-12-01'))[0].orders, 1);

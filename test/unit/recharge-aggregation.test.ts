@@ -11,7 +11,17 @@ const MIDNIGHT = Date.UTC(2025, 11, 31, 16);
 
 function order(orderId: string, notifyTimeMs: number, o: Partial<RechargeEvent> = {}): RechargeEvent {
   const durationMs = o.durationMs ?? 10_000;
-  return { orderId, succeeded: true, amountFen: 5_000, requestTimeMs: notifyTimeMs - durationMs, notifyTimeMs, durationMs, provinceCode: '440000', cityCode: '440100', ...o };
+  return {
+    orderId,
+    succeeded: true,
+    amountFen: 5_000,
+    requestTimeMs: notifyTimeMs - durationMs,
+    notifyTimeMs,
+    durationMs,
+    provinceCode: '440000',
+    cityCode: '440100',
+    ...o,
+  };
 }
 
 describe('firstOfEachOrder', () => {
@@ -26,39 +36,73 @@ describe('firstOfEachOrder', () => {
 
 describe('aggregateRecharges', () => {
   it('should split days at local midnight in Asia/Shanghai and minutes at UTC minute starts', () => {
-    const { daily, minutes } = aggregateRecharges([
-      order('1', MIDNIGHT - 1, { amountFen: 1_000 }), // 2025-12-31 23:59:59.999 local
-      order('2', MIDNIGHT, { amountFen: 2_000 }), // 2026-01-01 00:00:00.000 local
-      order('3', MIDNIGHT + 59_999, { amountFen: 3_000 }),
-      order('4', MIDNIGHT + 60_000, { amountFen: 4_000 }),
-    ], calendar);
-    assert.deepEqual(daily.map((d) => [d.day, d.orders, formatFen(d.amountFen)]), [['2025-12-31', 1, '10.00'], ['2026-01-01', 3, '90.00']]);
-    assert.deepEqual(minutes.map((m) => [new Date(m.minuteStartMs).toISOString(), m.orders, formatFen(m.amountFen)]), [
-      ['2025-12-31T15:59:00.000Z', 1, '10.00'],
-      ['2025-12-31T16:00:00.000Z', 2, '50.00'],
-      ['2025-12-31T16:01:00.000Z', 1, '40.00'],
-    ]);
+    const { daily, minutes } = aggregateRecharges(
+      [
+        order('1', MIDNIGHT - 1, { amountFen: 1_000 }), // 2025-12-31 23:59:59.999 local
+        order('2', MIDNIGHT, { amountFen: 2_000 }), // 2026-01-01 00:00:00.000 local
+        order('3', MIDNIGHT + 59_999, { amountFen: 3_000 }),
+        order('4', MIDNIGHT + 60_000, { amountFen: 4_000 }),
+      ],
+      calendar,
+    );
+    assert.deepEqual(
+      daily.map((d) => [d.day, d.orders, formatFen(d.amountFen)]),
+      [
+        ['2025-12-31', 1, '10.00'],
+        ['2026-01-01', 3, '90.00'],
+      ],
+    );
+    assert.deepEqual(
+      minutes.map((m) => [new Date(m.minuteStartMs).toISOString(), m.orders, formatFen(m.amountFen)]),
+      [
+        ['2025-12-31T15:59:00.000Z', 1, '10.00'],
+        ['2025-12-31T16:00:00.000Z', 2, '50.00'],
+        ['2025-12-31T16:01:00.000Z', 1, '40.00'],
+      ],
+    );
   });
 
   it('should count failures in orders, failed and durations but never in the amount', () => {
-    const { daily, minutes } = aggregateRecharges([
-      order('1', MIDNIGHT + 1_000, { amountFen: 10_000, durationMs: 1_000 }),
-      order('2', MIDNIGHT + 2_000, { amountFen: 20_000, durationMs: 60_000, succeeded: false }),
-      order('3', MIDNIGHT + 3_000, { amountFen: 4_975, durationMs: 30_500 }),
-    ], calendar);
-    assert.deepEqual(daily, [{ day: '2026-01-01', cityCode: '440100', orders: 3, succeeded: 2, failed: 1, amountFen: 14_975, durationMsSum: 91_500 }]);
+    const { daily, minutes } = aggregateRecharges(
+      [
+        order('1', MIDNIGHT + 1_000, { amountFen: 10_000, durationMs: 1_000 }),
+        order('2', MIDNIGHT + 2_000, { amountFen: 20_000, durationMs: 60_000, succeeded: false }),
+        order('3', MIDNIGHT + 3_000, { amountFen: 4_975, durationMs: 30_500 }),
+      ],
+      calendar,
+    );
+    assert.deepEqual(daily, [
+      {
+        day: '2026-01-01',
+        cityCode: '440100',
+        orders: 3,
+        succeeded: 2,
+        failed: 1,
+        amountFen: 14_975,
+        durationMsSum: 91_500,
+      },
+    ]);
     assert.deepEqual(minutes, [{ minuteStartMs: MIDNIGHT, orders: 3, succeeded: 2, amountFen: 14_975 }]);
   });
 
   it('should sort rows by primary key so that concurrent batches lock them in one order', () => {
-    const { daily, minutes } = aggregateRecharges([
-      order('1', MIDNIGHT + 120_000, { cityCode: '445300' }),
-      order('2', MIDNIGHT - 5, { cityCode: '441900' }),
-      order('3', MIDNIGHT + 5, { cityCode: '440300' }),
-      order('4', MIDNIGHT + 6, { cityCode: '440100' }),
-    ], calendar);
-    assert.deepEqual(daily.map((d) => `${d.day}/${d.cityCode}`), ['2025-12-31/441900', '2026-01-01/440100', '2026-01-01/440300', '2026-01-01/445300']);
-    assert.deepEqual(minutes.map((m) => m.minuteStartMs - MIDNIGHT), [-60_000, 0, 120_000]);
+    const { daily, minutes } = aggregateRecharges(
+      [
+        order('1', MIDNIGHT + 120_000, { cityCode: '445300' }),
+        order('2', MIDNIGHT - 5, { cityCode: '441900' }),
+        order('3', MIDNIGHT + 5, { cityCode: '440300' }),
+        order('4', MIDNIGHT + 6, { cityCode: '440100' }),
+      ],
+      calendar,
+    );
+    assert.deepEqual(
+      daily.map((d) => `${d.day}/${d.cityCode}`),
+      ['2025-12-31/441900', '2026-01-01/440100', '2026-01-01/440300', '2026-01-01/445300'],
+    );
+    assert.deepEqual(
+      minutes.map((m) => m.minuteStartMs - MIDNIGHT),
+      [-60_000, 0, 120_000],
+    );
   });
 
   it('should floor minute starts for instants before 1970 too', () => {

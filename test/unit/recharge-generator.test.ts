@@ -15,7 +15,10 @@ describe('generateRecharges', () => {
 
   it('should give the same records for the same seed, and others for another seed', () => {
     assert.deepEqual([...generateRecharges({ seed: 7, count: 500 })], records.slice(0, 500));
-    assert.notDeepEqual([...generateRecharges({ seed: 8, count: 500 })].map((r) => r.value), records.slice(0, 500).map((r) => r.value));
+    assert.notDeepEqual(
+      [...generateRecharges({ seed: 8, count: 500 })].map((r) => r.value),
+      records.slice(0, 500).map((r) => r.value),
+    );
   });
 
   it('should produce orders that parse, keyed by orderId, about 95% successful, 1-60 s long, common amounts, all cities', () => {
@@ -27,9 +30,20 @@ describe('generateRecharges', () => {
     const success = orders.filter(({ e }) => e.succeeded).length / orders.length;
     assert.ok(success > 0.94 && success < 0.96, `success share ${success}`);
     assert.ok(orders.every(({ e }) => e.durationMs >= 1_000 && e.durationMs < 60_000));
-    const yuan = new Set(orders.map(({ e }) => e.amountFen).filter((f) => f % 100 === 0).map((f) => f / 100));
-    assert.deepEqual([...yuan].sort((a, b) => a - b), [10, 20, 30, 50, 100, 200, 300, 500]);
-    assert.ok(orders.some(({ e }) => e.amountFen % 100 !== 0), 'no amount with fen');
+    const yuan = new Set(
+      orders
+        .map(({ e }) => e.amountFen)
+        .filter((f) => f % 100 === 0)
+        .map((f) => f / 100),
+    );
+    assert.deepEqual(
+      [...yuan].sort((a, b) => a - b),
+      [10, 20, 30, 50, 100, 200, 300, 500],
+    );
+    assert.ok(
+      orders.some(({ e }) => e.amountFen % 100 !== 0),
+      'no amount with fen',
+    );
     assert.equal(new Set(orders.map(({ e }) => e.cityCode)).size, 21);
   });
 
@@ -44,7 +58,10 @@ describe('generateRecharges', () => {
       }
       if (r.kind === 'other-service') assert.equal(parseRecharge(r.value, ctx), null);
       if (r.kind === 'malformed') {
-        assert.throws(() => parseRecharge(r.value, ctx), (err: unknown) => err instanceof MalformedRecordError && err.reason === r.malformed);
+        assert.throws(
+          () => parseRecharge(r.value, ctx),
+          (err: unknown) => err instanceof MalformedRecordError && err.reason === r.malformed,
+        );
       }
     }
     assert.ok(duplicates > 100, `${duplicates} duplicates`);
@@ -54,7 +71,17 @@ describe('generateRecharges', () => {
 
   it('should follow the event clock: eventsPerSecond records per second from startTimeMs', () => {
     const start = Date.UTC(2026, 0, 1);
-    const r = [...generateRecharges({ seed: 1, count: 201, startTimeMs: start, eventsPerSecond: 100, duplicateShare: 0, malformedShare: 0, otherServiceShare: 0 })];
+    const r = [
+      ...generateRecharges({
+        seed: 1,
+        count: 201,
+        startTimeMs: start,
+        eventsPerSecond: 100,
+        duplicateShare: 0,
+        malformedShare: 0,
+        otherServiceShare: 0,
+      }),
+    ];
     assert.equal(r[0].eventTimeMs, start);
     assert.equal(r[200].eventTimeMs, start + 2_000);
   });

@@ -20,38 +20,66 @@ function job(horizonDays = 7, counted: { partition: number; count: number }[] = 
   const store = {
     loadCities: async () => GUANGDONG_CITIES.map((c) => ({ ...c, provinceCode: '440000' })),
     pruneOrders: async () => ({ deleted: 0, statements: 1 }),
-    countBeyondHorizon: async (_tx: unknown, position: { partition: number }, count: number) => { counted.push({ partition: position.partition, count }); },
+    countBeyondHorizon: async (_tx: unknown, position: { partition: number }, count: number) => {
+      counted.push({ partition: position.partition, count });
+    },
   } as unknown as RechargeMetricsStore;
   const cache = { distrustIfAhead: async () => false } as unknown as RechargeServingCache;
   return createRechargeMetricsJob({
+    groupId: 'g',
+    topic: 't',
+    calendar,
+    graceMs: 5_000,
+    store,
+    cache,
     // eslint-disable-next-line @typescript-eslint/no-unsafe-class-instance-assignment -- these cases never reach the serving state
-    groupId: 'g', topic: 't', calendar, graceMs: 5_000, store, cache, state: {} as RechargeServingState, publish: () => undefined,
-    dedupHorizonMs: horizonDays * 86_400_000, pruneIntervalMs: 600_000, now: () => T + 86_400_000,
+    state: {} as RechargeServingState,
+    publish: () => undefined,
+    dedupHorizonMs: horizonDays * 86_400_000,
+    pruneIntervalMs: 600_000,
+    now: () => T + 86_400_000,
   });
 }
 
-const rec = (offset: number, value: string): SourceRecord => ({ offset: BigInt(offset), key: null, value: Buffer.from(value), timestampMs: 0 });
+const rec = (offset: number, value: string): SourceRecord => ({
+  offset: BigInt(offset),
+  key: null,
+  value: Buffer.from(value),
+  timestampMs: 0,
+});
 const order = (orderId: string, serviceName?: string, cityCode = '440100') =>
-  formatRecharge({ orderId, cityCode, chargefee: '10', requestTimeMs: T - 1_000, notifyTimeMs: T, serviceName }, calendar);
+  formatRecharge(
+    { orderId, cityCode, chargefee: '10', requestTimeMs: T - 1_000, notifyTimeMs: T, serviceName },
+    calendar,
+  );
 
 describe('recharge-metrics partition processor', () => {
   it('should refuse to build a processor before the city codes are loaded', () => {
-    assert.throws(() => job().createProcessor({ partition: 0, nextOffset: 0n, replayFrom: 0n, watermarkMs: null, nowMs: 0 }), /city codes/);
+    assert.throws(
+      () => job().createProcessor({ partition: 0, nextOffset: 0n, replayFrom: 0n, watermarkMs: null, nowMs: 0 }),
+      /city codes/,
+    );
   });
 
   it('should skip other services, dead-letter malformed records with their reason, and move the offset past all of them', async () => {
     const j = job();
     await j.prepare!();
     const p = j.createProcessor({ partition: 0, nextOffset: 10n, replayFrom: 10n, watermarkMs: null, nowMs: 0 });
-    const result = p.process([
-      rec(9, order('old')), // already committed: ignored
-      rec(10, order('A')),
-      rec(11, order('S', 'sendRechargeReq')),
-      rec(12, order('U', undefined, '449999')),
-      rec(13, order('B', 'payNotifyReq')),
-    ], 0);
+    const result = p.process(
+      [
+        rec(9, order('old')), // already committed: ignored
+        rec(10, order('A')),
+        rec(11, order('S', 'sendRechargeReq')),
+        rec(12, order('U', undefined, '449999')),
+        rec(13, order('B', 'payNotifyReq')),
+      ],
+      0,
+    );
     assert.equal(result.records, 4);
-    assert.deepEqual(result.deadLetters.map((d) => [d.record.offset, d.reason]), [[12n, 'unknown-city']]);
+    assert.deepEqual(
+      result.deadLetters.map((d) => [d.record.offset, d.reason]),
+      [[12n, 'unknown-city']],
+    );
     assert.equal(typeof result.write, 'function', 'the notify record is aggregated');
     assert.deepEqual(p.position(), { nextOffset: 14n, replayFrom: 14n, watermarkMs: T - 5_000 });
   });
@@ -72,9 +100,19 @@ describe('recharge-metrics partition processor', () => {
     await j.prepare!();
     const p = j.createProcessor({ partition: 2, nextOffset: 0n, replayFrom: 0n, watermarkMs: null, nowMs: 0 });
     const result = p.process([rec(0, order('OLD1')), rec(1, order('OLD2')), rec(2, order('S', 'sendRechargeReq'))], 0);
-    assert.deepEqual(result.deadLetters.map((d) => [d.record.offset, d.reason]), [[0n, 'beyond-dedup-horizon'], [1n, 'beyond-dedup-horizon']]);
+    assert.deepEqual(
+      result.deadLetters.map((d) => [d.record.offset, d.reason]),
+      [
+        [0n, 'beyond-dedup-horizon'],
+        [1n, 'beyond-dedup-horizon'],
+      ],
+    );
     assert.match(result.deadLetters[0].detail, /OLD1/);
-    assert.equal(typeof result.write, 'function', 'the count is written in the batch transaction even without orders to aggregate');
+    assert.equal(
+      typeof result.write,
+      'function',
+      'the count is written in the batch transaction even without orders to aggregate',
+    );
     await result.write!({} as never);
     assert.deepEqual(counted, [{ partition: 2, count: 2 }]);
     assert.deepEqual(p.position(), { nextOffset: 3n, replayFrom: 3n, watermarkMs: null });

@@ -73,7 +73,10 @@ describe('parseRecharge', () => {
 
   it('should skip (return null, not throw) a valid record of another service, whatever its other fields', () => {
     assert.equal(parseRecharge(JSON.stringify({ serviceName: 'sendRechargeReq', orderId: '1' }), ctx), null);
-    assert.equal(parseRecharge(record({ serviceName: 'payNotifyReq', cityCode: 'nowhere', chargefee: 'x' }), ctx), null);
+    assert.equal(
+      parseRecharge(record({ serviceName: 'payNotifyReq', cityCode: 'nowhere', chargefee: 'x' }), ctx),
+      null,
+    );
   });
 
   it('should reject an empty value, bytes that are not UTF-8, and text that is not a JSON object with bad-json', () => {
@@ -88,7 +91,16 @@ describe('parseRecharge', () => {
   });
 
   it('should reject each required field when absent, null or empty with missing-field, naming it', () => {
-    for (const field of ['serviceName', 'orderId', 'bussinessRst', 'chargefee', 'requestId', 'receiveNotifyTime', 'provinceCode', 'cityCode']) {
+    for (const field of [
+      'serviceName',
+      'orderId',
+      'bussinessRst',
+      'chargefee',
+      'requestId',
+      'receiveNotifyTime',
+      'provinceCode',
+      'cityCode',
+    ]) {
       for (const v of [undefined, null, '']) {
         const { reason, message } = reasonOf(record({ [field]: v }));
         assert.equal(reason, 'missing-field', `${field} = ${String(v)}`);
@@ -106,13 +118,25 @@ describe('parseRecharge', () => {
   });
 
   it('should reject a notify time or request time that is not a real yyyyMMddHHmmssSSS time with bad-time', () => {
-    for (const t of ['2026010100003001', '202601010000300170', '2026013100003x017', '20261301000030017', '20260230000030017', '20260101240030017', '20260101006030017', '20260101000060017']) {
+    for (const t of [
+      '2026010100003001',
+      '202601010000300170',
+      '2026013100003x017',
+      '20261301000030017',
+      '20260230000030017',
+      '20260101240030017',
+      '20260101006030017',
+      '20260101000060017',
+    ]) {
       assert.equal(reasonOf(record({ receiveNotifyTime: t })).reason, 'bad-time', t);
     }
     assert.equal(reasonOf(record({ requestId: '2026010100000' })).reason, 'bad-time');
     assert.equal(reasonOf(record({ requestId: 'abc20260101000007090' })).reason, 'bad-time');
     // 29 February exists in 2028 only.
-    assert.equal(reasonOf(record({ receiveNotifyTime: '20270229000030017', requestId: '20270228000007090' })).reason, 'bad-time');
+    assert.equal(
+      reasonOf(record({ receiveNotifyTime: '20270229000030017', requestId: '20270228000007090' })).reason,
+      'bad-time',
+    );
     assert.ok(parseRecharge(record({ receiveNotifyTime: '20280229000030017', requestId: '20280229000007090' }), ctx));
   });
 
@@ -189,7 +213,10 @@ describe('local times', () => {
   });
 
   it('should give a duration across local midnight from times on two dates', () => {
-    const e = parseRecharge(record({ requestId: '20251231235950000777', receiveNotifyTime: '20260101000010500' }), ctx)!;
+    const e = parseRecharge(
+      record({ requestId: '20251231235950000777', receiveNotifyTime: '20260101000010500' }),
+      ctx,
+    )!;
     assert.equal(e.durationMs, 20_500);
     assert.equal(calendar.dateOf(e.notifyTimeMs), '2026-01-01');
     assert.equal(calendar.dateOf(e.requestTimeMs), '2025-12-31');
@@ -199,8 +226,30 @@ describe('local times', () => {
     const t = Date.UTC(2026, 1, 28, 16, 59, 58, 7); // 2026-03-01 00:59:58.007 in Shanghai
     assert.equal(formatLocalTime(t, calendar), '20260301005958007');
     assert.equal(parseLocalTime(formatLocalTime(t, calendar), calendar), t);
-    const value = formatRecharge({ orderId: 'o-1', chargefee: '49.75', bussinessRst: '0034', requestTimeMs: t - 1500, notifyTimeMs: t, cityCode: '440300' }, calendar);
+    const value = formatRecharge(
+      {
+        orderId: 'o-1',
+        chargefee: '49.75',
+        bussinessRst: '0034',
+        requestTimeMs: t - 1500,
+        notifyTimeMs: t,
+        cityCode: '440300',
+      },
+      calendar,
+    );
     const e = parseRecharge(value, ctx)!;
-    assert.deepEqual({ ...e }, { orderId: 'o-1', succeeded: false, amountFen: 4975, requestTimeMs: t - 1500, notifyTimeMs: t, durationMs: 1500, provinceCode: '440000', cityCode: '440300' });
+    assert.deepEqual(
+      { ...e },
+      {
+        orderId: 'o-1',
+        succeeded: false,
+        amountFen: 4975,
+        requestTimeMs: t - 1500,
+        notifyTimeMs: t,
+        durationMs: 1500,
+        provinceCode: '440000',
+        cityCode: '440300',
+      },
+    );
   });
 });

@@ -4,8 +4,12 @@ import { DeadLetterSink, deadLetterMessages } from '../../src/runner/dead-letter
 import { FakeProducer } from '../helpers/fake-runner-ports.js';
 
 const job = { name: 'abnormal-orders', topic: 'user-behavior' };
-const record = (offset: bigint, key: Buffer | null) =>
-  ({ offset, key, value: Buffer.from('x'), timestampMs: 1_700_000_000_000 });
+const record = (offset: bigint, key: Buffer | null) => ({
+  offset,
+  key,
+  value: Buffer.from('x'),
+  timestampMs: 1_700_000_000_000,
+});
 
 describe('dead letters', () => {
   it('keys each by its source position and names source and reason in headers', () => {

@@ -12,7 +12,12 @@ import { FakeBatch, fakeRunner } from '../helpers/fake-runner-ports.js';
 function mysqlError(errno: number, message: string): Error {
   return Object.assign(new Error(`Raw query failed. Code: \`${errno}\`. Message: \`${message}\``), {
     code: 'P2010',
-    meta: { driverAdapterError: { name: 'DriverAdapterError', cause: { originalCode: String(errno), originalMessage: message } } },
+    meta: {
+      driverAdapterError: {
+        name: 'DriverAdapterError',
+        cause: { originalCode: String(errno), originalMessage: message },
+      },
+    },
   });
 }
 
@@ -21,7 +26,14 @@ const DEADLOCK = () => mysqlError(1213, 'Deadlock found when trying to get lock;
 
 function capturingLog() {
   const lines: Record<string, unknown>[] = [];
-  const log = pino({ level: 'debug' }, { write: (s: string) => { lines.push(JSON.parse(s)); } });
+  const log = pino(
+    { level: 'debug' },
+    {
+      write: (s: string) => {
+        lines.push(JSON.parse(s));
+      },
+    },
+  );
   return { log, lines, at: (level: number) => lines.filter((l) => l.level === level) };
 }
 
@@ -45,7 +57,11 @@ describe('classifyCommitFailure', () => {
     assert.equal(classifyCommitFailure(Object.assign(new Error('reset'), { code: 'ECONNRESET' })).transient, true);
     assert.equal(classifyCommitFailure(Object.assign(new Error('pool'), { code: 'P2024' })).transient, true);
     const kafka = Object.assign(new Error('broker down'), { name: 'KafkaJSConnectionError' });
-    assert.deepEqual(classifyCommitFailure(kafka), { code: 'KAFKA_ConnectionError', message: 'broker down', transient: true });
+    assert.deepEqual(classifyCommitFailure(kafka), {
+      code: 'KAFKA_ConnectionError',
+      message: 'broker down',
+      transient: true,
+    });
   });
 
   it('reads the errno of a raw driver error and through a cause chain', () => {
@@ -85,7 +101,11 @@ describe('JobPartitions: failing state', () => {
     assert.deepEqual(partitions.failing(), []);
     assert.equal(await failingGauge(metrics, 0), 0);
     assert.equal(job.sums.get(0), 5, 'the record counted once, after the cause was fixed');
-    assert.deepEqual(changes.map((c) => c.kind), ['failing', 'recovered'], 'one event per change of state');
+    assert.deepEqual(
+      changes.map((c) => c.kind),
+      ['failing', 'recovered'],
+      'one event per change of state',
+    );
     assert.equal(changes[1].kind === 'recovered' && changes[1].attempts, 3);
     const failingLines = at(50).filter((l) => String(l.msg).startsWith('job failing'));
     assert.equal(failingLines.length, 1, 'one error line when FAILING starts');
@@ -133,7 +153,11 @@ describe('JobPartitions: failing state', () => {
     const { store, partitions } = fakeRunner({
       recoveryWait: (attempt) => {
         waits.push(attempt);
-        return attempt < 2 ? Promise.resolve() : new Promise<void>((r) => { release = r; });
+        return attempt < 2
+          ? Promise.resolve()
+          : new Promise<void>((r) => {
+              release = r;
+            });
       },
     });
     const refused = Object.assign(new Error('window specification changed'), { name: 'WindowSpecChangedError' });

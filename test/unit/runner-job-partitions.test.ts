@@ -9,7 +9,10 @@ describe('JobPartitions: assignment and claim', () => {
     Object.assign(store.row(0), { nextOffset: 7n, replayFrom: 5n });
     await partitions.assign([0, 1]);
     assert.deepEqual(partitions.ownedPartitions, [0, 1]);
-    assert.deepEqual(consumer.seeks, [{ partition: 0, offset: 5n }, { partition: 1, offset: 0n }]);
+    assert.deepEqual(consumer.seeks, [
+      { partition: 0, offset: 5n },
+      { partition: 1, offset: 0n },
+    ]);
     assert.equal(store.row(0).epoch, 1);
   });
 
@@ -158,7 +161,9 @@ describe('JobPartitions: fencing and recovery', () => {
 
   it('leaves batches unresolved while the partition waits to be rebuilt', async () => {
     let release!: () => void;
-    const gate = new Promise<void>((r) => { release = r; });
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
     const { store, partitions } = fakeRunner({ recoveryWait: () => gate });
     await partitions.assign([0]);
     store.commitFailures.push(new Error('connection lost'));

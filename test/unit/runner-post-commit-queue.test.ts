@@ -7,9 +7,15 @@ describe('PostCommitQueue', () => {
   it('runs work in order, one at a time, and skips a failure', async () => {
     const ran: number[] = [];
     const q = new PostCommitQueue({ maxPending: 32, onBackpressure: () => undefined, log: silentLog });
-    q.enqueue(async () => { ran.push(1); });
-    q.enqueue(async () => { throw new Error('publish failed'); });
-    q.enqueue(async () => { ran.push(3); });
+    q.enqueue(async () => {
+      ran.push(1);
+    });
+    q.enqueue(async () => {
+      throw new Error('publish failed');
+    });
+    q.enqueue(async () => {
+      ran.push(3);
+    });
     await q.drain();
     assert.deepEqual(ran, [1, 3]);
     assert.equal(q.size, 0);
@@ -19,7 +25,9 @@ describe('PostCommitQueue', () => {
     const signals: boolean[] = [];
     const q = new PostCommitQueue({ maxPending: 4, onBackpressure: (p) => signals.push(p), log: silentLog });
     let release!: () => void;
-    const gate = new Promise<void>((r) => { release = r; });
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
     q.enqueue(() => gate);
     for (let i = 0; i < 5; i++) q.enqueue(() => Promise.resolve());
     assert.deepEqual(signals, [true], 'five waiting behind the running one is more than 4');

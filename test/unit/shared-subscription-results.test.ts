@@ -8,7 +8,15 @@ function schemaOf(events: unknown[]) {
   let executions = 0;
   const Event = new GraphQLObjectType({
     name: 'Event',
-    fields: { cursor: { type: GraphQLString, resolve: (e: { cursor: string }) => { executions++; return e.cursor; } } },
+    fields: {
+      cursor: {
+        type: GraphQLString,
+        resolve: (e: { cursor: string }) => {
+          executions++;
+          return e.cursor;
+        },
+      },
+    },
   });
   const schema = new GraphQLSchema({
     query: new GraphQLObjectType({ name: 'Query', fields: { ok: { type: GraphQLString } } }),
@@ -17,7 +25,9 @@ function schemaOf(events: unknown[]) {
       fields: {
         events: {
           type: Event,
-          subscribe: async function* () { yield* events; },
+          subscribe: async function* () {
+            yield* events;
+          },
           resolve: (e: unknown) => e,
         },
       },
@@ -41,8 +51,15 @@ describe('shared subscription results', () => {
     const subscribe = createSharedResultSubscribe();
     const document = parse('subscription { events { cursor } }');
     const ctx = { caller: { role: 'viewer' } };
-    const results = await Promise.all([1, 2, 3].map(async () => drain(await subscribe({ schema, document, contextValue: ctx }))));
-    for (const r of results) assert.deepEqual(r, [{ events: { cursor: 'c-a' } }, { events: { cursor: 'c-b' } }, { events: { cursor: 'c-b' } }]);
+    const results = await Promise.all(
+      [1, 2, 3].map(async () => drain(await subscribe({ schema, document, contextValue: ctx }))),
+    );
+    for (const r of results)
+      assert.deepEqual(r, [
+        { events: { cursor: 'c-a' } },
+        { events: { cursor: 'c-b' } },
+        { events: { cursor: 'c-b' } },
+      ]);
     assert.equal(executions(), 3, 'three events, three executions, whatever the number of subscribers');
     // Another role (or operation) does not share: it executes its own.
     await drain(await subscribe({ schema, document, contextValue: { caller: { role: 'ops' } } }));

@@ -77,11 +77,15 @@ describe('generateUserBehavior', () => {
     const kinds = new Set<string>();
     for (const r of records) {
       if (!r.malformed) continue;
-      assert.throws(() => parseUserBehavior(r.value), (err: unknown) => err instanceof MalformedRecordError && err.reason === r.malformed);
+      assert.throws(
+        () => parseUserBehavior(r.value),
+        (err: unknown) => err instanceof MalformedRecordError && err.reason === r.malformed,
+      );
       if (r.malformed === 'empty-uid') assert.equal(r.key, null);
       kinds.add(r.malformed);
     }
-    for (const k of ['field-count', 'bad-event-time', 'empty-uid']) assert.ok(kinds.has(k), `no ${k} line among ${[...kinds].join(', ')}`);
+    for (const k of ['field-count', 'bad-event-time', 'empty-uid'])
+      assert.ok(kinds.has(k), `no ${k} line among ${[...kinds].join(', ')}`);
     assert.ok(kinds.size >= 5);
   });
 
@@ -108,7 +112,10 @@ describe('generateUserBehavior', () => {
     for (const [uid, list] of times) {
       if (abnormal.has(uid)) continue;
       if (list.length >= 3) normalWithOrders++;
-      assert.ok(tightestTriple(list) > 60_000, `normal user ${uid} has 3 enterOrderPage within ${tightestTriple(list)} ms`);
+      assert.ok(
+        tightestTriple(list) > 60_000,
+        `normal user ${uid} has 3 enterOrderPage within ${tightestTriple(list)} ms`,
+      );
     }
     // Otherwise the check above would prove nothing.
     assert.ok(normalWithOrders > 100, `only ${normalWithOrders} normal users have 3+ enterOrderPage events`);
@@ -135,14 +142,23 @@ describe('generateUserBehavior', () => {
   it('should follow the given clock instead of the synthetic one', () => {
     let now = 1_700_000_000_000;
     const got: number[] = [];
-    for (const r of generateUserBehavior({ ...OPTIONS, count: 2_000, clock: () => (now += 10) })) got.push(r.eventTimeMs);
-    assert.ok(got.every((t) => t > 1_700_000_000_000 - 4_000 && t <= now), 'event time outside the clock');
+    for (const r of generateUserBehavior({ ...OPTIONS, count: 2_000, clock: () => (now += 10) }))
+      got.push(r.eventTimeMs);
+    assert.ok(
+      got.every((t) => t > 1_700_000_000_000 - 4_000 && t <= now),
+      'event time outside the clock',
+    );
     // 2 000 readings of a clock that moves 10 ms per reading span 20 s.
     assert.ok(Math.max(...got) >= 1_700_000_000_000 + 15_000, `latest event time ${Math.max(...got)}`);
   });
 
   it('should fill users with realistic carried fields and the phone derived from the uid', () => {
-    const seen = { gender: new Set<string>(), os: new Set<string>(), channel: new Set<string>(), network: new Set<string>() };
+    const seen = {
+      gender: new Set<string>(),
+      os: new Set<string>(),
+      channel: new Set<string>(),
+      network: new Set<string>(),
+    };
     for (const r of records.slice(0, 5_000)) {
       if (r.malformed) continue;
       const f = parseUserBehavior(r.value).fields;
@@ -187,19 +203,32 @@ describe('sampleUsers and sampleVipUids', () => {
     assert.deepEqual(vips, users.vipUids);
     assert.ok(users.abnormalVipUids.every((u) => vips.includes(u)));
     assert.equal(vips.filter((u) => !abnormal.has(u)).length, Math.round(450 * 0.01));
-    assert.deepEqual(vips, [...vips].sort((a, b) => Number(a) - Number(b)));
+    assert.deepEqual(
+      vips,
+      [...vips].sort((a, b) => Number(a) - Number(b)),
+    );
   });
 
   it('should be deterministic and depend only on the user options', () => {
     assert.deepEqual(sampleVipUids(OPTIONS), sampleVipUids({ ...OPTIONS }));
     // Options that shape the records, not the users, must not move the VIP set.
-    const recordOptions: UserBehaviorGeneratorOptions = { ...OPTIONS, malformedShare: 0.5, eventsPerSecond: 5, count: 1 };
+    const recordOptions: UserBehaviorGeneratorOptions = {
+      ...OPTIONS,
+      malformedShare: 0.5,
+      eventsPerSecond: 5,
+      count: 1,
+    };
     assert.deepEqual(sampleVipUids(recordOptions), sampleVipUids(OPTIONS));
     assert.notDeepEqual(sampleVipUids({ ...OPTIONS, seed: 8 }), sampleVipUids(OPTIONS));
   });
 
   it('should make exactly the abnormal users cross the threshold of 3 enterOrderPage in 60 s', () => {
-    const crossing = [...orderPageTimes(records)].filter(([, list]) => tightestTriple(list) < 60_000).map(([uid]) => uid);
-    assert.deepEqual(crossing.sort((a, b) => Number(a) - Number(b)), users.abnormalUids);
+    const crossing = [...orderPageTimes(records)]
+      .filter(([, list]) => tightestTriple(list) < 60_000)
+      .map(([uid]) => uid);
+    assert.deepEqual(
+      crossing.sort((a, b) => Number(a) - Number(b)),
+      users.abnormalUids,
+    );
   });
 });

@@ -10,7 +10,8 @@ import {
 } from '../../src/ingest/formats/user-behavior.js';
 
 // The sample line of the app log format (uid 61024, enterOrderPage, 2019-04-07T16:00:00Z).
-const SAMPLE = '61024\t61024\tM\t1\t0\tios\ttoutiao\twifi\t42.86.6.0\t18701461024\t0\t0\t0\t0\t2.0\tenterOrderPage\t1554652800';
+const SAMPLE =
+  '61024\t61024\tM\t1\t0\tios\ttoutiao\twifi\t42.86.6.0\t18701461024\t0\t0\t0\t0\t2.0\tenterOrderPage\t1554652800';
 
 /** The sample line with field `index` replaced. */
 function withField(index: number, value: string): string {
@@ -45,7 +46,11 @@ describe('parseUserBehavior', () => {
     assert.deepEqual(parseUserBehavior(Buffer.from(SAMPLE, 'utf8')), parseUserBehavior(SAMPLE));
   });
 
-  for (const [name, ending] of [['CRLF', '\r\n'], ['LF', '\n'], ['CR', '\r']] as const) {
+  for (const [name, ending] of [
+    ['CRLF', '\r\n'],
+    ['LF', '\n'],
+    ['CR', '\r'],
+  ] as const) {
     it(`should tolerate and strip a trailing ${name}`, () => {
       const e = parseUserBehavior(SAMPLE + ending);
       assert.equal(e.eventTimeMs, 1_554_652_800_000);
@@ -56,7 +61,12 @@ describe('parseUserBehavior', () => {
 
   it('should accept the edges of every checked field', () => {
     const edge = parseUserBehavior(
-      formatUserBehavior({ uid: 'u'.repeat(128), phone: `+${'9'.repeat(16)}`, eventKey: 'x', eventTimeSec: 99_999_999_999 }),
+      formatUserBehavior({
+        uid: 'u'.repeat(128),
+        phone: `+${'9'.repeat(16)}`,
+        eventKey: 'x',
+        eventTimeSec: 99_999_999_999,
+      }),
     );
     assert.equal(edge.uid.length, 128);
     assert.equal(edge.phone, `+${'9'.repeat(16)}`);
@@ -69,31 +79,142 @@ describe('parseUserBehavior', () => {
     assert.equal(parseUserBehavior(Buffer.from(withField(6, '应用宝'))).fields[6], '应用宝');
   });
 
-  const rejected: { what: string; value: Buffer | string | null; reason: string; field?: number; mentions: string[] }[] = [
+  const rejected: {
+    what: string;
+    value: Buffer | string | null;
+    reason: string;
+    field?: number;
+    mentions: string[];
+  }[] = [
     { what: 'null (a tombstone)', value: null, reason: 'empty-value', mentions: ['value:', 'null'] },
     { what: 'an empty string', value: '', reason: 'empty-value', mentions: ['value:', 'empty'] },
     { what: 'an empty buffer', value: Buffer.alloc(0), reason: 'empty-value', mentions: ['value:', 'empty'] },
     { what: 'only a line break', value: '\r\n', reason: 'empty-value', mentions: ['value:', 'empty line'] },
-    { what: 'bytes that are not UTF-8', value: Buffer.from([0x36, 0x31, 0xff, 0xfe, 0x09]), reason: 'encoding', mentions: ['UTF-8', '5 bytes'] },
-    { what: '16 fields', value: SAMPLE.split('\t').slice(0, 16).join('\t'), reason: 'field-count', mentions: ['expected 17 tab-separated fields', 'got 16'] },
+    {
+      what: 'bytes that are not UTF-8',
+      value: Buffer.from([0x36, 0x31, 0xff, 0xfe, 0x09]),
+      reason: 'encoding',
+      mentions: ['UTF-8', '5 bytes'],
+    },
+    {
+      what: '16 fields',
+      value: SAMPLE.split('\t').slice(0, 16).join('\t'),
+      reason: 'field-count',
+      mentions: ['expected 17 tab-separated fields', 'got 16'],
+    },
     { what: '18 fields', value: `${SAMPLE}\textra`, reason: 'field-count', mentions: ['expected 17', 'got 18'] },
-    { what: 'comma-separated fields', value: SAMPLE.replaceAll('\t', ','), reason: 'field-count', mentions: ['expected 17', 'got 1'] },
-    { what: 'an empty uid', value: withField(0, ''), reason: 'empty-uid', field: 0, mentions: ['field 0 (uid)', 'non-empty', 'got ""'] },
-    { what: 'a 129-character uid', value: withField(0, 'u'.repeat(129)), reason: 'uid-too-long', field: 0, mentions: ['field 0 (uid)', 'at most 128', '129 characters'] },
-    { what: 'an empty phone', value: withField(9, ''), reason: 'bad-phone', field: 9, mentions: ['field 9 (phone)', '1 to 16 digits', 'got ""'] },
-    { what: 'a non-numeric phone', value: withField(9, 'abc'), reason: 'bad-phone', field: 9, mentions: ['field 9 (phone)', 'got "abc"'] },
-    { what: 'a phone with dashes', value: withField(9, '187-0146-1024'), reason: 'bad-phone', field: 9, mentions: ['"187-0146-1024"'] },
+    {
+      what: 'comma-separated fields',
+      value: SAMPLE.replaceAll('\t', ','),
+      reason: 'field-count',
+      mentions: ['expected 17', 'got 1'],
+    },
+    {
+      what: 'an empty uid',
+      value: withField(0, ''),
+      reason: 'empty-uid',
+      field: 0,
+      mentions: ['field 0 (uid)', 'non-empty', 'got ""'],
+    },
+    {
+      what: 'a 129-character uid',
+      value: withField(0, 'u'.repeat(129)),
+      reason: 'uid-too-long',
+      field: 0,
+      mentions: ['field 0 (uid)', 'at most 128', '129 characters'],
+    },
+    {
+      what: 'an empty phone',
+      value: withField(9, ''),
+      reason: 'bad-phone',
+      field: 9,
+      mentions: ['field 9 (phone)', '1 to 16 digits', 'got ""'],
+    },
+    {
+      what: 'a non-numeric phone',
+      value: withField(9, 'abc'),
+      reason: 'bad-phone',
+      field: 9,
+      mentions: ['field 9 (phone)', 'got "abc"'],
+    },
+    {
+      what: 'a phone with dashes',
+      value: withField(9, '187-0146-1024'),
+      reason: 'bad-phone',
+      field: 9,
+      mentions: ['"187-0146-1024"'],
+    },
     { what: 'a lone "+" phone', value: withField(9, '+'), reason: 'bad-phone', field: 9, mentions: ['got "+"'] },
-    { what: 'a "+" inside the phone', value: withField(9, '1+23'), reason: 'bad-phone', field: 9, mentions: ['got "1+23"'] },
-    { what: 'a 17-digit phone', value: withField(9, '1'.repeat(17)), reason: 'bad-phone', field: 9, mentions: ['field 9 (phone)'] },
-    { what: 'an empty eventKey', value: withField(15, ''), reason: 'empty-event-key', field: 15, mentions: ['field 15 (eventKey)', 'got ""'] },
-    { what: 'a non-numeric event time', value: withField(16, 'abc'), reason: 'bad-event-time', field: 16, mentions: ['field 16 (eventTime): expected epoch seconds as an integer', 'got "abc"'] },
-    { what: 'an event time in milliseconds', value: withField(16, '1554652800000'), reason: 'bad-event-time', field: 16, mentions: ['field 16 (eventTime)', '"1554652800000"'] },
-    { what: 'a fractional event time', value: withField(16, '1554652800.5'), reason: 'bad-event-time', field: 16, mentions: ['"1554652800.5"'] },
-    { what: 'a negative event time', value: withField(16, '-1'), reason: 'bad-event-time', field: 16, mentions: ['"-1"'] },
-    { what: 'an empty event time', value: withField(16, ''), reason: 'bad-event-time', field: 16, mentions: ['field 16 (eventTime)', 'got ""'] },
-    { what: 'an event time with a space', value: withField(16, ' 1554652800'), reason: 'bad-event-time', field: 16, mentions: ['" 1554652800"'] },
-    { what: 'an ISO event time', value: withField(16, '2019-04-07T16:00:00Z'), reason: 'bad-event-time', field: 16, mentions: ['"2019-04-07T16:00:00Z"'] },
+    {
+      what: 'a "+" inside the phone',
+      value: withField(9, '1+23'),
+      reason: 'bad-phone',
+      field: 9,
+      mentions: ['got "1+23"'],
+    },
+    {
+      what: 'a 17-digit phone',
+      value: withField(9, '1'.repeat(17)),
+      reason: 'bad-phone',
+      field: 9,
+      mentions: ['field 9 (phone)'],
+    },
+    {
+      what: 'an empty eventKey',
+      value: withField(15, ''),
+      reason: 'empty-event-key',
+      field: 15,
+      mentions: ['field 15 (eventKey)', 'got ""'],
+    },
+    {
+      what: 'a non-numeric event time',
+      value: withField(16, 'abc'),
+      reason: 'bad-event-time',
+      field: 16,
+      mentions: ['field 16 (eventTime): expected epoch seconds as an integer', 'got "abc"'],
+    },
+    {
+      what: 'an event time in milliseconds',
+      value: withField(16, '1554652800000'),
+      reason: 'bad-event-time',
+      field: 16,
+      mentions: ['field 16 (eventTime)', '"1554652800000"'],
+    },
+    {
+      what: 'a fractional event time',
+      value: withField(16, '1554652800.5'),
+      reason: 'bad-event-time',
+      field: 16,
+      mentions: ['"1554652800.5"'],
+    },
+    {
+      what: 'a negative event time',
+      value: withField(16, '-1'),
+      reason: 'bad-event-time',
+      field: 16,
+      mentions: ['"-1"'],
+    },
+    {
+      what: 'an empty event time',
+      value: withField(16, ''),
+      reason: 'bad-event-time',
+      field: 16,
+      mentions: ['field 16 (eventTime)', 'got ""'],
+    },
+    {
+      what: 'an event time with a space',
+      value: withField(16, ' 1554652800'),
+      reason: 'bad-event-time',
+      field: 16,
+      mentions: ['" 1554652800"'],
+    },
+    {
+      what: 'an ISO event time',
+      value: withField(16, '2019-04-07T16:00:00Z'),
+      reason: 'bad-event-time',
+      field: 16,
+      mentions: ['"2019-04-07T16:00:00Z"'],
+    },
   ];
   for (const c of rejected) {
     it(`should reject ${c.what} with reason ${c.reason} and say what was expected and found`, () => {
@@ -101,7 +222,11 @@ describe('parseUserBehavior', () => {
       assert.equal(err.reason, c.reason);
       assert.equal(err.code, 'MALFORMED_RECORD');
       assert.equal(err.field, c.field);
-      for (const m of c.mentions) assert.ok(err.message.includes(m), `message ${JSON.stringify(err.message)} should mention ${JSON.stringify(m)}`);
+      for (const m of c.mentions)
+        assert.ok(
+          err.message.includes(m),
+          `message ${JSON.stringify(err.message)} should mention ${JSON.stringify(m)}`,
+        );
     });
   }
 
@@ -132,7 +257,15 @@ describe('parseUserBehavior', () => {
 
 describe('formatUserBehavior', () => {
   it('should reproduce the format sample line from its four used fields (defaults are the sample values)', () => {
-    assert.equal(formatUserBehavior({ uid: '61024', phone: '18701461024', eventKey: 'enterOrderPage', eventTimeSec: 1_554_652_800 }), SAMPLE);
+    assert.equal(
+      formatUserBehavior({
+        uid: '61024',
+        phone: '18701461024',
+        eventKey: 'enterOrderPage',
+        eventTimeSec: 1_554_652_800,
+      }),
+      SAMPLE,
+    );
   });
 
   it('should round-trip every field through parseUserBehavior', () => {
@@ -158,7 +291,23 @@ describe('formatUserBehavior', () => {
     assert.equal(e.eventKey, input.eventKey);
     assert.equal(e.eventTimeMs, input.eventTimeSec * 1000);
     assert.deepEqual(e.fields, [
-      'u-42', 'd-9', 'F', '0', '1', 'android', 'weixin', '5g', '10.1.2.0', '+8613800138000', '1', '0', '1', '0', '3.0', 'addCart', '1700000123',
+      'u-42',
+      'd-9',
+      'F',
+      '0',
+      '1',
+      'android',
+      'weixin',
+      '5g',
+      '10.1.2.0',
+      '+8613800138000',
+      '1',
+      '0',
+      '1',
+      '0',
+      '3.0',
+      'addCart',
+      '1700000123',
     ]);
   });
 

@@ -15,7 +15,9 @@ interface Seen {
   count: number;
   offsets: bigint[];
 }
-interface Val { offset: bigint }
+interface Val {
+  offset: bigint;
+}
 
 const collect: Aggregator<Val, Seen> = {
   create: (v) => ({ count: 1, offsets: [v.offset] }),
@@ -74,8 +76,14 @@ describe('PartitionWindowEngine: aggregation and lateness', () => {
     assert.equal(e.liveKeyCount, keysBefore);
     e.add(rec(2, 1_000_000), 0);
     const all = summary(e.closeDue(0));
-    assert.ok(all.every((w) => !('late-key' in w.keys)), 'late record appears in no window');
-    assert.ok(all.every((w) => w.start >= 60_000), 'no window was created for it');
+    assert.ok(
+      all.every((w) => !('late-key' in w.keys)),
+      'late record appears in no window',
+    );
+    assert.ok(
+      all.every((w) => w.start >= 60_000),
+      'no window was created for it',
+    );
   });
 
   it('should put a record some of whose windows are final only into the open ones', () => {
@@ -124,7 +132,10 @@ describe('PartitionWindowEngine: aggregation and lateness', () => {
     e.add({ offset: 3n, eventTimeMs: 200_000, key: 'a', value: 1 }, 0);
     const [first] = e.closeDue(0);
     assert.deepEqual(first.window, { start: 0, end: 60_000 });
-    assert.deepEqual([...first.entries].sort(), [['a', 5], ['b', 7]]);
+    assert.deepEqual([...first.entries].sort(), [
+      ['a', 5],
+      ['b', 7],
+    ]);
   });
 
   it('should count live keys per open window and release them when windows are handed out', () => {
@@ -239,7 +250,12 @@ describe('PartitionWindowEngine: idle advance', () => {
   });
 
   it('should count idleness from engine creation when no record arrived yet (restored watermark)', () => {
-    const e = new PartitionWindowEngine<string, Val, Seen>(SPEC, collect, { nextOffset: 7n, watermarkMs: 100_000 }, 5_000);
+    const e = new PartitionWindowEngine<string, Val, Seen>(
+      SPEC,
+      collect,
+      { nextOffset: 7n, watermarkMs: 100_000 },
+      5_000,
+    );
     e.closeDue(5_000 + 9_999);
     assert.equal(e.watermarkMs, 100_000);
     e.closeDue(5_000 + 12_000);

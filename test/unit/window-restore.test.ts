@@ -89,12 +89,20 @@ function generate(seed: number, count: number, spec: WindowSpec): Batch[] {
       cursor += Math.floor(rnd() * (spec.advanceMs / 5));
       const roll = rnd();
       let t: number;
-      if (roll < 0.08) t = cursor - Math.floor(rnd() * 2 * spec.sizeMs); // often beyond grace
-      else if (roll < 0.13) t = cursor - (cursor % spec.advanceMs); // exactly on a boundary
+      if (roll < 0.08)
+        t = cursor - Math.floor(rnd() * 2 * spec.sizeMs); // often beyond grace
+      else if (roll < 0.13)
+        t = cursor - (cursor % spec.advanceMs); // exactly on a boundary
       else t = cursor - Math.floor(rnd() * (spec.graceMs + 1));
       const kindRoll = rnd();
       const kind = kindRoll < 0.1 ? 'observe' : kindRoll < 0.15 ? 'skip' : 'add';
-      records.push({ offset, eventTimeMs: t, key: `user-${Math.floor(rnd() * 6)}`, value: Math.floor(rnd() * 100), kind });
+      records.push({
+        offset,
+        eventTimeMs: t,
+        key: `user-${Math.floor(rnd() * 6)}`,
+        value: Math.floor(rnd() * 100),
+        kind,
+      });
     }
     batches.push({ nowMs, records });
   }
@@ -181,7 +189,11 @@ describe('PartitionWindowEngine: random stream against the definition', () => {
         const wm = watermarkAfter.get(r.offset)!;
         if (r.kind === 'skip') {
           assert.equal(outcomes.get(r.offset), 'skipped');
-          assert.equal(wm, maxT === -Infinity ? null : maxT - spec.graceMs, 'a skipped record does not move the watermark');
+          assert.equal(
+            wm,
+            maxT === -Infinity ? null : maxT - spec.graceMs,
+            'a skipped record does not move the watermark',
+          );
           assert.ok(!placed.has(r.offset));
           continue;
         }
@@ -251,7 +263,10 @@ describe('PartitionWindowEngine: exactly-once restore', () => {
           assert.deepEqual(snapshot(e), original.snapshots[b]);
         }
       }
-      assert.ok(replayed > 300 && replayedLate > 10, `replays exercised (${replayed} replayed, ${replayedLate} replayed-late)`);
+      assert.ok(
+        replayed > 300 && replayedLate > 10,
+        `replays exercised (${replayed} replayed, ${replayedLate} replayed-late)`,
+      );
       assert.ok(nonTrivialRestores > batches.length / 2);
     });
   }

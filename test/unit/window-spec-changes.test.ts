@@ -11,8 +11,10 @@ describe('windowSpecChanges', () => {
   });
 
   it('names each changed field with its old and new value, in size, advance, grace order', () => {
-    assert.deepEqual(windowSpecChanges(OLD, { sizeMs: 120_000, advanceMs: 60_000, graceMs: 5_000 }),
-      ['size 60000 -> 120000 ms', 'advance 30000 -> 60000 ms']);
+    assert.deepEqual(windowSpecChanges(OLD, { sizeMs: 120_000, advanceMs: 60_000, graceMs: 5_000 }), [
+      'size 60000 -> 120000 ms',
+      'advance 30000 -> 60000 ms',
+    ]);
     assert.deepEqual(windowSpecChanges(OLD, { ...OLD, graceMs: 0 }), ['grace 5000 -> 0 ms']);
   });
 
@@ -21,8 +23,10 @@ describe('windowSpecChanges', () => {
   });
 
   it('reports a setting the job no longer has as "none"', () => {
-    assert.deepEqual(windowSpecChanges(OLD, { sizeMs: null, advanceMs: null, graceMs: 5_000 }),
-      ['size 60000 -> none ms', 'advance 30000 -> none ms']);
+    assert.deepEqual(windowSpecChanges(OLD, { sizeMs: null, advanceMs: null, graceMs: 5_000 }), [
+      'size 60000 -> none ms',
+      'advance 30000 -> none ms',
+    ]);
   });
 
   it('makes a refusal that names the change and the way out', () => {

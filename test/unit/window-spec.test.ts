@@ -30,7 +30,11 @@ describe('validateWindowSpec', () => {
   });
 
   it('should accept tumbling windows (advance equal to size) and zero grace', () => {
-    assert.deepEqual(validateWindowSpec({ ...SPEC, advanceMs: 60_000, graceMs: 0 }), { ...SPEC, advanceMs: 60_000, graceMs: 0 });
+    assert.deepEqual(validateWindowSpec({ ...SPEC, advanceMs: 60_000, graceMs: 0 }), {
+      ...SPEC,
+      advanceMs: 60_000,
+      graceMs: 0,
+    });
   });
 
   it('should name sizeMs when it is not a multiple of advanceMs', () => {
@@ -50,7 +54,11 @@ describe('validateWindowSpec', () => {
   });
 
   it('should name graceMs when it is negative or not an integer', () => {
-    expectSpecError({ ...SPEC, graceMs: -1 }, 'graceMs', /graceMs must be an integer number of milliseconds >= 0, got -1/);
+    expectSpecError(
+      { ...SPEC, graceMs: -1 },
+      'graceMs',
+      /graceMs must be an integer number of milliseconds >= 0, got -1/,
+    );
     expectSpecError({ ...SPEC, graceMs: Number.NaN }, 'graceMs', /got NaN/);
   });
 

@@ -38,9 +38,10 @@ function decodeRing(text, [x0, y0]) {
 if (!source.UTF8Encoding) throw new Error('not an echarts 4 UTF8Encoding map file');
 const features = source.features.map((f) => {
   const { type, coordinates, encodeOffsets } = f.geometry;
-  const decoded = type === 'Polygon'
-    ? coordinates.map((ring, r) => decodeRing(ring, encodeOffsets[r]))
-    : coordinates.map((polygon, p) => polygon.map((ring, r) => decodeRing(ring, encodeOffsets[p][r])));
+  const decoded =
+    type === 'Polygon'
+      ? coordinates.map((ring, r) => decodeRing(ring, encodeOffsets[r]))
+      : coordinates.map((polygon, p) => polygon.map((ring, r) => decodeRing(ring, encodeOffsets[p][r])));
   return {
     type: 'Feature',
     id: f.id,

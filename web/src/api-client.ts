@@ -52,7 +52,11 @@ export class ApiClient {
   readonly ws: Client;
   private readonly httpUrl: string;
 
-  constructor(private readonly apiKey: string, onConnection: (e: ConnectionEvent) => void, origin = window.location.origin) {
+  constructor(
+    private readonly apiKey: string,
+    onConnection: (e: ConnectionEvent) => void,
+    origin = window.location.origin,
+  ) {
     this.httpUrl = `${origin}/graphql`;
     let pongTimer: ReturnType<typeof setTimeout> | undefined;
     this.ws = createClient({
@@ -111,7 +115,8 @@ export class ApiClient {
     }
     const first = body.errors?.[0];
     if (first) throw new GraphQLRequestError(first.message, first.extensions?.code ?? 'GRAPHQL_ERROR');
-    if (!body.data) throw new GraphQLRequestError(`the service answered ${res.status} without data`, `HTTP_${res.status}`);
+    if (!body.data)
+      throw new GraphQLRequestError(`the service answered ${res.status} without data`, `HTTP_${res.status}`);
     return body.data;
   }
 
@@ -128,19 +133,30 @@ export class ApiClient {
     onError: (err: GraphQLRequestError) => void,
   ): () => void {
     // graphql-ws serialises the same payload object at every (re)subscription: a getter is read each time.
-    const payload = typeof variables === 'function'
-      ? { query, get variables() { return variables(); } }
-      : { query, variables };
+    const payload =
+      typeof variables === 'function'
+        ? {
+            query,
+            get variables() {
+              return variables();
+            },
+          }
+        : { query, variables };
     return this.ws.subscribe<T>(payload, {
       next: (result) => {
         const first = result.errors?.[0];
-        if (first) onError(new GraphQLRequestError(first.message, (first.extensions?.code as string | undefined) ?? 'GRAPHQL_ERROR'));
+        if (first)
+          onError(
+            new GraphQLRequestError(first.message, (first.extensions?.code as string | undefined) ?? 'GRAPHQL_ERROR'),
+          );
         else if (result.data) onData(result.data);
       },
       error: (err) => {
         const list = Array.isArray(err) ? err : [err];
         const first = list[0] as { message?: string; extensions?: { code?: string } } | undefined;
-        onError(new GraphQLRequestError(first?.message ?? String(err), first?.extensions?.code ?? 'SUBSCRIPTION_ERROR'));
+        onError(
+          new GraphQLRequestError(first?.message ?? String(err), first?.extensions?.code ?? 'SUBSCRIPTION_ERROR'),
+        );
       },
       complete: () => undefined, // nothing to release: the caller's unsubscribe ends the subscription
     });

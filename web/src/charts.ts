@@ -6,7 +6,16 @@ import { yuanToFen } from './dashboard-state';
 import guangdong from './geo/guangdong.json';
 import type { CityStats, HotProduct, RechargeMinute } from './operations';
 
-echarts.use([MapChart, BarChart, LineChart, GridComponent, LegendComponent, TooltipComponent, VisualMapComponent, CanvasRenderer]);
+echarts.use([
+  MapChart,
+  BarChart,
+  LineChart,
+  GridComponent,
+  LegendComponent,
+  TooltipComponent,
+  VisualMapComponent,
+  CanvasRenderer,
+]);
 
 /** The name the province's geometry is registered under. Its features are named like the API's `cityName` (广州市, ...). */
 export const MAP_NAME = 'guangdong';
@@ -26,7 +35,12 @@ export interface Charts {
   hotProducts: echarts.ECharts;
 }
 
-export function createCharts(el: { map: HTMLElement; topCities: HTMLElement; perMinute: HTMLElement; hotProducts: HTMLElement }): Charts {
+export function createCharts(el: {
+  map: HTMLElement;
+  topCities: HTMLElement;
+  perMinute: HTMLElement;
+  hotProducts: HTMLElement;
+}): Charts {
   const charts: Charts = {
     map: echarts.init(el.map),
     topCities: echarts.init(el.topCities),
@@ -55,48 +69,60 @@ export function createCharts(el: { map: HTMLElement; topCities: HTMLElement; per
       textStyle: { color: MUTED },
       inRange: { color: ['#f1f5f9', '#fde68a', '#f97316', '#b91c1c'] },
     },
-    series: [{
-      type: 'map',
-      name: 'failed recharges',
-      map: MAP_NAME,
-      // The GeoJSON's `name` property is the key: the same Chinese names as `cityName`.
-      nameProperty: 'name',
-      layoutCenter: ['50%', '50%'],
-      layoutSize: '100%',
-      label: {
-        show: true,
-        fontSize: 10,
-        color: TEXT,
-        // A halo keeps the text readable on the darkest reds.
-        textBorderColor: 'rgba(255,255,255,0.85)',
-        textBorderWidth: 2,
-        formatter: (p: { data?: MapDatum }) => (p.data ? (p.data.value > 0 ? `${p.data.nameEn} ${p.data.value}` : p.data.nameEn) : ''),
+    series: [
+      {
+        type: 'map',
+        name: 'failed recharges',
+        map: MAP_NAME,
+        // The GeoJSON's `name` property is the key: the same Chinese names as `cityName`.
+        nameProperty: 'name',
+        layoutCenter: ['50%', '50%'],
+        layoutSize: '100%',
+        label: {
+          show: true,
+          fontSize: 10,
+          color: TEXT,
+          // A halo keeps the text readable on the darkest reds.
+          textBorderColor: 'rgba(255,255,255,0.85)',
+          textBorderWidth: 2,
+          formatter: (p: { data?: MapDatum }) =>
+            p.data ? (p.data.value > 0 ? `${p.data.nameEn} ${p.data.value}` : p.data.nameEn) : '',
+        },
+        emphasis: { label: { show: true, fontWeight: 'bold' }, itemStyle: { areaColor: '#93c5fd' } },
+        itemStyle: { borderColor: '#ffffff', borderWidth: 0.8 },
+        // Short colour transitions: the map is redrawn up to twice a second.
+        animationDurationUpdate: 200,
+        data: [],
       },
-      emphasis: { label: { show: true, fontWeight: 'bold' }, itemStyle: { areaColor: '#93c5fd' } },
-      itemStyle: { borderColor: '#ffffff', borderWidth: 0.8 },
-      // Short colour transitions: the map is redrawn up to twice a second.
-      animationDurationUpdate: 200,
-      data: [],
-    }],
+    ],
   });
   charts.topCities.setOption({
     grid: { left: 80, right: 130, top: 8, bottom: 34 },
     tooltip: { trigger: 'axis', axisPointer: { type: 'shadow' } },
-    xAxis: { type: 'value', name: 'orders', nameLocation: 'middle', nameGap: 24, minInterval: 1, axisLabel: { color: MUTED } },
-    yAxis: { type: 'category', inverse: true, data: [], axisLabel: { color: TEXT } },
-    series: [{
-      type: 'bar',
+    xAxis: {
+      type: 'value',
       name: 'orders',
-      barMaxWidth: 22,
-      itemStyle: { color: '#2563eb', borderRadius: [0, 4, 4, 0] },
-      label: {
-        show: true,
-        position: 'right',
-        color: TEXT,
-        formatter: (p: { data: TopCityDatum }) => `${p.data.value} · ${percent(p.data.successRate)} success`,
+      nameLocation: 'middle',
+      nameGap: 24,
+      minInterval: 1,
+      axisLabel: { color: MUTED },
+    },
+    yAxis: { type: 'category', inverse: true, data: [], axisLabel: { color: TEXT } },
+    series: [
+      {
+        type: 'bar',
+        name: 'orders',
+        barMaxWidth: 22,
+        itemStyle: { color: '#2563eb', borderRadius: [0, 4, 4, 0] },
+        label: {
+          show: true,
+          position: 'right',
+          color: TEXT,
+          formatter: (p: { data: TopCityDatum }) => `${p.data.value} · ${percent(p.data.successRate)} success`,
+        },
+        data: [],
       },
-      data: [],
-    }],
+    ],
   });
   charts.perMinute.setOption({
     grid: { left: 48, right: 64, top: 34, bottom: 28 },
@@ -116,16 +142,25 @@ export function createCharts(el: { map: HTMLElement; topCities: HTMLElement; per
   charts.hotProducts.setOption({
     grid: { left: 110, right: 48, top: 8, bottom: 34 },
     tooltip: { trigger: 'axis', axisPointer: { type: 'shadow' } },
-    xAxis: { type: 'value', name: 'clicks', nameLocation: 'middle', nameGap: 24, minInterval: 1, axisLabel: { color: MUTED } },
-    yAxis: { type: 'category', inverse: true, data: [], axisLabel: { color: TEXT } },
-    series: [{
-      type: 'bar',
+    xAxis: {
+      type: 'value',
       name: 'clicks',
-      barMaxWidth: 16,
-      itemStyle: { color: '#7c3aed', borderRadius: [0, 4, 4, 0] },
-      label: { show: true, position: 'right', color: TEXT },
-      data: [],
-    }],
+      nameLocation: 'middle',
+      nameGap: 24,
+      minInterval: 1,
+      axisLabel: { color: MUTED },
+    },
+    yAxis: { type: 'category', inverse: true, data: [], axisLabel: { color: TEXT } },
+    series: [
+      {
+        type: 'bar',
+        name: 'clicks',
+        barMaxWidth: 16,
+        itemStyle: { color: '#7c3aed', borderRadius: [0, 4, 4, 0] },
+        label: { show: true, position: 'right', color: TEXT },
+        data: [],
+      },
+    ],
   });
   window.addEventListener('resize', () => {
     for (const c of Object.values(charts) as echarts.ECharts[]) c.resize();
@@ -145,7 +180,12 @@ export interface MapDatum {
 
 export function renderMap(chart: echarts.ECharts, cities: readonly CityStats[]): void {
   const data: MapDatum[] = cities.map((c) => ({
-    name: c.cityName, value: c.failed, cityCode: c.cityCode, nameEn: c.cityNameEn, orders: c.orders, successRate: c.successRate,
+    name: c.cityName,
+    value: c.failed,
+    cityCode: c.cityCode,
+    nameEn: c.cityNameEn,
+    orders: c.orders,
+    successRate: c.successRate,
   }));
   const max = Math.max(1, ...data.map((d) => d.value));
   chart.setOption({ visualMap: { max }, series: [{ data }] });
@@ -160,7 +200,9 @@ export interface TopCityDatum {
 export function renderTopCities(chart: echarts.ECharts, top: readonly CityStats[]): void {
   chart.setOption({
     yAxis: { data: top.map((c) => c.cityNameEn) },
-    series: [{ data: top.map((c): TopCityDatum => ({ value: c.orders, cityCode: c.cityCode, successRate: c.successRate })) }],
+    series: [
+      { data: top.map((c): TopCityDatum => ({ value: c.orders, cityCode: c.cityCode, successRate: c.successRate })) },
+    ],
   });
 }
 

@@ -1,6 +1,7 @@
 import type { ConnectionEvent } from './api-client';
 
-const clock = (ms: number) => new Date(ms).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false });
+const clock = (ms: number) =>
+  new Date(ms).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false });
 
 /**
  * The header's connection indicator, driven by graphql-ws's client events:
@@ -28,14 +29,23 @@ export class ConnectionIndicator {
       case 'connecting':
         if (e.retry) {
           this.attempts++;
-          if (this.downSince !== null) this.show('down', `Connection lost at ${clock(this.downSince)} — reconnecting (attempt ${this.attempts})…`, 'updates are paused; the page catches up when the connection is back');
+          if (this.downSince !== null)
+            this.show(
+              'down',
+              `Connection lost at ${clock(this.downSince)} — reconnecting (attempt ${this.attempts})…`,
+              'updates are paused; the page catches up when the connection is back',
+            );
         }
         return;
       case 'connected':
         if (this.downSince !== null) {
           const downS = Math.round((now - this.downSince) / 1000);
           this.reconnections++;
-          this.show('live', `Live · reconnected at ${clock(now)} after ${downS} s`, `connection lost at ${clock(this.downSince)}; missed updates were reloaded`);
+          this.show(
+            'live',
+            `Live · reconnected at ${clock(now)} after ${downS} s`,
+            `connection lost at ${clock(this.downSince)}; missed updates were reloaded`,
+          );
         } else {
           this.show('live', 'Live', `connected at ${clock(now)}`);
         }
@@ -48,9 +58,13 @@ export class ConnectionIndicator {
           this.downSince = now;
           if (this.everConnected) this.drops++;
         }
-        this.show('down', this.everConnected
-          ? `Connection lost at ${clock(this.downSince)} — reconnecting…`
-          : 'Cannot reach the service — retrying…', e.reason ? `closed: ${e.code} ${e.reason}` : `closed: ${e.code}`);
+        this.show(
+          'down',
+          this.everConnected
+            ? `Connection lost at ${clock(this.downSince)} — reconnecting…`
+            : 'Cannot reach the service — retrying…',
+          e.reason ? `closed: ${e.code} ${e.reason}` : `closed: ${e.code}`,
+        );
         return;
     }
   }

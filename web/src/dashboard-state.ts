@@ -16,7 +16,10 @@ export function fenToYuan(fen: bigint): string {
 }
 
 /** The province's totals of a day, summed over its cities the way `rechargeSummary` sums them (same fields and units as a city's). */
-export type ProvinceTotals = Pick<CityStats, 'orders' | 'succeeded' | 'failed' | 'successRate' | 'amount' | 'avgDurationMs'>;
+export type ProvinceTotals = Pick<
+  CityStats,
+  'orders' | 'succeeded' | 'failed' | 'successRate' | 'amount' | 'avgDurationMs'
+>;
 
 export function provinceTotals(cities: Iterable<CityStats>): ProvinceTotals {
   let orders = 0;

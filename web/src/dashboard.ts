@@ -4,10 +4,22 @@ import { ConnectionIndicator } from './connection-indicator';
 import { AbnormalFeed, CityBoard, lastHour, provinceTotals, throttle, topCities } from './dashboard-state';
 import { FeedView } from './feed-view';
 import {
-  ABNORMAL_USER_SUBSCRIPTION, CITY_METRICS_SUBSCRIPTION, FEED_PAGE, HOT_LIMIT, HOT_PRODUCTS_SUBSCRIPTION, SET_CALLBACK_STATUS,
+  ABNORMAL_USER_SUBSCRIPTION,
+  CITY_METRICS_SUBSCRIPTION,
+  FEED_PAGE,
+  HOT_LIMIT,
+  HOT_PRODUCTS_SUBSCRIPTION,
+  SET_CALLBACK_STATUS,
   STATUS_BATCH_MAX,
-  SNAPSHOT_QUERY, usersQuery, WINDOW_READS_QUERY,
-  type AbnormalUser, type AbnormalUserDetection, type CallbackStatus, type CityMetricsEvent, type DailyActiveUsers, type HotProduct,
+  SNAPSHOT_QUERY,
+  usersQuery,
+  WINDOW_READS_QUERY,
+  type AbnormalUser,
+  type AbnormalUserDetection,
+  type CallbackStatus,
+  type CityMetricsEvent,
+  type DailyActiveUsers,
+  type HotProduct,
   type HotProductsUpdate,
 } from './operations';
 import { requiredElement } from './required-element';
@@ -28,7 +40,8 @@ const HOUR_MS = 3_600_000;
 const RANKING_STEP_MS = 300_000;
 
 const $ = (selector: string): HTMLElement => requiredElement(document, selector, HTMLElement);
-const clock = (ms: number) => new Date(ms).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', hour12: false });
+const clock = (ms: number) =>
+  new Date(ms).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', hour12: false });
 const int = (n: number) => n.toLocaleString('en-US');
 
 /** What the page exposes as `window.__dashboard` for the browser test (and for curious operators in the console). */
@@ -74,13 +87,28 @@ export class Dashboard {
   private freshSnapshot = true;
   private unsubscribeCities: () => void = () => undefined;
 
-  constructor(apiKey: string, private readonly onUnauthorized: (message: string) => void) {
+  constructor(
+    apiKey: string,
+    private readonly onUnauthorized: (message: string) => void,
+  ) {
     this.indicator = new ConnectionIndicator($('#connection'));
-    this.charts = createCharts({ map: $('#map'), topCities: $('#top-cities'), perMinute: $('#per-minute'), hotProducts: $('#hot-products') });
+    this.charts = createCharts({
+      map: $('#map'),
+      topCities: $('#top-cities'),
+      perMinute: $('#per-minute'),
+      hotProducts: $('#hot-products'),
+    });
     this.api = new ApiClient(apiKey, (e) => this.onConnection(e));
-    this.feedView = new FeedView(requiredElement(document, '#feed tbody', HTMLTableSectionElement), (uid, status) => this.setStatus(uid, status), (user) => this.feed.update(user));
+    this.feedView = new FeedView(
+      requiredElement(document, '#feed tbody', HTMLTableSectionElement),
+      (uid, status) => this.setStatus(uid, status),
+      (user) => this.feed.update(user),
+    );
     this.redrawCities = throttle(() => this.renderCities(), CITY_REDRAW_INTERVAL_MS);
-    this.refreshWindowReads = throttle(() => void this.loadWindowReads().catch((err: unknown) => this.fail(err)), WINDOW_READS_INTERVAL_MS);
+    this.refreshWindowReads = throttle(
+      () => void this.loadWindowReads().catch((err: unknown) => this.fail(err)),
+      WINDOW_READS_INTERVAL_MS,
+    );
     this.handle = {
       charts: this.charts,
       ready: false,
@@ -100,7 +128,12 @@ export class Dashboard {
     this.subscribeCities();
     this.unsubscribe = [
       () => this.unsubscribeCities(),
-      this.api.subscribe(HOT_PRODUCTS_SUBSCRIPTION, { limit: HOT_LIMIT }, (d) => this.onHotProducts(d.hotProductsUpdated), onError),
+      this.api.subscribe(
+        HOT_PRODUCTS_SUBSCRIPTION,
+        { limit: HOT_LIMIT },
+        (d) => this.onHotProducts(d.hotProductsUpdated),
+        onError,
+      ),
       this.api.subscribe(ABNORMAL_USER_SUBSCRIPTION, {}, (d) => this.onAbnormalUser(d.abnormalUserDetected), onError),
     ];
     await this.loadSnapshot();
@@ -219,7 +252,8 @@ export class Dashboard {
       for (const u of uids) this.pendingStatus.delete(u);
       if (this.pendingStatus.size > 0) this.queueStatusRead([...this.pendingStatus][0]);
       const vars = Object.fromEntries(uids.map((u, i) => [`u${i}`, u]));
-      this.api.request(usersQuery(uids.length), vars)
+      this.api
+        .request(usersQuery(uids.length), vars)
         .then((result) => {
           uids.forEach((_, i) => {
             const user = result[`u${i}`];
@@ -257,13 +291,18 @@ export class Dashboard {
 
   private renderKpis(): void {
     const t = provinceTotals(this.board.cities());
-    const set = (id: string, text: string) => { $(`#${id}`).textContent = text; };
+    const set = (id: string, text: string) => {
+      $(`#${id}`).textContent = text;
+    };
     set('kpi-active-users', this.dau ? int(this.dau.activeUsers) : '–');
     set('kpi-new-users', this.dau ? int(this.dau.newUsers) : '–');
     set('kpi-orders', int(t.orders));
     set('kpi-failed', int(t.failed));
     set('kpi-success-rate', t.orders ? `${(t.successRate * 100).toFixed(1)}%` : '–');
-    set('kpi-amount', `¥${Number(t.amount).toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`);
+    set(
+      'kpi-amount',
+      `¥${Number(t.amount).toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`,
+    );
     $('#kpi-amount').title = `${t.amount} yuan (exact)`;
     set('kpi-duration', t.orders ? `${(t.avgDurationMs / 1000).toFixed(1)} s` : '–');
   }

@@ -4,7 +4,8 @@ import { requiredElement } from './required-element';
 /** Sets a user's callback status through the API; rejects with a GraphQLRequestError (its `code` is shown). */
 export type SetStatus = (uid: string, status: CallbackStatus) => Promise<AbnormalUser>;
 
-const time = (iso: string) => new Date(iso).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false });
+const time = (iso: string) =>
+  new Date(iso).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false });
 
 /**
  * The abnormal-order feed as a table, newest first, one row per user (keyed
@@ -14,7 +15,11 @@ const time = (iso: string) => new Date(iso).toLocaleTimeString([], { hour: '2-di
 export class FeedView {
   private readonly rows = new Map<string, HTMLTableRowElement>();
 
-  constructor(private readonly tbody: HTMLTableSectionElement, private readonly setStatus: SetStatus, private readonly onSaved: (user: AbnormalUser) => void) {}
+  constructor(
+    private readonly tbody: HTMLTableSectionElement,
+    private readonly setStatus: SetStatus,
+    private readonly onSaved: (user: AbnormalUser) => void,
+  ) {}
 
   render(users: readonly AbnormalUser[]): void {
     const keep = new Set(users.map((u) => u.uid));

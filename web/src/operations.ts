@@ -41,7 +41,13 @@ export type HotProductsUpdate = DashboardHotProductsSubscription['hotProductsUpd
 export type AbnormalUserDetection = DashboardAbnormalUserDetectedSubscription['abnormalUserDetected'];
 
 /** Every value of `CallbackStatus`, in the order of the feed's select. */
-export const CALLBACK_STATUSES = ['PENDING', 'CONTACTED', 'CONVERTED', 'DECLINED', 'UNREACHABLE'] as const satisfies readonly CallbackStatus[];
+export const CALLBACK_STATUSES = [
+  'PENDING',
+  'CONTACTED',
+  'CONVERTED',
+  'DECLINED',
+  'UNREACHABLE',
+] as const satisfies readonly CallbackStatus[];
 
 /** A row of the abnormal-order feed: an `UnpaidUser`, or an `AbnormalUserDetection` before its status is known. */
 export type AbnormalUser = Omit<AbnormalUserFieldsFragment, 'callbackStatus'> & {
@@ -58,12 +64,20 @@ export const TOP_CITIES = 5;
 
 const USER_FIELDS = /* GraphQL */ `
   fragment AbnormalUserFields on UnpaidUser {
-    uid phone enterOrderCount windowStart windowEnd callbackStatus
+    uid
+    phone
+    enterOrderCount
+    windowStart
+    windowEnd
+    callbackStatus
   }
 `;
 const HOT_FIELDS = /* GraphQL */ `
   fragment HotProductFields on HotProduct {
-    rank productId clicks category
+    rank
+    productId
+    clicks
+    category
   }
 `;
 
@@ -76,9 +90,20 @@ const HOT_FIELDS = /* GraphQL */ `
  */
 export const SNAPSHOT_QUERY: Operation<DashboardSnapshotQuery, DashboardSnapshotQueryVariables> = /* GraphQL */ `
   query DashboardSnapshot($hotLimit: Int!, $feedPage: Int!) {
-    rechargeSummary { date }
-    hotProducts(limit: $hotLimit) { ...HotProductFields }
-    unpaidUsers(first: $feedPage) { totalCount edges { node { ...AbnormalUserFields } } }
+    rechargeSummary {
+      date
+    }
+    hotProducts(limit: $hotLimit) {
+      ...HotProductFields
+    }
+    unpaidUsers(first: $feedPage) {
+      totalCount
+      edges {
+        node {
+          ...AbnormalUserFields
+        }
+      }
+    }
   }
   ${HOT_FIELDS}
   ${USER_FIELDS}
@@ -89,12 +114,22 @@ export const SNAPSHOT_QUERY: Operation<DashboardSnapshotQuery, DashboardSnapshot
  * active users): read at load and again when a subscription event says the
  * streams moved (throttled), never on a timer.
  */
-export const WINDOW_READS_QUERY: Operation<DashboardWindowReadsQuery, DashboardWindowReadsQueryVariables> = /* GraphQL */ `
-  query DashboardWindowReads($from: DateTime!, $to: DateTime!, $date: Date!) {
-    rechargePerMinute(from: $from, to: $to) { minuteStart orders failed amount }
-    dailyActiveUsers(from: $date, to: $date) { date activeUsers newUsers }
-  }
-`;
+export const WINDOW_READS_QUERY: Operation<DashboardWindowReadsQuery, DashboardWindowReadsQueryVariables> =
+  /* GraphQL */ `
+    query DashboardWindowReads($from: DateTime!, $to: DateTime!, $date: Date!) {
+      rechargePerMinute(from: $from, to: $to) {
+        minuteStart
+        orders
+        failed
+        amount
+      }
+      dailyActiveUsers(from: $date, to: $date) {
+        date
+        activeUsers
+        newUsers
+      }
+    }
+  `;
 
 /** Most users whose status one {@link usersQuery} reads. */
 export const STATUS_BATCH_MAX = 20;
@@ -107,17 +142,23 @@ export const STATUS_BATCH_MAX = 20;
  */
 export function usersQuery(count: number): Operation<UsersResult, Record<`u${number}`, string>> {
   const vars = Array.from({ length: count }, (_, i) => `$u${i}: ID!`).join(', ');
-  const fields = Array.from({ length: count }, (_, i) => `u${i}: unpaidUser(uid: $u${i}) { ...AbnormalUserFields }`).join('\n');
+  const fields = Array.from(
+    { length: count },
+    (_, i) => `u${i}: unpaidUser(uid: $u${i}) { ...AbnormalUserFields }`,
+  ).join('\n');
   return `query UnpaidUsersByUid(${vars}) {\ntotal: unpaidUsers(first: 0) { totalCount }\n${fields}\n}\n${USER_FIELDS}`;
 }
 export type UsersResult = { total: { totalCount: number } } & Record<`u${number}`, AbnormalUserFieldsFragment | null>;
 
-export const SET_CALLBACK_STATUS: Operation<SetCallbackStatusMutation, SetCallbackStatusMutationVariables> = /* GraphQL */ `
-  mutation SetCallbackStatus($uid: ID!, $status: CallbackStatus!) {
-    setCallbackStatus(uid: $uid, status: $status) { ...AbnormalUserFields }
-  }
-  ${USER_FIELDS}
-`;
+export const SET_CALLBACK_STATUS: Operation<SetCallbackStatusMutation, SetCallbackStatusMutationVariables> =
+  /* GraphQL */ `
+    mutation SetCallbackStatus($uid: ID!, $status: CallbackStatus!) {
+      setCallbackStatus(uid: $uid, status: $status) {
+        ...AbnormalUserFields
+      }
+    }
+    ${USER_FIELDS}
+  `;
 
 /**
  * The cities: with `snapshot: true` (no cursor yet) today's values of every
@@ -125,24 +166,58 @@ export const SET_CALLBACK_STATUS: Operation<SetCallbackStatusMutation, SetCallba
  * cursor>` resumes exactly where the page left off (no re-read, nothing
  * missed). Progress events keep the cursor current on a quiet stream.
  */
-export const CITY_METRICS_SUBSCRIPTION: Operation<DashboardCityMetricsSubscription, DashboardCityMetricsSubscriptionVariables> = /* GraphQL */ `
+export const CITY_METRICS_SUBSCRIPTION: Operation<
+  DashboardCityMetricsSubscription,
+  DashboardCityMetricsSubscriptionVariables
+> = /* GraphQL */ `
   subscription DashboardCityMetrics($after: String, $snapshot: Boolean) {
     cityMetricsUpdated(after: $after, snapshot: $snapshot, withProgress: true) {
-      kind cursor date cityCode cityName cityNameEn orders succeeded failed successRate amount avgDurationMs
+      kind
+      cursor
+      date
+      cityCode
+      cityName
+      cityNameEn
+      orders
+      succeeded
+      failed
+      successRate
+      amount
+      avgDurationMs
     }
   }
 `;
 /** An event of {@link CITY_METRICS_SUBSCRIPTION}. */
 export type CityMetricsEvent = DashboardCityMetricsSubscription['cityMetricsUpdated'];
 /** Variables: `{ limit: HOT_LIMIT }`. */
-export const HOT_PRODUCTS_SUBSCRIPTION: Operation<DashboardHotProductsSubscription, DashboardHotProductsSubscriptionVariables> = /* GraphQL */ `
+export const HOT_PRODUCTS_SUBSCRIPTION: Operation<
+  DashboardHotProductsSubscription,
+  DashboardHotProductsSubscriptionVariables
+> = /* GraphQL */ `
   subscription DashboardHotProducts($limit: Int!) {
-    hotProductsUpdated(limit: $limit) { windowStart windowEnd products { ...HotProductFields } }
+    hotProductsUpdated(limit: $limit) {
+      windowStart
+      windowEnd
+      products {
+        ...HotProductFields
+      }
+    }
   }
   ${HOT_FIELDS}
 `;
-export const ABNORMAL_USER_SUBSCRIPTION: Operation<DashboardAbnormalUserDetectedSubscription, DashboardAbnormalUserDetectedSubscriptionVariables> = /* GraphQL */ `
-  subscription DashboardAbnormalUserDetected { abnormalUserDetected { uid phone enterOrderCount windowStart windowEnd } }
+export const ABNORMAL_USER_SUBSCRIPTION: Operation<
+  DashboardAbnormalUserDetectedSubscription,
+  DashboardAbnormalUserDetectedSubscriptionVariables
+> = /* GraphQL */ `
+  subscription DashboardAbnormalUserDetected {
+    abnormalUserDetected {
+      uid
+      phone
+      enterOrderCount
+      windowStart
+      windowEnd
+    }
+  }
 `;
 /**
  * Every document the dashboard sends, text exactly as sent: `npm run build`
@@ -151,8 +226,12 @@ export const ABNORMAL_USER_SUBSCRIPTION: Operation<DashboardAbnormalUserDetected
  */
 export function dashboardDocuments(): string[] {
   return [
-    SNAPSHOT_QUERY, WINDOW_READS_QUERY, SET_CALLBACK_STATUS,
-    CITY_METRICS_SUBSCRIPTION, HOT_PRODUCTS_SUBSCRIPTION, ABNORMAL_USER_SUBSCRIPTION,
+    SNAPSHOT_QUERY,
+    WINDOW_READS_QUERY,
+    SET_CALLBACK_STATUS,
+    CITY_METRICS_SUBSCRIPTION,
+    HOT_PRODUCTS_SUBSCRIPTION,
+    ABNORMAL_USER_SUBSCRIPTION,
     ...Array.from({ length: STATUS_BATCH_MAX }, (_, i) => usersQuery(i + 1)),
   ];
 }

@@ -7,6 +7,9 @@
  */
 export function requiredElement<T extends Element>(root: ParentNode, selector: string, type: new () => T): T {
   const el = root.querySelector(selector);
-  if (!(el instanceof type)) throw new Error(el ? `${selector} is a <${el.tagName.toLowerCase()}>, not a ${type.name}` : `the page has no ${selector}`);
+  if (!(el instanceof type))
+    throw new Error(
+      el ? `${selector} is a <${el.tagName.toLowerCase()}>, not a ${type.name}` : `the page has no ${selector}`,
+    );
   return el;
 }

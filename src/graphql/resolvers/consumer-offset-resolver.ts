@@ -6,8 +6,14 @@ import { ConsumerOffset } from '../types/consumer-offset.js';
 @Resolver(() => ConsumerOffset)
 export class ConsumerOffsetResolver {
   @Authorized(READ_ROLES)
-  @Query(() => [ConsumerOffset], { description: "Per partition of each job's topic: committed offset, earliest, latest and lag. Without groupId: every job's group." })
-  async consumerOffsets(@Ctx() ctx: GraphQLContext, @Arg('groupId', () => String, { nullable: true }) groupId: string | null): Promise<ConsumerOffset[]> {
+  @Query(() => [ConsumerOffset], {
+    description:
+      "Per partition of each job's topic: committed offset, earliest, latest and lag. Without groupId: every job's group.",
+  })
+  async consumerOffsets(
+    @Ctx() ctx: GraphQLContext,
+    @Arg('groupId', () => String, { nullable: true }) groupId: string | null,
+  ): Promise<ConsumerOffset[]> {
     const { offsets, topicBounds, jobs } = ctx.services;
     const rows = await offsets.list(groupId ?? undefined);
     // Every partition of every known group's topic, stored row or not.
@@ -19,7 +25,14 @@ export class ConsumerOffsetResolver {
       topics.add(r.topic);
     }
     const topics = new Set([...groups.values()].flatMap((t) => [...t]));
-    const bounds = new Map(await Promise.all([...topics].map(async (t) => [t, await topicBounds.get(t).catch(() => new Map<number, { earliest: bigint; latest: bigint }>())] as const)));
+    const bounds = new Map(
+      await Promise.all(
+        [...topics].map(
+          async (t) =>
+            [t, await topicBounds.get(t).catch(() => new Map<number, { earliest: bigint; latest: bigint }>())] as const,
+        ),
+      ),
+    );
     const result: ConsumerOffset[] = [];
     for (const [group, groupTopics] of [...groups].sort(([a], [b]) => a.localeCompare(b))) {
       for (const topic of [...groupTopics].sort()) {
@@ -29,19 +42,21 @@ export class ConsumerOffsetResolver {
           const row = rows.find((r) => r.groupId === group && r.topic === topic && r.partition === partition);
           const b = bounds.get(topic)?.get(partition) ?? { earliest: 0n, latest: 0n };
           const offset = row && row.nextOffset >= 0n ? row.nextOffset : b.earliest;
-          result.push(Object.assign(new ConsumerOffset(), {
-            groupId: group,
-            topic,
-            partition,
-            offset: Number(offset),
-            earliest: Number(b.earliest),
-            latest: Number(b.latest),
-            lag: Math.max(0, Number(b.latest - offset)),
-            watermarkMs: row?.watermarkMs ?? null,
-            lostToRetention: Number(row?.lostToRetention ?? 0n),
-            lateRecords: Number(row?.lateRecords ?? 0n),
-            deadLettered: Number(row?.deadLettered ?? 0n),
-          }));
+          result.push(
+            Object.assign(new ConsumerOffset(), {
+              groupId: group,
+              topic,
+              partition,
+              offset: Number(offset),
+              earliest: Number(b.earliest),
+              latest: Number(b.latest),
+              lag: Math.max(0, Number(b.latest - offset)),
+              watermarkMs: row?.watermarkMs ?? null,
+              lostToRetention: Number(row?.lostToRetention ?? 0n),
+              lateRecords: Number(row?.lateRecords ?? 0n),
+              deadLettered: Number(row?.deadLettered ?? 0n),
+            }),
+          );
         }
       }
     }

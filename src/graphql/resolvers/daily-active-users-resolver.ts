@@ -34,10 +34,12 @@ export class DailyActiveUsersResolver {
     } catch (err) {
       throw toGraphQLError(err);
     }
-    return calendarDays(f, t).map((date) => Object.assign(new DailyActiveUsers(), {
-      date: new Date(`${date}T00:00:00Z`),
-      activeUsers: stored.get(date)?.activeUsers ?? 0,
-      newUsers: stored.get(date)?.newUsers ?? 0,
-    }));
+    return calendarDays(f, t).map((date) =>
+      Object.assign(new DailyActiveUsers(), {
+        date: new Date(`${date}T00:00:00Z`),
+        activeUsers: stored.get(date)?.activeUsers ?? 0,
+        newUsers: stored.get(date)?.newUsers ?? 0,
+      }),
+    );
   }
 }

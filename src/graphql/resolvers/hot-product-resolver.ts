@@ -16,12 +16,18 @@ export const MAX_CLICK_BUCKETS = 1_440;
 /** Explicit `null` means the default. */
 function checkLimit(limitArg: number | null | undefined, defaultLimit: number): number {
   const limit = limitArg ?? defaultLimit;
-  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_HOT_PRODUCTS) throw badUserInput('limit', `must be between 1 and ${MAX_HOT_PRODUCTS}, got ${limit}`);
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_HOT_PRODUCTS)
+    throw badUserInput('limit', `must be between 1 and ${MAX_HOT_PRODUCTS}, got ${limit}`);
   return limit;
 }
 
 function toHotProduct(p: RankedProduct): HotProduct {
-  return Object.assign(new HotProduct(), { productId: p.productId, clicks: p.clicks, rank: p.rank, category: p.category });
+  return Object.assign(new HotProduct(), {
+    productId: p.productId,
+    clicks: p.clicks,
+    rank: p.rank,
+    category: p.category,
+  });
 }
 
 @Resolver()
@@ -68,7 +74,8 @@ export class HotProductResolver {
       list.push(r);
     }
     return [...byCategory].map(([category, products]) =>
-      Object.assign(new CategoryHotProducts(), { category, products: assignRanks(products).map(toHotProduct) }));
+      Object.assign(new CategoryHotProducts(), { category, products: assignRanks(products).map(toHotProduct) }),
+    );
   }
 
   @Authorized(READ_ROLES)
@@ -84,7 +91,8 @@ export class HotProductResolver {
     if (productId.length === 0) throw badUserInput('productId', 'must not be empty');
     const fromMs = from.getTime();
     const toMs = to.getTime();
-    if (toMs < fromMs) throw badUserInput('to', `must not be before from (${from.toISOString()}), got ${to.toISOString()}`);
+    if (toMs < fromMs)
+      throw badUserInput('to', `must not be before from (${from.toISOString()}), got ${to.toISOString()}`);
     const { firstMs, count } = minuteRange(fromMs, toMs);
     if (count > MAX_CLICK_BUCKETS) {
       throw badUserInput('to', `[from, to) covers ${count} minutes; at most ${MAX_CLICK_BUCKETS} per call`);
@@ -97,7 +105,12 @@ export class HotProductResolver {
       throw toGraphQLError(err);
     }
     return minuteBuckets(fromMs, toMs, stored.minutes, stored.before).map((b) =>
-      Object.assign(new ProductClickBucket(), { minute: new Date(b.minuteMs), clicks: b.clicks, runningTotal: b.runningTotal }));
+      Object.assign(new ProductClickBucket(), {
+        minute: new Date(b.minuteMs),
+        clicks: b.clicks,
+        runningTotal: b.runningTotal,
+      }),
+    );
   }
 
   @Authorized(READ_ROLES)

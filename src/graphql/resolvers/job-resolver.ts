@@ -1,27 +1,50 @@
 import { GraphQLError } from 'graphql';
 import { Arg, Authorized, Ctx, Mutation, Query, Resolver } from 'type-graphql';
-import { partitionStatsKey, type PublishedPartitionFailure, type PublishedPartitionStats } from '../../observability/partition-stats.js';
+import {
+  partitionStatsKey,
+  type PublishedPartitionFailure,
+  type PublishedPartitionStats,
+} from '../../observability/partition-stats.js';
 import { partitionBounds } from '../../ingest/kafka-client.js';
 import type { Actor, PartitionMove } from '../../jobs/job-operations.js';
 import { keyId } from '../../store/unpaid-user-store.js';
 import { OPS_ROLES, READ_ROLES } from '../auth.js';
 import type { GraphQLContext } from '../context.js';
 import { badUserInput, toGraphQLError } from '../errors.js';
-import { Job, JobError, JobPartition, JobRebuild, JobResults, JobState, OffsetReset, PartitionOffsetMove, ResetConsumerOffsetsInput } from '../types/job.js';
+import {
+  Job,
+  JobError,
+  JobPartition,
+  JobRebuild,
+  JobResults,
+  JobState,
+  OffsetReset,
+  PartitionOffsetMove,
+  ResetConsumerOffsetsInput,
+} from '../types/job.js';
 
 /** Who asks, as the audit tables record it: the role and a sha256 prefix of the key, never the key. */
 const actorOf = (ctx: GraphQLContext): Actor => {
   // @Authorized admits only authenticated callers; an operation without one is refused, never recorded anonymously.
-  if (!ctx.caller) throw new GraphQLError('this operation needs an authenticated caller', { extensions: { code: 'UNAUTHENTICATED' } });
+  if (!ctx.caller)
+    throw new GraphQLError('this operation needs an authenticated caller', { extensions: { code: 'UNAUTHENTICATED' } });
   return { role: ctx.caller.role, keyId: keyId(ctx.caller.apiKey) };
 };
 
-const jobError = (f: PublishedPartitionFailure | undefined): JobError | null => (f
-  ? Object.assign(new JobError(), { code: f.code, message: f.message, since: new Date(f.sinceMs), attempts: f.attempts })
-  : null);
+const jobError = (f: PublishedPartitionFailure | undefined): JobError | null =>
+  f
+    ? Object.assign(new JobError(), {
+        code: f.code,
+        message: f.message,
+        since: new Date(f.sinceMs),
+        attempts: f.attempts,
+      })
+    : null;
 
 const moves = (list: PartitionMove[]): PartitionOffsetMove[] =>
-  list.map((m) => Object.assign(new PartitionOffsetMove(), { partition: m.partition, before: m.before, after: m.after }));
+  list.map((m) =>
+    Object.assign(new PartitionOffsetMove(), { partition: m.partition, before: m.before, after: m.after }),
+  );
 
 /**
  * The `offset` argument as the job operations take it (a number): offsets
@@ -30,28 +53,46 @@ const moves = (list: PartitionMove[]): PartitionOffsetMove[] =>
  */
 function safeOffset(offset: number | bigint | null | undefined): number | null | undefined {
   if (typeof offset !== 'bigint') return offset;
-  if (offset > BigInt(Number.MAX_SAFE_INTEGER) || offset < BigInt(Number.MIN_SAFE_INTEGER)) throw badUserInput('offset', 'must be at most 2^53 - 1 (9007199254740991)');
+  if (offset > BigInt(Number.MAX_SAFE_INTEGER) || offset < BigInt(Number.MIN_SAFE_INTEGER))
+    throw badUserInput('offset', 'must be at most 2^53 - 1 (9007199254740991)');
   return Number(offset);
 }
 
 @Resolver()
 export class JobResolver {
   @Authorized(OPS_ROLES)
-  @Mutation(() => OffsetReset, { description: "Moves a consumer group's offsets while its job runs (role ops); audited. See ResetConsumerOffsetsInput." })
-  async resetConsumerOffsets(@Ctx() ctx: GraphQLContext, @Arg('input', () => ResetConsumerOffsetsInput) input: ResetConsumerOffsetsInput): Promise<OffsetReset> {
+  @Mutation(() => OffsetReset, {
+    description:
+      "Moves a consumer group's offsets while its job runs (role ops); audited. See ResetConsumerOffsetsInput.",
+  })
+  async resetConsumerOffsets(
+    @Ctx() ctx: GraphQLContext,
+    @Arg('input', () => ResetConsumerOffsetsInput) input: ResetConsumerOffsetsInput,
+  ): Promise<OffsetReset> {
     try {
       const job = ctx.services.operations.job(input.groupId);
-      const result = await ctx.services.operations.resetOffsets({
-        groupId: input.groupId,
-        topic: input.topic,
-        partitions: input.partitions,
-        to: input.to,
-        offset: safeOffset(input.offset),
-        timestampMs: input.timestamp ? input.timestamp.getTime() : null,
-        dryRun: input.dryRun,
-        allowRecount: input.allowRecount,
-      }, actorOf(ctx));
-      ctx.logger.info({ groupId: input.groupId, to: input.to, dryRun: !!input.dryRun, moves: result.moves.map((m) => [m.partition, String(m.before), String(m.after)]) }, 'consumer offsets reset');
+      const result = await ctx.services.operations.resetOffsets(
+        {
+          groupId: input.groupId,
+          topic: input.topic,
+          partitions: input.partitions,
+          to: input.to,
+          offset: safeOffset(input.offset),
+          timestampMs: input.timestamp ? input.timestamp.getTime() : null,
+          dryRun: input.dryRun,
+          allowRecount: input.allowRecount,
+        },
+        actorOf(ctx),
+      );
+      ctx.logger.info(
+        {
+          groupId: input.groupId,
+          to: input.to,
+          dryRun: !!input.dryRun,
+          moves: result.moves.map((m) => [m.partition, String(m.before), String(m.after)]),
+        },
+        'consumer offsets reset',
+      );
       return Object.assign(new OffsetReset(), {
         groupId: job.groupId,
         topic: job.topic,
@@ -67,21 +108,32 @@ export class JobResolver {
   }
 
   @Authorized(OPS_ROLES)
-  @Mutation(() => JobRebuild, { description: "Empties a job's results (de-duplication state included) and replays its topic from the earliest offset (role ops)." })
+  @Mutation(() => JobRebuild, {
+    description:
+      "Empties a job's results (de-duplication state included) and replays its topic from the earliest offset (role ops).",
+  })
   async rebuildJob(@Ctx() ctx: GraphQLContext, @Arg('job') name: string): Promise<JobRebuild> {
     try {
       const result = await ctx.services.operations.rebuild(name, actorOf(ctx));
       // The recount starts from zero: this process's in-memory copy must not outlive it.
       ctx.services.recharge.reader.forgetCityDaily();
       ctx.logger.info({ job: name, lostToRetention: String(result.lostToRetention) }, 'job rebuild started');
-      return Object.assign(new JobRebuild(), { job: ctx.services.operations.job(name).name, partitions: moves(result.moves), lostToRetention: Number(result.lostToRetention), acknowledged: result.acknowledged });
+      return Object.assign(new JobRebuild(), {
+        job: ctx.services.operations.job(name).name,
+        partitions: moves(result.moves),
+        lostToRetention: Number(result.lostToRetention),
+        acknowledged: result.acknowledged,
+      });
     } catch (err) {
       throw toGraphQLError(err);
     }
   }
 
   @Authorized(OPS_ROLES)
-  @Mutation(() => Job, { description: 'Stops consumption of a job on every worker: nothing is fetched or committed until resumeJob (role ops).' })
+  @Mutation(() => Job, {
+    description:
+      'Stops consumption of a job on every worker: nothing is fetched or committed until resumeJob (role ops).',
+  })
   async pauseJob(@Ctx() ctx: GraphQLContext, @Arg('job') name: string): Promise<Job> {
     return this.setPaused(ctx, name, true);
   }
@@ -93,7 +145,10 @@ export class JobResolver {
   }
 
   @Authorized(READ_ROLES)
-  @Query(() => [Job], { description: 'Every configured job with its state and, per partition, owner, offsets, lag, watermark, rate and counters.' })
+  @Query(() => [Job], {
+    description:
+      'Every configured job with its state and, per partition, owner, offsets, lag, watermark, rate and counters.',
+  })
   async jobs(@Ctx() ctx: GraphQLContext): Promise<Job[]> {
     const paused = await ctx.services.operations.pausedJobs();
     return Promise.all(ctx.services.jobs.map((j) => this.describe(ctx, j.name, paused)));
@@ -117,8 +172,15 @@ export class JobResolver {
       offsets.list(job.groupId),
       partitionBounds(kafkaAdmin, job.topic).catch(() => new Map<number, { earliest: bigint; latest: bigint }>()),
     ]);
-    const partitionIds = [...new Set([...bounds.keys(), ...rows.filter((r) => r.topic === job.topic).map((r) => r.partition)])].sort((a, b) => a - b);
-    const stats = partitionIds.length === 0 ? [] : await redis.mget(partitionIds.map((p) => partitionStatsKey(job.groupId, job.topic, p))).catch(() => partitionIds.map(() => null));
+    const partitionIds = [
+      ...new Set([...bounds.keys(), ...rows.filter((r) => r.topic === job.topic).map((r) => r.partition)]),
+    ].sort((a, b) => a - b);
+    const stats =
+      partitionIds.length === 0
+        ? []
+        : await redis
+            .mget(partitionIds.map((p) => partitionStatsKey(job.groupId, job.topic, p)))
+            .catch(() => partitionIds.map(() => null));
     const partitions = partitionIds.map((p, i) => {
       const row = rows.find((r) => r.topic === job.topic && r.partition === p);
       const b = bounds.get(p) ?? { earliest: 0n, latest: 0n };
@@ -141,8 +203,13 @@ export class JobResolver {
     });
     // A failure outranks an operator's pause: it needs someone to act either way.
     const lastError = partitions.find((p) => p.lastError)?.lastError ?? null;
-    const state = lastError ? JobState.FAILING
-      : paused.has(job.name) ? JobState.PAUSED : partitions.some((p) => p.owner) ? JobState.RUNNING : JobState.STOPPED;
+    const state = lastError
+      ? JobState.FAILING
+      : paused.has(job.name)
+        ? JobState.PAUSED
+        : partitions.some((p) => p.owner)
+          ? JobState.RUNNING
+          : JobState.STOPPED;
     return Object.assign(new Job(), {
       name: job.name,
       groupId: job.groupId,

@@ -11,7 +11,13 @@ import type { GraphQLContext } from '../context.js';
 import { badUserInput, toGraphQLError } from '../errors.js';
 import { groupOf } from '../job-groups.js';
 import { cursorExpired, PROGRESS_INTERVAL_MS, subscriptionStart } from '../subscription-start.js';
-import { CityMetricsEventKind, CityMetricsUpdate, CityRechargeStats, RechargeMinute, RechargeSummary } from '../types/recharge.js';
+import {
+  CityMetricsEventKind,
+  CityMetricsUpdate,
+  CityRechargeStats,
+  RechargeMinute,
+  RechargeSummary,
+} from '../types/recharge.js';
 
 /** Most buckets one `rechargePerMinute` call returns: one day of minutes. */
 export const MAX_MINUTE_BUCKETS = 1_440;
@@ -68,7 +74,8 @@ async function citiesOfDay(ctx: GraphQLContext, date: string): Promise<CityRecha
 export class RechargeResolver {
   @Authorized(READ_ROLES)
   @Query(() => [CityRechargeStats], {
-    description: 'Every city of the province on `date` (default: today in TIME_ZONE), by city code; cities without orders as zeros. For a map: `failed` per city with its centre.',
+    description:
+      'Every city of the province on `date` (default: today in TIME_ZONE), by city code; cities without orders as zeros. For a map: `failed` per city with its centre.',
   })
   async cityRechargeStats(
     @Ctx() ctx: GraphQLContext,
@@ -87,7 +94,8 @@ export class RechargeResolver {
     @Arg('limit', () => Int, { nullable: true, defaultValue: 5 }) limitArg: number | null,
   ): Promise<CityRechargeStats[]> {
     const limit = limitArg ?? 5;
-    if (limit < 0 || limit > MAX_TOP_CITIES) throw badUserInput('limit', `must be between 0 and ${MAX_TOP_CITIES}, got ${limit}`);
+    if (limit < 0 || limit > MAX_TOP_CITIES)
+      throw badUserInput('limit', `must be between 0 and ${MAX_TOP_CITIES}, got ${limit}`);
     const all = await citiesOfDay(ctx, dayOf(ctx, date));
     return all
       .filter((c) => c.orders > 0)
@@ -106,27 +114,34 @@ export class RechargeResolver {
   ): Promise<RechargeMinute[]> {
     const fromMs = from.getTime();
     const toMs = to.getTime();
-    if (!(fromMs < toMs)) throw badUserInput('to', `must be after from (${from.toISOString()}), got ${to.toISOString()}`);
+    if (!(fromMs < toMs))
+      throw badUserInput('to', `must be after from (${from.toISOString()}), got ${to.toISOString()}`);
     const start = Math.floor(fromMs / MINUTE_MS) * MINUTE_MS;
     const buckets = Math.ceil((toMs - start) / MINUTE_MS);
-    if (buckets > MAX_MINUTE_BUCKETS) throw badUserInput('to', `[from, to) covers ${buckets} minutes; at most ${MAX_MINUTE_BUCKETS} per call`);
+    if (buckets > MAX_MINUTE_BUCKETS)
+      throw badUserInput('to', `[from, to) covers ${buckets} minutes; at most ${MAX_MINUTE_BUCKETS} per call`);
     try {
       const minutes = await ctx.services.recharge.reader.minutes(start, toMs);
-      return minutes.map((m) => Object.assign(new RechargeMinute(), {
-        minuteStart: new Date(m.minuteStartMs),
-        orders: m.orders,
-        succeeded: m.succeeded,
-        failed: m.orders - m.succeeded,
-        successRate: ratio(m.succeeded, m.orders),
-        amount: m.amount,
-      }));
+      return minutes.map((m) =>
+        Object.assign(new RechargeMinute(), {
+          minuteStart: new Date(m.minuteStartMs),
+          orders: m.orders,
+          succeeded: m.succeeded,
+          failed: m.orders - m.succeeded,
+          successRate: ratio(m.succeeded, m.orders),
+          amount: m.amount,
+        }),
+      );
     } catch (err) {
       throw toGraphQLError(err);
     }
   }
 
   @Authorized(READ_ROLES)
-  @Query(() => RechargeSummary, { description: "The province's totals on `date` (default: today in TIME_ZONE): orders, success rate, amount, average duration." })
+  @Query(() => RechargeSummary, {
+    description:
+      "The province's totals on `date` (default: today in TIME_ZONE): orders, success rate, amount, average duration.",
+  })
   async rechargeSummary(
     @Ctx() ctx: GraphQLContext,
     @Arg('date', () => DateResolver, { nullable: true }) date: Date | null,
@@ -166,14 +181,21 @@ export class RechargeResolver {
 
   @Authorized(READ_ROLES)
   @Subscription(() => CityMetricsUpdate, {
-    description: "A city's new stats of a day after a commit changed them (cityCode null: every city), absolute values, in commit order per partition, at most one event per city per PUBLISH_INTERVAL_MS (1 s) with the newest values (a value older than the last one sent for its city is not sent). `snapshot: true`: first the current values of today of every subscribed city (kind SNAPSHOT, zeros for cities without orders), read consistently with the cursor they carry, then the changes after them. `after`: the cursor of an event received before: every change committed after it first, then live ones, no gap and no repeat (CURSOR_EXPIRED past retention). Not both. `withProgress`: also a PROGRESS event at least every 5 s with the latest committed cursor. An unknown cityCode is BAD_USER_INPUT.",
+    description:
+      "A city's new stats of a day after a commit changed them (cityCode null: every city), absolute values, in commit order per partition, at most one event per city per PUBLISH_INTERVAL_MS (1 s) with the newest values (a value older than the last one sent for its city is not sent). `snapshot: true`: first the current values of today of every subscribed city (kind SNAPSHOT, zeros for cities without orders), read consistently with the cursor they carry, then the changes after them. `after`: the cursor of an event received before: every change committed after it first, then live ones, no gap and no repeat (CURSOR_EXPIRED past retention). Not both. `withProgress`: also a PROGRESS event at least every 5 s with the latest committed cursor. An unknown cityCode is BAD_USER_INPUT.",
     subscribe: async ({ args, context }) => {
       const ctx = context as GraphQLContext;
-      const a = args as { cityCode?: string | null; after?: string | null; snapshot?: boolean | null; withProgress?: boolean | null };
+      const a = args as {
+        cityCode?: string | null;
+        after?: string | null;
+        snapshot?: boolean | null;
+        withProgress?: boolean | null;
+      };
       const cityCode = a.cityCode ?? null;
       const after = a.after ?? null;
       const snapshot = a.snapshot === true;
-      if (snapshot && after !== null) throw badUserInput('snapshot', 'either a snapshot (a fresh start) or `after` (a resume), not both');
+      if (snapshot && after !== null)
+        throw badUserInput('snapshot', 'either a snapshot (a fresh start) or `after` (a resume), not both');
       // Loaded before the first event, so that resolving an event never waits for MySQL (which would bunch events up).
       const cities = await ctx.services.recharge.reader.cities();
       if (cityCode !== null && !cities.some((c) => c.code === cityCode)) {
@@ -195,8 +217,20 @@ export class RechargeResolver {
           throw toGraphQLError(err);
         }
         const byCode = new Map(read.cities.map((c) => [c.cityCode, c]));
-        values = cities.filter((c) => wanted(c.code)).map((c) => byCode.get(c.code)
-          ?? { date, cityCode: c.code, orders: 0, succeeded: 0, failed: 0, amount: '0.00', durationMsSum: 0 });
+        values = cities
+          .filter((c) => wanted(c.code))
+          .map(
+            (c) =>
+              byCode.get(c.code) ?? {
+                date,
+                cityCode: c.code,
+                orders: 0,
+                succeeded: 0,
+                failed: 0,
+                amount: '0.00',
+                durationMsSum: 0,
+              },
+          );
         start = read.heads;
         catchUp = true;
       } else {
@@ -207,7 +241,8 @@ export class RechargeResolver {
         store: ctx.services.changeFeeds.store,
         start,
         catchUp,
-        filter: (change) => change.kind === CHANGE_KIND.cityDailyChanged && wanted((change.payload as CityDailyStats).cityCode),
+        filter: (change) =>
+          change.kind === CHANGE_KIND.cityDailyChanged && wanted((change.payload as CityDailyStats).cityCode),
         coalesce: {
           key: (change) => (change.payload as CityDailyStats).cityCode,
           isNewer: (a, b) => isNewerCitySnapshot(a as CityDailyStats, b as CityDailyStats),
@@ -224,25 +259,53 @@ export class RechargeResolver {
     @Root() event: FeedEvent<CityDailyStats>,
     @Ctx() ctx: GraphQLContext,
     @Arg('cityCode', () => String, { nullable: true }) _cityCode: string | null,
-    @Arg('after', () => String, { nullable: true, description: 'Resume after this cursor (of an earlier event).' }) _after: string | null,
-    @Arg('snapshot', () => Boolean, { nullable: true, defaultValue: false, description: "Start with today's current values of the subscribed cities." }) _snapshot: boolean | null,
-    @Arg('withProgress', () => Boolean, { nullable: true, defaultValue: false, description: 'Also send PROGRESS events (at least every 5 s).' }) _withProgress: boolean | null,
+    @Arg('after', () => String, { nullable: true, description: 'Resume after this cursor (of an earlier event).' })
+    _after: string | null,
+    @Arg('snapshot', () => Boolean, {
+      nullable: true,
+      defaultValue: false,
+      description: "Start with today's current values of the subscribed cities.",
+    })
+    _snapshot: boolean | null,
+    @Arg('withProgress', () => Boolean, {
+      nullable: true,
+      defaultValue: false,
+      description: 'Also send PROGRESS events (at least every 5 s).',
+    })
+    _withProgress: boolean | null,
   ): Promise<CityMetricsUpdate> {
     // Pruning overtook this subscriber while it read the log: the last event, an error.
     if (event.kind === 'expired') throw cursorExpired(ctx.services.changeFeeds.expired(event.cursor));
     if (event.kind === 'progress') {
       const at = new Date(event.atMs);
       return Object.assign(new CityMetricsUpdate(), {
-        kind: CityMetricsEventKind.PROGRESS, cursor: event.cursor, committedAt: at,
+        kind: CityMetricsEventKind.PROGRESS,
+        cursor: event.cursor,
+        committedAt: at,
         date: new Date(`${ctx.services.recharge.calendar.dateOf(event.atMs)}T00:00:00Z`),
-        cityCode: '', cityName: '', cityNameEn: '', longitude: 0, latitude: 0,
-        orders: 0, succeeded: 0, failed: 0, successRate: 0, amount: '0.00', avgDurationMs: 0,
+        cityCode: '',
+        cityName: '',
+        cityNameEn: '',
+        longitude: 0,
+        latitude: 0,
+        orders: 0,
+        succeeded: 0,
+        failed: 0,
+        successRate: 0,
+        amount: '0.00',
+        avgDurationMs: 0,
       });
     }
     const stats = event.kind === 'snapshot' ? event.value : (event.change.payload as CityDailyStats);
     const cities = await ctx.services.recharge.reader.cities();
-    const city = cities.find((c) => c.code === stats.cityCode)
-      ?? { code: stats.cityCode, name: stats.cityCode, nameEn: stats.cityCode, longitude: 0, latitude: 0, provinceCode: '' };
+    const city = cities.find((c) => c.code === stats.cityCode) ?? {
+      code: stats.cityCode,
+      name: stats.cityCode,
+      nameEn: stats.cityCode,
+      longitude: 0,
+      latitude: 0,
+      provinceCode: '',
+    };
     return Object.assign(new CityMetricsUpdate(), toStats(stats, city), {
       kind: event.kind === 'snapshot' ? CityMetricsEventKind.SNAPSHOT : CityMetricsEventKind.CHANGE,
       cursor: event.cursor,

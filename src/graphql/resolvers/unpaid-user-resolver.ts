@@ -9,7 +9,13 @@ import type { GraphQLContext } from '../context.js';
 import { groupOf } from '../job-groups.js';
 import { badUserInput, toGraphQLError } from '../errors.js';
 import { cursorExpired, PROGRESS_INTERVAL_MS, subscriptionStart } from '../subscription-start.js';
-import { AbnormalUserDetection, AbnormalUserEventKind, CallbackStatus, UnpaidUser, UnpaidUserConnection } from '../types/unpaid-user.js';
+import {
+  AbnormalUserDetection,
+  AbnormalUserEventKind,
+  CallbackStatus,
+  UnpaidUser,
+  UnpaidUserConnection,
+} from '../types/unpaid-user.js';
 import { unpaidUserLoader } from '../request-loaders.js';
 
 /** Largest page `unpaidUsers(first:)` serves. */
@@ -18,7 +24,9 @@ export const MAX_PAGE_SIZE = 200;
 @Resolver(() => UnpaidUser)
 export class UnpaidUserResolver {
   @Authorized(READ_ROLES)
-  @Query(() => UnpaidUserConnection, { description: `Abnormal-order users, newest last detection first (ties by uid). \`first\`: 0..${MAX_PAGE_SIZE}.` })
+  @Query(() => UnpaidUserConnection, {
+    description: `Abnormal-order users, newest last detection first (ties by uid). \`first\`: 0..${MAX_PAGE_SIZE}.`,
+  })
   async unpaidUsers(
     @Ctx() ctx: GraphQLContext,
     @Arg('first', () => Int, { nullable: true, defaultValue: 50 }) firstArg: number | null,
@@ -26,7 +34,8 @@ export class UnpaidUserResolver {
     @Arg('callbackStatus', () => CallbackStatus, { nullable: true }) callbackStatus: CallbackStatus | null,
   ): Promise<UnpaidUserConnection> {
     const first = firstArg ?? 50;
-    if (first < 0 || first > MAX_PAGE_SIZE) throw badUserInput('first', `must be between 0 and ${MAX_PAGE_SIZE}, got ${first}`);
+    if (first < 0 || first > MAX_PAGE_SIZE)
+      throw badUserInput('first', `must be between 0 and ${MAX_PAGE_SIZE}, got ${first}`);
     try {
       const page = await ctx.services.unpaidUsers.page(first, after ?? null, callbackStatus ?? null);
       const edges = page.rows.map((row) => ({ cursor: encodeCursor(row), node: UnpaidUser.from(row) }));
@@ -50,7 +59,9 @@ export class UnpaidUserResolver {
   }
 
   @Authorized(CRM_ROLES)
-  @Mutation(() => UnpaidUser, { description: 'Sets the callback status (roles crm, ops) and audits who, when, from and to. Unknown uid: NOT_FOUND.' })
+  @Mutation(() => UnpaidUser, {
+    description: 'Sets the callback status (roles crm, ops) and audits who, when, from and to. Unknown uid: NOT_FOUND.',
+  })
   async setCallbackStatus(
     @Ctx() ctx: GraphQLContext,
     @Arg('uid', () => ID) uid: string,
@@ -58,7 +69,10 @@ export class UnpaidUserResolver {
   ): Promise<UnpaidUser> {
     try {
       // @Authorized admits only authenticated callers; a change is never recorded without one.
-      if (!ctx.caller) throw new GraphQLError('this operation needs an authenticated caller', { extensions: { code: 'UNAUTHENTICATED' } });
+      if (!ctx.caller)
+        throw new GraphQLError('this operation needs an authenticated caller', {
+          extensions: { code: 'UNAUTHENTICATED' },
+        });
       return UnpaidUser.from(await ctx.services.unpaidUsers.setCallbackStatus(uid, status, ctx.caller));
     } catch (err) {
       throw toGraphQLError(err);
@@ -67,7 +81,8 @@ export class UnpaidUserResolver {
 
   @Authorized(READ_ROLES)
   @Subscription(() => AbnormalUserDetection, {
-    description: 'Each user detected in each window, once, after the detection committed, in commit order per partition. `after`: the cursor of an event received before: every detection committed after it is sent first, then live ones, with no gap and no repeat (CURSOR_EXPIRED past retention, BAD_USER_INPUT for a cursor this subscription did not make); without it, live detections from now. `withProgress`: also a PROGRESS event at least every 5 s with the latest committed cursor.',
+    description:
+      'Each user detected in each window, once, after the detection committed, in commit order per partition. `after`: the cursor of an event received before: every detection committed after it is sent first, then live ones, with no gap and no repeat (CURSOR_EXPIRED past retention, BAD_USER_INPUT for a cursor this subscription did not make); without it, live detections from now. `withProgress`: also a PROGRESS event at least every 5 s with the latest committed cursor.',
     subscribe: async ({ args, context }) => {
       const ctx = context as GraphQLContext;
       const a = args as { after?: string | null; withProgress?: boolean | null };
@@ -85,8 +100,14 @@ export class UnpaidUserResolver {
   })
   abnormalUserDetected(
     @Root() event: FeedEvent,
-    @Arg('after', () => String, { nullable: true, description: 'Resume after this cursor (of an earlier event).' }) _after: string | null,
-    @Arg('withProgress', () => Boolean, { nullable: true, defaultValue: false, description: 'Also send PROGRESS events (at least every 5 s).' }) _withProgress: boolean | null,
+    @Arg('after', () => String, { nullable: true, description: 'Resume after this cursor (of an earlier event).' })
+    _after: string | null,
+    @Arg('withProgress', () => Boolean, {
+      nullable: true,
+      defaultValue: false,
+      description: 'Also send PROGRESS events (at least every 5 s).',
+    })
+    _withProgress: boolean | null,
     @Ctx() ctx: GraphQLContext,
   ): AbnormalUserDetection {
     // Pruning overtook this subscriber while it read the log: the last event, an error.
@@ -94,7 +115,14 @@ export class UnpaidUserResolver {
     if (event.kind !== 'change') {
       const at = new Date(event.kind === 'progress' ? event.atMs : Date.now());
       return Object.assign(new AbnormalUserDetection(), {
-        kind: AbnormalUserEventKind.PROGRESS, cursor: event.cursor, committedAt: at, uid: '', phone: '', enterOrderCount: 0, windowStart: at, windowEnd: at,
+        kind: AbnormalUserEventKind.PROGRESS,
+        cursor: event.cursor,
+        committedAt: at,
+        uid: '',
+        phone: '',
+        enterOrderCount: 0,
+        windowStart: at,
+        windowEnd: at,
       });
     }
     const d = event.change.payload as AbnormalUserDetectedEvent;

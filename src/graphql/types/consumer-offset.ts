@@ -1,7 +1,10 @@
 import { GraphQLBigInt } from 'graphql-scalars';
 import { Field, Float, Int, ObjectType } from 'type-graphql';
 
-@ObjectType({ description: "A consumer group's position on one partition. Offsets, lags and counts are BigInt: a JSON number up to 2^53 - 1, a decimal string beyond (graphql-scalars)." })
+@ObjectType({
+  description:
+    "A consumer group's position on one partition. Offsets, lags and counts are BigInt: a JSON number up to 2^53 - 1, a decimal string beyond (graphql-scalars).",
+})
 export class ConsumerOffset {
   @Field()
   groupId!: string;
@@ -12,7 +15,10 @@ export class ConsumerOffset {
   @Field(() => Int)
   partition!: number;
 
-  @Field(() => GraphQLBigInt, { description: 'Committed offset: the next record to process (the database is the source of truth). 0 before the first commit.' })
+  @Field(() => GraphQLBigInt, {
+    description:
+      'Committed offset: the next record to process (the database is the source of truth). 0 before the first commit.',
+  })
   offset!: number | bigint;
 
   @Field(() => GraphQLBigInt, { description: "The partition's earliest offset still on the broker." })
@@ -24,7 +30,10 @@ export class ConsumerOffset {
   @Field(() => GraphQLBigInt, { description: 'latest - offset.' })
   lag!: number | bigint;
 
-  @Field(() => Float, { nullable: true, description: 'Watermark, epoch milliseconds; null before the first event time.' })
+  @Field(() => Float, {
+    nullable: true,
+    description: 'Watermark, epoch milliseconds; null before the first event time.',
+  })
   watermarkMs!: number | null;
 
   @Field(() => GraphQLBigInt, { description: 'Records deleted by retention before this group processed them.' })

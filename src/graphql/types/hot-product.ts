@@ -9,10 +9,16 @@ export class HotProduct {
   @Field(() => Int, { description: 'Clicks in the ranked hour (other actions do not count).' })
   clicks!: number;
 
-  @Field(() => Int, { description: '1-based. Equal clicks get consecutive ranks, the smaller productId first (so a top-N list always has N entries).' })
+  @Field(() => Int, {
+    description:
+      '1-based. Equal clicks get consecutive ranks, the smaller productId first (so a top-N list always has N entries).',
+  })
   rank!: number;
 
-  @Field(() => String, { nullable: true, description: "The product's category: that of its latest click carrying one; null when none did." })
+  @Field(() => String, {
+    nullable: true,
+    description: "The product's category: that of its latest click carrying one; null when none did.",
+  })
   category!: string | null;
 }
 
@@ -33,11 +39,17 @@ export class ProductClickBucket {
   @Field(() => Int)
   clicks!: number;
 
-  @Field(() => GraphQLBigInt, { description: "All of the product's clicks in minutes up to and including this one. A late click into an earlier minute raises every later running total." })
+  @Field(() => GraphQLBigInt, {
+    description:
+      "All of the product's clicks in minutes up to and including this one. A late click into an earlier minute raises every later running total.",
+  })
   runningTotal!: number | bigint;
 }
 
-@ObjectType({ description: 'The ranking of the hour ending at a 5-minute boundary of event time, published once the watermark of every partition passed the boundary.' })
+@ObjectType({
+  description:
+    'The ranking of the hour ending at a 5-minute boundary of event time, published once the watermark of every partition passed the boundary.',
+})
 export class HotProductsUpdate {
   @Field({ description: 'Start of the ranked hour (inclusive).' })
   windowStart!: Date;

@@ -8,7 +8,10 @@ export enum OffsetResetTarget {
   OFFSET = 'OFFSET',
   TIMESTAMP = 'TIMESTAMP',
 }
-registerEnumType(OffsetResetTarget, { name: 'OffsetResetTarget', description: 'As `kafka-consumer-groups --reset-offsets --to-earliest | --to-latest | --to-offset | --to-datetime`.' });
+registerEnumType(OffsetResetTarget, {
+  name: 'OffsetResetTarget',
+  description: 'As `kafka-consumer-groups --reset-offsets --to-earliest | --to-latest | --to-offset | --to-datetime`.',
+});
 
 export enum JobState {
   RUNNING = 'RUNNING',
@@ -16,15 +19,23 @@ export enum JobState {
   STOPPED = 'STOPPED',
   FAILING = 'FAILING',
 }
-registerEnumType(JobState, { name: 'JobState', description: 'RUNNING: a worker owns at least one partition; PAUSED: an operator paused it; STOPPED: no live worker; FAILING: a partition keeps failing to commit (or to be claimed) for the same non-transient reason (see lastError); the worker keeps retrying with backoff and the job recovers by itself once the cause is fixed.' });
+registerEnumType(JobState, {
+  name: 'JobState',
+  description:
+    'RUNNING: a worker owns at least one partition; PAUSED: an operator paused it; STOPPED: no live worker; FAILING: a partition keeps failing to commit (or to be claimed) for the same non-transient reason (see lastError); the worker keeps retrying with backoff and the job recovers by itself once the cause is fixed.',
+});
 
 export enum JobResults {
   IDEMPOTENT = 'IDEMPOTENT',
   ADDITIVE = 'ADDITIVE',
 }
-registerEnumType(JobResults, { name: 'JobResults', description: 'IDEMPOTENT: may be rewound freely; ADDITIVE: moving it backwards counts records again (refused without allowRecount).' });
+registerEnumType(JobResults, {
+  name: 'JobResults',
+  description:
+    'IDEMPOTENT: may be rewound freely; ADDITIVE: moving it backwards counts records again (refused without allowRecount).',
+});
 
-@InputType({ description: 'A reset of one consumer group\'s offsets, applied while the job runs.' })
+@InputType({ description: "A reset of one consumer group's offsets, applied while the job runs." })
 export class ResetConsumerOffsetsInput {
   @Field()
   groupId!: string;
@@ -38,16 +49,30 @@ export class ResetConsumerOffsetsInput {
   @Field(() => OffsetResetTarget)
   to!: OffsetResetTarget;
 
-  @Field(() => GraphQLBigInt, { nullable: true, description: 'With to: OFFSET; must lie within [earliest, latest] of every listed partition.' })
+  @Field(() => GraphQLBigInt, {
+    nullable: true,
+    description: 'With to: OFFSET; must lie within [earliest, latest] of every listed partition.',
+  })
   offset?: number | bigint | null;
 
-  @Field(() => Date, { nullable: true, description: 'With to: TIMESTAMP: each partition moves to its first record at or after this time.' })
+  @Field(() => Date, {
+    nullable: true,
+    description: 'With to: TIMESTAMP: each partition moves to its first record at or after this time.',
+  })
   timestamp?: Date | null;
 
-  @Field(() => Boolean, { nullable: true, defaultValue: false, description: 'Answer with the plan and change nothing.' })
+  @Field(() => Boolean, {
+    nullable: true,
+    defaultValue: false,
+    description: 'Answer with the plan and change nothing.',
+  })
   dryRun?: boolean | null;
 
-  @Field(() => Boolean, { nullable: true, defaultValue: false, description: 'Accept that moving an ADDITIVE job backwards counts records again.' })
+  @Field(() => Boolean, {
+    nullable: true,
+    defaultValue: false,
+    description: 'Accept that moving an ADDITIVE job backwards counts records again.',
+  })
   allowRecount?: boolean | null;
 }
 
@@ -77,7 +102,10 @@ export class OffsetReset {
   @Field({ description: 'True once the new positions committed (false for a dry run).' })
   applied!: boolean;
 
-  @Field({ description: 'True when every moved partition with a live owner was claimed again by it within 10 s: the owner dropped its window state and reads from the new position. When false, the owner applies the move at its next commit.' })
+  @Field({
+    description:
+      'True when every moved partition with a live owner was claimed again by it within 10 s: the owner dropped its window state and reads from the new position. When false, the owner applies the move at its next commit.',
+  })
   acknowledged!: boolean;
 
   @Field(() => GraphQLBigInt, { description: 'Records the move makes the job read again.' })
@@ -95,7 +123,10 @@ export class JobRebuild {
   @Field(() => [PartitionOffsetMove])
   partitions!: PartitionOffsetMove[];
 
-  @Field(() => GraphQLBigInt, { description: 'Records retention deleted before the earliest offset: the rebuilt results are exact only when this is 0.' })
+  @Field(() => GraphQLBigInt, {
+    description:
+      'Records retention deleted before the earliest offset: the rebuilt results are exact only when this is 0.',
+  })
   lostToRetention!: number | bigint;
 
   @Field({ description: 'True when the live owners restarted from the earliest offsets within 10 s.' })
@@ -104,7 +135,10 @@ export class JobRebuild {
 
 @ObjectType({ description: 'Why a partition keeps failing to commit (or to be claimed).' })
 export class JobError {
-  @Field({ description: 'Stable code: MYSQL_<errno> for a MySQL/MariaDB error (e.g. MYSQL_1146 table missing), a Prisma code (P2xxx), or an application code such as WINDOW_SPEC_CHANGED.' })
+  @Field({
+    description:
+      'Stable code: MYSQL_<errno> for a MySQL/MariaDB error (e.g. MYSQL_1146 table missing), a Prisma code (P2xxx), or an application code such as WINDOW_SPEC_CHANGED.',
+  })
   code!: string;
 
   @Field({ description: "The database's (or the service's) message." })
@@ -122,7 +156,10 @@ export class JobPartition {
   @Field(() => Int)
   partition!: number;
 
-  @Field(() => String, { nullable: true, description: 'The worker process (host:pid) that owns the partition now; null when none is alive.' })
+  @Field(() => String, {
+    nullable: true,
+    description: 'The worker process (host:pid) that owns the partition now; null when none is alive.',
+  })
   owner!: string | null;
 
   @Field(() => GraphQLBigInt, { description: 'Committed offset: the next record to process.' })
@@ -149,7 +186,10 @@ export class JobPartition {
   @Field(() => GraphQLBigInt)
   lostToRetention!: number | bigint;
 
-  @Field(() => GraphQLBigInt, { description: 'Records whose event time was already older than the de-duplication horizon when they arrived (recharge-metrics: RECHARGE_DEDUP_HORIZON_DAYS of notify time). They are not counted in the results: they went to the dead-letter topic with reason beyond-dedup-horizon (and are included in deadLettered). Always 0 for the other jobs.' })
+  @Field(() => GraphQLBigInt, {
+    description:
+      'Records whose event time was already older than the de-duplication horizon when they arrived (recharge-metrics: RECHARGE_DEDUP_HORIZON_DAYS of notify time). They are not counted in the results: they went to the dead-letter topic with reason beyond-dedup-horizon (and are included in deadLettered). Always 0 for the other jobs.',
+  })
   beyondDedupHorizon!: number | bigint;
 
   @Field(() => JobError, { nullable: true, description: 'Set while this partition is FAILING.' })
@@ -176,6 +216,9 @@ export class Job {
   @Field(() => [JobPartition])
   partitions!: JobPartition[];
 
-  @Field(() => JobError, { nullable: true, description: 'While the job is FAILING: the failure of its lowest failing partition; null otherwise.' })
+  @Field(() => JobError, {
+    nullable: true,
+    description: 'While the job is FAILING: the failure of its lowest failing partition; null otherwise.',
+  })
   lastError!: JobError | null;
 }

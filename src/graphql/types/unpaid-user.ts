@@ -9,9 +9,15 @@ export enum CallbackStatus {
   UNREACHABLE = 'UNREACHABLE',
   DECLINED = 'DECLINED',
 }
-registerEnumType(CallbackStatus, { name: 'CallbackStatus', description: 'Callback status set by the CRM team. A user never called back is PENDING.' });
+registerEnumType(CallbackStatus, {
+  name: 'CallbackStatus',
+  description: 'Callback status set by the CRM team. A user never called back is PENDING.',
+});
 
-@ObjectType({ description: 'A user who entered the order page at least the threshold number of times in one window and is not a VIP: a likely buyer who did not pay, for the CRM team to call back.' })
+@ObjectType({
+  description:
+    'A user who entered the order page at least the threshold number of times in one window and is not a VIP: a likely buyer who did not pay, for the CRM team to call back.',
+})
 export class UnpaidUser {
   @Field(() => ID)
   uid!: string;
@@ -89,18 +95,27 @@ export enum AbnormalUserEventKind {
 }
 registerEnumType(AbnormalUserEventKind, {
   name: 'AbnormalUserEventKind',
-  description: 'DETECTION: a user detected in a window. PROGRESS (only with `withProgress: true`): no detection, only the latest committed cursor; its other fields are placeholders (uid and phone empty, enterOrderCount 0, windowStart = windowEnd = committedAt).',
+  description:
+    'DETECTION: a user detected in a window. PROGRESS (only with `withProgress: true`): no detection, only the latest committed cursor; its other fields are placeholders (uid and phone empty, enterOrderCount 0, windowStart = windowEnd = committedAt).',
 });
 
-@ObjectType({ description: 'One detection of one user in one window, after its commit; or, with `withProgress`, a progress event (see `kind`).' })
+@ObjectType({
+  description:
+    'One detection of one user in one window, after its commit; or, with `withProgress`, a progress event (see `kind`).',
+})
 export class AbnormalUserDetection {
   @Field(() => AbnormalUserEventKind, { description: 'DETECTION, or PROGRESS (only with `withProgress: true`).' })
   kind!: AbnormalUserEventKind;
 
-  @Field({ description: 'Opaque position right after this event: pass it as `after` to resume exactly after it (see README, "Subscriptions: exactly once with a cursor").' })
+  @Field({
+    description:
+      'Opaque position right after this event: pass it as `after` to resume exactly after it (see README, "Subscriptions: exactly once with a cursor").',
+  })
   cursor!: string;
 
-  @Field({ description: 'When the batch transaction wrote the detection (PROGRESS: when the server last read the change log).' })
+  @Field({
+    description: 'When the batch transaction wrote the detection (PROGRESS: when the server last read the change log).',
+  })
   committedAt!: Date;
 
   @Field(() => ID)

@@ -81,12 +81,22 @@ function kind(value: unknown): string {
   return `a ${typeof value} (${shown(value)})`;
 }
 
-function requireString(obj: Record<string, unknown>, field: string, reason: ProductClickMalformedReason, max: number): string {
+function requireString(
+  obj: Record<string, unknown>,
+  field: string,
+  reason: ProductClickMalformedReason,
+  max: number,
+): string {
   const value = obj[field];
-  if (value === undefined) throw new MalformedRecordError('missing-field', `${field}: expected a string, got nothing (the field is missing)`);
-  if (typeof value !== 'string') throw new MalformedRecordError(reason, `${field}: expected a string of 1 to ${max} characters, got ${kind(value)}`);
+  if (value === undefined)
+    throw new MalformedRecordError('missing-field', `${field}: expected a string, got nothing (the field is missing)`);
+  if (typeof value !== 'string')
+    throw new MalformedRecordError(reason, `${field}: expected a string of 1 to ${max} characters, got ${kind(value)}`);
   if (value.length === 0 || value.length > max) {
-    throw new MalformedRecordError(reason, `${field}: expected 1 to ${max} characters, got ${value.length} (${shown(value)})`);
+    throw new MalformedRecordError(
+      reason,
+      `${field}: expected 1 to ${max} characters, got ${value.length} (${shown(value)})`,
+    );
   }
   return value;
 }
@@ -113,19 +123,31 @@ export function parseProductClick(value: Buffer | string | null): ProductClickEv
   if (typeof value === 'string') {
     text = value;
   } else if (value == null || value.length === 0) {
-    throw new MalformedRecordError('empty-value', `value: expected a JSON object, got ${value == null ? 'null' : 'an empty value'}`);
+    throw new MalformedRecordError(
+      'empty-value',
+      `value: expected a JSON object, got ${value == null ? 'null' : 'an empty value'}`,
+    );
   } else {
     // toString('utf8') would silently turn bad bytes into U+FFFD and merge distinct product ids.
-    if (!isUtf8(value)) throw new MalformedRecordError('encoding', `value: expected UTF-8 JSON, got ${value.length} bytes that are not valid UTF-8`);
+    if (!isUtf8(value))
+      throw new MalformedRecordError(
+        'encoding',
+        `value: expected UTF-8 JSON, got ${value.length} bytes that are not valid UTF-8`,
+      );
     text = value.toString('utf8');
   }
-  if (text.length === 0) throw new MalformedRecordError('empty-value', 'value: expected a JSON object, got an empty value');
+  if (text.length === 0)
+    throw new MalformedRecordError('empty-value', 'value: expected a JSON object, got an empty value');
 
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch (err) {
-    throw new MalformedRecordError('bad-json', `value: expected a JSON object, got text that is not JSON (${(err as Error).message}): ${shown(text)}`, { cause: err });
+    throw new MalformedRecordError(
+      'bad-json',
+      `value: expected a JSON object, got text that is not JSON (${(err as Error).message}): ${shown(text)}`,
+      { cause: err },
+    );
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
     throw new MalformedRecordError('not-an-object', `value: expected a JSON object, got ${kind(parsed)}`);
@@ -133,13 +155,23 @@ export function parseProductClick(value: Buffer | string | null): ProductClickEv
   const obj = parsed as Record<string, unknown>;
 
   const time = obj.event_time;
-  if (time === undefined) throw new MalformedRecordError('missing-field', 'event_time: expected epoch milliseconds, got nothing (the field is missing)');
+  if (time === undefined)
+    throw new MalformedRecordError(
+      'missing-field',
+      'event_time: expected epoch milliseconds, got nothing (the field is missing)',
+    );
   if (typeof time !== 'number' || !Number.isInteger(time)) {
-    throw new MalformedRecordError('bad-event-time', `event_time: expected epoch milliseconds as an integer number, got ${kind(time)}`);
+    throw new MalformedRecordError(
+      'bad-event-time',
+      `event_time: expected epoch milliseconds as an integer number, got ${kind(time)}`,
+    );
   }
   if (time < MIN_EVENT_TIME_MS || time > MAX_EVENT_TIME_MS) {
     const hint = time >= 0 && time < MIN_EVENT_TIME_MS ? ' (epoch seconds? the format carries milliseconds)' : '';
-    throw new MalformedRecordError('bad-event-time', `event_time: expected epoch milliseconds between ${MIN_EVENT_TIME_MS} (1973-03-03) and ${MAX_EVENT_TIME_MS} (9999-12-31), got ${time}${hint}`);
+    throw new MalformedRecordError(
+      'bad-event-time',
+      `event_time: expected epoch milliseconds between ${MIN_EVENT_TIME_MS} (1973-03-03) and ${MAX_EVENT_TIME_MS} (9999-12-31), got ${time}${hint}`,
+    );
   }
 
   const productId = requireString(obj, 'product_id', 'bad-product-id', MAX_PRODUCT_ID_LENGTH);
@@ -149,9 +181,13 @@ export function parseProductClick(value: Buffer | string | null): ProductClickEv
   let category: string | null = null;
   const c = obj.category;
   if (c !== undefined && c !== null && c !== '') {
-    if (typeof c !== 'string') throw new MalformedRecordError('bad-category', `category: expected a string, null or nothing, got ${kind(c)}`);
+    if (typeof c !== 'string')
+      throw new MalformedRecordError('bad-category', `category: expected a string, null or nothing, got ${kind(c)}`);
     if (c.length > MAX_CATEGORY_LENGTH) {
-      throw new MalformedRecordError('bad-category', `category: expected at most ${MAX_CATEGORY_LENGTH} characters, got ${c.length} (${shown(c)})`);
+      throw new MalformedRecordError(
+        'bad-category',
+        `category: expected at most ${MAX_CATEGORY_LENGTH} characters, got ${c.length} (${shown(c)})`,
+      );
     }
     category = c;
   }
@@ -175,7 +211,12 @@ export interface ProductClickInput {
  * @throws {MalformedRecordError} for any value {@link parseProductClick} would reject (same reasons and messages).
  */
 export function formatProductClick(e: ProductClickInput): string {
-  const obj: Record<string, unknown> = { event_time: e.eventTimeMs, product_id: e.productId, action: e.action ?? CLICK_ACTION, user_id: e.userId };
+  const obj: Record<string, unknown> = {
+    event_time: e.eventTimeMs,
+    product_id: e.productId,
+    action: e.action ?? CLICK_ACTION,
+    user_id: e.userId,
+  };
   if (e.category != null) obj.category = e.category;
   const text = JSON.stringify(obj);
   parseProductClick(text);

@@ -55,7 +55,6 @@ export type RechargeMalformedReason =
   | 'bad-amount'
   | 'unknown-city';
 
-
 /** What {@link parseRecharge} needs besides the value. */
 export interface RechargeParseContext {
   /** Time zone of the local times in the record (config `TIME_ZONE`). */
@@ -73,7 +72,7 @@ const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 /** Quotes a found value for a message; long values are cut so a bad record cannot flood the logs. */
 function shown(value: unknown): string {
   // JSON.stringify returns undefined for undefined and functions, which its declared type leaves out.
-  const s = typeof value === 'string' ? value : (JSON.stringify(value) as string | undefined) ?? String(value);
+  const s = typeof value === 'string' ? value : ((JSON.stringify(value) as string | undefined) ?? String(value));
   return JSON.stringify(s.length > 40 ? `${s.slice(0, 40)}…` : s);
 }
 
@@ -86,7 +85,10 @@ function requireString(obj: Record<string, unknown>, field: string, expected: st
   const v = obj[field];
   if (v === undefined || v === null || v === '') throw missing(field, expected);
   if (typeof v !== 'string') {
-    throw new MalformedRecordError('bad-field', `${field}: expected ${expected} as a JSON string, got ${typeof v} ${shown(v)}`);
+    throw new MalformedRecordError(
+      'bad-field',
+      `${field}: expected ${expected} as a JSON string, got ${typeof v} ${shown(v)}`,
+    );
   }
   return v;
 }
@@ -128,7 +130,15 @@ export function parseLocalTime(text: string, calendar: ZonedCalendar): number | 
 export function formatLocalTime(epochMs: number, calendar: ZonedCalendar): string {
   const iso = new Date(epochMs + calendar.offsetMs(epochMs)).toISOString();
   // 2026-01-01T00:00:00.000Z -> 20260101000000000
-  return iso.slice(0, 4) + iso.slice(5, 7) + iso.slice(8, 10) + iso.slice(11, 13) + iso.slice(14, 16) + iso.slice(17, 19) + iso.slice(20, 23);
+  return (
+    iso.slice(0, 4) +
+    iso.slice(5, 7) +
+    iso.slice(8, 10) +
+    iso.slice(11, 13) +
+    iso.slice(14, 16) +
+    iso.slice(17, 19) +
+    iso.slice(20, 23)
+  );
 }
 
 /**
@@ -143,8 +153,10 @@ export function parseYuanToFen(text: string, field = 'chargefee'): number {
   const m = AMOUNT.exec(text);
   const integer = m?.[1]?.replace(/^0+(?=\d)/, '');
   if (!m || integer === undefined || integer.length > MAX_AMOUNT_INTEGER_DIGITS) {
-    throw new MalformedRecordError('bad-amount',
-      `${field}: expected a yuan amount as a decimal string with at most ${MAX_AMOUNT_INTEGER_DIGITS} integer digits and 2 decimals (e.g. "99.50"), got ${shown(text)}`);
+    throw new MalformedRecordError(
+      'bad-amount',
+      `${field}: expected a yuan amount as a decimal string with at most ${MAX_AMOUNT_INTEGER_DIGITS} integer digits and 2 decimals (e.g. "99.50"), got ${shown(text)}`,
+    );
   }
   const fraction = (m.at(2) ?? '').padEnd(2, '0');
   return Number(integer) * 100 + Number(fraction);
@@ -172,22 +184,37 @@ export function parseRecharge(value: Buffer | string | null, ctx: RechargeParseC
   if (typeof value === 'string') {
     text = value;
   } else if (value == null || value.length === 0) {
-    throw new MalformedRecordError('empty-value', `value: expected one JSON object, got ${value == null ? 'null' : 'an empty value'}`);
+    throw new MalformedRecordError(
+      'empty-value',
+      `value: expected one JSON object, got ${value == null ? 'null' : 'an empty value'}`,
+    );
   } else {
     // toString('utf8') would silently turn bad bytes into U+FFFD and let a corrupted order id through.
-    if (!isUtf8(value)) throw new MalformedRecordError('encoding', `value: expected UTF-8 text, got ${value.length} bytes that are not valid UTF-8`);
+    if (!isUtf8(value))
+      throw new MalformedRecordError(
+        'encoding',
+        `value: expected UTF-8 text, got ${value.length} bytes that are not valid UTF-8`,
+      );
     text = value.toString('utf8');
   }
-  if (text.trim().length === 0) throw new MalformedRecordError('empty-value', 'value: expected one JSON object, got an empty value');
+  if (text.trim().length === 0)
+    throw new MalformedRecordError('empty-value', 'value: expected one JSON object, got an empty value');
 
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch (err) {
-    throw new MalformedRecordError('bad-json', `value: expected one JSON object, got text that is not JSON (${(err as Error).message}): ${shown(text)}`, { cause: err });
+    throw new MalformedRecordError(
+      'bad-json',
+      `value: expected one JSON object, got text that is not JSON (${(err as Error).message}): ${shown(text)}`,
+      { cause: err },
+    );
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-    throw new MalformedRecordError('bad-json', `value: expected one JSON object, got ${Array.isArray(parsed) ? 'an array' : (parsed === null ? 'null' : typeof parsed)}`);
+    throw new MalformedRecordError(
+      'bad-json',
+      `value: expected one JSON object, got ${Array.isArray(parsed) ? 'an array' : parsed === null ? 'null' : typeof parsed}`,
+    );
   }
   const obj = parsed as Record<string, unknown>;
 
@@ -196,7 +223,10 @@ export function parseRecharge(value: Buffer | string | null, ctx: RechargeParseC
 
   const orderId = requireString(obj, 'orderId', 'the order id');
   if (orderId.length > MAX_ORDER_ID_LENGTH || !ORDER_ID.test(orderId)) {
-    throw new MalformedRecordError('bad-field', `orderId: expected 1 to ${MAX_ORDER_ID_LENGTH} of A-Z a-z 0-9 _ . : -, got ${shown(orderId)}`);
+    throw new MalformedRecordError(
+      'bad-field',
+      `orderId: expected 1 to ${MAX_ORDER_ID_LENGTH} of A-Z a-z 0-9 _ . : -, got ${shown(orderId)}`,
+    );
   }
   const result = requireString(obj, 'bussinessRst', 'the business result, "0000" for success');
   const chargefee = requireString(obj, 'chargefee', 'the amount in yuan as a decimal string');
@@ -205,24 +235,45 @@ export function parseRecharge(value: Buffer | string | null, ctx: RechargeParseC
   const provinceCode = requireString(obj, 'provinceCode', 'the province code');
   const cityCode = requireString(obj, 'cityCode', 'the city code');
 
-  const notifyTimeMs = receiveNotifyTime.length === LOCAL_TIME_LENGTH ? parseLocalTime(receiveNotifyTime, ctx.calendar) : null;
+  const notifyTimeMs =
+    receiveNotifyTime.length === LOCAL_TIME_LENGTH ? parseLocalTime(receiveNotifyTime, ctx.calendar) : null;
   if (notifyTimeMs === null) {
-    throw new MalformedRecordError('bad-time', `receiveNotifyTime: expected a local time yyyyMMddHHmmssSSS (17 digits), got ${shown(receiveNotifyTime)}`);
+    throw new MalformedRecordError(
+      'bad-time',
+      `receiveNotifyTime: expected a local time yyyyMMddHHmmssSSS (17 digits), got ${shown(receiveNotifyTime)}`,
+    );
   }
   const requestTimeMs = parseLocalTime(requestId, ctx.calendar);
   if (requestTimeMs === null) {
-    throw new MalformedRecordError('bad-time', `requestId: expected the request time yyyyMMddHHmmssSSS in its first 17 characters, got ${shown(requestId)}`);
+    throw new MalformedRecordError(
+      'bad-time',
+      `requestId: expected the request time yyyyMMddHHmmssSSS in its first 17 characters, got ${shown(requestId)}`,
+    );
   }
   const durationMs = notifyTimeMs - requestTimeMs;
   if (durationMs < 0) {
-    throw new MalformedRecordError('bad-duration',
-      `receiveNotifyTime: expected at or after the request time ${requestId.slice(0, LOCAL_TIME_LENGTH)} (start of requestId), got ${receiveNotifyTime}`);
+    throw new MalformedRecordError(
+      'bad-duration',
+      `receiveNotifyTime: expected at or after the request time ${requestId.slice(0, LOCAL_TIME_LENGTH)} (start of requestId), got ${receiveNotifyTime}`,
+    );
   }
   const amountFen = parseYuanToFen(chargefee);
   if (ctx.isKnownCity && !ctx.isKnownCity(cityCode)) {
-    throw new MalformedRecordError('unknown-city', `cityCode: expected a code of the city table (e.g. "440100"), got ${shown(cityCode)}`);
+    throw new MalformedRecordError(
+      'unknown-city',
+      `cityCode: expected a code of the city table (e.g. "440100"), got ${shown(cityCode)}`,
+    );
   }
-  return { orderId, succeeded: result === RECHARGE_SUCCESS, amountFen, requestTimeMs, notifyTimeMs, durationMs, provinceCode, cityCode };
+  return {
+    orderId,
+    succeeded: result === RECHARGE_SUCCESS,
+    amountFen,
+    requestTimeMs,
+    notifyTimeMs,
+    durationMs,
+    provinceCode,
+    cityCode,
+  };
 }
 
 /** What {@link formatRecharge} needs; times in epoch MILLISECONDS. */

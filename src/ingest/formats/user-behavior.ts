@@ -105,10 +105,19 @@ function shown(value: string): string {
   return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
 }
 
-function fieldError(reason: UserBehaviorMalformedReason, index: number, expected: string, got: string): MalformedRecordError {
-  return new MalformedRecordError(reason, `field ${index} (${USER_BEHAVIOR_FIELD_NAMES[index]}): expected ${expected}, got ${got}`, {
-    field: index,
-  });
+function fieldError(
+  reason: UserBehaviorMalformedReason,
+  index: number,
+  expected: string,
+  got: string,
+): MalformedRecordError {
+  return new MalformedRecordError(
+    reason,
+    `field ${index} (${USER_BEHAVIOR_FIELD_NAMES[index]}): expected ${expected}, got ${got}`,
+    {
+      field: index,
+    },
+  );
 }
 
 /**
@@ -128,7 +137,10 @@ function splitFields(line: string): string[] {
   if (count < USER_BEHAVIOR_FIELD_COUNT) fields[count] = line.slice(start);
   count++;
   if (count !== USER_BEHAVIOR_FIELD_COUNT) {
-    throw new MalformedRecordError('field-count', `value: expected ${USER_BEHAVIOR_FIELD_COUNT} tab-separated fields, got ${count}`);
+    throw new MalformedRecordError(
+      'field-count',
+      `value: expected ${USER_BEHAVIOR_FIELD_COUNT} tab-separated fields, got ${count}`,
+    );
   }
   return fields;
 }
@@ -142,7 +154,12 @@ function checkFields(fields: readonly string[]): number {
   const uid = fields[UID];
   if (uid.length === 0) throw fieldError('empty-uid', UID, 'a non-empty user id', '""');
   if (uid.length > MAX_UID_LENGTH) {
-    throw fieldError('uid-too-long', UID, `at most ${MAX_UID_LENGTH} characters`, `${uid.length} characters (${shown(uid)})`);
+    throw fieldError(
+      'uid-too-long',
+      UID,
+      `at most ${MAX_UID_LENGTH} characters`,
+      `${uid.length} characters (${shown(uid)})`,
+    );
   }
 
   const phone = fields[PHONE];
@@ -201,12 +218,18 @@ export function parseUserBehavior(value: Buffer | string | null): UserBehaviorEv
   if (typeof value === 'string') {
     line = value;
   } else if (value == null || value.length === 0) {
-    throw new MalformedRecordError('empty-value', `value: expected one tab-separated line, got ${value == null ? 'null' : 'an empty value'}`);
+    throw new MalformedRecordError(
+      'empty-value',
+      `value: expected one tab-separated line, got ${value == null ? 'null' : 'an empty value'}`,
+    );
   } else {
     // toString('utf8') would silently turn bad bytes into U+FFFD and let a
     // corrupted uid through as a different user.
     if (!isUtf8(value)) {
-      throw new MalformedRecordError('encoding', `value: expected UTF-8 text, got ${value.length} bytes that are not valid UTF-8`);
+      throw new MalformedRecordError(
+        'encoding',
+        `value: expected UTF-8 text, got ${value.length} bytes that are not valid UTF-8`,
+      );
     }
     line = value.toString('utf8');
   }
@@ -217,7 +240,8 @@ export function parseUserBehavior(value: Buffer | string | null): UserBehaviorEv
     if (c !== CH_LF && c !== CH_CR) break;
     end--;
   }
-  if (end === 0) throw new MalformedRecordError('empty-value', 'value: expected one tab-separated line, got an empty line');
+  if (end === 0)
+    throw new MalformedRecordError('empty-value', 'value: expected one tab-separated line, got an empty line');
   if (end !== line.length) line = line.slice(0, end);
 
   const fields = splitFields(line);
