@@ -262,7 +262,7 @@ async function main(): Promise<void> {
   // ---- 3. compare
   const failedCommits = all
     .flatMap((w) => w.logs)
-    .filter((l) => String(l.msg).startsWith('batch commit failed')).length;
+    .filter((l) => String(l.msg).startsWith('partition commit failed')).length;
   const fenced = all
     .flatMap((w) => w.logs)
     .filter((l) => String(l.msg).includes('was claimed by another worker')).length;

@@ -86,7 +86,7 @@ describe('a worker riding through a database killed and restarted mid-stream', (
     assert.equal(worker.child.exitCode, null, 'the worker exited');
     assert.equal(worker.child.signalCode, null, 'the worker was killed');
     assert.ok(
-      worker.logs.some((l) => String(l.msg).startsWith('batch commit failed')),
+      worker.logs.some((l) => String(l.msg).startsWith('partition commit failed')),
       'no commit failed: the database went down between the batches of nothing',
     );
     assert.deepEqual(result, reference);

@@ -412,8 +412,11 @@ describe('hot-products with a partition that never sees a record', () => {
   });
 
   it('should hold the boundary back until the empty partition has been idle for IDLE_TIMEOUT_MS, then publish it', async () => {
-    const assigned = service.logs.find(
-      (l) => l.msg === 'partitions assigned' && (l.partitions as number[]).length === 3,
+    // The group join completes in the background after "service ready": wait for it to be logged.
+    const assigned = await waitFor(
+      'the worker to own all 3 partitions',
+      () => service.logs.find((l) => l.msg === 'partitions assigned' && (l.partitions as number[]).length === 3),
+      30_000,
     );
     assert.ok(assigned, 'the worker owns all 3 partitions');
     const assignedAt = Number(assigned.time);

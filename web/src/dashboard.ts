@@ -85,6 +85,9 @@ export class Dashboard {
   private cityCursor: string | null = null;
   /** The next SNAPSHOT event replaces the board (a new snapshot started). */
   private freshSnapshot = true;
+  /** The snapshot query was read, and the cities' snapshot is complete (an event other than SNAPSHOT followed it). */
+  private snapshotRead = false;
+  private citiesComplete = false;
   private unsubscribeCities: () => void = () => undefined;
 
   constructor(
@@ -177,7 +180,8 @@ export class Dashboard {
         this.renderFeedTotal(snap.unpaidUsers.totalCount);
         await this.loadWindowReads();
         this.handle.snapshots++;
-        this.handle.ready = true;
+        this.snapshotRead = true;
+        this.markReady();
         this.clearError();
       } catch (err) {
         this.fail(err);
@@ -206,9 +210,18 @@ export class Dashboard {
     if (e.kind === 'connected' && (e.retry || !this.handle.ready)) void this.loadSnapshot();
   }
 
+  /** Ready once the first snapshot, the cities' included, is on screen. */
+  private markReady(): void {
+    if (this.snapshotRead && this.citiesComplete) this.handle.ready = true;
+  }
+
   private onCityMetrics(event: CityMetricsEvent): void {
     this.handle.events.cityMetricsUpdated++;
     this.cityCursor = event.cursor;
+    if (event.kind !== 'SNAPSHOT' && !this.citiesComplete) {
+      this.citiesComplete = true;
+      this.markReady();
+    }
     if (event.kind === 'PROGRESS') return;
     const { kind, cursor: _cursor, ...stats } = event;
     if (kind === 'SNAPSHOT' && this.freshSnapshot) {
