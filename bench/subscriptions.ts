@@ -58,6 +58,15 @@ function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
 }
 
+/** A readable line for what graphql-ws hands to `error`: GraphQL errors, an Error or a CloseEvent. */
+function describeError(e: unknown): string {
+  if (e instanceof Error) return e.message;
+  if (e !== null && typeof e === 'object' && 'code' in e && 'reason' in e) {
+    return `WebSocket closed ${String(e.code)} ${String(e.reason)}`;
+  }
+  return JSON.stringify(e);
+}
+
 /** Part A: the same topic consumed twice, without and with the change log. */
 async function costOfTheLog(args: ReturnType<typeof parse>): Promise<{ off: number; on: number; logRows: number }> {
   const startTimeMs = Date.UTC(2026, 0, 1);
@@ -125,6 +134,10 @@ async function fanOut(args: ReturnType<typeof parse>) {
     CHANGE_LOG_POLL_MS: String(args.pollMs),
     // One API key opens every subscription here.
     RATE_LIMIT_PER_MINUTE: String(Math.max(600, args.subscribers * 10)),
+    // One key holds every connection and subscription: lift the per-process and per-key caps above S.
+    WS_MAX_CONNECTIONS: String(Math.max(1_000, args.subscribers + 10)),
+    WS_MAX_CONNECTIONS_PER_KEY: String(Math.max(20, args.subscribers + 10)),
+    WS_MAX_SUBSCRIPTIONS_PER_KEY: String(Math.max(50, args.subscribers + 10)),
   };
   log(
     `B. fan-out: ${fmtInt(args.subscribers)} subscribers on one API process, ${args.rounds} rounds of ${args.roundUsers * 2} detections every ${args.roundIntervalMs} ms`,
@@ -186,7 +199,7 @@ async function fanOut(args: ReturnType<typeof parse>) {
     for (const c of clients) await c.dispose();
   });
   while (subscribed < args.subscribers) {
-    if (errors.length > 0) throw new Error(`subscribing failed: ${JSON.stringify(errors[0])}`);
+    if (errors.length > 0) throw new Error(`subscribing failed: ${describeError(errors[0])}`);
     await sleep(50);
   }
   // The subscriptions reach the server a moment after the connections.
