@@ -7,8 +7,17 @@ import { generateProductClicks } from '../../src/sample/product-click-generator.
 import { generateRecharges } from '../../src/sample/recharge-generator.js';
 import { generateUserBehavior, sampleVipUids } from '../../src/sample/user-behavior-generator.js';
 import { abnormalOrdersSnapshot, hotProductsSnapshot, rechargeMetricsSnapshot } from './job-snapshots.js';
-import { flushRecords, jobProgress, withPartitions, type JobProgress } from './job-runs.js';
-import { randomName } from './services.js';
+import {
+  flushRecords,
+  jobProgress,
+  latestOffsets,
+  runToEnd,
+  withPartitions,
+  type JobProgress,
+  type TestRuns,
+} from './job-runs.js';
+import type { ServiceProcess } from './service-process.js';
+import { produce, randomName } from './services.js';
 
 export interface FeedRecord {
   key: string | null;
@@ -143,4 +152,44 @@ export class JobSet {
       await Promise.all(this.jobs.map(async (j, i) => [j.name, await j.snapshot(dbUrl, this.groups[i])] as const)),
     );
   }
+}
+
+/** What {@link uninterruptedReference} leaves for the faulted run to be compared with. */
+export interface ReferenceRun {
+  /** One topic per job on the suite's broker, holding the job's whole feed. */
+  topics: string[];
+  /** Each topic's high watermarks (partition -> offset) once the feeds were written. */
+  latest: Map<number, number>[];
+  /** {@link JobSet.snapshot} of the uninterrupted run's database. */
+  snapshot: Record<string, unknown>;
+}
+
+/**
+ * The reference a fault test compares with: every job's feed written to a fresh topic of its own on the
+ * suite's broker, consumed to the end by ONE worker that nothing interrupts (started with `start`, stopped
+ * with SIGTERM), in a fresh database seeded with `vipUids`.
+ *
+ * @param timeoutMs how long the worker may take to finish, MILLISECONDS
+ */
+export async function uninterruptedReference(
+  runs: TestRuns,
+  jobs: FaultJob[],
+  start: (set: JobSet, dbUrl: string) => Promise<ServiceProcess>,
+  vipUids: readonly string[],
+  timeoutMs = 180_000,
+): Promise<ReferenceRun> {
+  // One at a time: the broker answers concurrent creations with a retriable error now and then.
+  const topics: string[] = [];
+  for (const j of jobs) topics.push((await runs.createTopic(j.name)).topic);
+  await Promise.all(jobs.map((j, i) => produce(topics[i], j.feed)));
+  const latest = await Promise.all(topics.map((t) => latestOffsets(t)));
+  const set = new JobSet(jobs, topics).setLatest(latest);
+  const db = await runs.freshDb(vipUids);
+  await runToEnd(
+    'the uninterrupted run to finish',
+    () => start(set, db.url),
+    () => set.progress(db.url),
+    timeoutMs,
+  );
+  return { topics, latest, snapshot: await set.snapshot(db.url) };
 }

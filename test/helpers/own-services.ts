@@ -7,27 +7,20 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { createConnection } from 'mariadb';
+import { freePort } from './free-port.js';
 import { waitFor } from './services.js';
+
+export { freePort };
 
 const run = promisify(execFile);
 /** Debian installs the server in /usr/sbin, which is not on every user's PATH. */
 const MARIADBD = existsSync('/usr/sbin/mariadbd') ? '/usr/sbin/mariadbd' : 'mariadbd';
 const ROOT = path.resolve(import.meta.dirname, '../../..');
 const STACK_SH = path.join(ROOT, 'scripts/stack.sh');
-
-/** A TCP port free on 127.0.0.1 right now (the OS picks it). */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((r) => server.close(() => r()));
-  return port;
-}
 
 /** A MariaDB server of {@link startOwnMariadb}. */
 export interface OwnMariadb {

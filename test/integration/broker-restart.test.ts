@@ -7,14 +7,8 @@
 // STACK_DIR and free ports): the shared broker on 9092 is never touched.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { abnormalOrdersJob, hotProductsJob, JobSet } from '../helpers/fault-streams.js';
-import {
-  latestOffsets,
-  runToEnd,
-  SMALL_BATCHES_QUICK_FAILOVER_ENV,
-  sumOffsets,
-  TestRuns,
-} from '../helpers/job-runs.js';
+import { abnormalOrdersJob, hotProductsJob, JobSet, uninterruptedReference } from '../helpers/fault-streams.js';
+import { latestOffsets, SMALL_BATCHES_QUICK_FAILOVER_ENV, sumOffsets, TestRuns } from '../helpers/job-runs.js';
 import { startOwnKafka, type OwnKafka } from '../helpers/own-services.js';
 import { produce, waitFor } from '../helpers/services.js';
 
@@ -46,20 +40,7 @@ describe('a worker riding through its Kafka broker killed and restarted mid-stre
     // Awaited in the finally below; until then a failure must not be an unhandled rejection.
     starting.catch(() => undefined);
     try {
-      // One at a time: the broker answers concurrent creations with a retriable error now and then.
-      const topics: string[] = [];
-      for (const j of jobs) topics.push((await runs.createTopic(j.name)).topic);
-      await Promise.all(jobs.map((j, i) => produce(topics[i], j.feed)));
-      latest = await Promise.all(topics.map((t) => latestOffsets(t)));
-      const set = new JobSet(jobs, topics).setLatest(latest);
-      const db = await runs.freshDb(abnormal.vips);
-      await runToEnd(
-        'the uninterrupted run to finish',
-        () => start(set, db.url),
-        () => set.progress(db.url),
-        180_000,
-      );
-      reference = await set.snapshot(db.url);
+      ({ latest, snapshot: reference } = await uninterruptedReference(runs, jobs, start, abnormal.vips));
     } finally {
       own = await starting;
     }

@@ -4,7 +4,6 @@
 // web/dist and the API process serves at `/`.
 import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -13,6 +12,7 @@ import { formatProductClick } from '../../src/ingest/formats/product-click.js';
 import { formatRecharge } from '../../src/ingest/formats/recharge.js';
 import { formatUserBehavior } from '../../src/ingest/formats/user-behavior.js';
 import { ZonedCalendar } from '../../src/domain/zoned-calendar.js';
+import { freePort } from '../helpers/free-port.js';
 import { gql } from '../helpers/graphql-client.js';
 import { latestOffsets } from '../helpers/job-runs.js';
 import { startServiceProcess, TEST_API_KEYS, TEST_KEYS, type ServiceProcess } from '../helpers/service-process.js';
@@ -474,15 +474,3 @@ describe('the dashboard page in Chromium', () => {
     await page.screenshot({ path: SCREENSHOT, fullPage: true });
   });
 });
-
-/** A TCP port free right now, so the API can be restarted on the same port the page uses. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}

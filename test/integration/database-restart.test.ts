@@ -6,10 +6,10 @@
 // MariaDB server on a free port (never the shared one).
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { abnormalOrdersJob, JobSet, rechargeMetricsJob } from '../helpers/fault-streams.js';
-import { latestOffsets, runToEnd, SMALL_BATCHES_QUICK_FAILOVER_ENV, TestRuns } from '../helpers/job-runs.js';
+import { abnormalOrdersJob, JobSet, rechargeMetricsJob, uninterruptedReference } from '../helpers/fault-streams.js';
+import { SMALL_BATCHES_QUICK_FAILOVER_ENV, TestRuns } from '../helpers/job-runs.js';
 import { startOwnMariadb, type OwnMariadb } from '../helpers/own-services.js';
-import { produce, waitFor } from '../helpers/services.js';
+import { waitFor } from '../helpers/services.js';
 
 const RECORDS = 10_000;
 /** How long the database stays down, MILLISECONDS. */
@@ -21,7 +21,7 @@ describe('a worker riding through a database killed and restarted mid-stream', (
   const abnormal = abnormalOrdersJob(RECORDS, 6161);
   const recharge = rechargeMetricsJob(RECORDS, 6262);
   const jobs = [abnormal, recharge];
-  const topics: string[] = [];
+  let topics: string[] = [];
   let latest: Map<number, number>[] = [];
   let reference: Record<string, unknown>;
 
@@ -34,19 +34,7 @@ describe('a worker riding through a database killed and restarted mid-stream', (
     // Awaited in the finally below; until then a failure must not be an unhandled rejection.
     owning.catch(() => undefined);
     try {
-      // One at a time: the broker answers concurrent creations with a retriable error now and then.
-      for (const j of jobs) topics.push((await runs.createTopic(j.name)).topic);
-      await Promise.all(jobs.map((j, i) => produce(topics[i], j.feed)));
-      latest = await Promise.all(topics.map((t) => latestOffsets(t)));
-      const set = new JobSet(jobs, topics).setLatest(latest);
-      const db = await runs.freshDb(abnormal.vips);
-      await runToEnd(
-        'the uninterrupted run to finish',
-        () => start(set, db.url),
-        () => set.progress(db.url),
-        180_000,
-      );
-      reference = await set.snapshot(db.url);
+      ({ topics, latest, snapshot: reference } = await uninterruptedReference(runs, jobs, start, abnormal.vips));
     } finally {
       own = await owning;
     }

@@ -3,14 +3,14 @@
 // keys are refilled. Runs its OWN redis-server on a free port (never the
 // shared one), kills it and starts it again on the same port.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
+import type { ChildProcess } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { formatRecharge } from '../../src/ingest/formats/recharge.js';
 import { cityDailyKey, minuteKey } from '../../src/store/recharge-serving-cache.js';
 import { ZonedCalendar } from '../../src/domain/zoned-calendar.js';
 import { gql } from '../helpers/graphql-client.js';
+import { freePort, startRedis, stopRedis } from '../helpers/own-redis.js';
 import { startServiceProcess, TEST_KEYS, type ServiceProcess } from '../helpers/service-process.js';
 import { servingSpace, withoutVersion } from '../helpers/recharge-keys.js';
 import { createTestDatabase, createTestTopic, produce, randomName, sql, waitFor } from '../helpers/services.js';
@@ -50,59 +50,6 @@ const BATCH_B = [
   order('R1', '440100', true, '100', 10_000, T),
 ];
 const BATCH_C = [order('R5', '440400', true, '10', 2_000, T + 120_000)];
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((r) => server.close(() => r()));
-  return port;
-}
-
-/** This test's own redis-server: no persistence, so a restart comes back empty. */
-async function startRedis(port: number): Promise<ChildProcess> {
-  const child = spawn(
-    'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-    { stdio: 'ignore' },
-  );
-  const probe = new Redis({
-    port,
-    host: '127.0.0.1',
-    lazyConnect: true,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
-  });
-  probe.on('error', () => undefined); // a failed connect() or ping() rejects; the listener keeps ioredis from also throwing it
-  try {
-    await waitFor(
-      `redis-server on port ${port}`,
-      async () => {
-        if (child.exitCode !== null) throw new Error(`redis-server exited with ${child.exitCode}`);
-        try {
-          if (probe.status !== 'ready') await probe.connect();
-          await probe.ping(); // resolves "PONG" or rejects
-          return true;
-        } catch {
-          probe.disconnect();
-          return false;
-        }
-      },
-      10_000,
-      100,
-    );
-  } finally {
-    probe.disconnect();
-  }
-  return child;
-}
-
-async function stopRedis(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((r) => child.once('exit', r));
-  child.kill('SIGKILL');
-  await exited;
-}
 
 describe('recharge-metrics with Redis stopped and started again', () => {
   let port: number;
