@@ -3,9 +3,10 @@
 //
 //   0. setup     three fresh 3-partition topics (behaviour, recharge, clicks, each
 //                with its .dlq), a fresh migrated database with N seeded
-//                `unpayment_record` rows, and the service (`node dist/src/main.js`,
-//                ROLES=worker,api, all four jobs, fresh consumer groups) on a free
-//                loopback port
+//                `unpayment_record` rows, and the service (`node dist/src/main.js`) as
+//                two processes, as deployed: ROLES=api on a free loopback port and
+//                ROLES=worker (all four jobs, fresh consumer groups); --combined runs
+//                one ROLES=worker,api process instead
 //   1. ingest    three `scripts/produce.js` child processes write the sample
 //                generators' records at --ingest-rate records/s in all (a third per
 //                topic) until the end; the bench waits until every job has
@@ -14,11 +15,11 @@
 //   2. reads     autocannon offers --rate requests/s of each query in turn for
 //                --duration seconds over POST /graphql with an ops key, and the
 //                bench records every response's latency, non-2xx and GraphQL
-//                `errors`, the service's CPU (utime + stime of /proc/<pid>/stat)
+//                `errors`, each process's CPU (utime + stime of /proc/<pid>/stat)
 //                and the topics' growth (the achieved ingest rate)
 //   3. table     per query: offered and achieved rate, p50 / p99 / max latency in
 //                milliseconds, errors, p99 over the `{ __typename }` baseline's p99
-//                of the same run, service CPU as % of one core, ingest rate;
+//                of the same run, API and worker CPU as % of one core, ingest rate;
 //                `--json` prints the same as one JSON document on stdout
 //
 // Everything it creates (topics, database, groups, Redis keys, processes) is

@@ -104,10 +104,13 @@ export class OperationRateLimiter {
     } catch (err) {
       if (!(err instanceof RateLimiterRes)) return null;
       res = err;
-      // The counter now holds the whole reservation: keep what was still in the budget, give the rest back.
+      // A refusal from the in-memory block counted nothing (its consumedPoints are not the store's):
+      // the window is spent. Otherwise the counter now holds the whole reservation: keep what was still
+      // in the budget, give the rest back.
+      const counted = res.consumedPoints > this.perMinute;
       const before = res.consumedPoints - size;
-      granted = Math.max(0, Math.min(size, this.perMinute - before));
-      if (granted < size && size > 1) {
+      granted = counted ? Math.max(0, Math.min(size, this.perMinute - before)) : 0;
+      if (counted && granted < size && size > 1) {
         // Best effort: a lost give-back only refuses this key a little early in this window.
         await this.limiter.reward(subject, size - granted).catch(() => undefined);
       }
