@@ -25,7 +25,10 @@ describe('operation cost and limits', () => {
     );
     assert.equal(costOf('{ hotProducts(limit: 10) { rank productId } }'), 10 + 10 * 2);
     const aliases = `{ ${Array.from({ length: 1_200 }, (_, i) => `a${i}: unpaidUsers(first: 1) { totalCount }`).join(' ')} }`;
-    assert.equal(checkCost(schema, parse(aliases), {}, undefined, LIMITS).refusal?.extensions.code, 'QUERY_TOO_COMPLEX');
+    assert.equal(
+      checkCost(schema, parse(aliases), {}, undefined, LIMITS).refusal?.extensions.code,
+      'QUERY_TOO_COMPLEX',
+    );
   });
 
   it('should report each armor limit with its code', () => {
