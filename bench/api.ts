@@ -3,9 +3,10 @@
 //
 //   0. setup     three fresh 3-partition topics (behaviour, recharge, clicks, each
 //                with its .dlq), a fresh migrated database with N seeded
-//                `unpayment_record` rows, and the service (`node dist/src/main.js`,
-//                ROLES=worker,api, all four jobs, fresh consumer groups) on a free
-//                loopback port
+//                `unpayment_record` rows, and the service (`node dist/src/main.js`) as
+//                two processes, as deployed: ROLES=api on a free loopback port and
+//                ROLES=worker (all four jobs, fresh consumer groups); --combined runs
+//                one ROLES=worker,api process instead
 //   1. ingest    three `scripts/produce.js` child processes write the sample
 //                generators' records at --ingest-rate records/s in all (a third per
 //                topic) until the end; the bench waits until every job has
@@ -14,11 +15,11 @@
 //   2. reads     autocannon offers --rate requests/s of each query in turn for
 //                --duration seconds over POST /graphql with an ops key, and the
 //                bench records every response's latency, non-2xx and GraphQL
-//                `errors`, the service's CPU (utime + stime of /proc/<pid>/stat)
+//                `errors`, each process's CPU (utime + stime of /proc/<pid>/stat)
 //                and the topics' growth (the achieved ingest rate)
 //   3. table     per query: offered and achieved rate, p50 / p99 / max latency in
 //                milliseconds, errors, p99 over the `{ __typename }` baseline's p99
-//                of the same run, service CPU as % of one core, ingest rate;
+//                of the same run, API and worker CPU as % of one core, ingest rate;
 //                `--json` prints the same as one JSON document on stdout
 //
 // Everything it creates (topics, database, groups, Redis keys, processes) is
@@ -47,7 +48,7 @@ import {
 } from '../test/helpers/services.js';
 import { coreShare, cpuSeconds, fmtInt, machineLine, onCleanup, PARTITIONS, runBench, sleep } from './bench-kit.js';
 
-const USAGE = `usage: npm run bench:api -- [--rate N] [--duration S] [--ingest-rate N] [--connections N] [--seed-rows N] [--warmup S] [--json] [--service-logs]
+const USAGE = `usage: npm run bench:api -- [--rate N] [--duration S] [--ingest-rate N] [--connections N] [--seed-rows N] [--warmup S] [--combined] [--queries LIST] [--cpu-prof DIR] [--json] [--service-logs]
 
   --rate N          requests/s offered for each query (autocannon overallRate; default 1000)
   --duration S      seconds of load per query (default 10)
@@ -55,6 +56,10 @@ const USAGE = `usage: npm run bench:api -- [--rate N] [--duration S] [--ingest-r
   --connections N   HTTP connections of autocannon (default 50; at most --rate)
   --seed-rows N     unpayment_record rows inserted before the run (default 10000)
   --warmup S        seconds of ingest before the first query (default 5)
+  --combined        one service process with ROLES=worker,api instead of an API process apart from the worker
+  --queries LIST    comma-separated names of the queries to load after the baseline (dashboard, unpaidUsers,
+                    unpaidUsersDeep, unpaidUser, hotProducts, consumerOffsets; default all)
+  --cpu-prof DIR    run the API process under \`node --cpu-prof --cpu-prof-dir DIR\` (profile written when it stops)
   --json            print the table as one JSON document on stdout (the log goes to stderr)
   --service-logs    copy the service's log lines (LOG_LEVEL=warn) to stderr`;
 
@@ -67,6 +72,12 @@ interface ApiBenchArgs {
   warmupSec: number;
   json: boolean;
   serviceLogs: boolean;
+  /** One process with both roles (the old layout) instead of an API process apart from the worker. */
+  combined: boolean;
+  /** Keys of the queries to load after the baseline; null for all. */
+  queries: Set<string> | null;
+  /** Absolute directory for the API process's `node --cpu-prof`, or null. */
+  cpuProf: string | null;
 }
 
 function parseCommandLine(): ApiBenchArgs {
@@ -79,6 +90,9 @@ function parseCommandLine(): ApiBenchArgs {
       'seed-rows': { type: 'string' },
       warmup: { type: 'string' },
       json: { type: 'boolean', default: false },
+      combined: { type: 'boolean', default: false },
+      queries: { type: 'string' },
+      'cpu-prof': { type: 'string' },
       'service-logs': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -107,6 +121,9 @@ function parseCommandLine(): ApiBenchArgs {
     warmupSec: int('warmup', values.warmup, 5, 0),
     json: values.json,
     serviceLogs: values['service-logs'],
+    combined: values.combined,
+    queries: values.queries === undefined ? null : new Set(values.queries.split(',').map((q) => q.trim())),
+    cpuProf: values['cpu-prof'] === undefined ? null : path.resolve(values['cpu-prof']),
   };
 }
 
@@ -123,6 +140,8 @@ type GraphQLData = Record<string, unknown>;
 
 /** One measured query: its request bodies (rotated in turn) and what a useful answer holds. */
 interface ReadQuery {
+  /** Short name for --queries. */
+  key: string;
   name: string;
   bodies: string[];
   /** Why `data` is not a useful answer, or null when it is. */
@@ -178,43 +197,63 @@ async function main(args: ApiBenchArgs): Promise<void> {
     }
   });
 
+  // The documented deployment runs the API apart from the workers: a batch's CPU burst (parse, window,
+  // serialise tens of thousands of records) holds one event loop for tens of milliseconds, and every
+  // request queued behind it waits that long. --combined measures the one-process layout.
+  const serviceEnv = {
+    DATABASE_URL: db.url,
+    JOBS: 'abnormal-orders,recharge-metrics,hot-products,daily-active-users',
+    USER_BEHAVIOR_TOPIC: topics.behavior.topic,
+    RECHARGE_TOPIC: topics.recharge.topic,
+    PRODUCT_CLICKS_TOPIC: topics.clicks.topic,
+    ABNORMAL_ORDERS_GROUP: groups.abnormalOrders,
+    RECHARGE_GROUP: groups.recharge,
+    HOT_PRODUCTS_GROUP: groups.hotProducts,
+    DAU_GROUP: groups.dau,
+    API_KEYS: `ops:${OPS_KEY}`,
+    // The operation budget per key would refuse the offered load: this bench measures the reads, not the limiter's refusals.
+    RATE_LIMIT_PER_MINUTE: String(Math.max(1_000_000, args.rate * 60 * 10)),
+    LOG_LEVEL: 'warn',
+  };
   const port = await freeLoopbackPort();
-  const service = startService(
-    {
-      DATABASE_URL: db.url,
-      PORT: String(port),
-      ROLES: 'worker,api',
-      JOBS: 'abnormal-orders,recharge-metrics,hot-products,daily-active-users',
-      USER_BEHAVIOR_TOPIC: topics.behavior.topic,
-      RECHARGE_TOPIC: topics.recharge.topic,
-      PRODUCT_CLICKS_TOPIC: topics.clicks.topic,
-      ABNORMAL_ORDERS_GROUP: groups.abnormalOrders,
-      RECHARGE_GROUP: groups.recharge,
-      HOT_PRODUCTS_GROUP: groups.hotProducts,
-      DAU_GROUP: groups.dau,
-      API_KEYS: `ops:${OPS_KEY}`,
-      // The operation budget per key would refuse the offered load: this bench measures the reads, not the limiter's refusals.
-      RATE_LIMIT_PER_MINUTE: String(Math.max(1_000_000, args.rate * 60 * 10)),
-      LOG_LEVEL: 'warn',
-    },
+  const cpuProfArgs = args.cpuProf ? ['--cpu-prof', '--cpu-prof-dir', args.cpuProf] : [];
+  const api = startService(
+    args.combined ? 'service' : 'api',
+    { ...serviceEnv, PORT: String(port), ROLES: args.combined ? 'worker,api' : 'api' },
     args.serviceLogs,
+    cpuProfArgs,
   );
+  const workerPort = args.combined ? null : await freeLoopbackPort();
+  const worker =
+    workerPort === null
+      ? null
+      : startService('worker', { ...serviceEnv, PORT: String(workerPort), ROLES: 'worker' }, args.serviceLogs, []);
   const base = `http://127.0.0.1:${port}`;
   const url = `${base}/graphql`;
   const spawnedAt = performance.now();
-  await waitFor(
-    'the service to answer /readyz with 200',
-    async () => {
-      if (service.dead()) throw service.died();
-      const res = await fetch(`${base}/readyz`).catch(() => null);
-      return res?.status === 200;
-    },
-    120_000,
-    200,
-  ).catch((err: unknown) => {
-    throw service.dead() ? service.died() : err;
-  });
-  say(`   service pid ${service.pid} ready on ${url} after ${((performance.now() - spawnedAt) / 1000).toFixed(1)} s`);
+  for (const [svc, p] of [[api, port] as const, ...(worker && workerPort ? [[worker, workerPort] as const] : [])]) {
+    await waitFor(
+      `the ${svc.name} process to answer /readyz with 200`,
+      async () => {
+        if (svc.dead()) throw svc.died();
+        const res = await fetch(`http://127.0.0.1:${p}/readyz`).catch(() => null);
+        return res?.status === 200;
+      },
+      120_000,
+      200,
+    ).catch((err: unknown) => {
+      throw svc.dead() ? svc.died() : err;
+    });
+  }
+  say(
+    `   ${args.combined ? 'service (ROLES=worker,api)' : 'api (ROLES=api)'} pid ${api.pid} on ${url}` +
+      (worker ? `, worker (ROLES=worker) pid ${worker.pid}` : '') +
+      `, ready after ${((performance.now() - spawnedAt) / 1000).toFixed(1)} s`,
+  );
+  const alive = () => {
+    if (api.dead()) throw api.died();
+    if (worker?.dead()) throw worker.died();
+  };
 
   // 1. ingest: a third of the rate per topic; the clicks start an hour back in event time so that
   // hotProducts' ranked hour (ending at the last 5-minute boundary before now) holds them.
@@ -237,7 +276,7 @@ async function main(args: ApiBenchArgs): Promise<void> {
   await waitFor(
     'every job to commit records',
     async () => {
-      if (service.dead()) throw service.died();
+      alive();
       const rows = await sql<{ group_id: string; n: bigint | number }>(
         db.url,
         'SELECT group_id, SUM(next_offset) AS n FROM consumer_offset WHERE group_id IN (?) GROUP BY group_id',
@@ -248,7 +287,8 @@ async function main(args: ApiBenchArgs): Promise<void> {
     120_000,
     500,
   ).catch((err: unknown) => {
-    throw service.dead() ? service.died() : err;
+    alive();
+    throw err;
   });
 
   // The deep page's cursor: page once through the first DEEP_PAGE_ROWS rows.
@@ -277,13 +317,15 @@ async function main(args: ApiBenchArgs): Promise<void> {
     after = page.endCursor;
   }
 
-  const queries: ReadQuery[] = [
+  const allQueries: ReadQuery[] = [
     {
+      key: 'baseline',
       name: 'baseline { __typename }',
       bodies: [body('{ __typename }')],
       check: (d) => (d.__typename === 'Query' ? null : '__typename is not Query'),
     },
     {
+      key: 'dashboard',
       name: 'dashboard (cityRechargeStats, topCities, rechargeSummary)',
       bodies: [
         body(
@@ -300,6 +342,7 @@ async function main(args: ApiBenchArgs): Promise<void> {
               : null,
     },
     {
+      key: 'unpaidUsers',
       name: `unpaidUsers(first: ${PAGE_SIZE})`,
       bodies: [
         body(
@@ -309,6 +352,7 @@ async function main(args: ApiBenchArgs): Promise<void> {
       check: (d) => pageProblem(d, args.seedRows),
     },
     {
+      key: 'unpaidUsersDeep',
       name: `unpaidUsers(first: ${PAGE_SIZE}, after: ~${fmtInt(DEEP_PAGE_ROWS)} rows in)`,
       bodies: [
         body(
@@ -319,6 +363,7 @@ async function main(args: ApiBenchArgs): Promise<void> {
       check: (d) => pageProblem(d, args.seedRows),
     },
     {
+      key: 'unpaidUser',
       name: `unpaidUser(uid) over ${fmtInt(Math.min(ROTATED_UIDS, seeded.length))} uids`,
       bodies: seeded
         .slice(0, ROTATED_UIDS)
@@ -328,11 +373,13 @@ async function main(args: ApiBenchArgs): Promise<void> {
       check: (d) => ((d.unpaidUser as { uid?: string } | null)?.uid ? null : 'unpaidUser is null'),
     },
     {
+      key: 'hotProducts',
       name: 'hotProducts(limit: 10)',
       bodies: [body('{ hotProducts(limit: 10) { rank productId clicks category } }')],
       check: (d) => (list(d.hotProducts).length === 0 ? 'no product ranked' : null),
     },
     {
+      key: 'consumerOffsets',
       name: 'consumerOffsets(abnormal-orders group)',
       bodies: [
         body('query($g: String) { consumerOffsets(groupId: $g) { partition offset latest lag } }', {
@@ -345,6 +392,11 @@ async function main(args: ApiBenchArgs): Promise<void> {
           : null,
     },
   ];
+
+  const unknown = [...(args.queries ?? [])].filter((k) => !allQueries.some((q) => q.key === k));
+  if (unknown.length > 0) throw new Error(`--queries: unknown ${unknown.join(', ')}\n${USAGE}`);
+  // The baseline always runs first: every ratio is to it.
+  const queries = allQueries.filter((q, i) => i === 0 || !args.queries || args.queries.has(q.key));
 
   // Every query must answer data before its load: a bench of errors measures nothing.
   for (const q of queries) {
@@ -389,14 +441,16 @@ async function main(args: ApiBenchArgs): Promise<void> {
   const rows: ResultRow[] = [];
   for (const q of queries) {
     if (aborted) throw new Error(`stopped before "${q.name}"`);
-    if (service.dead()) throw service.died();
-    const cpu0 = cpuSeconds(service.pid);
+    alive();
+    const cpu0 = cpuSeconds(api.pid);
+    const workerCpu0 = worker ? cpuSeconds(worker.pid) : null;
     const in0 = await produced();
     const m = await measure(url, headers, q, args);
     // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- set by the cleanup hook while measure() was awaited
     if (aborted) throw new Error(`stopped during "${q.name}"`);
     const in1 = await produced();
-    const cpu1 = cpuSeconds(service.pid);
+    const cpu1 = cpuSeconds(api.pid);
+    const workerCpu1 = worker ? cpuSeconds(worker.pid) : null;
     const row: ResultRow = {
       query: q.name,
       offeredRps: args.rate,
@@ -406,7 +460,9 @@ async function main(args: ApiBenchArgs): Promise<void> {
       maxMs: m.max,
       errors: m.errors,
       p99OverBaseline: null,
-      serviceCpuPct: cpu0 !== null && cpu1 !== null ? Number(coreShare(cpu1 - cpu0, m.ms)) : null,
+      apiCpuPct: cpu0 !== null && cpu1 !== null ? Number(coreShare(cpu1 - cpu0, m.ms)) : null,
+      workerCpuPct:
+        workerCpu0 !== null && workerCpu1 !== null ? Number(coreShare(workerCpu1 - workerCpu0, m.ms)) : null,
       ingestRps: (in1 - in0) / (m.ms / 1000),
     };
     rows.push(row);
@@ -469,8 +525,10 @@ interface ResultRow {
   maxMs: number;
   errors: number;
   p99OverBaseline: number | null;
-  /** Service CPU (utime + stime, all threads) over the query's load, % of one core. */
-  serviceCpuPct: number | null;
+  /** CPU of the process serving the API (utime + stime, all threads) over the query's load, % of one core; with --combined it runs the jobs too. */
+  apiCpuPct: number | null;
+  /** CPU of the worker process over the query's load, % of one core; null with --combined. */
+  workerCpuPct: number | null;
   /** Records added to the three topics per second during the query's load. */
   ingestRps: number;
 }
@@ -485,7 +543,8 @@ function printResultTable(rows: ResultRow[], say: (line: string) => void): void 
     'max ms',
     'errors',
     'p99/base',
-    'svc CPU',
+    'API CPU',
+    'worker CPU',
     'ingest/s',
   ];
   const cells = rows.map((r) => [
@@ -497,7 +556,8 @@ function printResultTable(rows: ResultRow[], say: (line: string) => void): void 
     r.maxMs.toFixed(1),
     fmtInt(r.errors),
     r.p99OverBaseline === null ? '-' : `${r.p99OverBaseline.toFixed(1)}x`,
-    r.serviceCpuPct === null ? '?' : `${r.serviceCpuPct}%`,
+    r.apiCpuPct === null ? '?' : `${r.apiCpuPct}%`,
+    r.workerCpuPct === null ? '-' : `${r.workerCpuPct}%`,
     fmtInt(r.ingestRps),
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
@@ -689,27 +749,28 @@ async function stopChild(child: ChildProcess, exited: Promise<unknown>, graceMs:
 }
 
 /** The service (`node dist/src/main.js`) as a child process with `env` on top of the bench's Kafka and Redis; stopped at the end. */
-function startService(env: Record<string, string>, serviceLogs: boolean) {
+function startService(name: string, env: Record<string, string>, serviceLogs: boolean, nodeArgs: string[]) {
   const main = path.resolve(import.meta.dirname, '../src/main.js');
-  const child = spawn(process.execPath, [main], {
+  const child = spawn(process.execPath, [...nodeArgs, main], {
     env: { ...process.env, KAFKA_BROKERS: KAFKA_BROKERS.join(','), REDIS_URL, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  onCleanup('service process', () => stopChild(child, exited, 15_000));
+  onCleanup(`${name} process`, () => stopChild(child, exited, 15_000));
   const tail = lastLines(10);
   const keep = (line: string) => {
     tail.add(line);
-    if (serviceLogs) process.stderr.write(`[service ${child.pid}] ${line}\n`);
+    if (serviceLogs) process.stderr.write(`[${name} ${child.pid}] ${line}\n`);
   };
   createInterface({ input: child.stdout }).on('line', keep);
   createInterface({ input: child.stderr }).on('line', keep);
   return {
+    name,
     pid: child.pid!,
     dead: () => child.exitCode !== null || child.signalCode !== null,
     died: () =>
       new Error(
-        `the service exited (code ${child.exitCode}, signal ${child.signalCode}); last output:\n${tail.text()}`,
+        `the ${name} process exited (code ${child.exitCode}, signal ${child.signalCode}); last output:\n${tail.text()}`,
       ),
   };
 }

@@ -1,9 +1,11 @@
 import {
   getOperationAST,
   GraphQLError,
+  Kind,
   NoSchemaIntrospectionCustomRule,
   specifiedRules,
   validate,
+  visit,
   type DocumentNode,
   type GraphQLSchema,
   type OperationTypeNode,
@@ -12,7 +14,7 @@ import {
 import { LRUCache } from 'lru-cache';
 import { keyId } from '../store/unpaid-user-store.js';
 import type { Authenticator, Caller } from './auth.js';
-import { checkCost, limitRules, parseWithLimits, type OperationLimits } from './operation-limits.js';
+import { checkCost, COST_ARGUMENTS, limitRules, parseWithLimits, type OperationLimits } from './operation-limits.js';
 import type { OperationRateLimiter } from './rate-limit.js';
 import { documentHash, type TrustedDocuments } from './trusted-documents.js';
 
@@ -65,6 +67,46 @@ export interface AdmissionOptions {
 
 /** Most distinct document texts whose parse and validation {@link Admission} keeps. */
 export const CHECKED_DOCUMENTS = 500;
+/** Most distinct (document, operation name, page-size variables) whose cost {@link Admission} keeps. */
+export const COSTED_OPERATIONS = 2_000;
+
+/** A document's parse and validation, and what its cost depends on. */
+interface CheckedDocument {
+  document: DocumentNode;
+  errors: readonly GraphQLError[];
+  /**
+   * The variables the cost can depend on: those inside an argument named in
+   * {@link COST_ARGUMENTS} (page sizes) or inside a directive (`@include`,
+   * `@skip` take fields out of the count). Every other variable leaves the cost
+   * unchanged, so operations that differ only in those share one cost.
+   */
+  costVariables: string[];
+}
+
+/** The variables the cost of `document` can depend on (see {@link CheckedDocument.costVariables}). */
+export function costVariables(document: DocumentNode): string[] {
+  const names = new Set<string>();
+  const collect = (node: Parameters<typeof visit>[0]) =>
+    visit(node, {
+      Variable(v) {
+        names.add(v.name.value);
+      },
+    });
+  visit(document, {
+    Argument(arg, _key, _parent, _path, ancestors) {
+      // A directive's arguments all count; a field's only when they size a page. The parent is the
+      // arguments array; the node owning it is the last ancestor.
+      const owner = ancestors.at(-1);
+      const ownerKind = owner && !Array.isArray(owner) ? (owner as { kind?: Kind }).kind : undefined;
+      if (ownerKind === Kind.DIRECTIVE || COST_ARGUMENTS.has(arg.name.value)) collect(arg.value);
+      return false;
+    },
+    VariableDefinition() {
+      return false;
+    },
+  });
+  return [...names].sort();
+}
 
 /** A refusal with one error of `code`. */
 export function refuse(code: string, message: string, status = 400, extra: Record<string, unknown> = {}): Refusal {
@@ -110,9 +152,16 @@ export class Admission {
    * so nothing here goes stale (no time bound). Cost still runs per request
    * (it depends on the variables).
    */
-  private readonly checked = new LRUCache<string, { document: DocumentNode; errors: readonly GraphQLError[] }>({
+  private readonly checked = new LRUCache<string, CheckedDocument>({
     max: CHECKED_DOCUMENTS,
   });
+  /**
+   * Admitted costs (lru-cache, at most {@link COSTED_OPERATIONS}) by document
+   * text, operation name and the values of its {@link CheckedDocument.costVariables}:
+   * the cost is a function of exactly those (schema and limits are fixed for
+   * the process). A cost that could not be computed (bad variables) is not kept.
+   */
+  private readonly costed = new LRUCache<string, { refusal: GraphQLError | null }>({ max: COSTED_OPERATIONS });
 
   constructor(private readonly opts: AdmissionOptions) {
     // The limits first: an abusive document is named as such before any other error it has.
@@ -190,7 +239,8 @@ export class Admission {
       } catch (err) {
         return { ok: false, status: 400, errors: [err as GraphQLError] };
       }
-      checked = { document, errors: validate(this.opts.schema, document, this.rules, { maxErrors: 20 }) };
+      const errors = validate(this.opts.schema, document, this.rules, { maxErrors: 20 });
+      checked = { document, errors, costVariables: errors.length === 0 ? costVariables(document) : [] };
       this.checked.set(query, checked);
     }
     const { document, errors } = checked;
@@ -213,8 +263,14 @@ export class Admission {
       return refuse('BAD_REQUEST', '`variables` must be an object');
     const operationName =
       typeof request.operationName === 'string' && request.operationName !== '' ? request.operationName : undefined;
-    const tooCostly = checkCost(this.opts.schema, document, variables, operationName, this.opts.limits);
-    if (tooCostly) return { ok: false, status: 400, errors: [tooCostly] };
+    const costKey = `${operationName ?? ''}\u0000${JSON.stringify(checked.costVariables.map((v) => variables?.[v] ?? null))}\u0000${query}`;
+    let costed = this.costed.get(costKey);
+    if (!costed) {
+      const cost = checkCost(this.opts.schema, document, variables, operationName, this.opts.limits);
+      costed = { refusal: cost.refusal };
+      if (cost.computed) this.costed.set(costKey, costed);
+    }
+    if (costed.refusal) return { ok: false, status: 400, errors: [costed.refusal] };
     return {
       ok: true,
       caller,

@@ -35,6 +35,13 @@ export interface ApiServices {
   dailyActiveUsers: DailyActiveUserStore;
   offsets: OffsetStore;
   kafkaAdmin: Admin;
+  /**
+   * The `consumer_offset` rows of one group (key: the group id, `*` for all),
+   * served from memory for at most {@link TOPIC_BOUNDS_TTL_MS} MILLISECONDS like the
+   * topic bounds they are shown with, and cleared by this process's offset resets
+   * and rebuilds; the table stays the source of truth.
+   */
+  offsetRows: ShortLivedCache<string, { rows: Awaited<ReturnType<OffsetStore['list']>> }>;
   /** Earliest and latest offset per partition of a topic (Kafka admin), served from memory for a short bound (see {@link TOPIC_BOUNDS_TTL_MS}). */
   topicBounds: ShortLivedCache<string, Map<number, OffsetBounds>>;
   /** Consumer groups and topics of the configured jobs, for `consumerOffsets`. */

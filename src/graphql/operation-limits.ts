@@ -117,6 +117,9 @@ const MAX_COUNTED_ITEMS = 1_000;
 /** What a root field costs by itself: each one runs at least one database (or Redis, or Kafka admin) query. */
 export const DATABASE_READ_COST = 10;
 
+/** The arguments that size a page, and so multiply the cost of a list field's selection. */
+export const COST_ARGUMENTS: ReadonlySet<string> = new Set(['first', 'limit']);
+
 const pageArgument = (args: Record<string, unknown>): number | undefined =>
   typeof args.first === 'number' ? args.first : typeof args.limit === 'number' ? args.limit : undefined;
 
@@ -185,8 +188,11 @@ function databaseEstimator(schema: GraphQLSchema, pages: WeakMap<FieldNode, numb
 /**
  * The cost of an operation (graphql-query-complexity with the model of
  * {@link databaseEstimator}).
- * @returns a GraphQLError with `extensions.code` `QUERY_TOO_COMPLEX` (and the
- *   `cost` and `maxCost`) when the cost exceeds `maxCost`, else null.
+ * @returns `refusal`: a GraphQLError with `extensions.code` `QUERY_TOO_COMPLEX`
+ *   (and the `cost` and `maxCost`) when the cost exceeds `maxCost`, else null;
+ *   `computed`: false when the cost could not be computed (bad variables or
+ *   operation name, left to execution to report), so the outcome is not one to
+ *   remember.
  */
 export function checkCost(
   schema: GraphQLSchema,
@@ -194,7 +200,7 @@ export function checkCost(
   variables: Record<string, unknown> | undefined,
   operationName: string | null | undefined,
   limits: OperationLimits,
-): GraphQLError | null {
+): { refusal: GraphQLError | null; computed: boolean } {
   let cost: number;
   try {
     cost = getComplexity({
@@ -206,12 +212,15 @@ export function checkCost(
     });
   } catch {
     // Bad variables or operation name: execution reports it with its own code.
-    return null;
+    return { refusal: null, computed: false };
   }
-  if (cost <= limits.maxCost) return null;
-  return refusal(
-    'QUERY_TOO_COMPLEX',
-    `operation cost ${cost} exceeds the limit of ${limits.maxCost}: ask for fewer items or fewer fields`,
-    { cost, maxCost: limits.maxCost },
-  );
+  if (cost <= limits.maxCost) return { refusal: null, computed: true };
+  return {
+    refusal: refusal(
+      'QUERY_TOO_COMPLEX',
+      `operation cost ${cost} exceeds the limit of ${limits.maxCost}: ask for fewer items or fewer fields`,
+      { cost, maxCost: limits.maxCost },
+    ),
+    computed: true,
+  };
 }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
@@ -17,6 +17,7 @@ import type { Metrics } from '../observability/metrics.js';
 import { keyId } from '../store/unpaid-user-store.js';
 import { refuse, refusalBody, type Admission, type OperationRequest, type Refusal } from './admission.js';
 import type { Caller } from './auth.js';
+import { createFastGraphQLPath, type FullPath, type HandedOver } from './http-fast-path.js';
 import { createSharedResultSubscribe } from './shared-subscription-results.js';
 import type { ApiServices, GraphQLContext } from './context.js';
 
@@ -91,7 +92,12 @@ export interface HttpServer {
 export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServer> {
   const app = express();
   app.disable('x-powered-by');
-  const httpServer: Server = createServer(app);
+  /** `POST /graphql` served without Express and Apollo Server when it can be (see createFastGraphQLPath). */
+  let fastGraphQL: ((req: IncomingMessage, res: ServerResponse, full: FullPath) => void) | null = null;
+  const httpServer: Server = createServer((req, res) => {
+    if (fastGraphQL) fastGraphQL(req, res, app);
+    else void app(req, res);
+  });
   const log = opts.logger.child({ component: 'http' });
   const cleanups: (() => Promise<void>)[] = [];
 
@@ -133,7 +139,11 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
     res.send(await opts.metrics.registry.metrics());
   });
 
-  if (opts.graphql) cleanups.push(await mountGraphQL(app, httpServer, opts.graphql, opts.metrics, log));
+  if (opts.graphql) {
+    const mounted = await mountGraphQL(app, httpServer, opts.graphql, opts.metrics, log);
+    cleanups.push(mounted.close);
+    fastGraphQL = mounted.fastPath;
+  }
   if (opts.staticDir && existsSync(opts.staticDir)) {
     app.use(
       '/',
@@ -172,7 +182,7 @@ async function mountGraphQL(
   g: GraphQLOptions,
   metrics: Metrics,
   log: Logger,
-): Promise<() => Promise<void>> {
+): Promise<{ close: () => Promise<void>; fastPath: ReturnType<typeof createFastGraphQLPath> }> {
   // --- WebSocket (graphql-ws) ---
   const wsServer = new WebSocketServer({
     server: httpServer,
@@ -339,6 +349,13 @@ async function mountGraphQL(
   };
   const admit: RequestHandler = async (req, res, next) => {
     try {
+      // Admitted (and its budget spent) by the fast path already, which handed it over.
+      const handedOver = (req as unknown as { handedOver?: HandedOver }).handedOver;
+      if (handedOver) {
+        (req as unknown as { caller: Caller }).caller = handedOver.caller;
+        next();
+        return;
+      }
       const isGet = req.method === 'GET' || req.method === 'HEAD';
       if (req.method === 'OPTIONS') {
         next();
@@ -434,8 +451,19 @@ async function mountGraphQL(
     }),
   );
 
-  return async () => {
-    await apollo.stop();
-    wsServer.close();
+  return {
+    close: async () => {
+      await apollo.stop();
+      wsServer.close();
+    },
+    fastPath: createFastGraphQLPath({
+      schema: g.schema,
+      services: g.services,
+      admission: g.admission,
+      maxBodyBytes: g.maxBodyBytes,
+      corsEnabled: g.corsOrigins.length > 0,
+      logger: log,
+      metrics,
+    }),
   };
 }

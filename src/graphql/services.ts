@@ -61,6 +61,11 @@ export function createApiServices(
     hotProducts: new HotProductStore(deps.db),
     dailyActiveUsers: new DailyActiveUserStore(deps.db),
     offsets,
+    offsetRows: new ShortLivedCache({
+      ttlMs: TOPIC_BOUNDS_TTL_MS,
+      max: 64,
+      load: async (group) => ({ rows: await offsets.list(group === '*' ? undefined : group) }),
+    }),
     kafkaAdmin: deps.kafkaAdmin,
     topicBounds: new ShortLivedCache({
       ttlMs: TOPIC_BOUNDS_TTL_MS,

@@ -47,6 +47,15 @@ const UPSERT_CHUNK = 500;
 
 /** How long a `totalCount` is served from memory, MILLISECONDS: its staleness bound (a detection committed meanwhile shows up at most this late). */
 export const TOTAL_COUNT_TTL_MS = 1_000;
+/** How long a page of `unpaidUsers` (rows and totalCount together) is served from memory, MILLISECONDS: the same bound as {@link TOTAL_COUNT_TTL_MS}. */
+export const PAGE_TTL_MS = TOTAL_COUNT_TTL_MS;
+
+/** One page of users: at most `first` rows, whether more follow, and the filter's total. */
+export interface UnpaidUserPage {
+  rows: UnpaidUserRow[];
+  hasNextPage: boolean;
+  totalCount: number;
+}
 
 const COLUMNS = Prisma.raw(
   'uid, phone, callback_status, enter_order_count, first_detected_at, last_detected_at, window_start, window_end',
@@ -86,16 +95,32 @@ export class UnpaidUserStore {
    * cleared by this process's own status changes; the table stays the source of truth.
    */
   private readonly counts: ShortLivedCache<string, { n: number }>;
+  /**
+   * Whole pages by (first, after, status), served for at most {@link PAGE_TTL_MS}
+   * (1,000) MILLISECONDS and cleared by this process's own status changes: the
+   * same page asked a thousand times a second costs one query a second, and one
+   * answer's rows and totalCount always come from the same read.
+   */
+  private readonly pages: ShortLivedCache<string, UnpaidUserPage>;
 
   constructor(
     private readonly db: Db,
-    opts: { countTtlMs?: number; now?: () => number } = {},
+    opts: { countTtlMs?: number; pageTtlMs?: number; now?: () => number } = {},
   ) {
     this.counts = new ShortLivedCache({
       ttlMs: opts.countTtlMs ?? TOTAL_COUNT_TTL_MS,
       max: 16,
       now: opts.now,
       load: async (key) => ({ n: await this.countNow(key === '*' ? null : (key as CallbackStatusName)) }),
+    });
+    this.pages = new ShortLivedCache({
+      ttlMs: opts.pageTtlMs ?? PAGE_TTL_MS,
+      max: 256,
+      now: opts.now,
+      load: (key) => {
+        const [first, after, status] = JSON.parse(key) as [number, string | null, CallbackStatusName | null];
+        return this.pageNow(first, after, status);
+      },
     });
   }
 
@@ -168,17 +193,25 @@ export class UnpaidUserStore {
    * keyset pagination on `unpayment_record_last_detected_idx`
    * (`last_detected_at DESC, uid`) or, with a status, on
    * `unpayment_record_status_idx` (`callback_status, last_detected_at DESC, uid`),
-   * so a deep page reads as few index entries as the first one. `totalCount`
-   * is at most {@link TOTAL_COUNT_TTL_MS} MILLISECONDS old.
+   * so a deep page reads as few index entries as the first one. The page is
+   * at most {@link PAGE_TTL_MS} MILLISECONDS old, its `totalCount` at most
+   * {@link TOTAL_COUNT_TTL_MS} more.
    * @param first page size, 0..max (checked by the caller).
    * @param status only users with this status (PENDING includes NULL).
    * @throws {InvalidCursorError} for a cursor this API did not issue.
    */
-  async page(
+  async page(first: number, after: string | null, status: CallbackStatusName | null): Promise<UnpaidUserPage> {
+    // A cursor that is not one fails before any read (and is never cached).
+    if (after) decodeCursor(after);
+    return this.pages.get(JSON.stringify([first, after, status]));
+  }
+
+  /** {@link page}, read now. */
+  private async pageNow(
     first: number,
     after: string | null,
     status: CallbackStatusName | null,
-  ): Promise<{ rows: UnpaidUserRow[]; hasNextPage: boolean; totalCount: number }> {
+  ): Promise<UnpaidUserPage> {
     let keyset = Prisma.sql`1 = 1`;
     if (after) {
       const c = decodeCursor(after);
@@ -240,7 +273,10 @@ export class UnpaidUserStore {
         });
         return updated;
       })
-      .finally(() => this.counts.clear());
+      .finally(() => {
+        this.counts.clear();
+        this.pages.clear();
+      });
   }
 }
 

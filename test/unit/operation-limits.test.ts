@@ -11,7 +11,7 @@ import { checkCost, limitRules, parseWithLimits, type OperationLimits } from '..
 const LIMITS: OperationLimits = { maxDepth: 10, maxCost: 5_000, maxAliases: 50, maxTokens: 2_000, maxDirectives: 20 };
 const schema = await createSchema(createPubSub());
 const costOf = (query: string, variables: Record<string, unknown> = {}) =>
-  checkCost(schema, parse(query), variables, undefined, { ...LIMITS, maxCost: 0 })?.extensions.cost as number;
+  checkCost(schema, parse(query), variables, undefined, { ...LIMITS, maxCost: 0 }).refusal?.extensions.cost as number;
 
 describe('operation cost and limits', () => {
   it("should multiply a connection's edges by first, but not its totalCount, and price the COUNT like a query", () => {
@@ -25,7 +25,10 @@ describe('operation cost and limits', () => {
     );
     assert.equal(costOf('{ hotProducts(limit: 10) { rank productId } }'), 10 + 10 * 2);
     const aliases = `{ ${Array.from({ length: 1_200 }, (_, i) => `a${i}: unpaidUsers(first: 1) { totalCount }`).join(' ')} }`;
-    assert.equal(checkCost(schema, parse(aliases), {}, undefined, LIMITS)?.extensions.code, 'QUERY_TOO_COMPLEX');
+    assert.equal(
+      checkCost(schema, parse(aliases), {}, undefined, LIMITS).refusal?.extensions.code,
+      'QUERY_TOO_COMPLEX',
+    );
   });
 
   it('should report each armor limit with its code', () => {

@@ -8,14 +8,14 @@ export class ConsumerOffsetResolver {
   @Authorized(READ_ROLES)
   @Query(() => [ConsumerOffset], {
     description:
-      "Per partition of each job's topic: committed offset, earliest, latest and lag. Without groupId: every job's group.",
+      "Per partition of each job's topic: committed offset, earliest, latest and lag (at most 1 s old). Without groupId: every job's group.",
   })
   async consumerOffsets(
     @Ctx() ctx: GraphQLContext,
     @Arg('groupId', () => String, { nullable: true }) groupId: string | null,
   ): Promise<ConsumerOffset[]> {
-    const { offsets, topicBounds, jobs } = ctx.services;
-    const rows = await offsets.list(groupId ?? undefined);
+    const { offsetRows, topicBounds, jobs } = ctx.services;
+    const { rows } = await offsetRows.get(groupId ?? '*');
     // Every partition of every known group's topic, stored row or not.
     const groups = new Map<string, Set<string>>();
     for (const j of jobs) if (!groupId || j.groupId === groupId) groups.set(j.groupId, new Set([j.topic]));

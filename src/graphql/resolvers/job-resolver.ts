@@ -84,6 +84,8 @@ export class JobResolver {
         },
         actorOf(ctx),
       );
+      // This process's copy of the offsets must not show the positions before the reset.
+      ctx.services.offsetRows.clear();
       ctx.logger.info(
         {
           groupId: input.groupId,
@@ -117,6 +119,7 @@ export class JobResolver {
       const result = await ctx.services.operations.rebuild(name, actorOf(ctx));
       // The recount starts from zero: this process's in-memory copy must not outlive it.
       ctx.services.recharge.reader.forgetCityDaily();
+      ctx.services.offsetRows.clear();
       ctx.logger.info({ job: name, lostToRetention: String(result.lostToRetention) }, 'job rebuild started');
       return Object.assign(new JobRebuild(), {
         job: ctx.services.operations.job(name).name,
