@@ -205,7 +205,9 @@ export function createRechargeMetricsJob(opts: RechargeMetricsOptions): JobDefin
           await opts.state.bump(tx);
           const values = await opts.store.readBack(tx, daily, minutes, opts.state.groupId);
           if (values.serving === null)
-            throw new Error(`recharge_serving_state has no row for group ${opts.state.groupId} after numbering the commit`);
+            throw new Error(
+              `recharge_serving_state has no row for group ${opts.state.groupId} after numbering the commit`,
+            );
           const version: ServingVersion = { databaseId, ...values.serving };
           if (opts.changeLog && values.daily.length > 0) {
             // Read back in primary-key order (day, city): a replayed batch logs the same sequence.

@@ -33,9 +33,12 @@ export class RecentOrderIds {
     return this.newer.has(orderId) || this.older.has(orderId);
   }
 
-  /** Remembers `orderId` (a no-op when it is already kept). */
+  /**
+   * Remembers `orderId`. Not looked up first (one hash probe per order on the
+   * hot path): an id kept in the older generation is then kept in both until
+   * the older one is dropped, so {@link size} may count it twice.
+   */
   add(orderId: string): void {
-    if (this.has(orderId)) return;
     if (this.newer.size >= this.generationSize) {
       this.older = this.newer;
       this.newer = new Set<string>();
@@ -43,7 +46,7 @@ export class RecentOrderIds {
     this.newer.add(orderId);
   }
 
-  /** Ids kept now (<= capacity). */
+  /** Entries kept now, <= capacity (an id in both generations counts twice). */
   get size(): number {
     return this.newer.size + this.older.size;
   }

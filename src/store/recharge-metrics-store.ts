@@ -51,8 +51,9 @@ export function sqlDateTime(ms: number): string {
  */
 function isDuplicateKey(err: unknown): boolean {
   if (!(err instanceof Prisma.PrismaClientKnownRequestError)) return false;
-  const cause = (err.meta as { driverAdapterError?: { cause?: { originalCode?: unknown; kind?: unknown } } } | undefined)
-    ?.driverAdapterError?.cause;
+  const cause = (
+    err.meta as { driverAdapterError?: { cause?: { originalCode?: unknown; kind?: unknown } } } | undefined
+  )?.driverAdapterError?.cause;
   return cause?.originalCode === '1062' || cause?.kind === 'UniqueConstraintViolation';
 }
 
