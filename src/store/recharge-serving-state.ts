@@ -78,18 +78,16 @@ export class RechargeServingState {
   }
 
   /**
-   * Inside a batch transaction, LAST (after every aggregate row it locks, so
-   * transactions take their locks in one order): numbers this commit.
-   * @returns the version the values read back in this transaction reflect.
+   * Inside a batch transaction, after every aggregate row it locks (so
+   * transactions take their locks in one order; the lock is held until the
+   * commit, so the numbers follow the commit order): numbers this commit. The
+   * new generation and number are read back in the same transaction with the
+   * aggregates (`RechargeMetricsStore.readBack` with this {@link groupId}):
+   * one round trip fewer while every partition waits on this row.
    */
-  async advance(tx: Tx): Promise<ServingVersion> {
-    const databaseId = await this.databaseId();
+  async bump(tx: Tx): Promise<void> {
     await tx.$executeRaw`INSERT INTO recharge_serving_state (group_id, generation, seq) VALUES (${this.groupId}, 1, 1)
       ON DUPLICATE KEY UPDATE seq = seq + 1, updated_at = NOW(3)`;
-    const [row] = await tx.$queryRaw<
-      { generation: number | bigint; seq: bigint }[]
-    >`SELECT generation, seq FROM recharge_serving_state WHERE group_id = ${this.groupId}`;
-    return { databaseId, generation: Number(row.generation), seq: Number(row.seq) };
   }
 
   /** Inside a rebuild transaction: starts a new generation, so no key written before can be read. */

@@ -20,6 +20,76 @@ const DAY_MS = 86_400_000;
 /** `YYYY-MM-DD HH:MM:SS.mmm` (UTC) for a DATETIME(3) column. */
 const sqlTime = (ms: number) => new Date(ms).toISOString().slice(0, 23).replace('T', ' ');
 
+describe('recording the seen order ids in the batch transaction', () => {
+  const runs = new TestRuns();
+  let db: TestDatabase;
+  let prisma: Db;
+
+  before(async () => {
+    db = await runs.freshDb();
+    prisma = createDb(db.url);
+  });
+
+  after(async () => {
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- undefined when before() failed
+    await prisma?.$disconnect();
+    await runs.cleanup();
+  });
+
+  const event = (orderId: string) => ({
+    orderId,
+    succeeded: true,
+    amountFen: 100,
+    requestTimeMs: Date.now() - 2_000,
+    notifyTimeMs: Date.now() - 1_000,
+    durationMs: 1_000,
+    provinceCode: '440000',
+    cityCode: '440100',
+  });
+
+  it('should keep only the unseen orders, whichever ids are looked up first, and record each id once', async () => {
+    const store = new RechargeMetricsStore(prisma);
+    await prisma.$transaction((tx) => store.keepNewOrders(tx, ['a1', 'a2', 'a3'].map(event)));
+    const cases: [string, (id: string) => boolean][] = [
+      ['none looked up first: the duplicate-key error takes the full way', () => false],
+      ['all looked up first', () => true],
+      ['a wrong guess of which are seen', (id) => id.startsWith('b')],
+    ];
+    for (const [i, [name, maybeSeen]] of cases.entries()) {
+      const ids = ['a1', `b${i}`, 'a3', `c${i}`, 'a2'];
+      const fresh = await prisma.$transaction((tx) => store.keepNewOrders(tx, ids.map(event), maybeSeen));
+      assert.deepEqual(
+        fresh.map((e) => e.orderId),
+        [`b${i}`, `c${i}`],
+        name,
+      );
+    }
+    const rows = await sql<{ order_id: string }>(db.url, 'SELECT order_id FROM recharge_order ORDER BY order_id');
+    assert.deepEqual(
+      rows.map((r) => r.order_id),
+      ['a1', 'a2', 'a3', 'b0', 'b1', 'b2', 'c0', 'c1', 'c2'],
+    );
+  });
+
+  it('should drop an id recorded earlier in the same transaction, and record nothing when the transaction fails', async () => {
+    const store = new RechargeMetricsStore(prisma);
+    await assert.rejects(
+      prisma.$transaction(async (tx) => {
+        await store.keepNewOrders(tx, [event('d1')], () => false);
+        const fresh = await store.keepNewOrders(tx, [event('d2'), event('d1')], () => false);
+        assert.deepEqual(
+          fresh.map((e) => e.orderId),
+          ['d2'],
+        );
+        throw new Error('rolled back on purpose');
+      }),
+      /rolled back on purpose/,
+    );
+    const rows = await sql(db.url, "SELECT order_id FROM recharge_order WHERE order_id LIKE 'd%'");
+    assert.equal(rows.length, 0);
+  });
+});
+
 describe('pruning the seen order ids', () => {
   const runs = new TestRuns();
   let db: TestDatabase;

@@ -1,0 +1,148 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { MalformedRecordError } from '../../src/errors/malformed-record-error.js';
+import { parseFull, parseRecharge, type RechargeParseContext } from '../../src/ingest/formats/recharge.js';
+import { ZonedCalendar } from '../../src/domain/zoned-calendar.js';
+import { generateRecharges } from '../../src/sample/recharge-generator.js';
+import { GUANGDONG_CITIES } from '../../src/store/guangdong-cities.js';
+
+const calendar = new ZonedCalendar('Asia/Shanghai');
+const KNOWN = new Set(GUANGDONG_CITIES.map((c) => c.code));
+const ctx: RechargeParseContext = { calendar, isKnownCity: (c) => KNOWN.has(c) };
+
+type Outcome = { ok: ReturnType<typeof parseFull> } | { reason: string; message: string };
+
+function outcome(parse: () => ReturnType<typeof parseFull>): Outcome {
+  try {
+    return { ok: parse() };
+  } catch (err) {
+    if (!(err instanceof MalformedRecordError)) throw err;
+    return { reason: err.reason, message: err.message };
+  }
+}
+
+/** parseRecharge (lean path first) against the reference JSON.parse path, on the same bytes. */
+function assertSame(value: Buffer): void {
+  assert.deepEqual(
+    outcome(() => parseRecharge(value, ctx)),
+    outcome(() => parseFull(value, ctx)),
+    value.toString('latin1'),
+  );
+}
+
+/** A small deterministic PRNG (mulberry32), so a failure can be replayed. */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Bytes worth putting anywhere: JSON structure, escapes, digits, non-ASCII, controls. */
+const NASTY = [
+  0x22, 0x5c, 0x3a, 0x2c, 0x7b, 0x7d, 0x20, 0x0a, 0x2e, 0x30, 0x39, 0x2d, 0x7f, 0xc3, 0xa9, 0xff, 0x00, 0x41,
+];
+
+function mutate(value: Buffer, r: () => number): Buffer {
+  const bytes = [...value];
+  const edits = 1 + Math.floor(r() * 3);
+  for (let k = 0; k < edits; k++) {
+    const at = Math.floor(r() * (bytes.length + 1));
+    const op = r();
+    if (op < 0.4 && bytes.length > 0) bytes[Math.min(at, bytes.length - 1)] = NASTY[Math.floor(r() * NASTY.length)];
+    else if (op < 0.7) bytes.splice(at, 1);
+    else bytes.splice(at, 0, NASTY[Math.floor(r() * NASTY.length)]);
+  }
+  return Buffer.from(bytes);
+}
+
+describe('parseRecharge lean path', () => {
+  const generated = [...generateRecharges({ seed: 99, count: 5_000 })].map((g) => Buffer.from(g.value));
+
+  it('should give exactly what the JSON.parse path gives for generated records of every kind', () => {
+    for (const value of generated) assertSame(value);
+    // The lean path did take the valid ones: the same event objects come back.
+    const first = parseRecharge(generated[0], ctx);
+    assert.ok(first === null || typeof first.orderId === 'string');
+  });
+
+  it('should give the same event or the same error (reason and message) for 30,000 mutated records', () => {
+    const r = rng(61024);
+    for (let i = 0; i < 30_000; i++) assertSame(mutate(generated[i % generated.length], r));
+  });
+
+  it('should agree on the edge cases of the shapes it takes and declines', () => {
+    const base = {
+      orderId: '384663617178945213',
+      serviceName: 'reChargeNotifyReq',
+      bussinessRst: '0000',
+      chargefee: '100.00',
+      requestId: '20260101000007090581518228485394',
+      receiveNotifyTime: '20260101000030017',
+      provinceCode: '440000',
+      cityCode: '440100',
+    };
+    const cases: string[] = [
+      JSON.stringify(base),
+      JSON.stringify(base, null, 1), // whitespace: declined, same answer
+      JSON.stringify({ ...base, chargefee: '007' }),
+      JSON.stringify({ ...base, chargefee: '0.5' }),
+      JSON.stringify({ ...base, chargefee: '00.05' }),
+      JSON.stringify({ ...base, chargefee: '99999999.99' }),
+      JSON.stringify({ ...base, chargefee: '123456789' }),
+      JSON.stringify({ ...base, chargefee: '1.' }),
+      JSON.stringify({ ...base, chargefee: '.5' }),
+      JSON.stringify({ ...base, chargefee: '1.234' }),
+      JSON.stringify({ ...base, bussinessRst: '0001' }),
+      JSON.stringify({ ...base, serviceName: 'sendRechargeReq', orderId: '' }),
+      JSON.stringify({ ...base, serviceName: '' }),
+      JSON.stringify({ ...base, orderId: 'A'.repeat(64) }),
+      JSON.stringify({ ...base, orderId: 'A'.repeat(65) }),
+      JSON.stringify({ ...base, orderId: 'a b' }),
+      JSON.stringify({ ...base, orderId: 'x_.:-Z9' }),
+      JSON.stringify({ ...base, cityCode: '449999' }),
+      JSON.stringify({ ...base, receiveNotifyTime: '20260101000007090' }), // same as the request time: duration 0
+      JSON.stringify({ ...base, receiveNotifyTime: '20260101000006999' }), // before the request
+      JSON.stringify({ ...base, receiveNotifyTime: '20260230000000000' }),
+      JSON.stringify({ ...base, receiveNotifyTime: '2026010100003001' }),
+      JSON.stringify({ ...base, requestId: '2026010100000709' }),
+      JSON.stringify({ ...base, provinceCode: undefined }),
+      JSON.stringify({ ...base, extra: 'é' }),
+      JSON.stringify({ ...base, orderId: 'a"b' }),
+      `${JSON.stringify(base).slice(0, -1)},"orderId":"second"}`, // a key twice: the last counts
+      `${JSON.stringify(base).slice(0, -1)},"chargefee":7}`, // a number value: declined
+      `${JSON.stringify(base).slice(0, -1)},}`,
+      '{}',
+      '[]',
+      '{"serviceName":"reChargeNotifyReq"',
+    ];
+    for (const c of cases) assertSame(Buffer.from(c));
+    const twice = parseRecharge(Buffer.from(cases[26]), ctx);
+    assert.equal(twice?.orderId, 'second');
+  });
+
+  it('should time the lean path against the JSON.parse path (printed, not asserted)', () => {
+    const valid = generated.filter((v) => {
+      try {
+        return parseFull(v, ctx) !== null;
+      } catch {
+        return false;
+      }
+    });
+    const time = (parse: (v: Buffer) => unknown): number => {
+      const start = performance.now();
+      for (let round = 0; round < 20; round++) for (const v of valid) parse(v);
+      return ((performance.now() - start) * 1000) / (20 * valid.length);
+    };
+    time((v) => parseRecharge(v, ctx));
+    time((v) => parseFull(v, ctx));
+    const lean = time((v) => parseRecharge(v, ctx));
+    const full = time((v) => parseFull(v, ctx));
+    console.log(`parseRecharge: lean ${lean.toFixed(2)} µs, JSON.parse path ${full.toFixed(2)} µs per record`);
+    assert.ok(lean > 0 && full > 0);
+  });
+});
