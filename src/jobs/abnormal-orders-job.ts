@@ -1,7 +1,7 @@
 import { MalformedRecordError } from '../errors/malformed-record-error.js';
 import { parseUserBehavior } from '../ingest/formats/user-behavior.js';
 import type { AbnormalUserDetectedEvent } from '../publish/event-bus.js';
-import { PartitionWindowEngine, type ClosedWindow, type WindowSpec } from '../stream/index.js';
+import { WindowKeyCounter, type CountedWindow, type WindowSpec } from '../stream/index.js';
 import { CHANGE_KIND, type ChangeLogStore } from '../store/change-log-store.js';
 import type { Detection, UnpaidUserStore } from '../store/unpaid-user-store.js';
 import type { BatchResult, DeadLetter, JobDefinition, PartitionProcessor, SourceRecord } from './job.js';
@@ -29,20 +29,6 @@ export interface AbnormalOrdersOptions {
   publish: (events: AbnormalUserDetectedEvent[]) => Promise<void> | void;
 }
 
-interface UserWindowCount {
-  count: number;
-  phone: string;
-}
-
-const aggregator = {
-  create: (phone: string): UserWindowCount => ({ count: 1, phone }),
-  add: (acc: UserWindowCount, phone: string): UserWindowCount => {
-    acc.count += 1;
-    acc.phone = phone;
-    return acc;
-  },
-};
-
 /**
  * Job `abnormal-orders` (users who keep opening the order page without paying): every
  * `advance`, over the last `size` of event time, users with at least
@@ -64,7 +50,9 @@ export function createAbnormalOrdersJob(opts: AbnormalOrdersOptions): JobDefinit
       new AbnormalOrdersProcessor(
         opts,
         partition,
-        new PartitionWindowEngine(opts.window, aggregator, { nextOffset, watermarkMs, replayFrom }, nowMs),
+        // Counts per uid per window with each window's last phone, compact (no object per user):
+        // memory follows the users in the open windows; only users at the threshold are handed out.
+        new WindowKeyCounter(opts.window, { nextOffset, watermarkMs, replayFrom }, nowMs, opts.threshold),
       ),
   };
 }
@@ -73,7 +61,7 @@ class AbnormalOrdersProcessor implements PartitionProcessor {
   constructor(
     private readonly opts: AbnormalOrdersOptions,
     private readonly partition: number,
-    private readonly engine: PartitionWindowEngine<string, string, UserWindowCount>,
+    private readonly engine: WindowKeyCounter,
   ) {}
 
   process(records: readonly SourceRecord[], nowMs: number): BatchResult {
@@ -130,7 +118,7 @@ class AbnormalOrdersProcessor implements PartitionProcessor {
   }
 
   private close(
-    closed: ClosedWindow<string, UserWindowCount>[],
+    closed: CountedWindow[],
     deadLetters: DeadLetter[],
     lateRecords: number,
     records: number,
@@ -138,16 +126,15 @@ class AbnormalOrdersProcessor implements PartitionProcessor {
   ): BatchResult {
     const candidates: Detection[] = [];
     for (const { window, entries } of closed) {
-      for (const [uid, agg] of entries) {
-        if (agg.count >= this.opts.threshold) {
-          candidates.push({
-            uid,
-            phone: agg.phone,
-            enterOrderCount: agg.count,
-            windowStartMs: window.start,
-            windowEndMs: window.end,
-          });
-        }
+      // The counter hands out only the users that reached the threshold.
+      for (const { key, count, value } of entries) {
+        candidates.push({
+          uid: key,
+          phone: value,
+          enterOrderCount: count,
+          windowStartMs: window.start,
+          windowEndMs: window.end,
+        });
       }
     }
     if (candidates.length === 0) return { deadLetters, lateRecords, records };
