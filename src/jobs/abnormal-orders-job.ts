@@ -4,7 +4,14 @@ import type { AbnormalUserDetectedEvent } from '../publish/event-bus.js';
 import { WindowKeyCounter, type CountedWindow, type WindowSpec } from '../stream/index.js';
 import { CHANGE_KIND, type ChangeLogStore } from '../store/change-log-store.js';
 import type { Detection, UnpaidUserStore } from '../store/unpaid-user-store.js';
-import type { BatchResult, DeadLetter, JobDefinition, PartitionProcessor, SourceRecord } from './job.js';
+import type {
+  BatchResult,
+  DeadLetter,
+  JobDefinition,
+  PartitionProcessor,
+  SourceRecord,
+  WindowStateSize,
+} from './job.js';
 
 /** The event key counted by this job: a user opening the order page. */
 export const ENTER_ORDER_PAGE = 'enterOrderPage';
@@ -58,6 +65,9 @@ export function createAbnormalOrdersJob(opts: AbnormalOrdersOptions): JobDefinit
 }
 
 class AbnormalOrdersProcessor implements PartitionProcessor {
+  private peakDistinctKeys = 0;
+  private peakLiveKeys = 0;
+
   constructor(
     private readonly opts: AbnormalOrdersOptions,
     private readonly partition: number,
@@ -99,6 +109,9 @@ class AbnormalOrdersProcessor implements PartitionProcessor {
         });
       }
     }
+    // The state is largest now, before the batch's windows close.
+    this.peakDistinctKeys = Math.max(this.peakDistinctKeys, this.engine.distinctKeyCount);
+    this.peakLiveKeys = Math.max(this.peakLiveKeys, this.engine.liveKeyCount);
     return this.close(this.engine.closeDue(nowMs), deadLetters, lateRecords, fresh, nowMs);
   }
 
@@ -114,6 +127,15 @@ class AbnormalOrdersProcessor implements PartitionProcessor {
       nextOffset: this.engine.nextOffset,
       replayFrom: this.engine.replayFrom,
       watermarkMs: this.engine.watermarkMs,
+    };
+  }
+
+  windowState(): WindowStateSize {
+    return {
+      distinctKeys: this.engine.distinctKeyCount,
+      liveKeys: this.engine.liveKeyCount,
+      peakDistinctKeys: this.peakDistinctKeys,
+      peakLiveKeys: this.peakLiveKeys,
     };
   }
 
