@@ -128,6 +128,19 @@ export function parseBenchArgs<K extends string = never>(
  */
 export const SERVICE_FETCH = runnerSettings(loadConfig({}));
 
+/**
+ * The node flags of `npm start` (the words between `node` and the script in
+ * package.json's `start`), so the service under test runs with the V8 heap
+ * settings it is deployed with.
+ */
+export const SERVICE_NODE_FLAGS: readonly string[] = (() => {
+  const pkg = JSON.parse(readFileSync(path.resolve(import.meta.dirname, '../../package.json'), 'utf8')) as {
+    scripts: { start: string };
+  };
+  const words = pkg.scripts.start.trim().split(/\s+/);
+  return words.slice(1).filter((w) => w.startsWith('--'));
+})();
+
 /** Cleanups run in reverse order, once: at the end, on failure and on Ctrl-C (see {@link runBench}). */
 const cleanups: { what: string; run: () => Promise<unknown> }[] = [];
 let cleaned: Promise<void> | null = null;
@@ -420,7 +433,10 @@ export async function timeService(opts: {
   const conn = await createConnection({ ...parseDatabaseUrl(opts.dbUrl), connectTimeout: 5_000 });
   onCleanup('poll connection', () => conn.end());
   const main = path.resolve(import.meta.dirname, '../src/main.js');
-  const nodeArgs = opts.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', opts.cpuProfDir] : [];
+  const nodeArgs = [
+    ...SERVICE_NODE_FLAGS,
+    ...(opts.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', opts.cpuProfDir] : []),
+  ];
   const spawnedAt = performance.now();
   const child: ChildProcess = spawn(process.execPath, [...nodeArgs, main], {
     env: {

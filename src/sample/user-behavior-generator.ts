@@ -151,7 +151,14 @@ function resolve(options: UserBehaviorGeneratorOptions): Resolved {
     new AppError('INVALID_OPTION', `user-behavior generator option ${name}: expected ${expected}, got ${String(got)}`);
   if (!Number.isInteger(o.seed)) throw bad('seed', 'an integer', o.seed);
   if (!Number.isInteger(o.users) || o.users < 1) throw bad('users', 'an integer >= 1', o.users);
-  for (const k of ['abnormalShare', 'vipShare', 'normalVipShare', 'malformedShare', 'lateShare', 'orderPageShare'] as const) {
+  for (const k of [
+    'abnormalShare',
+    'vipShare',
+    'normalVipShare',
+    'malformedShare',
+    'lateShare',
+    'orderPageShare',
+  ] as const) {
     if (!(o[k] >= 0 && o[k] <= 1)) throw bad(k, 'a share between 0 and 1', o[k]);
   }
   if (!Number.isFinite(o.startTimeMs) || o.startTimeMs < 0)

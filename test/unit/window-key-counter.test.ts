@@ -108,7 +108,8 @@ describe('WindowKeyCounter', () => {
           const n = 1 + Math.floor(rng() * 200);
           for (let i = 0; i < n; i++) {
             const jump = rng();
-            if (jump < 0.005) t += Math.floor(rng() * 50 * spec.sizeMs); // far ahead: seals pending windows
+            if (jump < 0.005)
+              t += Math.floor(rng() * 50 * spec.sizeMs); // far ahead: seals pending windows
             else t += Math.floor(rng() * 400);
             const late = rng() < 0.1 ? Math.floor(rng() * spec.sizeMs) : 0;
             const u = Math.floor(rng() * 60);
@@ -132,7 +133,11 @@ describe('WindowKeyCounter', () => {
           assert.equal(sut.liveKeyCount, ref.liveKeyCount, `seed ${seed} batch ${batch}: live keys`);
           assert.equal(sut.openWindowCount, ref.openWindowCount, `seed ${seed} batch ${batch}: open windows`);
           assert.equal(sut.replayFrom, ref.replayFrom, `seed ${seed} batch ${batch}: replayFrom`);
-          assert.deepEqual(counted(sut.closeDue(now)), reference(ref.closeDue(now), minCount), `seed ${seed} batch ${batch}`);
+          assert.deepEqual(
+            counted(sut.closeDue(now)),
+            reference(ref.closeDue(now), minCount),
+            `seed ${seed} batch ${batch}`,
+          );
           assert.equal(sut.watermarkMs, ref.watermarkMs);
           assert.equal(sut.nextOffset, ref.nextOffset);
         }
@@ -158,7 +163,10 @@ describe('WindowKeyCounter', () => {
     let offset = 0n;
     for (let w = 0; w < 50; w++) {
       for (let i = 0; i < 2_000; i++) {
-        c.add({ offset: offset++, eventTimeMs: w * 30_000 + (i % 30) * 1000, key: String(w * 10_000 + i), value: '1' }, 0);
+        c.add(
+          { offset: offset++, eventTimeMs: w * 30_000 + (i % 30) * 1000, key: String(w * 10_000 + i), value: '1' },
+          0,
+        );
       }
       c.closeDue(0);
       assert.ok(c.distinctKeyCount <= 3 * 2_000, `window ${w}: ${c.distinctKeyCount} slots in use`);
