@@ -14,14 +14,17 @@
 import {
   generateUserBehavior,
   sampleUsers,
+  type GeneratedRecord,
   type UserBehaviorGeneratorOptions,
 } from '../src/sample/user-behavior-generator.js';
+import { ENTER_ORDER_PAGE } from '../src/jobs/abnormal-orders-job.js';
 import { flushRecords, seedVips } from '../test/helpers/job-runs.js';
 import { randomName, sql } from '../test/helpers/services.js';
 import {
   createBenchTopicAndDatabase,
   fillBenchTopic,
   fmtInt,
+  freePort,
   log,
   logFill,
   machineLine,
@@ -31,14 +34,17 @@ import {
   rawStep,
   runBench,
   serviceStep,
+  sumMetric,
   summaryRows,
 } from './bench-kit.js';
 
-const USAGE = `usage: npm run bench -- [--records N] [--batch-size N] [--users N] [--skip-raw] [--service-logs] [--cpu-prof DIR]
+const USAGE = `usage: npm run bench -- [--records N] [--batch-size N] [--users N] [--events-per-second N] [--order-percent N] [--skip-raw] [--service-logs] [--cpu-prof DIR]
 
-  --records N      records to produce (default 1000000), plus one flush record per partition
-  --batch-size N   records per fillTopic send (default 10000, 4 sends in flight)
-  --users N        uid pool of the generator (default 5000)
+  --records N            records to produce (default 1000000), plus one flush record per partition
+  --batch-size N         records per fillTopic send (default 10000, 4 sends in flight)
+  --users N              uid pool of the generator (default 5000)
+  --events-per-second N  records per second of event time (default 1000)
+  --order-percent N      percent of the other records made enterOrderPage (default 0: the sample's session model)
   --skip-raw       skip the raw kafkajs consumer
   --service-logs   copy the service's log lines (LOG_LEVEL=warn) to stderr
   --cpu-prof DIR   run the service under \`node --cpu-prof --cpu-prof-dir DIR\` (profile written on SIGTERM)`;
@@ -46,15 +52,18 @@ const USAGE = `usage: npm run bench -- [--records N] [--batch-size N] [--users N
 // ---------------------------------------------------------------- main
 
 async function main(): Promise<void> {
-  const args = parseBenchArgs(USAGE, { users: 5_000 });
+  const args = parseBenchArgs(USAGE, { users: 5_000, 'events-per-second': 1_000, 'order-percent': 0 }, [
+    'order-percent',
+  ]);
   const startTimeMs = Date.UTC(2026, 0, 1);
-  const eventsPerSecond = 1_000;
+  const eventsPerSecond = args['events-per-second'];
   const generator: UserBehaviorGeneratorOptions = {
     seed: 61024,
     users: args.users,
     startTimeMs,
     eventsPerSecond,
     count: args.records,
+    orderPageShare: Math.min(100, args['order-percent']) / 100,
   };
   const spanMs = (args.records / eventsPerSecond) * 1000;
   const flushTimeSec = Math.floor((startTimeMs + spanMs + 86_400_000) / 1000);
@@ -72,17 +81,25 @@ async function main(): Promise<void> {
 
   log(`0. setup  topic ${topic.topic} (+ .dlq), database ${db.name} with ${users.vipUids.length} VIPs`);
   log('1. fill   …');
+  const windowUsers = new Map<number, number>();
   // Then one record per partition far in event-time future: the watermark passes every window.
   const f = await fillBenchTopic({
     topic: topic.topic,
-    records: generateUserBehavior(generator),
+    records: tallyWindowUsers(generateUserBehavior(generator), args.users, windowUsers),
     count: args.records,
     batchSize: args.batchSize,
     flush: flushRecords(flushTimeSec, PARTITIONS),
   });
   logFill(f);
 
+  const busiest = Math.max(0, ...windowUsers.values());
+  log(
+    `   distinct users with an enterOrderPage per window (60 s, advancing 30 s): most ${fmtInt(busiest)}, ` +
+      `over ${windowUsers.size} windows`,
+  );
+
   const raw = await rawStep(topic.topic, f.total, args.skipRaw);
+  const metricsPort = await freePort();
 
   const group = randomName('bench-abnormal');
   const e = await serviceStep({
@@ -101,7 +118,15 @@ async function main(): Promise<void> {
     },
     cpuProfDir: args.cpuProf,
     serviceLogs: args.serviceLogs,
+    metricsPort,
   });
+  if (e.metrics !== null) {
+    const peak = (kind: string) => sumMetric(e.metrics ?? '', 'rt_window_keys_peak', `kind="${kind}"`);
+    log(
+      `   window state: peak distinct keys ${fmtInt(peak('distinct'))}, peak live keys (summed over windows) ${fmtInt(peak('live'))} ` +
+        `(each the sum of the partitions' peaks, rt_window_keys_peak)`,
+    );
+  }
   const [counts] = await sql<{ rows: bigint }>(db.url, 'SELECT COUNT(*) AS `rows` FROM unpayment_record');
   const [sums] = await sql<{ dead: bigint | null; late: bigint | null }>(
     db.url,
@@ -120,8 +145,37 @@ async function main(): Promise<void> {
 
   printTable([
     ...summaryRows(f.total, f, raw, e),
+    ['users in a window', `${fmtInt(busiest)} at most (of ${fmtInt(args.users)})`],
     ['rows detected', `${fmtInt(rows)} (of ${expectedRows} abnormal non-VIP users)`],
   ]);
+}
+
+/**
+ * Passes `records` through, counting per 60 s window (advancing 30 s, the
+ * service's default) the distinct users with a valid enterOrderPage record:
+ * `counts` gets window start (epoch ms) -> users.
+ */
+function* tallyWindowUsers(
+  records: Iterable<GeneratedRecord>,
+  users: number,
+  counts: Map<number, number>,
+): Generator<GeneratedRecord> {
+  const lastWindow = new Float64Array(users).fill(Number.NaN);
+  const lastWindow2 = new Float64Array(users).fill(Number.NaN);
+  for (const r of records) {
+    yield r;
+    if (r.malformed !== null || r.key === null) continue;
+    const tab = r.value.lastIndexOf('\t');
+    if (!r.value.startsWith(ENTER_ORDER_PAGE, r.value.lastIndexOf('\t', tab - 1) + 1)) continue;
+    const u = Number(r.key) - 10001;
+    const last = r.eventTimeMs - (r.eventTimeMs % 30_000);
+    for (const start of [last - 30_000, last]) {
+      if (lastWindow[u] === start || lastWindow2[u] === start) continue;
+      lastWindow2[u] = lastWindow[u];
+      lastWindow[u] = start;
+      counts.set(start, (counts.get(start) ?? 0) + 1);
+    }
+  }
 }
 
 await runBench(main);

@@ -5,6 +5,7 @@
 // and the summary table.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -66,12 +67,15 @@ export interface BenchArgs {
  * Parses `process.argv`: `--records N` (default 1,000,000), `--batch-size N`
  * (default 10,000), `--skip-raw`, `--service-logs`, `--cpu-prof DIR`, `-h` /
  * `--help` (prints `usage` and exits 0), plus one integer flag per key of
- * `extraInts` (its default). Integers take `_` separators and must be >= 1.
+ * `extraInts` (its default). Integers take `_` separators and must be >= 1
+ * (>= 0 for the flags of `zeroAllowed`).
  * @throws on an unknown flag or a bad integer (the message ends with `usage`)
  */
 export function parseBenchArgs<K extends string = never>(
   usage: string,
   extraInts: Record<K, number> = {} as Record<K, number>,
+  /** Extra flags that may also be 0. */
+  zeroAllowed: readonly NoInfer<K>[] = [],
 ): BenchArgs & Record<K, number> {
   const extraNames = Object.keys(extraInts) as K[];
   const { values } = parseArgs({
@@ -100,7 +104,12 @@ export function parseBenchArgs<K extends string = never>(
   const extra = Object.fromEntries(
     extraNames.map((name) => [
       name,
-      int(name, (values as Record<string, string | boolean | undefined>)[name], extraInts[name], 1),
+      int(
+        name,
+        (values as Record<string, string | boolean | undefined>)[name],
+        extraInts[name],
+        zeroAllowed.includes(name) ? 0 : 1,
+      ),
     ]),
   ) as Record<K, number>;
   return {
@@ -118,6 +127,19 @@ export function parseBenchArgs<K extends string = never>(
  * configuration schema's defaults, as `src/runner/job-runner.ts` uses them).
  */
 export const SERVICE_FETCH = runnerSettings(loadConfig({}));
+
+/**
+ * The node flags of `npm start` (the words between `node` and the script in
+ * package.json's `start`), so the service under test runs with the V8 heap
+ * settings it is deployed with.
+ */
+export const SERVICE_NODE_FLAGS: readonly string[] = (() => {
+  const pkg = JSON.parse(readFileSync(path.resolve(import.meta.dirname, '../../package.json'), 'utf8')) as {
+    scripts: { start: string };
+  };
+  const words = pkg.scripts.start.trim().split(/\s+/);
+  return words.slice(1).filter((w) => w.startsWith('--'));
+})();
 
 /** Cleanups run in reverse order, once: at the end, on failure and on Ctrl-C (see {@link runBench}). */
 const cleanups: { what: string; run: () => Promise<unknown> }[] = [];
@@ -362,6 +384,28 @@ export interface ServiceRun {
   exitCode: number | null;
   /** SIGTERM to exit, ms. */
   stopMs: number;
+  /** The service's `/metrics` text read just before SIGTERM (with `metricsPort`), else null. */
+  metrics: string | null;
+}
+
+/** A TCP port free on 127.0.0.1 right now (for the service's `PORT`, to read its `/metrics`). */
+export async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  if (address === null || typeof address === 'string') throw new Error('no free port');
+  return address.port;
+}
+
+/** The value of the Prometheus series `name` summed over every label set in `metricsText`. */
+export function sumMetric(metricsText: string, name: string, labelFilter = ''): number {
+  let sum = 0;
+  for (const line of metricsText.split('\n')) {
+    if (!line.startsWith(name + '{') || !line.includes(labelFilter)) continue;
+    sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return sum;
 }
 
 /**
@@ -382,12 +426,17 @@ export async function timeService(opts: {
   env: Record<string, string>;
   cpuProfDir?: string | null;
   serviceLogs?: boolean;
+  /** The service's `PORT`: its `/metrics` are read just before SIGTERM. Omitted: PORT=0, not read. */
+  metricsPort?: number;
 }): Promise<ServiceRun> {
   const { group, latest, total } = opts;
   const conn = await createConnection({ ...parseDatabaseUrl(opts.dbUrl), connectTimeout: 5_000 });
   onCleanup('poll connection', () => conn.end());
   const main = path.resolve(import.meta.dirname, '../src/main.js');
-  const nodeArgs = opts.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', opts.cpuProfDir] : [];
+  const nodeArgs = [
+    ...SERVICE_NODE_FLAGS,
+    ...(opts.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', opts.cpuProfDir] : []),
+  ];
   const spawnedAt = performance.now();
   const child: ChildProcess = spawn(process.execPath, [...nodeArgs, main], {
     env: {
@@ -396,7 +445,7 @@ export async function timeService(opts: {
       REDIS_URL,
       ROLES: 'worker',
       LOG_LEVEL: 'warn',
-      PORT: '0',
+      PORT: String(opts.metricsPort ?? 0),
       DATABASE_URL: opts.dbUrl,
       ...opts.env,
     },
@@ -468,6 +517,12 @@ export async function timeService(opts: {
   const doneAt = performance.now();
   const cpuAtDone = cpuSeconds(child.pid!);
   const peakRssMiB = procStatusMiB(child.pid!, 'VmHWM');
+  const metrics =
+    opts.metricsPort === undefined
+      ? null
+      : await fetch(`http://127.0.0.1:${opts.metricsPort}/metrics`)
+          .then((r) => r.text())
+          .catch(() => null);
   const stopAt = performance.now();
   const exitCode = await Promise.race([kill('SIGTERM'), sleep(30_000).then(() => kill('SIGKILL'))]);
   const stopMs = performance.now() - stopAt;
@@ -480,6 +535,7 @@ export async function timeService(opts: {
     warnLines,
     exitCode,
     stopMs,
+    metrics,
   };
 }
 

@@ -1,10 +1,17 @@
 import { MalformedRecordError } from '../errors/malformed-record-error.js';
 import { parseUserBehavior } from '../ingest/formats/user-behavior.js';
 import type { AbnormalUserDetectedEvent } from '../publish/event-bus.js';
-import { PartitionWindowEngine, type ClosedWindow, type WindowSpec } from '../stream/index.js';
+import { WindowKeyCounter, type CountedWindow, type WindowSpec } from '../stream/index.js';
 import { CHANGE_KIND, type ChangeLogStore } from '../store/change-log-store.js';
 import type { Detection, UnpaidUserStore } from '../store/unpaid-user-store.js';
-import type { BatchResult, DeadLetter, JobDefinition, PartitionProcessor, SourceRecord } from './job.js';
+import type {
+  BatchResult,
+  DeadLetter,
+  JobDefinition,
+  PartitionProcessor,
+  SourceRecord,
+  WindowStateSize,
+} from './job.js';
 
 /** The event key counted by this job: a user opening the order page. */
 export const ENTER_ORDER_PAGE = 'enterOrderPage';
@@ -29,20 +36,6 @@ export interface AbnormalOrdersOptions {
   publish: (events: AbnormalUserDetectedEvent[]) => Promise<void> | void;
 }
 
-interface UserWindowCount {
-  count: number;
-  phone: string;
-}
-
-const aggregator = {
-  create: (phone: string): UserWindowCount => ({ count: 1, phone }),
-  add: (acc: UserWindowCount, phone: string): UserWindowCount => {
-    acc.count += 1;
-    acc.phone = phone;
-    return acc;
-  },
-};
-
 /**
  * Job `abnormal-orders` (users who keep opening the order page without paying): every
  * `advance`, over the last `size` of event time, users with at least
@@ -64,16 +57,21 @@ export function createAbnormalOrdersJob(opts: AbnormalOrdersOptions): JobDefinit
       new AbnormalOrdersProcessor(
         opts,
         partition,
-        new PartitionWindowEngine(opts.window, aggregator, { nextOffset, watermarkMs, replayFrom }, nowMs),
+        // Counts per uid per window with each window's last phone, compact (no object per user):
+        // memory follows the users in the open windows; only users at the threshold are handed out.
+        new WindowKeyCounter(opts.window, { nextOffset, watermarkMs, replayFrom }, nowMs, opts.threshold),
       ),
   };
 }
 
 class AbnormalOrdersProcessor implements PartitionProcessor {
+  private peakDistinctKeys = 0;
+  private peakLiveKeys = 0;
+
   constructor(
     private readonly opts: AbnormalOrdersOptions,
     private readonly partition: number,
-    private readonly engine: PartitionWindowEngine<string, string, UserWindowCount>,
+    private readonly engine: WindowKeyCounter,
   ) {}
 
   process(records: readonly SourceRecord[], nowMs: number): BatchResult {
@@ -111,6 +109,9 @@ class AbnormalOrdersProcessor implements PartitionProcessor {
         });
       }
     }
+    // The state is largest now, before the batch's windows close.
+    this.peakDistinctKeys = Math.max(this.peakDistinctKeys, this.engine.distinctKeyCount);
+    this.peakLiveKeys = Math.max(this.peakLiveKeys, this.engine.liveKeyCount);
     return this.close(this.engine.closeDue(nowMs), deadLetters, lateRecords, fresh, nowMs);
   }
 
@@ -129,8 +130,17 @@ class AbnormalOrdersProcessor implements PartitionProcessor {
     };
   }
 
+  windowState(): WindowStateSize {
+    return {
+      distinctKeys: this.engine.distinctKeyCount,
+      liveKeys: this.engine.liveKeyCount,
+      peakDistinctKeys: this.peakDistinctKeys,
+      peakLiveKeys: this.peakLiveKeys,
+    };
+  }
+
   private close(
-    closed: ClosedWindow<string, UserWindowCount>[],
+    closed: CountedWindow[],
     deadLetters: DeadLetter[],
     lateRecords: number,
     records: number,
@@ -138,16 +148,15 @@ class AbnormalOrdersProcessor implements PartitionProcessor {
   ): BatchResult {
     const candidates: Detection[] = [];
     for (const { window, entries } of closed) {
-      for (const [uid, agg] of entries) {
-        if (agg.count >= this.opts.threshold) {
-          candidates.push({
-            uid,
-            phone: agg.phone,
-            enterOrderCount: agg.count,
-            windowStartMs: window.start,
-            windowEndMs: window.end,
-          });
-        }
+      // The counter hands out only the users that reached the threshold.
+      for (const { key, count, value } of entries) {
+        candidates.push({
+          uid: key,
+          phone: value,
+          enterOrderCount: count,
+          windowStartMs: window.start,
+          windowEndMs: window.end,
+        });
       }
     }
     if (candidates.length === 0) return { deadLetters, lateRecords, records };

@@ -51,6 +51,20 @@ export interface PartitionProcessor {
   /** Wall-clock tick (idle partitions): a result when windows closed or the watermark moved, else null. */
   tick(nowMs: number): BatchResult | null;
   position(): JobPosition;
+  /** Size of the in-memory window state, for the metrics; omitted by jobs that keep none between batches. */
+  windowState?(): WindowStateSize;
+}
+
+/** How much window state a partition holds: what its memory is proportional to. */
+export interface WindowStateSize {
+  /** Distinct keys in the open windows now (after the last batch's windows closed). */
+  distinctKeys: number;
+  /** Sum over the open windows of their keys now (a key in two windows counts twice). */
+  liveKeys: number;
+  /** Most distinct keys at once since the processor was built, measured before each batch's windows closed. */
+  peakDistinctKeys: number;
+  /** Most live keys at once since the processor was built, measured like `peakDistinctKeys`. */
+  peakLiveKeys: number;
 }
 
 /** A job: one consumer group on one topic, with its own tables and offsets. */

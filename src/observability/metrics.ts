@@ -42,6 +42,23 @@ export class Metrics {
     registers: [this.registry],
   });
   /**
+   * Keys held in the open windows of a partition this process owns (`kind`:
+   * `distinct` keys, `live` = summed over windows), now and at the most
+   * since the partition was claimed (`_peak`): the window state's memory follows them.
+   */
+  readonly windowKeys = new Gauge({
+    name: 'rt_window_keys',
+    help: 'Keys in the open windows, per job, partition owned by this process and kind (distinct, live = summed over windows)',
+    labelNames: ['job', 'partition', 'kind'] as const,
+    registers: [this.registry],
+  });
+  readonly windowKeysPeak = new Gauge({
+    name: 'rt_window_keys_peak',
+    help: 'Most keys in the open windows at once since the partition was claimed, per job, partition and kind (distinct, live)',
+    labelNames: ['job', 'partition', 'kind'] as const,
+    registers: [this.registry],
+  });
+  /**
    * 1 while a partition this process owns keeps failing to commit (or to be
    * claimed) for the same non-transient reason, 0 once it commits again.
    */

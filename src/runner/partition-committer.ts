@@ -132,6 +132,14 @@ export class PartitionCommitter {
       for (const d of result.deadLetters) m.recordsDeadLettered.inc({ job: job.name, reason: d.reason });
       const lag = state.highWatermark - position.nextOffset;
       m.lag.set({ job: job.name, topic: job.topic, partition: String(state.partition) }, Number(lag > 0n ? lag : 0n));
+      const size = state.processor.windowState?.();
+      if (size) {
+        const partition = String(state.partition);
+        m.windowKeys.set({ job: job.name, partition, kind: 'distinct' }, size.distinctKeys);
+        m.windowKeys.set({ job: job.name, partition, kind: 'live' }, size.liveKeys);
+        m.windowKeysPeak.set({ job: job.name, partition, kind: 'distinct' }, size.peakDistinctKeys);
+        m.windowKeysPeak.set({ job: job.name, partition, kind: 'live' }, size.peakLiveKeys);
+      }
     }
     this.opts.onCommit?.({
       partition: state.partition,

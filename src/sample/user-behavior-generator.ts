@@ -66,6 +66,12 @@ export interface UserBehaviorGeneratorOptions {
   maxLatenessMs?: number;
   /** Records to yield before stopping. @default Infinity (never stops) */
   count?: number;
+  /**
+   * Share (0..1) of the other records that become `enterOrderPage` (normal users still
+   * never exceed 2 within `windowMs`): many users in the open windows, for the memory
+   * benchmark. 0 leaves the session model (and the records) exactly as documented. @default 0
+   */
+  orderPageShare?: number;
 }
 
 /** One generated Kafka record. */
@@ -113,6 +119,7 @@ export const USER_BEHAVIOR_GENERATOR_DEFAULTS = Object.freeze({
   lateShare: 0.02,
   maxLatenessMs: 3_000,
   count: Number.POSITIVE_INFINITY,
+  orderPageShare: 0,
 });
 
 /** Longest span of one burst, MILLISECONDS of event time (abnormal users are modelled as 3 to 5 order-page visits within 20 s). */
@@ -133,6 +140,7 @@ export function mulberry32(seed: number): () => number {
 // Separate streams so that changing e.g. malformedShare never changes who is abnormal or VIP.
 const ROLE_STREAM = 0x9e3779b9;
 const ATTR_STREAM = 0x85ebca6b;
+const ORDER_STREAM = 0xc2b2ae35;
 
 type Resolved = Required<Omit<UserBehaviorGeneratorOptions, 'clock'>> & { clock: (() => number) | undefined };
 
@@ -143,7 +151,14 @@ function resolve(options: UserBehaviorGeneratorOptions): Resolved {
     new AppError('INVALID_OPTION', `user-behavior generator option ${name}: expected ${expected}, got ${String(got)}`);
   if (!Number.isInteger(o.seed)) throw bad('seed', 'an integer', o.seed);
   if (!Number.isInteger(o.users) || o.users < 1) throw bad('users', 'an integer >= 1', o.users);
-  for (const k of ['abnormalShare', 'vipShare', 'normalVipShare', 'malformedShare', 'lateShare'] as const) {
+  for (const k of [
+    'abnormalShare',
+    'vipShare',
+    'normalVipShare',
+    'malformedShare',
+    'lateShare',
+    'orderPageShare',
+  ] as const) {
     if (!(o[k] >= 0 && o[k] <= 1)) throw bad(k, 'a share between 0 and 1', o[k]);
   }
   if (!Number.isFinite(o.startTimeMs) || o.startTimeMs < 0)
@@ -350,6 +365,8 @@ export function generateUserBehavior(
 function* generate(o: Resolved): Generator<GeneratedRecord, void, undefined> {
   const rng = mulberry32(o.seed);
   const attrRng = mulberry32(o.seed ^ ATTR_STREAM);
+  // Its own stream: with orderPageShare 0 it is never drawn, so the records stay as before.
+  const orderRng = mulberry32(o.seed ^ ORDER_STREAM);
   const users = o.users;
   const uids = Array.from({ length: users }, (_, i) => uidOf(i));
   const prefixes = Array.from({ length: users }, (_, i) => userPrefix(i, attrRng));
@@ -440,6 +457,7 @@ function* generate(o: Resolved): Generator<GeneratedRecord, void, undefined> {
     }
 
     event = nextEvent(state[u], rng());
+    if (o.orderPageShare > 0 && event !== ENTER_ORDER_PAGE && orderRng() < o.orderPageShare) event = ENTER_ORDER_PAGE;
     if (event === ENTER_ORDER_PAGE) {
       if (allowOrderPage(u, sec * 1000)) remember(u, sec * 1000);
       else event = VIEW_PRODUCT;

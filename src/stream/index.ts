@@ -8,6 +8,13 @@ export {
   type RestoredPartitionState,
   type WindowRecord,
 } from './partition-window-engine.js';
+export {
+  WindowKeyCounter,
+  decimalCode,
+  type CountedEntry,
+  type CountedRecord,
+  type CountedWindow,
+} from './window-key-counter.js';
 // The errors this module throws, so callers can `instanceof` them from one import.
 export { InvalidWindowSpecError } from '../errors/invalid-window-spec-error.js';
 export { WindowEngineInputError } from '../errors/window-engine-input-error.js';

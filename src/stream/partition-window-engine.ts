@@ -1,6 +1,8 @@
-import { WindowEngineInputError } from '../errors/window-engine-input-error.js';
 import { latestWindowStart, type TimeWindow } from './hopping-windows.js';
+import { PartitionClock, type RestoredPartitionState } from './partition-clock.js';
 import { validateWindowSpec, type WindowSpec } from './window-spec.js';
+
+export type { RestoredPartitionState } from './partition-clock.js';
 
 /**
  * How a job folds the values of one key within one window into an aggregate.
@@ -50,25 +52,6 @@ export interface ClosedWindow<K, A> {
   entries: Map<K, A>;
 }
 
-/**
- * Per-partition progress read back from the database after a restart, as
- * stored in the same transaction as the last emitted windows.
- */
-export interface RestoredPartitionState {
-  /** First offset not yet processed; records below it are replays. `0n` (or the log start) for a fresh partition. */
-  nextOffset: bigint;
-  /** Watermark, epoch ms, at the time of the store; `null` if none was ever computed. */
-  watermarkMs: number | null;
-  /**
-   * Optional (an addition to the minimal state): the `replayFrom` stored
-   * with `nextOffset`. When given, `replayFrom` never reports more than
-   * this until the replay is complete (the first non-replayed record was
-   * added), so a store that happens before the replayed records arrive
-   * cannot move the seek position past records that open windows still need.
-   */
-  replayFrom?: bigint;
-}
-
 interface OpenWindow<K, A> {
   readonly window: TimeWindow;
   readonly entries: Map<K, A>;
@@ -116,22 +99,11 @@ interface OpenWindow<K, A> {
 export class PartitionWindowEngine<K, V, A> {
   private readonly sizeMs: number;
   private readonly advanceMs: number;
-  private readonly graceMs: number;
-  private readonly idleTimeoutMs: number;
   private readonly aggregator: Aggregator<V, A>;
-  private readonly restoredNextOffset: bigint;
-  private readonly restoredWatermarkMs: number | null;
-  private readonly restoredReplayFrom: bigint;
+  private readonly clock: PartitionClock;
   /** Open (not yet handed out) windows by start. */
   private readonly windows = new Map<number, OpenWindow<K, A>>();
-  private maxEventTimeMs: number | null = null;
-  private watermark: number | null;
-  private lastRecordWallMs: number;
-  private lastOffset: bigint | null = null;
-  private next: bigint;
   private liveKeys = 0;
-  /** A non-replayed offset was taken, so every replayed record has been seen. */
-  private replayDone = false;
 
   /**
    * @param spec window shape, all in ms; validated here.
@@ -147,33 +119,8 @@ export class PartitionWindowEngine<K, V, A> {
     const valid = validateWindowSpec(spec);
     this.sizeMs = valid.sizeMs;
     this.advanceMs = valid.advanceMs;
-    this.graceMs = valid.graceMs;
-    this.idleTimeoutMs = valid.idleTimeoutMs;
     this.aggregator = aggregator;
-
-    const { nextOffset, watermarkMs, replayFrom = nextOffset } = restored;
-    if (typeof nextOffset !== 'bigint' || nextOffset < 0n) {
-      throw new WindowEngineInputError(`restored nextOffset must be a bigint >= 0, got ${String(nextOffset)}`);
-    }
-    if (watermarkMs !== null && !Number.isFinite(watermarkMs)) {
-      throw new WindowEngineInputError(
-        `restored watermarkMs must be a finite number of ms or null, got ${String(watermarkMs)}`,
-      );
-    }
-    if (typeof replayFrom !== 'bigint' || replayFrom < 0n || replayFrom > nextOffset) {
-      throw new WindowEngineInputError(
-        `restored replayFrom must be a bigint between 0 and nextOffset (${nextOffset}), got ${String(replayFrom)}`,
-      );
-    }
-    if (!Number.isFinite(nowMs)) {
-      throw new WindowEngineInputError(`nowMs must be a finite number of ms, got ${String(nowMs)}`);
-    }
-    this.restoredNextOffset = nextOffset;
-    this.restoredWatermarkMs = watermarkMs;
-    this.restoredReplayFrom = replayFrom;
-    this.watermark = watermarkMs;
-    this.next = nextOffset;
-    this.lastRecordWallMs = nowMs;
+    this.clock = new PartitionClock(valid.graceMs, valid.idleTimeoutMs, restored, nowMs);
   }
 
   /**
@@ -191,13 +138,13 @@ export class PartitionWindowEngine<K, V, A> {
    */
   add(record: WindowRecord<K, V>, nowMs: number): AddOutcome {
     const { offset, eventTimeMs } = record;
-    const replay = this.take(offset, eventTimeMs, nowMs);
+    const replay = this.clock.take(offset, eventTimeMs, nowMs);
 
     const sizeMs = this.sizeMs;
     const advanceMs = this.advanceMs;
     const last = latestWindowStart(eventTimeMs, advanceMs);
     let start = last - sizeMs + advanceMs;
-    const watermark = this.watermark;
+    const watermark = this.clock.watermarkMs;
     if (watermark !== null) {
       // Final windows are a prefix of the (end-ordered) windows: skip it.
       while (start <= last && start + sizeMs <= watermark) start += advanceMs;
@@ -235,7 +182,7 @@ export class PartitionWindowEngine<K, V, A> {
    * @throws {WindowEngineInputError} (`WINDOW_ENGINE_INPUT_INVALID`) like `add`.
    */
   observe(record: Pick<WindowRecord<K, V>, 'offset' | 'eventTimeMs'>, nowMs: number): void {
-    this.take(record.offset, record.eventTimeMs, nowMs);
+    this.clock.take(record.offset, record.eventTimeMs, nowMs);
   }
 
   /**
@@ -248,16 +195,7 @@ export class PartitionWindowEngine<K, V, A> {
    *   `offset` is not greater than the previously added offset, or `nowMs` is not finite.
    */
   skip(offset: bigint, nowMs: number): void {
-    this.checkOffset(offset);
-    if (!Number.isFinite(nowMs)) {
-      throw new WindowEngineInputError(`nowMs must be a finite number of ms, got ${nowMs} at offset ${offset}`);
-    }
-    this.applyIdleAdvance(nowMs);
-    this.lastOffset = offset;
-    if (offset >= this.restoredNextOffset) {
-      this.next = offset + 1n;
-      this.replayDone = true;
-    }
+    this.clock.skip(offset, nowMs);
   }
 
   /**
@@ -271,11 +209,8 @@ export class PartitionWindowEngine<K, V, A> {
    * @throws {WindowEngineInputError} (`WINDOW_ENGINE_INPUT_INVALID`) when `nowMs` is not finite.
    */
   closeDue(nowMs: number): ClosedWindow<K, A>[] {
-    if (!Number.isFinite(nowMs)) {
-      throw new WindowEngineInputError(`nowMs must be a finite number of ms, got ${nowMs}`);
-    }
-    this.applyIdleAdvance(nowMs);
-    const watermark = this.watermark;
+    this.clock.advanceIdle(nowMs);
+    const watermark = this.clock.watermarkMs;
     const closed: ClosedWindow<K, A>[] = [];
     if (watermark === null) return closed;
     for (const open of this.windows.values()) {
@@ -297,7 +232,7 @@ export class PartitionWindowEngine<K, V, A> {
    * no watermark was restored.
    */
   get watermarkMs(): number | null {
-    return this.watermark;
+    return this.clock.watermarkMs;
   }
 
   /**
@@ -306,7 +241,7 @@ export class PartitionWindowEngine<K, V, A> {
    * everything below the restored value was already processed.
    */
   get nextOffset(): bigint {
-    return this.next;
+    return this.clock.nextOffset;
   }
 
   /**
@@ -316,7 +251,7 @@ export class PartitionWindowEngine<K, V, A> {
    * never above the restored `replayFrom` (when one was given).
    */
   get replayFrom(): bigint {
-    let min = this.replayDone ? this.next : this.restoredReplayFrom;
+    let min = this.clock.replayBase;
     for (const open of this.windows.values()) {
       if (open.minOffset < min) min = open.minOffset;
     }
@@ -335,54 +270,6 @@ export class PartitionWindowEngine<K, V, A> {
 
   /** Whether a record at `offset` is a replay, i.e. below the restored `nextOffset`. */
   isReplaying(offset: bigint): boolean {
-    return offset < this.restoredNextOffset;
-  }
-
-  private checkOffset(offset: bigint): void {
-    if (this.lastOffset !== null && offset <= this.lastOffset) {
-      throw new WindowEngineInputError(
-        `offset ${offset} is not after the last added offset ${this.lastOffset}: records of a partition must arrive in offset order`,
-      );
-    }
-  }
-
-  /**
-   * Common part of `add` and `observe`: checks the input, then moves the
-   * clock, the offsets and stream time. Returns whether the record is a replay.
-   */
-  private take(offset: bigint, eventTimeMs: number, nowMs: number): boolean {
-    this.checkOffset(offset);
-    if (!Number.isFinite(eventTimeMs) || !Number.isFinite(nowMs)) {
-      throw new WindowEngineInputError(
-        `eventTimeMs and nowMs must be finite numbers of ms, got eventTimeMs=${eventTimeMs}, nowMs=${nowMs} at offset ${offset}`,
-      );
-    }
-    const replay = offset < this.restoredNextOffset;
-
-    this.applyIdleAdvance(nowMs);
-    this.lastRecordWallMs = nowMs;
-    this.lastOffset = offset;
-    if (!replay) {
-      this.next = offset + 1n;
-      this.replayDone = true;
-    }
-    // Stream time moves before the record is placed (Kafka Streams order),
-    // so a record can never land in a window its own timestamp finalised.
-    if (this.maxEventTimeMs === null || eventTimeMs > this.maxEventTimeMs) {
-      this.maxEventTimeMs = eventTimeMs;
-      const candidate = eventTimeMs - this.graceMs;
-      if (this.watermark === null || candidate > this.watermark) this.watermark = candidate;
-    }
-    return replay;
-  }
-
-  private applyIdleAdvance(nowMs: number): void {
-    const idleForMs = nowMs - this.lastRecordWallMs;
-    if (idleForMs < this.idleTimeoutMs) return;
-    let candidate: number;
-    if (this.maxEventTimeMs !== null) candidate = this.maxEventTimeMs + idleForMs - this.graceMs;
-    else if (this.restoredWatermarkMs !== null) candidate = this.restoredWatermarkMs + idleForMs;
-    else return;
-    if (this.watermark === null || candidate > this.watermark) this.watermark = candidate;
+    return this.clock.isReplaying(offset);
   }
 }

@@ -232,3 +232,25 @@ describe('sampleUsers and sampleVipUids', () => {
     );
   });
 });
+
+describe('generateUserBehavior orderPageShare', () => {
+  // Many users, few records each: the plain model rarely reaches the cap of 2 per 60 s.
+  const few = { ...OPTIONS, users: 20_000, count: 50_000 };
+  const dense = { ...few, orderPageShare: 0.8 };
+  const denseRecords = [...generateUserBehavior(dense)];
+
+  it('should leave the records unchanged at 0 and make many more enterOrderPage records above it', () => {
+    const plain = [...generateUserBehavior(few)];
+    assert.deepEqual([...generateUserBehavior({ ...few, orderPageShare: 0 })], plain);
+    const orders = (rs: GeneratedRecord[]) => [...orderPageTimes(rs).values()].reduce((n, l) => n + l.length, 0);
+    assert.ok(orders(denseRecords) > 3 * orders(plain), `${orders(denseRecords)} vs ${orders(plain)}`);
+  });
+
+  it('should still keep every normal user at 2 or fewer enterOrderPage events within any 60 s', () => {
+    const abnormal = new Set(sampleUsers(dense).abnormalUids);
+    for (const [uid, list] of orderPageTimes(denseRecords)) {
+      if (abnormal.has(uid)) continue;
+      for (let i = 2; i < list.length; i++) assert.ok(list[i] - list[i - 2] > 60_000, `normal user ${uid}`);
+    }
+  });
+});
