@@ -1,5 +1,5 @@
 import { MalformedRecordError } from '../errors/malformed-record-error.js';
-import { parseUserBehavior } from '../ingest/formats/user-behavior.js';
+import { parseUserBehaviorFields } from '../ingest/formats/user-behavior.js';
 import type { AbnormalUserDetectedEvent } from '../publish/event-bus.js';
 import { PartitionWindowEngine, type ClosedWindow, type WindowSpec } from '../stream/index.js';
 import { CHANGE_KIND, type ChangeLogStore } from '../store/change-log-store.js';
@@ -85,7 +85,7 @@ class AbnormalOrdersProcessor implements PartitionProcessor {
       if (!replaying) fresh++;
       let event;
       try {
-        event = parseUserBehavior(record.value);
+        event = parseUserBehaviorFields(record.value);
       } catch (err) {
         if (!(err instanceof MalformedRecordError)) throw err;
         // A malformed record still moves the partition's offset on.

@@ -1,4 +1,4 @@
-import { parseUserBehavior } from '../ingest/formats/user-behavior.js';
+import { parseUserBehaviorFields } from '../ingest/formats/user-behavior.js';
 import type { ZonedCalendar } from '../domain/zoned-calendar.js';
 import type { DailyActiveUserStore, DayUsers, FirstDay } from '../store/daily-active-user-store.js';
 import { AdditiveProcessor, type AdditiveHandler } from './additive-processor.js';
@@ -84,10 +84,8 @@ function byCodeUnit(a: string, b: string): number {
 export function createDailyActiveUsersJob(opts: DailyActiveUsersOptions): JobDefinition {
   const dateOf = memoizedDateOf(opts.calendar);
   const handler: AdditiveHandler<UserEvent> = {
-    parse: (record) => {
-      const e = parseUserBehavior(record.value);
-      return { uid: e.uid, eventTimeMs: e.eventTimeMs };
-    },
+    // The parsed fields are the event: no copy per record.
+    parse: (record) => parseUserBehaviorFields(record.value),
     eventTimeMs: (event) => event.eventTimeMs,
     aggregate: (events) => {
       const { days, firstDays } = aggregateDailyUsers(events, dateOf);

@@ -1,4 +1,4 @@
-import type { JobPosition, PartitionProcessor } from '../jobs/job.js';
+import type { JobPosition, PartitionProcessor, SourceRecord } from '../jobs/job.js';
 import type { RateCounter } from './stats-reporter.js';
 
 /** What a worker holds for one partition it owns, from its claim until revoke, fence or re-claim. */
@@ -19,6 +19,14 @@ export interface PartitionState extends RateCounter {
   reseeks: number;
   /** Latest offset of the partition as last seen in a fetch (for the lag gauge). */
   highWatermark: bigint;
+  /**
+   * Records fetched (and resolved in the consumer) but not processed yet, in
+   * offset order, held for a larger batch transaction while the partition is
+   * behind; dropped with the state (a re-claim seeks back to the stored row).
+   */
+  held: SourceRecord[];
+  /** Wall clock when the first of {@link held} arrived, epoch milliseconds. */
+  heldSinceMs: number;
 }
 
 /**
