@@ -1,4 +1,4 @@
-import { parseUserBehaviorFields } from '../ingest/formats/user-behavior.js';
+import { UserBehaviorReader } from '../ingest/formats/user-behavior.js';
 import type { ZonedCalendar } from '../domain/zoned-calendar.js';
 import type { DailyActiveUserStore, DayUsers, FirstDay } from '../store/daily-active-user-store.js';
 import { AdditiveProcessor, type AdditiveHandler } from './additive-processor.js';
@@ -83,9 +83,14 @@ function byCodeUnit(a: string, b: string): number {
  */
 export function createDailyActiveUsersJob(opts: DailyActiveUsersOptions): JobDefinition {
   const dateOf = memoizedDateOf(opts.calendar);
+  // Processors run one batch at a time, synchronously: one reader serves every partition.
+  const reader = new UserBehaviorReader();
   const handler: AdditiveHandler<UserEvent> = {
-    // The parsed fields are the event: no copy per record.
-    parse: (record) => parseUserBehaviorFields(record.value),
+    // Only the uid becomes a string: the job needs no other field.
+    parse: (record) => {
+      reader.read(record.value);
+      return { uid: reader.uid(), eventTimeMs: reader.eventTimeMs };
+    },
     eventTimeMs: (event) => event.eventTimeMs,
     aggregate: (events) => {
       const { days, firstDays } = aggregateDailyUsers(events, dateOf);

@@ -98,6 +98,7 @@ const PHONE = UserBehaviorField.phone;
 const EVENT_KEY = UserBehaviorField.eventKey;
 const EVENT_TIME = UserBehaviorField.eventTime;
 
+const CH_TAB = 9;
 const CH_LF = 10;
 const CH_CR = 13;
 const CH_PLUS = 43;
@@ -124,131 +125,191 @@ function fieldError(
   );
 }
 
-/**
- * The four fields a job uses, checked, found by one scan of the line's tabs:
- * no array of the 17 fields and no string for the 13 carried ones (this runs
- * once per record on the hot path). Shared by the parsers and the formatter so
- * they can never disagree on what is valid. Char loops instead of regexes.
- * @throws {MalformedRecordError} `field-count`, then the first bad used field in line order.
- */
-function checkLine(line: string): UserBehaviorFields {
-  // Field k ends at tab k; these are the bounds of fields 0, 9, 15 and 16.
-  let uidEnd = -1;
-  let phoneStart = -1;
-  let phoneEnd = -1;
-  let keyStart = -1;
-  let timeStart = -1;
-  let tabs = 0;
-  for (let tab = line.indexOf('\t'); tab !== -1; tab = line.indexOf('\t', tab + 1)) {
-    if (tabs === UID) uidEnd = tab;
-    else if (tabs === PHONE - 1) phoneStart = tab + 1;
-    else if (tabs === PHONE) phoneEnd = tab;
-    else if (tabs === EVENT_KEY - 1) keyStart = tab + 1;
-    else if (tabs === EVENT_KEY) timeStart = tab + 1;
-    tabs++;
-  }
-  if (tabs + 1 !== USER_BEHAVIOR_FIELD_COUNT) {
-    throw new MalformedRecordError(
-      'field-count',
-      `value: expected ${USER_BEHAVIOR_FIELD_COUNT} tab-separated fields, got ${tabs + 1}`,
-    );
-  }
-
-  if (uidEnd === 0) throw fieldError('empty-uid', UID, 'a non-empty user id', '""');
-  if (uidEnd > MAX_UID_LENGTH) {
-    const uid = line.slice(0, uidEnd);
-    throw fieldError(
-      'uid-too-long',
-      UID,
-      `at most ${MAX_UID_LENGTH} characters`,
-      `${uid.length} characters (${shown(uid)})`,
-    );
-  }
-
-  const digitsFrom = line.charCodeAt(phoneStart) === CH_PLUS ? phoneStart + 1 : phoneStart;
-  const digits = phoneEnd - digitsFrom;
-  let phoneOk = digits >= 1 && digits <= MAX_PHONE_DIGITS;
-  for (let i = digitsFrom; phoneOk && i < phoneEnd; i++) {
-    const c = line.charCodeAt(i);
-    phoneOk = c >= CH_0 && c <= CH_9;
-  }
-  if (!phoneOk) {
-    throw fieldError(
-      'bad-phone',
-      PHONE,
-      `1 to ${MAX_PHONE_DIGITS} digits with an optional leading "+"`,
-      shown(line.slice(phoneStart, phoneEnd)),
-    );
-  }
-
-  const keyEnd = timeStart - 1;
-  if (keyEnd === keyStart) throw fieldError('empty-event-key', EVENT_KEY, 'a non-empty event name', '""');
-
-  const timeLength = line.length - timeStart;
-  let seconds = 0;
-  let timeOk = timeLength >= 1 && timeLength <= MAX_EVENT_TIME_DIGITS;
-  for (let i = timeStart; timeOk && i < line.length; i++) {
-    const d = line.charCodeAt(i) - CH_0;
-    timeOk = d >= 0 && d <= 9;
-    seconds = seconds * 10 + d;
-  }
-  if (!timeOk) {
-    throw fieldError(
-      'bad-event-time',
-      EVENT_TIME,
-      `epoch seconds as an integer (1 to ${MAX_EVENT_TIME_DIGITS} digits, no sign, no fraction)`,
-      shown(line.slice(timeStart)),
-    );
-  }
-  return {
-    uid: line.slice(0, uidEnd),
-    phone: line.slice(phoneStart, phoneEnd),
-    eventKey: line.slice(keyStart, keyEnd),
-    eventTimeMs: seconds * 1000,
-  };
-}
+const EMPTY = Buffer.alloc(0);
 
 /**
- * The record value as one line: `empty-value` and `encoding` checked, one
- * trailing run of `\r` / `\n` stripped.
+ * Reads `user-behavior` record values one at a time, checking them exactly as
+ * {@link parseUserBehavior} does (same reasons, same messages, same order),
+ * straight on the UTF-8 bytes: one pass over the line finds the tabs, the
+ * digits are checked and the event time computed from the bytes, and a string
+ * is made only for a field the caller asks for (`uid()`, `phone()`,
+ * `eventKey()`). This is the jobs' hot path: no string for the line, no array
+ * of fields, no object per record. A tab, CR or LF byte never occurs inside a
+ * multi-byte UTF-8 character, so splitting the bytes splits the text.
+ *
+ * One reader holds the last record read: its accessors refer to that record
+ * until the next {@link read}. Not for concurrent use (the jobs process a
+ * batch synchronously).
  */
-function decodeLine(value: Buffer | string | null): string {
-  let line: string;
-  if (typeof value === 'string') {
-    line = value;
-  } else if (value == null || value.length === 0) {
-    throw new MalformedRecordError(
-      'empty-value',
-      `value: expected one tab-separated line, got ${value == null ? 'null' : 'an empty value'}`,
-    );
-  } else {
-    // toString('utf8') would silently turn bad bytes into U+FFFD and let a
-    // corrupted uid through as a different user.
-    if (!isUtf8(value)) {
+export class UserBehaviorReader {
+  private bytes: Buffer = EMPTY;
+  private uidEnd = 0;
+  private phoneStart = 0;
+  private phoneEnd = 0;
+  private keyStart = 0;
+  private keyEnd = 0;
+  /** Event time of the last record read, epoch MILLISECONDS (the line carries seconds). */
+  eventTimeMs = 0;
+
+  /**
+   * Reads and checks one record value: UTF-8 bytes, or a string (checked as its UTF-8 encoding).
+   * @throws {MalformedRecordError} exactly as {@link parseUserBehavior}; the reader then holds no record.
+   */
+  read(value: Buffer | string | null): void {
+    let bytes: Buffer;
+    if (typeof value === 'string') {
+      bytes = Buffer.from(value, 'utf8');
+    } else if (value == null || value.length === 0) {
       throw new MalformedRecordError(
-        'encoding',
-        `value: expected UTF-8 text, got ${value.length} bytes that are not valid UTF-8`,
+        'empty-value',
+        `value: expected one tab-separated line, got ${value == null ? 'null' : 'an empty value'}`,
+      );
+    } else {
+      // toString('utf8') would silently turn bad bytes into U+FFFD and let a
+      // corrupted uid through as a different user.
+      if (!isUtf8(value)) {
+        throw new MalformedRecordError(
+          'encoding',
+          `value: expected UTF-8 text, got ${value.length} bytes that are not valid UTF-8`,
+        );
+      }
+      bytes = value;
+    }
+    this.bytes = EMPTY;
+
+    let end = bytes.length;
+    while (end > 0) {
+      const c = bytes[end - 1];
+      if (c !== CH_LF && c !== CH_CR) break;
+      end--;
+    }
+    if (end === 0)
+      throw new MalformedRecordError('empty-value', 'value: expected one tab-separated line, got an empty line');
+
+    // Field k ends at tab k; these are the bounds of fields 0, 9, 15 and 16.
+    let uidEnd = -1;
+    let phoneStart = -1;
+    let phoneEnd = -1;
+    let keyStart = -1;
+    let timeStart = -1;
+    let tabs = 0;
+    for (let i = 0; i < end; i++) {
+      if (bytes[i] !== CH_TAB) continue;
+      if (tabs === UID) uidEnd = i;
+      else if (tabs === PHONE - 1) phoneStart = i + 1;
+      else if (tabs === PHONE) phoneEnd = i;
+      else if (tabs === EVENT_KEY - 1) keyStart = i + 1;
+      else if (tabs === EVENT_KEY) timeStart = i + 1;
+      tabs++;
+    }
+    if (tabs + 1 !== USER_BEHAVIOR_FIELD_COUNT) {
+      throw new MalformedRecordError(
+        'field-count',
+        `value: expected ${USER_BEHAVIOR_FIELD_COUNT} tab-separated fields, got ${tabs + 1}`,
       );
     }
-    line = value.toString('utf8');
+
+    if (uidEnd === 0) throw fieldError('empty-uid', UID, 'a non-empty user id', '""');
+    // UTF-8 takes at least as many bytes as UTF-16 code units: only a long byte run needs the string.
+    if (uidEnd > MAX_UID_LENGTH) {
+      const uid = bytes.toString('utf8', 0, uidEnd);
+      if (uid.length > MAX_UID_LENGTH) {
+        throw fieldError(
+          'uid-too-long',
+          UID,
+          `at most ${MAX_UID_LENGTH} characters`,
+          `${uid.length} characters (${shown(uid)})`,
+        );
+      }
+    }
+
+    const digitsFrom = bytes[phoneStart] === CH_PLUS ? phoneStart + 1 : phoneStart;
+    const digits = phoneEnd - digitsFrom;
+    let phoneOk = digits >= 1 && digits <= MAX_PHONE_DIGITS;
+    for (let i = digitsFrom; phoneOk && i < phoneEnd; i++) {
+      const c = bytes[i];
+      phoneOk = c >= CH_0 && c <= CH_9;
+    }
+    if (!phoneOk) {
+      throw fieldError(
+        'bad-phone',
+        PHONE,
+        `1 to ${MAX_PHONE_DIGITS} digits with an optional leading "+"`,
+        shown(bytes.toString('utf8', phoneStart, phoneEnd)),
+      );
+    }
+
+    const keyEnd = timeStart - 1;
+    if (keyEnd === keyStart) throw fieldError('empty-event-key', EVENT_KEY, 'a non-empty event name', '""');
+
+    const timeLength = end - timeStart;
+    let seconds = 0;
+    let timeOk = timeLength >= 1 && timeLength <= MAX_EVENT_TIME_DIGITS;
+    for (let i = timeStart; timeOk && i < end; i++) {
+      const d = bytes[i] - CH_0;
+      timeOk = d >= 0 && d <= 9;
+      seconds = seconds * 10 + d;
+    }
+    if (!timeOk) {
+      throw fieldError(
+        'bad-event-time',
+        EVENT_TIME,
+        `epoch seconds as an integer (1 to ${MAX_EVENT_TIME_DIGITS} digits, no sign, no fraction)`,
+        shown(bytes.toString('utf8', timeStart, end)),
+      );
+    }
+    this.bytes = bytes;
+    this.uidEnd = uidEnd;
+    this.phoneStart = phoneStart;
+    this.phoneEnd = phoneEnd;
+    this.keyStart = keyStart;
+    this.keyEnd = keyEnd;
+    this.eventTimeMs = seconds * 1000;
   }
 
-  let end = line.length;
+  /** Field 0 of the last record read. */
+  uid(): string {
+    return this.bytes.toString('utf8', 0, this.uidEnd);
+  }
+
+  /** Field 9 of the last record read. */
+  phone(): string {
+    return this.bytes.toString('utf8', this.phoneStart, this.phoneEnd);
+  }
+
+  /** Field 15 of the last record read. */
+  eventKey(): string {
+    return this.bytes.toString('utf8', this.keyStart, this.keyEnd);
+  }
+
+  /** True when field 15 of the last record read is `name` (an ASCII event name such as `enterOrderPage`), without making a string. */
+  eventKeyIs(name: string): boolean {
+    const { bytes, keyStart } = this;
+    if (this.keyEnd - keyStart !== name.length) return false;
+    for (let i = 0; i < name.length; i++) if (bytes[keyStart + i] !== name.charCodeAt(i)) return false;
+    return true;
+  }
+}
+
+const sharedReader = new UserBehaviorReader();
+
+/** The record value as text (after {@link UserBehaviorReader.read} accepted it): the trailing CR/LF run stripped. */
+function lineOf(value: Buffer | string): string {
+  const text = typeof value === 'string' ? value : value.toString('utf8');
+  let end = text.length;
   while (end > 0) {
-    const c = line.charCodeAt(end - 1);
+    const c = text.charCodeAt(end - 1);
     if (c !== CH_LF && c !== CH_CR) break;
     end--;
   }
-  if (end === 0)
-    throw new MalformedRecordError('empty-value', 'value: expected one tab-separated line, got an empty line');
-  return end === line.length ? line : line.slice(0, end);
+  return end === text.length ? text : text.slice(0, end);
 }
 
 /**
  * Parses one `user-behavior` record value into the four fields the jobs use,
  * without the other 13 (see {@link parseUserBehavior} for the format, the
  * accepted input and every error: the checks are the same, in the same order).
- * This is the jobs' hot path: one string for the line and one per returned field.
+ * One string per returned field (jobs that need fewer use {@link UserBehaviorReader}).
  *
  * @param value the Kafka record value: UTF-8 bytes, an already decoded
  *   string, or `null` (a tombstone).
@@ -257,7 +318,9 @@ function decodeLine(value: Buffer | string | null): string {
  * @throws {MalformedRecordError} exactly as {@link parseUserBehavior}.
  */
 export function parseUserBehaviorFields(value: Buffer | string | null): UserBehaviorFields {
-  return checkLine(decodeLine(value));
+  const r = sharedReader;
+  r.read(value);
+  return { uid: r.uid(), phone: r.phone(), eventKey: r.eventKey(), eventTimeMs: r.eventTimeMs };
 }
 
 /**
@@ -279,9 +342,9 @@ export function parseUserBehaviorFields(value: Buffer | string | null): UserBeha
  *   names the field, what was expected and what was found.
  */
 export function parseUserBehavior(value: Buffer | string | null): UserBehaviorEvent {
-  const line = decodeLine(value);
-  const used = checkLine(line);
-  return { ...used, fields: line.split('\t') };
+  const used = parseUserBehaviorFields(value);
+  // Accepted, so `value` is a non-empty line.
+  return { ...used, fields: lineOf(value ?? '').split('\t') };
 }
 
 /**
@@ -356,6 +419,6 @@ export function formatUserBehavior(e: UserBehaviorLineInput): string {
   }
   const line = fields.join('\t');
   // No field holds a tab or line break, so the line has exactly 17 fields and only the used ones can fail.
-  checkLine(line);
+  sharedReader.read(line);
   return line;
 }
