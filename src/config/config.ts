@@ -170,17 +170,18 @@ export const configSchema = z
     KAFKA_MAX_WAIT_MS: positiveMs('KAFKA_MAX_WAIT_MS').default(1_000),
     /**
      * Most records of one partition in ONE batch transaction while a backlog is
-     * read: fetched batches of a partition that is behind its high watermark are
-     * held in memory and processed and committed together, up to this many
-     * records. Fewer, larger transactions cost less per record. A partition that
-     * has caught up commits each fetched batch at once. 0 or 1: one transaction
-     * per fetched batch. @default 20000 // records
+     * read: each fetched batch is processed at once, but while the partition is
+     * behind its high watermark the results of consecutive batches are merged
+     * and committed together, up to this many records. Fewer, larger
+     * transactions cost less per record. A partition that has caught up commits
+     * each fetched batch at once. 0 or 1: one transaction per fetched batch.
+     * @default 20000 // records
      */
     TRANSACTION_MAX_RECORDS: z.coerce.number().int().min(0).default(20_000),
     /**
-     * Longest fetched records wait in memory for a larger batch transaction
-     * (TRANSACTION_MAX_RECORDS), in milliseconds from the first record held; the
-     * idle tick (JOB_TICK_INTERVAL_MS) also commits records held this long.
+     * Longest processed batches wait in memory for a larger batch transaction
+     * (TRANSACTION_MAX_RECORDS), in milliseconds from the first one; the idle
+     * tick (JOB_TICK_INTERVAL_MS) also commits results held this long.
      * @default 1000 // 1 second
      */
     TRANSACTION_MAX_DELAY_MS: positiveMs('TRANSACTION_MAX_DELAY_MS').default(1_000),

@@ -6,7 +6,7 @@ import type { DeadLetterSink } from './dead-letter-sink.js';
 import { FetchPause } from './fetch-pause.js';
 import { PartitionCommitter, type CommitInfo, type PartitionOwnership } from './partition-committer.js';
 import { PartitionHealth, type JobHealthChange, type PartitionFailure } from './partition-health.js';
-import { runExclusive, type PartitionState } from './partition-state.js';
+import { mergeResults, runExclusive, type PartitionState } from './partition-state.js';
 import type { PartitionStorePort } from './partition-store-port.js';
 import { PostCommitQueue } from './post-commit-queue.js';
 
@@ -63,13 +63,14 @@ const DEFAULT_TRANSACTION_MAX_DELAY_MS = 1_000;
  * batch fetched before the seek is stale (`isStale()`, or it starts past the
  * read position) and is skipped.
  *
- * While a partition is behind (a backlog is read), consecutive fetched batches
- * are held in memory and processed as one, in one transaction, up to
- * `transactionMaxRecords` records or `transactionMaxDelayMs`: the fixed cost of
- * a transaction is paid once per many records. Exactly-once is unchanged: held
- * records are resolved in the consumer but not committed anywhere, so a crash,
- * a revoke or a re-claim drops them and the partition is read again from its
- * stored row, as for a batch whose transaction failed.
+ * While a partition is behind (a backlog is read), the results of consecutive
+ * fetched batches (each processed at once) are merged and committed in ONE
+ * transaction, up to `transactionMaxRecords` records or
+ * `transactionMaxDelayMs`: the fixed cost of a transaction is paid once per
+ * many records. Exactly-once is unchanged: a held result is in memory only
+ * (its records resolved in the consumer, committed nowhere), so a crash, a
+ * revoke or a re-claim drops it with the processor's state and the partition
+ * is read again from its stored row, as after a failed transaction.
  */
 export class JobPartitions implements PartitionOwnership {
   private readonly partitions = new Map<number, PartitionState>();
@@ -247,7 +248,8 @@ export class JobPartitions implements PartitionOwnership {
         highWatermark: pos.nextOffset,
         rateCount: 0,
         rateSince: nowMs,
-        held: [],
+        held: null,
+        heldRecords: 0,
         heldSinceMs: nowMs,
       };
       this.partitions.set(partition, state);
@@ -287,8 +289,8 @@ export class JobPartitions implements PartitionOwnership {
    * Handles one fetched batch: skips it when the partition is not ours
    * (resolved, so it is not fetched again and again), recovering or paused
    * (left unresolved: fetched again later), stale, or fetched before the last
-   * seek landed (seek again); otherwise processes and commits it, or holds
-   * its records for a larger transaction (see {@link JobPartitions}).
+   * seek landed (seek again); otherwise processes it and commits the result,
+   * or holds the result for a larger transaction (see {@link JobPartitions}).
    */
   async handleBatch(batch: FetchedBatch): Promise<void> {
     const partition = batch.partition;
@@ -326,21 +328,30 @@ export class JobPartitions implements PartitionOwnership {
       if (records.length === 0) return;
       state.readPosition = records[records.length - 1].offset + 1n;
       const nowMs = Date.now();
-      if (state.held.length === 0) state.heldSinceMs = nowMs;
-      const pending = state.held.length === 0 ? records : state.held.concat(records);
+      // Processed at once, so the records die young; only the (small) result may wait.
+      const result = state.processor.process(records, nowMs);
+      this.opts.metrics?.recordsConsumed.inc({ job: this.opts.job.name }, result.records);
       await batch.heartbeat();
-      if (this.holds(state, pending.length, nowMs)) {
-        state.held = pending;
+      const earlier = state.held;
+      if (earlier === null) {
+        state.heldSinceMs = nowMs;
+        state.heldRecords = 0;
+      }
+      const merged = earlier === null ? result : mergeResults(earlier, result);
+      state.heldRecords += records.length;
+      if (this.holds(state, state.heldRecords, nowMs)) {
+        state.held = merged;
         return;
       }
-      state.held = [];
-      await this.processAndCommit(state, pending, started);
+      state.held = null;
+      await this.committer.commit(state, merged);
+      this.opts.metrics?.batchDuration.observe({ job: this.opts.job.name }, (performance.now() - started) / 1000);
     });
   }
 
   /**
-   * True while `count` fetched records of `state`'s partition should wait for
-   * more: it is behind its high watermark (more records are already in Kafka),
+   * True while the result of `count` fetched records of `state`'s partition
+   * should wait for more: it is behind its high watermark (more records are already in Kafka),
    * below `transactionMaxRecords` and within `transactionMaxDelayMs`, and the
    * worker is not stopping.
    */
@@ -355,20 +366,12 @@ export class JobPartitions implements PartitionOwnership {
     );
   }
 
-  /** Processes `records` (in offset order, from the read position on) and commits the result. Caller holds the chain. */
-  private async processAndCommit(state: PartitionState, records: SourceRecord[], startedMs: number): Promise<void> {
-    const result = state.processor.process(records, Date.now());
-    this.opts.metrics?.recordsConsumed.inc({ job: this.opts.job.name }, result.records);
-    await this.committer.commit(state, result);
-    this.opts.metrics?.batchDuration.observe({ job: this.opts.job.name }, (performance.now() - startedMs) / 1000);
-  }
-
-  /** Processes and commits the records `state` holds, if it is still current. Caller holds the chain. */
+  /** Commits what `state` holds, if it is still current. Caller holds the chain. */
   private async commitHeld(state: PartitionState): Promise<void> {
-    if (state.held.length === 0 || this.partitions.get(state.partition) !== state) return;
-    const records = state.held;
-    state.held = [];
-    await this.processAndCommit(state, records, performance.now());
+    const held = state.held;
+    if (held === null || this.partitions.get(state.partition) !== state) return;
+    state.held = null;
+    await this.committer.commit(state, held);
   }
 
   /**
@@ -403,7 +406,7 @@ export class JobPartitions implements PartitionOwnership {
       if (state.recovering) continue;
       void runExclusive(state, async () => {
         if (this.partitions.get(state.partition) !== state) return;
-        if (state.held.length > 0) {
+        if (state.held !== null) {
           // Records are arriving, so the partition is not idle: only commit them once held long enough.
           const maxDelayMs = this.opts.transactionMaxDelayMs ?? DEFAULT_TRANSACTION_MAX_DELAY_MS;
           if (Date.now() - state.heldSinceMs >= maxDelayMs) await this.commitHeld(state);
@@ -419,7 +422,7 @@ export class JobPartitions implements PartitionOwnership {
   beginStop(): void {
     this.stoppingNow = true;
     for (const state of this.partitions.values()) {
-      if (state.held.length > 0 && !state.recovering) void runExclusive(state, () => this.commitHeld(state));
+      if (state.held !== null && !state.recovering) void runExclusive(state, () => this.commitHeld(state));
     }
     // A partition in its backoff holds its chain for up to 30 s: end the wait so settle() is prompt.
     this.committer.wakeAll();

@@ -1,4 +1,4 @@
-import type { JobPosition, PartitionProcessor, SourceRecord } from '../jobs/job.js';
+import type { BatchResult, JobPosition, PartitionProcessor } from '../jobs/job.js';
 import type { RateCounter } from './stats-reporter.js';
 
 /** What a worker holds for one partition it owns, from its claim until revoke, fence or re-claim. */
@@ -20,12 +20,16 @@ export interface PartitionState extends RateCounter {
   /** Latest offset of the partition as last seen in a fetch (for the lag gauge). */
   highWatermark: bigint;
   /**
-   * Records fetched (and resolved in the consumer) but not processed yet, in
-   * offset order, held for a larger batch transaction while the partition is
-   * behind; dropped with the state (a re-claim seeks back to the stored row).
+   * What the batches processed since the last commit produced, merged
+   * ({@link mergeResults}), while the partition is behind and they wait for one
+   * larger transaction; null when nothing waits. The processor's position
+   * already includes them. Dropped with the state: a re-claim seeks back to
+   * the stored row.
    */
-  held: SourceRecord[];
-  /** Wall clock when the first of {@link held} arrived, epoch milliseconds. */
+  held: BatchResult | null;
+  /** Records of the batches in {@link held}. */
+  heldRecords: number;
+  /** Wall clock when the first batch of {@link held} was processed, epoch milliseconds. */
   heldSinceMs: number;
 }
 
@@ -43,4 +47,42 @@ export function runExclusive(state: PartitionState, fn: () => Promise<void>): Pr
 /** True when `a` and `b` are the same position (nothing new to commit). */
 export function samePosition(a: JobPosition, b: JobPosition): boolean {
   return a.nextOffset === b.nextOffset && a.replayFrom === b.replayFrom && a.watermarkMs === b.watermarkMs;
+}
+
+/**
+ * One result for two consecutive results of one partition (`a` first), to be
+ * committed in ONE transaction: `a`'s writes then `b`'s, `a`'s post-commit
+ * work then `b`'s, the dead letters of both in order, the counts added, the
+ * earlier window-close time.
+ */
+export function mergeResults(a: BatchResult, b: BatchResult): BatchResult {
+  const wa = a.write;
+  const wb = b.write;
+  const ca = a.afterCommit;
+  const cb = b.afterCommit;
+  return {
+    write:
+      wa && wb
+        ? async (tx) => {
+            await wa(tx);
+            await wb(tx);
+          }
+        : (wa ?? wb),
+    afterCommit:
+      ca && cb
+        ? async () => {
+            await ca();
+            await cb();
+          }
+        : (ca ?? cb),
+    deadLetters: a.deadLetters.length === 0 ? b.deadLetters : a.deadLetters.concat(b.deadLetters),
+    lateRecords: a.lateRecords + b.lateRecords,
+    records: a.records + b.records,
+    closedAtMs:
+      a.closedAtMs === undefined
+        ? b.closedAtMs
+        : b.closedAtMs === undefined
+          ? a.closedAtMs
+          : Math.min(a.closedAtMs, b.closedAtMs),
+  };
 }

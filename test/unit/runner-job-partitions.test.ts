@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { MAX_RESEEKS } from '../../src/runner/job-partitions.js';
+import { mergeResults } from '../../src/runner/partition-state.js';
 import { FakeBatch, fakeRunner, until } from '../helpers/fake-runner-ports.js';
 
 describe('JobPartitions: assignment and claim', () => {
@@ -280,5 +281,51 @@ describe('JobPartitions: several fetched batches in one transaction', () => {
     partitions.beginStop();
     await partitions.settle();
     assert.equal(store.commits.length, 0);
+  });
+});
+
+describe('mergeResults', () => {
+  it('runs the writes and the post-commit work of both in order, keeps every dead letter and adds the counts', async () => {
+    const order: string[] = [];
+    const record = { offset: 0n, key: null, value: null, timestampMs: 0 };
+    const merged = mergeResults(
+      {
+        write: async () => void order.push('write a'),
+        afterCommit: () => void order.push('after a'),
+        deadLetters: [{ record, reason: 'x', detail: 'a' }],
+        lateRecords: 1,
+        records: 2,
+        closedAtMs: 50,
+      },
+      {
+        write: async () => void order.push('write b'),
+        afterCommit: () => void order.push('after b'),
+        deadLetters: [{ record, reason: 'y', detail: 'b' }],
+        lateRecords: 2,
+        records: 3,
+        closedAtMs: 40,
+      },
+    );
+    await merged.write?.(undefined as never);
+    await merged.afterCommit?.();
+    assert.deepEqual(order, ['write a', 'write b', 'after a', 'after b']);
+    assert.deepEqual(
+      merged.deadLetters.map((d) => d.detail),
+      ['a', 'b'],
+    );
+    assert.equal(merged.lateRecords, 3);
+    assert.equal(merged.records, 5);
+    assert.equal(merged.closedAtMs, 40);
+  });
+
+  it('keeps the one write or close time there is', () => {
+    const only = async () => undefined;
+    const merged = mergeResults(
+      { deadLetters: [], lateRecords: 0, records: 1 },
+      { write: only, deadLetters: [], lateRecords: 0, records: 1, closedAtMs: 7 },
+    );
+    assert.equal(merged.write, only);
+    assert.equal(merged.afterCommit, undefined);
+    assert.equal(merged.closedAtMs, 7);
   });
 });
