@@ -92,6 +92,8 @@ export function createDailyActiveUsersJob(opts: DailyActiveUsersOptions): JobDef
       return { uid: reader.uid(), eventTimeMs: reader.eventTimeMs };
     },
     eventTimeMs: (event) => event.eventTimeMs,
+    // INSERT IGNORE / LEAST and added counts: one aggregate over two batches writes what both would.
+    aggregatesAcrossBatches: true,
     aggregate: (events) => {
       const { days, firstDays } = aggregateDailyUsers(events, dateOf);
       return { write: (tx) => opts.store.addBatch(tx, days, firstDays) };

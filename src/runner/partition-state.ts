@@ -51,11 +51,25 @@ export function samePosition(a: JobPosition, b: JobPosition): boolean {
 
 /**
  * One result for two consecutive results of one partition (`a` first), to be
- * committed in ONE transaction: `a`'s writes then `b`'s, `a`'s post-commit
- * work then `b`'s, the dead letters of both in order, the counts added, the
- * earlier window-close time.
+ * committed in ONE transaction: the writes and post-commit work `a` combines
+ * with `b` (`BatchResult.combineWrites`), else `a`'s writes then `b`'s and
+ * `a`'s post-commit work then `b`'s; the dead letters of both in order, the
+ * counts added, the earlier window-close time.
  */
 export function mergeResults(a: BatchResult, b: BatchResult): BatchResult {
+  const counts = {
+    deadLetters: a.deadLetters.length === 0 ? b.deadLetters : a.deadLetters.concat(b.deadLetters),
+    lateRecords: a.lateRecords + b.lateRecords,
+    records: a.records + b.records,
+    closedAtMs:
+      a.closedAtMs === undefined
+        ? b.closedAtMs
+        : b.closedAtMs === undefined
+          ? a.closedAtMs
+          : Math.min(a.closedAtMs, b.closedAtMs),
+  };
+  const combined = a.combineWrites?.(b);
+  if (combined) return { ...combined, ...counts };
   const wa = a.write;
   const wb = b.write;
   const ca = a.afterCommit;
@@ -75,14 +89,6 @@ export function mergeResults(a: BatchResult, b: BatchResult): BatchResult {
             await cb();
           }
         : (ca ?? cb),
-    deadLetters: a.deadLetters.length === 0 ? b.deadLetters : a.deadLetters.concat(b.deadLetters),
-    lateRecords: a.lateRecords + b.lateRecords,
-    records: a.records + b.records,
-    closedAtMs:
-      a.closedAtMs === undefined
-        ? b.closedAtMs
-        : b.closedAtMs === undefined
-          ? a.closedAtMs
-          : Math.min(a.closedAtMs, b.closedAtMs),
+    ...counts,
   };
 }
