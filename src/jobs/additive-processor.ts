@@ -38,7 +38,12 @@ export interface AdditiveHandler<E> {
   aggregatesAcrossBatches?: boolean;
 }
 
-type AggregateContext = { partition: number; watermarkMs: number | null; nextOffset: bigint };
+/** What `aggregate` is told about the batch: the partition, its watermark (epoch ms) and next offset after the batch. */
+interface AggregateContext {
+  partition: number;
+  watermarkMs: number | null;
+  nextOffset: bigint;
+}
 
 /**
  * Opt-in idle advance of the watermark (Flink `WatermarkStrategy.withIdleness`),

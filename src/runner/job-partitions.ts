@@ -381,13 +381,11 @@ export class JobPartitions implements PartitionOwnership {
    * they are consecutive (the usual case), which skips the string parse.
    */
   private recordsFrom(state: PartitionState, batch: FetchedBatch): SourceRecord[] {
-    const messages = batch.messages;
     const records: SourceRecord[] = [];
     const from = state.readPosition;
     let prev = -2;
     let prevOffset = -2n;
-    for (let i = 0; i < messages.length; i++) {
-      const m = messages[i];
+    for (const m of batch.messages) {
       const n = Number(m.offset);
       // Exact while below 2^53; beyond it (never in practice) every offset is parsed as a bigint.
       const offset = n === prev + 1 && n < Number.MAX_SAFE_INTEGER ? prevOffset + 1n : BigInt(m.offset);
