@@ -68,6 +68,11 @@ export function mergeResults(a: BatchResult, b: BatchResult): BatchResult {
           ? a.closedAtMs
           : Math.min(a.closedAtMs, b.closedAtMs),
   };
+  // A result with nothing to write or do after the commit leaves the other's as they are (combinable later).
+  if (!b.write && !b.afterCommit)
+    return { write: a.write, afterCommit: a.afterCommit, combineWrites: a.combineWrites, ...counts };
+  if (!a.write && !a.afterCommit)
+    return { write: b.write, afterCommit: b.afterCommit, combineWrites: b.combineWrites, ...counts };
   const combined = a.combineWrites?.(b);
   if (combined) return { ...combined, ...counts };
   const wa = a.write;

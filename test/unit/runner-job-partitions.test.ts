@@ -318,6 +318,17 @@ describe('mergeResults', () => {
     assert.equal(merged.closedAtMs, 40);
   });
 
+  it('stays combinable across a result with nothing to write', () => {
+    const combineWrites = () => undefined;
+    const write = async () => undefined;
+    const merged = mergeResults(
+      { write, combineWrites, deadLetters: [], lateRecords: 0, records: 1 },
+      { deadLetters: [], lateRecords: 0, records: 1 },
+    );
+    assert.equal(merged.write, write);
+    assert.equal(merged.combineWrites, combineWrites);
+  });
+
   it('keeps the one write or close time there is', () => {
     const only = async () => undefined;
     const merged = mergeResults(
