@@ -324,6 +324,11 @@ export class JobPartitions implements PartitionOwnership {
         );
       }
       state.reseeks = 0;
+      // Before anything changes: a heartbeat that fails (a rebalance) leaves the batch unresolved and
+      // unprocessed, never processed without its result committed or held.
+      await batch.heartbeat();
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- a seek, re-claim or operator pause may land while the heartbeat was awaited
+      if (batch.isStale() || this.partitions.get(partition) !== state || this.pause.byOperator) return;
       batch.resolveOffset(batch.lastOffset());
       if (records.length === 0) return;
       state.readPosition = records[records.length - 1].offset + 1n;
@@ -331,7 +336,6 @@ export class JobPartitions implements PartitionOwnership {
       // Processed at once, so the records die young; only the (small) result may wait.
       const result = state.processor.process(records, nowMs);
       this.opts.metrics?.recordsConsumed.inc({ job: this.opts.job.name }, result.records);
-      await batch.heartbeat();
       const earlier = state.held;
       if (earlier === null) {
         state.heldSinceMs = nowMs;
