@@ -139,7 +139,7 @@ async function main(): Promise<void> {
     `   unpayment_record rows ${fmtInt(rows)} (the sample has ${expectedRows} abnormal non-VIP users; short runs reach fewer of them); ` +
       `dead-lettered ${fmtInt(Number(sums.dead ?? 0))}, late ${fmtInt(Number(sums.late ?? 0))}` +
       (raw
-        ? `; transactions ≈ ${fmtInt(raw.batches)} (one per fetched batch; the raw consumer's batch count with the same fetch settings)`
+        ? `; fetched batches ≈ ${fmtInt(raw.batches)} (the raw consumer's count with the same fetch settings; the service commits several of a partition in one transaction while it is behind, up to TRANSACTION_MAX_RECORDS)`
         : ''),
   );
 

@@ -101,6 +101,8 @@ async function main(): Promise<void> {
     // Windows close through event time (the flush records), never wall-clock idleness: runs compare exactly.
     IDLE_TIMEOUT_MS: '3600000',
     KAFKA_MAX_BYTES_PER_PARTITION: '262144',
+    // About two fetched batches per transaction: many transactions, and merged ones among them.
+    TRANSACTION_MAX_RECORDS: '4000',
     KAFKA_SESSION_TIMEOUT_MS: '10000',
     KAFKA_HEARTBEAT_INTERVAL_MS: '1000',
   });

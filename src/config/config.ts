@@ -169,6 +169,23 @@ export const configSchema = z
      */
     KAFKA_MAX_WAIT_MS: positiveMs('KAFKA_MAX_WAIT_MS').default(1_000),
     /**
+     * Most records of one partition in ONE batch transaction while a backlog is
+     * read: each fetched batch is processed at once, but while the partition is
+     * behind its high watermark the results of consecutive batches are merged
+     * and committed together, up to this many records. Fewer, larger
+     * transactions cost less per record. A partition that has caught up commits
+     * each fetched batch at once. 0 or 1: one transaction per fetched batch.
+     * @default 20000 // records
+     */
+    TRANSACTION_MAX_RECORDS: z.coerce.number().int().min(0).default(20_000),
+    /**
+     * Longest processed batches wait in memory for a larger batch transaction
+     * (TRANSACTION_MAX_RECORDS), in milliseconds from the first one; the idle
+     * tick (JOB_TICK_INTERVAL_MS) also commits results held this long.
+     * @default 1000 // 1 second
+     */
+    TRANSACTION_MAX_DELAY_MS: positiveMs('TRANSACTION_MAX_DELAY_MS').default(1_000),
+    /**
      * How often idle partitions are ticked, in milliseconds, so windows close and
      * watermarks move in a quiet stream. @default 1000 // 1 second
      */
@@ -323,6 +340,10 @@ export interface RunnerSettings {
   readonly tickIntervalMs: number;
   /** Post-commit batches queued before fetching pauses. @default 32 (POST_COMMIT_MAX_PENDING) */
   readonly maxPendingAfterCommit: number;
+  /** Most records of one partition per batch transaction while it is behind, records. @default 20000 (TRANSACTION_MAX_RECORDS) */
+  readonly transactionMaxRecords: number;
+  /** Longest fetched records wait for a larger transaction, milliseconds. @default 1000 (TRANSACTION_MAX_DELAY_MS) */
+  readonly transactionMaxDelayMs: number;
   /** Live partition stats period, milliseconds. @default 5000 (PARTITION_STATS_INTERVAL_MS) */
   readonly statsIntervalMs: number;
 }
@@ -338,6 +359,8 @@ export function runnerSettings(config: Config): RunnerSettings {
     partitionsConsumedConcurrently: config.KAFKA_PARTITIONS_CONSUMED_CONCURRENTLY,
     tickIntervalMs: config.JOB_TICK_INTERVAL_MS,
     maxPendingAfterCommit: config.POST_COMMIT_MAX_PENDING,
+    transactionMaxRecords: config.TRANSACTION_MAX_RECORDS,
+    transactionMaxDelayMs: config.TRANSACTION_MAX_DELAY_MS,
     statsIntervalMs: config.PARTITION_STATS_INTERVAL_MS,
   };
 }

@@ -1,5 +1,5 @@
 import { MalformedRecordError } from '../errors/malformed-record-error.js';
-import { parseUserBehavior } from '../ingest/formats/user-behavior.js';
+import { UserBehaviorReader } from '../ingest/formats/user-behavior.js';
 import type { AbnormalUserDetectedEvent } from '../publish/event-bus.js';
 import { WindowKeyCounter, type CountedWindow, type WindowSpec } from '../stream/index.js';
 import { CHANGE_KIND, type ChangeLogStore } from '../store/change-log-store.js';
@@ -67,6 +67,8 @@ export function createAbnormalOrdersJob(opts: AbnormalOrdersOptions): JobDefinit
 class AbnormalOrdersProcessor implements PartitionProcessor {
   private peakDistinctKeys = 0;
   private peakLiveKeys = 0;
+  /** Strings are made only for the uid and phone of the order-page events this job counts. */
+  private readonly reader = new UserBehaviorReader();
 
   constructor(
     private readonly opts: AbnormalOrdersOptions,
@@ -81,9 +83,9 @@ class AbnormalOrdersProcessor implements PartitionProcessor {
     for (const record of records) {
       const replaying = this.engine.isReplaying(record.offset);
       if (!replaying) fresh++;
-      let event;
+      const reader = this.reader;
       try {
-        event = parseUserBehavior(record.value);
+        reader.read(record.value);
       } catch (err) {
         if (!(err instanceof MalformedRecordError)) throw err;
         // A malformed record still moves the partition's offset on.
@@ -91,13 +93,14 @@ class AbnormalOrdersProcessor implements PartitionProcessor {
         if (!replaying) deadLetters.push({ record, reason: err.reason, detail: err.message });
         continue;
       }
-      if (event.eventKey !== ENTER_ORDER_PAGE) {
+      const eventTimeMs = reader.eventTimeMs;
+      if (!reader.eventKeyIs(ENTER_ORDER_PAGE)) {
         // Every record's event time advances stream time, whatever its event key.
-        this.engine.observe({ offset: record.offset, eventTimeMs: event.eventTimeMs }, nowMs);
+        this.engine.observe({ offset: record.offset, eventTimeMs }, nowMs);
         continue;
       }
       const outcome = this.engine.add(
-        { offset: record.offset, eventTimeMs: event.eventTimeMs, key: event.uid, value: event.phone },
+        { offset: record.offset, eventTimeMs, key: reader.uid(), value: reader.phone() },
         nowMs,
       );
       if (outcome === 'late') {
@@ -105,7 +108,7 @@ class AbnormalOrdersProcessor implements PartitionProcessor {
         deadLetters.push({
           record,
           reason: 'late',
-          detail: `event time ${new Date(event.eventTimeMs).toISOString()} is at or before the watermark ${new Date(this.engine.watermarkMs ?? 0).toISOString()}: every window containing it is final`,
+          detail: `event time ${new Date(eventTimeMs).toISOString()} is at or before the watermark ${new Date(this.engine.watermarkMs ?? 0).toISOString()}: every window containing it is final`,
         });
       }
     }

@@ -1,4 +1,5 @@
 import { MalformedRecordError } from '../errors/malformed-record-error.js';
+import type { Tx } from '../store/prisma-client.js';
 import type { BatchResult, DeadLetter, JobPosition, PartitionProcessor, SourceRecord } from './job.js';
 
 /** What an additive job does with the parsed records of one batch. */
@@ -27,6 +28,21 @@ export interface AdditiveHandler<E> {
    * check whether the job's watermark passed an event-time boundary.
    */
   onIdleAdvance?(ctx: { partition: number; watermarkMs: number }): Pick<BatchResult, 'afterCommit'>;
+  /**
+   * True when `aggregate` over the events of two consecutive batches (with the
+   * later batch's context) writes the same as the two batches' writes run in
+   * turn in one transaction: additive or idempotent upserts that do not depend
+   * on the batch boundaries. Batches committed together are then aggregated as
+   * one, at write time (fewer and smaller statements). @default false
+   */
+  aggregatesAcrossBatches?: boolean;
+}
+
+/** What `aggregate` is told about the batch: the partition, its watermark (epoch ms) and next offset after the batch. */
+interface AggregateContext {
+  partition: number;
+  watermarkMs: number | null;
+  nextOffset: bigint;
 }
 
 /**
@@ -75,6 +91,8 @@ export class AdditiveProcessor<E> implements PartitionProcessor {
   private readonly idleTimeoutMs: number | null;
   /** Wall clock of the last record with an event time (or of creation), epoch ms. */
   private lastRecordWallMs: number;
+  /** The events and context of each lazily aggregated result, by its `write` (see {@link lazyAggregate}). */
+  private readonly pending = new WeakMap<object, { events: E[]; ctx: AggregateContext }>();
 
   /**
    * @param restored the partition's committed position (`watermarkMs` in epoch ms, or null).
@@ -128,14 +146,13 @@ export class AdditiveProcessor<E> implements PartitionProcessor {
       events.push(event);
     }
     if (events.length > 0) this.lastRecordWallMs = nowMs;
+    const ctx = { partition: this.partition, watermarkMs: this.watermark, nextOffset: this.next };
     const out =
-      events.length > 0
-        ? this.handler.aggregate(events, {
-            partition: this.partition,
-            watermarkMs: this.watermark,
-            nextOffset: this.next,
-          })
-        : {};
+      events.length === 0
+        ? {}
+        : this.handler.aggregatesAcrossBatches
+          ? this.lazyAggregate(events, ctx)
+          : this.handler.aggregate(events, ctx);
     return { ...out, deadLetters, lateRecords: 0, records: fresh };
   }
 
@@ -156,6 +173,35 @@ export class AdditiveProcessor<E> implements PartitionProcessor {
 
   position(): JobPosition {
     return { nextOffset: this.next, replayFrom: this.next, watermarkMs: this.watermark };
+  }
+
+  /**
+   * A result part that aggregates `events` only when written, and combines with
+   * the next lazily aggregated result of this processor into one aggregate
+   * over both batches' events (with the later context), as if they had been one batch.
+   */
+  private lazyAggregate(
+    events: E[],
+    ctx: AggregateContext,
+  ): Pick<BatchResult, 'write' | 'afterCommit' | 'combineWrites'> {
+    let built: Pick<BatchResult, 'write' | 'afterCommit'> | null = null;
+    const build = () => (built ??= this.handler.aggregate(events, ctx));
+    const write = async (tx: Tx) => {
+      await build().write?.(tx);
+    };
+    this.pending.set(write, { events, ctx });
+    return {
+      write,
+      afterCommit: async () => {
+        await build().afterCommit?.();
+      },
+      combineWrites: (later) => {
+        const next = later.write ? this.pending.get(later.write) : undefined;
+        // Already aggregated (written): too late to combine.
+        if (next === undefined || built !== null) return undefined;
+        return this.lazyAggregate(events.concat(next.events), next.ctx);
+      },
+    };
   }
 
   private applyIdleAdvance(nowMs: number): void {

@@ -1,4 +1,4 @@
-import { parseUserBehavior } from '../ingest/formats/user-behavior.js';
+import { UserBehaviorReader } from '../ingest/formats/user-behavior.js';
 import type { ZonedCalendar } from '../domain/zoned-calendar.js';
 import type { DailyActiveUserStore, DayUsers, FirstDay } from '../store/daily-active-user-store.js';
 import { AdditiveProcessor, type AdditiveHandler } from './additive-processor.js';
@@ -83,12 +83,17 @@ function byCodeUnit(a: string, b: string): number {
  */
 export function createDailyActiveUsersJob(opts: DailyActiveUsersOptions): JobDefinition {
   const dateOf = memoizedDateOf(opts.calendar);
+  // Processors run one batch at a time, synchronously: one reader serves every partition.
+  const reader = new UserBehaviorReader();
   const handler: AdditiveHandler<UserEvent> = {
+    // Only the uid becomes a string: the job needs no other field.
     parse: (record) => {
-      const e = parseUserBehavior(record.value);
-      return { uid: e.uid, eventTimeMs: e.eventTimeMs };
+      reader.read(record.value);
+      return { uid: reader.uid(), eventTimeMs: reader.eventTimeMs };
     },
     eventTimeMs: (event) => event.eventTimeMs,
+    // INSERT IGNORE / LEAST and added counts: one aggregate over two batches writes what both would.
+    aggregatesAcrossBatches: true,
     aggregate: (events) => {
       const { days, firstDays } = aggregateDailyUsers(events, dateOf);
       return { write: (tx) => opts.store.addBatch(tx, days, firstDays) };

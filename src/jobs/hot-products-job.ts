@@ -125,6 +125,8 @@ export function createHotProductsJob(opts: HotProductsOptions): JobDefinition {
   const handler: AdditiveHandler<ProductClickEvent> = {
     parse: (record) => parseProductClick(record.value),
     eventTimeMs: (event) => event.eventTimeMs,
+    // Additive sums, GREATEST of times, latest category: one aggregate over two batches writes what both would.
+    aggregatesAcrossBatches: true,
     aggregate: (events) => {
       const batch = aggregateClicks(events);
       return {

@@ -34,6 +34,15 @@ export interface BatchResult {
   records: number;
   /** Wall-clock ms when the windows this result emits became final (for the emit-latency metric). */
   closedAtMs?: number;
+  /**
+   * Optional: the `write` and `afterCommit` of this result and of `later` (the
+   * next result of the same partition's processor) as one, cheaper than running
+   * both in turn, e.g. aggregated over both batches' records as if they had
+   * been one batch; undefined when `later` cannot be combined with it. Used
+   * when several batches are committed in one transaction; without it their
+   * writes run one after the other in that transaction.
+   */
+  combineWrites?: (later: BatchResult) => Pick<BatchResult, 'write' | 'afterCommit' | 'combineWrites'> | undefined;
 }
 
 /** A partition's position as the job sees it after a batch. */

@@ -6,7 +6,7 @@ import type { DeadLetterSink } from './dead-letter-sink.js';
 import { FetchPause } from './fetch-pause.js';
 import { PartitionCommitter, type CommitInfo, type PartitionOwnership } from './partition-committer.js';
 import { PartitionHealth, type JobHealthChange, type PartitionFailure } from './partition-health.js';
-import { runExclusive, type PartitionState } from './partition-state.js';
+import { mergeResults, runExclusive, type PartitionState } from './partition-state.js';
 import type { PartitionStorePort } from './partition-store-port.js';
 import { PostCommitQueue } from './post-commit-queue.js';
 
@@ -33,7 +33,22 @@ export interface JobPartitionsOptions {
   onHealthChange?: (change: JobHealthChange) => void;
   /** Backoff of partition rebuilds (see `PartitionCommitterOptions.recoveryWait`). */
   recoveryWait?: (attempt: number) => Promise<void>;
+  /**
+   * Most records of one partition per batch transaction while the partition is
+   * behind its high watermark (TRANSACTION_MAX_RECORDS): fetched batches are
+   * held until then. 0 or 1: every fetched batch is its own transaction.
+   * @default 0
+   */
+  transactionMaxRecords?: number;
+  /**
+   * Longest records are held for a larger transaction, milliseconds from the
+   * first one held (TRANSACTION_MAX_DELAY_MS). @default 1000
+   */
+  transactionMaxDelayMs?: number;
 }
+
+/** Default of {@link JobPartitionsOptions.transactionMaxDelayMs}, milliseconds. */
+const DEFAULT_TRANSACTION_MAX_DELAY_MS = 1_000;
 
 /**
  * The partitions one worker owns for one job, and the exactly-once protocol
@@ -47,6 +62,15 @@ export interface JobPartitionsOptions {
  * kafkajs has no rebalance listener, so the claim happens on the group join; a
  * batch fetched before the seek is stale (`isStale()`, or it starts past the
  * read position) and is skipped.
+ *
+ * While a partition is behind (a backlog is read), the results of consecutive
+ * fetched batches (each processed at once) are merged and committed in ONE
+ * transaction, up to `transactionMaxRecords` records or
+ * `transactionMaxDelayMs`: the fixed cost of a transaction is paid once per
+ * many records. Exactly-once is unchanged: a held result is in memory only
+ * (its records resolved in the consumer, committed nowhere), so a crash, a
+ * revoke or a re-claim drops it with the processor's state and the partition
+ * is read again from its stored row, as after a failed transaction.
  */
 export class JobPartitions implements PartitionOwnership {
   private readonly partitions = new Map<number, PartitionState>();
@@ -224,6 +248,9 @@ export class JobPartitions implements PartitionOwnership {
         highWatermark: pos.nextOffset,
         rateCount: 0,
         rateSince: nowMs,
+        held: null,
+        heldRecords: 0,
+        heldSinceMs: nowMs,
       };
       this.partitions.set(partition, state);
       this.health.succeeded(partition, 'claim');
@@ -262,7 +289,8 @@ export class JobPartitions implements PartitionOwnership {
    * Handles one fetched batch: skips it when the partition is not ours
    * (resolved, so it is not fetched again and again), recovering or paused
    * (left unresolved: fetched again later), stale, or fetched before the last
-   * seek landed (seek again); otherwise processes and commits it.
+   * seek landed (seek again); otherwise processes it and commits the result,
+   * or holds the result for a larger transaction (see {@link JobPartitions}).
    */
   async handleBatch(batch: FetchedBatch): Promise<void> {
     const partition = batch.partition;
@@ -296,23 +324,78 @@ export class JobPartitions implements PartitionOwnership {
         );
       }
       state.reseeks = 0;
+      // Before anything changes: a heartbeat that fails (a rebalance) leaves the batch unresolved and
+      // unprocessed, never processed without its result committed or held.
+      await batch.heartbeat();
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- a seek, re-claim or operator pause may land while the heartbeat was awaited
+      if (batch.isStale() || this.partitions.get(partition) !== state || this.pause.byOperator) return;
       batch.resolveOffset(batch.lastOffset());
       if (records.length === 0) return;
-      const result = state.processor.process(records, Date.now());
       state.readPosition = records[records.length - 1].offset + 1n;
+      const nowMs = Date.now();
+      // Processed at once, so the records die young; only the (small) result may wait.
+      const result = state.processor.process(records, nowMs);
       this.opts.metrics?.recordsConsumed.inc({ job: this.opts.job.name }, result.records);
-      await batch.heartbeat();
-      await this.committer.commit(state, result);
+      const earlier = state.held;
+      if (earlier === null) {
+        state.heldSinceMs = nowMs;
+        state.heldRecords = 0;
+      }
+      const merged = earlier === null ? result : mergeResults(earlier, result);
+      state.heldRecords += records.length;
+      if (this.holds(state, state.heldRecords, nowMs)) {
+        state.held = merged;
+        return;
+      }
+      state.held = null;
+      await this.committer.commit(state, merged);
       this.opts.metrics?.batchDuration.observe({ job: this.opts.job.name }, (performance.now() - started) / 1000);
     });
   }
 
-  /** The batch's records at or after the read position (earlier ones were fetched before the seek landed). */
+  /**
+   * True while the result of `count` fetched records of `state`'s partition
+   * should wait for more: it is behind its high watermark (more records are already in Kafka),
+   * below `transactionMaxRecords` and within `transactionMaxDelayMs`, and the
+   * worker is not stopping.
+   */
+  private holds(state: PartitionState, count: number, nowMs: number): boolean {
+    const max = this.opts.transactionMaxRecords ?? 0;
+    return (
+      max > 1 &&
+      count < max &&
+      !this.stoppingNow &&
+      state.highWatermark > state.readPosition &&
+      nowMs - state.heldSinceMs < (this.opts.transactionMaxDelayMs ?? DEFAULT_TRANSACTION_MAX_DELAY_MS)
+    );
+  }
+
+  /** Commits what `state` holds, if it is still current. Caller holds the chain. */
+  private async commitHeld(state: PartitionState): Promise<void> {
+    const held = state.held;
+    if (held === null || this.partitions.get(state.partition) !== state) return;
+    state.held = null;
+    await this.committer.commit(state, held);
+  }
+
+  /**
+   * The batch's records at or after the read position (earlier ones were
+   * fetched before the seek landed). Offsets are parsed from kafkajs' decimal
+   * strings once each; the next one is derived from the previous one when
+   * they are consecutive (the usual case), which skips the string parse.
+   */
   private recordsFrom(state: PartitionState, batch: FetchedBatch): SourceRecord[] {
     const records: SourceRecord[] = [];
+    const from = state.readPosition;
+    let prev = -2;
+    let prevOffset = -2n;
     for (const m of batch.messages) {
-      const offset = BigInt(m.offset);
-      if (offset < state.readPosition) continue;
+      const n = Number(m.offset);
+      // Exact while below 2^53; beyond it (never in practice) every offset is parsed as a bigint.
+      const offset = n === prev + 1 && n < Number.MAX_SAFE_INTEGER ? prevOffset + 1n : BigInt(m.offset);
+      prev = n;
+      prevOffset = offset;
+      if (offset < from) continue;
       records.push({ offset, key: m.key, value: m.value, timestampMs: Number(m.timestamp) });
     }
     return records;
@@ -325,15 +408,24 @@ export class JobPartitions implements PartitionOwnership {
       if (state.recovering) continue;
       void runExclusive(state, async () => {
         if (this.partitions.get(state.partition) !== state) return;
+        if (state.held !== null) {
+          // Records are arriving, so the partition is not idle: only commit them once held long enough.
+          const maxDelayMs = this.opts.transactionMaxDelayMs ?? DEFAULT_TRANSACTION_MAX_DELAY_MS;
+          if (Date.now() - state.heldSinceMs >= maxDelayMs) await this.commitHeld(state);
+          return;
+        }
         const result = state.processor.tick(Date.now());
         if (result) await this.committer.commit(state, result);
       });
     }
   }
 
-  /** Stops ticks and rebuilds; batches already running still finish. */
+  /** Stops ticks and rebuilds; batches already running still finish, held records are committed. */
   beginStop(): void {
     this.stoppingNow = true;
+    for (const state of this.partitions.values()) {
+      if (state.held !== null && !state.recovering) void runExclusive(state, () => this.commitHeld(state));
+    }
     // A partition in its backoff holds its chain for up to 30 s: end the wait so settle() is prompt.
     this.committer.wakeAll();
   }

@@ -98,6 +98,8 @@ export class JobRunner {
       owner: opts.owner ?? '',
       log,
       maxPendingAfterCommit: settings.maxPendingAfterCommit,
+      transactionMaxRecords: settings.transactionMaxRecords,
+      transactionMaxDelayMs: settings.transactionMaxDelayMs,
       metrics: opts.metrics,
       onCommit: opts.onCommit,
       onClaimed: () => void this.stats?.report(),

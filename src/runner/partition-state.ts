@@ -1,4 +1,4 @@
-import type { JobPosition, PartitionProcessor } from '../jobs/job.js';
+import type { BatchResult, JobPosition, PartitionProcessor } from '../jobs/job.js';
 import type { RateCounter } from './stats-reporter.js';
 
 /** What a worker holds for one partition it owns, from its claim until revoke, fence or re-claim. */
@@ -19,6 +19,18 @@ export interface PartitionState extends RateCounter {
   reseeks: number;
   /** Latest offset of the partition as last seen in a fetch (for the lag gauge). */
   highWatermark: bigint;
+  /**
+   * What the batches processed since the last commit produced, merged
+   * ({@link mergeResults}), while the partition is behind and they wait for one
+   * larger transaction; null when nothing waits. The processor's position
+   * already includes them. Dropped with the state: a re-claim seeks back to
+   * the stored row.
+   */
+  held: BatchResult | null;
+  /** Records of the batches in {@link held}. */
+  heldRecords: number;
+  /** Wall clock when the first batch of {@link held} was processed, epoch milliseconds. */
+  heldSinceMs: number;
 }
 
 /**
@@ -35,4 +47,53 @@ export function runExclusive(state: PartitionState, fn: () => Promise<void>): Pr
 /** True when `a` and `b` are the same position (nothing new to commit). */
 export function samePosition(a: JobPosition, b: JobPosition): boolean {
   return a.nextOffset === b.nextOffset && a.replayFrom === b.replayFrom && a.watermarkMs === b.watermarkMs;
+}
+
+/**
+ * One result for two consecutive results of one partition (`a` first), to be
+ * committed in ONE transaction: the writes and post-commit work `a` combines
+ * with `b` (`BatchResult.combineWrites`), else `a`'s writes then `b`'s and
+ * `a`'s post-commit work then `b`'s; the dead letters of both in order, the
+ * counts added, the earlier window-close time.
+ */
+export function mergeResults(a: BatchResult, b: BatchResult): BatchResult {
+  const counts = {
+    deadLetters: a.deadLetters.length === 0 ? b.deadLetters : a.deadLetters.concat(b.deadLetters),
+    lateRecords: a.lateRecords + b.lateRecords,
+    records: a.records + b.records,
+    closedAtMs:
+      a.closedAtMs === undefined
+        ? b.closedAtMs
+        : b.closedAtMs === undefined
+          ? a.closedAtMs
+          : Math.min(a.closedAtMs, b.closedAtMs),
+  };
+  // A result with nothing to write or do after the commit leaves the other's as they are (combinable later).
+  if (!b.write && !b.afterCommit)
+    return { write: a.write, afterCommit: a.afterCommit, combineWrites: a.combineWrites, ...counts };
+  if (!a.write && !a.afterCommit)
+    return { write: b.write, afterCommit: b.afterCommit, combineWrites: b.combineWrites, ...counts };
+  const combined = a.combineWrites?.(b);
+  if (combined) return { ...combined, ...counts };
+  const wa = a.write;
+  const wb = b.write;
+  const ca = a.afterCommit;
+  const cb = b.afterCommit;
+  return {
+    write:
+      wa && wb
+        ? async (tx) => {
+            await wa(tx);
+            await wb(tx);
+          }
+        : (wa ?? wb),
+    afterCommit:
+      ca && cb
+        ? async () => {
+            await ca();
+            await cb();
+          }
+        : (ca ?? cb),
+    ...counts,
+  };
 }

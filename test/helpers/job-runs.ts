@@ -15,12 +15,14 @@ export type TestTopic = Awaited<ReturnType<typeof createTestTopic>>;
 
 /**
  * Kafka settings for runs that are killed or reset midway: at most 16 KiB per
- * partition per fetch (small batches, so many transactions, and kills land
- * between and inside them), a 6 s session with a 1 s heartbeat (a killed
- * worker's partitions move to a survivor quickly).
+ * partition per fetch and at most 400 records per transaction (small batches,
+ * about two or three merged into each transaction while a partition is behind:
+ * many transactions, and kills land between and inside them), a 6 s session
+ * with a 1 s heartbeat (a killed worker's partitions move to a survivor quickly).
  */
 export const SMALL_BATCHES_QUICK_FAILOVER_ENV = {
   KAFKA_MAX_BYTES_PER_PARTITION: '16384',
+  TRANSACTION_MAX_RECORDS: '400',
   KAFKA_SESSION_TIMEOUT_MS: '6000',
   KAFKA_HEARTBEAT_INTERVAL_MS: '1000',
 } as const;

@@ -163,3 +163,45 @@ describe('AdditiveProcessor with idle advance (opt-in, Flink withIdleness)', () 
     );
   });
 });
+
+describe('AdditiveProcessor of a handler that aggregates across batches', () => {
+  it('should aggregate only when written, and combine two batches into one aggregate with the later context', async () => {
+    const log: { events: number[]; watermarkMs: number | null }[] = [];
+    const p = new AdditiveProcessor(
+      { ...handler(log), aggregatesAcrossBatches: true },
+      0,
+      { nextOffset: 0n, watermarkMs: null },
+      GRACE,
+    );
+    const a = p.process([rec('10000', 0n), rec('bad', 1n)], 0);
+    const b = p.process([rec('20000', 2n)], 0);
+    assert.equal(log.length, 0, 'nothing aggregated before the write');
+    const both = a.combineWrites?.(b);
+    assert.ok(both?.write);
+    await both.write(undefined as never);
+    assert.deepEqual(log, [{ events: [10_000, 20_000], watermarkMs: 15_000 }]);
+    const c = p.process([rec('30000', 3n)], 0);
+    assert.equal(both.combineWrites?.(c), undefined, 'written: too late to combine');
+  });
+
+  it('should not combine with a result of another processor', () => {
+    const mk = () =>
+      new AdditiveProcessor(
+        { ...handler(), aggregatesAcrossBatches: true },
+        0,
+        { nextOffset: 0n, watermarkMs: null },
+        GRACE,
+      );
+    const a = mk().process([rec('1', 0n)], 0);
+    const b = mk().process([rec('2', 1n)], 0);
+    assert.equal(a.combineWrites?.(b), undefined);
+  });
+
+  it('should aggregate at once and offer no combination by default', () => {
+    const log: { events: number[]; watermarkMs: number | null }[] = [];
+    const p = new AdditiveProcessor(handler(log), 0, { nextOffset: 0n, watermarkMs: null }, GRACE);
+    const a = p.process([rec('1', 0n)], 0);
+    assert.equal(log.length, 1);
+    assert.equal(a.combineWrites, undefined);
+  });
+});

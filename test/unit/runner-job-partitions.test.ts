@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { MAX_RESEEKS } from '../../src/runner/job-partitions.js';
+import { mergeResults } from '../../src/runner/partition-state.js';
 import { FakeBatch, fakeRunner, until } from '../helpers/fake-runner-ports.js';
 
 describe('JobPartitions: assignment and claim', () => {
@@ -195,5 +196,147 @@ describe('JobPartitions: operator pause', () => {
     assert.equal(store.commits.length, 0);
     partitions.setOperatorPaused(false);
     assert.deepEqual(consumer.pauses, ['pause', 'resume']);
+  });
+});
+
+describe('JobPartitions: several fetched batches in one transaction', () => {
+  const holding = (maxRecords: number, maxDelayMs = 60_000) =>
+    fakeRunner({ transactionMaxRecords: maxRecords, transactionMaxDelayMs: maxDelayMs });
+
+  it('holds the batches of a partition that is behind until the record limit, then commits them in one transaction', async () => {
+    const { consumer, store, job, partitions } = holding(5);
+    await partitions.assign([0]);
+    const first = new FakeBatch(0, 0, ['1', '2']);
+    await partitions.handleBatch(first);
+    await partitions.handleBatch(new FakeBatch(0, 2, ['3', 'bad']));
+    assert.deepEqual(first.resolved, ['1'], 'resolved at once, so the next fetch starts after it');
+    assert.equal(store.commits.length, 0);
+    await partitions.handleBatch(new FakeBatch(0, 4, ['4', '5']));
+    await partitions.settle();
+    assert.equal(store.commits.length, 1);
+    assert.equal(store.commits[0].position.nextOffset, 6n);
+    assert.equal(store.commits[0].deadLettered, 1);
+    assert.equal(job.sums.get(0), 15);
+    assert.deepEqual(consumer.kafkaCommits, [{ partition: 0, nextOffset: 6n }]);
+  });
+
+  it('commits at once when the batch reaches the high watermark (caught up)', async () => {
+    const { store, partitions } = holding(1_000);
+    await partitions.assign([0]);
+    await partitions.handleBatch(new FakeBatch(0, 0, ['1', '2'], '10'));
+    assert.equal(store.commits.length, 0);
+    await partitions.handleBatch(new FakeBatch(0, 2, ['3'], '3'));
+    assert.equal(store.commits.length, 1);
+    assert.equal(store.commits[0].position.nextOffset, 3n);
+  });
+
+  it('commits held records on a tick once they are older than the delay, and does not tick the processor meanwhile', async () => {
+    const { store, job, partitions } = fakeRunner(
+      { transactionMaxRecords: 1_000, transactionMaxDelayMs: 20 },
+      [60_000],
+    );
+    await partitions.assign([0]);
+    await partitions.handleBatch(new FakeBatch(0, 0, ['1', '2']));
+    partitions.tick();
+    await partitions.settle();
+    assert.equal(store.commits.length, 0, 'too young, and a partition with held records is not idle');
+    await new Promise((r) => setTimeout(r, 30));
+    partitions.tick();
+    await partitions.settle();
+    assert.equal(store.commits.length, 1);
+    assert.equal(store.commits[0].position.nextOffset, 2n);
+    assert.equal(store.commits[0].position.watermarkMs, null, 'the processor was not ticked');
+    assert.equal(job.sums.get(0), 3);
+  });
+
+  it('commits held records when the worker stops', async () => {
+    const { store, partitions } = holding(1_000);
+    await partitions.assign([0]);
+    await partitions.handleBatch(new FakeBatch(0, 0, ['1', '2']));
+    assert.equal(store.commits.length, 0);
+    partitions.beginStop();
+    await partitions.settle();
+    assert.equal(store.commits.length, 1);
+    assert.equal(store.commits[0].position.nextOffset, 2n);
+  });
+
+  it('drops held records on a re-claim and reads them again from the stored position', async () => {
+    const { consumer, store, job, partitions } = holding(1_000);
+    await partitions.assign([0]);
+    await partitions.handleBatch(new FakeBatch(0, 0, ['1', '2']));
+    consumer.seeks.length = 0;
+    await partitions.reclaim([0]);
+    assert.deepEqual(consumer.seeks, [{ partition: 0, offset: 0n }]);
+    partitions.beginStop();
+    await partitions.settle();
+    assert.equal(store.commits.length, 0, 'nothing held by the new claim');
+    assert.equal(job.sums.get(0), undefined);
+  });
+
+  it('drops held records of a revoked partition', async () => {
+    const { store, partitions } = holding(1_000);
+    await partitions.assign([0, 1]);
+    await partitions.handleBatch(new FakeBatch(0, 0, ['1']));
+    await partitions.assign([1]);
+    partitions.beginStop();
+    await partitions.settle();
+    assert.equal(store.commits.length, 0);
+  });
+});
+
+describe('mergeResults', () => {
+  it('runs the writes and the post-commit work of both in order, keeps every dead letter and adds the counts', async () => {
+    const order: string[] = [];
+    const record = { offset: 0n, key: null, value: null, timestampMs: 0 };
+    const merged = mergeResults(
+      {
+        write: async () => void order.push('write a'),
+        afterCommit: () => void order.push('after a'),
+        deadLetters: [{ record, reason: 'x', detail: 'a' }],
+        lateRecords: 1,
+        records: 2,
+        closedAtMs: 50,
+      },
+      {
+        write: async () => void order.push('write b'),
+        afterCommit: () => void order.push('after b'),
+        deadLetters: [{ record, reason: 'y', detail: 'b' }],
+        lateRecords: 2,
+        records: 3,
+        closedAtMs: 40,
+      },
+    );
+    await merged.write?.(undefined as never);
+    await merged.afterCommit?.();
+    assert.deepEqual(order, ['write a', 'write b', 'after a', 'after b']);
+    assert.deepEqual(
+      merged.deadLetters.map((d) => d.detail),
+      ['a', 'b'],
+    );
+    assert.equal(merged.lateRecords, 3);
+    assert.equal(merged.records, 5);
+    assert.equal(merged.closedAtMs, 40);
+  });
+
+  it('stays combinable across a result with nothing to write', () => {
+    const combineWrites = () => undefined;
+    const write = async () => undefined;
+    const merged = mergeResults(
+      { write, combineWrites, deadLetters: [], lateRecords: 0, records: 1 },
+      { deadLetters: [], lateRecords: 0, records: 1 },
+    );
+    assert.equal(merged.write, write);
+    assert.equal(merged.combineWrites, combineWrites);
+  });
+
+  it('keeps the one write or close time there is', () => {
+    const only = async () => undefined;
+    const merged = mergeResults(
+      { deadLetters: [], lateRecords: 0, records: 1 },
+      { write: only, deadLetters: [], lateRecords: 0, records: 1, closedAtMs: 7 },
+    );
+    assert.equal(merged.write, only);
+    assert.equal(merged.afterCommit, undefined);
+    assert.equal(merged.closedAtMs, 7);
   });
 });

@@ -6,6 +6,7 @@ import {
   formatUserBehavior,
   parseUserBehavior,
   USER_BEHAVIOR_FIELD_COUNT,
+  UserBehaviorReader,
   type UserBehaviorLineInput,
 } from '../../src/ingest/formats/user-behavior.js';
 
@@ -325,5 +326,54 @@ describe('formatUserBehavior', () => {
     assert.throws(() => formatUserBehavior({ ...base, phone: 'n/a' }), { reason: 'bad-phone' });
     assert.throws(() => formatUserBehavior({ ...base, uid: '' }), { reason: 'empty-uid' });
     assert.throws(() => formatUserBehavior({ ...base, eventKey: '' }), { reason: 'empty-event-key' });
+  });
+});
+
+describe('UserBehaviorReader', () => {
+  it('should read the used fields of the sample line from its bytes, making strings only on request', () => {
+    const r = new UserBehaviorReader();
+    r.read(Buffer.from(SAMPLE + '\r\n'));
+    assert.equal(r.eventTimeMs, 1_554_652_800_000);
+    assert.equal(r.eventKeyIs('enterOrderPage'), true);
+    assert.equal(r.eventKeyIs('enterOrderPag'), false);
+    assert.equal(r.eventKeyIs('enterOrderPagf'), false);
+    assert.equal(r.eventKeyIs('viewProduct'), false);
+    assert.equal(r.uid(), '61024');
+    assert.equal(r.phone(), '18701461024');
+    assert.equal(r.eventKey(), 'enterOrderPage');
+  });
+
+  it('should count the uid limit in UTF-16 code units, not in bytes', () => {
+    const r = new UserBehaviorReader();
+    const cjk = '用'.repeat(128); // 384 bytes of UTF-8
+    r.read(Buffer.from(withField(0, cjk)));
+    assert.equal(r.uid(), cjk);
+    assert.throws(
+      () => r.read(Buffer.from(withField(0, cjk + '户'))),
+      (err: unknown) =>
+        err instanceof MalformedRecordError && err.reason === 'uid-too-long' && err.message.includes('129 characters'),
+    );
+  });
+
+  it('should hold the next record after each read, and no record after a rejected one', () => {
+    const r = new UserBehaviorReader();
+    r.read(withField(0, 'a'));
+    r.read(Buffer.from(withField(0, 'bb')));
+    assert.equal(r.uid(), 'bb');
+    assert.throws(() => r.read(withField(16, 'x')), MalformedRecordError);
+    assert.equal(r.uid(), '');
+    assert.equal(r.eventKeyIs('enterOrderPage'), false);
+  });
+
+  it('should read the same fields as parseUserBehavior', () => {
+    const r = new UserBehaviorReader();
+    for (const line of [SAMPLE, withField(9, '+8613800000000'), withField(15, 'viewProduct'), withField(6, '应用宝')]) {
+      const e = parseUserBehavior(line);
+      r.read(Buffer.from(line));
+      assert.deepEqual(
+        { uid: r.uid(), phone: r.phone(), eventKey: r.eventKey(), eventTimeMs: r.eventTimeMs },
+        { uid: e.uid, phone: e.phone, eventKey: e.eventKey, eventTimeMs: e.eventTimeMs },
+      );
+    }
   });
 });
