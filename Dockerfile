@@ -19,4 +19,4 @@ RUN PRISMA_SCHEMA_ENGINE_BINARY=/dev/null npm run build
 ENV NODE_ENV=production \
     PORT=4000
 EXPOSE 4000
-CMD ["node", "--max-old-space-size=128", "dist/src/main.js"]
+CMD ["node", "--max-old-space-size=256", "dist/src/main.js"]

@@ -53,4 +53,4 @@ cat <<MSG
 
 MSG
 
-node --max-old-space-size=128 dist/src/main.js
+node --max-old-space-size=256 dist/src/main.js

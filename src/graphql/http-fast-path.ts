@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { execute, OperationTypeNode, type GraphQLSchema } from 'graphql';
+import getRawBody from 'raw-body';
 import type { Logger } from 'pino';
 import type { Metrics } from '../observability/metrics.js';
 import { refuse, refusalBody, type Admission, type OperationRequest, type Refusal } from './admission.js';
@@ -177,6 +178,22 @@ export function createFastGraphQLPath(
     opts.metrics.graphqlDuration.observe({ operation: 'query' }, (performance.now() - started) / 1000);
   };
 
+  /** Runs a request whose body was read; an unexpected failure answers 500 (or drops the connection if the answer began). */
+  const runRead = (req: IncomingMessage, res: ServerResponse, full: FullPath, text: string, started: number) => {
+    run(req, res, full, text, started).catch((err: unknown) => {
+      log.error({ err }, 'graphql request failed');
+      if (!res.headersSent)
+        answer(
+          res,
+          requestId(req),
+          500,
+          JSON.stringify({ errors: [{ message: 'internal error', extensions: { code: 'INTERNAL_SERVER_ERROR' } }] }),
+          started,
+        );
+      else res.destroy();
+    });
+  };
+
   return (req, res, full) => {
     const headers = req.headers;
     const length = Number(headers['content-length']);
@@ -195,27 +212,15 @@ export function createFastGraphQLPath(
       return;
     }
     const started = performance.now();
-    if (length > opts.maxBodyBytes) {
-      req.resume();
-      sendRefusal(
-        res,
-        requestId(req),
-        refuse('PAYLOAD_TOO_LARGE', `the request body is larger than ${opts.maxBodyBytes} bytes`, 413, {
-          maxBytes: opts.maxBodyBytes,
-        }),
-        started,
-      );
-      return;
-    }
-    const chunks: Buffer[] = [];
-    let received = 0;
-    req.on('data', (chunk: Buffer) => {
-      received += chunk.length;
-      chunks.push(chunk);
-    });
-    req.once('error', () => undefined);
-    req.once('end', () => {
-      if (received > opts.maxBodyBytes) {
+    // raw-body (what Express's body-parser reads with) checks the declared length against the limit before
+    // reading, and the bytes received against both while reading.
+    getRawBody(req, { length, limit: opts.maxBodyBytes, encoding: 'utf8' }).then(
+      (text) => {
+        runRead(req, res, full, text, started);
+      },
+      (err: unknown) => {
+        if ((err as { type?: unknown }).type !== 'entity.too.large') return; // the client went away mid-body
+        req.resume();
         sendRefusal(
           res,
           requestId(req),
@@ -224,21 +229,7 @@ export function createFastGraphQLPath(
           }),
           started,
         );
-        return;
-      }
-      const text = chunks.length === 1 ? chunks[0].toString('utf8') : Buffer.concat(chunks).toString('utf8');
-      run(req, res, full, text, started).catch((err: unknown) => {
-        log.error({ err }, 'graphql request failed');
-        if (!res.headersSent)
-          answer(
-            res,
-            requestId(req),
-            500,
-            JSON.stringify({ errors: [{ message: 'internal error', extensions: { code: 'INTERNAL_SERVER_ERROR' } }] }),
-            started,
-          );
-        else res.destroy();
-      });
-    });
+      },
+    );
   };
 }
