@@ -4,6 +4,7 @@ import { MalformedRecordError } from '../../src/errors/malformed-record-error.js
 import { parseFull, parseRecharge, type RechargeParseContext } from '../../src/ingest/formats/recharge.js';
 import { ZonedCalendar } from '../../src/domain/zoned-calendar.js';
 import { generateRecharges } from '../../src/sample/recharge-generator.js';
+import { mulberry32 } from '../../src/sample/user-behavior-generator.js';
 import { GUANGDONG_CITIES } from '../../src/store/guangdong-cities.js';
 
 const calendar = new ZonedCalendar('Asia/Shanghai');
@@ -28,18 +29,6 @@ function assertSame(value: Buffer): void {
     outcome(() => parseFull(value, ctx)),
     value.toString('latin1'),
   );
-}
-
-/** A small deterministic PRNG (mulberry32), so a failure can be replayed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Bytes worth putting anywhere: JSON structure, escapes, digits, non-ASCII, controls. */
@@ -71,7 +60,7 @@ describe('parseRecharge lean path', () => {
   });
 
   it('should give the same event or the same error (reason and message) for 30,000 mutated records', () => {
-    const r = rng(61024);
+    const r = mulberry32(61024);
     for (let i = 0; i < 30_000; i++) assertSame(mutate(generated[i % generated.length], r));
   });
 

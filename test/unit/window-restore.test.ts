@@ -10,6 +10,7 @@ import {
   type WindowRecord,
   type WindowSpec,
 } from '../../src/stream/index.js';
+import { mulberry32 } from '../../src/sample/user-behavior-generator.js';
 
 /** Sum of values plus the offsets that went in, so a comparison shows exactly which records were aggregated. */
 interface Agg {
@@ -49,18 +50,6 @@ function feed(e: Engine, r: Rec, nowMs: number): Outcome {
   return add(e, r, nowMs);
 }
 
-/** Deterministic PRNG (mulberry32) so a failure is reproducible from the seed. */
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 interface Batch {
   nowMs: number;
   records: Rec[];
@@ -73,7 +62,7 @@ interface Batch {
  * observes (other event types) or skips (malformed), cut into random batches.
  */
 function generate(seed: number, count: number, spec: WindowSpec): Batch[] {
-  const rnd = prng(seed);
+  const rnd = mulberry32(seed);
   const batches: Batch[] = [];
   let cursor = 1_700_000_000_000 + Math.floor(rnd() * spec.sizeMs);
   let offset = BigInt(Math.floor(rnd() * 1000));
