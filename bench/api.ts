@@ -12,8 +12,10 @@
 //                topic) until the end; the bench waits until every job has
 //                committed records, then samples one response of every query
 //                (abort when one answers an error or no data)
-//   2. reads     autocannon offers --rate requests/s of each query in turn for
-//                --duration seconds over POST /graphql with an ops key, and the
+//   2. reads     --rate requests/s of each query in turn for --duration seconds
+//                over POST /graphql with an ops key, arrivals spaced evenly (open
+//                loop, bench/paced-load.ts; --pacing burst uses autocannon's
+//                per-second bursts instead), and the
 //                bench records every response's latency, non-2xx and GraphQL
 //                `errors`, each process's CPU (utime + stime of /proc/<pid>/stat)
 //                and the topics' growth (the achieved ingest rate)
@@ -33,6 +35,7 @@ import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { Redis } from 'ioredis';
+import { quantile, startPacedLoad } from './paced-load.js';
 import { samplePhone } from '../src/sample/user-behavior-generator.js';
 import { RECHARGE_KEY_PREFIX } from '../src/store/recharge-serving-cache.js';
 import type { TestTopic } from '../test/helpers/job-runs.js';
@@ -48,12 +51,14 @@ import {
 } from '../test/helpers/services.js';
 import { coreShare, cpuSeconds, fmtInt, machineLine, onCleanup, PARTITIONS, runBench, sleep } from './bench-kit.js';
 
-const USAGE = `usage: npm run bench:api -- [--rate N] [--duration S] [--ingest-rate N] [--connections N] [--seed-rows N] [--warmup S] [--combined] [--queries LIST] [--cpu-prof DIR] [--json] [--service-logs]
+const USAGE = `usage: npm run bench:api -- [--rate N] [--duration S] [--ingest-rate N] [--connections N] [--pacing even|burst] [--seed-rows N] [--warmup S] [--combined] [--queries LIST] [--cpu-prof DIR] [--json] [--service-logs]
 
-  --rate N          requests/s offered for each query (autocannon overallRate; default 1000)
+  --rate N          requests/s offered for each query (default 1000)
   --duration S      seconds of load per query (default 10)
   --ingest-rate N   records/s produced in all while measuring, a third per topic (default 5000)
-  --connections N   HTTP connections of autocannon (default 50; at most --rate)
+  --connections N   keep-alive HTTP connections of the load (default 50; at most --rate)
+  --pacing MODE     even: open-loop arrivals 1/rate apart, latency from each scheduled instant (default);
+                    burst: autocannon's overallRate, each connection's per-second budget sent back to back
   --seed-rows N     unpayment_record rows inserted before the run (default 10000)
   --warmup S        seconds of ingest before the first query (default 5)
   --combined        one service process with ROLES=worker,api instead of an API process apart from the worker
@@ -68,6 +73,8 @@ interface ApiBenchArgs {
   durationSec: number;
   ingestRate: number;
   connections: number;
+  /** How arrivals are spread over each second: evenly (open loop) or autocannon's per-second bursts. */
+  pacing: 'even' | 'burst';
   seedRows: number;
   warmupSec: number;
   json: boolean;
@@ -87,6 +94,7 @@ function parseCommandLine(): ApiBenchArgs {
       duration: { type: 'string' },
       'ingest-rate': { type: 'string' },
       connections: { type: 'string' },
+      pacing: { type: 'string', default: 'even' },
       'seed-rows': { type: 'string' },
       warmup: { type: 'string' },
       json: { type: 'boolean', default: false },
@@ -119,12 +127,18 @@ function parseCommandLine(): ApiBenchArgs {
     connections: Math.min(rate, int('connections', values.connections, 50, 1)),
     seedRows,
     warmupSec: int('warmup', values.warmup, 5, 0),
+    pacing: parsePacing(values.pacing),
     json: values.json,
     serviceLogs: values['service-logs'],
     combined: values.combined,
     queries: values.queries === undefined ? null : new Set(values.queries.split(',').map((q) => q.trim())),
     cpuProf: values['cpu-prof'] === undefined ? null : path.resolve(values['cpu-prof']),
   };
+}
+
+function parsePacing(raw: string): ApiBenchArgs['pacing'] {
+  if (raw === 'even' || raw === 'burst') return raw;
+  throw new Error(`--pacing: expected even or burst, got ${JSON.stringify(raw)}\n${USAGE}`);
 }
 
 /** Rows before the deep page of `unpaidUsers`. */
@@ -155,7 +169,7 @@ const list = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
 async function main(args: ApiBenchArgs): Promise<void> {
   const say = args.json ? (line: string) => console.error(line) : (line: string) => console.log(line);
   say(
-    `api bench: ${fmtInt(args.rate)} requests/s offered per query for ${args.durationSec} s, ${args.connections} connections, ` +
+    `api bench: ${fmtInt(args.rate)} requests/s offered per query for ${args.durationSec} s, ${args.connections} connections, ${args.pacing} pacing, ` +
       `ingest ${fmtInt(args.ingestRate)} records/s, ${fmtInt(args.seedRows)} seeded unpaid users; ${machineLine()}`,
   );
 
@@ -431,7 +445,7 @@ async function main(args: ApiBenchArgs): Promise<void> {
     );
     return new Map(rows.map((r) => [r.group_id, Number(r.n)]));
   };
-  onCleanup('autocannon', async () => {
+  onCleanup('read load', async () => {
     aborted = true;
     running?.stop();
   });
@@ -468,6 +482,7 @@ async function main(args: ApiBenchArgs): Promise<void> {
     rows.push(row);
     say(
       `   ${q.name}: ${fmtInt(m.responses)} responses in ${(m.ms / 1000).toFixed(1)} s, p99 ${m.p99.toFixed(1)} ms, ${fmtInt(m.errors)} errors` +
+        (m.maxSendLagMs === null ? '' : `, sender at most ${m.maxSendLagMs.toFixed(1)} ms late`) +
         (m.firstError ? ` (first: ${m.firstError})` : ''),
     );
   }
@@ -490,7 +505,10 @@ async function main(args: ApiBenchArgs): Promise<void> {
       `committed per job: ${jobs.map((j) => `${j.job} ${fmtInt(j.committedRps)}`).join(', ')} records/s`,
   );
   say(
-    `  latency from autocannon's request write to the last response byte, every response (milliseconds); p99 ratio to the baseline's ${baselineP99.toFixed(2)} ms`,
+    (args.pacing === 'even'
+      ? `  latency from each request's scheduled send (arrivals 1/${fmtInt(args.rate)} s apart) to the last response byte`
+      : "  latency from autocannon's request write to the last response byte") +
+      `, every response (milliseconds); p99 ratio to the baseline's ${baselineP99.toFixed(2)} ms`,
   );
   if (args.json) {
     console.log(
@@ -501,6 +519,7 @@ async function main(args: ApiBenchArgs): Promise<void> {
             rate: args.rate,
             durationSec: args.durationSec,
             connections: args.connections,
+            pacing: args.pacing,
             ingestRate: args.ingestRate,
             seedRows: args.seedRows,
           },
@@ -587,18 +606,37 @@ interface Measured {
   /** Non-2xx responses, responses with GraphQL `errors` or without `data`, connection errors and timeouts. */
   errors: number;
   firstError: string | null;
+  /** With even pacing: the load generator's largest delay behind a scheduled arrival, milliseconds (a large one means the bench itself was starved of CPU). */
+  maxSendLagMs: number | null;
 }
 
 /** The load in progress, stopped by the cleanup on failure or Ctrl-C. */
-let running: autocannon.Instance | null = null;
+let running: { stop(): void } | null = null;
 /** Set by the cleanup: no further load may start. */
 let aborted = false;
 
+/** Why a GraphQL response is not a useful answer (non-2xx, `errors`, no `data`, not JSON), or null. */
+function responseProblem(status: number, text: string): string | null {
+  if (status < 200 || status >= 300) return `HTTP ${status}`;
+  try {
+    const json = JSON.parse(text) as { data?: unknown; errors?: unknown };
+    if (json.errors) return `errors ${JSON.stringify(json.errors).slice(0, 200)}`;
+    return json.data ? null : 'no data';
+  } catch {
+    return 'body is not JSON';
+  }
+}
+
 /**
- * Offers `args.rate` requests/s (autocannon `overallRate` over `args.connections`
- * connections, no pipelining) of `q` for `args.durationSec` seconds, rotating
- * over `q.bodies`. Latencies are kept per response with sub-millisecond
- * precision (autocannon's own histogram rounds to whole milliseconds).
+ * Offers `args.rate` requests/s of `q` for `args.durationSec` seconds over
+ * `args.connections` keep-alive connections, rotating over `q.bodies`.
+ *
+ * - `--pacing even` (default): open-loop arrivals 1/rate apart
+ *   ({@link startPacedLoad}); latency from each request's scheduled instant.
+ * - `--pacing burst`: autocannon's `overallRate`, which sends each connection's
+ *   per-second budget back to back at the start of every second; latency from
+ *   the request's write, with sub-millisecond precision (autocannon's own
+ *   histogram rounds to whole milliseconds).
  */
 async function measure(
   url: string,
@@ -606,6 +644,33 @@ async function measure(
   q: ReadQuery,
   args: ApiBenchArgs,
 ): Promise<Measured> {
+  if (args.pacing === 'even') {
+    const u = new URL(url);
+    const load = startPacedLoad({
+      origin: u.origin,
+      path: u.pathname,
+      headers,
+      bodies: q.bodies,
+      rate: args.rate,
+      durationSec: args.durationSec,
+      connections: args.connections,
+      timeoutMs: 10_000,
+      check: responseProblem,
+    });
+    running = load;
+    const r = await load.done;
+    running = null;
+    return {
+      responses: r.responses,
+      ms: r.ms,
+      p50: quantile(r.latencies, 0.5),
+      p99: quantile(r.latencies, 0.99),
+      max: r.latencies.at(-1) ?? 0,
+      errors: r.errors,
+      firstError: r.firstError,
+      maxSendLagMs: r.maxSendLagMs,
+    };
+  }
   const latencies: number[] = [];
   let bad = 0;
   let firstError: string | null = null;
@@ -613,17 +678,7 @@ async function measure(
   const request: autocannon.Request = {
     method: 'POST',
     onResponse: (status, text) => {
-      let problem: string | null = null;
-      if (status < 200 || status >= 300) problem = `HTTP ${status}`;
-      else {
-        try {
-          const json = JSON.parse(text) as { data?: unknown; errors?: unknown };
-          if (json.errors) problem = `errors ${JSON.stringify(json.errors).slice(0, 200)}`;
-          else if (!json.data) problem = 'no data';
-        } catch {
-          problem = 'body is not JSON';
-        }
-      }
+      const problem = responseProblem(status, text);
       if (problem) {
         bad++;
         firstError ??= problem;
@@ -633,7 +688,7 @@ async function measure(
   if (q.bodies.length > 1) request.setupRequest = (req) => ({ ...req, body: q.bodies[next++ % q.bodies.length] });
   const started = performance.now();
   const result = await new Promise<autocannon.Result>((resolve, reject) => {
-    running = autocannon(
+    const instance = autocannon(
       {
         url,
         method: 'POST',
@@ -647,25 +702,25 @@ async function measure(
       },
       (err, res) => (err ? reject(err as Error) : resolve(res)),
     );
-    running.on('response', (_client: unknown, _status: number, _bytes: number, ms: number) => {
+    running = instance;
+    instance.on('response', (_client: unknown, _status: number, _bytes: number, ms: number) => {
       latencies.push(ms);
     });
   });
   const ms = performance.now() - started;
   running = null;
   latencies.sort((a, b) => a - b);
-  const pct = (p: number) =>
-    latencies.length ? latencies[Math.min(latencies.length - 1, Math.ceil(p * latencies.length) - 1)] : 0;
   if (result.errors + result.timeouts > 0)
     firstError ??= `${result.errors} connection errors, ${result.timeouts} timeouts`;
   return {
     responses: latencies.length,
     ms,
-    p50: pct(0.5),
-    p99: pct(0.99),
+    p50: quantile(latencies, 0.5),
+    p99: quantile(latencies, 0.99),
     max: latencies.at(-1) ?? 0,
     errors: bad + result.errors + result.timeouts,
     firstError,
+    maxSendLagMs: null,
   };
 }
 
