@@ -64,7 +64,8 @@ const USAGE = `usage: npm run bench:api -- [--rate N] [--duration S] [--ingest-r
   --combined        one service process with ROLES=worker,api instead of an API process apart from the worker
   --queries LIST    comma-separated names of the queries to load after the baseline (dashboard, unpaidUsers,
                     unpaidUsersDeep, unpaidUser, hotProducts, consumerOffsets; default all)
-  --cpu-prof DIR    run the API process under \`node --cpu-prof --cpu-prof-dir DIR\` (profile written when it stops)
+  --cpu-prof DIR    run the API and the worker process under \`node --cpu-prof --cpu-prof-dir DIR\` (profiles written
+                    when they stop, named CPU.<date>.<time>.<pid>…; the pids are printed at the start)
   --json            print the table as one JSON document on stdout (the log goes to stderr)
   --service-logs    copy the service's log lines (LOG_LEVEL=warn) to stderr`;
 
@@ -83,7 +84,7 @@ interface ApiBenchArgs {
   combined: boolean;
   /** Keys of the queries to load after the baseline; null for all. */
   queries: Set<string> | null;
-  /** Absolute directory for the API process's `node --cpu-prof`, or null. */
+  /** Absolute directory for the service processes' `node --cpu-prof`, or null. */
   cpuProf: string | null;
 }
 
@@ -241,7 +242,12 @@ async function main(args: ApiBenchArgs): Promise<void> {
   const worker =
     workerPort === null
       ? null
-      : startService('worker', { ...serviceEnv, PORT: String(workerPort), ROLES: 'worker' }, args.serviceLogs, []);
+      : startService(
+          'worker',
+          { ...serviceEnv, PORT: String(workerPort), ROLES: 'worker' },
+          args.serviceLogs,
+          cpuProfArgs,
+        );
   const base = `http://127.0.0.1:${port}`;
   const url = `${base}/graphql`;
   const spawnedAt = performance.now();

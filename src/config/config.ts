@@ -174,7 +174,8 @@ export const configSchema = z
      * behind its high watermark the results of consecutive batches are merged
      * and committed together, up to this many records. Fewer, larger
      * transactions cost less per record. A partition that has caught up commits
-     * each fetched batch at once. 0 or 1: one transaction per fetched batch.
+     * at most every COMMIT_INTERVAL_MS. 0 or 1: one transaction per fetched
+     * batch, whatever COMMIT_INTERVAL_MS says.
      * @default 20000 // records
      */
     TRANSACTION_MAX_RECORDS: z.coerce.number().int().min(0).default(20_000),
@@ -185,6 +186,17 @@ export const configSchema = z
      * @default 1000 // 1 second
      */
     TRANSACTION_MAX_DELAY_MS: positiveMs('TRANSACTION_MAX_DELAY_MS').default(1_000),
+    /**
+     * Longest the results of a partition that has caught up wait for the next
+     * fetched batches before they commit in one transaction, in milliseconds
+     * (Kafka Streams' `commit.interval.ms`, 100 under exactly-once). Under a
+     * steady trickle every fetch returns a few records; one transaction per
+     * fetch costs the worker and the database a transaction per few records.
+     * It adds at most this much to the time from Kafka to a committed result.
+     * 0: every fetched batch of a caught-up partition commits at once.
+     * @default 100 // milliseconds
+     */
+    COMMIT_INTERVAL_MS: z.coerce.number().int().min(0).default(100),
     /**
      * How often idle partitions are ticked, in milliseconds, so windows close and
      * watermarks move in a quiet stream. @default 1000 // 1 second
@@ -344,6 +356,8 @@ export interface RunnerSettings {
   readonly transactionMaxRecords: number;
   /** Longest fetched records wait for a larger transaction, milliseconds. @default 1000 (TRANSACTION_MAX_DELAY_MS) */
   readonly transactionMaxDelayMs: number;
+  /** Longest a caught-up partition's results wait for a larger transaction, milliseconds. @default 100 (COMMIT_INTERVAL_MS) */
+  readonly commitIntervalMs: number;
   /** Live partition stats period, milliseconds. @default 5000 (PARTITION_STATS_INTERVAL_MS) */
   readonly statsIntervalMs: number;
 }
@@ -361,6 +375,7 @@ export function runnerSettings(config: Config): RunnerSettings {
     maxPendingAfterCommit: config.POST_COMMIT_MAX_PENDING,
     transactionMaxRecords: config.TRANSACTION_MAX_RECORDS,
     transactionMaxDelayMs: config.TRANSACTION_MAX_DELAY_MS,
+    commitIntervalMs: config.COMMIT_INTERVAL_MS,
     statsIntervalMs: config.PARTITION_STATS_INTERVAL_MS,
   };
 }

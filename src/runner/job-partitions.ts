@@ -45,6 +45,14 @@ export interface JobPartitionsOptions {
    * first one held (TRANSACTION_MAX_DELAY_MS). @default 1000
    */
   transactionMaxDelayMs?: number;
+  /**
+   * Longest the results of a partition that has caught up wait for the next
+   * fetched batches before their transaction commits, milliseconds
+   * (COMMIT_INTERVAL_MS; Kafka Streams' `commit.interval.ms`, 100 under
+   * exactly-once). 0: each fetched batch of a caught-up partition commits at once.
+   * @default 0
+   */
+  commitIntervalMs?: number;
 }
 
 /** Default of {@link JobPartitionsOptions.transactionMaxDelayMs}, milliseconds. */
@@ -67,7 +75,10 @@ const DEFAULT_TRANSACTION_MAX_DELAY_MS = 1_000;
  * fetched batches (each processed at once) are merged and committed in ONE
  * transaction, up to `transactionMaxRecords` records or
  * `transactionMaxDelayMs`: the fixed cost of a transaction is paid once per
- * many records. Exactly-once is unchanged: a held result is in memory only
+ * many records. A partition that has caught up commits at most every
+ * `commitIntervalMs` (as Kafka Streams' `commit.interval.ms`): under a steady
+ * trickle each fetch returns a few records, and one transaction per fetch
+ * would cost the worker and the database most of their time. Exactly-once is unchanged: a held result is in memory only
  * (its records resolved in the consumer, committed nowhere), so a crash, a
  * revoke or a re-claim drops it with the processor's state and the partition
  * is read again from its stored row, as after a failed transaction.
@@ -251,6 +262,7 @@ export class JobPartitions implements PartitionOwnership {
         held: null,
         heldRecords: 0,
         heldSinceMs: nowMs,
+        commitTimer: null,
       };
       this.partitions.set(partition, state);
       this.health.succeeded(partition, 'claim');
@@ -345,9 +357,11 @@ export class JobPartitions implements PartitionOwnership {
       state.heldRecords += records.length;
       if (this.holds(state, state.heldRecords, nowMs)) {
         state.held = merged;
+        if (state.highWatermark <= state.readPosition) this.commitWhenDue(state);
         return;
       }
       state.held = null;
+      this.cancelCommitTimer(state);
       await this.committer.commit(state, merged);
       this.opts.metrics?.batchDuration.observe({ job: this.opts.job.name }, (performance.now() - started) / 1000);
     });
@@ -355,19 +369,45 @@ export class JobPartitions implements PartitionOwnership {
 
   /**
    * True while the result of `count` fetched records of `state`'s partition
-   * should wait for more: it is behind its high watermark (more records are already in Kafka),
-   * below `transactionMaxRecords` and within `transactionMaxDelayMs`, and the
-   * worker is not stopping.
+   * should wait for more: below `transactionMaxRecords`, the worker not
+   * stopping, and either behind its high watermark (more records are already
+   * in Kafka) within `transactionMaxDelayMs`, or caught up within
+   * `commitIntervalMs`.
    */
   private holds(state: PartitionState, count: number, nowMs: number): boolean {
     const max = this.opts.transactionMaxRecords ?? 0;
-    return (
-      max > 1 &&
-      count < max &&
-      !this.stoppingNow &&
-      state.highWatermark > state.readPosition &&
-      nowMs - state.heldSinceMs < (this.opts.transactionMaxDelayMs ?? DEFAULT_TRANSACTION_MAX_DELAY_MS)
+    if (max <= 1 || count >= max || this.stoppingNow) return false;
+    const heldMs = nowMs - state.heldSinceMs;
+    if (state.highWatermark > state.readPosition)
+      return heldMs < (this.opts.transactionMaxDelayMs ?? DEFAULT_TRANSACTION_MAX_DELAY_MS);
+    return heldMs < (this.opts.commitIntervalMs ?? 0);
+  }
+
+  /**
+   * Makes sure what a caught-up `state` holds is committed at the end of its
+   * commit interval even when no further batch arrives (its next fetch may
+   * wait up to KAFKA_MAX_WAIT_MS). A batch that commits first cancels it; a
+   * timer that fires for a state no longer current does nothing.
+   */
+  private commitWhenDue(state: PartitionState): void {
+    if (state.commitTimer !== null) return;
+    const dueMs = state.heldSinceMs + (this.opts.commitIntervalMs ?? 0);
+    state.commitTimer = setTimeout(
+      () => {
+        state.commitTimer = null;
+        if (state.recovering) return;
+        void runExclusive(state, () => this.commitHeld(state));
+      },
+      Math.max(0, dueMs - Date.now()),
     );
+    // Stopping commits what is held (beginStop): the timer must not keep the process alive.
+    state.commitTimer.unref();
+  }
+
+  private cancelCommitTimer(state: PartitionState): void {
+    if (state.commitTimer === null) return;
+    clearTimeout(state.commitTimer);
+    state.commitTimer = null;
   }
 
   /** Commits what `state` holds, if it is still current. Caller holds the chain. */
@@ -375,6 +415,7 @@ export class JobPartitions implements PartitionOwnership {
     const held = state.held;
     if (held === null || this.partitions.get(state.partition) !== state) return;
     state.held = null;
+    this.cancelCommitTimer(state);
     await this.committer.commit(state, held);
   }
 

@@ -100,6 +100,7 @@ export class JobRunner {
       maxPendingAfterCommit: settings.maxPendingAfterCommit,
       transactionMaxRecords: settings.transactionMaxRecords,
       transactionMaxDelayMs: settings.transactionMaxDelayMs,
+      commitIntervalMs: settings.commitIntervalMs,
       metrics: opts.metrics,
       onCommit: opts.onCommit,
       onClaimed: () => void this.stats?.report(),

@@ -21,8 +21,8 @@ export interface PartitionState extends RateCounter {
   highWatermark: bigint;
   /**
    * What the batches processed since the last commit produced, merged
-   * ({@link mergeResults}), while the partition is behind and they wait for one
-   * larger transaction; null when nothing waits. The processor's position
+   * ({@link mergeResults}), while they wait for one larger transaction (the
+   * partition is behind, or within its commit interval); null when nothing waits. The processor's position
    * already includes them. Dropped with the state: a re-claim seeks back to
    * the stored row.
    */
@@ -31,6 +31,11 @@ export interface PartitionState extends RateCounter {
   heldRecords: number;
   /** Wall clock when the first batch of {@link held} was processed, epoch milliseconds. */
   heldSinceMs: number;
+  /**
+   * Commits {@link held} when the commit interval of a caught-up partition
+   * ends and no later batch has committed it first; null when none is due.
+   */
+  commitTimer: ReturnType<typeof setTimeout> | null;
 }
 
 /**

@@ -230,6 +230,53 @@ describe('JobPartitions: several fetched batches in one transaction', () => {
     assert.equal(store.commits[0].position.nextOffset, 3n);
   });
 
+  it('holds a caught-up partition for the commit interval, then commits every batch of it in one transaction', async () => {
+    const { store, job, partitions } = fakeRunner({
+      transactionMaxRecords: 1_000,
+      transactionMaxDelayMs: 60_000,
+      commitIntervalMs: 40,
+    });
+    await partitions.assign([0]);
+    await partitions.handleBatch(new FakeBatch(0, 0, ['1', '2'], '2'));
+    await partitions.handleBatch(new FakeBatch(0, 2, ['3'], '3'));
+    assert.equal(store.commits.length, 0, 'caught up, but within the commit interval');
+    await new Promise((r) => setTimeout(r, 80));
+    await partitions.settle();
+    assert.equal(store.commits.length, 1, 'the timer committed without a further batch');
+    assert.equal(store.commits[0].position.nextOffset, 3n);
+    assert.equal(job.sums.get(0), 6);
+    await partitions.handleBatch(new FakeBatch(0, 3, ['4'], '4'));
+    assert.equal(store.commits.length, 1, 'a new interval starts with the next batch');
+    partitions.beginStop();
+    await partitions.settle();
+    assert.equal(store.commits.length, 2);
+    assert.equal(store.commits[1].position.nextOffset, 4n);
+  });
+
+  it('leaves a partition that is behind to the transaction limits, and never holds with a commit interval of 0', async () => {
+    const behind = fakeRunner({ transactionMaxRecords: 1_000, transactionMaxDelayMs: 60_000, commitIntervalMs: 20 });
+    await behind.partitions.assign([0]);
+    await behind.partitions.handleBatch(new FakeBatch(0, 0, ['1'], '10'));
+    await new Promise((r) => setTimeout(r, 40));
+    await behind.partitions.settle();
+    assert.equal(behind.store.commits.length, 0, 'behind: held for TRANSACTION_MAX_DELAY_MS, not the commit interval');
+
+    const atOnce = fakeRunner({ transactionMaxRecords: 1_000, commitIntervalMs: 0 });
+    await atOnce.partitions.assign([0]);
+    await atOnce.partitions.handleBatch(new FakeBatch(0, 0, ['1'], '1'));
+    assert.equal(atOnce.store.commits.length, 1);
+  });
+
+  it('drops the held result of a caught-up partition on a re-claim: its timer commits nothing', async () => {
+    const { store, partitions } = fakeRunner({ transactionMaxRecords: 1_000, commitIntervalMs: 20 });
+    await partitions.assign([0]);
+    await partitions.handleBatch(new FakeBatch(0, 0, ['1', '2'], '2'));
+    await partitions.reclaim([0]);
+    await new Promise((r) => setTimeout(r, 40));
+    await partitions.settle();
+    assert.equal(store.commits.length, 0);
+  });
+
   it('commits held records on a tick once they are older than the delay, and does not tick the processor meanwhile', async () => {
     const { store, job, partitions } = fakeRunner(
       { transactionMaxRecords: 1_000, transactionMaxDelayMs: 20 },
