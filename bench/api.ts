@@ -49,7 +49,17 @@ import {
   sql,
   waitFor,
 } from '../test/helpers/services.js';
-import { coreShare, cpuSeconds, fmtInt, machineLine, onCleanup, PARTITIONS, runBench, sleep } from './bench-kit.js';
+import {
+  coreShare,
+  cpuSeconds,
+  fmtInt,
+  machineLine,
+  onCleanup,
+  PARTITIONS,
+  runBench,
+  runQueueWaitSeconds,
+  sleep,
+} from './bench-kit.js';
 
 const USAGE = `usage: npm run bench:api -- [--rate N] [--duration S] [--ingest-rate N] [--connections N] [--pacing even|burst] [--seed-rows N] [--warmup S] [--combined] [--queries LIST] [--cpu-prof DIR] [--json] [--service-logs]
 
@@ -463,6 +473,7 @@ async function main(args: ApiBenchArgs): Promise<void> {
     if (aborted) throw new Error(`stopped before "${q.name}"`);
     alive();
     const cpu0 = cpuSeconds(api.pid);
+    const waited0 = runQueueWaitSeconds(api.pid);
     const workerCpu0 = worker ? cpuSeconds(worker.pid) : null;
     const in0 = await produced();
     const m = await measure(url, headers, q, args);
@@ -470,6 +481,7 @@ async function main(args: ApiBenchArgs): Promise<void> {
     if (aborted) throw new Error(`stopped during "${q.name}"`);
     const in1 = await produced();
     const cpu1 = cpuSeconds(api.pid);
+    const waited1 = runQueueWaitSeconds(api.pid);
     const workerCpu1 = worker ? cpuSeconds(worker.pid) : null;
     const row: ResultRow = {
       query: q.name,
@@ -481,6 +493,7 @@ async function main(args: ApiBenchArgs): Promise<void> {
       errors: m.errors,
       p99OverBaseline: null,
       apiCpuPct: cpu0 !== null && cpu1 !== null ? Number(coreShare(cpu1 - cpu0, m.ms)) : null,
+      apiWaitPct: waited0 !== null && waited1 !== null ? Number(coreShare(waited1 - waited0, m.ms)) : null,
       workerCpuPct:
         workerCpu0 !== null && workerCpu1 !== null ? Number(coreShare(workerCpu1 - workerCpu0, m.ms)) : null,
       ingestRps: (in1 - in0) / (m.ms / 1000),
@@ -552,6 +565,12 @@ interface ResultRow {
   p99OverBaseline: number | null;
   /** CPU of the process serving the API (utime + stime, all threads) over the query's load, % of one core; with --combined it runs the jobs too. */
   apiCpuPct: number | null;
+  /**
+   * Time the API process's JavaScript thread was runnable but waiting for a CPU
+   * (/proc/<pid>/schedstat) over the query's load, % of its wall time: the share
+   * of the latency the machine's other processes added.
+   */
+  apiWaitPct: number | null;
   /** CPU of the worker process over the query's load, % of one core; null with --combined. */
   workerCpuPct: number | null;
   /** Records added to the three topics per second during the query's load. */
@@ -569,6 +588,7 @@ function printResultTable(rows: ResultRow[], say: (line: string) => void): void 
     'errors',
     'p99/base',
     'API CPU',
+    'API waited',
     'worker CPU',
     'ingest/s',
   ];
@@ -582,6 +602,7 @@ function printResultTable(rows: ResultRow[], say: (line: string) => void): void 
     fmtInt(r.errors),
     r.p99OverBaseline === null ? '-' : `${r.p99OverBaseline.toFixed(1)}x`,
     r.apiCpuPct === null ? '?' : `${r.apiCpuPct}%`,
+    r.apiWaitPct === null ? '?' : `${r.apiWaitPct}%`,
     r.workerCpuPct === null ? '-' : `${r.workerCpuPct}%`,
     fmtInt(r.ingestRps),
   ]);

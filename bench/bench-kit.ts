@@ -201,6 +201,21 @@ export function cpuSeconds(pid: number): number | null {
   }
 }
 
+/**
+ * Seconds the main thread of `pid` (the JavaScript thread of a Node process) has
+ * spent runnable but waiting for a CPU, since it started: the second field of
+ * /proc/<pid>/schedstat (nanoseconds). Null when unreadable (not Linux, no
+ * schedstats, the process is gone).
+ */
+export function runQueueWaitSeconds(pid: number): number | null {
+  try {
+    const waitedNs = Number(readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[1]);
+    return Number.isFinite(waitedNs) ? waitedNs / 1e9 : null;
+  } catch {
+    return null;
+  }
+}
+
 /** A `Vm*` line of /proc/<pid>/status in MiB, or null. */
 export function procStatusMiB(pid: number, key: 'VmHWM' | 'VmRSS'): number | null {
   try {
