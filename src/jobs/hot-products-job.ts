@@ -35,8 +35,24 @@ interface ProductAgg {
   lastClickMs: number;
   category: string | null;
   categoryAtMs: number | null;
-  /** Clicks per minute start (epoch ms). */
+  /** Clicks per minute start (epoch ms), without the open run below. */
   minutes: Map<number, number>;
+  /** Minute start (epoch ms) of the run of clicks being counted, and its clicks so far. */
+  runMinuteMs: number;
+  runClicks: number;
+}
+
+interface OtherActionsAgg {
+  /** Per minute start (epoch ms): the rows by action. */
+  minutes: Map<number, Map<string, MinuteActions>>;
+  /** The rows of the minute met last, and that minute (epoch ms). */
+  lastMinuteMs: number;
+  lastRows: Map<string, MinuteActions>;
+}
+
+/** Adds a product's open run of clicks to its minutes. */
+function closeRun(agg: ProductAgg): void {
+  agg.minutes.set(agg.runMinuteMs, (agg.minutes.get(agg.runMinuteMs) ?? 0) + agg.runClicks);
 }
 
 /**
@@ -49,27 +65,51 @@ interface ProductAgg {
  */
 export function aggregateClicks(events: readonly ProductClickEvent[]): ClickBatch {
   const products = new Map<string, ProductAgg>();
-  let others: Map<string, MinuteActions> | null = null;
+  let others: Map<string, OtherActionsAgg> | null = null;
   for (const e of events) {
     const t = e.eventTimeMs;
     // Event times are >= 1e11 (the parser checks), so % is a floor here.
     const minute = t - (t % MINUTE_MS);
     if (e.action !== CLICK_ACTION) {
       others ??= new Map();
-      const key = `${e.productId}\u0000${minute}\u0000${e.action}`;
-      const row = others.get(key);
+      let other = others.get(e.productId);
+      if (other === undefined) {
+        other = { minutes: new Map(), lastMinuteMs: minute, lastRows: new Map() };
+        other.minutes.set(minute, other.lastRows);
+        others.set(e.productId, other);
+      } else if (other.lastMinuteMs !== minute) {
+        let rows = other.minutes.get(minute);
+        if (rows === undefined) other.minutes.set(minute, (rows = new Map<string, MinuteActions>()));
+        other.lastMinuteMs = minute;
+        other.lastRows = rows;
+      }
+      const row = other.lastRows.get(e.action);
       if (row) row.events++;
-      else others.set(key, { productId: e.productId, minuteMs: minute, action: e.action, events: 1 });
+      else other.lastRows.set(e.action, { productId: e.productId, minuteMs: minute, action: e.action, events: 1 });
       continue;
     }
     let agg = products.get(e.productId);
     if (agg === undefined) {
-      agg = { clicks: 0, lastClickMs: t, category: null, categoryAtMs: null, minutes: new Map() };
+      agg = {
+        clicks: 0,
+        lastClickMs: t,
+        category: null,
+        categoryAtMs: null,
+        minutes: new Map(),
+        runMinuteMs: minute,
+        runClicks: 0,
+      };
       products.set(e.productId, agg);
+    } else if (agg.runMinuteMs !== minute) {
+      // Records come mostly in event-time order: a product's clicks fall in long runs of one
+      // minute, counted in the aggregate itself; only a change of minute touches the map.
+      closeRun(agg);
+      agg.runMinuteMs = minute;
+      agg.runClicks = 0;
     }
+    agg.runClicks++;
     agg.clicks++;
     if (t > agg.lastClickMs) agg.lastClickMs = t;
-    agg.minutes.set(minute, (agg.minutes.get(minute) ?? 0) + 1);
     const c = e.category;
     if (
       c !== null &&
@@ -89,9 +129,10 @@ export function aggregateClicks(events: readonly ProductClickEvent[]): ClickBatc
     const productId = ids[i];
     const agg = products.get(productId);
     if (agg === undefined) throw new Error(`no aggregate for product ${productId}`);
-    if (agg.minutes.size === 1) {
-      for (const [minuteMs, clicks] of agg.minutes) minutes.push({ productId, minuteMs, clicks });
+    if (agg.minutes.size === 0) {
+      minutes.push({ productId, minuteMs: agg.runMinuteMs, clicks: agg.runClicks });
     } else {
+      closeRun(agg);
       for (const [minuteMs, clicks] of [...agg.minutes].sort(([a], [b]) => a - b))
         minutes.push({ productId, minuteMs, clicks });
     }
@@ -103,12 +144,18 @@ export function aggregateClicks(events: readonly ProductClickEvent[]): ClickBatc
       categoryAtMs: agg.categoryAtMs,
     };
   }
-  const actions =
-    others === null
-      ? []
-      : [...others.values()].sort(
-          (a, b) => compareIds(a.productId, b.productId) || a.minuteMs - b.minuteMs || compareIds(a.action, b.action),
-        );
+  const actions: MinuteActions[] = [];
+  if (others !== null) {
+    for (const productId of [...others.keys()].sort(compareIds)) {
+      const other = others.get(productId);
+      if (other === undefined) throw new Error(`no other actions for product ${productId}`);
+      const byMinute = other.minutes.size === 1 ? [...other.minutes] : [...other.minutes].sort(([a], [b]) => a - b);
+      for (const [, rows] of byMinute) {
+        if (rows.size === 1) for (const row of rows.values()) actions.push(row);
+        else actions.push(...[...rows.values()].sort((a, b) => compareIds(a.action, b.action)));
+      }
+    }
+  }
   return { minutes, actions, totals };
 }
 

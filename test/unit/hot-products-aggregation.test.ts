@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { ProductClickEvent } from '../../src/ingest/formats/product-click.js';
+import { parseProductClick, type ProductClickEvent } from '../../src/ingest/formats/product-click.js';
+import { generateProductClicks } from '../../src/sample/product-click-generator.js';
+import { mulberry32 } from '../../src/sample/user-behavior-generator.js';
+import type { ClickBatch, MinuteActions, MinuteClicks, TotalClicks } from '../../src/store/hot-product-store.js';
 import { aggregateDailyUsers, memoizedDateOf } from '../../src/jobs/daily-active-users-job.js';
 import { aggregateClicks } from '../../src/jobs/hot-products-job.js';
 import { ZonedCalendar } from '../../src/domain/zoned-calendar.js';
@@ -75,6 +78,80 @@ describe('aggregateClicks', () => {
       b.minutes.map((m) => `${m.productId}@${(m.minuteMs - T) / MIN}`),
       ['P9@0', 'p10@0', 'p2@0', 'p2@1'],
     );
+  });
+});
+
+/** The rows of `aggregateClicks`, counted the plain way: one map per kind of row, keyed by its primary key. */
+function referenceAggregate(events: readonly ProductClickEvent[]): ClickBatch {
+  const minutes = new Map<string, MinuteClicks>();
+  const actions = new Map<string, MinuteActions>();
+  const totals = new Map<string, TotalClicks>();
+  for (const e of events) {
+    const minuteMs = Math.floor(e.eventTimeMs / MIN) * MIN;
+    if (e.action !== 'click') {
+      const key = JSON.stringify([e.productId, minuteMs, e.action]);
+      const row = actions.get(key) ?? { productId: e.productId, minuteMs, action: e.action, events: 0 };
+      row.events++;
+      actions.set(key, row);
+      continue;
+    }
+    const key = JSON.stringify([e.productId, minuteMs]);
+    const row = minutes.get(key) ?? { productId: e.productId, minuteMs, clicks: 0 };
+    row.clicks++;
+    minutes.set(key, row);
+    const total = totals.get(e.productId) ?? {
+      productId: e.productId,
+      clicks: 0,
+      lastClickMs: e.eventTimeMs,
+      category: null,
+      categoryAtMs: null,
+    };
+    total.clicks++;
+    total.lastClickMs = Math.max(total.lastClickMs, e.eventTimeMs);
+    if (
+      e.category !== null &&
+      (total.categoryAtMs === null ||
+        e.eventTimeMs > total.categoryAtMs ||
+        (e.eventTimeMs === total.categoryAtMs && total.category !== null && e.category > total.category))
+    ) {
+      total.category = e.category;
+      total.categoryAtMs = e.eventTimeMs;
+    }
+    totals.set(e.productId, total);
+  }
+  const byId = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+  return {
+    minutes: [...minutes.values()].sort((a, b) => byId(a.productId, b.productId) || a.minuteMs - b.minuteMs),
+    actions: [...actions.values()].sort(
+      (a, b) => byId(a.productId, b.productId) || a.minuteMs - b.minuteMs || byId(a.action, b.action),
+    ),
+    totals: [...totals.values()].sort((a, b) => byId(a.productId, b.productId)),
+  };
+}
+
+describe('aggregateClicks against a plain reference count', () => {
+  it('should give the reference rows for generated streams in event-time order, shuffled and with late records', () => {
+    const r = mulberry32(5);
+    const streams = [
+      { seed: 1, products: 50, lateShare: 0.01 },
+      { seed: 2, products: 3, lateShare: 0.3, maxLatenessMs: 600_000 },
+      { seed: 3, products: 2_000, lateShare: 0, uncategorizedShare: 0.5 },
+    ].map((o) =>
+      [...generateProductClicks({ ...o, count: 20_000, malformedShare: 0, eventsPerSecond: 50 })].map((g) =>
+        parseProductClick(g.value),
+      ),
+    );
+    const shuffled = [...streams[0]];
+    for (let i = shuffled.length - 1; i > 0; i--) {
+      const j = Math.floor(r() * (i + 1));
+      [shuffled[i], shuffled[j]] = [shuffled[j], shuffled[i]];
+    }
+    for (const events of [...streams, shuffled, streams[0].slice(0, 1), []]) {
+      assert.deepEqual(aggregateClicks(events), referenceAggregate(events));
+    }
+    // The streams do cover several minutes per product and several actions per minute.
+    assert.ok(aggregateClicks(streams[1]).minutes.length > 3 * 5);
+    assert.ok(aggregateClicks(streams[1]).actions.length > aggregateClicks(streams[1]).minutes.length);
   });
 });
 
