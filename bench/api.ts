@@ -46,7 +46,17 @@ import {
   sql,
   waitFor,
 } from '../test/helpers/services.js';
-import { coreShare, cpuSeconds, fmtInt, machineLine, onCleanup, PARTITIONS, runBench, sleep } from './bench-kit.js';
+import {
+  coreShare,
+  cpuSeconds,
+  fmtInt,
+  machineLine,
+  onCleanup,
+  PARTITIONS,
+  runBench,
+  SERVICE_ENV,
+  sleep,
+} from './bench-kit.js';
 
 const USAGE = `usage: npm run bench:api -- [--rate N] [--duration S] [--ingest-rate N] [--connections N] [--seed-rows N] [--warmup S] [--combined] [--queries LIST] [--cpu-prof DIR] [--json] [--service-logs]
 
@@ -752,7 +762,7 @@ async function stopChild(child: ChildProcess, exited: Promise<unknown>, graceMs:
 function startService(name: string, env: Record<string, string>, serviceLogs: boolean, nodeArgs: string[]) {
   const main = path.resolve(import.meta.dirname, '../src/main.js');
   const child = spawn(process.execPath, [...nodeArgs, main], {
-    env: { ...process.env, KAFKA_BROKERS: KAFKA_BROKERS.join(','), REDIS_URL, ...env },
+    env: { ...process.env, ...SERVICE_ENV, KAFKA_BROKERS: KAFKA_BROKERS.join(','), REDIS_URL, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
