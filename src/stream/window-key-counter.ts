@@ -92,7 +92,7 @@ function hashOf(code: number, mask: number): number {
  * and more in a `Map` (see `COUNT_IN_MAP`); each key's value is kept once (a double when decimal, else a string) plus, per window, only
  * the values of keys whose value changed after that window's last record. A
  * slot is freed once all its counts are zero (its windows closed). With the
- * 60 s / 30 s / 5 s windows that is about 30 to 45 bytes per distinct key.
+ * 60 s / 30 s / 5 s windows that is about 32 to 40 bytes per distinct key.
  *
  * Only keys whose count reaches `minCount` are handed out: closing a window
  * of a million keys builds objects for the few that matter, not a million.
@@ -121,7 +121,13 @@ export class WindowKeyCounter {
   private capacity = INITIAL_SLOTS;
   /** Slots handed out so far (free ones included): the high-water mark. */
   private used = 0;
-  private freeSlots: number[] = [];
+  /**
+   * Freed slots below `used`, a stack of `freeCount` (a typed array as long as
+   * the capacity: a closing window frees hundreds of thousands of slots at
+   * once, which a growing heap array would copy and leave behind as garbage).
+   */
+  private freeSlots: Int32Array;
+  private freeCount = 0;
   /** counts[r * capacity + slot]; `COUNT_IN_MAP` when the count is in `bigCounts`. */
   private counts: Uint8Array;
   /** slot * ring + r -> the count, for the counts of `COUNT_IN_MAP` and more (independent of the capacity). */
@@ -163,6 +169,7 @@ export class WindowKeyCounter {
     this.ringKeys = new Float64Array(this.ring);
     this.ringOldValues = Array.from({ length: this.ring }, () => new Map<number, string>());
     this.counts = new Uint8Array(this.ring * this.capacity);
+    this.freeSlots = new Int32Array(this.capacity);
     this.keyCode = new Float64Array(this.capacity).fill(Number.NaN);
     this.valueCode = new Float64Array(this.capacity).fill(Number.NaN);
   }
@@ -401,8 +408,9 @@ export class WindowKeyCounter {
   }
 
   private newSlot(value: string): number {
-    let slot = this.freeSlots.pop();
-    if (slot === undefined) {
+    let slot: number;
+    if (this.freeCount > 0) slot = this.freeSlots[--this.freeCount];
+    else {
       if (this.used === this.capacity) this.grow();
       slot = this.used++;
     }
@@ -424,6 +432,8 @@ export class WindowKeyCounter {
     const valueCode = new Float64Array(cap).fill(Number.NaN);
     valueCode.set(this.valueCode);
     this.valueCode = valueCode;
+    // Slots grow only when none is free: the stack is empty.
+    this.freeSlots = new Int32Array(cap);
     this.capacity = cap;
   }
 
@@ -465,13 +475,13 @@ export class WindowKeyCounter {
       }
       this.valueCode[slot] = Number.NaN;
       this.textValues.delete(slot);
-      this.freeSlots.push(slot);
+      this.freeSlots[this.freeCount++] = slot;
       this.liveSlots--;
     }
     if (this.liveSlots === 0) {
       // Nothing open: start the slots again from 0, so the scans stay short.
       this.used = 0;
-      this.freeSlots = [];
+      this.freeCount = 0;
     }
     if (freedDecimal) {
       // Backward-shift deletion would do too; one rebuild per closing is simpler and as cheap.
