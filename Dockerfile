@@ -16,7 +16,11 @@ COPY --chown=node:node . .
 # service talks to MySQL through @prisma/adapter-mariadb, so no schema engine.
 RUN PRISMA_SCHEMA_ENGINE_BINARY=/dev/null npm run build
 
+# glibc malloc as `npm start` sets it (docs/operations.md, "Heap limit"): two arenas, and blocks
+# of 128 KiB or more mapped on their own, so freed fetch buffers go back to the system.
 ENV NODE_ENV=production \
-    PORT=4000
+    PORT=4000 \
+    MALLOC_ARENA_MAX=2 \
+    MALLOC_MMAP_THRESHOLD_=131072
 EXPOSE 4000
 CMD ["node", "--max-old-space-size=256", "dist/src/main.js"]

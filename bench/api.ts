@@ -58,6 +58,7 @@ import {
   PARTITIONS,
   runBench,
   runQueueWaitSeconds,
+  SERVICE_ENV,
   sleep,
 } from './bench-kit.js';
 
@@ -834,7 +835,7 @@ async function stopChild(child: ChildProcess, exited: Promise<unknown>, graceMs:
 function startService(name: string, env: Record<string, string>, serviceLogs: boolean, nodeArgs: string[]) {
   const main = path.resolve(import.meta.dirname, '../src/main.js');
   const child = spawn(process.execPath, [...nodeArgs, main], {
-    env: { ...process.env, KAFKA_BROKERS: KAFKA_BROKERS.join(','), REDIS_URL, ...env },
+    env: { ...process.env, ...SERVICE_ENV, KAFKA_BROKERS: KAFKA_BROKERS.join(','), REDIS_URL, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));

@@ -128,18 +128,35 @@ export function parseBenchArgs<K extends string = never>(
  */
 export const SERVICE_FETCH = runnerSettings(loadConfig({}));
 
+/** The words of package.json's `start` script: `NAME=value` environment settings, then `node`, its flags and the script. */
+const START_WORDS: readonly string[] = (() => {
+  const pkg = JSON.parse(readFileSync(path.resolve(import.meta.dirname, '../../package.json'), 'utf8')) as {
+    scripts: { start: string };
+  };
+  return pkg.scripts.start.trim().split(/\s+/);
+})();
+const START_NODE_AT = START_WORDS.indexOf('node');
+
 /**
  * The node flags of `npm start` (the words between `node` and the script in
  * package.json's `start`), so the service under test runs with the V8 heap
  * settings it is deployed with.
  */
-export const SERVICE_NODE_FLAGS: readonly string[] = (() => {
-  const pkg = JSON.parse(readFileSync(path.resolve(import.meta.dirname, '../../package.json'), 'utf8')) as {
-    scripts: { start: string };
-  };
-  const words = pkg.scripts.start.trim().split(/\s+/);
-  return words.slice(1).filter((w) => w.startsWith('--'));
-})();
+export const SERVICE_NODE_FLAGS: readonly string[] = START_WORDS.slice(START_NODE_AT + 1).filter((w) =>
+  w.startsWith('--'),
+);
+
+/**
+ * The environment settings of `npm start` (the `NAME=value` words before
+ * `node` in package.json's `start`, e.g. the glibc malloc tunables), so the
+ * service under test gets the same allocator behaviour as deployed.
+ */
+export const SERVICE_ENV: Readonly<Record<string, string>> = Object.fromEntries(
+  START_WORDS.slice(0, Math.max(0, START_NODE_AT)).map((w) => {
+    const eq = w.indexOf('=');
+    return [w.slice(0, eq), w.slice(eq + 1)];
+  }),
+);
 
 /** Cleanups run in reverse order, once: at the end, on failure and on Ctrl-C (see {@link runBench}). */
 const cleanups: { what: string; run: () => Promise<unknown> }[] = [];
@@ -456,6 +473,7 @@ export async function timeService(opts: {
   const child: ChildProcess = spawn(process.execPath, [...nodeArgs, main], {
     env: {
       ...process.env,
+      ...SERVICE_ENV,
       KAFKA_BROKERS: KAFKA_BROKERS.join(','),
       REDIS_URL,
       ROLES: 'worker',
@@ -560,6 +578,11 @@ export async function timeService(opts: {
  */
 export async function serviceStep(opts: Parameters<typeof timeService>[0] & { dbName: string }): Promise<ServiceRun> {
   log(`3. e2e    service (ROLES=worker, JOBS=${opts.env.JOBS}, LOG_LEVEL=warn) -> database ${opts.dbName} …`);
+  log(
+    `   as npm start runs it: ${Object.entries(SERVICE_ENV)
+      .map(([k, v]) => `${k}=${v} `)
+      .join('')}node ${SERVICE_NODE_FLAGS.join(' ')}`,
+  );
   const e = await timeService(opts);
   log(
     `   ready after ${fmtSec(e.startupMs)}; ${fmtInt(opts.total)} records committed in ${fmtSec(e.ms)} from ready: ${fmtRate(opts.total, e.ms)} ` +

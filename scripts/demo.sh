@@ -53,4 +53,5 @@ cat <<MSG
 
 MSG
 
-node --max-old-space-size=256 dist/src/main.js
+# glibc malloc as `npm start` sets it (docs/operations.md, "Heap limit").
+MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=131072 node --max-old-space-size=256 dist/src/main.js

@@ -3,6 +3,7 @@ import type { JobDefinition, SourceRecord } from '../jobs/job.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { ConsumerPort, FetchedBatch } from './consumer-port.js';
 import type { DeadLetterSink } from './dead-letter-sink.js';
+import { detachedDeadLetters } from './detached-dead-letters.js';
 import { FetchPause } from './fetch-pause.js';
 import { PartitionCommitter, type CommitInfo, type PartitionOwnership } from './partition-committer.js';
 import { PartitionHealth, type JobHealthChange, type PartitionFailure } from './partition-health.js';
@@ -347,6 +348,7 @@ export class JobPartitions implements PartitionOwnership {
       const nowMs = Date.now();
       // Processed at once, so the records die young; only the (small) result may wait.
       const result = state.processor.process(records, nowMs);
+      result.deadLetters = detachedDeadLetters(result.deadLetters);
       this.opts.metrics?.recordsConsumed.inc({ job: this.opts.job.name }, result.records);
       const earlier = state.held;
       if (earlier === null) {

@@ -147,10 +147,12 @@ export class PartitionCommitter {
       records: result.records,
       deadLettered: result.deadLetters.length,
     });
+    // The queued work keeps only what it needs, not the result and its dead letters.
+    const { afterCommit, closedAtMs } = result;
     postCommit.enqueue(async () => {
-      await result.afterCommit?.();
-      if (result.closedAtMs !== undefined) {
-        m?.windowEmitLatency.observe({ job: job.name }, (Date.now() - result.closedAtMs) / 1000);
+      await afterCommit?.();
+      if (closedAtMs !== undefined) {
+        m?.windowEmitLatency.observe({ job: job.name }, (Date.now() - closedAtMs) / 1000);
       }
       await consumer
         .commitOffset(state.partition, position.nextOffset)

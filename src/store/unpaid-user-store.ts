@@ -44,6 +44,8 @@ export interface UnpaidUserRow {
 }
 
 const UPSERT_CHUNK = 500;
+/** Uids per `vip_user` lookup statement. */
+const VIP_LOOKUP_CHUNK = 1_000;
 
 /** How long a `totalCount` is served from memory, MILLISECONDS: its staleness bound (a detection committed meanwhile shows up at most this late). */
 export const TOTAL_COUNT_TTL_MS = 1_000;
@@ -125,15 +127,20 @@ export class UnpaidUserStore {
   }
 
   /**
-   * Which of `uids` are VIPs, in one query (one per window close, never per event).
+   * Which of `uids` are VIPs, in one query per 1,000 uids (per window close, never per event).
    * @returns the VIP uids among them.
    */
   async findVips(tx: Tx, uids: readonly string[]): Promise<Set<string>> {
-    if (uids.length === 0) return new Set();
-    const rows = await tx.$queryRaw<
-      { uid: string }[]
-    >`SELECT DISTINCT uid FROM vip_user WHERE uid IN (${Prisma.join([...uids])})`;
-    return new Set(rows.map((r) => r.uid));
+    const vips = new Set<string>();
+    // In chunks: a window of a million users hands out tens of thousands of candidates, and one
+    // statement with a placeholder each would build them all in memory at once.
+    for (let i = 0; i < uids.length; i += VIP_LOOKUP_CHUNK) {
+      const rows = await tx.$queryRaw<
+        { uid: string }[]
+      >`SELECT DISTINCT uid FROM vip_user WHERE uid IN (${Prisma.join(uids.slice(i, i + VIP_LOOKUP_CHUNK))})`;
+      for (const r of rows) vips.add(r.uid);
+    }
+    return vips;
   }
 
   /**

@@ -41,6 +41,13 @@ const NO_WINDOW = Number.NaN;
 const INITIAL_SLOTS = 1024;
 const INITIAL_INDEX = 2048;
 const TWO_POW_32 = 4294967296;
+/**
+ * A count cell holding this value means "the count is in `bigCounts`": counts
+ * below it fit the byte. Nearly every key has a count of 1 or 2 in a window, so
+ * one byte per key and window carries them, and only the rare key with 255
+ * records or more in a window costs a `Map` entry. Exact either way.
+ */
+const COUNT_IN_MAP = 255;
 
 /**
  * The number a string stands for when it is a canonical decimal integer of 1
@@ -80,12 +87,12 @@ function hashOf(code: number, mask: number): number {
  * windows. A key that is a decimal number in text (see {@link decimalCode})
  * is a double in a Float64Array, found through an open-addressing index
  * (Int32Array, linear probing); other keys go through a `Map`. The counts are
- * one Uint32Array column per ring position (`R = ceil((size + grace) /
- * advance) + 1` positions, window `start / advance mod R`); each key's value
- * is kept once (a double when decimal, else a string) plus, per window, only
+ * one Uint8Array column per ring position (`R = ceil((size + grace) /
+ * advance) + 1` positions, window `start / advance mod R`), the counts of 255
+ * and more in a `Map` (see `COUNT_IN_MAP`); each key's value is kept once (a double when decimal, else a string) plus, per window, only
  * the values of keys whose value changed after that window's last record. A
  * slot is freed once all its counts are zero (its windows closed). With the
- * 60 s / 30 s / 5 s windows that is about 40 to 60 bytes per distinct key.
+ * 60 s / 30 s / 5 s windows that is about 32 to 40 bytes per distinct key.
  *
  * Only keys whose count reaches `minCount` are handed out: closing a window
  * of a million keys builds objects for the few that matter, not a million.
@@ -114,9 +121,17 @@ export class WindowKeyCounter {
   private capacity = INITIAL_SLOTS;
   /** Slots handed out so far (free ones included): the high-water mark. */
   private used = 0;
-  private freeSlots: number[] = [];
-  /** counts[r * capacity + slot]. */
-  private counts: Uint32Array;
+  /**
+   * Freed slots below `used`, a stack of `freeCount` (a typed array as long as
+   * the capacity: a closing window frees hundreds of thousands of slots at
+   * once, which a growing heap array would copy and leave behind as garbage).
+   */
+  private freeSlots: Int32Array;
+  private freeCount = 0;
+  /** counts[r * capacity + slot]; `COUNT_IN_MAP` when the count is in `bigCounts`. */
+  private counts: Uint8Array;
+  /** slot * ring + r -> the count, for the counts of `COUNT_IN_MAP` and more (independent of the capacity). */
+  private readonly bigCounts = new Map<number, number>();
   /** Decimal key of each slot; NaN for a free slot or a key in `textKeys`. */
   private keyCode: Float64Array;
   /** Decimal value of each slot; NaN when the value is in `textValues`. */
@@ -153,7 +168,8 @@ export class WindowKeyCounter {
     this.ringMinOffset = Array.from({ length: this.ring }, () => 0n);
     this.ringKeys = new Float64Array(this.ring);
     this.ringOldValues = Array.from({ length: this.ring }, () => new Map<number, string>());
-    this.counts = new Uint32Array(this.ring * this.capacity);
+    this.counts = new Uint8Array(this.ring * this.capacity);
+    this.freeSlots = new Int32Array(this.capacity);
     this.keyCode = new Float64Array(this.capacity).fill(Number.NaN);
     this.valueCode = new Float64Array(this.capacity).fill(Number.NaN);
   }
@@ -187,11 +203,22 @@ export class WindowKeyCounter {
         this.ringKeys[r]++;
         this.liveKeys++;
       }
-      this.counts[at] = c + 1;
+      if (c < COUNT_IN_MAP - 1) this.counts[at] = c + 1;
+      else this.countInMap(slot * this.ring + r, c);
       const old = this.ringOldValues[r];
       if (old.size > 0) old.delete(slot);
     }
     return replay ? 'replayed' : 'aggregated';
+  }
+
+  /** One more record of a key whose count in a window was `c` (`COUNT_IN_MAP - 1` or more) at `key` of `bigCounts`. */
+  private countInMap(key: number, c: number): void {
+    if (c === COUNT_IN_MAP - 1) {
+      this.counts[Math.floor(key / this.ring) + (key % this.ring) * this.capacity] = COUNT_IN_MAP;
+      this.bigCounts.set(key, COUNT_IN_MAP);
+    } else {
+      this.bigCounts.set(key, (this.bigCounts.get(key) ?? COUNT_IN_MAP) + 1);
+    }
   }
 
   /** A record with an event time that is not counted: moves stream time and offsets (see `PartitionWindowEngine.observe`). */
@@ -298,11 +325,15 @@ export class WindowKeyCounter {
     const min = this.minCount;
     const old = this.ringOldValues[r];
     const entries: CountedEntry[] = [];
+    const big = this.bigCounts;
+    const ring = this.ring;
     for (let slot = 0; slot < this.used; slot++) {
-      const c = counts[base + slot];
+      let c = counts[base + slot];
+      if (c === COUNT_IN_MAP) c = big.get(slot * ring + r) ?? c;
       if (c >= min) entries.push({ key: this.keyOf(slot), count: c, value: old.get(slot) ?? this.valueOf(slot) });
     }
     counts.fill(0, base, base + this.used);
+    if (big.size > 0) for (const k of [...big.keys()]) if (k % ring === r) big.delete(k);
     old.clear();
     this.liveKeys -= this.ringKeys[r];
     this.ringKeys[r] = 0;
@@ -377,8 +408,9 @@ export class WindowKeyCounter {
   }
 
   private newSlot(value: string): number {
-    let slot = this.freeSlots.pop();
-    if (slot === undefined) {
+    let slot: number;
+    if (this.freeCount > 0) slot = this.freeSlots[--this.freeCount];
+    else {
       if (this.used === this.capacity) this.grow();
       slot = this.used++;
     }
@@ -391,7 +423,7 @@ export class WindowKeyCounter {
   private grow(): void {
     const old = this.capacity;
     const cap = Math.ceil(old * 1.5);
-    const counts = new Uint32Array(this.ring * cap);
+    const counts = new Uint8Array(this.ring * cap);
     for (let r = 0; r < this.ring; r++) counts.set(this.counts.subarray(r * old, r * old + old), r * cap);
     this.counts = counts;
     const keyCode = new Float64Array(cap).fill(Number.NaN);
@@ -400,6 +432,8 @@ export class WindowKeyCounter {
     const valueCode = new Float64Array(cap).fill(Number.NaN);
     valueCode.set(this.valueCode);
     this.valueCode = valueCode;
+    // Slots grow only when none is free: the stack is empty.
+    this.freeSlots = new Int32Array(cap);
     this.capacity = cap;
   }
 
@@ -441,13 +475,13 @@ export class WindowKeyCounter {
       }
       this.valueCode[slot] = Number.NaN;
       this.textValues.delete(slot);
-      this.freeSlots.push(slot);
+      this.freeSlots[this.freeCount++] = slot;
       this.liveSlots--;
     }
     if (this.liveSlots === 0) {
       // Nothing open: start the slots again from 0, so the scans stay short.
       this.used = 0;
-      this.freeSlots = [];
+      this.freeCount = 0;
     }
     if (freedDecimal) {
       // Backward-shift deletion would do too; one rebuild per closing is simpler and as cheap.

@@ -158,6 +158,34 @@ describe('WindowKeyCounter', () => {
     assert.equal(sut.isReplaying(5n), false);
   });
 
+  it('should count past one byte exactly: keys with 254 to 1,000 records in a window, slots grown and windows sealed meanwhile', () => {
+    const ref = new PartitionWindowEngine<string, string, Last>(SPEC, countLast, FRESH, 0);
+    const sut = new WindowKeyCounter(SPEC, FRESH, 0, 3);
+    const heavy: [string, number][] = [
+      ['1', 254],
+      ['2', 255],
+      ['3', 256],
+      ['u4', 600],
+      ['5', 1_000],
+    ];
+    let offset = 0n;
+    const add = (key: string, eventTimeMs: number, value: string) => {
+      const r = { offset: offset++, eventTimeMs, key, value };
+      assert.equal(sut.add(r, 0), ref.add(r, 0));
+    };
+    for (let w = 0; w < 6; w++) {
+      const base = 1_000_000 + w * 30_000;
+      for (const [key, n] of heavy) for (let i = 0; i < n; i++) add(key, base + (i % 29_000), `${key}-${w}-${i % 3}`);
+      // Thousands of fresh keys grow the slot columns while the large counts are held.
+      for (let i = 0; i < 3_000; i++) add(String(10_000 + w * 3_000 + i), base + (i % 29_000), '7');
+      assert.deepEqual(counted(sut.closeDue(0)), reference(ref.closeDue(0), 3), `window step ${w}`);
+    }
+    // A jump far ahead seals the open windows with their large counts, then everything closes.
+    add('5', 1_000_000 + 100 * 60_000, 'last');
+    assert.deepEqual(counted(sut.closeDue(0)), reference(ref.closeDue(0), 3));
+    assert.equal(sut.liveKeyCount, ref.liveKeyCount);
+  });
+
   it('should keep its slots bounded by the live keys over many windows of fresh keys', () => {
     const c = new WindowKeyCounter(SPEC, FRESH, 0, 3);
     let offset = 0n;
