@@ -53,6 +53,7 @@ import {
   coreShare,
   cpuSeconds,
   fmtInt,
+  machineCpuSeconds,
   machineLine,
   onCleanup,
   PARTITIONS,
@@ -62,7 +63,7 @@ import {
   sleep,
 } from './bench-kit.js';
 
-const USAGE = `usage: npm run bench:api -- [--rate N] [--duration S] [--ingest-rate N] [--connections N] [--pacing even|burst] [--seed-rows N] [--warmup S] [--combined] [--queries LIST] [--cpu-prof DIR] [--json] [--service-logs]
+const USAGE = `usage: npm run bench:api -- [--rate N] [--duration S] [--ingest-rate N] [--connections N] [--pacing even|burst] [--seed-rows N] [--warmup S] [--read-warmup S] [--combined] [--queries LIST] [--cpu-prof DIR] [--json] [--service-logs]
 
   --rate N          requests/s offered for each query (default 1000)
   --duration S      seconds of load per query (default 10)
@@ -72,6 +73,7 @@ const USAGE = `usage: npm run bench:api -- [--rate N] [--duration S] [--ingest-r
                     burst: autocannon's overallRate, each connection's per-second budget sent back to back
   --seed-rows N     unpayment_record rows inserted before the run (default 10000)
   --warmup S        seconds of ingest before the first query (default 5)
+  --read-warmup S   seconds each query is offered, unrecorded, just before its measured load (default 2)
   --combined        one service process with ROLES=worker,api instead of an API process apart from the worker
   --queries LIST    comma-separated names of the queries to load after the baseline (dashboard, unpaidUsers,
                     unpaidUsersDeep, unpaidUser, hotProducts, consumerOffsets; default all)
@@ -89,6 +91,8 @@ interface ApiBenchArgs {
   pacing: 'even' | 'burst';
   seedRows: number;
   warmupSec: number;
+  /** Seconds each query is offered, unrecorded, right before its measured load (JIT, caches, connections). */
+  readWarmupSec: number;
   json: boolean;
   serviceLogs: boolean;
   /** One process with both roles (the old layout) instead of an API process apart from the worker. */
@@ -109,6 +113,7 @@ function parseCommandLine(): ApiBenchArgs {
       pacing: { type: 'string', default: 'even' },
       'seed-rows': { type: 'string' },
       warmup: { type: 'string' },
+      'read-warmup': { type: 'string' },
       json: { type: 'boolean', default: false },
       combined: { type: 'boolean', default: false },
       queries: { type: 'string' },
@@ -139,6 +144,7 @@ function parseCommandLine(): ApiBenchArgs {
     connections: Math.min(rate, int('connections', values.connections, 50, 1)),
     seedRows,
     warmupSec: int('warmup', values.warmup, 5, 0),
+    readWarmupSec: int('read-warmup', values['read-warmup'], 2, 0),
     pacing: parsePacing(values.pacing),
     json: values.json,
     serviceLogs: values['service-logs'],
@@ -473,8 +479,14 @@ async function main(args: ApiBenchArgs): Promise<void> {
   for (const q of queries) {
     if (aborted) throw new Error(`stopped before "${q.name}"`);
     alive();
+    // Unrecorded: the first requests of a query compile its code paths and fill its caches, and an
+    // open loop would carry the queue they build into the whole measurement.
+    if (args.readWarmupSec > 0) await measure(url, headers, q, { ...args, durationSec: args.readWarmupSec });
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- set by the cleanup hook while measure() was awaited
+    if (aborted) throw new Error(`stopped during the warm-up of "${q.name}"`);
     const cpu0 = cpuSeconds(api.pid);
     const waited0 = runQueueWaitSeconds(api.pid);
+    const machine0 = machineCpuSeconds();
     const workerCpu0 = worker ? cpuSeconds(worker.pid) : null;
     const in0 = await produced();
     const m = await measure(url, headers, q, args);
@@ -483,6 +495,7 @@ async function main(args: ApiBenchArgs): Promise<void> {
     const in1 = await produced();
     const cpu1 = cpuSeconds(api.pid);
     const waited1 = runQueueWaitSeconds(api.pid);
+    const machine1 = machineCpuSeconds();
     const workerCpu1 = worker ? cpuSeconds(worker.pid) : null;
     const row: ResultRow = {
       query: q.name,
@@ -495,6 +508,10 @@ async function main(args: ApiBenchArgs): Promise<void> {
       p99OverBaseline: null,
       apiCpuPct: cpu0 !== null && cpu1 !== null ? Number(coreShare(cpu1 - cpu0, m.ms)) : null,
       apiWaitPct: waited0 !== null && waited1 !== null ? Number(coreShare(waited1 - waited0, m.ms)) : null,
+      machineBusyPct:
+        machine0 !== null && machine1 !== null && machine1.total > machine0.total
+          ? Math.round((100 * (machine1.busy - machine0.busy)) / (machine1.total - machine0.total))
+          : null,
       workerCpuPct:
         workerCpu0 !== null && workerCpu1 !== null ? Number(coreShare(workerCpu1 - workerCpu0, m.ms)) : null,
       ingestRps: (in1 - in0) / (m.ms / 1000),
@@ -572,6 +589,8 @@ interface ResultRow {
    * of the latency the machine's other processes added.
    */
   apiWaitPct: number | null;
+  /** CPU time of the whole machine (every process, every core) over the query's load, % of all its cores. */
+  machineBusyPct: number | null;
   /** CPU of the worker process over the query's load, % of one core; null with --combined. */
   workerCpuPct: number | null;
   /** Records added to the three topics per second during the query's load. */
@@ -591,6 +610,7 @@ function printResultTable(rows: ResultRow[], say: (line: string) => void): void 
     'API CPU',
     'API waited',
     'worker CPU',
+    'machine busy',
     'ingest/s',
   ];
   const cells = rows.map((r) => [
@@ -605,6 +625,7 @@ function printResultTable(rows: ResultRow[], say: (line: string) => void): void 
     r.apiCpuPct === null ? '?' : `${r.apiCpuPct}%`,
     r.apiWaitPct === null ? '?' : `${r.apiWaitPct}%`,
     r.workerCpuPct === null ? '-' : `${r.workerCpuPct}%`,
+    r.machineBusyPct === null ? '?' : `${r.machineBusyPct}%`,
     fmtInt(r.ingestRps),
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
@@ -886,7 +907,9 @@ function startProducer(kind: string, topic: string, rate: number, extra: string[
 
 /** An upper bound on the whole run, milliseconds: start-up, warm-up and each query's load with slack. */
 function timeBoundMs(args: ApiBenchArgs): number {
-  return 120_000 + 120_000 + args.warmupSec * 1000 + 7 * (args.durationSec * 1000 + 30_000) + 60_000;
+  return (
+    120_000 + 120_000 + args.warmupSec * 1000 + 7 * ((args.durationSec + args.readWarmupSec) * 1000 + 30_000) + 60_000
+  );
 }
 
 await runBench(async () => {

@@ -219,6 +219,23 @@ export function cpuSeconds(pid: number): number | null {
 }
 
 /**
+ * The machine's CPU time since boot from /proc/stat's `cpu` line, seconds summed
+ * over all cores: `busy` (everything but idle and iowait) and `total`. Null
+ * when unreadable.
+ */
+export function machineCpuSeconds(): { busy: number; total: number } | null {
+  try {
+    const line = readFileSync('/proc/stat', 'utf8').split('\n')[0];
+    const ticks = line.trim().split(/\s+/).slice(1).map(Number);
+    const total = ticks.reduce((a, b) => a + b, 0);
+    // Fields 4 and 5 (index 3 and 4) are idle and iowait; 100 ticks per second on Linux.
+    return { busy: (total - ticks[3] - ticks[4]) / 100, total: total / 100 };
+  } catch {
+    return null;
+  }
+}
+
+/**
  * Seconds the main thread of `pid` (the JavaScript thread of a Node process) has
  * spent runnable but waiting for a CPU, since it started: the second field of
  * /proc/<pid>/schedstat (nanoseconds). Null when unreadable (not Linux, no
