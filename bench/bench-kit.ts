@@ -226,7 +226,8 @@ export function cpuSeconds(pid: number): number | null {
 export function machineCpuSeconds(): { busy: number; total: number } | null {
   try {
     const line = readFileSync('/proc/stat', 'utf8').split('\n')[0];
-    const ticks = line.trim().split(/\s+/).slice(1).map(Number);
+    // user nice system idle iowait irq softirq steal; guest and guest_nice are already inside user and nice.
+    const ticks = line.trim().split(/\s+/).slice(1, 9).map(Number);
     const total = ticks.reduce((a, b) => a + b, 0);
     // Fields 4 and 5 (index 3 and 4) are idle and iowait; 100 ticks per second on Linux.
     return { busy: (total - ticks[3] - ticks[4]) / 100, total: total / 100 };

@@ -79,10 +79,11 @@ const DEFAULT_TRANSACTION_MAX_DELAY_MS = 1_000;
  * many records. A partition that has caught up commits at most every
  * `commitIntervalMs` (as Kafka Streams' `commit.interval.ms`): under a steady
  * trickle each fetch returns a few records, and one transaction per fetch
- * would cost the worker and the database most of their time. Exactly-once is unchanged: a held result is in memory only
- * (its records resolved in the consumer, committed nowhere), so a crash, a
- * revoke or a re-claim drops it with the processor's state and the partition
- * is read again from its stored row, as after a failed transaction.
+ * would cost the worker and the database most of their time. Exactly-once
+ * is unchanged: a held result is in memory only (its records resolved in the
+ * consumer, committed nowhere), so a crash, a revoke or a re-claim drops it
+ * with the processor's state and the partition is read again from its stored
+ * row, as after a failed transaction.
  */
 export class JobPartitions implements PartitionOwnership {
   private readonly partitions = new Map<number, PartitionState>();
