@@ -173,6 +173,16 @@ export const configSchema = z
      */
     KAFKA_MAX_WAIT_MS: positiveMs('KAFKA_MAX_WAIT_MS').default(1_000),
     /**
+     * Bytes a fetch waits for before the broker answers (Kafka's `fetch.min.bytes`),
+     * up to KAFKA_MAX_WAIT_MS. 1 answers as soon as one record is there: under a
+     * steady trickle every fetch then carries a few records, and the fetch
+     * requests, their responses and the transactions they lead to cost more
+     * than the records. A larger value gathers more records per fetch at the
+     * cost of up to KAFKA_MAX_WAIT_MS more latency when traffic is thin.
+     * @default 1 // bytes
+     */
+    KAFKA_MIN_BYTES: z.coerce.number().int().positive().default(1),
+    /**
      * Most records of one partition in ONE batch transaction while a backlog is
      * read: each fetched batch is processed at once, but while the partition is
      * behind its high watermark the results of consecutive batches are merged
@@ -191,16 +201,19 @@ export const configSchema = z
      */
     TRANSACTION_MAX_DELAY_MS: positiveMs('TRANSACTION_MAX_DELAY_MS').default(1_000),
     /**
-     * Longest the results of a partition that has caught up wait for the next
-     * fetched batches before they commit in one transaction, in milliseconds
-     * (Kafka Streams' `commit.interval.ms`, 100 under exactly-once). Under a
-     * steady trickle every fetch returns a few records; one transaction per
-     * fetch costs the worker and the database a transaction per few records.
-     * It adds at most this much to the time from Kafka to a committed result.
-     * 0: every fetched batch of a caught-up partition commits at once.
-     * @default 100 // milliseconds
+     * Longest the results of a partition that has stayed caught up wait for the
+     * next fetched batches before they commit in one transaction, in
+     * milliseconds (Kafka Streams' `commit.interval.ms`, which is 100 there
+     * under exactly-once). Under a steady trickle every fetch returns a few
+     * records, and one transaction per fetch costs the worker and the database
+     * far more than the records: at 5,000 records/s over four jobs on 2 cores,
+     * 500 ms took the worker from about 58% to 41% of a core against 100 ms.
+     * It adds at most this much to the time from Kafka to a committed result;
+     * the batch that ends a backlog commits at once. 0: every fetched batch of
+     * a caught-up partition commits at once.
+     * @default 500 // milliseconds
      */
-    COMMIT_INTERVAL_MS: z.coerce.number().int().min(0).default(100),
+    COMMIT_INTERVAL_MS: z.coerce.number().int().min(0).default(500),
     /**
      * How often idle partitions are ticked, in milliseconds, so windows close and
      * watermarks move in a quiet stream. @default 1000 // 1 second
@@ -350,6 +363,8 @@ export interface RunnerSettings {
   readonly maxBytes: number;
   /** Longest an idle fetch waits, milliseconds. @default 1000 (KAFKA_MAX_WAIT_MS) */
   readonly maxWaitTimeMs: number;
+  /** Bytes a fetch waits for, up to `maxWaitTimeMs`. @default 1 (KAFKA_MIN_BYTES) */
+  readonly minBytes: number;
   /** Partitions processed at once. @default 3 (KAFKA_PARTITIONS_CONSUMED_CONCURRENTLY) */
   readonly partitionsConsumedConcurrently: number;
   /** Idle-partition tick, milliseconds. @default 1000 (JOB_TICK_INTERVAL_MS) */
@@ -360,7 +375,7 @@ export interface RunnerSettings {
   readonly transactionMaxRecords: number;
   /** Longest fetched records wait for a larger transaction, milliseconds. @default 1000 (TRANSACTION_MAX_DELAY_MS) */
   readonly transactionMaxDelayMs: number;
-  /** Longest a caught-up partition's results wait for a larger transaction, milliseconds. @default 100 (COMMIT_INTERVAL_MS) */
+  /** Longest a caught-up partition's results wait for a larger transaction, milliseconds. @default 500 (COMMIT_INTERVAL_MS) */
   readonly commitIntervalMs: number;
   /** Live partition stats period, milliseconds. @default 5000 (PARTITION_STATS_INTERVAL_MS) */
   readonly statsIntervalMs: number;
@@ -374,6 +389,7 @@ export function runnerSettings(config: Config): RunnerSettings {
     maxBytesPerPartition: config.KAFKA_MAX_BYTES_PER_PARTITION,
     maxBytes: Math.max(MIN_FETCH_MAX_BYTES, 3 * config.KAFKA_MAX_BYTES_PER_PARTITION),
     maxWaitTimeMs: config.KAFKA_MAX_WAIT_MS,
+    minBytes: config.KAFKA_MIN_BYTES,
     partitionsConsumedConcurrently: config.KAFKA_PARTITIONS_CONSUMED_CONCURRENTLY,
     tickIntervalMs: config.JOB_TICK_INTERVAL_MS,
     maxPendingAfterCommit: config.POST_COMMIT_MAX_PENDING,

@@ -265,6 +265,7 @@ export class JobPartitions implements PartitionOwnership {
         heldRecords: 0,
         heldSinceMs: nowMs,
         commitTimer: null,
+        caughtUp: false,
       };
       this.partitions.set(partition, state);
       this.health.succeeded(partition, 'claim');
@@ -358,9 +359,11 @@ export class JobPartitions implements PartitionOwnership {
       }
       const merged = earlier === null ? result : mergeResults(earlier, result);
       state.heldRecords += records.length;
-      if (this.holds(state, state.heldRecords, nowMs)) {
+      const wasCaughtUp = state.caughtUp;
+      state.caughtUp = state.highWatermark <= state.readPosition;
+      if (this.holds(state, state.heldRecords, nowMs, wasCaughtUp)) {
         state.held = merged;
-        if (state.highWatermark <= state.readPosition) this.commitWhenDue(state);
+        if (state.caughtUp) this.commitWhenDue(state);
         return;
       }
       state.held = null;
@@ -374,16 +377,18 @@ export class JobPartitions implements PartitionOwnership {
    * True while the result of `count` fetched records of `state`'s partition
    * should wait for more: below `transactionMaxRecords`, the worker not
    * stopping, and either behind its high watermark (more records are already
-   * in Kafka) within `transactionMaxDelayMs`, or caught up within
-   * `commitIntervalMs`.
+   * in Kafka) within `transactionMaxDelayMs`, or caught up since the batch
+   * before (`wasCaughtUp`) within `commitIntervalMs`. The batch that ends a
+   * backlog commits at once: a replay's last records need not wait for a
+   * trickle that may not come.
    */
-  private holds(state: PartitionState, count: number, nowMs: number): boolean {
+  private holds(state: PartitionState, count: number, nowMs: number, wasCaughtUp: boolean): boolean {
     const max = this.opts.transactionMaxRecords ?? 0;
     if (max <= 1 || count >= max || this.stoppingNow) return false;
     const heldMs = nowMs - state.heldSinceMs;
     if (state.highWatermark > state.readPosition)
       return heldMs < (this.opts.transactionMaxDelayMs ?? DEFAULT_TRANSACTION_MAX_DELAY_MS);
-    return heldMs < (this.opts.commitIntervalMs ?? 0);
+    return wasCaughtUp && heldMs < (this.opts.commitIntervalMs ?? 0);
   }
 
   /**

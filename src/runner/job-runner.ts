@@ -76,6 +76,7 @@ export class JobRunner {
       maxBytesPerPartition: settings.maxBytesPerPartition,
       maxBytes: settings.maxBytes,
       maxWaitTimeInMs: settings.maxWaitTimeMs,
+      minBytes: settings.minBytes,
       retry: { retries: CONSUMER_RETRIES },
     });
     this.admin = opts.kafka.admin();

@@ -36,6 +36,8 @@ export interface PartitionState extends RateCounter {
    * ends and no later batch has committed it first; null when none is due.
    */
   commitTimer: ReturnType<typeof setTimeout> | null;
+  /** Whether the last fetched batch reached the high watermark (the partition had caught up). */
+  caughtUp: boolean;
 }
 
 /**

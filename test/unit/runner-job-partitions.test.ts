@@ -237,20 +237,22 @@ describe('JobPartitions: several fetched batches in one transaction', () => {
       commitIntervalMs: 40,
     });
     await partitions.assign([0]);
-    await partitions.handleBatch(new FakeBatch(0, 0, ['1', '2'], '2'));
+    await partitions.handleBatch(new FakeBatch(0, 0, ['1'], '1'));
+    assert.equal(store.commits.length, 1, 'the batch that catches up commits at once');
+    await partitions.handleBatch(new FakeBatch(0, 1, ['2'], '2'));
     await partitions.handleBatch(new FakeBatch(0, 2, ['3'], '3'));
-    assert.equal(store.commits.length, 0, 'caught up, but within the commit interval');
+    assert.equal(store.commits.length, 1, 'caught up since the batch before, within the commit interval');
     await new Promise((r) => setTimeout(r, 80));
     await partitions.settle();
-    assert.equal(store.commits.length, 1, 'the timer committed without a further batch');
-    assert.equal(store.commits[0].position.nextOffset, 3n);
+    assert.equal(store.commits.length, 2, 'the timer committed without a further batch');
+    assert.equal(store.commits[1].position.nextOffset, 3n);
     assert.equal(job.sums.get(0), 6);
     await partitions.handleBatch(new FakeBatch(0, 3, ['4'], '4'));
-    assert.equal(store.commits.length, 1, 'a new interval starts with the next batch');
+    assert.equal(store.commits.length, 2, 'a new interval starts with the next batch');
     partitions.beginStop();
     await partitions.settle();
-    assert.equal(store.commits.length, 2);
-    assert.equal(store.commits[1].position.nextOffset, 4n);
+    assert.equal(store.commits.length, 3);
+    assert.equal(store.commits[2].position.nextOffset, 4n);
   });
 
   it('leaves a partition that is behind to the transaction limits, and never holds with a commit interval of 0', async () => {
@@ -264,17 +266,20 @@ describe('JobPartitions: several fetched batches in one transaction', () => {
     const atOnce = fakeRunner({ transactionMaxRecords: 1_000, commitIntervalMs: 0 });
     await atOnce.partitions.assign([0]);
     await atOnce.partitions.handleBatch(new FakeBatch(0, 0, ['1'], '1'));
-    assert.equal(atOnce.store.commits.length, 1);
+    await atOnce.partitions.handleBatch(new FakeBatch(0, 1, ['2'], '2'));
+    assert.equal(atOnce.store.commits.length, 2);
   });
 
   it('drops the held result of a caught-up partition on a re-claim: its timer commits nothing', async () => {
     const { store, partitions } = fakeRunner({ transactionMaxRecords: 1_000, commitIntervalMs: 20 });
     await partitions.assign([0]);
-    await partitions.handleBatch(new FakeBatch(0, 0, ['1', '2'], '2'));
+    await partitions.handleBatch(new FakeBatch(0, 0, ['1'], '1'));
+    await partitions.handleBatch(new FakeBatch(0, 1, ['2'], '2'));
+    assert.equal(store.commits.length, 1, 'the first batch caught up and committed; the second is held');
     await partitions.reclaim([0]);
     await new Promise((r) => setTimeout(r, 40));
     await partitions.settle();
-    assert.equal(store.commits.length, 0);
+    assert.equal(store.commits.length, 1, 'the held batch was dropped with the old claim');
   });
 
   it('commits held records on a tick once they are older than the delay, and does not tick the processor meanwhile', async () => {
