@@ -111,7 +111,9 @@ describe('abnormal-orders with a worker frozen past its session timeout', () => 
       if (!(await holdsTransaction(db.url, frozen.child.pid!))) break;
       assert.ok(attempt < 200, 'the worker to freeze was inside a transaction 200 times in a row');
       frozen.child.kill('SIGCONT');
-      await new Promise((r) => setTimeout(r, 5 + Math.random() * 40));
+      // Each stop inside a transaction lengthens it: let the worker run a little longer every time, so
+      // that a large transaction (a window closing, a merged batch) ends before the next try.
+      await new Promise((r) => setTimeout(r, 5 + Math.random() * (40 + 2 * attempt)));
     }
     const frozenOwned = ownedBy(frozen);
     await feeding;
