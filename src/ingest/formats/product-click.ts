@@ -1,6 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import { MalformedRecordError } from '../../errors/malformed-record-error.js';
 import { ByteStringCache } from './byte-string-cache.js';
+import { asBytes, BACKSLASH, bytesEqual, CH_0, CH_9, CLOSE, COLON, COMMA, OPEN, Q } from './json-bytes.js';
 
 /**
  * The `product-clicks` topic's record format. Any key; value = one JSON object, e.g.
@@ -102,15 +103,7 @@ function requireString(
   return value;
 }
 
-const Q = 0x22; // "
-const BACKSLASH = 0x5c;
-const COLON = 0x3a;
-const COMMA = 0x2c;
-const OPEN = 0x7b; // {
-const CLOSE = 0x7d; // }
-const CH_0 = 0x30;
 const CH_1 = 0x31;
-const CH_9 = 0x39;
 const CH_N = 0x6e; // n
 
 /** Kind of a value the lean path took: a string, an integer, `null`. */
@@ -118,7 +111,6 @@ const STRING = 1;
 const INTEGER = 2;
 const NULL = 3;
 
-const asBytes = (s: string): Uint8Array => Uint8Array.from(s, (c) => c.charCodeAt(0));
 const K_EVENT_TIME = asBytes('event_time');
 const K_PRODUCT_ID = asBytes('product_id');
 const K_ACTION = asBytes('action');
@@ -136,13 +128,6 @@ const MAX_EVENT_TIME_DIGITS = String(MAX_EVENT_TIME_MS).length;
  * megabyte whatever the catalogue size.
  */
 const recent = new ByteStringCache(8192);
-
-/** Whether bytes `[start, end)` of `b` are exactly `word`. */
-function bytesEqual(b: Uint8Array, start: number, end: number, word: Uint8Array): boolean {
-  if (end - start !== word.length) return false;
-  for (let i = 0; i < word.length; i++) if (b[start + i] !== word[i]) return false;
-  return true;
-}
 
 /**
  * The lean path of {@link parseProductClick}, on the raw bytes: no UTF-8

@@ -2,6 +2,7 @@ import { isUtf8 } from 'node:buffer';
 import { MalformedRecordError } from '../../errors/malformed-record-error.js';
 import type { RechargeEvent } from '../../domain/recharge.js';
 import type { ZonedCalendar } from '../../domain/zoned-calendar.js';
+import { asBytes, BACKSLASH, bytesEqual, CH_0, CH_9, CLOSE, COLON, COMMA, OPEN, Q } from './json-bytes.js';
 
 /**
  * The `recharge` topic's record format (the
@@ -63,8 +64,6 @@ export interface RechargeParseContext {
   isKnownCity?: (cityCode: string) => boolean;
 }
 
-const CH_0 = 48;
-const CH_9 = 57;
 const ORDER_ID = /^[A-Za-z0-9_.:-]+$/;
 const AMOUNT = /^(\d+)(?:\.(\d{1,2}))?$/;
 const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
@@ -162,15 +161,8 @@ export function parseYuanToFen(text: string, field = 'chargefee'): number {
   return Number(integer) * 100 + Number(fraction);
 }
 
-const Q = 0x22; // "
-const BACKSLASH = 0x5c;
-const COLON = 0x3a;
-const COMMA = 0x2c;
-const OPEN = 0x7b; // {
-const CLOSE = 0x7d; // }
 const DOT = 0x2e;
 
-const asBytes = (s: string): Uint8Array => Uint8Array.from(s, (c) => c.charCodeAt(0));
 const K_ORDER_ID = asBytes('orderId');
 const K_CITY_CODE = asBytes('cityCode');
 const K_CHARGEFEE = asBytes('chargefee');
@@ -181,13 +173,6 @@ const K_PROVINCE_CODE = asBytes('provinceCode');
 const K_RECEIVE_NOTIFY_TIME = asBytes('receiveNotifyTime');
 const V_NOTIFY_SERVICE = asBytes(RECHARGE_NOTIFY_SERVICE);
 const V_SUCCESS = asBytes(RECHARGE_SUCCESS);
-
-/** Whether bytes `[start, end)` of `b` are exactly `word`. */
-function bytesEqual(b: Uint8Array, start: number, end: number, word: Uint8Array): boolean {
-  if (end - start !== word.length) return false;
-  for (let i = 0; i < word.length; i++) if (b[start + i] !== word[i]) return false;
-  return true;
-}
 
 /** Whether `c` is one of `A-Z a-z 0-9 _ . : -` (the order id alphabet). */
 function isOrderIdByte(c: number): boolean {
