@@ -1,30 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { MalformedRecordError } from '../../src/errors/malformed-record-error.js';
 import { ByteStringCache } from '../../src/ingest/formats/byte-string-cache.js';
-import { parseFull, parseProductClick, type ProductClickEvent } from '../../src/ingest/formats/product-click.js';
+import { parseFull, parseProductClick } from '../../src/ingest/formats/product-click.js';
 import { generateProductClicks } from '../../src/sample/product-click-generator.js';
 import { mulberry32 } from '../../src/sample/user-behavior-generator.js';
-
-type Outcome = { ok: ProductClickEvent } | { reason: string; message: string };
-
-function outcome(parse: () => ProductClickEvent): Outcome {
-  try {
-    return { ok: parse() };
-  } catch (err) {
-    if (!(err instanceof MalformedRecordError)) throw err;
-    return { reason: err.reason, message: err.message };
-  }
-}
+import { assertSameParse, mutateRecord, timeParsers } from '../helpers/lean-parser-agreement.js';
 
 /** parseProductClick (lean path first) against the reference JSON.parse path, on the same bytes. */
-function assertSame(value: Buffer): void {
-  assert.deepEqual(
-    outcome(() => parseProductClick(value)),
-    outcome(() => parseFull(value)),
-    value.toString('latin1'),
-  );
-}
+const assertSame = (value: Buffer): void => assertSameParse(parseProductClick, parseFull, value);
 
 /** Bytes worth putting anywhere: JSON structure, escapes, digits, signs, non-ASCII, controls, `null`'s letters. */
 const NASTY = [
@@ -32,18 +15,7 @@ const NASTY = [
   0x7f, 0xc3, 0xa9, 0xff, 0x00, 0x41,
 ];
 
-function mutate(value: Buffer, r: () => number): Buffer {
-  const bytes = [...value];
-  const edits = 1 + Math.floor(r() * 3);
-  for (let k = 0; k < edits; k++) {
-    const at = Math.floor(r() * (bytes.length + 1));
-    const op = r();
-    if (op < 0.4 && bytes.length > 0) bytes[Math.min(at, bytes.length - 1)] = NASTY[Math.floor(r() * NASTY.length)];
-    else if (op < 0.7) bytes.splice(at, 1);
-    else bytes.splice(at, 0, NASTY[Math.floor(r() * NASTY.length)]);
-  }
-  return Buffer.from(bytes);
-}
+const mutate = (value: Buffer, r: () => number): Buffer => mutateRecord(value, r, NASTY);
 
 describe('parseProductClick lean path', () => {
   // A high malformed share, so every kind of broken record the generator makes is in the sample.
@@ -134,15 +106,7 @@ describe('parseProductClick lean path', () => {
 
   it('should time the lean path against the JSON.parse path (printed, not asserted)', () => {
     const valid = generated.filter((_, i) => records[i].malformed === null);
-    const time = (parse: (v: Buffer) => unknown): number => {
-      const start = performance.now();
-      for (let round = 0; round < 20; round++) for (const v of valid) parse(v);
-      return ((performance.now() - start) * 1000) / (20 * valid.length);
-    };
-    time(parseProductClick);
-    time(parseFull);
-    const lean = time(parseProductClick);
-    const full = time(parseFull);
+    const { leanMicros: lean, referenceMicros: full } = timeParsers(parseProductClick, parseFull, valid);
     console.log(`parseProductClick: lean ${lean.toFixed(2)} µs, JSON.parse path ${full.toFixed(2)} µs per record`);
     assert.ok(lean > 0 && full > 0);
   });

@@ -1,53 +1,28 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { MalformedRecordError } from '../../src/errors/malformed-record-error.js';
 import { parseFull, parseRecharge, type RechargeParseContext } from '../../src/ingest/formats/recharge.js';
 import { ZonedCalendar } from '../../src/domain/zoned-calendar.js';
 import { generateRecharges } from '../../src/sample/recharge-generator.js';
 import { mulberry32 } from '../../src/sample/user-behavior-generator.js';
 import { GUANGDONG_CITIES } from '../../src/store/guangdong-cities.js';
+import { assertSameParse, mutateRecord, timeParsers } from '../helpers/lean-parser-agreement.js';
 
 const calendar = new ZonedCalendar('Asia/Shanghai');
 const KNOWN = new Set(GUANGDONG_CITIES.map((c) => c.code));
 const ctx: RechargeParseContext = { calendar, isKnownCity: (c) => KNOWN.has(c) };
 
-type Outcome = { ok: ReturnType<typeof parseFull> } | { reason: string; message: string };
-
-function outcome(parse: () => ReturnType<typeof parseFull>): Outcome {
-  try {
-    return { ok: parse() };
-  } catch (err) {
-    if (!(err instanceof MalformedRecordError)) throw err;
-    return { reason: err.reason, message: err.message };
-  }
-}
+const lean = (value: Buffer) => parseRecharge(value, ctx);
+const reference = (value: Buffer) => parseFull(value, ctx);
 
 /** parseRecharge (lean path first) against the reference JSON.parse path, on the same bytes. */
-function assertSame(value: Buffer): void {
-  assert.deepEqual(
-    outcome(() => parseRecharge(value, ctx)),
-    outcome(() => parseFull(value, ctx)),
-    value.toString('latin1'),
-  );
-}
+const assertSame = (value: Buffer): void => assertSameParse(lean, reference, value);
 
 /** Bytes worth putting anywhere: JSON structure, escapes, digits, non-ASCII, controls. */
 const NASTY = [
   0x22, 0x5c, 0x3a, 0x2c, 0x7b, 0x7d, 0x20, 0x0a, 0x2e, 0x30, 0x39, 0x2d, 0x7f, 0xc3, 0xa9, 0xff, 0x00, 0x41,
 ];
 
-function mutate(value: Buffer, r: () => number): Buffer {
-  const bytes = [...value];
-  const edits = 1 + Math.floor(r() * 3);
-  for (let k = 0; k < edits; k++) {
-    const at = Math.floor(r() * (bytes.length + 1));
-    const op = r();
-    if (op < 0.4 && bytes.length > 0) bytes[Math.min(at, bytes.length - 1)] = NASTY[Math.floor(r() * NASTY.length)];
-    else if (op < 0.7) bytes.splice(at, 1);
-    else bytes.splice(at, 0, NASTY[Math.floor(r() * NASTY.length)]);
-  }
-  return Buffer.from(bytes);
-}
+const mutate = (value: Buffer, r: () => number): Buffer => mutateRecord(value, r, NASTY);
 
 describe('parseRecharge lean path', () => {
   const generated = [...generateRecharges({ seed: 99, count: 5_000 })].map((g) => Buffer.from(g.value));
@@ -122,16 +97,10 @@ describe('parseRecharge lean path', () => {
         return false;
       }
     });
-    const time = (parse: (v: Buffer) => unknown): number => {
-      const start = performance.now();
-      for (let round = 0; round < 20; round++) for (const v of valid) parse(v);
-      return ((performance.now() - start) * 1000) / (20 * valid.length);
-    };
-    time((v) => parseRecharge(v, ctx));
-    time((v) => parseFull(v, ctx));
-    const lean = time((v) => parseRecharge(v, ctx));
-    const full = time((v) => parseFull(v, ctx));
-    console.log(`parseRecharge: lean ${lean.toFixed(2)} µs, JSON.parse path ${full.toFixed(2)} µs per record`);
-    assert.ok(lean > 0 && full > 0);
+    const { leanMicros, referenceMicros } = timeParsers(lean, reference, valid);
+    console.log(
+      `parseRecharge: lean ${leanMicros.toFixed(2)} µs, JSON.parse path ${referenceMicros.toFixed(2)} µs per record`,
+    );
+    assert.ok(leanMicros > 0 && referenceMicros > 0);
   });
 });
