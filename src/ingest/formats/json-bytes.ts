@@ -27,3 +27,20 @@ export function bytesEqual(b: Uint8Array, start: number, end: number, word: Uint
   for (let i = 0; i < word.length; i++) if (b[start + i] !== word[i]) return false;
   return true;
 }
+
+/**
+ * Where the JSON string whose content starts at index `i` of `b` ends: the
+ * index of its closing `"`, if every byte before it (and before `n`) is
+ * printable ASCII other than `\` (0x20 to 0x7e). Those are the only strings
+ * the lean parsers take; an escape, a control or non-ASCII byte, or no closing
+ * quote gives -1, and the caller declines the record to its full parse, which
+ * decodes and checks it properly.
+ */
+export function plainStringEnd(b: Uint8Array, i: number, n: number): number {
+  for (; i < n; i++) {
+    const c = b[i];
+    if (c === Q) return i;
+    if (c < 0x20 || c === BACKSLASH || c >= 0x7f) return -1;
+  }
+  return -1;
+}

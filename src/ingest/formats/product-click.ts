@@ -1,7 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import { MalformedRecordError } from '../../errors/malformed-record-error.js';
 import { ByteStringCache } from './byte-string-cache.js';
-import { asBytes, BACKSLASH, bytesEqual, CH_0, CH_9, CLOSE, COLON, COMMA, OPEN, Q } from './json-bytes.js';
+import { asBytes, bytesEqual, CH_0, CH_9, CLOSE, COLON, COMMA, OPEN, plainStringEnd, Q } from './json-bytes.js';
 
 /**
  * The `product-clicks` topic's record format. Any key; value = one JSON object, e.g.
@@ -166,27 +166,20 @@ function parseLean(b: Buffer): ProductClickEvent | undefined {
   let i = 1;
   for (;;) {
     if (b[i] !== Q) return undefined;
-    const ks = ++i;
-    while (i < n && b[i] !== Q) {
-      const c = b[i];
-      if (c < 0x20 || c === BACKSLASH || c >= 0x7f) return undefined;
-      i++;
-    }
-    const ke = i++;
+    const ks = i + 1;
+    const ke = plainStringEnd(b, ks, n);
+    if (ke < 0) return undefined;
+    i = ke + 1;
     if (b[i++] !== COLON) return undefined;
     let vs: number;
     let ve: number;
     let kind: number;
     const first = b[i];
     if (first === Q) {
-      vs = ++i;
-      while (i < n && b[i] !== Q) {
-        const c = b[i];
-        if (c < 0x20 || c === BACKSLASH || c >= 0x7f) return undefined;
-        i++;
-      }
-      if (i >= n) return undefined;
-      ve = i++;
+      vs = i + 1;
+      ve = plainStringEnd(b, vs, n);
+      if (ve < 0) return undefined;
+      i = ve + 1;
       kind = STRING;
     } else if (first >= CH_1 && first <= CH_9) {
       // A JSON integer without sign, leading zero, fraction or exponent; anything else is declined.

@@ -2,7 +2,7 @@ import { isUtf8 } from 'node:buffer';
 import { MalformedRecordError } from '../../errors/malformed-record-error.js';
 import type { RechargeEvent } from '../../domain/recharge.js';
 import type { ZonedCalendar } from '../../domain/zoned-calendar.js';
-import { asBytes, BACKSLASH, bytesEqual, CH_0, CH_9, CLOSE, COLON, COMMA, OPEN, Q } from './json-bytes.js';
+import { asBytes, bytesEqual, CH_0, CH_9, CLOSE, COLON, COMMA, OPEN, plainStringEnd, Q } from './json-bytes.js';
 
 /**
  * The `recharge` topic's record format (the
@@ -269,22 +269,15 @@ function parseLean(b: Uint8Array, ctx: RechargeParseContext): RechargeEvent | nu
   let i = 1;
   for (;;) {
     if (b[i] !== Q) return undefined;
-    const ks = ++i;
-    while (i < n && b[i] !== Q) {
-      const c = b[i];
-      if (c < 0x20 || c === BACKSLASH || c >= 0x7f) return undefined;
-      i++;
-    }
-    const ke = i++;
+    const ks = i + 1;
+    const ke = plainStringEnd(b, ks, n);
+    if (ke < 0) return undefined;
+    i = ke + 1;
     if (b[i++] !== COLON || b[i] !== Q) return undefined;
-    const vs = ++i;
-    while (i < n && b[i] !== Q) {
-      const c = b[i];
-      if (c < 0x20 || c === BACKSLASH || c >= 0x7f) return undefined;
-      i++;
-    }
-    if (i >= n) return undefined;
-    const ve = i++;
+    const vs = i + 1;
+    const ve = plainStringEnd(b, vs, n);
+    if (ve < 0) return undefined;
+    i = ve + 1;
     switch (ke - ks) {
       case 7:
         if (bytesEqual(b, ks, ke, K_ORDER_ID)) {
