@@ -28,6 +28,7 @@
 // random or its own and is removed at the end, also on failure, on Ctrl-C and
 // when the run exceeds its time bound. All traffic stays on 127.0.0.1.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -63,7 +64,7 @@ import {
   sleep,
 } from './bench-kit.js';
 
-const USAGE = `usage: npm run bench:api -- [--rate N] [--duration S] [--ingest-rate N] [--connections N] [--pacing even|burst] [--seed-rows N] [--warmup S] [--read-warmup S] [--combined] [--queries LIST] [--cpu-prof DIR] [--json] [--service-logs]
+const USAGE = `usage: npm run bench:api -- [--rate N] [--duration S] [--ingest-rate N] [--connections N] [--pacing even|burst] [--seed-rows N] [--warmup S] [--read-warmup S] [--combined] [--api-nice N] [--queries LIST] [--cpu-prof DIR] [--json] [--service-logs]
 
   --rate N          requests/s offered for each query (default 1000)
   --duration S      seconds of load per query (default 10)
@@ -75,6 +76,9 @@ const USAGE = `usage: npm run bench:api -- [--rate N] [--duration S] [--ingest-r
   --warmup S        seconds of ingest before the first query (default 5)
   --read-warmup S   seconds each query is offered, unrecorded, just before its measured load (default 2)
   --combined        one service process with ROLES=worker,api instead of an API process apart from the worker
+  --api-nice N      run each service process and producer in a session of its own and give the API process's
+                    and this bench's (the load generator's) scheduling groups niceness N (-20..19; below 0 needs
+                    root): the API and its clients ahead of the ingest for the CPU (Linux autogroups)
   --queries LIST    comma-separated names of the queries to load after the baseline (dashboard, unpaidUsers,
                     unpaidUsersDeep, unpaidUser, hotProducts, consumerOffsets; default all)
   --cpu-prof DIR    run the API and the worker process under \`node --cpu-prof --cpu-prof-dir DIR\` (profiles written
@@ -97,6 +101,11 @@ interface ApiBenchArgs {
   serviceLogs: boolean;
   /** One process with both roles (the old layout) instead of an API process apart from the worker. */
   combined: boolean;
+  /**
+   * Niceness of the API's and the load generator's scheduling groups (Linux autogroups), with every child
+   * process in a session of its own; null to leave every process in the bench's session at its niceness.
+   */
+  apiNice: number | null;
   /** Keys of the queries to load after the baseline; null for all. */
   queries: Set<string> | null;
   /** Absolute directory for the service processes' `node --cpu-prof`, or null. */
@@ -116,6 +125,7 @@ function parseCommandLine(): ApiBenchArgs {
       'read-warmup': { type: 'string' },
       json: { type: 'boolean', default: false },
       combined: { type: 'boolean', default: false },
+      'api-nice': { type: 'string' },
       queries: { type: 'string' },
       'cpu-prof': { type: 'string' },
       'service-logs': { type: 'boolean', default: false },
@@ -149,9 +159,18 @@ function parseCommandLine(): ApiBenchArgs {
     json: values.json,
     serviceLogs: values['service-logs'],
     combined: values.combined,
+    apiNice: parseNice(values['api-nice']),
     queries: values.queries === undefined ? null : new Set(values.queries.split(',').map((q) => q.trim())),
     cpuProf: values['cpu-prof'] === undefined ? null : path.resolve(values['cpu-prof']),
   };
+}
+
+function parseNice(raw: string | undefined): number | null {
+  if (raw === undefined) return null;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < -20 || n > 19)
+    throw new Error(`--api-nice: expected an integer from -20 to 19, got ${JSON.stringify(raw)}\n${USAGE}`);
+  return n;
 }
 
 function parsePacing(raw: string): ApiBenchArgs['pacing'] {
@@ -249,12 +268,17 @@ async function main(args: ApiBenchArgs): Promise<void> {
   };
   const port = await freeLoopbackPort();
   const cpuProfArgs = args.cpuProf ? ['--cpu-prof', '--cpu-prof-dir', args.cpuProf] : [];
+  ownSessions = args.apiNice !== null;
   const api = startService(
     args.combined ? 'service' : 'api',
     { ...serviceEnv, PORT: String(port), ROLES: args.combined ? 'worker,api' : 'api' },
     args.serviceLogs,
     cpuProfArgs,
   );
+  if (args.apiNice !== null) {
+    setAutogroupNice(api.pid, args.apiNice);
+    setAutogroupNice('self', args.apiNice);
+  }
   const workerPort = args.combined ? null : await freeLoopbackPort();
   const worker =
     workerPort === null
@@ -285,7 +309,10 @@ async function main(args: ApiBenchArgs): Promise<void> {
   say(
     `   ${args.combined ? 'service (ROLES=worker,api)' : 'api (ROLES=api)'} pid ${api.pid} on ${url}` +
       (worker ? `, worker (ROLES=worker) pid ${worker.pid}` : '') +
-      `, ready after ${((performance.now() - spawnedAt) / 1000).toFixed(1)} s`,
+      `, ready after ${((performance.now() - spawnedAt) / 1000).toFixed(1)} s` +
+      (args.apiNice === null
+        ? ''
+        : `; each process in a session of its own, the API's and the load generator's niceness ${args.apiNice}`),
   );
   const alive = () => {
     if (api.dead()) throw api.died();
@@ -858,6 +885,7 @@ function startService(name: string, env: Record<string, string>, serviceLogs: bo
   const child = spawn(process.execPath, [...nodeArgs, main], {
     env: { ...process.env, ...SERVICE_ENV, KAFKA_BROKERS: KAFKA_BROKERS.join(','), REDIS_URL, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: ownSessions,
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   onCleanup(`${name} process`, () => stopChild(child, exited, 15_000));
@@ -879,6 +907,31 @@ function startService(name: string, env: Record<string, string>, serviceLogs: bo
   };
 }
 
+/**
+ * Whether child processes start in sessions of their own (`--api-nice`). With Linux autogroup scheduling
+ * (`/proc/sys/kernel/sched_autogroup_enabled` = 1) the CPU is shared between sessions first, then between the
+ * processes of each: in the bench's one session the API, the worker, the producers and the load generator would
+ * share one group's weight against Kafka's and MariaDB's, and no niceness inside it would put the API ahead of
+ * those. A service manager gives each service a group of its own, too.
+ */
+let ownSessions = false;
+
+/**
+ * Sets the niceness of the scheduling group (autogroup) of process `pid` ('self' for this one).
+ * @throws Error without autogroup scheduling, or without the privilege for a niceness below 0.
+ */
+function setAutogroupNice(pid: number | 'self', nice: number): void {
+  try {
+    writeFileSync(`/proc/${pid}/autogroup`, String(nice));
+  } catch (err) {
+    throw new Error(
+      `--api-nice ${nice}: cannot set the scheduling group of process ${pid} (${(err as Error).message}); ` +
+        'it needs Linux autogroups (/proc/sys/kernel/sched_autogroup_enabled = 1) and, below 0, root',
+      { cause: err },
+    );
+  }
+}
+
 /** Set once the cleanup stops the producers: an exit after that is expected. */
 let stopping = false;
 
@@ -888,6 +941,7 @@ function startProducer(kind: string, topic: string, rate: number, extra: string[
   const child = spawn(process.execPath, [script, '--kind', kind, '--topic', topic, '--rate', String(rate), ...extra], {
     env: { ...process.env, KAFKA_BROKERS: KAFKA_BROKERS.join(',') },
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: ownSessions,
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const tail = lastLines(5);

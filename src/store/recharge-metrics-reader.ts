@@ -32,6 +32,14 @@ export class RechargeMetricsReader {
    * older than a direct read.
    */
   private readonly daily: ShortLivedCache<string, Map<string, CityDailyStats>>;
+  /**
+   * The answer of {@link cityDaily} per value of {@link daily} (and the city list it was made with): every
+   * request within the bound gets the same array instead of building one per request.
+   */
+  private readonly dailyLists = new WeakMap<
+    Map<string, CityDailyStats>,
+    { cities: CityRow[]; list: readonly CityDailyStats[] }
+  >();
 
   constructor(
     private readonly store: RechargeMetricsStore,
@@ -58,11 +66,14 @@ export class RechargeMetricsReader {
 
   /**
    * Every city's stats of the calendar date `date` (`YYYY-MM-DD` in TIME_ZONE),
-   * by city code; a city without orders has zeros.
+   * by city code; a city without orders has zeros. The array and its objects
+   * are shared by every caller served from the same read: not to be modified.
    */
-  async cityDaily(date: string): Promise<CityDailyStats[]> {
+  async cityDaily(date: string): Promise<readonly CityDailyStats[]> {
     const [cities, byCity] = await Promise.all([this.cities(), this.daily.get(date)]);
-    return cities.map(
+    const made = this.dailyLists.get(byCity);
+    if (made?.cities === cities) return made.list;
+    const list = cities.map(
       (c) =>
         byCity.get(c.code) ?? {
           date,
@@ -74,6 +85,8 @@ export class RechargeMetricsReader {
           durationMsSum: 0,
         },
     );
+    this.dailyLists.set(byCity, { cities, list });
+    return list;
   }
 
   /** Forgets the in-memory city stats (after this process rebuilt or reset the job). */

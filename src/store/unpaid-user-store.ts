@@ -111,12 +111,16 @@ export class UnpaidUserStore {
   ) {
     this.counts = new ShortLivedCache({
       ttlMs: opts.countTtlMs ?? TOTAL_COUNT_TTL_MS,
+      refreshAheadMs: Number.POSITIVE_INFINITY, // see `pages`
       max: 16,
       now: opts.now,
       load: async (key) => ({ n: await this.countNow(key === '*' ? null : (key as CallbackStatusName)) }),
     });
     this.pages = new ShortLivedCache({
       ttlMs: opts.pageTtlMs ?? PAGE_TTL_MS,
+      // A page carries a count from `counts`: a page refreshed ahead would carry a count read up to a bound
+      // earlier and be served a bound longer, so both caches read when their values end, together.
+      refreshAheadMs: Number.POSITIVE_INFINITY,
       max: 256,
       now: opts.now,
       load: (key) => {

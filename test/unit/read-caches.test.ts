@@ -80,6 +80,86 @@ describe('ShortLivedCache', () => {
     cache.clear();
     assert.equal((await cache.get('k')).n, 3, 'cleared: read again');
   });
+
+  it('should refresh a key asked for after refreshAheadMs in the background, serving the value in hand meanwhile', async () => {
+    const c = clock();
+    let reads = 0;
+    let release: (() => void) | null = null;
+    const cache = new ShortLivedCache<string, { n: number }>({
+      ttlMs: 1_000,
+      max: 4,
+      now: c.now,
+      load: () =>
+        new Promise((resolve) => {
+          const n = ++reads;
+          release = () => resolve({ n });
+        }),
+    });
+    const first = cache.get('k');
+    release!();
+    assert.equal((await first).n, 1);
+    c.advance(499);
+    assert.equal((await cache.get('k')).n, 1);
+    assert.equal(reads, 1, 'before the refresh-ahead point (ttl / 2 by default): no read');
+    c.advance(1);
+    assert.equal((await cache.get('k')).n, 1, 'at the refresh-ahead point: the value in hand, at once');
+    assert.equal(reads, 2, 'and one read in the background');
+    assert.equal((await cache.get('k')).n, 1);
+    assert.equal(reads, 2, 'a refresh in flight is not started twice');
+    release!();
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal((await cache.get('k')).n, 2, 'the refreshed value once its read ended');
+    // The refreshed value's bound counts from its read's start (t = 1,500): served until 2,500, never later.
+    c.advance(999);
+    const atBound = cache.get('k');
+    assert.equal(reads, 3, 'refreshed again in its second half');
+    c.advance(1);
+    const past = cache.get('k');
+    release!();
+    assert.equal((await atBound).n, 2);
+    assert.equal((await past).n, 3, 'past the bound: waits for the read rather than serving the old value');
+  });
+
+  it('should serve the value in hand to its bound when a background refresh fails, without retrying it per get', async () => {
+    const c = clock();
+    let reads = 0;
+    let fail = false;
+    const cache = new ShortLivedCache<string, { n: number }>({
+      ttlMs: 1_000,
+      max: 4,
+      now: c.now,
+      load: async () => {
+        reads++;
+        if (fail) throw new Error('down');
+        return { n: reads };
+      },
+    });
+    assert.equal((await cache.get('k')).n, 1);
+    fail = true;
+    c.advance(600);
+    assert.equal((await cache.get('k')).n, 1);
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal((await cache.get('k')).n, 1, 'the failed refresh left the value in hand');
+    assert.equal(reads, 2, 'one failed refresh, not one per get');
+    c.advance(400);
+    await assert.rejects(cache.get('k'), /down/, 'past the bound the failure reaches the caller');
+  });
+
+  it('should not refresh ahead when refreshAheadMs is not below ttlMs', async () => {
+    const c = clock();
+    let reads = 0;
+    const cache = new ShortLivedCache<string, { n: number }>({
+      ttlMs: 1_000,
+      refreshAheadMs: 1_000,
+      max: 4,
+      now: c.now,
+      load: async () => ({ n: ++reads }),
+    });
+    await cache.get('k');
+    c.advance(999);
+    assert.equal((await cache.get('k')).n, 1);
+    assert.equal(reads, 1);
+  });
 });
 
 /** A Db stand-in answering `$queryRaw` from a function of the SQL text. */
@@ -163,10 +243,16 @@ describe('read caches of the stores', () => {
       [1, 1, 1],
     );
     assert.equal(reads, 1, 'one read for the three fields');
+    assert.ok(
+      three[0] === three[1] && three[1] === three[2],
+      'one answer array for every request served from one read',
+    );
     c.advance(CITY_DAILY_TTL_MS - 1);
     assert.equal((await reader.cityDaily('2026-12-01'))[0].orders, 1);
     c.advance(1);
-    assert.equal((await reader.cityDaily('2026-12-01'))[0].orders, 2);
+    const next = await reader.cityDaily('2026-12-01');
+    assert.equal(next[0].orders, 2);
+    assert.notEqual(next, three[0], 'a new read: a new answer array');
     reader.forgetCityDaily();
     assert.equal((await reader.cityDaily('2026-12-01'))[0].orders, 3, 'forgotten after a rebuild: read again');
   });

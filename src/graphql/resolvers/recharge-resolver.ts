@@ -50,20 +50,72 @@ function dayOf(ctx: GraphQLContext, date: Date | null | undefined): string {
   return date ? isoDate(date) : ctx.services.recharge.calendar.dateOf(Date.now());
 }
 
-/** Every city's stats of a day with the city's name and centre, by city code. */
-async function citiesOfDay(ctx: GraphQLContext, date: string): Promise<CityRechargeStats[]> {
+/**
+ * What the dashboard's fields make of one read of a day's stats (the array `RechargeMetricsReader.cityDaily`
+ * shares until its bound): made once per read, not once per request. The objects are shared by the requests
+ * served from that read, which graphql-js only reads.
+ */
+interface DayViews {
+  cities: CityRechargeStats[];
+  /** Cities with orders, orders descending, ties by cityCode ascending. */
+  ranked: CityRechargeStats[];
+  summary: Omit<RechargeSummary, 'date'>;
+}
+const dayViews = new WeakMap<readonly CityDailyStats[], DayViews>();
+
+/** Every city's stats of a day with the city's name and centre, by city code, and their ranking and totals. */
+async function viewsOfDay(ctx: GraphQLContext, date: string): Promise<DayViews> {
   const { reader } = ctx.services.recharge;
   try {
     const [cities, stats] = await Promise.all([reader.cities(), reader.cityDaily(date)]);
-    const byCode = new Map(cities.map((c) => [c.code, c]));
-    return stats.map((s) => {
-      const city = byCode.get(s.cityCode);
-      if (!city) throw new Error(`no city ${s.cityCode} among the loaded city codes`);
-      return toStats(s, city);
-    });
+    let views = dayViews.get(stats);
+    if (!views) {
+      const byCode = new Map(cities.map((c) => [c.code, c]));
+      const all = stats.map((s) => {
+        const city = byCode.get(s.cityCode);
+        if (!city) throw new Error(`no city ${s.cityCode} among the loaded city codes`);
+        return toStats(s, city);
+      });
+      views = {
+        cities: all,
+        ranked: all
+          .filter((c) => c.orders > 0)
+          .sort((a, b) => b.orders - a.orders || (a.cityCode < b.cityCode ? -1 : a.cityCode > b.cityCode ? 1 : 0)),
+        summary: summaryOf(stats),
+      };
+      dayViews.set(stats, views);
+    }
+    return views;
   } catch (err) {
     throw toGraphQLError(err);
   }
+}
+
+/** The province's totals over every city's stats of a day. */
+function summaryOf(stats: readonly CityDailyStats[]): Omit<RechargeSummary, 'date'> {
+  let orders = 0;
+  let succeeded = 0;
+  let failed = 0;
+  let durationMsSum = 0;
+  let amountFen = 0n;
+  let activeCities = 0;
+  for (const s of stats) {
+    orders += s.orders;
+    succeeded += s.succeeded;
+    failed += s.failed;
+    durationMsSum += s.durationMsSum;
+    amountFen += decimalToFen(s.amount);
+    if (s.orders > 0) activeCities++;
+  }
+  return {
+    orders,
+    succeeded,
+    failed,
+    successRate: ratio(succeeded, orders),
+    amount: formatFen(amountFen),
+    avgDurationMs: ratio(durationMsSum, orders),
+    activeCities,
+  };
 }
 
 /**
@@ -81,7 +133,7 @@ export class RechargeResolver {
     @Ctx() ctx: GraphQLContext,
     @Arg('date', () => DateResolver, { nullable: true }) date: Date | null,
   ): Promise<CityRechargeStats[]> {
-    return citiesOfDay(ctx, dayOf(ctx, date));
+    return (await viewsOfDay(ctx, dayOf(ctx, date))).cities;
   }
 
   @Authorized(READ_ROLES)
@@ -96,11 +148,7 @@ export class RechargeResolver {
     const limit = limitArg ?? 5;
     if (limit < 0 || limit > MAX_TOP_CITIES)
       throw badUserInput('limit', `must be between 0 and ${MAX_TOP_CITIES}, got ${limit}`);
-    const all = await citiesOfDay(ctx, dayOf(ctx, date));
-    return all
-      .filter((c) => c.orders > 0)
-      .sort((a, b) => b.orders - a.orders || (a.cityCode < b.cityCode ? -1 : a.cityCode > b.cityCode ? 1 : 0))
-      .slice(0, limit);
+    return (await viewsOfDay(ctx, dayOf(ctx, date))).ranked.slice(0, limit);
   }
 
   @Authorized(READ_ROLES)
@@ -147,36 +195,8 @@ export class RechargeResolver {
     @Arg('date', () => DateResolver, { nullable: true }) date: Date | null,
   ): Promise<RechargeSummary> {
     const day = dayOf(ctx, date);
-    let stats: CityDailyStats[];
-    try {
-      stats = await ctx.services.recharge.reader.cityDaily(day);
-    } catch (err) {
-      throw toGraphQLError(err);
-    }
-    let orders = 0;
-    let succeeded = 0;
-    let failed = 0;
-    let durationMsSum = 0;
-    let amountFen = 0n;
-    let activeCities = 0;
-    for (const s of stats) {
-      orders += s.orders;
-      succeeded += s.succeeded;
-      failed += s.failed;
-      durationMsSum += s.durationMsSum;
-      amountFen += decimalToFen(s.amount);
-      if (s.orders > 0) activeCities++;
-    }
-    return Object.assign(new RechargeSummary(), {
-      date: new Date(`${day}T00:00:00Z`),
-      orders,
-      succeeded,
-      failed,
-      successRate: ratio(succeeded, orders),
-      amount: formatFen(amountFen),
-      avgDurationMs: ratio(durationMsSum, orders),
-      activeCities,
-    });
+    const { summary } = await viewsOfDay(ctx, day);
+    return Object.assign(new RechargeSummary(), summary, { date: new Date(`${day}T00:00:00Z`) });
   }
 
   @Authorized(READ_ROLES)
