@@ -1,7 +1,9 @@
 // What the read path's per-request savings keep exact: the rate limit's reservations never admit
-// beyond the budget, and a cost remembered per document is the cost of the variables that set it.
+// beyond the budget, a cost remembered per document is the cost of the variables that set it, and a
+// remembered key id is the key's hash.
 import 'reflect-metadata';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { createPubSub } from '@graphql-yoga/subscription';
 import { parse } from 'graphql';
@@ -9,6 +11,7 @@ import { Admission, costVariables } from '../../src/graphql/admission.js';
 import { Authenticator } from '../../src/graphql/auth.js';
 import { createSchema } from '../../src/graphql/schema.js';
 import { OperationRateLimiter, reservationSize } from '../../src/graphql/rate-limit.js';
+import { keyId } from '../../src/store/unpaid-user-store.js';
 
 const schema = await createSchema(createPubSub());
 
@@ -89,5 +92,15 @@ describe('cost remembered per document', () => {
     // Another uid: the same cost, remembered.
     assert.equal((await admission.admitOperation(caller, { query, variables: { n: 5, uid: 'b' } })).ok, true);
     assert.equal((await admission.admitOperation(caller, { query, variables: { n: 200, uid: 'b' } })).ok, false);
+  });
+});
+
+describe('keyId', () => {
+  it("should give an API key's sha256 prefix, the same on every call, and another for another key", () => {
+    const expected = createHash('sha256').update('ops-key').digest('hex').slice(0, 12);
+    assert.equal(keyId('ops-key'), expected);
+    assert.equal(keyId('ops-key'), expected, 'the remembered id is the same');
+    assert.notEqual(keyId('crm-key'), expected);
+    assert.match(keyId('crm-key'), /^[0-9a-f]{12}$/);
   });
 });
