@@ -16,16 +16,61 @@ function clock() {
   };
 }
 
+/**
+ * A 1,000 ms cache on the clock `c` whose reads answer `{ n }`, n counting the reads, or fail with
+ * "down" while `state.fail` is set; `opts` overrides the other options.
+ */
+function countingCache(
+  c: ReturnType<typeof clock>,
+  opts: { fail?: boolean; refreshAheadMs?: number } = {},
+): { cache: ShortLivedCache<string, { n: number }>; state: { reads: number; fail: boolean } } {
+  const state = { reads: 0, fail: opts.fail ?? false };
+  const cache = new ShortLivedCache<string, { n: number }>({
+    ttlMs: 1_000,
+    refreshAheadMs: opts.refreshAheadMs,
+    max: 4,
+    now: c.now,
+    load: async () => {
+      state.reads++;
+      if (state.fail) throw new Error('down');
+      return { n: state.reads };
+    },
+  });
+  return { cache, state };
+}
+
+/** As {@link countingCache}, but each read ends only when `release()` is called (the newest read). */
+function heldCache(c: ReturnType<typeof clock>): {
+  cache: ShortLivedCache<string, { n: number }>;
+  reads: () => number;
+  release: () => void;
+} {
+  let reads = 0;
+  let resolveNewest: (() => void) | null = null;
+  const cache = new ShortLivedCache<string, { n: number }>({
+    ttlMs: 1_000,
+    max: 4,
+    now: c.now,
+    load: () =>
+      new Promise((resolve) => {
+        const n = ++reads;
+        resolveNewest = () => resolve({ n });
+      }),
+  });
+  return {
+    cache,
+    reads: () => reads,
+    release: () => {
+      assert.ok(resolveNewest, 'a read to release');
+      resolveNewest();
+    },
+  };
+}
+
 describe('ShortLivedCache', () => {
   it('should serve a value until its bound, then read again', async () => {
     const c = clock();
-    let reads = 0;
-    const cache = new ShortLivedCache<string, { n: number }>({
-      ttlMs: 1_000,
-      max: 4,
-      now: c.now,
-      load: async () => ({ n: ++reads }),
-    });
+    const { cache } = countingCache(c);
     assert.equal((await cache.get('a')).n, 1);
     c.advance(999);
     assert.equal((await cache.get('a')).n, 1, 'within the bound: the cached value');
@@ -36,24 +81,13 @@ describe('ShortLivedCache', () => {
 
   it("should share one read among concurrent gets, and count the bound from the read's start", async () => {
     const c = clock();
-    let reads = 0;
-    let release!: () => void;
-    const cache = new ShortLivedCache<string, { n: number }>({
-      ttlMs: 1_000,
-      max: 4,
-      now: c.now,
-      load: () =>
-        new Promise((resolve) => {
-          reads++;
-          release = () => resolve({ n: reads });
-        }),
-    });
+    const { cache, reads, release } = heldCache(c);
     const a = cache.get('k');
     const b = cache.get('k');
     c.advance(600);
     release();
     assert.deepEqual([(await a).n, (await b).n], [1, 1]);
-    assert.equal(reads, 1);
+    assert.equal(reads(), 1);
     c.advance(400);
     const d = cache.get('k');
     release();
@@ -62,20 +96,9 @@ describe('ShortLivedCache', () => {
 
   it('should not keep a failed read, nor a value read before clear()', async () => {
     const c = clock();
-    let reads = 0;
-    let fail = true;
-    const cache = new ShortLivedCache<string, { n: number }>({
-      ttlMs: 1_000,
-      max: 4,
-      now: c.now,
-      load: async () => {
-        reads++;
-        if (fail) throw new Error('down');
-        return { n: reads };
-      },
-    });
+    const { cache, state } = countingCache(c, { fail: true });
     await assert.rejects(cache.get('k'), /down/);
-    fail = false;
+    state.fail = false;
     assert.equal((await cache.get('k')).n, 2);
     cache.clear();
     assert.equal((await cache.get('k')).n, 3, 'cleared: read again');
@@ -83,82 +106,53 @@ describe('ShortLivedCache', () => {
 
   it('should refresh a key asked for after refreshAheadMs in the background, serving the value in hand meanwhile', async () => {
     const c = clock();
-    let reads = 0;
-    let release: (() => void) | null = null;
-    const cache = new ShortLivedCache<string, { n: number }>({
-      ttlMs: 1_000,
-      max: 4,
-      now: c.now,
-      load: () =>
-        new Promise((resolve) => {
-          const n = ++reads;
-          release = () => resolve({ n });
-        }),
-    });
+    const { cache, reads, release } = heldCache(c);
     const first = cache.get('k');
-    release!();
+    release();
     assert.equal((await first).n, 1);
     c.advance(499);
     assert.equal((await cache.get('k')).n, 1);
-    assert.equal(reads, 1, 'before the refresh-ahead point (ttl / 2 by default): no read');
+    assert.equal(reads(), 1, 'before the refresh-ahead point (ttl / 2 by default): no read');
     c.advance(1);
     assert.equal((await cache.get('k')).n, 1, 'at the refresh-ahead point: the value in hand, at once');
-    assert.equal(reads, 2, 'and one read in the background');
+    assert.equal(reads(), 2, 'and one read in the background');
     assert.equal((await cache.get('k')).n, 1);
-    assert.equal(reads, 2, 'a refresh in flight is not started twice');
-    release!();
+    assert.equal(reads(), 2, 'a refresh in flight is not started twice');
+    release();
     await new Promise((resolve) => setImmediate(resolve));
     assert.equal((await cache.get('k')).n, 2, 'the refreshed value once its read ended');
     // The refreshed value's bound counts from its read's start (t = 1,500): served until 2,500, never later.
     c.advance(999);
     const atBound = cache.get('k');
-    assert.equal(reads, 3, 'refreshed again in its second half');
+    assert.equal(reads(), 3, 'refreshed again in its second half');
     c.advance(1);
     const past = cache.get('k');
-    release!();
+    release();
     assert.equal((await atBound).n, 2);
     assert.equal((await past).n, 3, 'past the bound: waits for the read rather than serving the old value');
   });
 
   it('should serve the value in hand to its bound when a background refresh fails, without retrying it per get', async () => {
     const c = clock();
-    let reads = 0;
-    let fail = false;
-    const cache = new ShortLivedCache<string, { n: number }>({
-      ttlMs: 1_000,
-      max: 4,
-      now: c.now,
-      load: async () => {
-        reads++;
-        if (fail) throw new Error('down');
-        return { n: reads };
-      },
-    });
+    const { cache, state } = countingCache(c);
     assert.equal((await cache.get('k')).n, 1);
-    fail = true;
+    state.fail = true;
     c.advance(600);
     assert.equal((await cache.get('k')).n, 1);
     await new Promise((resolve) => setImmediate(resolve));
     assert.equal((await cache.get('k')).n, 1, 'the failed refresh left the value in hand');
-    assert.equal(reads, 2, 'one failed refresh, not one per get');
+    assert.equal(state.reads, 2, 'one failed refresh, not one per get');
     c.advance(400);
     await assert.rejects(cache.get('k'), /down/, 'past the bound the failure reaches the caller');
   });
 
   it('should not refresh ahead when refreshAheadMs is not below ttlMs', async () => {
     const c = clock();
-    let reads = 0;
-    const cache = new ShortLivedCache<string, { n: number }>({
-      ttlMs: 1_000,
-      refreshAheadMs: 1_000,
-      max: 4,
-      now: c.now,
-      load: async () => ({ n: ++reads }),
-    });
+    const { cache, state } = countingCache(c, { refreshAheadMs: 1_000 });
     await cache.get('k');
     c.advance(999);
     assert.equal((await cache.get('k')).n, 1);
-    assert.equal(reads, 1);
+    assert.equal(state.reads, 1);
   });
 });
 
