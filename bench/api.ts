@@ -54,6 +54,7 @@ import {
   coreShare,
   cpuSeconds,
   fmtInt,
+  intFlag,
   machineCpuSeconds,
   machineLine,
   onCleanup,
@@ -137,13 +138,7 @@ function parseCommandLine(): ApiBenchArgs {
     console.log(USAGE);
     process.exit(0);
   }
-  const int = (name: string, raw: string | undefined, def: number, min: number): number => {
-    if (raw === undefined) return def;
-    const n = Number(raw.replace(/_/g, ''));
-    if (!Number.isSafeInteger(n) || n < min)
-      throw new Error(`--${name}: expected an integer >= ${min}, got ${JSON.stringify(raw)}\n${USAGE}`);
-    return n;
-  };
+  const int = (name: string, raw: string | undefined, def: number, min: number) => intFlag(name, raw, def, min, USAGE);
   const rate = int('rate', values.rate, 1_000, 1);
   // The deep page sits about 5,000 rows in: the seed must hold that many.
   const seedRows = int('seed-rows', values['seed-rows'], 10_000, DEEP_PAGE_ROWS + PAGE_SIZE);

@@ -64,6 +64,24 @@ export interface BenchArgs {
 }
 
 /**
+ * The value of the integer flag `--name` as given (`raw`, `_` separators allowed), or `def` when absent.
+ * @throws Error naming the flag, and ending with `usage`, when it is not an integer >= `min`
+ */
+export function intFlag(
+  name: string,
+  raw: string | boolean | undefined,
+  def: number,
+  min: number,
+  usage: string,
+): number {
+  if (raw === undefined) return def;
+  const n = Number(String(raw).replace(/_/g, ''));
+  if (!Number.isSafeInteger(n) || n < min)
+    throw new Error(`--${name}: expected an integer >= ${min}, got ${JSON.stringify(raw)}\n${usage}`);
+  return n;
+}
+
+/**
  * Parses `process.argv`: `--records N` (default 1,000,000), `--batch-size N`
  * (default 10,000), `--skip-raw`, `--service-logs`, `--cpu-prof DIR`, `-h` /
  * `--help` (prints `usage` and exits 0), plus one integer flag per key of
@@ -94,13 +112,8 @@ export function parseBenchArgs<K extends string = never>(
     console.log(usage);
     process.exit(0);
   }
-  const int = (name: string, raw: string | boolean | undefined, def: number, min: number): number => {
-    if (raw === undefined) return def;
-    const n = Number(String(raw).replace(/_/g, ''));
-    if (!Number.isSafeInteger(n) || n < min)
-      throw new Error(`--${name}: expected an integer >= ${min}, got ${JSON.stringify(raw)}\n${usage}`);
-    return n;
-  };
+  const int = (name: string, raw: string | boolean | undefined, def: number, min: number): number =>
+    intFlag(name, raw, def, min, usage);
   const extra = Object.fromEntries(
     extraNames.map((name) => [
       name,

@@ -19,7 +19,7 @@ import { parseArgs } from 'node:util';
 import { createConnection } from 'mariadb';
 import { parseDatabaseUrl } from '../src/store/database-url.js';
 import { createTestDatabase } from '../test/helpers/services.js';
-import { cpuSeconds, fmtInt, log, machineLine, onCleanup, runBench } from './bench-kit.js';
+import { cpuSeconds, fmtInt, intFlag, log, machineLine, onCleanup, runBench } from './bench-kit.js';
 
 const USAGE = `usage: npm run bench:dedup-insert -- [--ids N] [--rounds N] [--warmup N] [--connections N]
 
@@ -43,13 +43,7 @@ function parse(): { ids: number; rounds: number; warmup: number; connections: nu
     console.log(USAGE);
     process.exit(0);
   }
-  const int = (name: string, raw: string | undefined, def: number, min: number) => {
-    if (raw === undefined) return def;
-    const n = Number(raw.replace(/_/g, ''));
-    if (!Number.isSafeInteger(n) || n < min)
-      throw new Error(`--${name}: expected an integer >= ${min}, got ${JSON.stringify(raw)}\n${USAGE}`);
-    return n;
-  };
+  const int = (name: string, raw: string | undefined, def: number, min: number) => intFlag(name, raw, def, min, USAGE);
   return {
     ids: int('ids', values.ids, 3_300, 1),
     rounds: int('rounds', values.rounds, 50, 1),
