@@ -23,6 +23,9 @@ import { pausedJobNames } from './store/job-control-store.js';
 import { OffsetStore } from './store/offset-store.js';
 import { createDb } from './store/prisma-client.js';
 
+/** kafkajs retries of one dead-letter request (200 ms doubling: about 6 s in all) before the commit fails. */
+const DEAD_LETTER_RETRIES = 5;
+
 /** A running service: the roles of `ROLES` (worker, api) in one process. */
 export interface RunningService {
   /** The HTTP server: `/graphql` with the `api` role, always `/healthz`, `/readyz`, `/metrics`. */
@@ -75,7 +78,12 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     });
     pruner.start();
     const settings = runnerSettings(config);
-    producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    // Dead letters only. The runner retries a failed commit itself (backoff, FAILING when it does not
+    // heal), so the client's own retries stay short: a refusal that retrying cannot heal, such as a
+    // dead-letter topic that was deleted, shows within seconds. An idempotent producer would retry
+    // such a request forever; the dead-letter topic is at-least-once by design (keyed by source
+    // position), so a duplicate from a client retry is as harmless as one from a replay.
+    producer = kafka.producer({ maxInFlightRequests: 1, retry: { retries: DEAD_LETTER_RETRIES } });
     await producer.connect();
     for (const job of jobs) {
       await job.prepare?.();

@@ -194,6 +194,16 @@ export const configSchema = z
      */
     TRANSACTION_MAX_RECORDS: z.coerce.number().int().min(0).default(20_000),
     /**
+     * Largest request of dead letters sent to a dead-letter topic, bytes. Unset:
+     * read at start from the dead-letter topic's `max.message.bytes` (the
+     * broker's `message.max.bytes` unless the topic overrides it), else Kafka's
+     * default of 1048588. Dead letters are sent in requests below it, and one
+     * record too large for it is cut (`dlq.truncated`). Set it to the smallest
+     * limit on the path when a proxy or a broker of another cluster accepts less.
+     * @default the topic's max.message.bytes // bytes
+     */
+    DEAD_LETTER_MAX_MESSAGE_BYTES: z.coerce.number().int().min(4_096).optional(),
+    /**
      * Longest processed batches wait in memory for a larger batch transaction
      * (TRANSACTION_MAX_RECORDS), in milliseconds from the first one; the idle
      * tick (JOB_TICK_INTERVAL_MS) also commits results held this long.
@@ -380,6 +390,11 @@ export interface RunnerSettings {
   readonly commitIntervalMs: number;
   /** Live partition stats period, milliseconds. @default 5000 (PARTITION_STATS_INTERVAL_MS) */
   readonly statsIntervalMs: number;
+  /**
+   * Largest request of dead letters, bytes; undefined: read from the
+   * dead-letter topic at start. (DEAD_LETTER_MAX_MESSAGE_BYTES)
+   */
+  readonly deadLetterMaxMessageBytes: number | undefined;
 }
 
 /** The {@link RunnerSettings} of a configuration (pure). */
@@ -398,6 +413,7 @@ export function runnerSettings(config: Config): RunnerSettings {
     transactionMaxDelayMs: config.TRANSACTION_MAX_DELAY_MS,
     commitIntervalMs: config.COMMIT_INTERVAL_MS,
     statsIntervalMs: config.PARTITION_STATS_INTERVAL_MS,
+    deadLetterMaxMessageBytes: config.DEAD_LETTER_MAX_MESSAGE_BYTES,
   };
 }
 

@@ -3,7 +3,7 @@ import SnappyCodec from 'kafkajs-snappy';
 import type { Logger } from 'pino';
 
 // kafkajs is CommonJS: its values come through the default export under ESM.
-const { CompressionCodecs, CompressionTypes, logLevel } = kafkajs;
+const { CompressionCodecs, CompressionTypes, ConfigResourceTypes, logLevel } = kafkajs;
 
 // kafkajs only ships gzip; real producers also send snappy. Registering is global.
 CompressionCodecs[CompressionTypes.Snappy] = SnappyCodec;
@@ -66,4 +66,50 @@ export async function partitionBounds(
 ): Promise<Map<number, { earliest: bigint; latest: bigint }>> {
   const offsets = await admin.fetchTopicOffsets(topic);
   return new Map(offsets.map((o) => [o.partition, { earliest: BigInt(o.low), latest: BigInt(o.high) }]));
+}
+
+/** Kafka's default largest record batch a broker accepts (`message.max.bytes`), bytes: 1 MiB and 12 bytes of log overhead. */
+export const KAFKA_DEFAULT_MAX_MESSAGE_BYTES = 1_048_588;
+
+/** A positive integer config value, or null. */
+function positiveConfig(
+  resources: { configEntries: { configName: string; configValue: string }[] }[],
+  name: string,
+): number | null {
+  const value = resources[0]?.configEntries.find((e) => e.configName === name)?.configValue;
+  const n = value === undefined ? NaN : Number(value);
+  return Number.isSafeInteger(n) && n > 0 ? n : null;
+}
+
+/**
+ * The largest record batch the broker accepts on `topic`, bytes: the topic's
+ * `max.message.bytes` (which is the broker's `message.max.bytes` unless the
+ * topic overrides it); when the topic cannot be described (missing, not
+ * authorized), the `message.max.bytes` of a broker of the cluster.
+ * @returns null when neither can be read (the caller keeps its default)
+ */
+export async function maxMessageBytes(admin: Admin, topic: string): Promise<number | null> {
+  try {
+    const { resources } = await admin.describeConfigs({
+      includeSynonyms: false,
+      resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configNames: ['max.message.bytes'] }],
+    });
+    const fromTopic = positiveConfig(resources, 'max.message.bytes');
+    if (fromTopic !== null) return fromTopic;
+  } catch {
+    // The broker's own setting below is the topic's default.
+  }
+  try {
+    const { brokers } = await admin.describeCluster();
+    if (brokers.length === 0) return null;
+    const { resources } = await admin.describeConfigs({
+      includeSynonyms: false,
+      resources: [
+        { type: ConfigResourceTypes.BROKER, name: String(brokers[0].nodeId), configNames: ['message.max.bytes'] },
+      ],
+    });
+    return positiveConfig(resources, 'message.max.bytes');
+  } catch {
+    return null;
+  }
 }

@@ -2,6 +2,8 @@ import type { Redis } from 'ioredis';
 import type { Admin, Consumer, Kafka, Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { RunnerSettings } from '../config/config.js';
+import { deadLetterTopic } from '../config/topics.js';
+import { KAFKA_DEFAULT_MAX_MESSAGE_BYTES, maxMessageBytes } from '../ingest/kafka-client.js';
 import type { JobDefinition } from '../jobs/job.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { OffsetStore } from '../store/offset-store.js';
@@ -62,6 +64,7 @@ export class JobRunner {
   private readonly consumer: Consumer;
   private readonly admin: Admin;
   private readonly partitions: JobPartitions;
+  private readonly deadLetters: DeadLetterSink;
   private readonly stats: StatsReporter | null;
   private joinedOnce = false;
   private tickTimer: NodeJS.Timeout | null = null;
@@ -80,6 +83,7 @@ export class JobRunner {
       retry: { retries: CONSUMER_RETRIES },
     });
     this.admin = opts.kafka.admin();
+    this.deadLetters = new DeadLetterSink(opts.producer, job, { maxMessageBytes: settings.deadLetterMaxMessageBytes });
     this.stats = opts.redis
       ? new StatsReporter(
           opts.redis,
@@ -95,7 +99,7 @@ export class JobRunner {
       job,
       consumer: kafkaConsumerPort(this.consumer, this.admin, job.topic),
       store: new DatabasePartitionStore(opts.db, opts.offsets, job.groupId, job.topic, job.windowSpec),
-      deadLetters: new DeadLetterSink(opts.producer, job),
+      deadLetters: this.deadLetters,
       owner: opts.owner ?? '',
       log,
       maxPendingAfterCommit: settings.maxPendingAfterCommit,
@@ -138,6 +142,7 @@ export class JobRunner {
   async start(): Promise<void> {
     const { job, settings } = this.opts;
     await this.admin.connect();
+    await this.readDeadLetterLimit();
     await this.consumer.connect();
     await this.consumer.subscribe({ topic: job.topic, fromBeginning: true });
     this.consumer.on(this.consumer.events.GROUP_JOIN, (e) => {
@@ -159,6 +164,27 @@ export class JobRunner {
     this.tickTimer = setInterval(() => this.partitions.tick(), settings.tickIntervalMs);
     this.tickTimer.unref();
     this.stats?.start();
+  }
+
+  /**
+   * Sizes the dead-letter requests to what the broker accepts on the job's
+   * dead-letter topic, unless the configuration sets it
+   * (DEAD_LETTER_MAX_MESSAGE_BYTES); Kafka's default when it cannot be read.
+   */
+  private async readDeadLetterLimit(): Promise<void> {
+    const { job, settings, logger } = this.opts;
+    if (settings.deadLetterMaxMessageBytes !== undefined) return;
+    const topic = deadLetterTopic(job.topic);
+    const limit = await maxMessageBytes(this.admin, topic);
+    if (limit === null) {
+      logger.warn(
+        { job: job.name, topic, bytes: KAFKA_DEFAULT_MAX_MESSAGE_BYTES },
+        `could not read max.message.bytes of ${topic}: dead letters are sent in requests of Kafka's default limit`,
+      );
+      return;
+    }
+    this.deadLetters.setMaxMessageBytes(limit);
+    logger.debug({ job: job.name, topic, bytes: limit }, 'dead-letter request limit');
   }
 
   /** See {@link JobPartitions.setOperatorPaused}. */

@@ -64,6 +64,34 @@ describe('classifyCommitFailure', () => {
     });
   });
 
+  it('classifies Kafka refusals that no retry heals as not transient, by their protocol type', () => {
+    const protocol = (type: string, retriable: boolean) =>
+      Object.assign(new Error(`broker said ${type}`), { name: 'KafkaJSProtocolError', type, retriable });
+    assert.deepEqual(classifyCommitFailure(protocol('MESSAGE_TOO_LARGE', false)), {
+      code: 'KAFKA_MESSAGE_TOO_LARGE',
+      message: 'broker said MESSAGE_TOO_LARGE',
+      transient: false,
+    });
+    for (const type of [
+      'RECORD_LIST_TOO_LARGE',
+      'INVALID_RECORD',
+      'TOPIC_AUTHORIZATION_FAILED',
+      'UNKNOWN_TOPIC_OR_PARTITION',
+    ])
+      assert.equal(classifyCommitFailure(protocol(type, true)).transient, false, type);
+    // kafkajs wraps the last error of its own retries; the protocol type underneath decides.
+    const retried = Object.assign(new Error('retries exceeded'), {
+      name: 'KafkaJSNumberOfRetriesExceeded',
+      retriable: false,
+      cause: protocol('UNKNOWN_TOPIC_OR_PARTITION', true),
+    });
+    assert.equal(classifyCommitFailure(retried).code, 'KAFKA_UNKNOWN_TOPIC_OR_PARTITION');
+    assert.equal(classifyCommitFailure(retried).transient, false);
+    for (const type of ['NOT_LEADER_FOR_PARTITION', 'LEADER_NOT_AVAILABLE', 'REQUEST_TIMED_OUT', 'NOT_ENOUGH_REPLICAS'])
+      assert.equal(classifyCommitFailure(protocol(type, true)).transient, true, type);
+    assert.equal(classifyCommitFailure(protocol('SOME_NEW_REFUSAL', false)).transient, false);
+  });
+
   it('reads the errno of a raw driver error and through a cause chain', () => {
     const driver = Object.assign(new Error('x'), { errno: 1054, sqlMessage: "Unknown column 'c'", sqlState: '42S22' });
     assert.equal(classifyCommitFailure(new Error('wrapped', { cause: driver })).code, 'MYSQL_1054');
