@@ -13,14 +13,20 @@
 //   3. bad       the same for the malformed topic, each record dead-lettered
 //   4. check     every malformed record is counted in consumer_offset once and
 //                the dead-letter topic holds at least that many records
+//   5. raw       the ceiling: the same dead letters sent by the service's sink
+//                with a plain kafkajs producer, without consuming, parsing or
+//                a database
 //
 // The ratio printed is bad/good: at least 1 means a backlog of bad records is
 // dead-lettered at least as fast as good records are committed. Everything it
 // creates is random and removed at the end, also on failure or Ctrl-C.
+import { createKafka } from '../src/ingest/kafka-client.js';
+import type { DeadLetter } from '../src/jobs/job.js';
+import { DeadLetterSink } from '../src/runner/dead-letter-sink.js';
 import type { FillRecord } from '../src/sample/fill-topic.js';
 import { generateRecharges } from '../src/sample/recharge-generator.js';
 import { latestOffsets, sumOffsets } from '../test/helpers/job-runs.js';
-import { randomName, sql } from '../test/helpers/services.js';
+import { createTestTopic, KAFKA_BROKERS, randomName, sql } from '../test/helpers/services.js';
 import {
   coreShare,
   createBenchTopicAndDatabase,
@@ -30,6 +36,7 @@ import {
   log,
   logFill,
   machineLine,
+  onCleanup,
   parseBenchArgs,
   PARTITIONS,
   printTable,
@@ -82,6 +89,49 @@ async function runOn(
   return { run, total: fill.total, dbUrl: db.url, group, dlq: topic.dlq };
 }
 
+/**
+ * The ceiling of dead-lettering on this machine: the dead letters of
+ * `count` malformed records, sent by the service's own sink with a plain
+ * kafkajs producer (same messages, headers and request sizes, transactions
+ * of 20,000 records over 3 partitions), with no consuming, parsing or database.
+ */
+async function rawProduce(count: number): Promise<{ ms: number; cpuSec: number }> {
+  const topic = await createTestTopic('bench-dlq-raw', PARTITIONS);
+  onCleanup(`topics ${topic.topic}(.dlq)`, () => topic.delete());
+  const producer = createKafka(KAFKA_BROKERS, randomName('bench-dlq-raw')).producer({ maxInFlightRequests: 1 });
+  await producer.connect();
+  try {
+    const sink = new DeadLetterSink(producer, { name: 'recharge-metrics', topic: topic.topic });
+    const cpuBefore = process.cpuUsage();
+    const started = performance.now();
+    const perTransaction = 20_000;
+    let offset = 0n;
+    let batch: DeadLetter[] = [];
+    for (const r of malformed(count)) {
+      batch.push({
+        record: {
+          offset: offset++,
+          key: Buffer.from(r.key ?? ''),
+          value: Buffer.from(r.value),
+          timestampMs: Date.now(),
+        },
+        reason: 'bad-json',
+        detail: 'Unterminated string in JSON at position 279',
+      });
+      if (batch.length === perTransaction) {
+        await sink.send(Number(offset / BigInt(perTransaction)) % PARTITIONS, batch);
+        batch = [];
+      }
+    }
+    await sink.send(0, batch);
+    const ms = performance.now() - started;
+    const cpu = process.cpuUsage(cpuBefore);
+    return { ms, cpuSec: (cpu.user + cpu.system) / 1e6 };
+  } finally {
+    await producer.disconnect();
+  }
+}
+
 async function main(): Promise<void> {
   const args = parseBenchArgs(USAGE);
   log(
@@ -101,6 +151,11 @@ async function main(): Promise<void> {
     args,
   );
   const bad = await runOn('malformed', malformed(args.records), args.records, args.batchSize, args);
+  log(
+    '5. raw    the same dead letters sent by the sink with a plain kafkajs producer (no consume, parse or database) …',
+  );
+  const raw = await rawProduce(args.records);
+  log(`   ${fmtInt(args.records)} dead letters in ${(raw.ms / 1000).toFixed(2)} s: ${fmtRate(args.records, raw.ms)}`);
 
   const [dead] = await sql<{ dead: bigint | null }>(
     bad.dbUrl,
@@ -124,6 +179,13 @@ async function main(): Promise<void> {
     ['good records committed', fmtRate(good.total, good.run.ms)],
     ['malformed records dead-lettered', fmtRate(bad.total, bad.run.ms)],
     ['dead-lettered / committed', `${(rate(bad) / rate(good)).toFixed(2)} (goal >= 1)`],
+    ['raw dead-letter produce (ceiling)', fmtRate(args.records, raw.ms)],
+    ['dead-lettered / raw produce', (rate(bad) / (args.records / (raw.ms / 1000))).toFixed(2)],
+    ['raw produce / committed', (args.records / (raw.ms / 1000) / rate(good)).toFixed(2)],
+    [
+      'process CPU, raw produce',
+      `${usPerRecord(raw.cpuSec, args.records)} per record, ${coreShare(raw.cpuSec, raw.ms)}% of a core`,
+    ],
     ['service CPU, good', cpu(good)],
     ['service CPU, malformed', cpu(bad)],
     ['log lines at warn or above', `good ${good.run.warnLines}, malformed ${bad.run.warnLines}`],

@@ -5,7 +5,6 @@
 import { parseArgs } from 'node:util';
 import { Kafka, logLevel, Partitioners, type Message, type Producer } from 'kafkajs';
 import { loadConfig, type Config } from '../src/config/config.js';
-import { DEFAULT_PARTITIONS } from '../src/config/topics.js';
 import { AppError } from '../src/errors/app-error.js';
 import { createKafka, ensureTopics } from '../src/ingest/kafka-client.js';
 import { generateUserBehavior, USER_BEHAVIOR_GENERATOR_DEFAULTS } from '../src/sample/user-behavior-generator.js';
@@ -244,7 +243,7 @@ async function main(): Promise<number> {
   let created: string[];
   try {
     await admin.connect();
-    created = await ensureTopics(admin, [{ topic, numPartitions: DEFAULT_PARTITIONS }]);
+    created = await ensureTopics(admin, [{ topic, numPartitions: config.KAFKA_TOPIC_PARTITIONS }]);
   } catch (err) {
     console.error(
       isConnectionFailure(err)
@@ -290,7 +289,7 @@ async function main(): Promise<number> {
     ? 'event time = wall clock'
     : `synthetic event time from ${new Date(args.startTimeMs ?? USER_BEHAVIOR_GENERATOR_DEFAULTS.startTimeMs).toISOString()}`;
   console.log(
-    `produce: ${args.kindName} records to ${topic}${created.length ? ` (created, ${DEFAULT_PARTITIONS} partitions)` : ''} at ${brokers.join(',')}, ` +
+    `produce: ${args.kindName} records to ${topic}${created.length ? ` (created, ${config.KAFKA_TOPIC_PARTITIONS} partitions)` : ''} at ${brokers.join(',')}, ` +
       `${args.rate}/s, ${timeMode}, seed ${args.seed ?? USER_BEHAVIOR_GENERATOR_DEFAULTS.seed}, ` +
       (Number.isFinite(args.count) ? `${args.count} records` : 'until stopped (Ctrl-C)'),
   );

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
-import type { Producer } from 'kafkajs';
+import kafkajs, { type Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 import { runnerSettings, type Config } from './config/config.js';
 import { createApiServices } from './graphql/services.js';
@@ -22,6 +22,9 @@ import { ChangeLogStore } from './store/change-log-store.js';
 import { pausedJobNames } from './store/job-control-store.js';
 import { OffsetStore } from './store/offset-store.js';
 import { createDb } from './store/prisma-client.js';
+
+// kafkajs is CommonJS: its values come through the default export under ESM.
+const { Partitioners } = kafkajs;
 
 /** kafkajs retries of one dead-letter request (200 ms doubling: about 6 s in all) before the commit fails. */
 const DEAD_LETTER_RETRIES = 5;
@@ -83,7 +86,12 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     // dead-letter topic that was deleted, shows within seconds. An idempotent producer would retry
     // such a request forever; the dead-letter topic is at-least-once by design (keyed by source
     // position), so a duplicate from a client retry is as harmless as one from a replay.
-    producer = kafka.producer({ maxInFlightRequests: 1, retry: { retries: DEAD_LETTER_RETRIES } });
+    producer = kafka.producer({
+      maxInFlightRequests: 1,
+      retry: { retries: DEAD_LETTER_RETRIES },
+      // The client's default, named: kafkajs warns at every start otherwise.
+      createPartitioner: Partitioners.DefaultPartitioner,
+    });
     await producer.connect();
     for (const job of jobs) {
       await job.prepare?.();

@@ -194,6 +194,22 @@ export const configSchema = z
      */
     TRANSACTION_MAX_RECORDS: z.coerce.number().int().min(0).default(20_000),
     /**
+     * Partitions of each topic the service creates (its three source topics and
+     * their dead-letter topics, by `npm run provision`, the demo and the sample
+     * producer). A topic that exists is used as it is, whatever its count.
+     * More partitions let more workers share a job. @default 3
+     */
+    KAFKA_TOPIC_PARTITIONS: z.coerce.number().int().min(1).max(10_000).default(3),
+    /**
+     * What a job does when a partition's topic was deleted and created again
+     * (its log is not the one the stored position was read from): `fail` stops
+     * the partition (the job shows FAILING with TOPIC_RECREATED, nothing is
+     * processed or skipped) until an operator resets it to EARLIEST or rebuilds
+     * the job; `earliest` counts the new log from its start by itself (audited).
+     * @default "fail"
+     */
+    ON_TOPIC_RECREATED: z.enum(['fail', 'earliest']).default('fail'),
+    /**
      * Largest request of dead letters sent to a dead-letter topic, bytes. Unset:
      * read at start from the dead-letter topic's `max.message.bytes` (the
      * broker's `message.max.bytes` unless the topic overrides it), else Kafka's
@@ -395,6 +411,8 @@ export interface RunnerSettings {
    * dead-letter topic at start. (DEAD_LETTER_MAX_MESSAGE_BYTES)
    */
   readonly deadLetterMaxMessageBytes: number | undefined;
+  /** What a partition whose topic was recreated does. @default 'fail' (ON_TOPIC_RECREATED) */
+  readonly onTopicRecreated: 'fail' | 'earliest';
 }
 
 /** The {@link RunnerSettings} of a configuration (pure). */
@@ -414,6 +432,7 @@ export function runnerSettings(config: Config): RunnerSettings {
     commitIntervalMs: config.COMMIT_INTERVAL_MS,
     statsIntervalMs: config.PARTITION_STATS_INTERVAL_MS,
     deadLetterMaxMessageBytes: config.DEAD_LETTER_MAX_MESSAGE_BYTES,
+    onTopicRecreated: config.ON_TOPIC_RECREATED,
   };
 }
 

@@ -1,20 +1,22 @@
 import type { Config } from './config.js';
 
-/** Partitions of every topic this service creates: enough for a few workers per consumer group. */
-export const DEFAULT_PARTITIONS = 3;
-
 /** The dead-letter topic of `topic`: `<topic>.dlq`. */
 export function deadLetterTopic(topic: string): string {
   return `${topic}.dlq`;
 }
 
-/** Every topic the service reads or writes, with its partition count. */
+/**
+ * Every topic the service reads or writes, with the partition count it is
+ * created with when missing (KAFKA_TOPIC_PARTITIONS); a topic that exists is
+ * used as it is, whatever its count.
+ */
 export function requiredTopics(
-  config: Pick<Config, 'USER_BEHAVIOR_TOPIC' | 'RECHARGE_TOPIC' | 'PRODUCT_CLICKS_TOPIC'>,
+  config: Pick<Config, 'USER_BEHAVIOR_TOPIC' | 'RECHARGE_TOPIC' | 'PRODUCT_CLICKS_TOPIC' | 'KAFKA_TOPIC_PARTITIONS'>,
 ): { topic: string; numPartitions: number }[] {
   const sources = [config.USER_BEHAVIOR_TOPIC, config.RECHARGE_TOPIC, config.PRODUCT_CLICKS_TOPIC];
+  const numPartitions = config.KAFKA_TOPIC_PARTITIONS;
   return sources.flatMap((topic) => [
-    { topic, numPartitions: DEFAULT_PARTITIONS },
-    { topic: deadLetterTopic(topic), numPartitions: DEFAULT_PARTITIONS },
+    { topic, numPartitions },
+    { topic: deadLetterTopic(topic), numPartitions },
   ]);
 }

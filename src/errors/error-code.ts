@@ -19,6 +19,8 @@ export type ErrorCode =
   | 'MALFORMED_RECORD'
   /** A window specification cannot describe epoch-aligned windows (`InvalidWindowSpecError`). */
   | 'WINDOW_SPEC_INVALID'
+  /** The log a partition's stored position was read from is not the log the topic holds now (`TopicRecreatedError`). */
+  | 'TOPIC_RECREATED'
   /** A partition's position was stored under another window size, advance or grace (`WindowSpecChangedError`). */
   | 'WINDOW_SPEC_CHANGED'
   /** Input that breaks an invariant of the window engine (`WindowEngineInputError`). */

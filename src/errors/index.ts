@@ -10,6 +10,7 @@ export { MigrationError } from './migration-error.js';
 export { MissingDatabaseIdentityError } from './missing-database-identity-error.js';
 export { OperationRefusedError, type OperationRefusalCode } from './operation-refused-error.js';
 export { ServiceUnavailableError } from './service-unavailable-error.js';
+export { TopicRecreatedError, type TopicRecreatedEvidence } from './topic-recreated-error.js';
 export { UnpaidUserNotFoundError } from './unpaid-user-not-found-error.js';
 export { WindowEngineInputError } from './window-engine-input-error.js';
 export { WindowSpecChangedError } from './window-spec-changed-error.js';

@@ -113,11 +113,11 @@ export class JobOperations {
       );
     }
     const targets = await this.targets(job.topic, partitions, bounds, req);
-    const current = new Map(
-      (await this.offsets.list(job.groupId))
-        .filter((r) => r.topic === job.topic)
-        .map((r) => [r.partition, r.nextOffset]),
-    );
+    const rows = (await this.offsets.list(job.groupId)).filter((r) => r.topic === job.topic);
+    const current = new Map(rows.map((r) => [r.partition, r.nextOffset]));
+    // A partition found to read a recreated topic holds an offset of the old log: moving to the new log's
+    // start counts nothing twice.
+    const recreated = new Set(rows.filter((r) => r.topicRecreatedAt !== null).map((r) => r.partition));
     const planned: PartitionMove[] = partitions.map((p) => {
       const stored = current.get(p);
       return {
@@ -126,7 +126,10 @@ export class JobOperations {
         after: entryOf(targets, p, 'target offset'),
       };
     });
-    const recordsToRecount = planned.reduce((sum, m) => sum + (m.after < m.before ? m.before - m.after : 0n), 0n);
+    const recordsToRecount = planned.reduce(
+      (sum, m) => sum + (m.after < m.before && !recreated.has(m.partition) ? m.before - m.after : 0n),
+      0n,
+    );
     if (job.results === 'additive' && recordsToRecount > 0n && !req.allowRecount) {
       throw new OperationRefusedError(
         'RECOUNT_REFUSED',

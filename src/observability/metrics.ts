@@ -62,6 +62,18 @@ export class Metrics {
    * 1 while a partition this process owns keeps failing to commit (or to be
    * claimed) for the same non-transient reason, 0 once it commits again.
    */
+  readonly commitRetries = new Counter({
+    name: 'rt_commit_retries_total',
+    help: 'Transient failures of a batch commit or partition claim, each retried (a deadlock in place, any other after a backoff), per job and code',
+    labelNames: ['job', 'code'] as const,
+    registers: [this.registry],
+  });
+  readonly topicRecreated = new Counter({
+    name: 'rt_topic_recreated_total',
+    help: 'Claims that found a partition reading a recreated topic (its log not the one the stored position was read from), per job',
+    labelNames: ['job'] as const,
+    registers: [this.registry],
+  });
   readonly partitionFailing = new Gauge({
     name: 'rt_partition_failing',
     help: 'Partitions whose commit keeps failing for the same non-transient reason (1) or works (0), per job and partition owned by this process',

@@ -1,4 +1,4 @@
-import type { OffsetStore } from '../store/offset-store.js';
+import { SYSTEM_ACTOR, type OffsetStore, type TopicRecreatedPolicy } from '../store/offset-store.js';
 import type { JobDefinition } from '../jobs/job.js';
 import type { Db } from '../store/prisma-client.js';
 import type { OffsetBounds } from './consumer-port.js';
@@ -21,10 +21,33 @@ export class DatabasePartitionStore implements PartitionStorePort {
     private readonly topic: string,
     /** The job's window specification, checked against and stored with each claimed position. */
     private readonly windowSpec?: JobDefinition['windowSpec'],
+    /** What a claim does with a log that ends below the stored position (ON_TOPIC_RECREATED). @default 'fail' */
+    private readonly onTopicRecreated: TopicRecreatedPolicy = 'fail',
   ) {}
 
   claim(partition: number, bounds: OffsetBounds, owner: string): Promise<ClaimedPosition> {
-    return this.offsets.claim(this.groupId, this.topic, partition, bounds, owner, this.windowSpec);
+    return this.offsets.claim(
+      this.groupId,
+      this.topic,
+      partition,
+      bounds,
+      owner,
+      this.windowSpec,
+      this.onTopicRecreated,
+    );
+  }
+
+  markRecreated(partition: number): Promise<void> {
+    return this.offsets.markRecreated(this.groupId, this.topic, partition);
+  }
+
+  async restartAtEarliest(partition: number, earliest: bigint): Promise<void> {
+    await this.db.$transaction((tx) =>
+      this.offsets.moveTo(tx, this.groupId, this.topic, new Map([[partition, earliest]]), {
+        mode: 'TOPIC_RECREATED',
+        ...SYSTEM_ACTOR,
+      }),
+    );
   }
 
   /**
@@ -45,6 +68,7 @@ export class DatabasePartitionStore implements PartitionStorePort {
           ...commit.position,
           lateRecords: commit.lateRecords,
           deadLettered: commit.deadLettered,
+          fingerprint: commit.fingerprint,
         });
       },
       { maxWait: TX_MAX_WAIT_MS, timeout: TX_TIMEOUT_MS },

@@ -1,10 +1,13 @@
 import type { Logger } from 'pino';
+import { TopicRecreatedError } from '../errors/topic-recreated-error.js';
 import type { JobDefinition, SourceRecord } from '../jobs/job.js';
+import type { TopicRecreatedPolicy } from '../store/offset-store.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { ConsumerPort, FetchedBatch } from './consumer-port.js';
 import type { DeadLetterSink } from './dead-letter-sink.js';
 import { detachedDeadLetters } from './detached-dead-letters.js';
 import { FetchPause } from './fetch-pause.js';
+import { fingerprintOf, sameRecord } from './log-fingerprint.js';
 import { PartitionCommitter, type CommitInfo, type PartitionOwnership } from './partition-committer.js';
 import { PartitionHealth, type JobHealthChange, type PartitionFailure } from './partition-health.js';
 import { mergeResults, runExclusive, type PartitionState } from './partition-state.js';
@@ -54,6 +57,14 @@ export interface JobPartitionsOptions {
    * @default 0
    */
   commitIntervalMs?: number;
+  /**
+   * What a partition whose topic was recreated does (ON_TOPIC_RECREATED):
+   * `fail` stops it (TOPIC_RECREATED) until an operator decides, `earliest`
+   * counts the new log from its start. The claim's store applies it to a log
+   * that ends below the stored position; this class to one whose record at
+   * the stored fingerprint's offset differs. @default 'fail'
+   */
+  onTopicRecreated?: TopicRecreatedPolicy;
 }
 
 /** Default of {@link JobPartitionsOptions.transactionMaxDelayMs}, milliseconds. */
@@ -236,6 +247,24 @@ export class JobPartitions implements PartitionOwnership {
     for (const partition of partitions) {
       const b = bounds.get(partition) ?? { earliest: 0n, latest: 0n };
       const pos = await store.claim(partition, b, owner);
+      if (pos.logShorter?.action === 'fail') {
+        this.opts.metrics?.topicRecreated.inc({ job: job.name });
+        throw new TopicRecreatedError(
+          job.groupId,
+          job.topic,
+          partition,
+          pos.logShorter.storedOffset,
+          b,
+          'log-shorter-than-position',
+        );
+      }
+      if (pos.logShorter) {
+        this.opts.metrics?.topicRecreated.inc({ job: job.name });
+        log.warn(
+          { partition, storedOffset: pos.logShorter.storedOffset.toString(), earliest: b.earliest.toString() },
+          'the topic was recreated (its log ends below the stored position): counting the new log from its earliest offset (ON_TOPIC_RECREATED=earliest)',
+        );
+      }
       if (pos.lostNow > 0n) {
         log.warn(
           { partition, lost: pos.lostNow.toString(), earliest: b.earliest.toString() },
@@ -253,7 +282,8 @@ export class JobPartitions implements PartitionOwnership {
           watermarkMs: pos.watermarkMs,
           nowMs,
         }),
-        readPosition: pos.replayFrom,
+        // The stored last record first, when the log still holds it: is this the log the position was read from?
+        readPosition: pos.verify?.offset ?? pos.replayFrom,
         committed: { nextOffset: pos.nextOffset, replayFrom: pos.replayFrom, watermarkMs: pos.watermarkMs },
         chain: Promise.resolve(),
         recovering: false,
@@ -266,10 +296,13 @@ export class JobPartitions implements PartitionOwnership {
         heldSinceMs: nowMs,
         commitTimer: null,
         caughtUp: false,
+        verify: pos.verify,
+        lastRecord: null,
+        claimBounds: b,
       };
       this.partitions.set(partition, state);
       this.health.succeeded(partition, 'claim');
-      consumer.seek(partition, pos.replayFrom);
+      consumer.seek(partition, state.readPosition);
       log.debug(
         {
           partition,
@@ -346,7 +379,13 @@ export class JobPartitions implements PartitionOwnership {
       if (batch.isStale() || this.partitions.get(partition) !== state || this.pause.byOperator) return;
       batch.resolveOffset(batch.lastOffset());
       if (records.length === 0) return;
-      state.readPosition = records[records.length - 1].offset + 1n;
+      if (state.verify !== null) {
+        await this.verifyLog(state, records);
+        return;
+      }
+      const last = records[records.length - 1];
+      state.readPosition = last.offset + 1n;
+      state.lastRecord = fingerprintOf(last);
       const nowMs = Date.now();
       // Processed at once, so the records die young; only the (small) result may wait.
       const result = state.processor.process(records, nowMs);
@@ -371,6 +410,67 @@ export class JobPartitions implements PartitionOwnership {
       await this.committer.commit(state, merged);
       this.opts.metrics?.batchDuration.observe({ job: this.opts.job.name }, (performance.now() - started) / 1000);
     });
+  }
+
+  /**
+   * The first batch after a claim that found a stored fingerprint: the
+   * record at its offset must be the stored one. When it is (or when the log
+   * no longer holds it, compacted away: nothing to compare), the partition
+   * seeks back to its replay offset and goes on. When it is not, the topic
+   * was recreated and grew past the stored offset: with `fail` the partition
+   * stops with TOPIC_RECREATED (marked in the database, retried with backoff
+   * through the committer, FAILING from the second attempt) and nothing of
+   * the batch is processed; with `earliest` the position moves to the log's
+   * earliest offset (audited) and the partition is claimed again. Caller
+   * holds the chain.
+   */
+  private async verifyLog(state: PartitionState, records: SourceRecord[]): Promise<void> {
+    const { job, log, store, consumer } = this.opts;
+    const expected = state.verify;
+    const first = records.at(0);
+    if (expected === null || first === undefined) return;
+    if (first.offset === expected.offset && !sameRecord(fingerprintOf(first), expected)) {
+      this.opts.metrics?.topicRecreated.inc({ job: job.name });
+      if ((this.opts.onTopicRecreated ?? 'fail') === 'earliest') {
+        log.warn(
+          {
+            partition: state.partition,
+            storedOffset: state.committed.nextOffset.toString(),
+            earliest: state.claimBounds.earliest.toString(),
+          },
+          'the topic was recreated (another record at the last committed offset): counting the new log from its earliest offset (ON_TOPIC_RECREATED=earliest)',
+        );
+        try {
+          await store.markRecreated(state.partition);
+          await store.restartAtEarliest(state.partition, state.claimBounds.earliest);
+          await this.claim([state.partition]);
+        } catch (err) {
+          // The database or the broker failed on the way: retried from the stored row like a failed commit.
+          await this.committer.fail(state, err);
+        }
+        return;
+      }
+      const err = new TopicRecreatedError(
+        job.groupId,
+        job.topic,
+        state.partition,
+        state.committed.nextOffset,
+        { earliest: state.claimBounds.earliest, latest: state.highWatermark },
+        'fingerprint-mismatch',
+      );
+      await store.markRecreated(state.partition).catch(() => undefined);
+      await this.committer.fail(state, err);
+      return;
+    }
+    if (first.offset !== expected.offset) {
+      log.warn(
+        { partition: state.partition, offset: expected.offset.toString(), first: first.offset.toString() },
+        'the last committed record is no longer in the log (compacted): resuming without checking which log this is',
+      );
+    }
+    state.verify = null;
+    state.readPosition = state.committed.replayFrom;
+    consumer.seek(state.partition, state.readPosition);
   }
 
   /**

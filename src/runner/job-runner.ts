@@ -98,7 +98,15 @@ export class JobRunner {
     this.partitions = new JobPartitions({
       job,
       consumer: kafkaConsumerPort(this.consumer, this.admin, job.topic),
-      store: new DatabasePartitionStore(opts.db, opts.offsets, job.groupId, job.topic, job.windowSpec),
+      store: new DatabasePartitionStore(
+        opts.db,
+        opts.offsets,
+        job.groupId,
+        job.topic,
+        job.windowSpec,
+        settings.onTopicRecreated,
+      ),
+      onTopicRecreated: settings.onTopicRecreated,
       deadLetters: this.deadLetters,
       owner: opts.owner ?? '',
       log,

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { FencedError } from '../errors/fenced-error.js';
+import { classifyCommitFailure } from './commit-failure.js';
 import type { BatchResult, JobDefinition, JobPosition } from '../jobs/job.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { ConsumerPort } from './consumer-port.js';
@@ -61,6 +62,17 @@ export interface PartitionCommitterOptions {
   recoveryWait?: (attempt: number) => Promise<void>;
 }
 
+/**
+ * Codes of a transaction the database rolled back because of another
+ * transaction (deadlock 1213, lock wait timeout 1205, Prisma's write conflict
+ * P2034): nothing of it was written, so it runs again at once, in place, with
+ * the same results, rather than rebuilding the partition from Kafka.
+ */
+const ROLLED_BACK_BY_CONTENTION = new Set(['MYSQL_1213', 'MYSQL_1205', 'P2034']);
+
+/** Runs of a batch transaction that contention rolled back before the partition is rebuilt instead. */
+export const IN_PLACE_ATTEMPTS = 3;
+
 /** Exponential backoff of partition rebuilds: 500 ms doubling per attempt, at most 30 s (milliseconds). */
 export function recoveryDelayMs(attempt: number): number {
   return Math.min(30_000, 500 * 2 ** attempt);
@@ -104,15 +116,31 @@ export class PartitionCommitter {
       return;
     try {
       await deadLetters.send(state.partition, result.deadLetters);
-      const txStarted = performance.now();
-      await store.commitBatch(state.partition, {
+      const commit = {
         epoch: state.epoch,
         position,
         write: result.write,
         lateRecords: result.lateRecords,
         deadLettered: result.deadLetters.length,
-      });
-      metrics?.transactionDuration.observe({ job: job.name }, (performance.now() - txStarted) / 1000);
+        fingerprint: state.lastRecord,
+      };
+      for (let attempt = 1; ; attempt++) {
+        const txStarted = performance.now();
+        try {
+          await store.commitBatch(state.partition, commit);
+          metrics?.transactionDuration.observe({ job: job.name }, (performance.now() - txStarted) / 1000);
+          break;
+        } catch (err) {
+          if (attempt >= IN_PLACE_ATTEMPTS || err instanceof FencedError) throw err;
+          const cause = classifyCommitFailure(err);
+          if (!ROLLED_BACK_BY_CONTENTION.has(cause.code)) throw err;
+          metrics?.commitRetries.inc({ job: job.name, code: cause.code });
+          this.opts.log.warn(
+            { partition: state.partition, code: cause.code, attempt },
+            `batch transaction rolled back (${cause.code}: ${cause.message}): running it again`,
+          );
+        }
+      }
     } catch (err) {
       await this.onCommitFailure(state, err);
       return;
@@ -158,6 +186,15 @@ export class PartitionCommitter {
         .commitOffset(state.partition, position.nextOffset)
         .catch((err: unknown) => log.debug({ err, partition: state.partition }, 'kafka offset commit skipped'));
     });
+  }
+
+  /**
+   * Stops `state`'s partition for `err` found outside a commit (the log is
+   * not the stored one): reported, counted and retried as a failed commit.
+   * Never rejects.
+   */
+  fail(state: PartitionState, err: unknown): Promise<void> {
+    return this.onCommitFailure(state, err);
   }
 
   /**

@@ -49,8 +49,9 @@ export interface PartitionHealthOptions {
  * code and message) when its first partition becomes failing, `job recovered`
  * (info, with the attempts) when its last failing partition commits again.
  * The first failure of a partition's run logs one warning when its cause is
- * transient (an outage: no FAILING line will follow); every other failed
- * attempt logs at debug.
+ * transient (an outage: no FAILING line will follow), without the stack
+ * trace (at debug); every other failed attempt logs at debug. Every transient
+ * failure is counted in `rt_commit_retries_total{job,code}`.
  */
 export class PartitionHealth {
   private readonly failures = new Map<number, PartitionFailure>();
@@ -98,11 +99,14 @@ export class PartitionHealth {
     };
     this.failures.set(partition, failure);
     this.gauge(partition, failure.failing ? 1 : 0);
+    if (cause.transient) this.opts.metrics?.commitRetries.inc({ job: this.opts.job, code: cause.code });
     if (!prev && cause.transient) {
+      // One line for an outage that retries outlast; the stack trace only at debug.
       log.warn(
-        { partition, stage, code: cause.code, transient: cause.transient, err },
-        `partition ${stage} failed (${cause.code}): retrying with backoff`,
+        { partition, stage, code: cause.code, transient: cause.transient },
+        `partition ${stage} failed (${cause.code}: ${cause.message}): retrying with backoff`,
       );
+      log.debug({ partition, stage, code: cause.code, err }, `partition ${stage} failure`);
     } else {
       log.debug(
         { partition, stage, code: cause.code, attempts, err },

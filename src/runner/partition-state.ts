@@ -1,4 +1,6 @@
 import type { BatchResult, JobPosition, PartitionProcessor } from '../jobs/job.js';
+import type { LogFingerprint } from '../store/offset-store.js';
+import type { OffsetBounds } from './consumer-port.js';
 import type { RateCounter } from './stats-reporter.js';
 
 /** What a worker holds for one partition it owns, from its claim until revoke, fence or re-claim. */
@@ -38,6 +40,16 @@ export interface PartitionState extends RateCounter {
   commitTimer: ReturnType<typeof setTimeout> | null;
   /** Whether the last fetched batch reached the high watermark (the partition had caught up). */
   caughtUp: boolean;
+  /**
+   * The stored last record, to be found at its offset in the first batch
+   * before anything is processed (the read position starts there); null once
+   * checked, or when there is nothing to check.
+   */
+  verify: LogFingerprint | null;
+  /** The last record processed: stored with the next commit's position. Null until a record is processed. */
+  lastRecord: LogFingerprint | null;
+  /** The partition's earliest and latest offsets when it was claimed. */
+  claimBounds: OffsetBounds;
 }
 
 /**

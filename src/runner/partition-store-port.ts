@@ -1,4 +1,5 @@
 import type { JobPosition } from '../jobs/job.js';
+import type { ClaimOutcome, LogFingerprint } from '../store/offset-store.js';
 import type { Tx } from '../store/prisma-client.js';
 import type { OffsetBounds } from './consumer-port.js';
 
@@ -8,6 +9,10 @@ export interface ClaimedPosition extends JobPosition {
   epoch: number;
   /** Records deleted by retention before they were processed, found by this claim. */
   lostNow: bigint;
+  /** The stored last record, to be found at its offset before anything is processed (null: nothing to check). */
+  verify: ClaimOutcome['verify'];
+  /** The log ends below the stored position: the claim was refused (`fail`) or moved to the earliest offset. */
+  logShorter: ClaimOutcome['logShorter'];
 }
 
 /** What one batch (or idle tick) commits for one partition, in ONE transaction. */
@@ -22,6 +27,8 @@ export interface BatchCommit {
   lateRecords: number;
   /** Dead letters sent for the batch, added to the partition's counter. */
   deadLettered: number;
+  /** The last record processed (which log the position belongs to); null keeps the stored one. */
+  fingerprint: LogFingerprint | null;
 }
 
 /**
@@ -44,4 +51,12 @@ export interface PartitionStorePort {
   wasReset(partition: number): Promise<boolean>;
   /** The partition's stored epoch (the current owner's fencing token), or null when it has no row. */
   epochOf(partition: number): Promise<number | null>;
+  /** Records that the partition's log was found not to be the stored one (shown to operators until a reset). */
+  markRecreated(partition: number): Promise<void>;
+  /**
+   * Moves the partition to `earliest` of a log found recreated, audited as the
+   * service's own decision (ON_TOPIC_RECREATED=earliest); the epoch moves, so
+   * the caller claims the partition again.
+   */
+  restartAtEarliest(partition: number, earliest: bigint): Promise<void>;
 }

@@ -19,6 +19,25 @@ export interface PartitionPosition {
   lostToRetention: bigint;
 }
 
+/**
+ * What identifies the log a position was read from: one record of it (the
+ * last one committed), by offset, Kafka timestamp (epoch milliseconds) and
+ * the first 64 bits of SHA-256 over its key and value (signed, as stored).
+ */
+export interface LogFingerprint {
+  offset: bigint;
+  timestampMs: number;
+  hash: bigint;
+}
+
+/**
+ * What a claim does when the log ends below the stored position (the topic
+ * was recreated, or truncated): `fail` refuses the claim (the caller reports
+ * TOPIC_RECREATED and retries until an operator decides); `earliest` moves
+ * the position to the log's earliest offset, audited, and goes on.
+ */
+export type TopicRecreatedPolicy = 'fail' | 'earliest';
+
 /** What a batch commit writes besides the results. */
 export interface PositionUpdate {
   nextOffset: bigint;
@@ -28,6 +47,8 @@ export interface PositionUpdate {
   lateRecords?: number;
   /** Records sent to the dead-letter topic in this batch (added to the counter). */
   deadLettered?: number;
+  /** The last record processed, stored to tell this log from another at the next claim; null keeps the stored one. */
+  fingerprint?: LogFingerprint | null;
 }
 
 interface Row {
@@ -39,10 +60,38 @@ interface Row {
   window_size_ms: bigint | null;
   window_advance_ms: bigint | null;
   grace_ms: bigint | null;
+  last_offset: bigint | number | null;
+  last_timestamp_ms: bigint | number | null;
+  last_record_hash: bigint | number | null;
 }
+
+/** What a claim found besides the position (see {@link OffsetStore.claim}). */
+export interface ClaimOutcome {
+  /** The stored last record, when the log still holds its offset: the caller checks the record there. */
+  verify: LogFingerprint | null;
+  /** The log ends below the stored position: refused (`fail`) or moved to the earliest offset (`earliest`). */
+  logShorter: { storedOffset: bigint; action: TopicRecreatedPolicy } | null;
+}
+
+/** The audit identity of moves the service makes by itself (ON_TOPIC_RECREATED=earliest). */
+export const SYSTEM_ACTOR = { role: 'system', keyId: 'config' } as const;
 
 const msOrNull = (v: bigint | null): number | null => (v === null ? null : Number(v));
 const bigOrNull = (v: number | null): bigint | null => (v === null ? null : BigInt(v));
+
+/** The stored position of `row` as it is (no bounds applied), with its epoch. */
+function positionOf(groupId: string, topic: string, partition: number, row: Row): PartitionPosition {
+  return {
+    groupId,
+    topic,
+    partition,
+    nextOffset: BigInt(row.next_offset),
+    replayFrom: BigInt(row.replay_from),
+    watermarkMs: row.watermark_ms === null ? null : Number(row.watermark_ms),
+    epoch: Number(row.epoch),
+    lostToRetention: BigInt(row.lost_to_retention),
+  };
+}
 
 /**
  * The per group/partition offset rows that make processing exactly-once:
@@ -58,7 +107,17 @@ export class OffsetStore {
    * partition's `earliest` and `latest` offsets:
    * - below earliest (retention deleted records): start at earliest and add
    *   the records never processed to `lost_to_retention`;
-   * - above latest (topic recreated): start at latest.
+   * - above latest: the log ends below what this group already read, so it is
+   *   not the log the position was read from (the topic was recreated, or
+   *   truncated). With `onLogShorter` `fail` the position is left as it is,
+   *   `topic_recreated_at` is set and `logShorter` says so (the caller stops
+   *   the partition); with `earliest` the position moves to the earliest
+   *   offset (audited as `TOPIC_RECREATED` by `system`, the watermark kept
+   *   as a reset keeps it).
+   * - otherwise, when the last committed record's offset is still in the log,
+   *   `verify` returns its fingerprint: the caller reads that record and
+   *   compares, since a recreated log that grew past the stored offset
+   *   passes every offset check.
    *
    * With `windowSpec` (the job's window size, advance and grace, milliseconds)
    * the claim also checks the specification the stored position was computed
@@ -75,13 +134,14 @@ export class OffsetStore {
     bounds: { earliest: bigint; latest: bigint },
     owner = '',
     windowSpec?: PositionWindowSpec,
-  ): Promise<PartitionPosition & { lostNow: bigint }> {
+    onLogShorter: TopicRecreatedPolicy = 'fail',
+  ): Promise<PartitionPosition & { lostNow: bigint } & ClaimOutcome> {
     return this.db.$transaction(async (tx) => {
       await tx.$executeRaw`INSERT INTO consumer_offset (group_id, topic, \`partition\`, next_offset, replay_from, epoch, owner)
         VALUES (${groupId}, ${topic}, ${partition}, -1, -1, 1, ${owner})
         ON DUPLICATE KEY UPDATE epoch = epoch + 1, owner = VALUES(owner)`;
       const [row] = await tx.$queryRaw<Row[]>`SELECT next_offset, replay_from, watermark_ms, epoch, lost_to_retention,
-        window_size_ms, window_advance_ms, grace_ms
+        window_size_ms, window_advance_ms, grace_ms, last_offset, last_timestamp_ms, last_record_hash
         FROM consumer_offset WHERE group_id = ${groupId} AND topic = ${topic} AND \`partition\` = ${partition} FOR UPDATE`;
       if (windowSpec && BigInt(row.next_offset) >= 0n) {
         const stored = {
@@ -104,12 +164,44 @@ export class OffsetStore {
         nextOffset = bounds.earliest;
       }
       if (replayFrom < bounds.earliest) replayFrom = bounds.earliest;
-      if (nextOffset > bounds.latest) nextOffset = bounds.latest;
+      let logShorter: ClaimOutcome['logShorter'] = null;
+      if (nextOffset > bounds.latest) {
+        logShorter = { storedOffset: nextOffset, action: onLogShorter };
+        if (onLogShorter === 'fail') {
+          await tx.$executeRaw`UPDATE consumer_offset SET topic_recreated_at = NOW(3)
+            WHERE group_id = ${groupId} AND topic = ${topic} AND \`partition\` = ${partition}`;
+          return {
+            ...positionOf(groupId, topic, partition, row),
+            lostNow: 0n,
+            verify: null,
+            logShorter,
+          };
+        }
+        await tx.$executeRaw`INSERT INTO offset_reset_audit (group_id, topic, \`partition\`, mode, before_offset, after_offset, role, key_id)
+          VALUES (${groupId}, ${topic}, ${partition}, 'TOPIC_RECREATED', ${nextOffset}, ${bounds.earliest}, ${SYSTEM_ACTOR.role}, ${SYSTEM_ACTOR.keyId})`;
+        nextOffset = bounds.earliest;
+        replayFrom = bounds.earliest;
+      }
       if (replayFrom > nextOffset) replayFrom = nextOffset;
       const lostToRetention = BigInt(row.lost_to_retention) + lostNow;
       await tx.$executeRaw`UPDATE consumer_offset SET next_offset = ${nextOffset}, replay_from = ${replayFrom},
         lost_to_retention = ${lostToRetention}, updated_at = NOW(3)
         WHERE group_id = ${groupId} AND topic = ${topic} AND \`partition\` = ${partition}`;
+      if (logShorter) {
+        // A new log: the fingerprint of the old one must not be checked against it.
+        await tx.$executeRaw`UPDATE consumer_offset SET last_offset = NULL, last_timestamp_ms = NULL, last_record_hash = NULL,
+          topic_recreated_at = NULL WHERE group_id = ${groupId} AND topic = ${topic} AND \`partition\` = ${partition}`;
+      }
+      const lastOffset = row.last_offset === null ? null : BigInt(row.last_offset);
+      const verify: LogFingerprint | null =
+        !logShorter &&
+        lastOffset !== null &&
+        row.last_timestamp_ms !== null &&
+        row.last_record_hash !== null &&
+        lastOffset >= bounds.earliest &&
+        lastOffset < bounds.latest
+          ? { offset: lastOffset, timestampMs: Number(row.last_timestamp_ms), hash: BigInt(row.last_record_hash) }
+          : null;
       if (windowSpec) {
         // From here on the position advances under this specification (a claim fences every older owner).
         await tx.$executeRaw`UPDATE consumer_offset SET window_size_ms = ${bigOrNull(windowSpec.sizeMs)},
@@ -126,8 +218,20 @@ export class OffsetStore {
         epoch: Number(row.epoch),
         lostToRetention,
         lostNow,
+        verify,
+        logShorter,
       };
     });
+  }
+
+  /**
+   * Records that a worker found the partition's log not to be the one its
+   * position was read from (`topic_recreated_at`, shown to operators; a reset
+   * or rebuild clears it). Outside any batch transaction.
+   */
+  async markRecreated(groupId: string, topic: string, partition: number): Promise<void> {
+    await this.db.$executeRaw`UPDATE consumer_offset SET topic_recreated_at = NOW(3)
+      WHERE group_id = ${groupId} AND topic = ${topic} AND \`partition\` = ${partition}`;
   }
 
   /**
@@ -143,9 +247,13 @@ export class OffsetStore {
 
   /** Writes the position reached by a batch, inside the batch transaction (after {@link lock}). */
   async advance(tx: Tx, groupId: string, topic: string, partition: number, u: PositionUpdate): Promise<void> {
+    const fp = u.fingerprint ?? null;
     await tx.$executeRaw`UPDATE consumer_offset SET next_offset = ${u.nextOffset}, replay_from = ${u.replayFrom},
       watermark_ms = ${u.watermarkMs === null ? null : BigInt(u.watermarkMs)},
       late_records = late_records + ${u.lateRecords ?? 0}, dead_lettered = dead_lettered + ${u.deadLettered ?? 0},
+      last_offset = COALESCE(${fp?.offset ?? null}, last_offset),
+      last_timestamp_ms = COALESCE(${fp === null ? null : BigInt(fp.timestampMs)}, last_timestamp_ms),
+      last_record_hash = COALESCE(${fp?.hash ?? null}, last_record_hash),
       updated_at = NOW(3)
       WHERE group_id = ${groupId} AND topic = ${topic} AND \`partition\` = ${partition}`;
   }
@@ -198,15 +306,23 @@ export class OffsetStore {
       await tx.$executeRaw`INSERT IGNORE INTO consumer_offset (group_id, topic, \`partition\`, next_offset, replay_from, epoch)
         VALUES (${groupId}, ${topic}, ${partition}, -1, -1, 0)`;
       const [row] = await tx.$queryRaw<
-        { next_offset: bigint | number; replay_from: bigint | number }[]
-      >`SELECT next_offset, replay_from FROM consumer_offset
+        { next_offset: bigint | number; replay_from: bigint | number; topic_recreated_at: Date | null }[]
+      >`SELECT next_offset, replay_from, topic_recreated_at FROM consumer_offset
         WHERE group_id = ${groupId} AND topic = ${topic} AND \`partition\` = ${partition} FOR UPDATE`;
       const before = BigInt(row.next_offset);
       const oldReplay = BigInt(row.replay_from);
+      // Moving forward past records never processed skips them on purpose: counted. The stored offset of a
+      // log found recreated belongs to the old log, so nothing of the new one is skipped by it.
+      const skipped =
+        !counters && row.topic_recreated_at === null && before >= 0n && target > before ? target - before : 0n;
+      // The position now points into the log at a record this group never read there: no fingerprint to check.
+      await tx.$executeRaw`UPDATE consumer_offset SET last_offset = NULL, last_timestamp_ms = NULL, last_record_hash = NULL,
+        topic_recreated_at = NULL, skipped_by_reset = skipped_by_reset + ${skipped}
+        WHERE group_id = ${groupId} AND topic = ${topic} AND \`partition\` = ${partition}`;
       // MySQL runs single-table assignments left to right: reset_epoch takes the bumped epoch.
       if (counters) {
         await tx.$executeRaw`UPDATE consumer_offset SET next_offset = ${target}, replay_from = ${target}, watermark_ms = NULL,
-          window_size_ms = NULL, window_advance_ms = NULL, grace_ms = NULL, epoch = epoch + 1, reset_epoch = epoch, late_records = 0, dead_lettered = 0, beyond_dedup_horizon = 0,
+          window_size_ms = NULL, window_advance_ms = NULL, grace_ms = NULL, epoch = epoch + 1, reset_epoch = epoch, late_records = 0, dead_lettered = 0, beyond_dedup_horizon = 0, skipped_by_reset = 0,
           lost_to_retention = ${counters.lostToRetention.get(partition) ?? 0n}, updated_at = NOW(3)
           WHERE group_id = ${groupId} AND topic = ${topic} AND \`partition\` = ${partition}`;
       } else {
@@ -235,6 +351,8 @@ export class OffsetStore {
       deadLettered: bigint;
       lostToRetention: bigint;
       beyondDedupHorizon: bigint;
+      skippedByReset: bigint;
+      topicRecreatedAt: Date | null;
       owner: string | null;
     }[]
   > {
@@ -252,6 +370,8 @@ export class OffsetStore {
       deadLettered: r.deadLettered,
       lostToRetention: r.lostToRetention,
       beyondDedupHorizon: r.beyondDedupHorizon,
+      skippedByReset: r.skippedByReset,
+      topicRecreatedAt: r.topicRecreatedAt,
       owner: r.owner,
     }));
   }

@@ -9,6 +9,7 @@ import type { ConsumerPort, FetchedBatch, OffsetBounds } from '../../src/runner/
 import { DeadLetterSink, type DeadLetterProducer } from '../../src/runner/dead-letter-sink.js';
 import { JobPartitions, type JobPartitionsOptions } from '../../src/runner/job-partitions.js';
 import type { BatchCommit, ClaimedPosition, PartitionStorePort } from '../../src/runner/partition-store-port.js';
+import type { LogFingerprint } from '../../src/store/offset-store.js';
 import type { Tx } from '../../src/store/prisma-client.js';
 
 export const silentLog = pino({ level: 'silent' });
@@ -42,6 +43,8 @@ interface StoredRow extends JobPosition {
   resetEpoch: number | null;
   lateRecords: number;
   deadLettered: number;
+  fingerprint: LogFingerprint | null;
+  recreated: boolean;
 }
 
 /** `consumer_offset` in memory: claims bump the epoch, commits are fenced by it. */
@@ -65,20 +68,42 @@ export class FakeStore implements PartitionStorePort {
         resetEpoch: null,
         lateRecords: 0,
         deadLettered: 0,
+        fingerprint: null,
+        recreated: false,
       };
       this.rows.set(partition, r);
     }
     return r;
   }
 
-  async claim(partition: number, _bounds: OffsetBounds, _owner: string): Promise<ClaimedPosition> {
+  /** Positions moved by {@link restartAtEarliest}: partition -> earliest offset. */
+  readonly restarts: { partition: number; earliest: bigint }[] = [];
+
+  /** As the database claims: the stored fingerprint is returned to verify when `bounds` still hold its offset. */
+  async claim(partition: number, bounds: OffsetBounds, _owner: string): Promise<ClaimedPosition> {
     this.claims++;
     const failure = this.claimFailures.shift();
     if (failure) throw failure;
     const r = this.row(partition);
     r.epoch++;
-    const { nextOffset, replayFrom, watermarkMs, epoch } = r;
-    return { nextOffset, replayFrom, watermarkMs, epoch, lostNow: 0n };
+    const { nextOffset, replayFrom, watermarkMs, epoch, fingerprint } = r;
+    const verify =
+      fingerprint !== null && fingerprint.offset >= bounds.earliest && fingerprint.offset < bounds.latest
+        ? fingerprint
+        : null;
+    return { nextOffset, replayFrom, watermarkMs, epoch, lostNow: 0n, verify, logShorter: null };
+  }
+
+  async markRecreated(partition: number): Promise<void> {
+    this.row(partition).recreated = true;
+  }
+
+  async restartAtEarliest(partition: number, earliest: bigint): Promise<void> {
+    const r = this.row(partition);
+    Object.assign(r, { nextOffset: earliest, replayFrom: earliest, fingerprint: null, recreated: false });
+    r.epoch++;
+    r.resetEpoch = r.epoch;
+    this.restarts.push({ partition, earliest });
   }
 
   /** Another worker (or an operator's reset, with `reset`) claims the partition: the current owner is fenced. */
@@ -97,6 +122,7 @@ export class FakeStore implements PartitionStorePort {
     Object.assign(r, commit.position);
     r.lateRecords += commit.lateRecords;
     r.deadLettered += commit.deadLettered;
+    if (commit.fingerprint) r.fingerprint = commit.fingerprint;
     this.commits.push({ partition, ...commit });
   }
 

@@ -6,7 +6,7 @@ import { Metrics } from '../../src/observability/metrics.js';
 import { classifyCommitFailure } from '../../src/runner/commit-failure.js';
 import { recoveryDelayMs } from '../../src/runner/partition-committer.js';
 import type { JobHealthChange } from '../../src/runner/partition-health.js';
-import { FakeBatch, fakeRunner } from '../helpers/fake-runner-ports.js';
+import { FakeBatch, fakeRunner, until } from '../helpers/fake-runner-ports.js';
 
 /** An error shaped like Prisma's for a failed raw query on the mariadb driver adapter. */
 function mysqlError(errno: number, message: string): Error {
@@ -23,6 +23,7 @@ function mysqlError(errno: number, message: string): Error {
 
 const TABLE_MISSING = () => mysqlError(1146, "Table 'rt.unpayment_record' doesn't exist");
 const DEADLOCK = () => mysqlError(1213, 'Deadlock found when trying to get lock; try restarting transaction');
+const CONNECTION_LOST = () => mysqlError(2013, 'Lost connection to server during query');
 
 function capturingLog() {
   const lines: Record<string, unknown>[] = [];
@@ -153,7 +154,7 @@ describe('JobPartitions: failing state', () => {
     const { store, partitions } = fakeRunner({ metrics, log, onHealthChange: (c) => changes.push(c) });
     await partitions.assign([0]);
     for (let i = 0; i < 5; i++) {
-      store.commitFailures.push(DEADLOCK());
+      store.commitFailures.push(CONNECTION_LOST());
       await partitions.handleBatch(new FakeBatch(0, 0, ['1']));
       assert.deepEqual(partitions.failing(), []);
     }
@@ -164,6 +165,44 @@ describe('JobPartitions: failing state', () => {
     await partitions.handleBatch(new FakeBatch(0, 0, ['1']));
     const back = at(30).filter((l) => String(l.msg).includes('succeeded again after 5 failed attempts'));
     assert.equal(back.length, 1);
+  });
+
+  it('runs a transaction a deadlock rolled back again in place: counted, one line each, no rebuild', async () => {
+    const metrics = new Metrics();
+    const { log, at } = capturingLog();
+    const { store, job, partitions } = fakeRunner({ metrics, log });
+    await partitions.assign([0]);
+    const claims = store.claims;
+    store.commitFailures.push(DEADLOCK(), DEADLOCK());
+    await partitions.handleBatch(new FakeBatch(0, 0, ['5']));
+    await partitions.settle();
+    assert.equal(store.commits.length, 1, 'the third run committed');
+    assert.equal(job.sums.get(0), 5, 'its results once');
+    assert.equal(store.claims, claims, 'the partition was not rebuilt from Kafka');
+    assert.deepEqual(partitions.failing(), []);
+    const retries = (await metrics.commitRetries.get()).values;
+    assert.deepEqual(
+      retries.map((v) => [v.labels.code, v.value]),
+      [['MYSQL_1213', 2]],
+    );
+    const warnings = at(40);
+    assert.equal(warnings.length, 2);
+    assert.ok(
+      warnings.every((w) => String(w.msg).includes('MYSQL_1213') && !('err' in w)),
+      'no stack trace',
+    );
+  });
+
+  it('rebuilds the partition after the in-place runs of a transaction keep deadlocking', async () => {
+    const { store, job, partitions } = fakeRunner();
+    await partitions.assign([0]);
+    const claims = store.claims;
+    store.commitFailures.push(DEADLOCK(), DEADLOCK(), DEADLOCK());
+    await partitions.handleBatch(new FakeBatch(0, 0, ['5']));
+    await until(() => store.claims > claims);
+    await partitions.settle();
+    assert.equal(store.commits.length, 0);
+    assert.equal(job.sums.get(0), undefined);
   });
 
   it('does not count a fenced commit as a failure', async () => {

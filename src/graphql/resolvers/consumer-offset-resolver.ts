@@ -53,6 +53,8 @@ export class ConsumerOffsetResolver {
               lag: Math.max(0, Number(b.latest - offset)),
               watermarkMs: row?.watermarkMs ?? null,
               lostToRetention: Number(row?.lostToRetention ?? 0n),
+              skippedByReset: Number(row?.skippedByReset ?? 0n),
+              topicRecreatedAt: row?.topicRecreatedAt ?? null,
               lateRecords: Number(row?.lateRecords ?? 0n),
               deadLettered: Number(row?.deadLettered ?? 0n),
             }),

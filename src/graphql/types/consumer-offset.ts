@@ -39,6 +39,19 @@ export class ConsumerOffset {
   @Field(() => GraphQLBigInt, { description: 'Records deleted by retention before this group processed them.' })
   lostToRetention!: number | bigint;
 
+  @Field(() => GraphQLBigInt, {
+    description:
+      "Records never processed that an operator's reset moved past on purpose (beside lostToRetention: totals that cannot be exact say so). 0 after a rebuild.",
+  })
+  skippedByReset!: number | bigint;
+
+  @Field(() => Date, {
+    nullable: true,
+    description:
+      'When a worker last found this partition reading a recreated topic (TOPIC_RECREATED: its log is not the one the offset was read from); null once a reset or rebuild decided what to count.',
+  })
+  topicRecreatedAt!: Date | null;
+
   @Field(() => GraphQLBigInt, { description: 'Late records (counted and dead-lettered, not aggregated).' })
   lateRecords!: number | bigint;
 
