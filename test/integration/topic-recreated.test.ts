@@ -24,6 +24,8 @@ import { connectAdmin, produce, sql, waitFor } from '../helpers/services.js';
 import { JobSet, type FaultJob, type FeedRecord } from '../helpers/fault-streams.js';
 
 const FIRST = 3_000;
+/** Records a forward reset moves past on purpose. */
+const SKIPPED = 300;
 const DAY_MS = 86_400_000;
 const START_MS = Date.UTC(2026, 2, 1);
 const JOBS = '{ jobs { name state lastError { code message attempts } } }';
@@ -107,6 +109,8 @@ interface CaseResult {
   metrics?: string;
   resets?: any[];
   offsetRows: Record<string, unknown>[];
+  /** A forward reset of the paused recharge job past records it never processed: its consumerOffsets rows. */
+  skipped?: any[];
   loud: string[];
 }
 
@@ -186,9 +190,31 @@ describe('a topic deleted and created again', () => {
       db.url,
       'SELECT group_id, `partition`, skipped_by_reset, topic_recreated_at, last_offset FROM consumer_offset',
     );
+    if (name === 'shorter') result.skipped = await skipOnPurpose(svc.url, set, 1, SKIPPED);
     await svc.kill('SIGTERM');
     result.loud = svc.logs.filter((l) => Number(l.level) >= 40).map((l) => String(l.msg));
     cases.set(name, result as CaseResult);
+  }
+
+  /**
+   * Pauses the job of `set` at `index`, writes `count` records round-robin to its topic, resets it to
+   * LATEST (past them), resumes it, and returns its consumerOffsets rows.
+   */
+  async function skipOnPurpose(url: string, set: JobSet, index: number, count: number): Promise<any[]> {
+    const job = set.jobs[index].name;
+    const paused = await gql(url, `mutation { pauseJob(job: "${job}") { state } }`, {}, TEST_KEYS.ops);
+    assert.equal(paused.data?.pauseJob.state, 'PAUSED', JSON.stringify(paused.errors));
+    await produce(set.topics[index], rechargeFeed(count, 51, START_MS + 5 * DAY_MS));
+    const reset = await gql(url, RESET, { input: { groupId: set.groups[index], to: 'LATEST' } }, TEST_KEYS.ops);
+    assert.equal(reset.errors, undefined, JSON.stringify(reset.errors));
+    await gql(url, `mutation { resumeJob(job: "${job}") { state } }`, {}, TEST_KEYS.ops);
+    const offsets = await gql(
+      url,
+      'query($g: String) { consumerOffsets(groupId: $g) { partition offset lostToRetention skippedByReset topicRecreatedAt } }',
+      { g: set.groups[index] },
+      TEST_KEYS.viewer,
+    );
+    return offsets.data.consumerOffsets;
   }
 
   before(async () => {
@@ -235,6 +261,16 @@ describe('a topic deleted and created again', () => {
       }
     });
   }
+
+  it('counts the records a reset moved past on purpose in skippedByReset, beside lostToRetention', () => {
+    const rows = cases.get('shorter')!.skipped!;
+    assert.equal(rows.length, 3);
+    assert.equal(
+      rows.reduce((n: number, r: any) => n + Number(r.skippedByReset), 0),
+      SKIPPED,
+    );
+    assert.ok(rows.every((r: any) => Number(r.lostToRetention) === 0 && r.topicRecreatedAt === null));
+  });
 
   it('with ON_TOPIC_RECREATED=earliest counts the new log by itself, exactly, with one warning per partition and no FAILING', () => {
     const c = cases.get('earliest')!;
