@@ -151,12 +151,6 @@ async function main(): Promise<void> {
     args,
   );
   const bad = await runOn('malformed', malformed(args.records), args.records, args.batchSize, args);
-  log(
-    '5. raw    the same dead letters sent by the sink with a plain kafkajs producer (no consume, parse or database) …',
-  );
-  const raw = await rawProduce(args.records);
-  log(`   ${fmtInt(args.records)} dead letters in ${(raw.ms / 1000).toFixed(2)} s: ${fmtRate(args.records, raw.ms)}`);
-
   const [dead] = await sql<{ dead: bigint | null }>(
     bad.dbUrl,
     'SELECT SUM(dead_lettered) AS dead FROM consumer_offset WHERE group_id = ?',
@@ -169,6 +163,12 @@ async function main(): Promise<void> {
     `4. check  ${fmtInt(counted)} of ${fmtInt(bad.total)} malformed records counted as dead-lettered; ` +
       `${fmtInt(inTopic)} records in ${bad.dlq} ${exact ? '(all there)' : '(MISSING)'}`,
   );
+
+  log(
+    '5. raw    the same dead letters sent by the sink with a plain kafkajs producer (no consume, parse or database) …',
+  );
+  const raw = await rawProduce(args.records);
+  log(`   ${fmtInt(args.records)} dead letters in ${(raw.ms / 1000).toFixed(2)} s: ${fmtRate(args.records, raw.ms)}`);
 
   const rate = (r: { run: ServiceRun; total: number }) => r.total / (r.run.ms / 1000);
   const cpu = (r: { run: ServiceRun; total: number }) =>
