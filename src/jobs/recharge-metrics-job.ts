@@ -181,6 +181,10 @@ export function createRechargeMetricsJob(opts: RechargeMetricsOptions): JobDefin
       return event;
     },
     eventTimeMs: (e) => e.notifyTimeMs,
+    // The orders of batches committed together are de-duplicated, summed and written as one: each table
+    // once, in primary-key order, so two partitions' transactions lock rows in one order and cannot
+    // deadlock (written batch by batch, a transaction came back to a table it had left).
+    aggregatesAcrossBatches: true,
     aggregate: (events, { partition, watermarkMs, nextOffset }) => {
       const orders = firstOfEachOrder(events);
       let changed: {

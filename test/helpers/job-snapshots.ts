@@ -86,3 +86,17 @@ export async function hotProductsSnapshot(dbUrl: string, group: string) {
     offsets: await offsetRows(dbUrl, group),
   };
 }
+
+/**
+ * A snapshot of several jobs (job name -> its snapshot, as `JobSet.snapshot` reads it) without each job's
+ * `offsets`: the result tables alone, for runs over different topics (or a
+ * topic with other records in front) whose positions cannot match.
+ */
+export function withoutOffsets(snapshot: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(snapshot).map(([job, s]) => {
+      const { offsets: _offsets, ...rest } = s as Record<string, unknown>;
+      return [job, rest];
+    }),
+  );
+}

@@ -9,7 +9,6 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ensureTopics } from '../../src/ingest/kafka-client.js';
 import { generateRecharges } from '../../src/sample/recharge-generator.js';
-import { gql } from '../helpers/graphql-client.js';
 import {
   jobProgress,
   latestOffsets,
@@ -18,12 +17,12 @@ import {
   type TestDatabase,
   type TestTopic,
 } from '../helpers/job-runs.js';
-import { TEST_KEYS, type ServiceProcess } from '../helpers/service-process.js';
+import { recovered as isRecovered, waitForJob } from '../helpers/jobs-query.js';
+import type { ServiceProcess } from '../helpers/service-process.js';
 import { connectAdmin, produce, randomName, readTopic, waitFor } from '../helpers/services.js';
 
 /** A value that fits the source topic's record batch (1048588 bytes by default) but not a dead letter's, with its headers. */
 const NEAR_LIMIT_BYTES = 1_048_000;
-const JOBS = '{ jobs { name state lastError { code message attempts } } }';
 
 describe('the dead-letter topic at its limits', () => {
   const runs = new TestRuns();
@@ -37,8 +36,6 @@ describe('the dead-letter topic at its limits', () => {
   let afterRecovery: Awaited<ReturnType<typeof readTopic>>;
   let countedAfterRecovery: number;
 
-  const jobOf = async () =>
-    (await gql(svc.url, JOBS, {}, TEST_KEYS.viewer)).data?.jobs.find((j: any) => j.name === 'recharge-metrics');
   const good = (seed: number) =>
     [...generateRecharges({ seed, count: 50, startTimeMs: Date.UTC(2026, 0, 1), malformedShare: 0 })].map((r) => ({
       key: r.key,
@@ -73,14 +70,12 @@ describe('the dead-letter topic at its limits', () => {
       await admin.deleteTopics({ topics: [topic.dlq] });
       await waitFor('the dead-letter topic to be gone', async () => !(await admin.listTopics()).includes(topic.dlq));
       await produce(topic.topic, [{ key: 'bad', value: '{"broken":', partition: 0 }, ...good(2)]);
-      failing = await waitFor(
+      failing = await waitForJob(
+        svc.url,
+        'recharge-metrics',
         'the job to show FAILING',
-        async () => {
-          const job = await jobOf();
-          return job?.state === 'FAILING' ? job : null;
-        },
+        (job) => job.state === 'FAILING',
         90_000,
-        250,
       );
       const res = await fetch(svc.url.replace(/\/graphql$/, '/readyz'));
       readyWhileFailing = { status: res.status, body: await res.json() };
@@ -88,15 +83,7 @@ describe('the dead-letter topic at its limits', () => {
     } finally {
       await admin.disconnect();
     }
-    recovered = await waitFor(
-      'the job to recover by itself',
-      async () => {
-        const job = await jobOf();
-        return job?.state === 'RUNNING' && job.lastError === null ? job : null;
-      },
-      120_000,
-      250,
-    );
+    recovered = await waitForJob(svc.url, 'recharge-metrics', 'the job to recover by itself', isRecovered, 120_000);
     const latest = await latestOffsets(topic.topic);
     await waitForDone('the job to finish', () => jobProgress(db.url, latest, { windowed: false }), 60_000);
     countedAfterRecovery = (await jobProgress(db.url, latest, { windowed: false })).consumed;

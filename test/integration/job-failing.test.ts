@@ -8,7 +8,6 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { generateUserBehavior, sampleVipUids } from '../../src/sample/user-behavior-generator.js';
-import { gql } from '../helpers/graphql-client.js';
 import {
   flushRecords,
   jobProgress,
@@ -21,7 +20,8 @@ import {
   type TestDatabase,
   type TestTopic,
 } from '../helpers/job-runs.js';
-import { TEST_KEYS, type ServiceProcess } from '../helpers/service-process.js';
+import { recovered as isRecovered, waitForJob } from '../helpers/jobs-query.js';
+import type { ServiceProcess } from '../helpers/service-process.js';
 import { produce, randomName, sql, waitFor } from '../helpers/services.js';
 
 const GENERATOR = {
@@ -35,8 +35,6 @@ const GENERATOR = {
 /** Records before the table is dropped: 5 s of event time, so no window has closed yet and no row was written. */
 const BEFORE_DROP = 1_000;
 const MIGRATION = path.resolve(import.meta.dirname, '../../../prisma/migrations/20261121000000_init/migration.sql');
-const JOBS =
-  '{ jobs { name state lastError { code message since attempts } partitions { partition owner lastError { code attempts } } } }';
 
 describe('a job that cannot commit', () => {
   let topic: TestTopic;
@@ -69,8 +67,6 @@ describe('a job that cannot commit', () => {
       d.url,
       'SELECT uid, phone, callback_status, enter_order_count, first_detected_at, last_detected_at, window_start, window_end FROM unpayment_record ORDER BY uid',
     );
-  const jobOf = async () =>
-    (await gql(svc.url, JOBS, {}, TEST_KEYS.viewer)).data?.jobs.find((j: any) => j.name === 'abnormal-orders');
   const base = () => svc.url.replace(/\/graphql$/, '');
   const failingSeries = (text: string) =>
     text.split('\n').filter((l) => l.startsWith('rt_partition_failing{') && l.includes('job="abnormal-orders"'));
@@ -94,14 +90,12 @@ describe('a job that cannot commit', () => {
     await produce(topic.topic, flushRecords(Math.floor((GENERATOR.startTimeMs + 3_600_000) / 1000)));
     latest = await latestOffsets(topic.topic);
 
-    failing = await waitFor(
+    failing = await waitForJob(
+      svc.url,
+      'abnormal-orders',
       'the job to show FAILING',
-      async () => {
-        const job = await jobOf();
-        return job?.state === 'FAILING' && job.lastError?.attempts > 1 ? job : null;
-      },
+      (job) => job.state === 'FAILING' && job.lastError?.attempts > 1,
       90_000,
-      250,
     );
     const res = await fetch(`${base()}/readyz`);
     readyWhileFailing = { status: res.status, body: await res.json() };
@@ -109,15 +103,7 @@ describe('a job that cannot commit', () => {
 
     const ddl = /CREATE TABLE `unpayment_record`[\s\S]*?;/.exec(await readFile(MIGRATION, 'utf8'))![0];
     await sql(db.url, ddl);
-    recovered = await waitFor(
-      'the job to recover by itself',
-      async () => {
-        const job = await jobOf();
-        return job?.state === 'RUNNING' && job.lastError === null ? job : null;
-      },
-      120_000,
-      250,
-    );
+    recovered = await waitForJob(svc.url, 'abnormal-orders', 'the job to recover by itself', isRecovered, 120_000);
     readyAfter = (await fetch(`${base()}/readyz`)).status;
     metricsAfter = await (await fetch(`${base()}/metrics`)).text();
     await waitForDone('the job to finish', () => jobProgress(db.url, latest, { windowed: true }), 120_000);

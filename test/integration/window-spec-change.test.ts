@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { generateUserBehavior, sampleVipUids } from '../../src/sample/user-behavior-generator.js';
 import { gql } from '../helpers/graphql-client.js';
+import { waitForJob } from '../helpers/jobs-query.js';
 import {
   flushRecords,
   jobProgress,
@@ -35,7 +36,6 @@ const GENERATOR = {
 };
 const OLD = { ABNORMAL_WINDOW_SIZE_MS: '60000', ABNORMAL_WINDOW_ADVANCE_MS: '30000' };
 const NEW = { ABNORMAL_WINDOW_SIZE_MS: '120000', ABNORMAL_WINDOW_ADVANCE_MS: '60000' };
-const JOBS = '{ jobs { name state lastError { code message attempts } } }';
 /** Every column an uninterrupted run fixes; first_detected_at keeps the earliest detection, old windows included. */
 const ROWS =
   'SELECT uid, phone, callback_status, enter_order_count, last_detected_at, window_start, window_end FROM unpayment_record ORDER BY uid';
@@ -80,8 +80,6 @@ describe('a restart with another window specification', () => {
         r.first_detected_at!,
       ]),
     );
-  const jobOf = async (p: ServiceProcess) =>
-    (await gql(p.url, JOBS, {}, TEST_KEYS.viewer)).data?.jobs.find((j: any) => j.name === 'abnormal-orders');
 
   before(async () => {
     topic = await runs.createTopic();
@@ -106,14 +104,12 @@ describe('a restart with another window specification', () => {
     await produce(topic.topic, records.slice(half));
     await produce(topic.topic, flushRecords(Math.floor((GENERATOR.startTimeMs + 3_600_000) / 1000)));
     latest = await latestOffsets(topic.topic);
-    refused = await waitFor(
+    refused = await waitForJob(
+      restarted.url,
+      'abnormal-orders',
       'the job to be refused',
-      async () => {
-        const job = await jobOf(restarted);
-        return job?.state === 'FAILING' ? job : null;
-      },
+      (job) => job.state === 'FAILING',
       60_000,
-      250,
     );
     const res = await fetch(restarted.url.replace(/\/graphql$/, '/readyz'));
     refusedReady = { status: res.status, body: await res.json() };
@@ -126,14 +122,12 @@ describe('a restart with another window specification', () => {
       TEST_KEYS.ops,
     );
     await waitForDone('the rebuilt job to finish', () => jobProgress(db.url, latest, { windowed: true }), 180_000);
-    afterRebuild = await waitFor(
+    afterRebuild = await waitForJob(
+      restarted.url,
+      'abnormal-orders',
       'the job to run',
-      async () => {
-        const job = await jobOf(restarted);
-        return job?.state === 'RUNNING' ? job : null;
-      },
+      (job) => job.state === 'RUNNING',
       30_000,
-      250,
     );
     positionsAfter = rowsAsText(await sql(db.url, POSITIONS));
     live = rowsAsText(await sql(db.url, ROWS));
