@@ -11,6 +11,9 @@
 //                database, Redis mirror included; timed until every partition's
 //                committed next_offset reaches the end, then the totals are
 //                checked against the generator's, to the cent
+//   4. floor     the database's floor in the same run: the job's de-duplication
+//                INSERT alone on a fresh database (`dedup-floor.ts`, as
+//                `npm run bench:dedup-insert` runs it), and end to end / floor
 //
 // Everything it creates (topic + .dlq, database, groups, Redis keys) is random
 // and removed at the end, also on failure or Ctrl-C.
@@ -38,6 +41,7 @@ import {
   serviceStep,
   summaryRows,
 } from './bench-kit.js';
+import { DEDUP_FLOOR_DEFAULTS, dedupFloor } from './dedup-floor.js';
 
 const USAGE = `usage: npm run bench:recharge -- [--records N] [--batch-size N] [--skip-raw] [--service-logs] [--cpu-prof DIR]
 
@@ -167,8 +171,19 @@ async function main(): Promise<void> {
       `dead-lettered ${fmtInt(Number(dead.dead ?? 0))} of ${fmtInt(malformed)} malformed`,
   );
 
+  // 4. the database's floor, in the same run: no run can commit more records per second than MariaDB
+  // commits new de-duplication rows (one per order).
+  log(`4. floor  the de-duplication INSERT alone (bench:dedup-insert's defaults) on a fresh database …`);
+  const floor = await dedupFloor();
+  log(
+    `   ${fmtInt(floor.idsPerSecond)} new ids/s over ${DEDUP_FLOOR_DEFAULTS.connections} connections` +
+      (floor.serverCpuPerIdUs === null ? '' : `, MariaDB ${floor.serverCpuPerIdUs.toFixed(2)} µs CPU per id`),
+  );
+  const e2eRate = total / (e.ms / 1000);
   printTable([
     ...summaryRows(total, fill, raw, e),
+    ['de-duplication floor', `${fmtInt(floor.idsPerSecond)} ids/s`],
+    ['end-to-end / floor', `${((100 * e2eRate) / floor.idsPerSecond).toFixed(0)}%`],
     [
       'totals stored / expected',
       exact ? 'exact, to the cent' : `MISMATCH: ${JSON.stringify(stored)} vs ${JSON.stringify(expected)}`,
