@@ -1,4 +1,4 @@
-import { SYSTEM_ACTOR, type OffsetStore, type TopicRecreatedPolicy } from '../store/offset-store.js';
+import type { OffsetStore } from '../store/offset-store.js';
 import type { JobDefinition } from '../jobs/job.js';
 import type { Db } from '../store/prisma-client.js';
 import type { OffsetBounds } from './consumer-port.js';
@@ -21,20 +21,10 @@ export class DatabasePartitionStore implements PartitionStorePort {
     private readonly topic: string,
     /** The job's window specification, checked against and stored with each claimed position. */
     private readonly windowSpec?: JobDefinition['windowSpec'],
-    /** What a claim does with a log that ends below the stored position (ON_TOPIC_RECREATED). @default 'fail' */
-    private readonly onTopicRecreated: TopicRecreatedPolicy = 'fail',
   ) {}
 
   claim(partition: number, bounds: OffsetBounds, owner: string): Promise<ClaimedPosition> {
-    return this.offsets.claim(
-      this.groupId,
-      this.topic,
-      partition,
-      bounds,
-      owner,
-      this.windowSpec,
-      this.onTopicRecreated,
-    );
+    return this.offsets.claim(this.groupId, this.topic, partition, bounds, owner, this.windowSpec);
   }
 
   markRecreated(partition: number): Promise<void> {
@@ -43,10 +33,7 @@ export class DatabasePartitionStore implements PartitionStorePort {
 
   async restartAtEarliest(partition: number, earliest: bigint): Promise<void> {
     await this.db.$transaction((tx) =>
-      this.offsets.moveTo(tx, this.groupId, this.topic, new Map([[partition, earliest]]), {
-        mode: 'TOPIC_RECREATED',
-        ...SYSTEM_ACTOR,
-      }),
+      this.offsets.restartRecreated(tx, this.groupId, this.topic, partition, earliest),
     );
   }
 

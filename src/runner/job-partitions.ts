@@ -1,7 +1,6 @@
 import type { Logger } from 'pino';
 import { TopicRecreatedError } from '../errors/topic-recreated-error.js';
 import type { JobDefinition, SourceRecord } from '../jobs/job.js';
-import type { TopicRecreatedPolicy } from '../store/offset-store.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { ConsumerPort, FetchedBatch } from './consumer-port.js';
 import type { DeadLetterSink } from './dead-letter-sink.js';
@@ -16,6 +15,13 @@ import { PostCommitQueue } from './post-commit-queue.js';
 
 /** Re-seeks of one read position before a gap in the offsets is taken as real. */
 export const MAX_RESEEKS = 10;
+
+/**
+ * What a partition whose topic was recreated does (ON_TOPIC_RECREATED):
+ * `fail` stops it with TOPIC_RECREATED until an operator decides; `earliest`
+ * moves it to the new log's earliest offset (audited) and counts it from there.
+ */
+export type TopicRecreatedPolicy = 'fail' | 'earliest';
 
 /** Options of {@link JobPartitions}. */
 export interface JobPartitionsOptions {
@@ -58,11 +64,9 @@ export interface JobPartitionsOptions {
    */
   commitIntervalMs?: number;
   /**
-   * What a partition whose topic was recreated does (ON_TOPIC_RECREATED):
-   * `fail` stops it (TOPIC_RECREATED) until an operator decides, `earliest`
-   * counts the new log from its start. The claim's store applies it to a log
-   * that ends below the stored position; this class to one whose record at
-   * the stored fingerprint's offset differs. @default 'fail'
+   * What a partition whose topic was recreated does: one whose log ends below
+   * the stored position (found by the claim), or whose record at the stored
+   * fingerprint's offset differs (found by the first batch). @default 'fail'
    */
   onTopicRecreated?: TopicRecreatedPolicy;
 }
@@ -246,24 +250,25 @@ export class JobPartitions implements PartitionOwnership {
     const bounds = await consumer.partitionBounds();
     for (const partition of partitions) {
       const b = bounds.get(partition) ?? { earliest: 0n, latest: 0n };
-      const pos = await store.claim(partition, b, owner);
-      if (pos.logShorter?.action === 'fail') {
-        this.opts.metrics?.topicRecreated.inc({ job: job.name });
-        throw new TopicRecreatedError(
-          job.groupId,
-          job.topic,
-          partition,
-          pos.logShorter.storedOffset,
-          b,
-          'log-shorter-than-position',
-        );
-      }
+      let pos = await store.claim(partition, b, owner);
       if (pos.logShorter) {
+        const { storedOffset } = pos.logShorter;
         this.opts.metrics?.topicRecreated.inc({ job: job.name });
+        if ((this.opts.onTopicRecreated ?? 'fail') === 'fail')
+          throw new TopicRecreatedError(
+            job.groupId,
+            job.topic,
+            partition,
+            storedOffset,
+            b,
+            'log-shorter-than-position',
+          );
         log.warn(
-          { partition, storedOffset: pos.logShorter.storedOffset.toString(), earliest: b.earliest.toString() },
+          { partition, storedOffset: storedOffset.toString(), earliest: b.earliest.toString() },
           'the topic was recreated (its log ends below the stored position): counting the new log from its earliest offset (ON_TOPIC_RECREATED=earliest)',
         );
+        await store.restartAtEarliest(partition, b.earliest);
+        pos = await store.claim(partition, b, owner);
       }
       if (pos.lostNow > 0n) {
         log.warn(
@@ -421,7 +426,8 @@ export class JobPartitions implements PartitionOwnership {
    * stops with TOPIC_RECREATED (marked in the database, retried with backoff
    * through the committer, FAILING from the second attempt) and nothing of
    * the batch is processed; with `earliest` the position moves to the log's
-   * earliest offset (audited) and the partition is claimed again. Caller
+   * earliest offset (audited) and the partition is claimed again, as the
+   * claim does for a log that ends below the stored position. Caller
    * holds the chain.
    */
   private async verifyLog(state: PartitionState, records: SourceRecord[]): Promise<void> {
@@ -441,7 +447,6 @@ export class JobPartitions implements PartitionOwnership {
           'the topic was recreated (another record at the last committed offset): counting the new log from its earliest offset (ON_TOPIC_RECREATED=earliest)',
         );
         try {
-          await store.markRecreated(state.partition);
           await store.restartAtEarliest(state.partition, state.claimBounds.earliest);
           await this.claim([state.partition]);
         } catch (err) {

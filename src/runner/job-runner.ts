@@ -98,14 +98,7 @@ export class JobRunner {
     this.partitions = new JobPartitions({
       job,
       consumer: kafkaConsumerPort(this.consumer, this.admin, job.topic),
-      store: new DatabasePartitionStore(
-        opts.db,
-        opts.offsets,
-        job.groupId,
-        job.topic,
-        job.windowSpec,
-        settings.onTopicRecreated,
-      ),
+      store: new DatabasePartitionStore(opts.db, opts.offsets, job.groupId, job.topic, job.windowSpec),
       onTopicRecreated: settings.onTopicRecreated,
       deadLetters: this.deadLetters,
       owner: opts.owner ?? '',

@@ -101,18 +101,16 @@ export class PartitionHealth {
     this.gauge(partition, failure.failing ? 1 : 0);
     if (cause.transient) this.opts.metrics?.commitRetries.inc({ job: this.opts.job, code: cause.code });
     if (!prev && cause.transient) {
-      // One line for an outage that retries outlast; the stack trace only at debug.
+      // One line for an outage that retries outlast; the stack trace only at debug, below.
       log.warn(
         { partition, stage, code: cause.code, transient: cause.transient },
         `partition ${stage} failed (${cause.code}: ${cause.message}): retrying with backoff`,
       );
-      log.debug({ partition, stage, code: cause.code, err }, `partition ${stage} failure`);
-    } else {
-      log.debug(
-        { partition, stage, code: cause.code, attempts, err },
-        `partition ${stage} failed again (${cause.code})`,
-      );
     }
+    log.debug(
+      { partition, stage, code: cause.code, attempts, err },
+      `partition ${stage} failed ${prev ? 'again ' : ''}(${cause.code})`,
+    );
     if (failure.failing) this.episodeAttempts = Math.max(this.episodeAttempts, attempts);
     if (failure.failing && !wasJobFailing) {
       log.error(

@@ -11,7 +11,7 @@ export interface ClaimedPosition extends JobPosition {
   lostNow: bigint;
   /** The stored last record, to be found at its offset before anything is processed (null: nothing to check). */
   verify: ClaimOutcome['verify'];
-  /** The log ends below the stored position: the claim was refused (`fail`) or moved to the earliest offset. */
+  /** The log ends below the stored position: the position was left as it is (the caller decides). */
   logShorter: ClaimOutcome['logShorter'];
 }
 
@@ -54,9 +54,9 @@ export interface PartitionStorePort {
   /** Records that the partition's log was found not to be the stored one (shown to operators until a reset). */
   markRecreated(partition: number): Promise<void>;
   /**
-   * Moves the partition to `earliest` of a log found recreated, audited as the
-   * service's own decision (ON_TOPIC_RECREATED=earliest); the epoch moves, so
-   * the caller claims the partition again.
+   * Moves the partition to `earliest` of a log found recreated (marked so
+   * first), audited as the service's own decision (ON_TOPIC_RECREATED=earliest);
+   * the epoch moves, so the caller claims the partition again.
    */
   restartAtEarliest(partition: number, earliest: bigint): Promise<void>;
 }

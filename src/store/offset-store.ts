@@ -30,14 +30,6 @@ export interface LogFingerprint {
   hash: bigint;
 }
 
-/**
- * What a claim does when the log ends below the stored position (the topic
- * was recreated, or truncated): `fail` refuses the claim (the caller reports
- * TOPIC_RECREATED and retries until an operator decides); `earliest` moves
- * the position to the log's earliest offset, audited, and goes on.
- */
-export type TopicRecreatedPolicy = 'fail' | 'earliest';
-
 /** What a batch commit writes besides the results. */
 export interface PositionUpdate {
   nextOffset: bigint;
@@ -69,12 +61,12 @@ interface Row {
 export interface ClaimOutcome {
   /** The stored last record, when the log still holds its offset: the caller checks the record there. */
   verify: LogFingerprint | null;
-  /** The log ends below the stored position: refused (`fail`) or moved to the earliest offset (`earliest`). */
-  logShorter: { storedOffset: bigint; action: TopicRecreatedPolicy } | null;
+  /** The log ends below the stored position (`storedOffset`): the position was left as it is and marked. */
+  logShorter: { storedOffset: bigint } | null;
 }
 
 /** The audit identity of moves the service makes by itself (ON_TOPIC_RECREATED=earliest). */
-export const SYSTEM_ACTOR = { role: 'system', keyId: 'config' } as const;
+const SYSTEM_ACTOR = { role: 'system', keyId: 'config' } as const;
 
 const msOrNull = (v: bigint | null): number | null => (v === null ? null : Number(v));
 const bigOrNull = (v: number | null): bigint | null => (v === null ? null : BigInt(v));
@@ -109,11 +101,9 @@ export class OffsetStore {
    *   the records never processed to `lost_to_retention`;
    * - above latest: the log ends below what this group already read, so it is
    *   not the log the position was read from (the topic was recreated, or
-   *   truncated). With `onLogShorter` `fail` the position is left as it is,
-   *   `topic_recreated_at` is set and `logShorter` says so (the caller stops
-   *   the partition); with `earliest` the position moves to the earliest
-   *   offset (audited as `TOPIC_RECREATED` by `system`, the watermark kept
-   *   as a reset keeps it).
+   *   truncated). The position is left as it is, `topic_recreated_at` is set
+   *   and `logShorter` says so: the caller stops the partition, or moves it
+   *   ({@link restartRecreated}).
    * - otherwise, when the last committed record's offset is still in the log,
    *   `verify` returns its fingerprint: the caller reads that record and
    *   compares, since a recreated log that grew past the stored offset
@@ -134,7 +124,6 @@ export class OffsetStore {
     bounds: { earliest: bigint; latest: bigint },
     owner = '',
     windowSpec?: PositionWindowSpec,
-    onLogShorter: TopicRecreatedPolicy = 'fail',
   ): Promise<PartitionPosition & { lostNow: bigint } & ClaimOutcome> {
     return this.db.$transaction(async (tx) => {
       await tx.$executeRaw`INSERT INTO consumer_offset (group_id, topic, \`partition\`, next_offset, replay_from, epoch, owner)
@@ -164,37 +153,22 @@ export class OffsetStore {
         nextOffset = bounds.earliest;
       }
       if (replayFrom < bounds.earliest) replayFrom = bounds.earliest;
-      let logShorter: ClaimOutcome['logShorter'] = null;
       if (nextOffset > bounds.latest) {
-        logShorter = { storedOffset: nextOffset, action: onLogShorter };
-        if (onLogShorter === 'fail') {
-          await tx.$executeRaw`UPDATE consumer_offset SET topic_recreated_at = NOW(3)
-            WHERE group_id = ${groupId} AND topic = ${topic} AND \`partition\` = ${partition}`;
-          return {
-            ...positionOf(groupId, topic, partition, row),
-            lostNow: 0n,
-            verify: null,
-            logShorter,
-          };
-        }
-        await tx.$executeRaw`INSERT INTO offset_reset_audit (group_id, topic, \`partition\`, mode, before_offset, after_offset, role, key_id)
-          VALUES (${groupId}, ${topic}, ${partition}, 'TOPIC_RECREATED', ${nextOffset}, ${bounds.earliest}, ${SYSTEM_ACTOR.role}, ${SYSTEM_ACTOR.keyId})`;
-        nextOffset = bounds.earliest;
-        replayFrom = bounds.earliest;
+        await this.markRecreatedIn(tx, groupId, topic, partition);
+        return {
+          ...positionOf(groupId, topic, partition, row),
+          lostNow: 0n,
+          verify: null,
+          logShorter: { storedOffset: nextOffset },
+        };
       }
       if (replayFrom > nextOffset) replayFrom = nextOffset;
       const lostToRetention = BigInt(row.lost_to_retention) + lostNow;
       await tx.$executeRaw`UPDATE consumer_offset SET next_offset = ${nextOffset}, replay_from = ${replayFrom},
         lost_to_retention = ${lostToRetention}, updated_at = NOW(3)
         WHERE group_id = ${groupId} AND topic = ${topic} AND \`partition\` = ${partition}`;
-      if (logShorter) {
-        // A new log: the fingerprint of the old one must not be checked against it.
-        await tx.$executeRaw`UPDATE consumer_offset SET last_offset = NULL, last_timestamp_ms = NULL, last_record_hash = NULL,
-          topic_recreated_at = NULL WHERE group_id = ${groupId} AND topic = ${topic} AND \`partition\` = ${partition}`;
-      }
       const lastOffset = row.last_offset === null ? null : BigInt(row.last_offset);
       const verify: LogFingerprint | null =
-        !logShorter &&
         lastOffset !== null &&
         row.last_timestamp_ms !== null &&
         row.last_record_hash !== null &&
@@ -219,7 +193,7 @@ export class OffsetStore {
         lostToRetention,
         lostNow,
         verify,
-        logShorter,
+        logShorter: null,
       };
     });
   }
@@ -230,8 +204,28 @@ export class OffsetStore {
    * or rebuild clears it). Outside any batch transaction.
    */
   async markRecreated(groupId: string, topic: string, partition: number): Promise<void> {
-    await this.db.$executeRaw`UPDATE consumer_offset SET topic_recreated_at = NOW(3)
+    await this.markRecreatedIn(this.db, groupId, topic, partition);
+  }
+
+  private async markRecreatedIn(db: Db | Tx, groupId: string, topic: string, partition: number): Promise<void> {
+    await db.$executeRaw`UPDATE consumer_offset SET topic_recreated_at = NOW(3)
       WHERE group_id = ${groupId} AND topic = ${topic} AND \`partition\` = ${partition}`;
+  }
+
+  /**
+   * Moves a partition found reading a recreated topic to `earliest` of the new
+   * log, inside `tx`, as the service's own decision (ON_TOPIC_RECREATED=earliest):
+   * marked recreated first, so the move counts nothing as skipped, then
+   * {@link moveTo} audited as mode `TOPIC_RECREATED`, role `system`, key id
+   * `config` (the watermark kept, as a reset keeps it; the epoch bumped, so the
+   * caller claims the partition again).
+   */
+  async restartRecreated(tx: Tx, groupId: string, topic: string, partition: number, earliest: bigint): Promise<void> {
+    await this.markRecreatedIn(tx, groupId, topic, partition);
+    await this.moveTo(tx, groupId, topic, new Map([[partition, earliest]]), {
+      mode: 'TOPIC_RECREATED',
+      ...SYSTEM_ACTOR,
+    });
   }
 
   /**
