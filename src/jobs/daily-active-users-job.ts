@@ -104,6 +104,8 @@ export function createDailyActiveUsersJob(opts: DailyActiveUsersOptions): JobDef
     groupId: opts.groupId,
     topic: opts.topic,
     results: 'idempotent',
+    // The distinct users of a day (`user_daily_count`) are counted by every partition.
+    sharedRows: true,
     clearResults: (tx) => opts.store.clear(tx),
     createProcessor: ({ partition, nextOffset, watermarkMs }) =>
       new AdditiveProcessor(handler, partition, { nextOffset, watermarkMs }, opts.graceMs),

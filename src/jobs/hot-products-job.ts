@@ -188,6 +188,8 @@ export function createHotProductsJob(opts: HotProductsOptions): JobDefinition {
     groupId: opts.groupId,
     topic: opts.topic,
     results: 'additive',
+    // Every partition adds to the per-product minute rows and running totals.
+    sharedRows: true,
     clearResults: (tx) => opts.store.clear(tx, opts.groupId),
     createProcessor: ({ partition, nextOffset, watermarkMs, nowMs }) =>
       new AdditiveProcessor(handler, partition, { nextOffset, watermarkMs }, opts.graceMs, {

@@ -96,6 +96,15 @@ export interface JobDefinition {
    */
   windowSpec?: PositionWindowSpec;
   /**
+   * True when results of different partitions write rows in common (a
+   * per-day or per-product total, a per-group commit number): the job's batch
+   * transactions then take the group's `commit_order` row first, so two
+   * workers' transactions, each carrying several partitions, never deadlock
+   * on those rows. False (the default) for jobs whose rows belong to one
+   * partition's keys. @default false
+   */
+  sharedRows?: boolean;
+  /**
    * Empties the job's results, de-duplication state included, inside the
    * rebuild transaction (`rebuildJob`).
    */

@@ -258,6 +258,8 @@ export function createRechargeMetricsJob(opts: RechargeMetricsOptions): JobDefin
     groupId: opts.groupId,
     topic: opts.topic,
     results: 'additive',
+    // Every partition adds to the city-day and province-minute rows and numbers its commit on the group's serving state.
+    sharedRows: true,
     clearResults: async (tx) => {
       await opts.store.clear(tx);
       recent.clear();

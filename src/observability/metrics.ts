@@ -82,7 +82,7 @@ export class Metrics {
   });
   readonly batchDuration = new Histogram({
     name: 'rt_batch_duration_seconds',
-    help: 'Time to process and commit one batch, seconds',
+    help: 'Time to commit what a job held (the dead letters, the batch transaction and its queueing), seconds',
     labelNames: ['job'] as const,
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
     registers: [this.registry],
@@ -92,6 +92,14 @@ export class Metrics {
     help: 'Duration of the batch transaction (results + offsets), seconds',
     labelNames: ['job'] as const,
     buckets: [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [this.registry],
+  });
+  /** Partitions carried by one batch transaction: all the due partitions of a job on one worker. */
+  readonly transactionPartitions = new Histogram({
+    name: 'rt_transaction_partitions',
+    help: 'Partitions committed by one batch transaction (a worker commits its partitions of a job together)',
+    labelNames: ['job'] as const,
+    buckets: [1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48],
     registers: [this.registry],
   });
   /** Wall-clock time from a window becoming final (closeDue) to its results being published, seconds. */

@@ -21,7 +21,12 @@ export class DatabasePartitionStore implements PartitionStorePort {
     private readonly topic: string,
     /** The job's window specification, checked against and stored with each claimed position. */
     private readonly windowSpec?: JobDefinition['windowSpec'],
+    /** The job's partitions write rows in common (`JobDefinition.sharedRows`): take the group's commit order first. */
+    private readonly sharedRows = false,
   ) {}
+
+  /** Whether this process made sure the group's `commit_order` row exists. */
+  private commitOrderReady = false;
 
   claim(partition: number, bounds: OffsetBounds, owner: string): Promise<ClaimedPosition> {
     return this.offsets.claim(this.groupId, this.topic, partition, bounds, owner, this.windowSpec);
@@ -38,25 +43,59 @@ export class DatabasePartitionStore implements PartitionStorePort {
   }
 
   /**
-   * THE batch transaction: lock the partition's row and check the epoch (a
-   * worker that lost the partition fails here, before writing anything), the
-   * job's results, then the new position and counters. Everything that must be
-   * exactly-once with the batch (results, a change log of them) belongs in this
-   * body, between the lock and the advance.
-   * @throws {FencedError} code `PARTITION_FENCED` from the lock.
+   * THE batch transaction, for every partition of this worker that is due
+   * (see `decideCommit`), in ONE transaction:
+   *
+   * 1. when the job's partitions write rows in common (`sharedRows`), the
+   *    group's `commit_order` row, before anything else: the group's
+   *    transactions then take the shared rows one after the other and never
+   *    deadlock, however many partitions each carries;
+   * 2. the partitions' `consumer_offset` rows, locked in primary-key order in
+   *    one statement, each epoch checked: a partition another owner claimed
+   *    since is left out (a zombie writes nothing), the others go on;
+   * 3. each remaining partition's results (`BatchCommit.write`), in partition
+   *    order, then its new position and counters.
+   *
+   * Everything that must be exactly-once with a batch (results, a change log
+   * of them) belongs in its `write`, between the lock and the advance.
+   * @returns the partitions left out because they were fenced, ascending.
+   * @throws the database's errors: the transaction is rolled back, nothing of any partition was written.
    */
-  async commitBatch(partition: number, commit: BatchCommit): Promise<void> {
+  async commitBatches(commits: readonly BatchCommit[]): Promise<{ fenced: number[] }> {
     const { groupId, topic, offsets } = this;
-    await this.db.$transaction(
+    const ordered = [...commits].sort((a, b) => a.partition - b.partition);
+    if (this.sharedRows && !this.commitOrderReady) {
+      await offsets.ensureCommitOrder(groupId);
+      this.commitOrderReady = true;
+    }
+    return this.db.$transaction(
       async (tx) => {
-        await offsets.lock(tx, groupId, topic, partition, commit.epoch);
-        if (commit.write) await commit.write(tx);
-        await offsets.advance(tx, groupId, topic, partition, {
-          ...commit.position,
-          lateRecords: commit.lateRecords,
-          deadLettered: commit.deadLettered,
-          fingerprint: commit.fingerprint,
-        });
+        if (this.sharedRows && !(await offsets.takeCommitOrder(tx, groupId))) {
+          // Deleted by hand since this process created it: made again before the next attempt.
+          this.commitOrderReady = false;
+          throw new Error(`commit_order has no row for group ${groupId}: created again before the next attempt`);
+        }
+        const epochs = await offsets.lockMany(
+          tx,
+          groupId,
+          topic,
+          ordered.map((c) => c.partition),
+        );
+        const fenced: number[] = [];
+        for (const c of ordered) {
+          if (epochs.get(c.partition) !== c.epoch) {
+            fenced.push(c.partition);
+            continue;
+          }
+          if (c.write) await c.write(tx);
+          await offsets.advance(tx, groupId, topic, c.partition, {
+            ...c.position,
+            lateRecords: c.lateRecords,
+            deadLettered: c.deadLettered,
+            fingerprint: c.fingerprint,
+          });
+        }
+        return { fenced };
       },
       { maxWait: TX_MAX_WAIT_MS, timeout: TX_TIMEOUT_MS },
     );

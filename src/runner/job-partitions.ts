@@ -1,13 +1,19 @@
 import type { Logger } from 'pino';
 import { TopicRecreatedError } from '../errors/topic-recreated-error.js';
-import type { JobDefinition, SourceRecord } from '../jobs/job.js';
+import type { BatchResult, JobDefinition, SourceRecord } from '../jobs/job.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { ConsumerPort, FetchedBatch } from './consumer-port.js';
 import type { DeadLetterSink } from './dead-letter-sink.js';
 import { detachedDeadLetters } from './detached-dead-letters.js';
 import { FetchPause } from './fetch-pause.js';
 import { fingerprintOf, sameRecord } from './log-fingerprint.js';
-import { PartitionCommitter, type CommitInfo, type PartitionOwnership } from './partition-committer.js';
+import { decideCommit, type CommitPolicy, type HeldResults } from './commit-decision.js';
+import {
+  PartitionCommitter,
+  type CommitInfo,
+  type HeldCommit,
+  type PartitionOwnership,
+} from './partition-committer.js';
 import { PartitionHealth, type JobHealthChange, type PartitionFailure } from './partition-health.js';
 import { mergeResults, runExclusive, type PartitionState } from './partition-state.js';
 import type { PartitionStorePort } from './partition-store-port.js';
@@ -109,8 +115,21 @@ export class JobPartitions implements PartitionOwnership {
   private readonly postCommit: PostCommitQueue;
   private readonly committer: PartitionCommitter;
   private readonly health: PartitionHealth;
+  /** The commit settings, resolved once. */
+  private readonly policy: CommitPolicy;
+  /** The job's commit in flight (one at a time), or null. */
+  private committing: Promise<void> | null = null;
+  /** Wakes {@link maybeCommit} when held results become due without a batch or tick; null when none is due. */
+  private commitTimer: ReturnType<typeof setTimeout> | null = null;
+  /** When {@link commitTimer} fires, epoch milliseconds. */
+  private commitTimerDueMs = 0;
 
   constructor(private readonly opts: JobPartitionsOptions) {
+    this.policy = {
+      transactionMaxRecords: opts.transactionMaxRecords ?? 0,
+      transactionMaxDelayMs: opts.transactionMaxDelayMs ?? DEFAULT_TRANSACTION_MAX_DELAY_MS,
+      commitIntervalMs: opts.commitIntervalMs ?? 0,
+    };
     this.health = new PartitionHealth({
       job: opts.job.name,
       log: opts.log,
@@ -299,7 +318,7 @@ export class JobPartitions implements PartitionOwnership {
         held: null,
         heldRecords: 0,
         heldSinceMs: nowMs,
-        commitTimer: null,
+        heldUrgent: false,
         caughtUp: false,
         verify: pos.verify,
         lastRecord: null,
@@ -358,7 +377,6 @@ export class JobPartitions implements PartitionOwnership {
     if (state.recovering || !batch.isRunning() || this.pause.byOperator) return;
     await runExclusive(state, async () => {
       if (batch.isStale() || this.partitions.get(partition) !== state || this.pause.byOperator) return;
-      const started = performance.now();
       state.highWatermark = BigInt(batch.highWatermark);
       const records = this.recordsFrom(state, batch);
       if (records.length > 0 && records[0].offset > state.readPosition && state.reseeks < MAX_RESEEKS) {
@@ -392,29 +410,38 @@ export class JobPartitions implements PartitionOwnership {
       state.readPosition = last.offset + 1n;
       state.lastRecord = fingerprintOf(last);
       const nowMs = Date.now();
-      // Processed at once, so the records die young; only the (small) result may wait.
+      // Processed at once, so the records die young; only the (small) result waits for the commit.
       const result = state.processor.process(records, nowMs);
       result.deadLetters = detachedDeadLetters(result.deadLetters);
       this.opts.metrics?.recordsConsumed.inc({ job: this.opts.job.name }, result.records);
-      const earlier = state.held;
-      if (earlier === null) {
-        state.heldSinceMs = nowMs;
-        state.heldRecords = 0;
-      }
-      const merged = earlier === null ? result : mergeResults(earlier, result);
-      state.heldRecords += records.length;
       const wasCaughtUp = state.caughtUp;
       state.caughtUp = state.highWatermark <= state.readPosition;
-      if (this.holds(state, state.heldRecords, nowMs, wasCaughtUp)) {
-        state.held = merged;
-        if (state.caughtUp) this.commitWhenDue(state);
-        return;
-      }
-      state.held = null;
-      this.cancelCommitTimer(state);
-      await this.committer.commit(state, merged);
-      this.opts.metrics?.batchDuration.observe({ job: this.opts.job.name }, (performance.now() - started) / 1000);
+      // The batch that ends a backlog is due at once: a replay's last records need not wait for a trickle.
+      this.hold(state, result, records.length, nowMs, state.caughtUp && !wasCaughtUp);
     });
+    // Outside the partition's chain: the commit takes the chains of none, and waits for none.
+    await this.maybeCommit();
+    // A partition whose commit failed is fetched again once it was rebuilt (the others go on meanwhile).
+    await this.committer.recovered(partition);
+  }
+
+  /**
+   * Adds `result` (of `records` records, processed at `nowMs`) to what
+   * `state` holds for the job's next commit. Synchronous with the processing
+   * that produced it: whenever a commit takes what a partition holds, the
+   * processor's position is exactly the held results' position.
+   */
+  private hold(state: PartitionState, result: BatchResult, records: number, nowMs: number, urgent: boolean): void {
+    if (state.held === null) {
+      state.held = result;
+      state.heldRecords = records;
+      state.heldSinceMs = nowMs;
+      state.heldUrgent = urgent;
+      return;
+    }
+    state.held = mergeResults(state.held, result);
+    state.heldRecords += records;
+    state.heldUrgent ||= urgent;
   }
 
   /**
@@ -479,60 +506,6 @@ export class JobPartitions implements PartitionOwnership {
   }
 
   /**
-   * True while the result of `count` fetched records of `state`'s partition
-   * should wait for more: below `transactionMaxRecords`, the worker not
-   * stopping, and either behind its high watermark (more records are already
-   * in Kafka) within `transactionMaxDelayMs`, or caught up since the batch
-   * before (`wasCaughtUp`) within `commitIntervalMs`. The batch that ends a
-   * backlog commits at once: a replay's last records need not wait for a
-   * trickle that may not come.
-   */
-  private holds(state: PartitionState, count: number, nowMs: number, wasCaughtUp: boolean): boolean {
-    const max = this.opts.transactionMaxRecords ?? 0;
-    if (max <= 1 || count >= max || this.stoppingNow) return false;
-    const heldMs = nowMs - state.heldSinceMs;
-    if (state.highWatermark > state.readPosition)
-      return heldMs < (this.opts.transactionMaxDelayMs ?? DEFAULT_TRANSACTION_MAX_DELAY_MS);
-    return wasCaughtUp && heldMs < (this.opts.commitIntervalMs ?? 0);
-  }
-
-  /**
-   * Makes sure what a caught-up `state` holds is committed at the end of its
-   * commit interval even when no further batch arrives (its next fetch may
-   * wait up to KAFKA_MAX_WAIT_MS). A batch that commits first cancels it; a
-   * timer that fires for a state no longer current does nothing.
-   */
-  private commitWhenDue(state: PartitionState): void {
-    if (state.commitTimer !== null) return;
-    const dueMs = state.heldSinceMs + (this.opts.commitIntervalMs ?? 0);
-    state.commitTimer = setTimeout(
-      () => {
-        state.commitTimer = null;
-        if (state.recovering) return;
-        void runExclusive(state, () => this.commitHeld(state));
-      },
-      Math.max(0, dueMs - Date.now()),
-    );
-    // Stopping commits what is held (beginStop): the timer must not keep the process alive.
-    state.commitTimer.unref();
-  }
-
-  private cancelCommitTimer(state: PartitionState): void {
-    if (state.commitTimer === null) return;
-    clearTimeout(state.commitTimer);
-    state.commitTimer = null;
-  }
-
-  /** Commits what `state` holds, if it is still current. Caller holds the chain. */
-  private async commitHeld(state: PartitionState): Promise<void> {
-    const held = state.held;
-    if (held === null || this.partitions.get(state.partition) !== state) return;
-    state.held = null;
-    this.cancelCommitTimer(state);
-    await this.committer.commit(state, held);
-  }
-
-  /**
    * The batch's records at or after the read position (earlier ones were
    * fetched before the seek landed). Offsets are parsed from kafkajs' decimal
    * strings once each; the next one is derived from the previous one when
@@ -555,38 +528,130 @@ export class JobPartitions implements PartitionOwnership {
     return records;
   }
 
-  /** Ticks every owned partition (wall clock): commits what closed windows or a moved watermark produced. */
+  /**
+   * Ticks every owned partition that holds nothing (wall clock): what closed
+   * windows or a moved watermark produced is held, due at once. A partition
+   * that holds results is receiving records, so it is not idle. Then the
+   * commit decision runs.
+   */
   tick(): void {
     if (this.stoppingNow || this.pause.byOperator) return;
+    const ticks: Promise<void>[] = [];
     for (const state of this.partitions.values()) {
-      if (state.recovering) continue;
-      void runExclusive(state, async () => {
-        if (this.partitions.get(state.partition) !== state) return;
-        if (state.held !== null) {
-          // Records are arriving, so the partition is not idle: only commit them once held long enough.
-          const maxDelayMs = this.opts.transactionMaxDelayMs ?? DEFAULT_TRANSACTION_MAX_DELAY_MS;
-          if (Date.now() - state.heldSinceMs >= maxDelayMs) await this.commitHeld(state);
-          return;
-        }
-        const result = state.processor.tick(Date.now());
-        if (result) await this.committer.commit(state, result);
-      });
+      if (state.recovering || state.held !== null) continue;
+      ticks.push(
+        runExclusive(state, () => {
+          if (this.partitions.get(state.partition) !== state || state.held !== null) return Promise.resolve();
+          const nowMs = Date.now();
+          const result = state.processor.tick(nowMs);
+          if (result) this.hold(state, result, 0, nowMs, true);
+          return Promise.resolve();
+        }),
+      );
     }
+    void Promise.allSettled(ticks).then(() => this.maybeCommit());
+  }
+
+  /**
+   * THE commit decision of the job on this worker, after Kafka Streams'
+   * `StreamThread.maybeCommit`: called after every fetched batch, every tick,
+   * by the commit timer and at stop. When any partition's held results are
+   * due ({@link decideCommit}), the held results of EVERY owned partition
+   * are taken, at one instant, and committed in ONE transaction
+   * ({@link PartitionCommitter.commitGroup}); otherwise one timer is set for
+   * when the first becomes due. One commit runs at a time: a call during one
+   * waits for it, then decides again. Never rejects.
+   */
+  async maybeCommit(): Promise<void> {
+    for (;;) {
+      if (this.committing) {
+        await this.committing;
+        continue;
+      }
+      const nowMs = Date.now();
+      const waiting: HeldResults[] = [];
+      for (const state of this.partitions.values()) {
+        if (state.held === null || state.recovering) continue;
+        waiting.push({
+          partition: state.partition,
+          records: state.heldRecords,
+          sinceMs: state.heldSinceMs,
+          behind: state.highWatermark > state.readPosition,
+          urgent: state.heldUrgent,
+        });
+      }
+      const decision = decideCommit(waiting, nowMs, this.policy, this.stoppingNow);
+      if (!decision.commitNow) {
+        this.setCommitTimer(decision.nextDueMs);
+        return;
+      }
+      this.setCommitTimer(null);
+      const run = this.commitHeld();
+      this.committing = run;
+      try {
+        await run;
+      } finally {
+        this.committing = null;
+      }
+      return;
+    }
+  }
+
+  /** Takes what every owned partition holds (with its position, at this instant) and commits it together. */
+  private async commitHeld(): Promise<void> {
+    const started = performance.now();
+    const taken: HeldCommit[] = [];
+    for (const state of this.partitions.values()) {
+      const result = state.held;
+      if (result === null || state.recovering) continue;
+      taken.push({ state, result, position: state.processor.position(), fingerprint: state.lastRecord });
+      state.held = null;
+      state.heldRecords = 0;
+      state.heldUrgent = false;
+    }
+    if (taken.length === 0) return;
+    await this.committer.commitGroup(taken);
+    this.opts.metrics?.batchDuration.observe({ job: this.opts.job.name }, (performance.now() - started) / 1000);
+  }
+
+  /**
+   * Wakes {@link maybeCommit} at `dueMs` (epoch milliseconds), when what is
+   * held becomes due with no further batch or tick (the next fetch may wait
+   * up to KAFKA_MAX_WAIT_MS); null: no wake-up. One timer per job.
+   */
+  private setCommitTimer(dueMs: number | null): void {
+    if (this.commitTimer !== null) {
+      if (dueMs !== null && this.commitTimerDueMs <= dueMs) return;
+      clearTimeout(this.commitTimer);
+      this.commitTimer = null;
+    }
+    if (dueMs === null) return;
+    this.commitTimerDueMs = dueMs;
+    this.commitTimer = setTimeout(
+      () => {
+        this.commitTimer = null;
+        void this.maybeCommit();
+      },
+      Math.max(0, dueMs - Date.now()),
+    );
+    // Stopping commits what is held (beginStop): the timer must not keep the process alive.
+    this.commitTimer.unref();
   }
 
   /** Stops ticks and rebuilds; batches already running still finish, held records are committed. */
   beginStop(): void {
     this.stoppingNow = true;
-    for (const state of this.partitions.values()) {
-      if (state.held !== null && !state.recovering) void runExclusive(state, () => this.commitHeld(state));
-    }
-    // A partition in its backoff holds its chain for up to 30 s: end the wait so settle() is prompt.
+    void this.maybeCommit();
+    // A partition in its backoff waits for up to 30 s: end the wait so settle() is prompt.
     this.committer.wakeAll();
   }
 
-  /** Resolves once every partition's chain has settled and the post-commit work has run. */
+  /** Resolves once every partition's chain has settled, the last commit ran and the post-commit work has run. */
   async settle(): Promise<void> {
     await Promise.allSettled([...this.partitions.values()].map((s) => s.chain));
+    // Batches that finished after beginStop held their results: committed now (stopping makes them due).
+    await this.maybeCommit();
+    await this.committer.settle();
     await this.postCommit.drain();
   }
 }

@@ -58,7 +58,7 @@ export interface JobRunnerOptions {
  * - what happens when a partition's commit fails (fenced, or rebuilt with
  *   backoff): `PartitionCommitter.onCommitFailure` (partition-committer.ts);
  * - the body of the batch transaction (lock and epoch check, results, position):
- *   `DatabasePartitionStore.commitBatch` (batch-transaction.ts).
+ *   `DatabasePartitionStore.commitBatches` (batch-transaction.ts).
  */
 export class JobRunner {
   private readonly consumer: Consumer;
@@ -98,7 +98,14 @@ export class JobRunner {
     this.partitions = new JobPartitions({
       job,
       consumer: kafkaConsumerPort(this.consumer, this.admin, job.topic),
-      store: new DatabasePartitionStore(opts.db, opts.offsets, job.groupId, job.topic, job.windowSpec),
+      store: new DatabasePartitionStore(
+        opts.db,
+        opts.offsets,
+        job.groupId,
+        job.topic,
+        job.windowSpec,
+        job.sharedRows ?? false,
+      ),
       onTopicRecreated: settings.onTopicRecreated,
       deadLetters: this.deadLetters,
       owner: opts.owner ?? '',

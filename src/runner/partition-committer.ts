@@ -2,13 +2,14 @@ import type { Logger } from 'pino';
 import { FencedError } from '../errors/fenced-error.js';
 import { classifyCommitFailure } from './commit-failure.js';
 import type { BatchResult, JobDefinition, JobPosition } from '../jobs/job.js';
+import type { LogFingerprint } from '../store/offset-store.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { ConsumerPort } from './consumer-port.js';
 import type { DeadLetterSink } from './dead-letter-sink.js';
 import type { PartitionHealth } from './partition-health.js';
 import type { PartitionState } from './partition-state.js';
 import { samePosition } from './partition-state.js';
-import type { PartitionStorePort } from './partition-store-port.js';
+import type { BatchCommit, PartitionStorePort } from './partition-store-port.js';
 import type { PostCommitQueue } from './post-commit-queue.js';
 
 /** What a committed batch reports to `onCommit` (tests and metrics). */
@@ -82,70 +83,138 @@ function sleepBeforeRebuild(attempt: number): Promise<void> {
   return new Promise((r) => setTimeout(r, recoveryDelayMs(attempt)).unref());
 }
 
+/** One partition's part of a job's commit: what it holds, taken at one instant with the position it leads to. */
+export interface HeldCommit {
+  state: PartitionState;
+  result: BatchResult;
+  /** The processor's position right after the held results were processed. */
+  position: JobPosition;
+  /** The last record processed then (which log the position belongs to); null keeps the stored one. */
+  fingerprint: LogFingerprint | null;
+}
+
 /**
- * A partition's exactly-once commit: dead letters first, then ONE fenced
- * transaction (results and position, `PartitionStorePort.commitBatch`), then
- * the post-commit work (publish, Kafka offset commit) in order. A failed
- * commit leaves the in-memory state ahead of the database, so the partition
- * is rebuilt from its stored row (see {@link onCommitFailure}).
+ * The exactly-once commit of a job's partitions on this worker: dead letters
+ * first, then ONE fenced transaction for every partition carried (results
+ * and positions, `PartitionStorePort.commitBatches`), then each partition's
+ * post-commit work (publish, Kafka offset commit) in order. A partition
+ * whose commit failed has its in-memory state ahead of the database, so it
+ * is rebuilt from its stored row (see {@link onCommitFailure}), on its own:
+ * the others go on.
  *
- * Callers hold the partition's chain (`runExclusive`) around {@link commit}.
+ * One commit of a job runs at a time (`JobPartitions.maybeCommit`).
  */
 export class PartitionCommitter {
   /** Wakes a partition's pending backoff wait (an operator's reset or rebuild): partition -> resolver. */
   private readonly wakers = new Map<number, () => void>();
   /** Partitions whose claim failed and is being retried (not owned meanwhile). */
   private readonly unclaimed = new Set<number>();
+  /** Failure handling running per partition (fenced, rebuilt with backoff): awaited by {@link settle}. */
+  private readonly failures = new Map<number, Promise<void>>();
 
   constructor(private readonly opts: PartitionCommitterOptions) {}
 
   /**
-   * Commits what `result` produced for `state`'s partition; skips the
-   * transaction when there is nothing new. Never rejects: a failure goes to
-   * {@link onCommitFailure}.
+   * Commits what `held` carries, in one transaction; partitions with nothing
+   * new are skipped, and no transaction runs when none is left. A partition
+   * whose dead letters cannot be sent, or that was fenced, is left out and
+   * handled on its own; a failed transaction fails every partition it
+   * carried. Never rejects.
    */
-  async commit(state: PartitionState, result: BatchResult): Promise<void> {
-    const { job, store, deadLetters, metrics } = this.opts;
-    const position = state.processor.position();
-    if (
-      !result.write &&
-      result.deadLetters.length === 0 &&
-      result.lateRecords === 0 &&
-      samePosition(position, state.committed)
-    )
-      return;
-    try {
-      await deadLetters.send(state.partition, result.deadLetters);
-      const commit = {
-        epoch: state.epoch,
-        position,
-        write: result.write,
-        lateRecords: result.lateRecords,
-        deadLettered: result.deadLetters.length,
-        fingerprint: state.lastRecord,
-      };
-      for (let attempt = 1; ; attempt++) {
-        const txStarted = performance.now();
-        try {
-          await store.commitBatch(state.partition, commit);
-          metrics?.transactionDuration.observe({ job: job.name }, (performance.now() - txStarted) / 1000);
-          break;
-        } catch (err) {
-          if (attempt >= IN_PLACE_ATTEMPTS || err instanceof FencedError) throw err;
-          const cause = classifyCommitFailure(err);
-          if (!ROLLED_BACK_BY_CONTENTION.has(cause.code)) throw err;
-          metrics?.commitRetries.inc({ job: job.name, code: cause.code });
-          this.opts.log.warn(
-            { partition: state.partition, code: cause.code, attempt },
-            `batch transaction rolled back (${cause.code}: ${cause.message}): running it again`,
-          );
-        }
+  async commitGroup(held: readonly HeldCommit[]): Promise<void> {
+    const { job, deadLetters, metrics } = this.opts;
+    const ready: HeldCommit[] = [];
+    for (const h of held) {
+      const { result, position, state } = h;
+      if (
+        !result.write &&
+        result.deadLetters.length === 0 &&
+        result.lateRecords === 0 &&
+        samePosition(position, state.committed)
+      )
+        continue;
+      try {
+        await deadLetters.send(state.partition, result.deadLetters);
+        ready.push(h);
+      } catch (err) {
+        this.failLater(state, err);
       }
+    }
+    if (ready.length === 0) return;
+    const commits: BatchCommit[] = ready.map(({ state, result, position, fingerprint }) => ({
+      partition: state.partition,
+      epoch: state.epoch,
+      position,
+      write: result.write,
+      lateRecords: result.lateRecords,
+      deadLettered: result.deadLetters.length,
+      fingerprint,
+    }));
+    let fenced: Set<number>;
+    try {
+      fenced = new Set((await this.runTransaction(commits)).fenced);
     } catch (err) {
-      await this.onCommitFailure(state, err);
+      for (const { state } of ready) this.failLater(state, err);
       return;
     }
-    this.onCommitted(state, result, position);
+    metrics?.transactionPartitions.observe({ job: job.name }, ready.length);
+    for (const h of ready) {
+      if (fenced.has(h.state.partition))
+        this.failLater(h.state, new FencedError(job.groupId, job.topic, h.state.partition, h.state.epoch));
+      else this.onCommitted(h.state, h.result, h.position);
+    }
+  }
+
+  /**
+   * Runs the transaction; one that contention rolled back (nothing of it was
+   * written) runs again in place, up to {@link IN_PLACE_ATTEMPTS} times,
+   * counted and logged in one line.
+   * @throws the last failure.
+   */
+  private async runTransaction(commits: readonly BatchCommit[]): Promise<{ fenced: number[] }> {
+    const { job, store, metrics, log } = this.opts;
+    for (let attempt = 1; ; attempt++) {
+      const txStarted = performance.now();
+      try {
+        const outcome = await store.commitBatches(commits);
+        metrics?.transactionDuration.observe({ job: job.name }, (performance.now() - txStarted) / 1000);
+        return outcome;
+      } catch (err) {
+        if (attempt >= IN_PLACE_ATTEMPTS) throw err;
+        const cause = classifyCommitFailure(err);
+        if (!ROLLED_BACK_BY_CONTENTION.has(cause.code)) throw err;
+        metrics?.commitRetries.inc({ job: job.name, code: cause.code });
+        log.warn(
+          { partitions: commits.map((c) => c.partition), code: cause.code, attempt },
+          `batch transaction rolled back (${cause.code}: ${cause.message}): running it again`,
+        );
+      }
+    }
+  }
+
+  /** Starts the failure handling of `state`'s partition without waiting for it (its backoff must not hold the others). */
+  private failLater(state: PartitionState, err: unknown): void {
+    // Batches of the partition wait from now on (set before any await of the handling).
+    state.recovering = true;
+    const run = this.onCommitFailure(state, err);
+    this.failures.set(state.partition, run);
+    void run.finally(() => {
+      if (this.failures.get(state.partition) === run) this.failures.delete(state.partition);
+    });
+  }
+
+  /**
+   * Resolves once the failure handling of `partition` (a rebuild with
+   * backoff) has ended; at once when there is none. The fetch of a partition
+   * whose commit failed waits on it, as the other partitions go on.
+   */
+  async recovered(partition: number): Promise<void> {
+    await this.failures.get(partition);
+  }
+
+  /** Resolves once every failure handling started so far has ended (the worker is stopping). */
+  async settle(): Promise<void> {
+    while (this.failures.size > 0) await Promise.allSettled([...this.failures.values()]);
   }
 
   /** Bookkeeping after the transaction committed, then the post-commit work queued. */

@@ -22,9 +22,9 @@ export interface PartitionState extends RateCounter {
   /** Latest offset of the partition as last seen in a fetch (for the lag gauge). */
   highWatermark: bigint;
   /**
-   * What the batches processed since the last commit produced, merged
-   * ({@link mergeResults}), while they wait for one larger transaction (the
-   * partition is behind, or within its commit interval); null when nothing waits. The processor's position
+   * What the batches and ticks processed since the last commit produced,
+   * merged ({@link mergeResults}), until the job's next commit (see
+   * `decideCommit`); null when nothing waits. The processor's position
    * already includes them. Dropped with the state: a re-claim seeks back to
    * the stored row.
    */
@@ -33,11 +33,8 @@ export interface PartitionState extends RateCounter {
   heldRecords: number;
   /** Wall clock when the first batch of {@link held} was processed, epoch milliseconds. */
   heldSinceMs: number;
-  /**
-   * Commits {@link held} when the commit interval of a caught-up partition
-   * ends and no later batch has committed it first; null when none is due.
-   */
-  commitTimer: ReturnType<typeof setTimeout> | null;
+  /** {@link held} is due at once: it ends a backlog, or an idle tick produced it. */
+  heldUrgent: boolean;
   /** Whether the last fetched batch reached the high watermark (the partition had caught up). */
   caughtUp: boolean;
   /**

@@ -15,8 +15,9 @@ export interface ClaimedPosition extends JobPosition {
   logShorter: ClaimOutcome['logShorter'];
 }
 
-/** What one batch (or idle tick) commits for one partition, in ONE transaction. */
+/** What one partition commits (the batches and ticks processed since its last commit). */
 export interface BatchCommit {
+  partition: number;
   /** The owner's epoch from its claim (fencing). */
   epoch: number;
   /** The position the partition reached. */
@@ -43,10 +44,14 @@ export interface PartitionStorePort {
    */
   claim(partition: number, bounds: OffsetBounds, owner: string): Promise<ClaimedPosition>;
   /**
-   * Commits a batch: results and position in ONE transaction, fenced by epoch.
-   * @throws {FencedError} code `PARTITION_FENCED` when another owner claimed the partition since.
+   * Commits the results and positions of several partitions (each at most
+   * once) in ONE transaction, fenced per partition: a partition whose stored
+   * epoch is no longer its commit's is left out (nothing of it is written),
+   * the others commit.
+   * @returns the partitions left out because they were fenced, ascending.
+   * @throws the database's errors (nothing of any partition was written).
    */
-  commitBatch(partition: number, commit: BatchCommit): Promise<void>;
+  commitBatches(commits: readonly BatchCommit[]): Promise<{ fenced: number[] }>;
   /** Whether the partition's current epoch came from an operator's reset or rebuild. */
   wasReset(partition: number): Promise<boolean>;
   /** The partition's stored epoch (the current owner's fencing token), or null when it has no row. */

@@ -1,4 +1,4 @@
-import { FencedError } from '../errors/fenced-error.js';
+import { Prisma } from '../generated/prisma/client.js';
 import { WindowSpecChangedError } from '../errors/window-spec-changed-error.js';
 import { windowSpecChanges, type PositionWindowSpec } from '../stream/window-spec.js';
 import type { Db, Tx } from './prisma-client.js';
@@ -229,17 +229,42 @@ export class OffsetStore {
   }
 
   /**
-   * Locks the partition's row inside `tx` and checks that `epoch` still owns it.
-   * Call first in a batch transaction so a zombie fails before writing results.
-   * @throws {FencedError} when another worker claimed the partition since.
+   * Locks the rows of `partitions` inside `tx`, in primary-key order (one
+   * statement), and returns each one's stored epoch; a partition without a
+   * row is missing from the map. Call first in a batch transaction carrying
+   * several partitions: the caller leaves out those whose epoch moved.
    */
-  async lock(tx: Tx, groupId: string, topic: string, partition: number, epoch: number): Promise<void> {
-    const rows = await tx.$queryRaw<{ epoch: number | bigint }[]>`SELECT epoch FROM consumer_offset
-      WHERE group_id = ${groupId} AND topic = ${topic} AND \`partition\` = ${partition} FOR UPDATE`;
-    if (rows.length === 0 || Number(rows[0].epoch) !== epoch) throw new FencedError(groupId, topic, partition, epoch);
+  async lockMany(tx: Tx, groupId: string, topic: string, partitions: readonly number[]): Promise<Map<number, number>> {
+    if (partitions.length === 0) return new Map();
+    const rows = await tx.$queryRaw<
+      { partition: number | bigint; epoch: number | bigint }[]
+    >`SELECT \`partition\`, epoch
+      FROM consumer_offset WHERE group_id = ${groupId} AND topic = ${topic} AND \`partition\` IN (${Prisma.join(partitions)})
+      ORDER BY \`partition\` FOR UPDATE`;
+    return new Map(rows.map((r) => [Number(r.partition), Number(r.epoch)]));
   }
 
-  /** Writes the position reached by a batch, inside the batch transaction (after {@link lock}). */
+  /**
+   * Creates the group's `commit_order` row when it has none, in its own
+   * statement outside any batch transaction (two transactions inserting the
+   * same new key could deadlock on it).
+   */
+  async ensureCommitOrder(groupId: string): Promise<void> {
+    await this.db.$executeRaw`INSERT IGNORE INTO commit_order (group_id) VALUES (${groupId})`;
+  }
+
+  /**
+   * Inside a batch transaction, before any result row: takes the group's
+   * `commit_order` row (and counts the transaction), so the group's
+   * transactions write rows shared between partitions one after the other.
+   * @returns false when the row is missing ({@link ensureCommitOrder} first).
+   */
+  async takeCommitOrder(tx: Tx, groupId: string): Promise<boolean> {
+    const n = await tx.$executeRaw`UPDATE commit_order SET commits = commits + 1 WHERE group_id = ${groupId}`;
+    return n > 0;
+  }
+
+  /** Writes the position reached by a batch, inside the batch transaction (after {@link lockMany}). */
   async advance(tx: Tx, groupId: string, topic: string, partition: number, u: PositionUpdate): Promise<void> {
     const fp = u.fingerprint ?? null;
     await tx.$executeRaw`UPDATE consumer_offset SET next_offset = ${u.nextOffset}, replay_from = ${u.replayFrom},

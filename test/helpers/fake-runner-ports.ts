@@ -3,7 +3,6 @@
 // logic is unit-tested without a broker or a database. Integration tests use
 // the real Kafka and MariaDB.
 import { pino } from 'pino';
-import { FencedError } from '../../src/errors/fenced-error.js';
 import type { BatchResult, JobDefinition, JobPosition, PartitionProcessor, SourceRecord } from '../../src/jobs/job.js';
 import type { ConsumerPort, FetchedBatch, OffsetBounds } from '../../src/runner/consumer-port.js';
 import { DeadLetterSink, type DeadLetterProducer } from '../../src/runner/dead-letter-sink.js';
@@ -50,7 +49,7 @@ interface StoredRow extends JobPosition {
 /** `consumer_offset` in memory: claims bump the epoch, commits are fenced by it. */
 export class FakeStore implements PartitionStorePort {
   readonly rows = new Map<number, StoredRow>();
-  readonly commits: ({ partition: number } & BatchCommit)[] = [];
+  readonly commits: BatchCommit[] = [];
   /** Rejections for the next commits, taken one per commit. */
   readonly commitFailures: Error[] = [];
   /** Rejections for the next claims, taken one per claim. */
@@ -113,17 +112,31 @@ export class FakeStore implements PartitionStorePort {
     r.resetEpoch = reset ? r.epoch : null;
   }
 
-  async commitBatch(partition: number, commit: BatchCommit): Promise<void> {
+  /** The partitions of each transaction that committed, in order (fenced ones left out). */
+  readonly transactions: number[][] = [];
+
+  /** As the database commits: one failure per transaction, fenced partitions left out and the others written. */
+  async commitBatches(commits: readonly BatchCommit[]): Promise<{ fenced: number[] }> {
     const failure = this.commitFailures.shift();
     if (failure) throw failure;
-    const r = this.row(partition);
-    if (r.epoch !== commit.epoch) throw new FencedError('g', 't', partition, commit.epoch);
-    await commit.write?.({} as Tx);
-    Object.assign(r, commit.position);
-    r.lateRecords += commit.lateRecords;
-    r.deadLettered += commit.deadLettered;
-    if (commit.fingerprint) r.fingerprint = commit.fingerprint;
-    this.commits.push({ partition, ...commit });
+    const fenced: number[] = [];
+    const written: number[] = [];
+    for (const commit of [...commits].sort((a, b) => a.partition - b.partition)) {
+      const r = this.row(commit.partition);
+      if (r.epoch !== commit.epoch) {
+        fenced.push(commit.partition);
+        continue;
+      }
+      await commit.write?.({} as Tx);
+      Object.assign(r, commit.position);
+      r.lateRecords += commit.lateRecords;
+      r.deadLettered += commit.deadLettered;
+      if (commit.fingerprint) r.fingerprint = commit.fingerprint;
+      this.commits.push(commit);
+      written.push(commit.partition);
+    }
+    this.transactions.push(written);
+    return { fenced };
   }
 
   async wasReset(partition: number): Promise<boolean> {

@@ -282,7 +282,7 @@ describe('JobPartitions: several fetched batches in one transaction', () => {
     assert.equal(store.commits.length, 1, 'the held batch was dropped with the old claim');
   });
 
-  it('commits held records on a tick once they are older than the delay, and does not tick the processor meanwhile', async () => {
+  it('commits held records once they are older than the delay, and does not tick the processor while it holds them', async () => {
     const { store, job, partitions } = fakeRunner(
       { transactionMaxRecords: 1_000, transactionMaxDelayMs: 20 },
       [60_000],
@@ -293,12 +293,13 @@ describe('JobPartitions: several fetched batches in one transaction', () => {
     await partitions.settle();
     assert.equal(store.commits.length, 0, 'too young, and a partition with held records is not idle');
     await new Promise((r) => setTimeout(r, 30));
-    partitions.tick();
-    await partitions.settle();
-    assert.equal(store.commits.length, 1);
+    assert.equal(store.commits.length, 1, "the job's commit timer committed them");
     assert.equal(store.commits[0].position.nextOffset, 2n);
     assert.equal(store.commits[0].position.watermarkMs, null, 'the processor was not ticked');
     assert.equal(job.sums.get(0), 3);
+    partitions.tick();
+    await until(() => store.commits.length === 2);
+    assert.equal(store.commits[1].position.watermarkMs, 60_000, 'idle now: ticked, and the tick committed at once');
   });
 
   it('commits held records when the worker stops', async () => {
@@ -390,5 +391,61 @@ describe('mergeResults', () => {
     assert.equal(merged.write, only);
     assert.equal(merged.afterCommit, undefined);
     assert.equal(merged.closedAtMs, 7);
+  });
+});
+
+describe('JobPartitions: one transaction for the partitions of a job', () => {
+  it('commits the held results of every partition together when one is due, fenced ones left out', async () => {
+    const { store, job, consumer, partitions } = fakeRunner({
+      transactionMaxRecords: 1_000,
+      transactionMaxDelayMs: 60_000,
+      commitIntervalMs: 60_000,
+    });
+    await partitions.assign([0, 1, 2]);
+    await partitions.handleBatch(new FakeBatch(0, 0, ['1'], '10'));
+    await partitions.handleBatch(new FakeBatch(1, 0, ['2', '3'], '10'));
+    await partitions.handleBatch(new FakeBatch(2, 0, ['4'], '10'));
+    assert.equal(store.transactions.length, 0, 'behind, within the limits: all held');
+    store.bumpEpoch(1);
+    // Partition 2 catches up: its batch is due at once, and the others go with it.
+    await partitions.handleBatch(new FakeBatch(2, 1, ['5'], '2'));
+    assert.deepEqual(store.transactions, [[0, 2]], 'one transaction; the fenced partition 1 left out');
+    assert.deepEqual(
+      store.commits.map((c) => [c.partition, c.position.nextOffset]),
+      [
+        [0, 1n],
+        [2, 2n],
+      ],
+    );
+    assert.equal(job.sums.get(0), 1);
+    assert.equal(job.sums.get(1), undefined, 'nothing of the fenced partition was written');
+    assert.equal(job.sums.get(2), 9);
+    await until(() => !partitions.ownedPartitions.includes(1));
+    assert.deepEqual(partitions.ownedPartitions, [0, 2], 'the fenced partition is left to its new owner');
+    await partitions.settle();
+    assert.deepEqual(
+      consumer.kafkaCommits.map((c) => c.partition),
+      [0, 2],
+    );
+  });
+
+  it('fails every partition a failed transaction carried, each rebuilt from its stored row on its own', async () => {
+    const { store, job, consumer, partitions } = fakeRunner({ transactionMaxRecords: 1_000, commitIntervalMs: 0 });
+    await partitions.assign([0, 1]);
+    await partitions.handleBatch(new FakeBatch(0, 0, ['1'], '10'));
+    store.commitFailures.push(new Error('connection lost'));
+    consumer.seeks.length = 0;
+    await partitions.handleBatch(new FakeBatch(1, 0, ['2'], '1'));
+    await partitions.settle();
+    assert.deepEqual(store.transactions, [], 'the one transaction failed');
+    assert.deepEqual(
+      consumer.seeks.sort((a, b) => a.partition - b.partition),
+      [
+        { partition: 0, offset: 0n },
+        { partition: 1, offset: 0n },
+      ],
+      'both read again from their stored positions',
+    );
+    assert.equal(job.sums.size, 0);
   });
 });
