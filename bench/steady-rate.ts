@@ -95,6 +95,7 @@ const USAGE = `usage: npm run bench:steady -- [--partitions LIST] [--backlog-rec
   --duration S          seconds of the steady measurement (default 30)
   --json                print the results as one JSON document on stdout (the log goes to stderr)
   --service-logs        copy the worker's log lines (LOG_LEVEL=warn) and the producers' to stderr
+  --cpu-prof DIR        run the worker under \`node --cpu-prof --cpu-prof-dir DIR\` (a profile per partition count)
 
 The worker runs with the bench's environment: e.g. COMMIT_INTERVAL_MS=500 npm run bench:steady`;
 
@@ -106,6 +107,8 @@ interface SteadyArgs {
   durationSec: number;
   json: boolean;
   serviceLogs: boolean;
+  /** Absolute directory for the worker's `node --cpu-prof`, or null. */
+  cpuProf: string | null;
 }
 
 function parseCommandLine(): SteadyArgs {
@@ -118,6 +121,7 @@ function parseCommandLine(): SteadyArgs {
       duration: { type: 'string' },
       json: { type: 'boolean', default: false },
       'service-logs': { type: 'boolean', default: false },
+      'cpu-prof': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -138,6 +142,7 @@ function parseCommandLine(): SteadyArgs {
     durationSec: int('duration', values.duration, 30, 1),
     json: values.json,
     serviceLogs: values['service-logs'],
+    cpuProf: typeof values['cpu-prof'] === 'string' ? path.resolve(values['cpu-prof']) : null,
   };
 }
 
@@ -835,7 +840,7 @@ async function runPartitionCount(
   const worker = startChild(
     scope,
     'worker',
-    [...SERVICE_NODE_FLAGS, main],
+    [...SERVICE_NODE_FLAGS, ...(args.cpuProf ? ['--cpu-prof', '--cpu-prof-dir', args.cpuProf] : []), main],
     {
       ...SERVICE_ENV,
       REDIS_URL,

@@ -6,6 +6,14 @@
  */
 
 /** One parsed `reChargeNotifyReq` record. */
+/**
+ * Dead-letter reason of a recharge record whose notify time was already
+ * beyond the de-duplication horizon when it arrived: it cannot be proven not
+ * to duplicate an order whose id was pruned, so it is not counted (and is
+ * counted in its partition's `consumer_offset.beyond_dedup_horizon`).
+ */
+export const BEYOND_DEDUP_HORIZON = 'beyond-dedup-horizon';
+
 export interface RechargeEvent {
   readonly orderId: string;
   /** `bussinessRst === "0000"`. */

@@ -14,14 +14,14 @@ export interface AdditiveHandler<E> {
   /** Event time of a parsed record, epoch milliseconds. */
   eventTimeMs(event: E): number;
   /**
-   * Folds the batch's events into additive upserts (`write`, inside the batch
-   * transaction) and post-commit work (`afterCommit`). Called once per batch
-   * with at least one event.
+   * Folds events into additive upserts (`write`, inside the batch
+   * transaction) and post-commit work (`afterCommit`). Called with one part
+   * per partition, in partition order, each with at least one event in
+   * offset order: one part for one batch; with
+   * {@link aggregatesAcrossBatches}, the parts of every batch committed in
+   * the same transaction (of one partition or of several), aggregated as one.
    */
-  aggregate(
-    events: readonly E[],
-    ctx: { partition: number; watermarkMs: number | null; nextOffset: bigint },
-  ): Pick<BatchResult, 'write' | 'afterCommit'>;
+  aggregate(parts: readonly AggregatePart<E>[]): Pick<BatchResult, 'write' | 'afterCommit'>;
   /**
    * Only with {@link AdditiveIdleOptions}: post-commit work after an idle
    * advance moved the watermark (a tick with no records, no `write`), e.g. to
@@ -29,21 +29,39 @@ export interface AdditiveHandler<E> {
    */
   onIdleAdvance?(ctx: { partition: number; watermarkMs: number }): Pick<BatchResult, 'afterCommit'>;
   /**
-   * True when `aggregate` over the events of two consecutive batches (with the
-   * later batch's context) writes the same as the two batches' writes run in
-   * turn in one transaction: additive or idempotent upserts that do not depend
-   * on the batch boundaries. Batches committed together are then aggregated as
-   * one, at write time (fewer and smaller statements). @default false
+   * True when `aggregate` over the events of several batches, of one
+   * partition or of several, writes the same as their writes run in turn in
+   * one transaction: additive or idempotent upserts that do not depend on the
+   * batch boundaries. Batches committed together (a partition's consecutive
+   * batches, the partitions a worker commits in one transaction) are then
+   * aggregated as one, at write time: each table written once per
+   * transaction, however many batches and partitions it carries. @default false
    */
   aggregatesAcrossBatches?: boolean;
 }
 
-/** What `aggregate` is told about the batch: the partition, its watermark (epoch ms) and next offset after the batch. */
-interface AggregateContext {
+/** What `aggregate` is told about a partition's batch: the partition, its watermark (epoch ms) and next offset after the batch. */
+export interface AggregateContext {
   partition: number;
   watermarkMs: number | null;
   nextOffset: bigint;
 }
+
+/** One partition's events in an `aggregate` call, with the context of its last batch. */
+export interface AggregatePart<E> extends AggregateContext {
+  /** The partition's events, in offset order (at least one). */
+  events: readonly E[];
+}
+
+/**
+ * The parts of each lazily aggregated result, by its `write` function (see
+ * `AdditiveProcessor.lazyAggregate`), with the handler that aggregates them:
+ * results of different partitions of one job combine through it.
+ */
+const pendingAggregates = new WeakMap<
+  object,
+  { handler: AdditiveHandler<unknown>; parts: AggregatePart<unknown>[]; built: () => boolean }
+>();
 
 /**
  * Opt-in idle advance of the watermark (Flink `WatermarkStrategy.withIdleness`),
@@ -91,8 +109,6 @@ export class AdditiveProcessor<E> implements PartitionProcessor {
   private readonly idleTimeoutMs: number | null;
   /** Wall clock of the last record with an event time (or of creation), epoch ms. */
   private lastRecordWallMs: number;
-  /** The events and context of each lazily aggregated result, by its `write` (see {@link lazyAggregate}). */
-  private readonly pending = new WeakMap<object, { events: E[]; ctx: AggregateContext }>();
 
   /**
    * @param restored the partition's committed position (`watermarkMs` in epoch ms, or null).
@@ -151,8 +167,8 @@ export class AdditiveProcessor<E> implements PartitionProcessor {
       events.length === 0
         ? {}
         : this.handler.aggregatesAcrossBatches
-          ? this.lazyAggregate(events, ctx)
-          : this.handler.aggregate(events, ctx);
+          ? lazyAggregate(this.handler, [{ ...ctx, events }])
+          : this.handler.aggregate([{ ...ctx, events }]);
     return { ...out, deadLetters, lateRecords: 0, records: fresh };
   }
 
@@ -175,35 +191,6 @@ export class AdditiveProcessor<E> implements PartitionProcessor {
     return { nextOffset: this.next, replayFrom: this.next, watermarkMs: this.watermark };
   }
 
-  /**
-   * A result part that aggregates `events` only when written, and combines with
-   * the next lazily aggregated result of this processor into one aggregate
-   * over both batches' events (with the later context), as if they had been one batch.
-   */
-  private lazyAggregate(
-    events: E[],
-    ctx: AggregateContext,
-  ): Pick<BatchResult, 'write' | 'afterCommit' | 'combineWrites'> {
-    let built: Pick<BatchResult, 'write' | 'afterCommit'> | null = null;
-    const build = () => (built ??= this.handler.aggregate(events, ctx));
-    const write = async (tx: Tx) => {
-      await build().write?.(tx);
-    };
-    this.pending.set(write, { events, ctx });
-    return {
-      write,
-      afterCommit: async () => {
-        await build().afterCommit?.();
-      },
-      combineWrites: (later) => {
-        const next = later.write ? this.pending.get(later.write) : undefined;
-        // Already aggregated (written): too late to combine.
-        if (next === undefined || built !== null) return undefined;
-        return this.lazyAggregate(events.concat(next.events), next.ctx);
-      },
-    };
-  }
-
   private applyIdleAdvance(nowMs: number): void {
     // Callers check that idle advance is configured; without it there is nothing to do.
     if (this.idleTimeoutMs === null) return;
@@ -213,4 +200,51 @@ export class AdditiveProcessor<E> implements PartitionProcessor {
       this.maxEventTimeMs !== null ? this.maxEventTimeMs + idleForMs - this.graceMs : nowMs - this.graceMs;
     if (this.watermark === null || candidate > this.watermark) this.watermark = candidate;
   }
+}
+
+/**
+ * A result part that aggregates `parts` only when written, and combines with
+ * another lazily aggregated result of the same handler (the same job): the
+ * next batch of the same partition, or a batch of another partition
+ * committed in the same transaction, into one aggregate over both as if they
+ * had been one batch (a partition in both: its events in turn, with the
+ * later context).
+ */
+function lazyAggregate<E>(
+  handler: AdditiveHandler<E>,
+  parts: AggregatePart<E>[],
+): Pick<BatchResult, 'write' | 'afterCommit' | 'combineWrites'> {
+  let built: Pick<BatchResult, 'write' | 'afterCommit'> | null = null;
+  const build = () => (built ??= handler.aggregate(parts));
+  const write = async (tx: Tx) => {
+    await build().write?.(tx);
+  };
+  pendingAggregates.set(write, {
+    handler,
+    parts,
+    built: () => built !== null,
+  });
+  return {
+    write,
+    afterCommit: async () => {
+      await build().afterCommit?.();
+    },
+    combineWrites: (later) => {
+      const next = later.write ? pendingAggregates.get(later.write) : undefined;
+      // Another job's result, or one already aggregated (written): too late to combine.
+      if (next?.handler !== handler || built !== null || next.built()) return undefined;
+      return lazyAggregate(handler, mergeParts(parts, next.parts as AggregatePart<E>[]));
+    },
+  };
+}
+
+/** `a`'s parts then `later`'s, one per partition in partition order: a partition in both gets its events in turn and `later`'s context. */
+function mergeParts<E>(a: readonly AggregatePart<E>[], later: readonly AggregatePart<E>[]): AggregatePart<E>[] {
+  const byPartition = new Map<number, AggregatePart<E>>();
+  for (const p of a) byPartition.set(p.partition, p);
+  for (const p of later) {
+    const earlier = byPartition.get(p.partition);
+    byPartition.set(p.partition, earlier ? { ...p, events: earlier.events.concat(p.events) } : p);
+  }
+  return [...byPartition.values()].sort((x, y) => x.partition - y.partition);
 }

@@ -94,8 +94,11 @@ export function createDailyActiveUsersJob(opts: DailyActiveUsersOptions): JobDef
     eventTimeMs: (event) => event.eventTimeMs,
     // INSERT IGNORE / LEAST and added counts: one aggregate over two batches writes what both would.
     aggregatesAcrossBatches: true,
-    aggregate: (events) => {
-      const { days, firstDays } = aggregateDailyUsers(events, dateOf);
+    aggregate: (parts) => {
+      const { days, firstDays } = aggregateDailyUsers(
+        parts.flatMap((p) => p.events),
+        dateOf,
+      );
       return { write: (tx) => opts.store.addBatch(tx, days, firstDays) };
     },
   };

@@ -174,8 +174,8 @@ export function createHotProductsJob(opts: HotProductsOptions): JobDefinition {
     eventTimeMs: (event) => event.eventTimeMs,
     // Additive sums, GREATEST of times, latest category: one aggregate over two batches writes what both would.
     aggregatesAcrossBatches: true,
-    aggregate: (events) => {
-      const batch = aggregateClicks(events);
+    aggregate: (parts) => {
+      const batch = aggregateClicks(parts.flatMap((p) => p.events));
       return {
         write: (tx) => opts.store.addBatch(tx, batch),
         afterCommit: opts.emitter ? () => opts.emitter?.poke() : undefined,

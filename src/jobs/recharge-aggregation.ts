@@ -23,6 +23,24 @@ export function minuteStartOf(epochMs: number): number {
 }
 
 /**
+ * The local calendar date (`YYYY-MM-DD`) of epoch MILLISECONDS, through a
+ * cache per local day: formatting a date per event was a third of the
+ * aggregation, and a batch spans a day or two.
+ */
+export function localDayOf(calendar: ZonedCalendar): (epochMs: number) => string {
+  const dates = new Map<number, string>();
+  return (epochMs) => {
+    const dayIndex = Math.floor((epochMs + calendar.offsetMs(epochMs)) / DAY_MS);
+    let day = dates.get(dayIndex);
+    if (day === undefined) {
+      day = calendar.dateOf(epochMs);
+      dates.set(dayIndex, day);
+    }
+    return day;
+  };
+}
+
+/**
  * Folds new (already de-duplicated) orders into per city-day and per minute
  * deltas, keyed by the notify time (the event time). Failed recharges count
  * in `orders`, `failed` and the duration sum, never in `amountFen`. Both
@@ -39,15 +57,9 @@ export function aggregateRecharges(
 ): { daily: CityDayDelta[]; minutes: MinuteDelta[] } {
   const daily = new Map<string, CityDayDelta>();
   const minutes = new Map<number, MinuteDelta>();
-  // Formatting a date per event was a third of this function: a batch spans a day or two.
-  const dates = new Map<number, string>();
+  const dayOf = localDayOf(calendar);
   for (const e of events) {
-    const dayIndex = Math.floor((e.notifyTimeMs + calendar.offsetMs(e.notifyTimeMs)) / DAY_MS);
-    let day = dates.get(dayIndex);
-    if (day === undefined) {
-      day = calendar.dateOf(e.notifyTimeMs);
-      dates.set(dayIndex, day);
-    }
+    const day = dayOf(e.notifyTimeMs);
     const key = `${day}|${e.cityCode}`;
     let d = daily.get(key);
     if (!d) {

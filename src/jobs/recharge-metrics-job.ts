@@ -3,21 +3,20 @@ import { MalformedRecordError } from '../errors/malformed-record-error.js';
 import { parseRecharge } from '../ingest/formats/recharge.js';
 import type { RechargeCityMetricsChangedEvent } from '../publish/event-bus.js';
 import { CHANGE_KIND, type ChangeLogStore } from '../store/change-log-store.js';
-import type { CityDailyStats, MinuteStats, RechargeEvent } from '../domain/recharge.js';
+import { BEYOND_DEDUP_HORIZON, type CityDailyStats, type MinuteStats, type RechargeEvent } from '../domain/recharge.js';
 import type { RechargeMetricsStore } from '../store/recharge-metrics-store.js';
 import type { RechargeServingCache } from '../store/recharge-serving-cache.js';
 import type { RechargeServingState, ServingVersion } from '../store/recharge-serving-state.js';
 import type { ZonedCalendar } from '../domain/zoned-calendar.js';
 import { AdditiveProcessor, type AdditiveHandler } from './additive-processor.js';
-import type { JobDefinition, PartitionProcessor } from './job.js';
-import { aggregateRecharges, firstOfEachOrder } from './recharge-aggregation.js';
+import type { JobDefinition } from './job.js';
+import { aggregateRecharges, firstOfEachOrder, localDayOf } from './recharge-aggregation.js';
 import { RecentOrderIds } from './recharge-recent-orders.js';
 
 /** The job's name in `JOBS`. */
 export const RECHARGE_METRICS_JOB = 'recharge-metrics';
 
-/** Dead-letter reason of a record whose notify time was already beyond the de-duplication horizon when it arrived. */
-export const BEYOND_DEDUP_HORIZON = 'beyond-dedup-horizon';
+export { BEYOND_DEDUP_HORIZON };
 
 /**
  * Pruning deletes order ids this much older than the horizon, MILLISECONDS
@@ -122,25 +121,6 @@ export function createRechargeMetricsJob(opts: RechargeMetricsOptions): JobDefin
   /** Highest commit number of this process's batches whose commit finished. */
   let committedSeq = 0;
 
-  /** Adds the batch's `beyond-dedup-horizon` dead letters to the partition's counter, in the batch transaction. */
-  const countingBeyondHorizon = (inner: PartitionProcessor, partition: number): PartitionProcessor => ({
-    process: (records, nowMs) => {
-      const result = inner.process(records, nowMs);
-      const beyond = result.deadLetters.filter((d) => d.reason === BEYOND_DEDUP_HORIZON).length;
-      if (beyond === 0) return result;
-      const write = result.write;
-      return {
-        ...result,
-        write: async (tx) => {
-          await write?.(tx);
-          await opts.store.countBeyondHorizon(tx, { groupId: opts.groupId, topic: opts.topic, partition }, beyond);
-        },
-      };
-    },
-    tick: (nowMs) => inner.tick(nowMs),
-    position: () => inner.position(),
-  });
-
   let pruneTimer: NodeJS.Timeout | null = null;
   let pruning = false;
   /** Deletes the order ids beyond the horizon (and the margin), in small statements; never two runs at once. */
@@ -181,12 +161,15 @@ export function createRechargeMetricsJob(opts: RechargeMetricsOptions): JobDefin
       return event;
     },
     eventTimeMs: (e) => e.notifyTimeMs,
-    // The orders of batches committed together are de-duplicated, summed and written as one: each table
-    // once, in primary-key order, so two partitions' transactions lock rows in one order and cannot
-    // deadlock (written batch by batch, a transaction came back to a table it had left).
+    // The orders of every batch committed in one transaction (of one partition or of several) are
+    // de-duplicated, summed and written as one: each table once, in primary-key order, whatever the
+    // number of batches and partitions.
     aggregatesAcrossBatches: true,
-    aggregate: (events, { partition, watermarkMs, nextOffset }) => {
-      const orders = firstOfEachOrder(events);
+    aggregate: (parts) => {
+      /** The partition of each event (the change log names, per partition, the city-days its orders changed). */
+      const partitionOf = new Map<RechargeEvent, number>();
+      for (const part of parts) for (const e of part.events) partitionOf.set(e, part.partition);
+      const orders = firstOfEachOrder(parts.flatMap((p) => p.events));
       let changed: {
         daily: CityDailyStats[];
         minutes: MinuteStats[];
@@ -214,17 +197,32 @@ export function createRechargeMetricsJob(opts: RechargeMetricsOptions): JobDefin
             );
           const version: ServingVersion = { databaseId, ...values.serving };
           if (opts.changeLog && values.daily.length > 0) {
-            // Read back in primary-key order (day, city): a replayed batch logs the same sequence.
-            await opts.changeLog.append(
+            const touched = new Map<number, Set<string>>();
+            const dayOf = localDayOf(opts.calendar);
+            for (const e of fresh) {
+              const partition = partitionOf.get(e) ?? parts[0].partition;
+              let keys = touched.get(partition);
+              if (!keys) touched.set(partition, (keys = new Set()));
+              keys.add(`${dayOf(e.notifyTimeMs)}|${e.cityCode}`);
+            }
+            // Each partition logs the city-days its orders changed, with their values after this
+            // transaction, in primary-key order (day, city): a replayed batch logs the same sequence.
+            await opts.changeLog.appendMany(
               tx,
-              {
-                stream: opts.groupId,
-                topic: opts.topic,
-                partition,
-                batchOffset: nextOffset,
-                batchWatermarkMs: watermarkMs,
-              },
-              values.daily.map((c) => ({ kind: CHANGE_KIND.cityDailyChanged, payload: c })),
+              parts
+                .filter((part) => touched.has(part.partition))
+                .map((part) => ({
+                  batch: {
+                    stream: opts.groupId,
+                    topic: opts.topic,
+                    partition: part.partition,
+                    batchOffset: part.nextOffset,
+                    batchWatermarkMs: part.watermarkMs,
+                  },
+                  entries: values.daily
+                    .filter((c) => touched.get(part.partition)?.has(`${c.date}|${c.cityCode}`))
+                    .map((c) => ({ kind: CHANGE_KIND.cityDailyChanged, payload: c })),
+                })),
             );
           }
           // A number at or below one this process already committed: the database went back (restored backup).
@@ -284,10 +282,7 @@ export function createRechargeMetricsJob(opts: RechargeMetricsOptions): JobDefin
       void loadCities().catch((err: unknown) =>
         opts.logger?.warn({ err }, 'reloading the city codes failed: keeping the loaded ones'),
       );
-      return countingBeyondHorizon(
-        new AdditiveProcessor(handler, partition, { nextOffset, watermarkMs }, opts.graceMs),
-        partition,
-      );
+      return new AdditiveProcessor(handler, partition, { nextOffset, watermarkMs }, opts.graceMs);
     },
   };
 }

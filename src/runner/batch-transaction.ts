@@ -1,6 +1,6 @@
 import type { OffsetStore } from '../store/offset-store.js';
 import type { JobDefinition } from '../jobs/job.js';
-import type { Db } from '../store/prisma-client.js';
+import type { Db, Tx } from '../store/prisma-client.js';
 import type { OffsetBounds } from './consumer-port.js';
 import type { BatchCommit, ClaimedPosition, PartitionStorePort } from './partition-store-port.js';
 
@@ -53,15 +53,19 @@ export class DatabasePartitionStore implements PartitionStorePort {
    * 2. the partitions' `consumer_offset` rows, locked in primary-key order in
    *    one statement, each epoch checked: a partition another owner claimed
    *    since is left out (a zombie writes nothing), the others go on;
-   * 3. each remaining partition's results (`BatchCommit.write`), in partition
-   *    order, then its new position and counters.
+   * 3. the remaining partitions' results (`write`: the runner combines them
+   *    into one write where the job allows it), then their new positions and
+   *    counters in one statement.
    *
    * Everything that must be exactly-once with a batch (results, a change log
    * of them) belongs in its `write`, between the lock and the advance.
    * @returns the partitions left out because they were fenced, ascending.
    * @throws the database's errors: the transaction is rolled back, nothing of any partition was written.
    */
-  async commitBatches(commits: readonly BatchCommit[]): Promise<{ fenced: number[] }> {
+  async commitBatches(
+    commits: readonly BatchCommit[],
+    write: (tx: Tx, partitions: readonly number[]) => Promise<void>,
+  ): Promise<{ fenced: number[] }> {
     const { groupId, topic, offsets } = this;
     const ordered = [...commits].sort((a, b) => a.partition - b.partition);
     if (this.sharedRows && !this.commitOrderReady) {
@@ -82,19 +86,29 @@ export class DatabasePartitionStore implements PartitionStorePort {
           ordered.map((c) => c.partition),
         );
         const fenced: number[] = [];
+        const live: BatchCommit[] = [];
         for (const c of ordered) {
-          if (epochs.get(c.partition) !== c.epoch) {
-            fenced.push(c.partition);
-            continue;
-          }
-          if (c.write) await c.write(tx);
-          await offsets.advance(tx, groupId, topic, c.partition, {
+          if (epochs.get(c.partition) === c.epoch) live.push(c);
+          else fenced.push(c.partition);
+        }
+        if (live.length === 0) return { fenced };
+        await write(
+          tx,
+          live.map((c) => c.partition),
+        );
+        await offsets.advanceMany(
+          tx,
+          groupId,
+          topic,
+          live.map((c) => ({
+            partition: c.partition,
             ...c.position,
             lateRecords: c.lateRecords,
             deadLettered: c.deadLettered,
+            beyondDedupHorizon: c.beyondDedupHorizon,
             fingerprint: c.fingerprint,
-          });
-        }
+          })),
+        );
         return { fenced };
       },
       { maxWait: TX_MAX_WAIT_MS, timeout: TX_TIMEOUT_MS },

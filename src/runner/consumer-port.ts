@@ -12,10 +12,11 @@ export interface ConsumerPort {
   /** Fetches the topic again after {@link pause}. */
   resume(): void;
   /**
-   * Commits `nextOffset` of `partition` to the consumer group in Kafka, for
-   * standard lag tools only: the database holds the real position.
+   * Commits the next offset of each partition to the consumer group in Kafka,
+   * in one request, for standard lag tools only: the database holds the real
+   * position.
    */
-  commitOffset(partition: number, nextOffset: bigint): Promise<void>;
+  commitOffsets(offsets: readonly { partition: number; nextOffset: bigint }[]): Promise<void>;
   /** Earliest and latest (high watermark) offset of each partition of the topic. */
   partitionBounds(): Promise<Map<number, OffsetBounds>>;
 }

@@ -8,8 +8,8 @@ export function kafkaConsumerPort(consumer: Consumer, admin: Admin, topic: strin
     seek: (partition, offset) => consumer.seek({ topic, partition, offset: offset.toString() }),
     pause: () => consumer.pause([{ topic }]),
     resume: () => consumer.resume([{ topic }]),
-    commitOffset: (partition, nextOffset) =>
-      consumer.commitOffsets([{ topic, partition, offset: nextOffset.toString() }]),
+    commitOffsets: (offsets) =>
+      consumer.commitOffsets(offsets.map((o) => ({ topic, partition: o.partition, offset: o.nextOffset.toString() }))),
     partitionBounds: () => partitionBounds(admin, topic),
   };
 }

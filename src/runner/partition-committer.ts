@@ -1,14 +1,16 @@
 import type { Logger } from 'pino';
 import { FencedError } from '../errors/fenced-error.js';
 import { classifyCommitFailure } from './commit-failure.js';
-import type { BatchResult, JobDefinition, JobPosition } from '../jobs/job.js';
+import type { BatchResult, DeadLetter, JobDefinition, JobPosition } from '../jobs/job.js';
 import type { LogFingerprint } from '../store/offset-store.js';
+import type { Tx } from '../store/prisma-client.js';
+import { BEYOND_DEDUP_HORIZON } from '../domain/recharge.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { ConsumerPort } from './consumer-port.js';
 import type { DeadLetterSink } from './dead-letter-sink.js';
 import type { PartitionHealth } from './partition-health.js';
 import type { PartitionState } from './partition-state.js';
-import { samePosition } from './partition-state.js';
+import { mergeResults, samePosition } from './partition-state.js';
 import type { BatchCommit, PartitionStorePort } from './partition-store-port.js';
 import type { PostCommitQueue } from './post-commit-queue.js';
 
@@ -48,7 +50,7 @@ export interface PartitionCommitterOptions {
   store: PartitionStorePort;
   deadLetters: DeadLetterSink;
   postCommit: PostCommitQueue;
-  consumer: Pick<ConsumerPort, 'commitOffset'>;
+  consumer: Pick<ConsumerPort, 'commitOffsets'>;
   ownership: PartitionOwnership;
   log: Logger;
   metrics?: Metrics;
@@ -73,6 +75,13 @@ const ROLLED_BACK_BY_CONTENTION = new Set(['MYSQL_1213', 'MYSQL_1205', 'P2034'])
 
 /** Runs of a batch transaction that contention rolled back before the partition is rebuilt instead. */
 export const IN_PLACE_ATTEMPTS = 3;
+
+/** How many of `deadLetters` have `reason`. */
+function countReason(deadLetters: readonly DeadLetter[], reason: string): number {
+  let n = 0;
+  for (const d of deadLetters) if (d.reason === reason) n++;
+  return n;
+}
 
 /** Exponential backoff of partition rebuilds: 500 ms doubling per attempt, at most 30 s (milliseconds). */
 export function recoveryDelayMs(attempt: number): number {
@@ -141,28 +150,44 @@ export class PartitionCommitter {
       }
     }
     if (ready.length === 0) return;
+    const byPartition = new Map(ready.map((h) => [h.state.partition, h]));
     const commits: BatchCommit[] = ready.map(({ state, result, position, fingerprint }) => ({
       partition: state.partition,
       epoch: state.epoch,
       position,
-      write: result.write,
       lateRecords: result.lateRecords,
       deadLettered: result.deadLetters.length,
+      beyondDedupHorizon: countReason(result.deadLetters, BEYOND_DEDUP_HORIZON),
       fingerprint,
     }));
+    // The results of the partitions left in, as one (combined where the job allows it): written once.
+    let written: BatchResult | null = null;
+    const write = async (tx: Tx, partitions: readonly number[]) => {
+      written = null;
+      let merged: BatchResult | null = null;
+      for (const p of partitions) {
+        const r = byPartition.get(p)?.result;
+        if (r) merged = merged === null ? r : mergeResults(merged, r);
+      }
+      written = merged;
+      await merged?.write?.(tx);
+    };
     let fenced: Set<number>;
     try {
-      fenced = new Set((await this.runTransaction(commits)).fenced);
+      fenced = new Set((await this.runTransaction(commits, write)).fenced);
     } catch (err) {
       for (const { state } of ready) this.failLater(state, err);
       return;
     }
-    metrics?.transactionPartitions.observe({ job: job.name }, ready.length);
+    const committed = ready.filter((h) => !fenced.has(h.state.partition));
     for (const h of ready) {
       if (fenced.has(h.state.partition))
         this.failLater(h.state, new FencedError(job.groupId, job.topic, h.state.partition, h.state.epoch));
-      else this.onCommitted(h.state, h.result, h.position);
     }
+    if (committed.length === 0) return;
+    metrics?.transactionPartitions.observe({ job: job.name }, committed.length);
+    for (const h of committed) this.onCommitted(h.state, h.result, h.position);
+    this.afterCommitted(committed, written);
   }
 
   /**
@@ -171,12 +196,15 @@ export class PartitionCommitter {
    * counted and logged in one line.
    * @throws the last failure.
    */
-  private async runTransaction(commits: readonly BatchCommit[]): Promise<{ fenced: number[] }> {
+  private async runTransaction(
+    commits: readonly BatchCommit[],
+    write: (tx: Tx, partitions: readonly number[]) => Promise<void>,
+  ): Promise<{ fenced: number[] }> {
     const { job, store, metrics, log } = this.opts;
     for (let attempt = 1; ; attempt++) {
       const txStarted = performance.now();
       try {
-        const outcome = await store.commitBatches(commits);
+        const outcome = await store.commitBatches(commits, write);
         metrics?.transactionDuration.observe({ job: job.name }, (performance.now() - txStarted) / 1000);
         return outcome;
       } catch (err) {
@@ -217,9 +245,9 @@ export class PartitionCommitter {
     while (this.failures.size > 0) await Promise.allSettled([...this.failures.values()]);
   }
 
-  /** Bookkeeping after the transaction committed, then the post-commit work queued. */
+  /** A partition's bookkeeping after the transaction committed its results. */
   private onCommitted(state: PartitionState, result: BatchResult, position: JobPosition): void {
-    const { job, metrics: m, postCommit, consumer, log, health } = this.opts;
+    const { job, metrics: m, health } = this.opts;
     state.committed = { ...position };
     health.succeeded(state.partition, 'commit');
     state.rateCount += result.records;
@@ -244,16 +272,29 @@ export class PartitionCommitter {
       records: result.records,
       deadLettered: result.deadLetters.length,
     });
-    // The queued work keeps only what it needs, not the result and its dead letters.
-    const { afterCommit, closedAtMs } = result;
+  }
+
+  /**
+   * Queues the post-commit work of one transaction: the results' post-commit
+   * work (publish, the Redis copy; one call when they were combined), then
+   * the Kafka offsets of every partition it committed, in one request.
+   */
+  private afterCommitted(committed: readonly HeldCommit[], written: BatchResult | null): void {
+    const { job, metrics: m, postCommit, consumer, log } = this.opts;
+    // The queued work keeps only what it needs, not the results and their dead letters.
+    const afterCommit = written?.afterCommit;
+    const closedAtMs = written?.closedAtMs;
+    const offsets = committed.map((h) => ({ partition: h.state.partition, nextOffset: h.position.nextOffset }));
     postCommit.enqueue(async () => {
       await afterCommit?.();
       if (closedAtMs !== undefined) {
         m?.windowEmitLatency.observe({ job: job.name }, (Date.now() - closedAtMs) / 1000);
       }
       await consumer
-        .commitOffset(state.partition, position.nextOffset)
-        .catch((err: unknown) => log.debug({ err, partition: state.partition }, 'kafka offset commit skipped'));
+        .commitOffsets(offsets)
+        .catch((err: unknown) =>
+          log.debug({ err, partitions: offsets.map((o) => o.partition) }, 'kafka offset commit skipped'),
+        );
     });
   }
 

@@ -22,12 +22,12 @@ export interface BatchCommit {
   epoch: number;
   /** The position the partition reached. */
   position: JobPosition;
-  /** The job's results, written after the row lock and before the position (the job's `BatchResult.write`). */
-  write?: (tx: Tx) => Promise<void>;
   /** Late records of the batch, added to the partition's counter. */
   lateRecords: number;
   /** Dead letters sent for the batch, added to the partition's counter. */
   deadLettered: number;
+  /** Of {@link deadLettered}: records beyond the de-duplication horizon, added to their own counter. */
+  beyondDedupHorizon: number;
   /** The last record processed (which log the position belongs to); null keeps the stored one. */
   fingerprint: LogFingerprint | null;
 }
@@ -47,11 +47,17 @@ export interface PartitionStorePort {
    * Commits the results and positions of several partitions (each at most
    * once) in ONE transaction, fenced per partition: a partition whose stored
    * epoch is no longer its commit's is left out (nothing of it is written),
-   * the others commit.
+   * the others commit. `write` writes the results of the partitions left in
+   * (ascending), after their rows were locked and before their positions.
+   * It may run again, with the same or fewer partitions, when the transaction
+   * is run again.
    * @returns the partitions left out because they were fenced, ascending.
    * @throws the database's errors (nothing of any partition was written).
    */
-  commitBatches(commits: readonly BatchCommit[]): Promise<{ fenced: number[] }>;
+  commitBatches(
+    commits: readonly BatchCommit[],
+    write: (tx: Tx, partitions: readonly number[]) => Promise<void>,
+  ): Promise<{ fenced: number[] }>;
   /** Whether the partition's current epoch came from an operator's reset or rebuild. */
   wasReset(partition: number): Promise<boolean>;
   /** The partition's stored epoch (the current owner's fencing token), or null when it has no row. */

@@ -82,24 +82,48 @@ export class ChangeLogStore {
    * adds nothing.
    */
   async append(tx: Tx, batch: BatchRef, entries: readonly ChangeEntry[]): Promise<void> {
-    const wm = batch.batchWatermarkMs === null ? 0 : Math.max(0, batch.batchWatermarkMs);
-    for (let i = 0; i < entries.length; i += CHUNK) {
-      const rows = JSON.stringify(
-        entries
-          .slice(i, i + CHUNK)
-          .map((e, j) => [encodeBatchSuffix(batch.batchOffset, wm, i + j), i + j, e.kind, JSON.stringify(e.payload)]),
+    await this.appendMany(tx, [{ batch, entries }]);
+  }
+
+  /**
+   * {@link append} for the batches of several partitions of one stream and
+   * topic committed in one transaction: ONE statement for all of them (per
+   * {@link CHUNK} rows), each partition's epoch read from its locked
+   * `consumer_offset` row.
+   */
+  async appendMany(tx: Tx, batches: readonly { batch: BatchRef; entries: readonly ChangeEntry[] }[]): Promise<void> {
+    const rows: [number, string, string, number, string, string, string][] = [];
+    for (const { batch, entries } of batches) {
+      const wm = batch.batchWatermarkMs === null ? 0 : Math.max(0, batch.batchWatermarkMs);
+      entries.forEach((e, seq) =>
+        rows.push([
+          batch.partition,
+          encodeBatchSuffix(batch.batchOffset, wm, seq),
+          batch.batchOffset.toString(),
+          seq,
+          String(wm),
+          e.kind,
+          JSON.stringify(e.payload),
+        ]),
       );
+    }
+    if (rows.length === 0) return;
+    const { stream, topic } = batches[0].batch;
+    for (let i = 0; i < rows.length; i += CHUNK) {
+      const chunk = JSON.stringify(rows.slice(i, i + CHUNK));
       await tx.$executeRaw`INSERT IGNORE INTO change_log (stream, \`partition\`, pos, epoch, batch_offset, batch_watermark_ms, seq, kind, payload, committed_at)
-        SELECT co.group_id, co.\`partition\`, CONCAT(LPAD(LOWER(HEX(co.epoch)), 8, '0'), j.suffix), co.epoch, ${batch.batchOffset}, ${wm}, j.seq, j.kind, j.payload, UTC_TIMESTAMP(3)
-        FROM consumer_offset co
-        JOIN JSON_TABLE(${rows}, '$[*]' COLUMNS (
-          suffix VARCHAR(40) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin PATH '$[0]',
-          seq INT PATH '$[1]',
-          kind VARCHAR(32) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin PATH '$[2]',
-          payload LONGTEXT CHARACTER SET utf8mb4 COLLATE utf8mb4_bin PATH '$[3]'
+        SELECT co.group_id, co.\`partition\`, CONCAT(LPAD(LOWER(HEX(co.epoch)), 8, '0'), j.suffix), co.epoch, j.batch_offset, j.wm, j.seq, j.kind, j.payload, UTC_TIMESTAMP(3)
+        FROM JSON_TABLE(${chunk}, '$[*]' COLUMNS (
+          p INT PATH '$[0]',
+          suffix VARCHAR(40) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin PATH '$[1]',
+          batch_offset BIGINT PATH '$[2]',
+          seq INT PATH '$[3]',
+          wm BIGINT PATH '$[4]',
+          kind VARCHAR(32) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin PATH '$[5]',
+          payload LONGTEXT CHARACTER SET utf8mb4 COLLATE utf8mb4_bin PATH '$[6]'
         )) AS j
-        WHERE co.group_id = ${batch.stream} AND co.topic = ${batch.topic} AND co.\`partition\` = ${batch.partition}
-        ORDER BY j.seq`;
+        JOIN consumer_offset co ON co.group_id = ${stream} AND co.topic = ${topic} AND co.\`partition\` = j.p
+        ORDER BY j.p, j.seq`;
     }
   }
 

@@ -41,6 +41,8 @@ export interface PositionUpdate {
   deadLettered?: number;
   /** The last record processed, stored to tell this log from another at the next claim; null keeps the stored one. */
   fingerprint?: LogFingerprint | null;
+  /** Records of this batch dead-lettered because they were beyond the de-duplication horizon (added to the counter). */
+  beyondDedupHorizon?: number;
 }
 
 interface Row {
@@ -275,6 +277,51 @@ export class OffsetStore {
       last_record_hash = COALESCE(${fp?.hash ?? null}, last_record_hash),
       updated_at = NOW(3)
       WHERE group_id = ${groupId} AND topic = ${topic} AND \`partition\` = ${partition}`;
+  }
+
+  /**
+   * Writes the positions several partitions reached, inside the batch
+   * transaction (after {@link lockMany}): ONE statement for all of them, the
+   * updates as one JSON parameter unpacked by JSON_TABLE (offsets and hashes
+   * as decimal strings: exact beyond 2^53).
+   */
+  async advanceMany(
+    tx: Tx,
+    groupId: string,
+    topic: string,
+    updates: readonly (PositionUpdate & { partition: number })[],
+  ): Promise<void> {
+    if (updates.length === 0) return;
+    const rows = JSON.stringify(
+      updates.map((u) => {
+        const fp = u.fingerprint ?? null;
+        return [
+          u.partition,
+          u.nextOffset.toString(),
+          u.replayFrom.toString(),
+          u.watermarkMs === null ? null : String(u.watermarkMs),
+          u.lateRecords ?? 0,
+          u.deadLettered ?? 0,
+          u.beyondDedupHorizon ?? 0,
+          fp === null ? null : fp.offset.toString(),
+          fp === null ? null : String(fp.timestampMs),
+          fp === null ? null : fp.hash.toString(),
+        ];
+      }),
+    );
+    await tx.$executeRaw`UPDATE consumer_offset co JOIN JSON_TABLE(${rows}, '$[*]' COLUMNS (p INT PATH '$[0]',
+        next_offset BIGINT PATH '$[1]', replay_from BIGINT PATH '$[2]', watermark_ms BIGINT PATH '$[3]',
+        late INT PATH '$[4]', dead INT PATH '$[5]', beyond INT PATH '$[6]',
+        last_offset BIGINT PATH '$[7]', last_timestamp_ms BIGINT PATH '$[8]', last_record_hash BIGINT PATH '$[9]')) AS j
+        ON co.\`partition\` = j.p
+      SET co.next_offset = j.next_offset, co.replay_from = j.replay_from, co.watermark_ms = j.watermark_ms,
+        co.late_records = co.late_records + j.late, co.dead_lettered = co.dead_lettered + j.dead,
+        co.beyond_dedup_horizon = co.beyond_dedup_horizon + j.beyond,
+        co.last_offset = COALESCE(j.last_offset, co.last_offset),
+        co.last_timestamp_ms = COALESCE(j.last_timestamp_ms, co.last_timestamp_ms),
+        co.last_record_hash = COALESCE(j.last_record_hash, co.last_record_hash),
+        co.updated_at = NOW(3)
+      WHERE co.group_id = ${groupId} AND co.topic = ${topic}`;
   }
 
   /** The partition's stored epoch (the current owner's fencing token), or null when it has no row. */

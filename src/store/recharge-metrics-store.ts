@@ -397,21 +397,6 @@ export class RechargeMetricsStore {
     return { deleted, statements };
   }
 
-  /**
-   * Inside the batch transaction (the partition's `consumer_offset` row is
-   * locked by it): adds `count` records that arrived beyond the
-   * de-duplication horizon to the partition's `beyond_dedup_horizon`.
-   */
-  async countBeyondHorizon(
-    tx: Tx,
-    position: { groupId: string; topic: string; partition: number },
-    count: number,
-  ): Promise<void> {
-    if (count === 0) return;
-    await tx.$executeRaw`UPDATE consumer_offset SET beyond_dedup_horizon = beyond_dedup_horizon + ${count}
-      WHERE group_id = ${position.groupId} AND topic = ${position.topic} AND \`partition\` = ${position.partition}`;
-  }
-
   /** Inside a rebuild transaction: forgets every result, the seen order ids included. The cities stay. */
   async clear(tx: Tx): Promise<void> {
     await tx.$executeRaw`DELETE FROM recharge_order`;

@@ -29,8 +29,8 @@ export class FakeConsumer implements ConsumerPort {
   resume(): void {
     this.pauses.push('resume');
   }
-  async commitOffset(partition: number, nextOffset: bigint): Promise<void> {
-    this.kafkaCommits.push({ partition, nextOffset });
+  async commitOffsets(offsets: readonly { partition: number; nextOffset: bigint }[]): Promise<void> {
+    this.kafkaCommits.push(...offsets);
   }
   async partitionBounds(): Promise<Map<number, OffsetBounds>> {
     return this.bounds;
@@ -116,26 +116,32 @@ export class FakeStore implements PartitionStorePort {
   readonly transactions: number[][] = [];
 
   /** As the database commits: one failure per transaction, fenced partitions left out and the others written. */
-  async commitBatches(commits: readonly BatchCommit[]): Promise<{ fenced: number[] }> {
+  async commitBatches(
+    commits: readonly BatchCommit[],
+    write: (tx: Tx, partitions: readonly number[]) => Promise<void>,
+  ): Promise<{ fenced: number[] }> {
     const failure = this.commitFailures.shift();
     if (failure) throw failure;
     const fenced: number[] = [];
-    const written: number[] = [];
+    const live: BatchCommit[] = [];
     for (const commit of [...commits].sort((a, b) => a.partition - b.partition)) {
+      if (this.row(commit.partition).epoch === commit.epoch) live.push(commit);
+      else fenced.push(commit.partition);
+    }
+    if (live.length === 0) return { fenced };
+    await write(
+      {} as Tx,
+      live.map((c) => c.partition),
+    );
+    for (const commit of live) {
       const r = this.row(commit.partition);
-      if (r.epoch !== commit.epoch) {
-        fenced.push(commit.partition);
-        continue;
-      }
-      await commit.write?.({} as Tx);
       Object.assign(r, commit.position);
       r.lateRecords += commit.lateRecords;
       r.deadLettered += commit.deadLettered;
       if (commit.fingerprint) r.fingerprint = commit.fingerprint;
       this.commits.push(commit);
-      written.push(commit.partition);
     }
-    this.transactions.push(written);
+    this.transactions.push(live.map((c) => c.partition));
     return { fenced };
   }
 

@@ -16,8 +16,8 @@ function handler(
       return Number(text);
     },
     eventTimeMs: (t) => t,
-    aggregate: (events, ctx) => {
-      log.push({ events: [...events], watermarkMs: ctx.watermarkMs });
+    aggregate: (parts) => {
+      log.push({ events: parts.flatMap((p) => p.events), watermarkMs: parts[parts.length - 1].watermarkMs });
       return { write: () => Promise.resolve() }; // a write that succeeds
     },
     onIdleAdvance: (ctx) => {
@@ -184,7 +184,34 @@ describe('AdditiveProcessor of a handler that aggregates across batches', () => 
     assert.equal(both.combineWrites?.(c), undefined, 'written: too late to combine');
   });
 
-  it('should not combine with a result of another processor', () => {
+  it('should combine the results of two partitions of one job into one aggregate, a part per partition', async () => {
+    const parts: { partition: number; events: number[]; nextOffset: bigint }[][] = [];
+    const shared: AdditiveHandler<number> = {
+      ...handler(),
+      aggregatesAcrossBatches: true,
+      aggregate: (ps) => {
+        parts.push(ps.map((p) => ({ partition: p.partition, events: [...p.events], nextOffset: p.nextOffset })));
+        return { write: () => Promise.resolve() };
+      },
+    };
+    const p0 = new AdditiveProcessor(shared, 0, { nextOffset: 0n, watermarkMs: null }, GRACE);
+    const p1 = new AdditiveProcessor(shared, 1, { nextOffset: 5n, watermarkMs: null }, GRACE);
+    const a = p1.process([rec('1', 5n)], 0);
+    const b = p0.process([rec('2', 0n), rec('3', 1n)], 0);
+    const c = p1.process([rec('4', 6n)], 0);
+    const ab = a.combineWrites?.(b);
+    const abc = ab?.combineWrites?.(c);
+    assert.ok(abc?.write);
+    await abc.write(undefined as never);
+    assert.deepEqual(parts, [
+      [
+        { partition: 0, events: [2, 3], nextOffset: 2n },
+        { partition: 1, events: [1, 4], nextOffset: 7n },
+      ],
+    ]);
+  });
+
+  it('should not combine with a result of another job', () => {
     const mk = () =>
       new AdditiveProcessor(
         { ...handler(), aggregatesAcrossBatches: true },

@@ -16,13 +16,10 @@ const T = Date.UTC(2026, 0, 1, 4);
  * The job with a city list in place of the database (only `loadCities` is called before a batch reaches `write`),
  * a wall clock one day after the stream and a de-duplication horizon of `horizonDays`.
  */
-function job(horizonDays = 7, counted: { partition: number; count: number }[] = []) {
+function job(horizonDays = 7) {
   const store = {
     loadCities: async () => GUANGDONG_CITIES.map((c) => ({ ...c, provinceCode: '440000' })),
     pruneOrders: async () => ({ deleted: 0, statements: 1 }),
-    countBeyondHorizon: async (_tx: unknown, position: { partition: number }, count: number) => {
-      counted.push({ partition: position.partition, count });
-    },
   } as unknown as RechargeMetricsStore;
   const cache = { distrustIfAhead: async () => false } as unknown as RechargeServingCache;
   return createRechargeMetricsJob({
@@ -93,10 +90,9 @@ describe('recharge-metrics partition processor', () => {
     assert.deepEqual(p.position(), { nextOffset: 1n, replayFrom: 1n, watermarkMs: null });
   });
 
-  it('should dead-letter a record whose notify time is beyond the de-duplication horizon, and count it for its partition in the batch transaction', async () => {
-    const counted: { partition: number; count: number }[] = [];
+  it('should dead-letter a record whose notify time is beyond the de-duplication horizon, with its own reason (counted by the runner)', async () => {
     // The wall clock is one day after T: a half-day horizon puts T beyond it.
-    const j = job(0.5, counted);
+    const j = job(0.5);
     await j.prepare!();
     const p = j.createProcessor({ partition: 2, nextOffset: 0n, replayFrom: 0n, watermarkMs: null, nowMs: 0 });
     const result = p.process([rec(0, order('OLD1')), rec(1, order('OLD2')), rec(2, order('S', 'sendRechargeReq'))], 0);
@@ -108,13 +104,7 @@ describe('recharge-metrics partition processor', () => {
       ],
     );
     assert.match(result.deadLetters[0].detail, /OLD1/);
-    assert.equal(
-      typeof result.write,
-      'function',
-      'the count is written in the batch transaction even without orders to aggregate',
-    );
-    await result.write!({} as never);
-    assert.deepEqual(counted, [{ partition: 2, count: 2 }]);
+    assert.equal(result.write, undefined, 'no order to aggregate');
     assert.deepEqual(p.position(), { nextOffset: 3n, replayFrom: 3n, watermarkMs: null });
   });
 
