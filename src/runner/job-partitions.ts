@@ -559,15 +559,13 @@ export class JobPartitions implements PartitionOwnership {
    * due ({@link decideCommit}), the held results of EVERY owned partition
    * are taken, at one instant, and committed in ONE transaction
    * ({@link PartitionCommitter.commitGroup}); otherwise one timer is set for
-   * when the first becomes due. One commit runs at a time: a call during one
-   * waits for it, then decides again. Never rejects.
+   * when the first becomes due. One commit runs at a time: a call that finds
+   * something due during one waits for it, then decides again; a call that
+   * finds nothing due returns at once, so the partitions are read and
+   * processed while the database commits. Never rejects.
    */
   async maybeCommit(): Promise<void> {
     for (;;) {
-      if (this.committing) {
-        await this.committing;
-        continue;
-      }
       const nowMs = Date.now();
       const waiting: HeldResults[] = [];
       for (const state of this.partitions.values()) {
@@ -584,6 +582,12 @@ export class JobPartitions implements PartitionOwnership {
       if (!decision.commitNow) {
         this.setCommitTimer(decision.nextDueMs);
         return;
+      }
+      if (this.committing) {
+        // Something is due while the previous commit runs: wait for it (this bounds what is held), then
+        // decide again. Until then batches go on being processed, beside the database's work.
+        await this.committing;
+        continue;
       }
       this.setCommitTimer(null);
       const run = this.commitHeld();
