@@ -3,6 +3,7 @@ import { UserBehaviorReader } from '../ingest/formats/user-behavior.js';
 import type { AbnormalUserDetectedEvent } from '../publish/event-bus.js';
 import { WindowKeyCounter, type CountedWindow, type WindowSpec } from '../stream/index.js';
 import { CHANGE_KIND, type ChangeLogStore } from '../store/change-log-store.js';
+import type { Tx } from '../store/prisma-client.js';
 import type { Detection, UnpaidUserStore } from '../store/unpaid-user-store.js';
 import type {
   BatchResult,
@@ -169,33 +170,73 @@ class AbnormalOrdersProcessor implements PartitionProcessor {
     const batchWatermarkMs = this.engine.watermarkMs;
     // Ordered by window end, then uid: the same batch replayed logs the same sequence.
     candidates.sort((a, b) => a.windowEndMs - b.windowEndMs || (a.uid < b.uid ? -1 : a.uid > b.uid ? 1 : 0));
-    let detections: Detection[] = [];
     return {
       deadLetters,
       lateRecords,
       records,
       closedAtMs: nowMs,
-      write: async (tx) => {
-        const vips = await this.opts.store.findVips(tx, [...new Set(candidates.map((c) => c.uid))]);
-        detections = candidates.filter((c) => !vips.has(c.uid));
-        await this.opts.store.upsertDetections(tx, detections);
-        if (this.opts.changeLog && detections.length > 0) {
-          await this.opts.changeLog.append(
-            tx,
-            {
-              stream: this.opts.groupId,
-              topic: this.opts.topic,
-              partition: this.partition,
-              batchOffset,
-              batchWatermarkMs,
-            },
-            detections.map((d) => ({ kind: CHANGE_KIND.abnormalUserDetected, payload: toEvent(d) })),
-          );
-        }
-      },
-      afterCommit: () => this.opts.publish(detections.map(toEvent)),
+      ...detectionWrites(this.opts, [{ partition: this.partition, batchOffset, batchWatermarkMs, candidates }]),
     };
   }
+}
+
+/** The candidates of one closing of one partition's windows, with the position its commit writes. */
+interface DetectionPart {
+  partition: number;
+  batchOffset: bigint;
+  batchWatermarkMs: number | null;
+  /** Ordered by window end, then uid. */
+  candidates: readonly Detection[];
+}
+
+/** The parts of each result's write, by its `write` function, with the job's options (one job's results combine). */
+const pendingDetections = new WeakMap<object, { opts: AbnormalOrdersOptions; parts: readonly DetectionPart[] }>();
+
+/**
+ * The write and post-commit work of `parts` (of one partition or several,
+ * in commit order): ONE VIP lookup, ONE upsert and ONE change-log statement
+ * for all of them (the upsert is order-independent: the later window end
+ * wins), each part's detections logged under its own partition and batch
+ * position. Combines with a later result of the same job.
+ */
+function detectionWrites(
+  opts: AbnormalOrdersOptions,
+  parts: readonly DetectionPart[],
+): Pick<BatchResult, 'write' | 'afterCommit' | 'combineWrites'> {
+  let detected: Detection[][] = [];
+  const write = async (tx: Tx) => {
+    const vips = await opts.store.findVips(tx, [...new Set(parts.flatMap((p) => p.candidates.map((c) => c.uid)))]);
+    detected = parts.map((p) => p.candidates.filter((c) => !vips.has(c.uid)));
+    const all = detected.flat();
+    await opts.store.upsertDetections(tx, all);
+    if (opts.changeLog && all.length > 0) {
+      await opts.changeLog.appendMany(
+        tx,
+        parts
+          .map((p, i) => ({
+            batch: {
+              stream: opts.groupId,
+              topic: opts.topic,
+              partition: p.partition,
+              batchOffset: p.batchOffset,
+              batchWatermarkMs: p.batchWatermarkMs,
+            },
+            entries: detected[i].map((d) => ({ kind: CHANGE_KIND.abnormalUserDetected, payload: toEvent(d) })),
+          }))
+          .filter((b) => b.entries.length > 0),
+      );
+    }
+  };
+  pendingDetections.set(write, { opts, parts });
+  return {
+    write,
+    afterCommit: () => opts.publish(detected.flat().map(toEvent)),
+    combineWrites: (later) => {
+      const next = later.write ? pendingDetections.get(later.write) : undefined;
+      if (next?.opts !== opts) return undefined;
+      return detectionWrites(opts, parts.concat(next.parts));
+    },
+  };
 }
 
 /** A detection as subscribers receive it (and as the change log stores it). */
