@@ -157,13 +157,14 @@ export const configSchema = z
      * held for it: the fetch response, and the record objects made of it while the
      * batch is processed). 512 KiB keeps abnormal-orders with a million users in its
      * windows under 300 MB of RSS (bench/README.md); the transactions stay as large,
-     * since a partition that is behind merges its batches up to TRANSACTION_MAX_RECORDS.
+     * since a partition that is behind holds its batches' results up to TRANSACTION_MAX_RECORDS.
      * @default 524288 // 512 KiB
      */
     KAFKA_MAX_BYTES_PER_PARTITION: z.coerce.number().int().min(1024).default(524_288),
     /**
      * Partitions one worker processes at once per job (kafkajs
-     * `partitionsConsumedConcurrently`); each batch is its own transaction. @default 3
+     * `partitionsConsumedConcurrently`); the job's commit takes every partition
+     * of the worker together, whatever this says. @default 3
      */
     KAFKA_PARTITIONS_CONSUMED_CONCURRENTLY: z.coerce.number().int().positive().default(3),
     /**
@@ -183,13 +184,13 @@ export const configSchema = z
      */
     KAFKA_MIN_BYTES: z.coerce.number().int().positive().default(1),
     /**
-     * Most records of one partition in ONE batch transaction while a backlog is
-     * read: each fetched batch is processed at once, but while the partition is
-     * behind its high watermark the results of consecutive batches are merged
-     * and committed together, up to this many records. Fewer, larger
-     * transactions cost less per record. A partition that has caught up commits
-     * at most every COMMIT_INTERVAL_MS. 0 or 1: one transaction per fetched
-     * batch, whatever COMMIT_INTERVAL_MS says.
+     * Records one partition holds before the job commits while a backlog is
+     * read: each fetched batch is processed at once and its results held;
+     * when one partition holds this many, what every partition of the job on
+     * this worker holds commits in ONE transaction. Fewer, larger transactions
+     * cost less per record. A partition that has caught up is due after
+     * COMMIT_INTERVAL_MS instead. 0 or 1: every fetched batch commits at once,
+     * whatever COMMIT_INTERVAL_MS says.
      * @default 20000 // records
      */
     TRANSACTION_MAX_RECORDS: z.coerce.number().int().min(0).default(20_000),
@@ -220,24 +221,21 @@ export const configSchema = z
      */
     DEAD_LETTER_MAX_MESSAGE_BYTES: z.coerce.number().int().min(4_096).optional(),
     /**
-     * Longest processed batches wait in memory for a larger batch transaction
-     * (TRANSACTION_MAX_RECORDS), in milliseconds from the first one; the idle
-     * tick (JOB_TICK_INTERVAL_MS) also commits results held this long.
+     * Longest a partition that is behind holds its processed batches' results
+     * before the job commits (TRANSACTION_MAX_RECORDS), in milliseconds from
+     * the first one.
      * @default 1000 // 1 second
      */
     TRANSACTION_MAX_DELAY_MS: positiveMs('TRANSACTION_MAX_DELAY_MS').default(1_000),
     /**
-     * Longest the results of a partition that has stayed caught up wait for the
-     * next fetched batches before they commit in one transaction, in
-     * milliseconds (Kafka Streams' `commit.interval.ms`, which is 100 there
-     * under exactly-once). Under a steady trickle every fetch returns a few
-     * records, and one transaction per fetch costs the worker and the database
-     * far more than the records: at 5,000 records/s over four jobs on 2 cores,
-     * 500 ms took the worker from about 58% to 41% of a core against 100 ms.
-     * It adds at most this much to the time from Kafka to a committed result;
-     * the batch that ends a backlog commits at once. The default keeps Kafka
-     * Streams' 100 ms; raise it on a host the ingest keeps busy. 0: every
-     * fetched batch of a caught-up partition commits at once.
+     * Longest the results of a partition that has stayed caught up wait before
+     * the job commits, in milliseconds (Kafka Streams' `commit.interval.ms`,
+     * which is 100 there under exactly-once). The commit takes every partition
+     * of the job on this worker in one transaction, so the database sees about
+     * one transaction per job, worker and interval, however many partitions
+     * the topics have. It adds at most this much to the time from Kafka to a
+     * committed result; the batch that ends a backlog commits at once. 0:
+     * every fetched batch of a caught-up partition commits at once.
      * @default 100 // milliseconds
      */
     COMMIT_INTERVAL_MS: z.coerce.number().int().min(0).default(100),
@@ -398,11 +396,11 @@ export interface RunnerSettings {
   readonly tickIntervalMs: number;
   /** Post-commit batches queued before fetching pauses. @default 32 (POST_COMMIT_MAX_PENDING) */
   readonly maxPendingAfterCommit: number;
-  /** Most records of one partition per batch transaction while it is behind, records. @default 20000 (TRANSACTION_MAX_RECORDS) */
+  /** Records one partition holds before the job commits while it is behind, records. @default 20000 (TRANSACTION_MAX_RECORDS) */
   readonly transactionMaxRecords: number;
-  /** Longest fetched records wait for a larger transaction, milliseconds. @default 1000 (TRANSACTION_MAX_DELAY_MS) */
+  /** Longest a partition that is behind holds its results before the job commits, milliseconds. @default 1000 (TRANSACTION_MAX_DELAY_MS) */
   readonly transactionMaxDelayMs: number;
-  /** Longest a caught-up partition's results wait for a larger transaction, milliseconds. @default 100 (COMMIT_INTERVAL_MS) */
+  /** Longest a caught-up partition holds its results before the job commits, milliseconds. @default 100 (COMMIT_INTERVAL_MS) */
   readonly commitIntervalMs: number;
   /** Live partition stats period, milliseconds. @default 5000 (PARTITION_STATS_INTERVAL_MS) */
   readonly statsIntervalMs: number;
