@@ -123,6 +123,20 @@ export const configSchema = z
     /** Grace period after a window's end for out-of-order records, in milliseconds. @default 5000 // 5 seconds */
     GRACE_MS: z.coerce.number().int().min(0).default(5_000),
     /**
+     * Largest lead of a record's event time over its own Kafka timestamp
+     * (producer create time or broker append time, stored with the record), in
+     * milliseconds. A record further ahead has a wrong clock: it is
+     * dead-lettered as `event-time-ahead` and moves no watermark, by every job
+     * alike, and a replay decides the same. 60 s covers a producer's batching
+     * and retries and a device clock a few seconds off, while a record
+     * accepted at the limit closes windows at most 60 s early: never a whole
+     * production window (10 minutes), and one advance of the demo's. Raise it
+     * when devices with clocks minutes fast must still count (their records
+     * then make real ones late).
+     * @default 60000 // 1 minute
+     */
+    MAX_EVENT_TIME_AHEAD_MS: z.coerce.number().int().min(0).default(60_000),
+    /**
      * A partition without records for this long (wall clock, milliseconds) moves its
      * watermark on with wall-clock time so windows close in a quiet stream.
      * @default the window advance (abnormal-orders: ABNORMAL_WINDOW_ADVANCE_MS;
@@ -254,6 +268,16 @@ export const configSchema = z
      * Redis for the `jobs` query, in milliseconds. @default 5000 // 5 seconds
      */
     PARTITION_STATS_INTERVAL_MS: positiveMs('PARTITION_STATS_INTERVAL_MS').default(5_000),
+    /**
+     * Share of a job's records, percent, dead-lettered as `late` or as
+     * `event-time-ahead` over about the last minute above which the `jobs`
+     * query shows a warning with the reason and the counts, and
+     * `rt_event_time_warning{job,reason}` is 1 (at least 10 records: one of
+     * five is no trend). A burst of late records means a stalled producer or
+     * a watermark moved too far; records ahead mean a wrong clock upstream.
+     * @default 1 // percent
+     */
+    EVENT_TIME_WARNING_PERCENT: z.coerce.number().min(0).max(100).default(1),
     /**
      * Origins allowed to call the API from a browser (CORS), comma separated;
      * `*` for any. Empty: no CORS headers (same-origin pages only). @default ""
@@ -411,6 +435,8 @@ export interface RunnerSettings {
   readonly deadLetterMaxMessageBytes: number | undefined;
   /** What a partition whose topic was recreated does. @default 'fail' (ON_TOPIC_RECREATED) */
   readonly onTopicRecreated: 'fail' | 'earliest';
+  /** Share of late or ahead records over the last minute that warns, percent. @default 1 (EVENT_TIME_WARNING_PERCENT) */
+  readonly eventTimeWarningPercent: number;
 }
 
 /** The {@link RunnerSettings} of a configuration (pure). */
@@ -431,6 +457,7 @@ export function runnerSettings(config: Config): RunnerSettings {
     statsIntervalMs: config.PARTITION_STATS_INTERVAL_MS,
     deadLetterMaxMessageBytes: config.DEAD_LETTER_MAX_MESSAGE_BYTES,
     onTopicRecreated: config.ON_TOPIC_RECREATED,
+    eventTimeWarningPercent: config.EVENT_TIME_WARNING_PERCENT,
   };
 }
 

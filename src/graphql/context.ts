@@ -50,6 +50,8 @@ export interface ApiServices {
   operations: JobOperations;
   /** Live per-partition stats of the workers (`jobs` query). */
   redis: Redis;
+  /** Share of late or ahead records over the last minute that makes a job warn, percent (EVENT_TIME_WARNING_PERCENT). */
+  eventTimeWarningPercent: number;
   /**
    * Job recharge-metrics: serving reads (Redis first, MySQL fallback), the
    * consistent snapshots of `cityMetricsUpdated(snapshot: true)`, its

@@ -75,6 +75,7 @@ export function createApiServices(
     jobs: deps.jobs.map((j) => ({ name: j.name, groupId: j.groupId, topic: j.topic, results: j.results })),
     operations: new JobOperations(deps.db, offsets, deps.kafkaAdmin, deps.jobs, deps.bus, deps.redis),
     redis: deps.redis,
+    eventTimeWarningPercent: config.EVENT_TIME_WARNING_PERCENT,
     recharge: {
       reader: new RechargeMetricsReader(
         new RechargeMetricsStore(deps.db),

@@ -1,7 +1,13 @@
 import { MalformedRecordError } from '../errors/malformed-record-error.js';
 import { UserBehaviorReader } from '../ingest/formats/user-behavior.js';
 import type { AbnormalUserDetectedEvent } from '../publish/event-bus.js';
-import { WindowKeyCounter, type CountedWindow, type WindowSpec } from '../stream/index.js';
+import {
+  DEFAULT_MAX_EVENT_TIME_AHEAD_MS,
+  eventTimeAheadError,
+  WindowKeyCounter,
+  type CountedWindow,
+  type WindowSpec,
+} from '../stream/index.js';
 import { CHANGE_KIND, type ChangeLogStore } from '../store/change-log-store.js';
 import type { Tx } from '../store/prisma-client.js';
 import type { Detection, UnpaidUserStore } from '../store/unpaid-user-store.js';
@@ -25,6 +31,8 @@ export interface AbnormalOrdersOptions {
   topic: string;
   /** Window size, advance, grace and idle timeout, all in milliseconds (60 s / 30 s / 5 s / 30 s by default). */
   window: WindowSpec;
+  /** Largest lead of an event time over its record's Kafka timestamp, milliseconds (MAX_EVENT_TIME_AHEAD_MS). @default 60000 */
+  maxEventTimeAheadMs?: number;
   /** Minimum enterOrderPage events in one window. @default 3 */
   threshold: number;
   store: UnpaidUserStore;
@@ -95,6 +103,17 @@ class AbnormalOrdersProcessor implements PartitionProcessor {
         continue;
       }
       const eventTimeMs = reader.eventTimeMs;
+      const ahead = eventTimeAheadError(
+        eventTimeMs,
+        record.timestampMs,
+        this.opts.maxEventTimeAheadMs ?? DEFAULT_MAX_EVENT_TIME_AHEAD_MS,
+      );
+      if (ahead) {
+        // A wrong clock: it must not move stream time (it would make every real record late).
+        this.engine.skip(record.offset, nowMs);
+        if (!replaying) deadLetters.push({ record, reason: ahead.reason, detail: ahead.message });
+        continue;
+      }
       if (!reader.eventKeyIs(ENTER_ORDER_PAGE)) {
         // Every record's event time advances stream time, whatever its event key.
         this.engine.observe({ offset: record.offset, eventTimeMs }, nowMs);

@@ -1,4 +1,5 @@
 import { MalformedRecordError } from '../errors/malformed-record-error.js';
+import { DEFAULT_MAX_EVENT_TIME_AHEAD_MS, eventTimeAheadError } from '../stream/index.js';
 import type { Tx } from '../store/prisma-client.js';
 import type { BatchResult, DeadLetter, JobPosition, PartitionProcessor, SourceRecord } from './job.js';
 
@@ -13,6 +14,13 @@ export interface AdditiveHandler<E> {
   parse(record: SourceRecord): E | null;
   /** Event time of a parsed record, epoch milliseconds. */
   eventTimeMs(event: E): number;
+  /**
+   * Largest lead of an event time over its record's Kafka timestamp,
+   * MILLISECONDS (MAX_EVENT_TIME_AHEAD_MS): an event further ahead is
+   * dead-lettered as `event-time-ahead` and moves nothing (`eventTimeAheadError`).
+   * @default DEFAULT_MAX_EVENT_TIME_AHEAD_MS // 1 minute
+   */
+  maxEventTimeAheadMs?: number;
   /**
    * Folds events into additive upserts (`write`, inside the batch
    * transaction) and post-commit work (`afterCommit`). Called with one part
@@ -109,6 +117,8 @@ export class AdditiveProcessor<E> implements PartitionProcessor {
   private readonly idleTimeoutMs: number | null;
   /** Wall clock of the last record with an event time (or of creation), epoch ms. */
   private lastRecordWallMs: number;
+  /** See {@link AdditiveHandler.maxEventTimeAheadMs}, milliseconds. */
+  private readonly maxAheadMs: number;
 
   /**
    * @param restored the partition's committed position (`watermarkMs` in epoch ms, or null).
@@ -127,6 +137,7 @@ export class AdditiveProcessor<E> implements PartitionProcessor {
       throw new RangeError(`idleTimeoutMs must be greater than 0 (milliseconds), got ${idle.idleTimeoutMs}`);
     if (idle && !Number.isFinite(idle.nowMs))
       throw new RangeError(`nowMs must be a finite number of epoch milliseconds, got ${idle.nowMs}`);
+    this.maxAheadMs = handler.maxEventTimeAheadMs ?? DEFAULT_MAX_EVENT_TIME_AHEAD_MS;
     this.next = restored.nextOffset;
     this.watermark = restored.watermarkMs;
     this.maxEventTimeMs = restored.watermarkMs === null ? null : restored.watermarkMs + graceMs;
@@ -154,6 +165,12 @@ export class AdditiveProcessor<E> implements PartitionProcessor {
       }
       if (event === null) continue;
       const t = this.handler.eventTimeMs(event);
+      const ahead = eventTimeAheadError(t, record.timestampMs, this.maxAheadMs);
+      if (ahead) {
+        // A wrong clock: counted nowhere, moves neither the watermark nor the idle timer.
+        deadLetters.push({ record, reason: ahead.reason, detail: ahead.message });
+        continue;
+      }
       if (this.maxEventTimeMs === null || t > this.maxEventTimeMs) {
         this.maxEventTimeMs = t;
         const candidate = t - this.graceMs;

@@ -12,6 +12,8 @@ export interface DailyActiveUsersOptions {
   topic: string;
   /** Grace period of the (informational) watermark, milliseconds. @default 5000 */
   graceMs: number;
+  /** Largest lead of an event time over its record's Kafka timestamp, milliseconds (MAX_EVENT_TIME_AHEAD_MS). @default 60000 */
+  maxEventTimeAheadMs?: number;
   /** Calendar days of TIME_ZONE (Asia/Shanghai by default). */
   calendar: ZonedCalendar;
   store: DailyActiveUserStore;
@@ -92,6 +94,7 @@ export function createDailyActiveUsersJob(opts: DailyActiveUsersOptions): JobDef
       return { uid: reader.uid(), eventTimeMs: reader.eventTimeMs };
     },
     eventTimeMs: (event) => event.eventTimeMs,
+    maxEventTimeAheadMs: opts.maxEventTimeAheadMs,
     // INSERT IGNORE / LEAST and added counts: one aggregate over two batches writes what both would.
     aggregatesAcrossBatches: true,
     aggregate: (parts) => {

@@ -19,6 +19,8 @@ export interface HotProductsOptions {
   topic: string;
   /** Grace period of the watermark, milliseconds. @default 5000 */
   graceMs: number;
+  /** Largest lead of an event time over its record's Kafka timestamp, milliseconds (MAX_EVENT_TIME_AHEAD_MS). @default 60000 */
+  maxEventTimeAheadMs?: number;
   /**
    * Wall-clock silence after which a partition's watermark follows wall-clock
    * time, milliseconds, so a quiet partition cannot hold the 5-minute
@@ -172,6 +174,7 @@ export function createHotProductsJob(opts: HotProductsOptions): JobDefinition {
   const handler: AdditiveHandler<ProductClickEvent> = {
     parse: (record) => parseProductClick(record.value),
     eventTimeMs: (event) => event.eventTimeMs,
+    maxEventTimeAheadMs: opts.maxEventTimeAheadMs,
     // Additive sums, GREATEST of times, latest category: one aggregate over two batches writes what both would.
     aggregatesAcrossBatches: true,
     aggregate: (parts) => {

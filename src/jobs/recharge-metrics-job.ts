@@ -46,6 +46,8 @@ export interface RechargeMetricsOptions {
   calendar: ZonedCalendar;
   /** Grace period of the (informational) watermark, milliseconds. */
   graceMs: number;
+  /** Largest lead of an event time over its record's Kafka timestamp, milliseconds (MAX_EVENT_TIME_AHEAD_MS). @default 60000 */
+  maxEventTimeAheadMs?: number;
   store: RechargeMetricsStore;
   /** Redis mirror, written after each commit. */
   cache: RechargeServingCache;
@@ -161,6 +163,7 @@ export function createRechargeMetricsJob(opts: RechargeMetricsOptions): JobDefin
       return event;
     },
     eventTimeMs: (e) => e.notifyTimeMs,
+    maxEventTimeAheadMs: opts.maxEventTimeAheadMs,
     // The orders of every batch committed in one transaction (of one partition or of several) are
     // de-duplicated, summed and written as one: each table once, in primary-key order, whatever the
     // number of batches and partitions.

@@ -40,6 +40,7 @@ const changeLogOf = (config: Config, db: Db) => (config.CHANGE_LOG === 'on' ? ne
 export const JOB_FACTORIES: Record<string, JobFactory> = {
   'abnormal-orders': (config, { db, bus }) =>
     createAbnormalOrdersJob({
+      maxEventTimeAheadMs: config.MAX_EVENT_TIME_AHEAD_MS,
       groupId: config.ABNORMAL_ORDERS_GROUP,
       topic: config.USER_BEHAVIOR_TOPIC,
       threshold: config.ABNORMAL_THRESHOLD,
@@ -63,6 +64,7 @@ export const JOB_FACTORIES: Record<string, JobFactory> = {
     const store = new HotProductStore(db);
     const logger = createLogger(config.LOG_LEVEL).child({ job: 'hot-products' });
     return createHotProductsJob({
+      maxEventTimeAheadMs: config.MAX_EVENT_TIME_AHEAD_MS,
       groupId: config.HOT_PRODUCTS_GROUP,
       topic: config.PRODUCT_CLICKS_TOPIC,
       graceMs: config.GRACE_MS,
@@ -82,6 +84,7 @@ export const JOB_FACTORIES: Record<string, JobFactory> = {
   },
   'daily-active-users': (config, { db }) =>
     createDailyActiveUsersJob({
+      maxEventTimeAheadMs: config.MAX_EVENT_TIME_AHEAD_MS,
       groupId: config.DAU_GROUP,
       topic: config.USER_BEHAVIOR_TOPIC,
       graceMs: config.GRACE_MS,
@@ -93,6 +96,7 @@ export const JOB_FACTORIES: Record<string, JobFactory> = {
     const logger = createLogger(config.LOG_LEVEL).child({ job: 'recharge-metrics' });
     const state = new RechargeServingState(db, config.RECHARGE_GROUP);
     return createRechargeMetricsJob({
+      maxEventTimeAheadMs: config.MAX_EVENT_TIME_AHEAD_MS,
       groupId: config.RECHARGE_GROUP,
       topic: config.RECHARGE_TOPIC,
       calendar,

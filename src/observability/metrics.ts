@@ -68,6 +68,17 @@ export class Metrics {
     labelNames: ['job', 'code'] as const,
     registers: [this.registry],
   });
+  /**
+   * 1 while more than EVENT_TIME_WARNING_PERCENT of a job's records on this
+   * process were dead-lettered for `reason` (`late`, `event-time-ahead`) over
+   * the last minute, else 0.
+   */
+  readonly eventTimeWarning = new Gauge({
+    name: 'rt_event_time_warning',
+    help: 'Whether a job dead-lettered more than EVENT_TIME_WARNING_PERCENT of its records on this process as late or event-time-ahead over the last minute (1) or not (0), per job and reason',
+    labelNames: ['job', 'reason'] as const,
+    registers: [this.registry],
+  });
   readonly topicRecreated = new Counter({
     name: 'rt_topic_recreated_total',
     help: 'Claims that found a partition reading a recreated topic (its log not the one the stored position was read from), per job',

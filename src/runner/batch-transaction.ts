@@ -106,6 +106,7 @@ export class DatabasePartitionStore implements PartitionStorePort {
             lateRecords: c.lateRecords,
             deadLettered: c.deadLettered,
             beyondDedupHorizon: c.beyondDedupHorizon,
+            eventTimeAhead: c.eventTimeAhead,
             fingerprint: c.fingerprint,
           })),
         );

@@ -314,6 +314,8 @@ export class JobPartitions implements PartitionOwnership {
         reseeks: 0,
         highWatermark: pos.nextOffset,
         rateCount: 0,
+        lateCount: 0,
+        aheadCount: 0,
         rateSince: nowMs,
         held: null,
         heldRecords: 0,

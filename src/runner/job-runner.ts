@@ -6,6 +6,7 @@ import { deadLetterTopic } from '../config/topics.js';
 import { KAFKA_DEFAULT_MAX_MESSAGE_BYTES, maxMessageBytes } from '../ingest/kafka-client.js';
 import type { JobDefinition } from '../jobs/job.js';
 import type { Metrics } from '../observability/metrics.js';
+import { eventTimeWarnings } from '../observability/partition-stats.js';
 import type { OffsetStore } from '../store/offset-store.js';
 import type { Db } from '../store/prisma-client.js';
 import { DatabasePartitionStore } from './batch-transaction.js';
@@ -93,6 +94,11 @@ export class JobRunner {
           () => this.partitions.owned(),
           settings.statsIntervalMs,
           () => this.partitions.failing(),
+          (counts) => {
+            const warned = new Set(eventTimeWarnings(counts, settings.eventTimeWarningPercent).map((w) => w.reason));
+            for (const reason of ['late', 'event-time-ahead'] as const)
+              opts.metrics?.eventTimeWarning.set({ job: job.name, reason }, warned.has(reason) ? 1 : 0);
+          },
         )
       : null;
     this.partitions = new JobPartitions({

@@ -4,6 +4,7 @@ import { classifyCommitFailure } from './commit-failure.js';
 import type { BatchResult, DeadLetter, JobDefinition, JobPosition } from '../jobs/job.js';
 import type { LogFingerprint } from '../store/offset-store.js';
 import type { Tx } from '../store/prisma-client.js';
+import { EVENT_TIME_AHEAD } from '../domain/event-time.js';
 import { BEYOND_DEDUP_HORIZON } from '../domain/recharge.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { ConsumerPort } from './consumer-port.js';
@@ -158,6 +159,7 @@ export class PartitionCommitter {
       lateRecords: result.lateRecords,
       deadLettered: result.deadLetters.length,
       beyondDedupHorizon: countReason(result.deadLetters, BEYOND_DEDUP_HORIZON),
+      eventTimeAhead: countReason(result.deadLetters, EVENT_TIME_AHEAD),
       fingerprint,
     }));
     // The results of the partitions left in, as one (combined where the job allows it): written once.
@@ -251,6 +253,8 @@ export class PartitionCommitter {
     state.committed = { ...position };
     health.succeeded(state.partition, 'commit');
     state.rateCount += result.records;
+    state.lateCount += result.lateRecords;
+    state.aheadCount += countReason(result.deadLetters, EVENT_TIME_AHEAD);
     if (m) {
       m.recordsCommitted.inc({ job: job.name }, result.records);
       m.recordsLate.inc({ job: job.name }, result.lateRecords);

@@ -28,6 +28,8 @@ export interface BatchCommit {
   deadLettered: number;
   /** Of {@link deadLettered}: records beyond the de-duplication horizon, added to their own counter. */
   beyondDedupHorizon: number;
+  /** Of {@link deadLettered}: records whose event time was too far ahead, added to their own counter. */
+  eventTimeAhead: number;
   /** The last record processed (which log the position belongs to); null keeps the stored one. */
   fingerprint: LogFingerprint | null;
 }

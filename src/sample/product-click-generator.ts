@@ -1,3 +1,4 @@
+import { EVENT_TIME_UNIT } from '../domain/event-time.js';
 import { AppError } from '../errors/app-error.js';
 import type { ProductClickMalformedReason } from '../ingest/formats/product-click.js';
 import { DEFAULT_SAMPLE_SEED, mulberry32 } from './user-behavior-generator.js';
@@ -243,11 +244,13 @@ function* generate(o: Resolved): Generator<GeneratedClickRecord, void, undefined
     const value = `{"event_time":${t},"product_id":"${product.productId}","action":"${action}","user_id":"${userId}"${category}}`;
     if (rng() < o.malformedShare) {
       const kind = MALFORMED_KINDS[Math.floor(rng() * MALFORMED_KINDS.length)];
+      const r = rng();
       yield {
         key: kind === 'empty-value' ? null : userId,
-        value: malformedValue(kind, value, t, rng()),
+        value: malformedValue(kind, value, t, r),
         eventTimeMs: t,
-        malformed: kind,
+        // Epoch seconds by mistake is a unit of its own for the parser.
+        malformed: kind === 'bad-event-time' && r < 0.5 ? EVENT_TIME_UNIT : kind,
       };
       continue;
     }

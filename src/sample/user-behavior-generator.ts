@@ -1,3 +1,4 @@
+import { EVENT_TIME_UNIT } from '../domain/event-time.js';
 import { AppError } from '../errors/app-error.js';
 import {
   formatUserBehavior,
@@ -315,6 +316,11 @@ function userPrefix(index: number, rng: () => number): string {
   return line.slice(0, line.length - 'x\t0'.length);
 }
 
+/** The reason the parser gives a line {@link malformedLine} made of `kind` with `r`: its event time in milliseconds is `event-time-unit`. */
+function announcedReason(kind: UserBehaviorMalformedReason, r: number): UserBehaviorMalformedReason {
+  return kind === 'bad-event-time' && Math.floor(r * 4) === 1 ? EVENT_TIME_UNIT : kind;
+}
+
 function malformedLine(kind: UserBehaviorMalformedReason, validLine: string, r: number): string {
   if (kind === 'empty-value') return '';
   const f = validLine.split('\t');
@@ -430,8 +436,14 @@ function* generate(o: Resolved): Generator<GeneratedRecord, void, undefined> {
 
     if (rng() < o.malformedShare) {
       const kind = MALFORMED_KINDS[Math.floor(rng() * MALFORMED_KINDS.length)];
-      const value = malformedLine(kind, `${prefixes[u]}${EVENT_KEYS[VIEW_PRODUCT]}\t${sec}`, rng());
-      yield { key: kind === 'empty-uid' ? null : uids[u], value, eventTimeMs: sec * 1000, malformed: kind };
+      const r = rng();
+      const value = malformedLine(kind, `${prefixes[u]}${EVENT_KEYS[VIEW_PRODUCT]}\t${sec}`, r);
+      yield {
+        key: kind === 'empty-uid' ? null : uids[u],
+        value,
+        eventTimeMs: sec * 1000,
+        malformed: announcedReason(kind, r),
+      };
       continue;
     }
 

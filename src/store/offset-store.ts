@@ -43,6 +43,8 @@ export interface PositionUpdate {
   fingerprint?: LogFingerprint | null;
   /** Records of this batch dead-lettered because they were beyond the de-duplication horizon (added to the counter). */
   beyondDedupHorizon?: number;
+  /** Records of this batch dead-lettered because their event time was too far ahead (added to the counter). */
+  eventTimeAhead?: number;
 }
 
 interface Row {
@@ -303,6 +305,7 @@ export class OffsetStore {
           u.lateRecords ?? 0,
           u.deadLettered ?? 0,
           u.beyondDedupHorizon ?? 0,
+          u.eventTimeAhead ?? 0,
           fp === null ? null : fp.offset.toString(),
           fp === null ? null : String(fp.timestampMs),
           fp === null ? null : fp.hash.toString(),
@@ -311,12 +314,12 @@ export class OffsetStore {
     );
     await tx.$executeRaw`UPDATE consumer_offset co JOIN JSON_TABLE(${rows}, '$[*]' COLUMNS (p INT PATH '$[0]',
         next_offset BIGINT PATH '$[1]', replay_from BIGINT PATH '$[2]', watermark_ms BIGINT PATH '$[3]',
-        late INT PATH '$[4]', dead INT PATH '$[5]', beyond INT PATH '$[6]',
-        last_offset BIGINT PATH '$[7]', last_timestamp_ms BIGINT PATH '$[8]', last_record_hash BIGINT PATH '$[9]')) AS j
+        late INT PATH '$[4]', dead INT PATH '$[5]', beyond INT PATH '$[6]', ahead INT PATH '$[7]',
+        last_offset BIGINT PATH '$[8]', last_timestamp_ms BIGINT PATH '$[9]', last_record_hash BIGINT PATH '$[10]')) AS j
         ON co.\`partition\` = j.p
       SET co.next_offset = j.next_offset, co.replay_from = j.replay_from, co.watermark_ms = j.watermark_ms,
         co.late_records = co.late_records + j.late, co.dead_lettered = co.dead_lettered + j.dead,
-        co.beyond_dedup_horizon = co.beyond_dedup_horizon + j.beyond,
+        co.beyond_dedup_horizon = co.beyond_dedup_horizon + j.beyond, co.event_time_ahead = co.event_time_ahead + j.ahead,
         co.last_offset = COALESCE(j.last_offset, co.last_offset),
         co.last_timestamp_ms = COALESCE(j.last_timestamp_ms, co.last_timestamp_ms),
         co.last_record_hash = COALESCE(j.last_record_hash, co.last_record_hash),
@@ -388,7 +391,7 @@ export class OffsetStore {
       // MySQL runs single-table assignments left to right: reset_epoch takes the bumped epoch.
       if (counters) {
         await tx.$executeRaw`UPDATE consumer_offset SET next_offset = ${target}, replay_from = ${target}, watermark_ms = NULL,
-          window_size_ms = NULL, window_advance_ms = NULL, grace_ms = NULL, epoch = epoch + 1, reset_epoch = epoch, late_records = 0, dead_lettered = 0, beyond_dedup_horizon = 0, skipped_by_reset = 0,
+          window_size_ms = NULL, window_advance_ms = NULL, grace_ms = NULL, epoch = epoch + 1, reset_epoch = epoch, late_records = 0, dead_lettered = 0, beyond_dedup_horizon = 0, event_time_ahead = 0, skipped_by_reset = 0,
           lost_to_retention = ${counters.lostToRetention.get(partition) ?? 0n}, updated_at = NOW(3)
           WHERE group_id = ${groupId} AND topic = ${topic} AND \`partition\` = ${partition}`;
       } else {
@@ -417,6 +420,7 @@ export class OffsetStore {
       deadLettered: bigint;
       lostToRetention: bigint;
       beyondDedupHorizon: bigint;
+      eventTimeAhead: bigint;
       skippedByReset: bigint;
       topicRecreatedAt: Date | null;
       owner: string | null;
@@ -436,6 +440,7 @@ export class OffsetStore {
       deadLettered: r.deadLettered,
       lostToRetention: r.lostToRetention,
       beyondDedupHorizon: r.beyondDedupHorizon,
+      eventTimeAhead: r.eventTimeAhead,
       skippedByReset: r.skippedByReset,
       topicRecreatedAt: r.topicRecreatedAt,
       owner: r.owner,

@@ -18,3 +18,9 @@ export {
 // The errors this module throws, so callers can `instanceof` them from one import.
 export { InvalidWindowSpecError } from '../errors/invalid-window-spec-error.js';
 export { WindowEngineInputError } from '../errors/window-engine-input-error.js';
+export {
+  DEFAULT_MAX_EVENT_TIME_AHEAD_MS,
+  EVENT_TIME_AHEAD,
+  EVENT_TIME_UNIT,
+  eventTimeAheadError,
+} from './event-time-guard.js';

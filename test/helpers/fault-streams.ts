@@ -6,7 +6,12 @@
 import { generateProductClicks } from '../../src/sample/product-click-generator.js';
 import { generateRecharges } from '../../src/sample/recharge-generator.js';
 import { generateUserBehavior, sampleVipUids } from '../../src/sample/user-behavior-generator.js';
-import { abnormalOrdersSnapshot, hotProductsSnapshot, rechargeMetricsSnapshot } from './job-snapshots.js';
+import {
+  abnormalOrdersSnapshot,
+  dailyActiveUsersSnapshot,
+  hotProductsSnapshot,
+  rechargeMetricsSnapshot,
+} from './job-snapshots.js';
 import {
   flushRecords,
   jobProgress,
@@ -27,7 +32,7 @@ export interface FeedRecord {
 
 /** One job of a {@link JobSet}: what it reads, its group, how to read its progress and results. */
 export interface FaultJob {
-  name: 'abnormal-orders' | 'recharge-metrics' | 'hot-products';
+  name: 'abnormal-orders' | 'recharge-metrics' | 'hot-products' | 'daily-active-users';
   /** Environment variables naming its topic and its consumer group. */
   topicVar: string;
   groupVar: string;
@@ -51,6 +56,18 @@ export function abnormalOrdersJob(count: number, seed = 4242): FaultJob & { vips
     feed,
     snapshot: abnormalOrdersSnapshot,
     vips: sampleVipUids(generator),
+  };
+}
+
+/** daily-active-users over the feed of `behaviour` (an {@link abnormalOrdersJob}): the two jobs may share its topic. */
+export function dailyActiveUsersJob(behaviour: FaultJob): FaultJob {
+  return {
+    name: 'daily-active-users',
+    topicVar: 'USER_BEHAVIOR_TOPIC',
+    groupVar: 'DAU_GROUP',
+    windowed: false,
+    feed: behaviour.feed,
+    snapshot: dailyActiveUsersSnapshot,
   };
 }
 

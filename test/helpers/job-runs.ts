@@ -309,7 +309,8 @@ export function rowsAsText(rows: readonly Record<string, unknown>[]): Record<str
  * consumer group's rows (a database shared by several jobs).
  */
 export async function offsetRows(dbUrl: string, group?: string): Promise<Record<string, string | null>[]> {
-  const columns = '`partition`, next_offset, replay_from, watermark_ms, late_records, dead_lettered, lost_to_retention';
+  const columns =
+    '`partition`, next_offset, replay_from, watermark_ms, late_records, dead_lettered, lost_to_retention, event_time_ahead';
   return rowsAsText(
     group === undefined
       ? await sql(dbUrl, `SELECT ${columns} FROM consumer_offset ORDER BY \`partition\``)

@@ -72,7 +72,14 @@ describe('parseProductClick', () => {
     ['no product_id', withField('product_id', undefined), 'missing-field', 'product_id'],
     ['no action', withField('action', undefined), 'missing-field', 'action'],
     ['no user_id', withField('user_id', undefined), 'missing-field', 'user_id'],
-    ['event_time in epoch seconds', withField('event_time', 1_554_652_800), 'bad-event-time', 'seconds'],
+    ['event_time in epoch seconds', withField('event_time', 1_554_652_800), 'event-time-unit', 'epoch seconds?'],
+    [
+      'event_time in microseconds',
+      withField('event_time', 1_554_652_800_123_000),
+      'event-time-unit',
+      'epoch microseconds?',
+    ],
+    ['a small event_time of no unit', withField('event_time', 12_345), 'bad-event-time', '12345'],
     ['event_time as a string', withField('event_time', '1554652800123'), 'bad-event-time', 'a string'],
     ['event_time with a fraction', withField('event_time', 1_554_652_800_123.5), 'bad-event-time', 'integer'],
     ['a negative event_time', withField('event_time', -1), 'bad-event-time', '-1'],
@@ -120,7 +127,7 @@ describe('formatProductClick', () => {
   it('should refuse to build a record the parser would reject', () => {
     assert.throws(
       () => formatProductClick({ eventTimeMs: 1_554_652_800, productId: 'p9', userId: 'u_1' }),
-      (err: unknown) => err instanceof MalformedRecordError && err.reason === 'bad-event-time',
+      (err: unknown) => err instanceof MalformedRecordError && err.reason === 'event-time-unit',
     );
   });
 });

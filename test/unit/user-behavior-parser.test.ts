@@ -177,9 +177,26 @@ describe('parseUserBehavior', () => {
     {
       what: 'an event time in milliseconds',
       value: withField(16, '1554652800000'),
+      reason: 'event-time-unit',
+      field: 16,
+      mentions: [
+        'field 16 (eventTime): expected epoch SECONDS',
+        '1554652800000 (13 digits: milliseconds or microseconds',
+      ],
+    },
+    {
+      what: 'an event time in microseconds',
+      value: withField(16, '1554652800000000'),
+      reason: 'event-time-unit',
+      field: 16,
+      mentions: ['16 digits'],
+    },
+    {
+      what: 'an event time of 20 digits (no time in any unit)',
+      value: withField(16, '15546528000000000000'),
       reason: 'bad-event-time',
       field: 16,
-      mentions: ['field 16 (eventTime)', '"1554652800000"'],
+      mentions: ['"15546528000000000000"'],
     },
     {
       what: 'a fractional event time',
@@ -322,7 +339,9 @@ describe('formatUserBehavior', () => {
     const base = { uid: '1', phone: '1', eventKey: 'startApp', eventTimeSec: 1 };
     assert.throws(() => formatUserBehavior({ ...base, eventTimeSec: 1.5 }), { reason: 'bad-event-time' });
     assert.throws(() => formatUserBehavior({ ...base, eventTimeSec: -1 }), { reason: 'bad-event-time' });
-    assert.throws(() => formatUserBehavior({ ...base, eventTimeSec: 1_554_652_800_000 }), { reason: 'bad-event-time' });
+    assert.throws(() => formatUserBehavior({ ...base, eventTimeSec: 1_554_652_800_000 }), {
+      reason: 'event-time-unit',
+    });
     assert.throws(() => formatUserBehavior({ ...base, phone: 'n/a' }), { reason: 'bad-phone' });
     assert.throws(() => formatUserBehavior({ ...base, uid: '' }), { reason: 'empty-uid' });
     assert.throws(() => formatUserBehavior({ ...base, eventKey: '' }), { reason: 'empty-event-key' });

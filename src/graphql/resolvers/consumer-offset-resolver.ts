@@ -57,6 +57,7 @@ export class ConsumerOffsetResolver {
               topicRecreatedAt: row?.topicRecreatedAt ?? null,
               lateRecords: Number(row?.lateRecords ?? 0n),
               deadLettered: Number(row?.deadLettered ?? 0n),
+              eventTimeAhead: Number(row?.eventTimeAhead ?? 0n),
             }),
           );
         }

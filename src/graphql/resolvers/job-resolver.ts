@@ -1,7 +1,9 @@
 import { GraphQLError } from 'graphql';
 import { Arg, Authorized, Ctx, Mutation, Query, Resolver } from 'type-graphql';
 import {
+  eventTimeWarnings,
   partitionStatsKey,
+  sumEventTimeCounts,
   type PublishedPartitionFailure,
   type PublishedPartitionStats,
 } from '../../observability/partition-stats.js';
@@ -18,6 +20,7 @@ import {
   JobRebuild,
   JobResults,
   JobState,
+  JobWarning,
   OffsetReset,
   PartitionOffsetMove,
   ResetConsumerOffsetsInput,
@@ -201,6 +204,7 @@ export class JobResolver {
         deadLettered: Number(row?.deadLettered ?? 0n),
         lostToRetention: Number(row?.lostToRetention ?? 0n),
         beyondDedupHorizon: Number(row?.beyondDedupHorizon ?? 0n),
+        eventTimeAhead: Number(row?.eventTimeAhead ?? 0n),
         lastError: jobError(live?.failure),
       });
     });
@@ -221,6 +225,12 @@ export class JobResolver {
       results: job.results === 'additive' ? JobResults.ADDITIVE : JobResults.IDEMPOTENT,
       partitions,
       lastError,
+      warnings: eventTimeWarnings(
+        sumEventTimeCounts(
+          stats.map((raw) => (raw ? (JSON.parse(raw) as PublishedPartitionStats).lastMinute : undefined)),
+        ),
+        ctx.services.eventTimeWarningPercent,
+      ).map((w) => Object.assign(new JobWarning(), w)),
     });
   }
 }

@@ -57,4 +57,10 @@ export class ConsumerOffset {
 
   @Field(() => GraphQLBigInt, { description: 'Records sent to the dead-letter topic (late ones included).' })
   deadLettered!: number | bigint;
+
+  @Field(() => GraphQLBigInt, {
+    description:
+      'Records whose event time was further ahead of their own Kafka timestamp than MAX_EVENT_TIME_AHEAD_MS (a wrong clock): dead-lettered with reason event-time-ahead (included in deadLettered), never counted, never moving a watermark. 0 after a rebuild.',
+  })
+  eventTimeAhead!: number | bigint;
 }

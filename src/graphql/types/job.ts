@@ -192,8 +192,29 @@ export class JobPartition {
   })
   beyondDedupHorizon!: number | bigint;
 
+  @Field(() => GraphQLBigInt, {
+    description:
+      'Records whose event time was further ahead of their own Kafka timestamp than MAX_EVENT_TIME_AHEAD_MS (a wrong clock): dead-lettered with reason event-time-ahead (included in deadLettered), never counted, never moving a watermark. 0 after a rebuild.',
+  })
+  eventTimeAhead!: number | bigint;
+
   @Field(() => JobError, { nullable: true, description: 'Set while this partition is FAILING.' })
   lastError!: JobError | null;
+}
+
+@ObjectType({
+  description:
+    "More than EVENT_TIME_WARNING_PERCENT of the job's records over about the last minute were dead-lettered for one reason: late (a stalled producer, a watermark moved too far) or event-time-ahead (a wrong clock upstream).",
+})
+export class JobWarning {
+  @Field({ description: 'late or event-time-ahead.' })
+  reason!: string;
+
+  @Field(() => Int, { description: 'Records dead-lettered for this reason over about the last minute.' })
+  records!: number;
+
+  @Field(() => Int, { description: 'Records the job committed over the same minute.' })
+  ofRecords!: number;
 }
 
 @ObjectType()
@@ -221,4 +242,10 @@ export class Job {
     description: 'While the job is FAILING: the failure of its lowest failing partition; null otherwise.',
   })
   lastError!: JobError | null;
+
+  @Field(() => [JobWarning], {
+    description:
+      'Reasons for which the job dead-letters more than EVENT_TIME_WARNING_PERCENT of its records over about the last minute (from the live stats of its workers); empty when none.',
+  })
+  warnings!: JobWarning[];
 }

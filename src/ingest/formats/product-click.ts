@@ -1,4 +1,5 @@
 import { isUtf8 } from 'node:buffer';
+import { EVENT_TIME_UNIT } from '../../domain/event-time.js';
 import { MalformedRecordError } from '../../errors/malformed-record-error.js';
 import { ByteStringCache } from './byte-string-cache.js';
 import { asBytes, bytesEqual, CH_0, CH_9, CLOSE, COLON, COMMA, OPEN, plainStringEnd, Q } from './json-bytes.js';
@@ -40,6 +41,20 @@ export const MIN_EVENT_TIME_MS = 100_000_000_000;
 /** Largest accepted `event_time`, epoch MILLISECONDS (9999-12-31T23:59:59.999Z, the DATETIME range). */
 export const MAX_EVENT_TIME_MS = 253_402_300_799_999;
 
+/**
+ * The unit an out-of-range `event_time` is in when it can only be that unit,
+ * for times from 2001-09-09 on: `seconds` for 10^9 to 10^11 (1970 in
+ * milliseconds), `microseconds` from 10^15, `nanoseconds` from 10^18 (while
+ * the time in milliseconds is at most 9999-12-31); null when it is no time
+ * at all (e.g. just past 9999 in milliseconds).
+ */
+function wrongUnitOf(time: number): 'seconds' | 'microseconds' | 'nanoseconds' | null {
+  if (time >= 1e9 && time < MIN_EVENT_TIME_MS) return 'seconds';
+  if (time >= 1e15 && time / 1e3 <= MAX_EVENT_TIME_MS) return 'microseconds';
+  if (time >= 1e18 && time / 1e6 <= MAX_EVENT_TIME_MS) return 'nanoseconds';
+  return null;
+}
+
 /** Every `reason` {@link parseProductClick} can put on a {@link MalformedRecordError}. */
 export type ProductClickMalformedReason =
   | 'empty-value'
@@ -48,6 +63,7 @@ export type ProductClickMalformedReason =
   | 'not-an-object'
   | 'missing-field'
   | 'bad-event-time'
+  | typeof EVENT_TIME_UNIT
   | 'bad-product-id'
   | 'bad-action'
   | 'bad-user-id'
@@ -275,7 +291,8 @@ function parseLean(b: Buffer): ProductClickEvent | undefined {
  *   `not-an-object` (JSON, but not an object), `missing-field` (a required
  *   field is absent), `bad-event-time` (not an integer number of epoch
  *   milliseconds between {@link MIN_EVENT_TIME_MS} and {@link MAX_EVENT_TIME_MS}:
- *   a string, a fraction, or epoch seconds), `bad-product-id`, `bad-action`,
+ *   a string, a fraction, a number of no unit), `event-time-unit` (epoch
+ *   seconds, microseconds or nanoseconds), `bad-product-id`, `bad-action`,
  *   `bad-user-id`, `bad-category` (not a string, empty where required, or too
  *   long). The message names the field, what was expected and what was found.
  */
@@ -341,10 +358,10 @@ export function parseFull(value: Buffer | string | null): ProductClickEvent {
     );
   }
   if (time < MIN_EVENT_TIME_MS || time > MAX_EVENT_TIME_MS) {
-    const hint = time >= 0 && time < MIN_EVENT_TIME_MS ? ' (epoch seconds? the format carries milliseconds)' : '';
+    const unit = wrongUnitOf(time);
     throw new MalformedRecordError(
-      'bad-event-time',
-      `event_time: expected epoch milliseconds between ${MIN_EVENT_TIME_MS} (1973-03-03) and ${MAX_EVENT_TIME_MS} (9999-12-31), got ${time}${hint}`,
+      unit === null ? 'bad-event-time' : EVENT_TIME_UNIT,
+      `event_time: expected epoch milliseconds between ${MIN_EVENT_TIME_MS} (1973-03-03) and ${MAX_EVENT_TIME_MS} (9999-12-31), got ${time}${unit === null ? '' : ` (epoch ${unit}? the format carries milliseconds)`}`,
     );
   }
 

@@ -1,4 +1,5 @@
 import { isUtf8 } from 'node:buffer';
+import { EVENT_TIME_UNIT } from '../../domain/event-time.js';
 import { MalformedRecordError } from '../../errors/malformed-record-error.js';
 
 /**
@@ -63,6 +64,18 @@ export const MAX_UID_LENGTH = 128;
 export const MAX_PHONE_DIGITS = 16;
 /** Most digits of the event time in seconds: 11 digits keeps it before the year 5000. */
 export const MAX_EVENT_TIME_DIGITS = 11;
+/**
+ * Most digits of an event time read as being in the wrong unit: 12 to 19
+ * digits are epoch milliseconds, microseconds or nanoseconds of any year
+ * from 1973 on (`event-time-unit`); longer is not a time at all (`bad-event-time`).
+ */
+const MAX_WRONG_UNIT_DIGITS = 19;
+
+/** Whether `bytes[start..end)` are all ASCII digits. */
+function allDigits(bytes: Uint8Array, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) if (bytes[i] < 0x30 || bytes[i] > 0x39) return false;
+  return true;
+}
 
 /** Every `reason` {@link parseUserBehavior} can put on a {@link MalformedRecordError}. */
 export type UserBehaviorMalformedReason =
@@ -73,7 +86,8 @@ export type UserBehaviorMalformedReason =
   | 'uid-too-long'
   | 'bad-phone'
   | 'empty-event-key'
-  | 'bad-event-time';
+  | 'bad-event-time'
+  | typeof EVENT_TIME_UNIT;
 
 /** The four fields of a `user-behavior` record the jobs use ({@link parseUserBehaviorFields}). */
 export interface UserBehaviorFields {
@@ -250,6 +264,19 @@ export class UserBehaviorReader {
       timeOk = d >= 0 && d <= 9;
       seconds = seconds * 10 + d;
     }
+    if (
+      !timeOk &&
+      timeLength > MAX_EVENT_TIME_DIGITS &&
+      timeLength <= MAX_WRONG_UNIT_DIGITS &&
+      allDigits(bytes, timeStart, end)
+    ) {
+      throw fieldError(
+        EVENT_TIME_UNIT,
+        EVENT_TIME,
+        `epoch SECONDS (at most ${MAX_EVENT_TIME_DIGITS} digits)`,
+        `${bytes.toString('latin1', timeStart, end)} (${timeLength} digits: milliseconds or microseconds, not seconds)`,
+      );
+    }
     if (!timeOk) {
       throw fieldError(
         'bad-event-time',
@@ -338,7 +365,9 @@ export function parseUserBehaviorFields(value: Buffer | string | null): UserBeha
  *   line break), `encoding` (bytes that are not UTF-8), `field-count` (not
  *   exactly 17 fields), `empty-uid`, `uid-too-long` (over 128 characters),
  *   `bad-phone` (not 1 to 16 digits with an optional leading `+`),
- *   `empty-event-key`, `bad-event-time` (not 1 to 11 digits). The message
+ *   `empty-event-key`, `bad-event-time` (not 1 to 11 digits),
+ *   `event-time-unit` (12 to 19 digits: milliseconds or finer where the
+ *   format carries seconds). The message
  *   names the field, what was expected and what was found.
  */
 export function parseUserBehavior(value: Buffer | string | null): UserBehaviorEvent {
