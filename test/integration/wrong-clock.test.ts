@@ -12,6 +12,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { deadLetterTopic } from '../../src/config/topics.js';
 import { formatRecharge } from '../../src/ingest/formats/recharge.js';
+import { formatUserBehavior } from '../../src/ingest/formats/user-behavior.js';
 import { ZonedCalendar } from '../../src/domain/zoned-calendar.js';
 import {
   abnormalOrdersJob,
@@ -32,27 +33,11 @@ const calendar = new ZonedCalendar('Asia/Shanghai');
 /** Event times a year ahead of when the records are produced (their Kafka timestamp). */
 const AHEAD_MS = Date.now() + YEAR_MS;
 
-/** A valid behaviour line of `uid` with event time `seconds` (the format's epoch SECONDS, as text). */
-const behaviourLine = (uid: string, seconds: string) =>
-  [
-    uid,
-    '18701461024',
-    'xiaomi',
-    'v2.1',
-    'android',
-    '13',
-    'mi',
-    'MIX',
-    'wifi',
-    '113.2',
-    '23.1',
-    'gz',
-    'gd',
-    'cn',
-    'a',
-    'enterOrderPage',
-    seconds,
-  ].join('\t');
+/** A valid behaviour line of `uid` at `eventTimeSec` (epoch SECONDS), or with the time field replaced by `rawTime`. */
+const behaviourLine = (uid: string, eventTimeSec: number, rawTime?: string) => {
+  const line = formatUserBehavior({ uid, phone: '18701461024', eventKey: 'enterOrderPage', eventTimeSec });
+  return rawTime === undefined ? line : line.replace(/\t\d+$/, `\t${rawTime}`);
+};
 
 /** The bad records of each job's topic, on every partition: [records, how many are ahead]. */
 function badRecords(job: FaultJob['name']): { records: FeedRecord[]; ahead: number; unit: number } {
@@ -64,12 +49,16 @@ function badRecords(job: FaultJob['name']): { records: FeedRecord[]; ahead: numb
       for (let i = 0; i < 4; i++) {
         records.push({
           key: `clock-${p}-${i}`,
-          value: behaviourLine(`clock-${p}-${i}`, String(Math.floor(AHEAD_MS / 1000))),
+          value: behaviourLine(`clock-${p}-${i}`, Math.floor(AHEAD_MS / 1000)),
           partition: p,
         });
         ahead++;
       }
-      records.push({ key: `unit-${p}`, value: behaviourLine(`unit-${p}`, String(Date.now())), partition: p });
+      records.push({
+        key: `unit-${p}`,
+        value: behaviourLine(`unit-${p}`, 1_767_225_600, String(Date.now())),
+        partition: p,
+      });
       unit++;
     } else if (job === 'hot-products') {
       const click = (t: number, i: number) =>
@@ -202,19 +191,31 @@ describe('records with a wrong clock', () => {
   });
 
   it('puts the bad records in the dead-letter topics with their reasons', () => {
-    const reasons = (records: (typeof dlq)[number]) => {
+    // The bad records lead each partition: their source offsets are below the number of them per partition.
+    const reasons = (records: (typeof dlq)[number], perPartition: number) => {
       const count = new Map<string, number>();
-      for (const r of records)
-        count.set(r.headers['dlq.reason'] ?? '', (count.get(r.headers['dlq.reason'] ?? '') ?? 0) + 1);
+      for (const r of records) {
+        if (Number(r.headers['dlq.source.offset']) >= perPartition) continue;
+        const reason = r.headers['dlq.reason'] ?? '';
+        count.set(reason, (count.get(reason) ?? 0) + 1);
+      }
       return count;
     };
-    const [behaviour, recharge, clicks] = dlq.map(reasons);
+    const perPartition = (job: FaultJob['name']) => bad[job].records.length / 3;
+    const behaviour = reasons(dlq[0], perPartition('abnormal-orders'));
+    const recharge = reasons(dlq[1], perPartition('recharge-metrics'));
+    const clicks = reasons(dlq[2], perPartition('hot-products'));
     // Two jobs read the behaviour topic and share its dead-letter topic.
     assert.equal(behaviour.get('event-time-ahead'), 2 * bad['abnormal-orders'].ahead);
     assert.equal(behaviour.get('event-time-unit'), 2 * bad['abnormal-orders'].unit);
     assert.equal(recharge.get('event-time-ahead'), bad['recharge-metrics'].ahead);
     assert.equal(clicks.get('event-time-ahead'), bad['hot-products'].ahead);
     assert.equal(clicks.get('event-time-unit'), bad['hot-products'].unit);
+    const detail = dlq[1].find((r) => r.headers['dlq.reason'] === 'event-time-ahead')?.headers['dlq.detail'] ?? '';
+    assert.match(
+      detail,
+      /ahead of the record's Kafka timestamp .* \(at most 60000 ms allowed, MAX_EVENT_TIME_AHEAD_MS\)/,
+    );
   });
 
   it('ends with the same results and counters after a SIGKILL in the middle', () => {
