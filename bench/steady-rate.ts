@@ -96,6 +96,7 @@ const USAGE = `usage: npm run bench:steady -- [--partitions LIST] [--backlog-rec
   --json                print the results as one JSON document on stdout (the log goes to stderr)
   --service-logs        copy the worker's log lines (LOG_LEVEL=warn) and the producers' to stderr
   --cpu-prof DIR        run the worker under \`node --cpu-prof --cpu-prof-dir DIR\` (a profile per partition count)
+  --workers N           worker processes sharing the four jobs (default 1); CPU and retries are their sums
 
 The worker runs with the bench's environment: e.g. COMMIT_INTERVAL_MS=500 npm run bench:steady`;
 
@@ -109,6 +110,8 @@ interface SteadyArgs {
   serviceLogs: boolean;
   /** Absolute directory for the worker's `node --cpu-prof`, or null. */
   cpuProf: string | null;
+  /** Worker processes sharing the jobs. */
+  workers: number;
 }
 
 function parseCommandLine(): SteadyArgs {
@@ -122,6 +125,7 @@ function parseCommandLine(): SteadyArgs {
       json: { type: 'boolean', default: false },
       'service-logs': { type: 'boolean', default: false },
       'cpu-prof': { type: 'string' },
+      workers: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -143,6 +147,7 @@ function parseCommandLine(): SteadyArgs {
     json: values.json,
     serviceLogs: values['service-logs'],
     cpuProf: typeof values['cpu-prof'] === 'string' ? path.resolve(values['cpu-prof']) : null,
+    workers: int('workers', values.workers, 1, 1),
   };
 }
 
@@ -436,7 +441,9 @@ function retriesOf(metricsText: string): Record<string, number> {
     if (!line.startsWith('rt_commit_retries_total{')) continue;
     const labels = line.slice(line.indexOf('{') + 1, line.lastIndexOf('}'));
     const label = (name: string) => new RegExp(`${name}="([^"]*)"`).exec(labels)?.[1] ?? '?';
-    out[`${label('job')} ${label('code')}`] = Number(line.slice(line.lastIndexOf(' ') + 1));
+    const key = `${label('job')} ${label('code')}`;
+    // Summed: the text may hold the metrics of several workers one after the other.
+    out[key] = (out[key] ?? 0) + Number(line.slice(line.lastIndexOf(' ') + 1));
   }
   return out;
 }
@@ -835,39 +842,53 @@ async function runPartitionCount(
   );
 
   // The worker: the bench's environment, npm start's allocator settings and node flags, the run's own names.
-  const port = await freePort();
   const main = path.resolve(import.meta.dirname, '../src/main.js');
-  const worker = startChild(
-    scope,
-    'worker',
-    [...SERVICE_NODE_FLAGS, ...(args.cpuProf ? ['--cpu-prof', '--cpu-prof-dir', args.cpuProf] : []), main],
-    {
-      ...SERVICE_ENV,
-      REDIS_URL,
-      ROLES: 'worker',
-      JOBS: JOBS.join(','),
-      DATABASE_URL: db.url,
-      USER_BEHAVIOR_TOPIC: topics.behavior,
-      RECHARGE_TOPIC: topics.recharge,
-      PRODUCT_CLICKS_TOPIC: topics.clicks,
-      ABNORMAL_ORDERS_GROUP: groups['abnormal-orders'],
-      RECHARGE_GROUP: groups['recharge-metrics'],
-      HOT_PRODUCTS_GROUP: groups['hot-products'],
-      DAU_GROUP: groups['daily-active-users'],
-      KAFKA_TOPIC_PARTITIONS: String(partitions),
-      PORT: String(port),
-      LOG_LEVEL: 'warn',
-    },
-    15_000,
-    args.serviceLogs,
-  );
+  const ports: number[] = [];
+  const workers: ReturnType<typeof startChild>[] = [];
+  for (let w = 0; w < args.workers; w++) {
+    const port = await freePort();
+    ports.push(port);
+    workers.push(
+      startChild(
+        scope,
+        args.workers === 1 ? 'worker' : `worker ${w + 1}`,
+        [...SERVICE_NODE_FLAGS, ...(args.cpuProf ? ['--cpu-prof', '--cpu-prof-dir', args.cpuProf] : []), main],
+        {
+          ...SERVICE_ENV,
+          REDIS_URL,
+          ROLES: 'worker',
+          JOBS: JOBS.join(','),
+          DATABASE_URL: db.url,
+          USER_BEHAVIOR_TOPIC: topics.behavior,
+          RECHARGE_TOPIC: topics.recharge,
+          PRODUCT_CLICKS_TOPIC: topics.clicks,
+          ABNORMAL_ORDERS_GROUP: groups['abnormal-orders'],
+          RECHARGE_GROUP: groups['recharge-metrics'],
+          HOT_PRODUCTS_GROUP: groups['hot-products'],
+          DAU_GROUP: groups['daily-active-users'],
+          KAFKA_TOPIC_PARTITIONS: String(partitions),
+          PORT: String(port),
+          LOG_LEVEL: 'warn',
+        },
+        15_000,
+        args.serviceLogs,
+      ),
+    );
+  }
   const alive = () => {
-    if (worker.dead()) throw worker.died();
+    const dead = workers.find((w) => w.dead());
+    if (dead) throw dead.died();
     if (aborted) throw new Error('stopped');
+  };
+  /** Every worker's /metrics one after the other, or null when one could not be read. */
+  const allMetrics = async (): Promise<string | null> => {
+    const texts = await Promise.all(ports.map((p) => fetchMetrics(p)));
+    return texts.some((t) => t === null) ? null : texts.join('\n');
   };
   const snapshot = async (withMetrics: boolean): Promise<Snapshot> => {
     const at = performance.now();
-    const workerCpu = cpuSeconds(worker.pid);
+    const cpus = workers.map((w) => cpuSeconds(w.pid));
+    const workerCpu = cpus.some((c) => c === null) ? null : cpus.reduce<number>((a, c) => a + (c ?? 0), 0);
     const mariadbCpu = mariadb ? cpuSeconds(mariadb.pid) : null;
     const machine = machineCpuSeconds();
     const status = await readStatus(conn);
@@ -878,7 +899,7 @@ async function runPartitionCount(
       machine,
       status,
       committed: await committed(),
-      metrics: withMetrics ? await fetchMetrics(port) : null,
+      metrics: withMetrics ? await allMetrics() : null,
       produced: await produced(),
     };
   };
@@ -903,7 +924,7 @@ async function runPartitionCount(
     });
   const jobRecords = JOBS.reduce((n, job) => n + [...latest[JOB_TOPIC[job]].values()].reduce((a, b) => a + b, 0), 0);
   say(
-    `      worker pid ${worker.pid} claimed its first partition ${((b0.at - spawnedAt) / 1000).toFixed(1)} s after spawn; ` +
+    `      worker pid ${workers.map((w) => w.pid).join(', ')} claimed its first partition ${((b0.at - spawnedAt) / 1000).toFixed(1)} s after spawn; ` +
       `reading ${fmtInt(jobRecords)} job-records (4 jobs) …`,
   );
   const backlogBoundMs = Math.max(300_000, args.backlogRecords * 2);

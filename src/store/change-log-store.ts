@@ -109,6 +109,9 @@ export class ChangeLogStore {
     }
     if (rows.length === 0) return;
     const { stream, topic } = batches[0].batch;
+    // Named once more as a list: the statement reads (and, as an INSERT ... SELECT, share-locks) exactly
+    // these partitions' rows, never a range of the group's rows that another worker holds (a deadlock).
+    const partitions = [...new Set(batches.map((b) => b.batch.partition))];
     for (let i = 0; i < rows.length; i += CHUNK) {
       const chunk = JSON.stringify(rows.slice(i, i + CHUNK));
       await tx.$executeRaw`INSERT IGNORE INTO change_log (stream, \`partition\`, pos, epoch, batch_offset, batch_watermark_ms, seq, kind, payload, committed_at)
@@ -123,6 +126,7 @@ export class ChangeLogStore {
           payload LONGTEXT CHARACTER SET utf8mb4 COLLATE utf8mb4_bin PATH '$[6]'
         )) AS j
         JOIN consumer_offset co ON co.group_id = ${stream} AND co.topic = ${topic} AND co.\`partition\` = j.p
+          AND co.\`partition\` IN (${Prisma.join(partitions)})
         ORDER BY j.p, j.seq`;
     }
   }

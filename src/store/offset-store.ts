@@ -285,7 +285,10 @@ export class OffsetStore {
    * Writes the positions several partitions reached, inside the batch
    * transaction (after {@link lockMany}): ONE statement for all of them, the
    * updates as one JSON parameter unpacked by JSON_TABLE (offsets and hashes
-   * as decimal strings: exact beyond 2^53).
+   * as decimal strings: exact beyond 2^53). The partitions are also named as a
+   * list, so the statement locks exactly their rows: joined on the group's
+   * key prefix alone, MariaDB scanned (and locked) every partition of the
+   * group, those another worker holds included, and two workers deadlocked.
    */
   async advanceMany(
     tx: Tx,
@@ -324,7 +327,8 @@ export class OffsetStore {
         co.last_timestamp_ms = COALESCE(j.last_timestamp_ms, co.last_timestamp_ms),
         co.last_record_hash = COALESCE(j.last_record_hash, co.last_record_hash),
         co.updated_at = NOW(3)
-      WHERE co.group_id = ${groupId} AND co.topic = ${topic}`;
+      WHERE co.group_id = ${groupId} AND co.topic = ${topic}
+        AND co.\`partition\` IN (${Prisma.join(updates.map((u) => u.partition))})`;
   }
 
   /** The partition's stored epoch (the current owner's fencing token), or null when it has no row. */
