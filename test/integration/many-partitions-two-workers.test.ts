@@ -6,7 +6,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { generateRecharges } from '../../src/sample/recharge-generator.js';
+import { abnormalOrdersJob } from '../helpers/fault-streams.js';
+import { abnormalOrdersSnapshot, withoutOffsets } from '../helpers/job-snapshots.js';
 import {
+  flushRecords,
   jobProgress,
   latestOffsets,
   offsetRows,
@@ -16,6 +19,8 @@ import {
   SMALL_BATCHES_QUICK_FAILOVER_ENV,
   sumOffsets,
   TestRuns,
+  waitForDone,
+  withPartitions,
   type TestDatabase,
 } from '../helpers/job-runs.js';
 import { produce, randomName, sql } from '../helpers/services.js';
@@ -131,6 +136,70 @@ describe('two workers over 12 partitions, one transaction per commit for each', 
       contention().map((l) => l.msg),
       [],
       'no deadlock, lock wait timeout or failed commit in any run',
+    );
+  });
+});
+
+describe('two abnormal-orders workers over 12 partitions', () => {
+  const runs = new TestRuns();
+  const job = abnormalOrdersJob(20_000, 1313);
+  let reference: unknown;
+
+  const start = (db: TestDatabase, group: string, topic: string) =>
+    runs.start({
+      DATABASE_URL: db.url,
+      USER_BEHAVIOR_TOPIC: topic,
+      ABNORMAL_ORDERS_GROUP: group,
+      JOBS: 'abnormal-orders',
+      ROLES: 'worker',
+      IDLE_TIMEOUT_MS: '3600000',
+      ...SMALL_BATCHES_QUICK_FAILOVER_ENV,
+    });
+  // The job's records by uid over 12 partitions (a user's events in one partition, as in production).
+  const feed = withPartitions(
+    job.feed.filter((r) => r.key !== 'flush').map((r) => ({ key: r.key, value: r.value })),
+    PARTITIONS,
+  );
+  const flush = flushRecords(Math.floor((Date.UTC(2026, 0, 1) + 86_400_000) / 1000), PARTITIONS);
+
+  before(async () => {
+    const topic = await runs.createTopic('user-behavior', PARTITIONS);
+    await produce(topic.topic, [...feed, ...flush]);
+    const latest = await latestOffsets(topic.topic);
+    const db = await runs.freshDb(job.vips);
+    const group = randomName('many-ao-ref');
+    await runToEnd(
+      'the uninterrupted run to finish',
+      () => start(db, group, topic.topic),
+      () => jobProgress(db.url, latest, { windowed: true }),
+      240_000,
+    );
+    reference = await abnormalOrdersSnapshot(db.url, group);
+  });
+
+  after(() => runs.cleanup());
+
+  it('ends with the rows of one worker, no transaction of one rolled back by the other', async () => {
+    assert.ok((reference as { rows: unknown[] }).rows.length > 10, 'the uninterrupted run flagged users');
+    const db = await runs.freshDb(job.vips);
+    const group = randomName('many-ao');
+    const topic = await runs.createTopic('user-behavior', PARTITIONS);
+    const first = await start(db, group, topic.topic);
+    const second = await start(db, group, topic.topic);
+    await produce(topic.topic, [...feed, ...flush]);
+    const latest = await latestOffsets(topic.topic);
+    await waitForDone('both workers to finish', () => jobProgress(db.url, latest, { windowed: true }), 240_000);
+    await Promise.all([first.kill('SIGTERM'), second.kill('SIGTERM')]);
+    assert.deepEqual(
+      withoutOffsets({ job: await abnormalOrdersSnapshot(db.url, group) }),
+      withoutOffsets({ job: reference }),
+    );
+    const rolledBack = runs.processes
+      .flatMap((p) => p.logs)
+      .filter((l) => /rolled back|partition commit failed|deadlock|lock wait/i.test(String(l.msg)));
+    assert.deepEqual(
+      rolledBack.map((l) => l.msg),
+      [],
     );
   });
 });
