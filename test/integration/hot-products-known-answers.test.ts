@@ -257,7 +257,7 @@ describe('hot-products on a hand-built stream', () => {
 
   it('should put the malformed records in the dead-letter topic with their reasons', async () => {
     const dead = await readTopic(topic.dlq, 2);
-    assert.deepEqual(dead.map((d) => d.headers['dlq.reason']).sort(), ['bad-event-time', 'bad-json']);
+    assert.deepEqual(dead.map((d) => d.headers['dlq.reason']).sort(), ['bad-json', 'event-time-unit']);
     assert.ok(dead.every((d) => d.headers['dlq.job'] === 'hot-products' && d.headers['dlq.source.partition'] === '1'));
     const [row] = await sql<{ dead: bigint }>(
       db.url,
