@@ -147,6 +147,76 @@ export class JobOperations {
   }
 
   /**
+   * Sets the watermark of a job's partitions (all, or `partitions`) back to
+   * `toMs` (epoch MILLISECONDS) where it is later: the repair of a watermark
+   * a wrong clock moved too far (stored before records too far ahead were
+   * refused, or by a producer whose timestamps were wrong too). The offsets
+   * and the results stay; the owners claim the partitions again and go on
+   * under the new watermark, so windows ending after `toMs` are open again:
+   * records from now on count in them. Windows ending at or before `toMs`
+   * stay final (never emitted again). A window ending after `toMs` that was
+   * already emitted is emitted again if its records are read again (an
+   * offset reset), as an idempotent upsert of abnormal-orders; the additive
+   * jobs count nothing by the watermark (hot-products publishes its ranking
+   * boundaries after it). Partitions whose watermark is at or before `toMs`
+   * (or that have none) are left as they are. Audited as mode `WATERMARK`.
+   * @returns the partitions changed, each watermark before and after, applied unless `dryRun`.
+   * @throws {OperationRefusedError} `JOB_NOT_FOUND`; `OPERATION_INPUT_INVALID` when `toMs` is after the
+   *   wall clock (it would make real records late) or a partition has no stored position.
+   */
+  async repairWatermark(
+    req: { job: string; toMs: number; partitions?: readonly number[] | null; dryRun?: boolean | null },
+    actor: Actor,
+    nowMs = Date.now(),
+  ): Promise<{
+    job: JobDefinition;
+    changes: { partition: number; beforeMs: number | null; afterMs: number }[];
+    applied: boolean;
+    acknowledged: boolean;
+  }> {
+    const job = this.job(req.job);
+    if (!Number.isFinite(req.toMs) || req.toMs > nowMs) {
+      throw new OperationRefusedError(
+        'OPERATION_INPUT_INVALID',
+        `to must be at or before the wall clock (${new Date(nowMs).toISOString()}): a later watermark makes every real record late`,
+        { argument: 'to' },
+      );
+    }
+    const rows = (await this.offsets.list(job.groupId)).filter((r) => r.topic === job.topic);
+    const stored = new Map(rows.map((r) => [r.partition, r.watermarkMs]));
+    const partitions =
+      req.partitions && req.partitions.length > 0
+        ? [...new Set(req.partitions)].sort((a, b) => a - b)
+        : [...stored.keys()].sort((a, b) => a - b);
+    const unknown = partitions.filter((p) => !stored.has(p));
+    if (unknown.length > 0) {
+      throw new OperationRefusedError(
+        'OPERATION_INPUT_INVALID',
+        `${job.name} has no stored position for partition ${unknown.join(', ')} of ${job.topic} (stored: ${[...stored.keys()].join(', ') || 'none'})`,
+        { argument: 'partitions' },
+      );
+    }
+    const targets = new Map(
+      partitions
+        .filter((p) => (stored.get(p) ?? null) !== null && (stored.get(p) ?? 0) > req.toMs)
+        .map((p) => [p, req.toMs]),
+    );
+    const planned = [...targets.keys()].map((p) => ({
+      partition: p,
+      beforeMs: stored.get(p) ?? null,
+      afterMs: req.toMs,
+    }));
+    if (req.dryRun || targets.size === 0) return { job, changes: planned, applied: false, acknowledged: false };
+    const changes = await this.db.$transaction(
+      (tx) => this.offsets.setWatermarks(tx, job.groupId, job.topic, targets, actor),
+      { maxWait: 10_000, timeout: 30_000 },
+    );
+    const moved = changes.map((c) => c.partition);
+    this.notify({ kind: 'reset', job: job.name, partitions: moved });
+    return { job, changes, applied: true, acknowledged: await this.awaitOwners(job, moved) };
+  }
+
+  /**
    * Waits until every moved partition that has a live owner was claimed again
    * by it (its epoch moved past the reset's), i.e. the owner dropped its state
    * and seeks from the new position.

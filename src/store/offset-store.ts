@@ -412,6 +412,42 @@ export class OffsetStore {
     return out;
   }
 
+  /**
+   * Sets the watermark of each partition of `targets` (partition -> epoch
+   * MILLISECONDS) inside `tx`, an operator's repair of a watermark that a
+   * wrong clock moved too far: the offsets stay, the epoch is bumped (the
+   * owner claims again and rebuilds its windows under the new watermark), and
+   * each change is audited as mode `WATERMARK` with the watermark before and
+   * after. A partition without a row is skipped.
+   * @returns each partition's watermark before and after, epoch milliseconds.
+   */
+  async setWatermarks(
+    tx: Tx,
+    groupId: string,
+    topic: string,
+    targets: ReadonlyMap<number, number>,
+    audit: { role: string; keyId: string },
+  ): Promise<{ partition: number; beforeMs: number | null; afterMs: number }[]> {
+    const out: { partition: number; beforeMs: number | null; afterMs: number }[] = [];
+    for (const [partition, afterMs] of [...targets].sort((a, b) => a[0] - b[0])) {
+      const rows = await tx.$queryRaw<{ watermark_ms: bigint | number | null; next_offset: bigint | number }[]>`
+        SELECT watermark_ms, next_offset FROM consumer_offset
+        WHERE group_id = ${groupId} AND topic = ${topic} AND \`partition\` = ${partition} FOR UPDATE`;
+      if (rows.length === 0) continue;
+      const beforeMs = rows[0].watermark_ms === null ? null : Number(rows[0].watermark_ms);
+      const offset = BigInt(rows[0].next_offset);
+      // MySQL runs single-table assignments left to right: reset_epoch takes the bumped epoch.
+      await tx.$executeRaw`UPDATE consumer_offset SET watermark_ms = ${BigInt(afterMs)}, epoch = epoch + 1, reset_epoch = epoch,
+        updated_at = NOW(3)
+        WHERE group_id = ${groupId} AND topic = ${topic} AND \`partition\` = ${partition}`;
+      await tx.$executeRaw`INSERT INTO offset_reset_audit (group_id, topic, \`partition\`, mode, before_offset, after_offset, role, key_id, before_watermark_ms, after_watermark_ms)
+        VALUES (${groupId}, ${topic}, ${partition}, 'WATERMARK', ${offset}, ${offset}, ${audit.role}, ${audit.keyId},
+          ${beforeMs === null ? null : BigInt(beforeMs)}, ${BigInt(afterMs)})`;
+      out.push({ partition, beforeMs, afterMs });
+    }
+    return out;
+  }
+
   /** Every stored row of `groupId` (or of every group), ordered by group, topic, partition. */
   async list(groupId?: string): Promise<
     {

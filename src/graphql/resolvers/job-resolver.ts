@@ -1,5 +1,5 @@
 import { GraphQLError } from 'graphql';
-import { Arg, Authorized, Ctx, Mutation, Query, Resolver } from 'type-graphql';
+import { Arg, Authorized, Ctx, Int, Mutation, Query, Resolver } from 'type-graphql';
 import {
   eventTimeWarnings,
   partitionStatsKey,
@@ -24,6 +24,8 @@ import {
   OffsetReset,
   PartitionOffsetMove,
   ResetConsumerOffsetsInput,
+  WatermarkChange,
+  WatermarkRepair,
 } from '../types/job.js';
 
 /** Who asks, as the audit tables record it: the role and a sha256 prefix of the key, never the key. */
@@ -106,6 +108,48 @@ export class JobResolver {
         acknowledged: result.acknowledged,
         recordsToRecount: result.recordsToRecount,
         partitions: moves(result.moves),
+      });
+    } catch (err) {
+      throw toGraphQLError(err);
+    }
+  }
+
+  @Authorized(OPS_ROLES)
+  @Mutation(() => WatermarkRepair, {
+    description:
+      "Sets the watermark of a job's partitions (all, or those listed) back to `to` where it is later: the repair of a watermark a wrong clock moved too far. The offsets and results stay; windows ending after `to` are open again, those ending at or before it stay final. `to` must be at or before the wall clock. Audited (mode WATERMARK); dryRun shows the changes without making them (role ops).",
+  })
+  async repairWatermark(
+    @Ctx() ctx: GraphQLContext,
+    @Arg('job') name: string,
+    @Arg('to', () => Date) to: Date,
+    @Arg('partitions', () => [Int], { nullable: true }) partitions: number[] | null,
+    @Arg('dryRun', () => Boolean, { defaultValue: false }) dryRun: boolean,
+  ): Promise<WatermarkRepair> {
+    try {
+      const result = await ctx.services.operations.repairWatermark(
+        { job: name, toMs: to.getTime(), partitions, dryRun },
+        actorOf(ctx),
+      );
+      if (result.applied) {
+        ctx.services.offsetRows.clear();
+        ctx.logger.info(
+          { job: result.job.name, partitions: result.changes.map((c) => c.partition), to: to.toISOString() },
+          'watermark repaired',
+        );
+      }
+      return Object.assign(new WatermarkRepair(), {
+        job: result.job.name,
+        partitions: result.changes.map((c) =>
+          Object.assign(new WatermarkChange(), {
+            partition: c.partition,
+            before: c.beforeMs === null ? null : new Date(c.beforeMs),
+            after: new Date(c.afterMs),
+          }),
+        ),
+        dryRun,
+        applied: result.applied,
+        acknowledged: result.acknowledged,
       });
     } catch (err) {
       throw toGraphQLError(err);

@@ -133,6 +133,45 @@ export class JobRebuild {
   acknowledged!: boolean;
 }
 
+@ObjectType({ description: "One partition's watermark before and after a repairWatermark." })
+export class WatermarkChange {
+  @Field(() => Int)
+  partition!: number;
+
+  @Field(() => Date, { nullable: true, description: 'The stored watermark before (event time).' })
+  before!: Date | null;
+
+  @Field(() => Date, { description: 'The watermark after (event time).' })
+  after!: Date;
+}
+
+@ObjectType({
+  description:
+    'The repair of watermarks a wrong clock moved too far: the offsets and results stay, windows ending after the new watermark are open again.',
+})
+export class WatermarkRepair {
+  @Field()
+  job!: string;
+
+  @Field(() => [WatermarkChange], {
+    description:
+      'The partitions whose watermark was (or, for a dry run, would be) set back; the others were already at or before it.',
+  })
+  partitions!: WatermarkChange[];
+
+  @Field()
+  dryRun!: boolean;
+
+  @Field({ description: 'True once the new watermarks committed (false for a dry run, or when nothing was later).' })
+  applied!: boolean;
+
+  @Field({
+    description:
+      'True when every changed partition with a live owner was claimed again by it within 10 s (it rebuilt its windows under the new watermark).',
+  })
+  acknowledged!: boolean;
+}
+
 @ObjectType({ description: 'Why a partition keeps failing to commit (or to be claimed).' })
 export class JobError {
   @Field({
