@@ -27,7 +27,7 @@
 // Everything it creates (topics, database, groups, Redis keys, processes) is
 // random or its own and is removed at the end, also on failure, on Ctrl-C and
 // when the run exceeds its time bound. All traffic stays on 127.0.0.1.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
@@ -63,6 +63,8 @@ import {
   runQueueWaitSeconds,
   SERVICE_ENV,
   sleep,
+  lastLines,
+  stopChild,
 } from './bench-kit.js';
 
 const USAGE = `usage: npm run bench:api -- [--rate N] [--duration S] [--ingest-rate N] [--connections N] [--pacing even|burst] [--seed-rows N] [--warmup S] [--read-warmup S] [--combined] [--api-nice N] [--queries LIST] [--cpu-prof DIR] [--json] [--service-logs]
@@ -852,26 +854,6 @@ function freeLoopbackPort(): Promise<number> {
       s.close(() => resolve(port));
     });
   });
-}
-
-const lastLines = (max: number) => {
-  const lines: string[] = [];
-  return {
-    add: (l: string) => {
-      lines.push(l);
-      if (lines.length > max) lines.shift();
-    },
-    text: () => lines.join('\n'),
-  };
-};
-
-/** Stops `child`: SIGTERM, then SIGKILL after `graceMs` milliseconds. */
-async function stopChild(child: ChildProcess, exited: Promise<unknown>, graceMs: number): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-  await exited;
-  clearTimeout(timer);
 }
 
 /** The service (`node dist/src/main.js`) as a child process with `env` on top of the bench's Kafka and Redis; stopped at the end. */

@@ -656,3 +656,24 @@ export function printTable(rows: [string, string][]): void {
   log('');
   for (const [k, v] of rows) log(`  ${k.padEnd(width)}  ${v}`);
 }
+
+/** The last `max` lines added (a child process's output, shown when it dies). */
+export const lastLines = (max: number) => {
+  const lines: string[] = [];
+  return {
+    add: (l: string) => {
+      lines.push(l);
+      if (lines.length > max) lines.shift();
+    },
+    text: () => lines.join('\n'),
+  };
+};
+
+/** Stops `child`: SIGTERM, then SIGKILL after `graceMs` milliseconds. */
+export async function stopChild(child: ChildProcess, exited: Promise<unknown>, graceMs: number): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+  await exited;
+  clearTimeout(timer);
+}

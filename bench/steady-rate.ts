@@ -49,7 +49,7 @@
 // Everything it creates (topics, databases, groups, Redis keys, processes) is
 // random or its own and is removed at the end, also on failure, on Ctrl-C and when
 // the run exceeds its time bound. All traffic stays on 127.0.0.1.
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -82,6 +82,8 @@ import {
   SERVICE_ENV,
   SERVICE_NODE_FLAGS,
   sleep,
+  stopChild,
+  lastLines,
   sumMetric,
 } from './bench-kit.js';
 
@@ -279,26 +281,6 @@ class Scope {
     })();
     return this.closed;
   }
-}
-
-const lastLines = (max: number) => {
-  const lines: string[] = [];
-  return {
-    add: (l: string) => {
-      lines.push(l);
-      if (lines.length > max) lines.shift();
-    },
-    text: () => lines.join('\n'),
-  };
-};
-
-/** Stops `child`: SIGTERM, then SIGKILL after `graceMs` milliseconds. */
-async function stopChild(child: ChildProcess, exited: Promise<unknown>, graceMs: number): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-  await exited;
-  clearTimeout(timer);
 }
 
 /** A child process of the bench, stopped (SIGTERM, SIGKILL after `graceMs`) when `scope` closes. */

@@ -7,13 +7,11 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { generateRecharges } from '../../src/sample/recharge-generator.js';
 import { abnormalOrdersJob } from '../helpers/fault-streams.js';
-import { abnormalOrdersSnapshot, withoutOffsets } from '../helpers/job-snapshots.js';
+import { abnormalOrdersSnapshot, rechargeMetricsSnapshot, withoutOffsets } from '../helpers/job-snapshots.js';
 import {
   flushRecords,
   jobProgress,
   latestOffsets,
-  offsetRows,
-  rowsAsText,
   runToEnd,
   runWithFailover,
   SMALL_BATCHES_QUICK_FAILOVER_ENV,
@@ -39,7 +37,7 @@ describe('two workers over 12 partitions, one transaction per commit for each', 
   const runs = new TestRuns();
   let latest = new Map<number, number>();
   let feed: { key: string | null; value: string; partition: number }[] = [];
-  let reference: Awaited<ReturnType<typeof snapshot>>;
+  let reference: Awaited<ReturnType<typeof rechargeMetricsSnapshot>>;
 
   const start = (db: TestDatabase, group: string, topic: string) =>
     runs.start({
@@ -52,27 +50,6 @@ describe('two workers over 12 partitions, one transaction per commit for each', 
       ...SMALL_BATCHES_QUICK_FAILOVER_ENV,
     });
   const progress = (db: TestDatabase) => () => jobProgress(db.url, latest, { windowed: false });
-
-  async function snapshot(db: TestDatabase) {
-    return {
-      daily: rowsAsText(
-        await sql(
-          db.url,
-          "SELECT DATE_FORMAT(day, '%Y-%m-%d') AS day, city_code, orders, succeeded, failed, CAST(amount AS CHAR) AS amount, duration_ms_sum FROM recharge_city_daily ORDER BY day, city_code",
-        ),
-      ),
-      minutes: rowsAsText(
-        await sql(
-          db.url,
-          'SELECT minute_start, orders, succeeded, CAST(amount AS CHAR) AS amount FROM recharge_minute ORDER BY minute_start',
-        ),
-      ),
-      orders: rowsAsText(
-        await sql(db.url, 'SELECT COUNT(*) AS n, SUM(CRC32(order_id)) AS checksum FROM recharge_order'),
-      ),
-      offsets: await offsetRows(db.url),
-    };
-  }
 
   /** Lines of every process started so far that report a transaction rolled back by another one, or a failed commit. */
   const contention = () =>
@@ -92,13 +69,9 @@ describe('two workers over 12 partitions, one transaction per commit for each', 
     latest = await latestOffsets(topic.topic);
     assert.equal(sumOffsets(latest), RECORDS);
     const db = await runs.freshDb();
-    await runToEnd(
-      'the uninterrupted run to finish',
-      () => start(db, randomName('many-ref'), topic.topic),
-      progress(db),
-      240_000,
-    );
-    reference = await snapshot(db);
+    const group = randomName('many-ref');
+    await runToEnd('the uninterrupted run to finish', () => start(db, group, topic.topic), progress(db), 240_000);
+    reference = await rechargeMetricsSnapshot(db.url, group);
   });
 
   after(() => runs.cleanup());
@@ -125,7 +98,7 @@ describe('two workers over 12 partitions, one transaction per commit for each', 
       feed: () => produce(topic.topic, feed),
     });
     await survivor.kill('SIGTERM');
-    const result = await snapshot(db);
+    const result = await rechargeMetricsSnapshot(db.url, group);
     assert.deepEqual(result.daily, reference.daily);
     assert.deepEqual(result.minutes, reference.minutes);
     assert.deepEqual(result.orders, reference.orders);
