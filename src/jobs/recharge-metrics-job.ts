@@ -169,9 +169,12 @@ export function createRechargeMetricsJob(opts: RechargeMetricsOptions): JobDefin
     // number of batches and partitions.
     aggregatesAcrossBatches: true,
     aggregate: (parts) => {
-      /** The partition of each event (the change log names, per partition, the city-days its orders changed). */
+      /**
+       * The partition of each event when several are aggregated (the change log names, per partition,
+       * the city-days its orders changed); with one, every event is that partition's.
+       */
       const partitionOf = new Map<RechargeEvent, number>();
-      for (const part of parts) for (const e of part.events) partitionOf.set(e, part.partition);
+      if (parts.length > 1) for (const part of parts) for (const e of part.events) partitionOf.set(e, part.partition);
       const orders = firstOfEachOrder(parts.flatMap((p) => p.events));
       let changed: {
         daily: CityDailyStats[];

@@ -188,7 +188,8 @@ export class PartitionCommitter {
     }
     if (committed.length === 0) return;
     metrics?.transactionPartitions.observe({ job: job.name }, committed.length);
-    for (const h of committed) this.onCommitted(h.state, h.result, h.position);
+    for (const [i, h] of ready.entries())
+      if (!fenced.has(h.state.partition)) this.onCommitted(h.state, h.result, h.position, commits[i].eventTimeAhead);
     this.afterCommitted(committed, written);
   }
 
@@ -247,14 +248,14 @@ export class PartitionCommitter {
     while (this.failures.size > 0) await Promise.allSettled([...this.failures.values()]);
   }
 
-  /** A partition's bookkeeping after the transaction committed its results. */
-  private onCommitted(state: PartitionState, result: BatchResult, position: JobPosition): void {
+  /** A partition's bookkeeping after the transaction committed its results (`eventTimeAhead`: of its dead letters, those ahead). */
+  private onCommitted(state: PartitionState, result: BatchResult, position: JobPosition, eventTimeAhead: number): void {
     const { job, metrics: m, health } = this.opts;
     state.committed = { ...position };
     health.succeeded(state.partition, 'commit');
     state.rateCount += result.records;
     state.lateCount += result.lateRecords;
-    state.aheadCount += countReason(result.deadLetters, EVENT_TIME_AHEAD);
+    state.aheadCount += eventTimeAhead;
     if (m) {
       m.recordsCommitted.inc({ job: job.name }, result.records);
       m.recordsLate.inc({ job: job.name }, result.lateRecords);

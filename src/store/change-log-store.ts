@@ -74,22 +74,13 @@ export class ChangeLogStore {
   constructor(private readonly db: Db) {}
 
   /**
-   * Appends a batch's changes inside its transaction, after the partition's
-   * `consumer_offset` row was locked (the epoch is read from it in the same
-   * statement): ONE multi-row `INSERT IGNORE ... SELECT` per batch (per
-   * {@link CHUNK} rows), the changes passed as one JSON parameter unpacked by
-   * JSON_TABLE. The position is the primary key: a replay of the same batch
-   * adds nothing.
-   */
-  async append(tx: Tx, batch: BatchRef, entries: readonly ChangeEntry[]): Promise<void> {
-    await this.appendMany(tx, [{ batch, entries }]);
-  }
-
-  /**
-   * {@link append} for the batches of several partitions of one stream and
-   * topic committed in one transaction: ONE statement for all of them (per
-   * {@link CHUNK} rows), each partition's epoch read from its locked
-   * `consumer_offset` row.
+   * Appends the changes of the batches one transaction commits (of one
+   * partition or several, one stream and topic), after their partitions'
+   * `consumer_offset` rows were locked: ONE multi-row `INSERT IGNORE ...
+   * SELECT` (per {@link CHUNK} rows), the changes passed as one JSON
+   * parameter unpacked by JSON_TABLE, each partition's epoch read from its
+   * row in the same statement. The position is the primary key: a replay of
+   * the same batch adds nothing.
    */
   async appendMany(tx: Tx, batches: readonly { batch: BatchRef; entries: readonly ChangeEntry[] }[]): Promise<void> {
     const rows: [number, string, string, number, string, string, string][] = [];

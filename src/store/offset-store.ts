@@ -268,19 +268,6 @@ export class OffsetStore {
     return n > 0;
   }
 
-  /** Writes the position reached by a batch, inside the batch transaction (after {@link lockMany}). */
-  async advance(tx: Tx, groupId: string, topic: string, partition: number, u: PositionUpdate): Promise<void> {
-    const fp = u.fingerprint ?? null;
-    await tx.$executeRaw`UPDATE consumer_offset SET next_offset = ${u.nextOffset}, replay_from = ${u.replayFrom},
-      watermark_ms = ${u.watermarkMs === null ? null : BigInt(u.watermarkMs)},
-      late_records = late_records + ${u.lateRecords ?? 0}, dead_lettered = dead_lettered + ${u.deadLettered ?? 0},
-      last_offset = COALESCE(${fp?.offset ?? null}, last_offset),
-      last_timestamp_ms = COALESCE(${fp === null ? null : BigInt(fp.timestampMs)}, last_timestamp_ms),
-      last_record_hash = COALESCE(${fp?.hash ?? null}, last_record_hash),
-      updated_at = NOW(3)
-      WHERE group_id = ${groupId} AND topic = ${topic} AND \`partition\` = ${partition}`;
-  }
-
   /**
    * Writes the positions several partitions reached, inside the batch
    * transaction (after {@link lockMany}): ONE statement for all of them, the
