@@ -100,3 +100,16 @@ export function withoutOffsets(snapshot: Record<string, unknown>): Record<string
     }),
   );
 }
+
+/**
+ * Per job of a several-job snapshot (job name -> its snapshot, as `JobSet.snapshot` reads it), the sum of
+ * one `consumer_offset` counter column (e.g. `dead_lettered`) over the job's partitions.
+ */
+export function sumOffsetColumn(snapshot: Record<string, unknown>, column: string): Record<string, number> {
+  return Object.fromEntries(
+    Object.entries(snapshot).map(([job, s]) => [
+      job,
+      (s as { offsets: Record<string, string | null>[] }).offsets.reduce((n, r) => n + Number(r[column] ?? 0), 0),
+    ]),
+  );
+}

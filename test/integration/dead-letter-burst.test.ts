@@ -20,7 +20,7 @@ import {
   type FeedRecord,
 } from '../helpers/fault-streams.js';
 import { latestOffsets, runToEnd, sumOffsets, TestRuns } from '../helpers/job-runs.js';
-import { withoutOffsets } from '../helpers/job-snapshots.js';
+import { sumOffsetColumn, withoutOffsets } from '../helpers/job-snapshots.js';
 import { produce, readTopic, waitFor } from '../helpers/services.js';
 
 /** Malformed records written ahead of each job's known-answer stream. */
@@ -40,14 +40,7 @@ function malformedBurst(count: number): FeedRecord[] {
 const withBurst = (job: FaultJob): FaultJob => ({ ...job, feed: [...malformedBurst(BURST), ...job.feed] });
 
 /** Sum of the `dead_lettered` counters of a snapshot's offsets, per job. */
-function deadLettered(snapshot: Record<string, unknown>): Record<string, number> {
-  return Object.fromEntries(
-    Object.entries(snapshot).map(([job, s]) => [
-      job,
-      (s as { offsets: { dead_lettered: string }[] }).offsets.reduce((n, r) => n + Number(r.dead_lettered), 0),
-    ]),
-  );
-}
+const deadLettered = (snapshot: Record<string, unknown>) => sumOffsetColumn(snapshot, 'dead_lettered');
 
 describe('a burst of malformed records', () => {
   const runs = new TestRuns();

@@ -24,7 +24,7 @@ import {
   type FeedRecord,
 } from '../helpers/fault-streams.js';
 import { latestOffsets, runToEnd, sumOffsets, TestRuns } from '../helpers/job-runs.js';
-import { withoutOffsets } from '../helpers/job-snapshots.js';
+import { sumOffsetColumn, withoutOffsets } from '../helpers/job-snapshots.js';
 import { produce, readTopic, waitFor } from '../helpers/services.js';
 
 const GOOD = 4_000;
@@ -86,16 +86,6 @@ function badRecords(job: FaultJob['name']): { records: FeedRecord[]; ahead: numb
     }
   }
   return { records, ahead, unit };
-}
-
-/** Sum of a counter column over a snapshot's offsets, per job. */
-function summed(snapshot: Record<string, unknown>, column: string): Record<string, number> {
-  return Object.fromEntries(
-    Object.entries(snapshot).map(([job, s]) => [
-      job,
-      (s as { offsets: Record<string, string>[] }).offsets.reduce((n, r) => n + Number(r[column] ?? 0), 0),
-    ]),
-  );
 }
 
 describe('records with a wrong clock', () => {
@@ -180,9 +170,9 @@ describe('records with a wrong clock', () => {
   });
 
   it('counts the records ahead per partition, and every bad record as dead-lettered', () => {
-    const ahead = summed(dirtyRun, 'event_time_ahead');
-    const deadBefore = summed(reference, 'dead_lettered');
-    const deadAfter = summed(dirtyRun, 'dead_lettered');
+    const ahead = sumOffsetColumn(dirtyRun, 'event_time_ahead');
+    const deadBefore = sumOffsetColumn(reference, 'dead_lettered');
+    const deadAfter = sumOffsetColumn(dirtyRun, 'dead_lettered');
     for (const j of clean) {
       const b = j.name === 'daily-active-users' ? bad['abnormal-orders'] : bad[j.name];
       assert.equal(ahead[j.name], b.ahead, `${j.name}: event_time_ahead`);
@@ -220,7 +210,7 @@ describe('records with a wrong clock', () => {
 
   it('ends with the same results and counters after a SIGKILL in the middle', () => {
     assert.deepEqual(withoutOffsets(killedRun), withoutOffsets(reference));
-    assert.deepEqual(summed(killedRun, 'event_time_ahead'), summed(dirtyRun, 'event_time_ahead'));
-    assert.deepEqual(summed(killedRun, 'dead_lettered'), summed(dirtyRun, 'dead_lettered'));
+    assert.deepEqual(sumOffsetColumn(killedRun, 'event_time_ahead'), sumOffsetColumn(dirtyRun, 'event_time_ahead'));
+    assert.deepEqual(sumOffsetColumn(killedRun, 'dead_lettered'), sumOffsetColumn(dirtyRun, 'dead_lettered'));
   });
 });
