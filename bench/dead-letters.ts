@@ -16,13 +16,15 @@
 //   5. raw       the ceiling: the same dead letters sent by the service's sink
 //                with a plain kafkajs producer, without consuming, parsing or
 //                a database
+//   6. bare      the same again with each record's headers left out (key and
+//                value only): what the eight `dlq.*` headers cost the client
 //
 // The ratio printed is bad/good: at least 1 means a backlog of bad records is
 // dead-lettered at least as fast as good records are committed. Everything it
 // creates is random and removed at the end, also on failure or Ctrl-C.
 import { createKafka } from '../src/ingest/kafka-client.js';
 import type { DeadLetter } from '../src/jobs/job.js';
-import { DeadLetterSink } from '../src/runner/dead-letter-sink.js';
+import { DeadLetterSink, type DeadLetterProducer } from '../src/runner/dead-letter-sink.js';
 import type { FillRecord } from '../src/sample/fill-topic.js';
 import { generateRecharges } from '../src/sample/recharge-generator.js';
 import { latestOffsets, sumOffsets } from '../test/helpers/job-runs.js';
@@ -95,13 +97,16 @@ async function runOn(
  * kafkajs producer (same messages, headers and request sizes, transactions
  * of 20,000 records over 3 partitions), with no consuming, parsing or database.
  */
-async function rawProduce(count: number): Promise<{ ms: number; cpuSec: number }> {
+async function rawProduce(count: number, withHeaders = true): Promise<{ ms: number; cpuSec: number }> {
   const topic = await createTestTopic('bench-dlq-raw', PARTITIONS);
   onCleanup(`topics ${topic.topic}(.dlq)`, () => topic.delete());
   const producer = createKafka(KAFKA_BROKERS, randomName('bench-dlq-raw')).producer({ maxInFlightRequests: 1 });
   await producer.connect();
   try {
-    const sink = new DeadLetterSink(producer, { name: 'recharge-metrics', topic: topic.topic });
+    const bare: DeadLetterProducer = {
+      send: (r) => producer.send({ ...r, messages: r.messages.map((m) => ({ key: m.key, value: m.value })) }),
+    };
+    const sink = new DeadLetterSink(withHeaders ? producer : bare, { name: 'recharge-metrics', topic: topic.topic });
     const cpuBefore = process.cpuUsage();
     const started = performance.now();
     const perTransaction = 20_000;
@@ -169,6 +174,9 @@ async function main(): Promise<void> {
   );
   const raw = await rawProduce(args.records);
   log(`   ${fmtInt(args.records)} dead letters in ${(raw.ms / 1000).toFixed(2)} s: ${fmtRate(args.records, raw.ms)}`);
+  log('6. bare   the same without their headers (key and value only) …');
+  const bare = await rawProduce(args.records, false);
+  log(`   ${fmtInt(args.records)} records in ${(bare.ms / 1000).toFixed(2)} s: ${fmtRate(args.records, bare.ms)}`);
 
   const rate = (r: { run: ServiceRun; total: number }) => r.total / (r.run.ms / 1000);
   const cpu = (r: { run: ServiceRun; total: number }) =>
@@ -185,6 +193,12 @@ async function main(): Promise<void> {
     [
       'process CPU, raw produce',
       `${usPerRecord(raw.cpuSec, args.records)} per record, ${coreShare(raw.cpuSec, raw.ms)}% of a core`,
+    ],
+    ['raw produce without headers', fmtRate(args.records, bare.ms)],
+    ['raw produce without headers / committed', (args.records / (bare.ms / 1000) / rate(good)).toFixed(2)],
+    [
+      'process CPU, raw produce without headers',
+      `${usPerRecord(bare.cpuSec, args.records)} per record, ${coreShare(bare.cpuSec, bare.ms)}% of a core`,
     ],
     ['service CPU, good', cpu(good)],
     ['service CPU, malformed', cpu(bad)],
