@@ -159,8 +159,10 @@ const recent = new ByteStringCache(8192);
  * @returns the event, exactly as {@link parseFull} would return it;
  *   `undefined` when the value is not of that shape or fails a check:
  *   {@link parseFull} then decides, and throws its error.
+ *
+ * Exported for the tests that check it takes every valid record the producers write.
  */
-function parseLean(b: Buffer): ProductClickEvent | undefined {
+export function parseLean(b: Buffer): ProductClickEvent | undefined {
   const n = b.length;
   if (n < 2 || b[0] !== OPEN || b[n - 1] !== CLOSE) return undefined;
   // [start, end) and kind of each needed value; kind 0: absent.

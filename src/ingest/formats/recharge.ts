@@ -245,8 +245,10 @@ function fenOfBytes(b: Uint8Array, start: number, end: number): number {
  * @returns the event or `null` (another service), exactly as
  *   {@link parseFull} would; `undefined` when the value is not of that shape
  *   or fails a check: {@link parseFull} then decides, and throws its error.
+ *
+ * Exported for the tests that check it takes every valid record the producers write.
  */
-function parseLean(b: Uint8Array, ctx: RechargeParseContext): RechargeEvent | null | undefined {
+export function parseLean(b: Uint8Array, ctx: RechargeParseContext): RechargeEvent | null | undefined {
   const n = b.length;
   if (n < 2 || b[0] !== OPEN || b[n - 1] !== CLOSE) return undefined;
   // [start, end) of each needed value; -1: absent.
