@@ -48,7 +48,7 @@ export interface JobPartitionsOptions {
   /** Called on each change of the job's failing state (one per change, not per retry). */
   onHealthChange?: (change: JobHealthChange) => void;
   /** Backoff of partition rebuilds (see `PartitionCommitterOptions.recoveryWait`). */
-  recoveryWait?: (attempt: number) => Promise<void>;
+  recoveryWait?: (attempt: number, signal: AbortSignal) => Promise<void>;
   /**
    * Most records of one partition per batch transaction while the partition is
    * behind its high watermark (TRANSACTION_MAX_RECORDS): fetched batches are

@@ -1,3 +1,5 @@
+import { once } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { FencedError } from '../errors/fenced-error.js';
 import { classifyCommitFailure } from './commit-failure.js';
@@ -60,10 +62,12 @@ export interface PartitionCommitterOptions {
   onCommit?: (info: CommitInfo) => void;
   /**
    * Waits before rebuild attempt `attempt` (0, 1, ...) of a partition whose commit or claim
-   * failed; `attempt` counts every failed attempt since the partition last worked.
+   * failed; `attempt` counts every failed attempt since the partition last worked. `signal`
+   * is aborted when the wait is cut short (an operator's reset, the worker stopping): the wait
+   * may end then, and is no longer awaited either way.
    * @default a timer of {@link recoveryDelayMs}: 500, 1000, 2000, ... up to 30000 milliseconds
    */
-  recoveryWait?: (attempt: number) => Promise<void>;
+  recoveryWait?: (attempt: number, signal: AbortSignal) => Promise<void>;
 }
 
 /**
@@ -89,8 +93,9 @@ export function recoveryDelayMs(attempt: number): number {
   return Math.min(30_000, 500 * 2 ** attempt);
 }
 
-function sleepBeforeRebuild(attempt: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, recoveryDelayMs(attempt)).unref());
+/** The default backoff: a timer that keeps no process alive and is cleared when `signal` aborts. */
+function sleepBeforeRebuild(attempt: number, signal: AbortSignal): Promise<void> {
+  return sleep(recoveryDelayMs(attempt), undefined, { signal, ref: false }).catch(() => undefined);
 }
 
 /** One partition's part of a job's commit: what it holds, taken at one instant with the position it leads to. */
@@ -115,8 +120,8 @@ export interface HeldCommit {
  * One commit of a job runs at a time (`JobPartitions.maybeCommit`).
  */
 export class PartitionCommitter {
-  /** Wakes a partition's pending backoff wait (an operator's reset or rebuild): partition -> resolver. */
-  private readonly wakers = new Map<number, () => void>();
+  /** Cuts a partition's pending backoff wait short (an operator's reset or rebuild, a stop): partition -> its controller. */
+  private readonly wakers = new Map<number, AbortController>();
   /** Partitions whose claim failed and is being retried (not owned meanwhile). */
   private readonly unclaimed = new Set<number>();
   /** Failure handling running per partition (fenced, rebuilt with backoff): awaited by {@link settle}. */
@@ -389,27 +394,25 @@ export class PartitionCommitter {
 
   /** Ends the backoff wait of `partition` now (an operator reset or rebuilt it): the next attempt runs at once. */
   wake(partition: number): void {
-    this.wakers.get(partition)?.();
+    this.wakers.get(partition)?.abort();
   }
 
   /** Ends every pending backoff wait (the worker is stopping: recovery loops see it and give up). */
   wakeAll(): void {
-    for (const wake of [...this.wakers.values()]) wake();
+    for (const waker of [...this.wakers.values()]) waker.abort();
   }
 
   /** The backoff before the next attempt of `partition`, over its failed attempts since it last worked. */
   private async waitBeforeAttempt(partition: number): Promise<void> {
     const wait = this.opts.recoveryWait ?? sleepBeforeRebuild;
     const attempt = Math.max(0, (this.opts.health.get(partition)?.streak ?? 1) - 1);
-    let wake!: () => void;
-    const woken = new Promise<void>((r) => {
-      wake = r;
-    });
-    this.wakers.set(partition, wake);
+    const waker = new AbortController();
+    this.wakers.set(partition, waker);
     try {
-      await Promise.race([wait(attempt), woken]);
+      // The race ends the wait at a wake even when a given wait does not watch its signal.
+      await Promise.race([wait(attempt, waker.signal), once(waker.signal, 'abort')]);
     } finally {
-      if (this.wakers.get(partition) === wake) this.wakers.delete(partition);
+      if (this.wakers.get(partition) === waker) this.wakers.delete(partition);
     }
   }
 
