@@ -150,7 +150,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     // The dashboard (web/, built by `npm run build`), served with the API.
     staticDir: config.ROLES.has('api') ? path.resolve(import.meta.dirname, '../../web/dist') : undefined,
     graphql: config.ROLES.has('api')
-      ? await graphqlOptions(config, { db, redis, kafkaAdmin: admin, jobs, bus, metrics })
+      ? await graphqlOptions(config, { db, redis, kafka, kafkaAdmin: admin, jobs, bus, metrics })
       : undefined,
   });
 

@@ -39,6 +39,8 @@ export type ErrorCode =
   | 'OPERATION_INPUT_INVALID'
   /** Moving an additive job backwards would count records twice (`OperationRefusedError`). */
   | 'RECOUNT_REFUSED'
+  /** A bounded read of partitions (repairWatermark's OPEN_WINDOWS target) timed out or Kafka failed (`PartitionReadError`). */
+  | 'PARTITION_READ_FAILED'
   /** An option of a library function (sample generators, topic fill) is out of range. */
   | 'INVALID_OPTION'
   /** Writing sample records to Kafka failed. */

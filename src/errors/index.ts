@@ -9,6 +9,7 @@ export { MalformedRecordError } from './malformed-record-error.js';
 export { MigrationError } from './migration-error.js';
 export { MissingDatabaseIdentityError } from './missing-database-identity-error.js';
 export { OperationRefusedError, type OperationRefusalCode } from './operation-refused-error.js';
+export { PartitionReadError, type PartitionReadFailure } from './partition-read-error.js';
 export { ServiceUnavailableError } from './service-unavailable-error.js';
 export { TopicRecreatedError, type TopicRecreatedEvidence } from './topic-recreated-error.js';
 export { UnpaidUserNotFoundError } from './unpaid-user-not-found-error.js';

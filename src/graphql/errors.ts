@@ -2,6 +2,7 @@ import { GraphQLError } from 'graphql';
 import { AppError } from '../errors/app-error.js';
 import type { ErrorCode } from '../errors/error-code.js';
 import { OperationRefusedError } from '../errors/operation-refused-error.js';
+import { PartitionReadError } from '../errors/partition-read-error.js';
 
 /**
  * The one mapping of domain error codes to the client-visible GraphQL
@@ -15,6 +16,7 @@ export const GRAPHQL_CODES: Readonly<Record<ErrorCode, string>> = {
   UNPAID_USER_NOT_FOUND: 'NOT_FOUND',
   JOB_NOT_FOUND: 'NOT_FOUND',
   RECOUNT_REFUSED: 'RECOUNT_REFUSED',
+  PARTITION_READ_FAILED: 'PARTITION_READ_FAILED',
   CONFIG_INVALID: 'CONFIG_INVALID',
   CURSOR_EXPIRED: 'CURSOR_EXPIRED',
   DATABASE_IDENTITY_MISSING: 'DATABASE_IDENTITY_MISSING',
@@ -39,13 +41,14 @@ export function badUserInput(argument: string, message: string): GraphQLError {
 
 /**
  * Turns an {@link AppError} into a GraphQL error whose `extensions.code` is
- * its code's entry in {@link GRAPHQL_CODES}; an operator's refusal also
- * carries its `details` (e.g. `argument`, `recordsToRecount`) in `extensions`.
+ * its code's entry in {@link GRAPHQL_CODES}; an operator's refusal and a
+ * failed partition read also carry their `details` (e.g. `argument`,
+ * `recordsToRecount`; `failure`, `unfinished`) in `extensions`.
  * Anything else is returned as it is (Apollo reports it as INTERNAL_SERVER_ERROR).
  */
 export function toGraphQLError(err: unknown): unknown {
   if (!(err instanceof AppError)) return err;
-  const details = err instanceof OperationRefusedError ? err.details : {};
+  const details = err instanceof OperationRefusedError || err instanceof PartitionReadError ? err.details : {};
   const extensions = { code: GRAPHQL_CODES[err.code], ...details };
   return new GraphQLError(err.message, { extensions, originalError: err });
 }

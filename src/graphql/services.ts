@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import type { Admin } from 'kafkajs';
+import type { Admin, Kafka } from 'kafkajs';
 import type { Config } from '../config/config.js';
 import type { JobDefinition } from '../jobs/job.js';
 import { JobOperations } from '../jobs/job-operations.js';
@@ -21,12 +21,21 @@ import { ZonedCalendar } from '../domain/zoned-calendar.js';
 import type { Metrics } from '../observability/metrics.js';
 import { TOPIC_BOUNDS_TTL_MS, type ApiServices } from './context.js';
 import { partitionBounds } from '../ingest/kafka-client.js';
+import { kafkaPartitionRangeReader } from '../ingest/partition-range-reader.js';
 import { ShortLivedCache } from '../store/short-lived-cache.js';
 
 /** The services resolvers use, built once per API process. */
 export function createApiServices(
   config: Config,
-  deps: { db: Db; redis: Redis; kafkaAdmin: Admin; jobs: JobDefinition[]; bus: EventBus; metrics?: Metrics },
+  deps: {
+    db: Db;
+    redis: Redis;
+    kafka: Kafka;
+    kafkaAdmin: Admin;
+    jobs: JobDefinition[];
+    bus: EventBus;
+    metrics?: Metrics;
+  },
 ): ApiServices {
   const offsets = new OffsetStore(deps.db);
   const calendar = new ZonedCalendar(config.TIME_ZONE);
@@ -73,7 +82,9 @@ export function createApiServices(
       load: (topic) => partitionBounds(deps.kafkaAdmin, topic),
     }),
     jobs: deps.jobs.map((j) => ({ name: j.name, groupId: j.groupId, topic: j.topic, results: j.results })),
-    operations: new JobOperations(deps.db, offsets, deps.kafkaAdmin, deps.jobs, deps.bus, deps.redis),
+    operations: new JobOperations(deps.db, offsets, deps.kafkaAdmin, deps.jobs, deps.bus, deps.redis, {
+      readRanges: kafkaPartitionRangeReader(deps.kafka, deps.kafkaAdmin),
+    }),
     redis: deps.redis,
     eventTimeWarningPercent: config.EVENT_TIME_WARNING_PERCENT,
     recharge: {

@@ -19,6 +19,7 @@ import type {
   SourceRecord,
   WindowStateSize,
 } from './job.js';
+import { guardedEventTime } from './job-event-time.js';
 
 /** The event key counted by this job: a user opening the order page. */
 export const ENTER_ORDER_PAGE = 'enterOrderPage';
@@ -53,6 +54,8 @@ export interface AbnormalOrdersOptions {
  * `abnormalUserDetected` fires once per user per detecting window, after commit.
  */
 export function createAbnormalOrdersJob(opts: AbnormalOrdersOptions): JobDefinition {
+  // Reads outside the processors (repairWatermark) have a reader of their own.
+  const eventReader = new UserBehaviorReader();
   return {
     name: 'abnormal-orders',
     groupId: opts.groupId,
@@ -62,6 +65,18 @@ export function createAbnormalOrdersJob(opts: AbnormalOrdersOptions): JobDefinit
     // Detections are idempotent upserts, so a replay rewrites them; the rows also hold the
     // CRM team's callback statuses, which are business data: a rebuild keeps them.
     clearResults: () => Promise.resolve(),
+    // Every parsed record moves stream time, whatever its event key (see `process`).
+    eventTime: guardedEventTime(
+      {
+        parse: (record) => {
+          eventReader.read(record.value);
+          return eventReader.eventTimeMs;
+        },
+        eventTimeMs: (t) => t,
+        maxEventTimeAheadMs: opts.maxEventTimeAheadMs,
+      },
+      opts.window.graceMs,
+    ),
     createProcessor: ({ partition, nextOffset, replayFrom, watermarkMs, nowMs }) =>
       new AbnormalOrdersProcessor(
         opts,

@@ -1,5 +1,5 @@
 import { MalformedRecordError } from '../errors/malformed-record-error.js';
-import { DEFAULT_MAX_EVENT_TIME_AHEAD_MS, eventTimeAheadError } from '../stream/index.js';
+import { DEFAULT_MAX_EVENT_TIME_AHEAD_MS, eventTimeAheadError, watermarkOf } from '../stream/index.js';
 import type { Tx } from '../store/prisma-client.js';
 import type { BatchResult, DeadLetter, JobPosition, PartitionProcessor, SourceRecord } from './job.js';
 
@@ -173,7 +173,7 @@ export class AdditiveProcessor<E> implements PartitionProcessor {
       }
       if (this.maxEventTimeMs === null || t > this.maxEventTimeMs) {
         this.maxEventTimeMs = t;
-        const candidate = t - this.graceMs;
+        const candidate = watermarkOf(t, this.graceMs);
         if (this.watermark === null || candidate > this.watermark) this.watermark = candidate;
       }
       events.push(event);

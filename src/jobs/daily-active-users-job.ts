@@ -3,6 +3,7 @@ import type { ZonedCalendar } from '../domain/zoned-calendar.js';
 import type { DailyActiveUserStore, DayUsers, FirstDay } from '../store/daily-active-user-store.js';
 import { AdditiveProcessor, type AdditiveHandler } from './additive-processor.js';
 import type { JobDefinition } from './job.js';
+import { guardedEventTime } from './job-event-time.js';
 
 /** Options of {@link createDailyActiveUsersJob}. */
 export interface DailyActiveUsersOptions {
@@ -87,6 +88,7 @@ export function createDailyActiveUsersJob(opts: DailyActiveUsersOptions): JobDef
   const dateOf = memoizedDateOf(opts.calendar);
   // Processors run one batch at a time, synchronously: one reader serves every partition.
   const reader = new UserBehaviorReader();
+  const eventReader = new UserBehaviorReader();
   const handler: AdditiveHandler<UserEvent> = {
     // Only the uid becomes a string: the job needs no other field.
     parse: (record) => {
@@ -113,6 +115,18 @@ export function createDailyActiveUsersJob(opts: DailyActiveUsersOptions): JobDef
     // The distinct users of a day (`user_daily_count`) are counted by every partition.
     sharedRows: true,
     clearResults: (tx) => opts.store.clear(tx),
+    eventTime: guardedEventTime(
+      {
+        // A reader of its own: reads outside the processors (repairWatermark) never share one's state.
+        parse: (record) => {
+          eventReader.read(record.value);
+          return eventReader.eventTimeMs;
+        },
+        eventTimeMs: (t) => t,
+        maxEventTimeAheadMs: opts.maxEventTimeAheadMs,
+      },
+      opts.graceMs,
+    ),
     createProcessor: ({ partition, nextOffset, watermarkMs }) =>
       new AdditiveProcessor(handler, partition, { nextOffset, watermarkMs }, opts.graceMs),
   };

@@ -10,6 +10,7 @@ import type {
 } from '../store/hot-product-store.js';
 import { AdditiveProcessor, type AdditiveHandler } from './additive-processor.js';
 import type { JobDefinition } from './job.js';
+import { guardedEventTime } from './job-event-time.js';
 
 /** Options of {@link createHotProductsJob}. */
 export interface HotProductsOptions {
@@ -194,6 +195,7 @@ export function createHotProductsJob(opts: HotProductsOptions): JobDefinition {
     // Every partition adds to the per-product minute rows and running totals.
     sharedRows: true,
     clearResults: (tx) => opts.store.clear(tx, opts.groupId),
+    eventTime: guardedEventTime(handler, opts.graceMs),
     createProcessor: ({ partition, nextOffset, watermarkMs, nowMs }) =>
       new AdditiveProcessor(handler, partition, { nextOffset, watermarkMs }, opts.graceMs, {
         idleTimeoutMs: opts.idleTimeoutMs,

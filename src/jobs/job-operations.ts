@@ -3,11 +3,19 @@ import type { Admin } from 'kafkajs';
 import { OperationRefusedError } from '../errors/operation-refused-error.js';
 import { partitionStatsKey } from '../observability/partition-stats.js';
 import { partitionBounds } from '../ingest/kafka-client.js';
+import type { PartitionRangeReader } from '../ingest/partition-range-reader.js';
 import { TOPIC_JOB_CONTROL, type EventBus } from '../publish/event-bus.js';
 import { pausedJobNames } from '../store/job-control-store.js';
 import type { OffsetStore } from '../store/offset-store.js';
 import type { Db } from '../store/prisma-client.js';
-import type { JobDefinition } from './job.js';
+import { EventTimeScan, watermarkOf } from '../stream/index.js';
+import type { JobDefinition, JobEventTime } from './job.js';
+import {
+  planPartition,
+  readRangeOf,
+  type WatermarkPartitionPlan,
+  type WatermarkTarget,
+} from './watermark-repair-plan.js';
 
 /** Where `resetConsumerOffsets` moves partitions (the `kafka-consumer-groups --reset-offsets` options). */
 export type ResetTarget = 'EARLIEST' | 'LATEST' | 'OFFSET' | 'TIMESTAMP';
@@ -43,6 +51,44 @@ export interface Actor {
   keyId: string;
 }
 
+/** How long the OPEN_WINDOWS read of `repairWatermark` may take, MILLISECONDS (1 minute). */
+export const DEFAULT_READ_TIMEOUT_MS = 60_000;
+
+/** Options of {@link JobOperations}. */
+export interface JobOperationsOptions {
+  /** Reads offset ranges of a topic once (the OPEN_WINDOWS target of `repairWatermark`). */
+  readRanges: PartitionRangeReader;
+  /**
+   * Time limit of that read, MILLISECONDS: past it the repair is refused
+   * with `PARTITION_READ_FAILED` and nothing changes. @default 60000 // 1 minute
+   */
+  readTimeoutMs?: number;
+  /** How long a reset waits for the owners to restart from the new positions, MILLISECONDS. @default 10000 // 10 seconds */
+  acknowledgeTimeoutMs?: number;
+}
+
+/** A partition's stored position as `repairWatermark` reads it. */
+type StoredPosition = Awaited<ReturnType<OffsetStore['list']>>[number];
+
+/** What {@link JobOperations.repairWatermark} did (or, for a dry run, would do). */
+export interface WatermarkRepairResult {
+  job: JobDefinition;
+  target: WatermarkTarget;
+  /** The wall clock the repair compared with, epoch milliseconds. */
+  wallClockMs: number;
+  /** Every partition considered, ascending, with its outcome; for OPEN_WINDOWS also what was read. */
+  report: WatermarkPartitionPlan[];
+  /** The partitions set back (a dry run: to be), watermarks in epoch milliseconds. */
+  changes: { partition: number; beforeMs: number | null; afterMs: number }[];
+  applied: boolean;
+  acknowledged: boolean;
+}
+
+/** A SET_BACK plan as a change: watermark before and after, epoch milliseconds. */
+function changeOf(p: WatermarkPartitionPlan): { partition: number; beforeMs: number | null; afterMs: number } {
+  return { partition: p.partition, beforeMs: p.beforeMs, afterMs: p.afterMs ?? 0 };
+}
+
 /**
  * Operators' control of the jobs: offset resets that work while the
  * job runs, rebuilds, pause and resume. Every change is a database
@@ -61,8 +107,7 @@ export class JobOperations {
     private readonly jobs: readonly JobDefinition[],
     private readonly bus: EventBus,
     private readonly redis: Redis,
-    /** How long a reset waits for the owners to restart from the new positions, in milliseconds. @default 10000 */
-    private readonly acknowledgeTimeoutMs = 10_000,
+    private readonly options: JobOperationsOptions,
   ) {}
 
   /** The configured job named `name`, or the one consuming as `groupId`. */
@@ -147,43 +192,92 @@ export class JobOperations {
   }
 
   /**
-   * Sets the watermark of a job's partitions (all, or `partitions`) back to
-   * `toMs` (epoch MILLISECONDS) where it is later: the repair of a watermark
-   * a wrong clock moved too far (stored before records too far ahead were
-   * refused, or by a producer whose timestamps were wrong too). The offsets
-   * and the results stay; the owners claim the partitions again and go on
-   * under the new watermark, so windows ending after `toMs` are open again:
-   * records from now on count in them. Windows ending at or before `toMs`
-   * stay final (never emitted again). A window ending after `toMs` that was
-   * already emitted is emitted again if its records are read again (an
-   * offset reset), as an idempotent upsert of abnormal-orders; the additive
-   * jobs count nothing by the watermark (hot-products publishes its ranking
-   * boundaries after it). Partitions whose watermark is at or before `toMs`
-   * (or that have none) are left as they are. Audited as mode `WATERMARK`.
-   * @returns the partitions changed, each watermark before and after, applied unless `dryRun`.
-   * @throws {OperationRefusedError} `JOB_NOT_FOUND`; `OPERATION_INPUT_INVALID` when `toMs` is after the
-   *   wall clock (it would make real records late) or a partition has no stored position.
+   * Sets the watermark of a job's partitions (all, or `partitions`) back
+   * where a wrong clock moved it too far (stored before records too far ahead
+   * were refused, or by a producer whose Kafka timestamps were wrong too), to
+   * a target per partition:
+   * - `GIVEN_TIME` (the default): `toMs`, epoch MILLISECONDS, at or before
+   *   the wall clock;
+   * - `OPEN_WINDOWS`: the largest event time at or before the wall clock
+   *   (`nowMs`) among the partition's stored open-window records,
+   *   `[replay_from, next_offset)` (when that range is empty, as for the
+   *   additive jobs: the last `TAIL_READ_RECORDS` (10,000) records before
+   *   `next_offset`), read once from Kafka with the job's own parser and
+   *   event-time guard ({@link JobDefinition.eventTime}), minus the grace
+   *   period (`watermarkOf`, the engine's formula). A partition where no
+   *   record has an event time at or before the wall clock is left as it is
+   *   (`NO_EVENT_TIME`). Records after the wall clock are not trusted; when
+   *   the open-window range holds some, `replay_from` moves past the last of
+   *   them, so that the owner's replay does not take them again and move the
+   *   watermark ahead again.
+   *
+   * Never forward: a partition whose watermark is at or before its target
+   * (`NOT_LATER`), or that has none (`NO_WATERMARK`), is left as it is, and
+   * the stored watermark is compared again under the row lock. The committed
+   * offsets (`next_offset`) and the results stay; the owners claim the partitions again and go on
+   * under the new watermark, so windows ending after it are open again:
+   * records from now on count in them. Windows ending at or before it stay
+   * final (never emitted again). A window ending after it that was already
+   * emitted is emitted again if its records are read again (an offset
+   * reset), as an idempotent upsert of abnormal-orders; the additive jobs
+   * count nothing by the watermark (hot-products publishes its ranking
+   * boundaries after it). Audited as mode `WATERMARK`.
+   * @param nowMs the wall clock, epoch MILLISECONDS. @default Date.now()
+   * @returns every partition considered with its outcome, target, watermark
+   *   before and after (and, for OPEN_WINDOWS, what was read); the changes;
+   *   applied unless `dryRun` or nothing was to change; acknowledged when
+   *   the live owners claimed the changed partitions again within the
+   *   acknowledge timeout.
+   * @throws {OperationRefusedError} `JOB_NOT_FOUND`; `OPERATION_INPUT_INVALID` (argument `to`) when
+   *   GIVEN_TIME has no `toMs` or one after the wall clock (it would make real records late), or
+   *   OPEN_WINDOWS has one (it computes its own); (argument `target`) when the job cannot tell event
+   *   times; (argument `partitions`) when a partition has no stored position.
+   * @throws {PartitionReadError} `PARTITION_READ_FAILED` when the OPEN_WINDOWS read timed out
+   *   (`readTimeoutMs`) or Kafka failed: nothing changed.
    */
   async repairWatermark(
-    req: { job: string; toMs: number; partitions?: readonly number[] | null; dryRun?: boolean | null },
+    req: {
+      job: string;
+      target?: WatermarkTarget | null;
+      toMs?: number | null;
+      partitions?: readonly number[] | null;
+      dryRun?: boolean | null;
+    },
     actor: Actor,
     nowMs = Date.now(),
-  ): Promise<{
-    job: JobDefinition;
-    changes: { partition: number; beforeMs: number | null; afterMs: number }[];
-    applied: boolean;
-    acknowledged: boolean;
-  }> {
+  ): Promise<WatermarkRepairResult> {
     const job = this.job(req.job);
-    if (!Number.isFinite(req.toMs) || req.toMs > nowMs) {
+    const target = req.target ?? 'GIVEN_TIME';
+    const toMs = req.toMs ?? null;
+    if (target === 'GIVEN_TIME') {
+      if (toMs === null)
+        throw new OperationRefusedError(
+          'OPERATION_INPUT_INVALID',
+          'target GIVEN_TIME needs `to`, the watermark to set back to (or use target OPEN_WINDOWS to compute it per partition)',
+          { argument: 'to' },
+        );
+      if (!Number.isFinite(toMs) || toMs > nowMs)
+        throw new OperationRefusedError(
+          'OPERATION_INPUT_INVALID',
+          `to must be at or before the wall clock (${new Date(nowMs).toISOString()}): a later watermark makes every real record late`,
+          { argument: 'to' },
+        );
+    } else if (toMs !== null) {
       throw new OperationRefusedError(
         'OPERATION_INPUT_INVALID',
-        `to must be at or before the wall clock (${new Date(nowMs).toISOString()}): a later watermark makes every real record late`,
+        'target OPEN_WINDOWS computes the watermark of each partition from its records: leave `to` out (or use target GIVEN_TIME)',
         { argument: 'to' },
       );
     }
+    const eventTime = job.eventTime;
+    if (target === 'OPEN_WINDOWS' && !eventTime)
+      throw new OperationRefusedError(
+        'OPERATION_INPUT_INVALID',
+        `${job.name} does not say how it reads event times: use target GIVEN_TIME`,
+        { argument: 'target' },
+      );
     const rows = (await this.offsets.list(job.groupId)).filter((r) => r.topic === job.topic);
-    const stored = new Map(rows.map((r) => [r.partition, r.watermarkMs]));
+    const stored = new Map(rows.map((r) => [r.partition, r]));
     const partitions =
       req.partitions && req.partitions.length > 0
         ? [...new Set(req.partitions)].sort((a, b) => a - b)
@@ -196,31 +290,87 @@ export class JobOperations {
         { argument: 'partitions' },
       );
     }
+    const chosen = partitions.map((p) => entryOf(stored, p, 'stored position'));
+    const plans =
+      target === 'OPEN_WINDOWS' && eventTime
+        ? await this.openWindowPlans(job, eventTime, chosen, nowMs)
+        : chosen.map((r) => planPartition(r.partition, r, toMs));
+    const planned = plans.filter((p) => p.outcome === 'SET_BACK');
+    const result = { job, target, wallClockMs: nowMs };
+    if (req.dryRun || planned.length === 0)
+      return { ...result, report: plans, changes: planned.map(changeOf), applied: false, acknowledged: false };
     const targets = new Map(
-      partitions
-        .filter((p) => (stored.get(p) ?? null) !== null && (stored.get(p) ?? 0) > req.toMs)
-        .map((p) => [p, req.toMs]),
+      planned.map((p) => [p.partition, { watermarkMs: p.targetMs ?? 0, replayFrom: p.replayFromAfter }]),
     );
-    const planned = [...targets.keys()].map((p) => ({
-      partition: p,
-      beforeMs: stored.get(p) ?? null,
-      afterMs: req.toMs,
-    }));
-    if (req.dryRun || targets.size === 0) return { job, changes: planned, applied: false, acknowledged: false };
     const changes = await this.db.$transaction(
       (tx) => this.offsets.setWatermarks(tx, job.groupId, job.topic, targets, actor),
       { maxWait: 10_000, timeout: 30_000 },
     );
+    const done = new Map(changes.map((c) => [c.partition, c]));
+    // A partition found at or before its target under the lock (another repair meanwhile) was left.
+    const report = plans.map((p): WatermarkPartitionPlan => {
+      if (p.outcome !== 'SET_BACK') return p;
+      const c = done.get(p.partition);
+      return c
+        ? { ...p, beforeMs: c.beforeMs, replayFromBefore: c.replayFromBefore, replayFromAfter: c.replayFromAfter }
+        : { ...p, outcome: 'NOT_LATER', afterMs: p.beforeMs, replayFromAfter: p.replayFromBefore };
+    });
     const moved = changes.map((c) => c.partition);
+    if (moved.length === 0) return { ...result, report, changes: [], applied: false, acknowledged: false };
     this.notify({ kind: 'reset', job: job.name, partitions: moved });
-    return { job, changes, applied: true, acknowledged: await this.awaitOwners(job, moved) };
+    return {
+      ...result,
+      report,
+      changes: changes.map((c) => ({ partition: c.partition, beforeMs: c.beforeMs, afterMs: c.afterMs })),
+      applied: true,
+      acknowledged: await this.awaitOwners(job, moved),
+    };
+  }
+
+  /**
+   * The OPEN_WINDOWS plan of each of `rows`: reads the records of each
+   * partition with a watermark (see {@link readRangeOf}) once, in one
+   * bounded read of at most `readTimeoutMs`, keeping per partition only an
+   * {@link EventTimeScan} (constant memory), and plans each partition with
+   * the largest event time at or before `nowMs` as a watermark.
+   */
+  private async openWindowPlans(
+    job: JobDefinition,
+    eventTime: JobEventTime,
+    rows: readonly StoredPosition[],
+    nowMs: number,
+  ): Promise<WatermarkPartitionPlan[]> {
+    await eventTime.load?.();
+    const bounds = await partitionBounds(this.admin, job.topic);
+    const reads = new Map(
+      rows
+        .filter((r) => r.watermarkMs !== null)
+        .map((r) => [
+          r.partition,
+          {
+            range: readRangeOf(r, bounds.get(r.partition) ?? { earliest: 0n, latest: 0n }),
+            scan: new EventTimeScan(nowMs),
+          },
+        ]),
+    );
+    await this.options.readRanges(
+      job.topic,
+      [...reads].map(([partition, { range }]) => ({ partition, from: range.from, to: range.to })),
+      (partition, record) => reads.get(partition)?.scan.offer(record.offset, eventTime.of(record)),
+      { timeoutMs: this.options.readTimeoutMs ?? DEFAULT_READ_TIMEOUT_MS },
+    );
+    return rows.map((r) => {
+      const read = reads.get(r.partition);
+      const latest = read?.scan.latestEventTimeMs ?? null;
+      return planPartition(r.partition, r, latest === null ? null : watermarkOf(latest, eventTime.graceMs), read);
+    });
   }
 
   /**
    * Waits until every moved partition that has a live owner was claimed again
    * by it (its epoch moved past the reset's), i.e. the owner dropped its state
    * and seeks from the new position.
-   * @returns false when an owner did not within `acknowledgeTimeoutMs`; the
+   * @returns false when an owner did not within the acknowledge timeout; the
    *   move is committed all the same and the owner applies it at its next commit.
    */
   private async awaitOwners(job: JobDefinition, partitions: number[]): Promise<boolean> {
@@ -228,7 +378,7 @@ export class JobOperations {
       .mget(partitions.map((p) => partitionStatsKey(job.groupId, job.topic, p)))
       .catch(() => partitions.map(() => null));
     const owned = partitions.filter((_, i) => stats[i] !== null);
-    const deadline = Date.now() + this.acknowledgeTimeoutMs;
+    const deadline = Date.now() + (this.options.acknowledgeTimeoutMs ?? 10_000);
     while (owned.length > 0) {
       const rows = await this.db.consumerOffset.findMany({
         where: { groupId: job.groupId, topic: job.topic, partition: { in: owned } },

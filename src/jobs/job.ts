@@ -76,6 +76,28 @@ export interface WindowStateSize {
   peakLiveKeys: number;
 }
 
+/**
+ * How a job's processors take event time from a record and turn it into a
+ * watermark, for reading records outside the job's processors (the
+ * OPEN_WINDOWS target of `repairWatermark`): the same parser, the same
+ * event-time guard, the same formula.
+ */
+export interface JobEventTime {
+  /**
+   * The event time the job's processors take from `record`, epoch
+   * MILLISECONDS: same parser and same event-time guard
+   * (MAX_EVENT_TIME_AHEAD_MS) as the processors. Null for a record that moves
+   * no watermark there: malformed, refused as `event-time-ahead`, or valid
+   * but ignored by the job. Pure apart from reference data loaded by
+   * {@link load}; never throws for a bad record.
+   */
+  of(record: SourceRecord): number | null;
+  /** Grace period, MILLISECONDS: the watermark is the largest event time minus this (`watermarkOf`). */
+  graceMs: number;
+  /** Loads what {@link of} needs (reference data such as the city codes) before a read; omitted: nothing. */
+  load?(): Promise<void>;
+}
+
 /** A job: one consumer group on one topic, with its own tables and offsets. */
 export interface JobDefinition {
   /** Job name, e.g. `abnormal-orders`. */
@@ -118,6 +140,12 @@ export interface JobDefinition {
    * rejection stops the start.
    */
   prepare?(): Promise<void>;
+  /**
+   * How the job's processors read event time (see {@link JobEventTime}).
+   * Omitted: `repairWatermark` cannot compute a target for the job
+   * (OPEN_WINDOWS is refused with `OPERATION_INPUT_INVALID`).
+   */
+  eventTime?: JobEventTime;
   /** Builds a partition's processor from its stored position (exactly-once restore). */
   createProcessor(ctx: {
     partition: number;

@@ -10,6 +10,7 @@ import type { RechargeServingState, ServingVersion } from '../store/recharge-ser
 import type { ZonedCalendar } from '../domain/zoned-calendar.js';
 import { AdditiveProcessor, type AdditiveHandler } from './additive-processor.js';
 import type { JobDefinition } from './job.js';
+import { guardedEventTime } from './job-event-time.js';
 import { aggregateRecharges, firstOfEachOrder, localDayOf } from './recharge-aggregation.js';
 import { RecentOrderIds } from './recharge-recent-orders.js';
 
@@ -279,6 +280,18 @@ export function createRechargeMetricsJob(opts: RechargeMetricsOptions): JobDefin
         .catch((err: unknown) => opts.logger?.warn({ err }, 'could not compare Redis with the database at start'));
       startPruning();
     },
+    // The processors' parse without the de-duplication horizon: that check depends on the wall clock of
+    // the processing (a record counted then may be beyond the horizon now), and a record refused by it
+    // is too old to be a partition's latest event time anyway.
+    eventTime: guardedEventTime(
+      {
+        parse: (record) => parseRecharge(record.value, { calendar: opts.calendar, isKnownCity }),
+        eventTimeMs: (e) => e.notifyTimeMs,
+        maxEventTimeAheadMs: opts.maxEventTimeAheadMs,
+      },
+      opts.graceMs,
+      loadCities,
+    ),
     createProcessor: ({ partition, nextOffset, watermarkMs }) => {
       if (cityCodes === null)
         throw new Error(

@@ -89,6 +89,18 @@ function positionOf(groupId: string, topic: string, partition: number, row: Row)
   };
 }
 
+/** One partition's watermark set back by {@link OffsetStore.setWatermarks}. */
+export interface WatermarkSetBack {
+  partition: number;
+  /** The watermark before, epoch milliseconds. */
+  beforeMs: number;
+  /** The watermark after, epoch milliseconds (earlier than before). */
+  afterMs: number;
+  replayFromBefore: bigint;
+  /** Equal to `replayFromBefore` unless the repair moved it forward. */
+  replayFromAfter: bigint;
+}
+
 /**
  * The per group/partition offset rows that make processing exactly-once:
  * results and positions are written in one transaction, and an epoch fences
@@ -400,37 +412,53 @@ export class OffsetStore {
   }
 
   /**
-   * Sets the watermark of each partition of `targets` (partition -> epoch
-   * MILLISECONDS) inside `tx`, an operator's repair of a watermark that a
-   * wrong clock moved too far: the offsets stay, the epoch is bumped (the
-   * owner claims again and rebuilds its windows under the new watermark), and
-   * each change is audited as mode `WATERMARK` with the watermark before and
-   * after. A partition without a row is skipped.
-   * @returns each partition's watermark before and after, epoch milliseconds.
+   * Sets the watermark of each partition of `targets` back (partition ->
+   * `watermarkMs`, epoch MILLISECONDS, and optionally `replayFrom`, an offset)
+   * inside `tx`, an operator's repair of a watermark that a wrong clock moved
+   * too far. Never forward: a partition whose stored watermark (read here,
+   * under the row lock) is already at or before the target, or that has none,
+   * or no row, is skipped. `next_offset` stays; `replay_from` moves only
+   * forward, to `replayFrom` (clamped to `next_offset`), when given (past
+   * records a claim must not replay); the epoch is bumped (the owner claims
+   * again and rebuilds its windows under the new watermark). Each change is
+   * audited as mode `WATERMARK` with the watermark before and after, and
+   * `replay_from` before and after when it moved.
+   * @returns each partition changed: its watermark before and after (epoch
+   *   milliseconds) and its `replay_from` before and after.
    */
   async setWatermarks(
     tx: Tx,
     groupId: string,
     topic: string,
-    targets: ReadonlyMap<number, number>,
+    targets: ReadonlyMap<number, { watermarkMs: number; replayFrom?: bigint | null }>,
     audit: { role: string; keyId: string },
-  ): Promise<{ partition: number; beforeMs: number | null; afterMs: number }[]> {
-    const out: { partition: number; beforeMs: number | null; afterMs: number }[] = [];
-    for (const [partition, afterMs] of [...targets].sort((a, b) => a[0] - b[0])) {
-      const rows = await tx.$queryRaw<{ watermark_ms: bigint | number | null; next_offset: bigint | number }[]>`
-        SELECT watermark_ms, next_offset FROM consumer_offset
+  ): Promise<WatermarkSetBack[]> {
+    const out: WatermarkSetBack[] = [];
+    for (const [partition, target] of [...targets].sort((a, b) => a[0] - b[0])) {
+      const rows = await tx.$queryRaw<
+        { watermark_ms: bigint | number | null; next_offset: bigint | number; replay_from: bigint | number }[]
+      >`
+        SELECT watermark_ms, next_offset, replay_from FROM consumer_offset
         WHERE group_id = ${groupId} AND topic = ${topic} AND \`partition\` = ${partition} FOR UPDATE`;
       if (rows.length === 0) continue;
       const beforeMs = rows[0].watermark_ms === null ? null : Number(rows[0].watermark_ms);
+      const afterMs = target.watermarkMs;
+      if (beforeMs === null || beforeMs <= afterMs) continue;
       const offset = BigInt(rows[0].next_offset);
+      const replayFromBefore = BigInt(rows[0].replay_from);
+      let replayFromAfter = replayFromBefore;
+      if (target.replayFrom !== undefined && target.replayFrom !== null && target.replayFrom > replayFromBefore)
+        replayFromAfter = target.replayFrom < offset ? target.replayFrom : offset;
+      const moved = replayFromAfter !== replayFromBefore;
       // MySQL runs single-table assignments left to right: reset_epoch takes the bumped epoch.
-      await tx.$executeRaw`UPDATE consumer_offset SET watermark_ms = ${BigInt(afterMs)}, epoch = epoch + 1, reset_epoch = epoch,
-        updated_at = NOW(3)
+      await tx.$executeRaw`UPDATE consumer_offset SET watermark_ms = ${BigInt(afterMs)}, replay_from = ${replayFromAfter},
+        epoch = epoch + 1, reset_epoch = epoch, updated_at = NOW(3)
         WHERE group_id = ${groupId} AND topic = ${topic} AND \`partition\` = ${partition}`;
-      await tx.$executeRaw`INSERT INTO offset_reset_audit (group_id, topic, \`partition\`, mode, before_offset, after_offset, role, key_id, before_watermark_ms, after_watermark_ms)
+      await tx.$executeRaw`INSERT INTO offset_reset_audit (group_id, topic, \`partition\`, mode, before_offset, after_offset, role, key_id,
+          before_watermark_ms, after_watermark_ms, before_replay_from, after_replay_from)
         VALUES (${groupId}, ${topic}, ${partition}, 'WATERMARK', ${offset}, ${offset}, ${audit.role}, ${audit.keyId},
-          ${beforeMs === null ? null : BigInt(beforeMs)}, ${BigInt(afterMs)})`;
-      out.push({ partition, beforeMs, afterMs });
+          ${BigInt(beforeMs)}, ${BigInt(afterMs)}, ${moved ? replayFromBefore : null}, ${moved ? replayFromAfter : null})`;
+      out.push({ partition, beforeMs, afterMs, replayFromBefore, replayFromAfter });
     }
     return out;
   }
@@ -442,6 +470,8 @@ export class OffsetStore {
       topic: string;
       partition: number;
       nextOffset: bigint;
+      /** Where a claim seeks to rebuild the open windows: the first offset of any open window, else `nextOffset`. */
+      replayFrom: bigint;
       watermarkMs: number | null;
       lateRecords: bigint;
       deadLettered: bigint;
@@ -462,6 +492,7 @@ export class OffsetStore {
       topic: r.topic,
       partition: r.partition,
       nextOffset: r.nextOffset,
+      replayFrom: r.replayFrom,
       watermarkMs: r.watermarkMs === null ? null : Number(r.watermarkMs),
       lateRecords: r.lateRecords,
       deadLettered: r.deadLettered,

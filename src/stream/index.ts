@@ -24,3 +24,5 @@ export {
   EVENT_TIME_UNIT,
   eventTimeAheadError,
 } from './event-time-guard.js';
+export { EventTimeScan } from './event-time-scan.js';
+export { watermarkOf } from './watermark.js';

@@ -1,4 +1,5 @@
 import { WindowEngineInputError } from '../errors/window-engine-input-error.js';
+import { watermarkOf } from './watermark.js';
 
 /**
  * Per-partition progress read back from the database after a restart, as
@@ -133,7 +134,7 @@ export class PartitionClock {
     }
     if (this.maxEventTimeMs === null || eventTimeMs > this.maxEventTimeMs) {
       this.maxEventTimeMs = eventTimeMs;
-      const candidate = eventTimeMs - this.graceMs;
+      const candidate = watermarkOf(eventTimeMs, this.graceMs);
       if (this.watermark === null || candidate > this.watermark) this.watermark = candidate;
     }
     return replay;

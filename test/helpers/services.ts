@@ -108,10 +108,13 @@ export async function createTestTopic(
   };
 }
 
-/** Produces `messages` (explicit partitions allowed) with acks=all, to `brokers` (default the suite's broker). */
+/**
+ * Produces `messages` (explicit partitions and Kafka timestamps, epoch milliseconds as decimal text,
+ * allowed) with acks=all, to `brokers` (default the suite's broker).
+ */
 export async function produce(
   topic: string,
-  messages: { key?: string | null; value: string; partition?: number }[],
+  messages: { key?: string | null; value: string; partition?: number; timestamp?: string }[],
   brokers: string[] = KAFKA_BROKERS,
 ): Promise<void> {
   const producer = createKafka(brokers, randomName('test-producer')).producer();

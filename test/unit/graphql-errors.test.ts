@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { GraphQLError } from 'graphql';
 import { InvalidCursorError } from '../../src/errors/invalid-cursor-error.js';
 import { OperationRefusedError } from '../../src/errors/operation-refused-error.js';
+import { PartitionReadError } from '../../src/errors/partition-read-error.js';
 import { UnpaidUserNotFoundError } from '../../src/errors/unpaid-user-not-found-error.js';
 import { toGraphQLError } from '../../src/graphql/errors.js';
 
@@ -28,6 +29,17 @@ describe('domain errors in GraphQL', () => {
     assert.equal(mapped(new OperationRefusedError('JOB_NOT_FOUND', 'no such group')).extensions.code, 'NOT_FOUND');
     const recount = mapped(new OperationRefusedError('RECOUNT_REFUSED', 'would recount', { recordsToRecount: 5 }));
     assert.deepEqual(recount.extensions, { code: 'RECOUNT_REFUSED', recordsToRecount: 5 });
+  });
+
+  it('maps a failed partition read with its failure and unfinished partitions', () => {
+    const err = new PartitionReadError('user-behavior', 'timeout', new Map([[2, 1_500n]]), 'did not finish');
+    assert.equal(err.code, 'PARTITION_READ_FAILED');
+    assert.deepEqual(mapped(err).extensions, {
+      code: 'PARTITION_READ_FAILED',
+      topic: 'user-behavior',
+      failure: 'timeout',
+      unfinished: [{ partition: 2, nextOffset: '1500' }],
+    });
   });
 
   it('leaves other errors to Apollo', () => {

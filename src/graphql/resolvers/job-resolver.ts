@@ -25,7 +25,12 @@ import {
   PartitionOffsetMove,
   ResetConsumerOffsetsInput,
   WatermarkChange,
+  WatermarkOutcome,
+  WatermarkPartitionReport,
+  WatermarkRead,
+  WatermarkReadKind,
   WatermarkRepair,
+  WatermarkTarget,
 } from '../types/job.js';
 
 /** Who asks, as the audit tables record it: the role and a sha256 prefix of the key, never the key. */
@@ -117,34 +122,72 @@ export class JobResolver {
   @Authorized(OPS_ROLES)
   @Mutation(() => WatermarkRepair, {
     description:
-      "Sets the watermark of a job's partitions (all, or those listed) back to `to` where it is later: the repair of a watermark a wrong clock moved too far. The offsets and results stay; windows ending after `to` are open again, those ending at or before it stay final. `to` must be at or before the wall clock. Audited (mode WATERMARK); dryRun shows the changes without making them (role ops).",
+      "Sets the watermark of a job's partitions (all, or those listed) back where it is later than the target: the repair of a watermark a wrong clock moved too far. target GIVEN_TIME (the default) sets it back to `to` (required, at or before the wall clock); target OPEN_WINDOWS computes it per partition from the records of its stored open windows (`to` must be left out): the largest event time at or before the wall clock, minus the grace period. Never forward. The offsets and results stay; windows ending after the new watermark are open again, those ending at or before it stay final. Audited (mode WATERMARK); dryRun shows every partition's target, before and after without changing anything (role ops).",
   })
   async repairWatermark(
     @Ctx() ctx: GraphQLContext,
     @Arg('job') name: string,
-    @Arg('to', () => Date) to: Date,
+    @Arg('to', () => Date, {
+      nullable: true,
+      description:
+        'With target GIVEN_TIME (required there): the watermark to set back to, at or before the wall clock.',
+    })
+    to: Date | null | undefined,
+    @Arg('target', () => WatermarkTarget, { defaultValue: WatermarkTarget.GIVEN_TIME })
+    target: WatermarkTarget,
     @Arg('partitions', () => [Int], { nullable: true }) partitions: number[] | null,
     @Arg('dryRun', () => Boolean, { defaultValue: false }) dryRun: boolean,
   ): Promise<WatermarkRepair> {
     try {
       const result = await ctx.services.operations.repairWatermark(
-        { job: name, toMs: to.getTime(), partitions, dryRun },
+        { job: name, target, toMs: to ? to.getTime() : null, partitions, dryRun },
         actorOf(ctx),
       );
       if (result.applied) {
         ctx.services.offsetRows.clear();
         ctx.logger.info(
-          { job: result.job.name, partitions: result.changes.map((c) => c.partition), to: to.toISOString() },
+          {
+            job: result.job.name,
+            target,
+            partitions: result.changes.map((c) => c.partition),
+            to: result.changes.map((c) => new Date(c.afterMs).toISOString()),
+          },
           'watermark repaired',
         );
       }
+      const date = (ms: number | null) => (ms === null ? null : new Date(ms));
       return Object.assign(new WatermarkRepair(), {
         job: result.job.name,
+        target,
+        wallClock: new Date(result.wallClockMs),
         partitions: result.changes.map((c) =>
           Object.assign(new WatermarkChange(), {
             partition: c.partition,
-            before: c.beforeMs === null ? null : new Date(c.beforeMs),
+            before: date(c.beforeMs),
             after: new Date(c.afterMs),
+          }),
+        ),
+        report: result.report.map((p) =>
+          Object.assign(new WatermarkPartitionReport(), {
+            partition: p.partition,
+            outcome: WatermarkOutcome[p.outcome],
+            before: date(p.beforeMs),
+            target: date(p.targetMs),
+            after: date(p.afterMs),
+            replayFromBefore: p.replayFromBefore,
+            replayFromAfter: p.replayFromAfter,
+            read:
+              p.read === null
+                ? null
+                : Object.assign(new WatermarkRead(), {
+                    kind: WatermarkReadKind[p.read.kind],
+                    fromOffset: p.read.from,
+                    toOffset: p.read.to,
+                    records: p.read.records,
+                    latestEventTime: date(p.read.latestEventTimeMs),
+                    afterWallClock: p.read.afterWallClock,
+                    withoutEventTime: p.read.withoutEventTime,
+                  }),
           }),
         ),
         dryRun,

@@ -133,6 +133,136 @@ export class JobRebuild {
   acknowledged!: boolean;
 }
 
+/** Where `repairWatermark` sets watermarks back to. */
+export enum WatermarkTarget {
+  GIVEN_TIME = 'GIVEN_TIME',
+  OPEN_WINDOWS = 'OPEN_WINDOWS',
+}
+registerEnumType(WatermarkTarget, {
+  name: 'WatermarkTarget',
+  description:
+    "GIVEN_TIME: the time in `to`, for every partition. OPEN_WINDOWS: per partition, the largest event time at or before the wall clock among the records of its stored open windows (`[replay_from, next_offset)`; the last 10,000 records before next_offset when that range is empty, as for the additive jobs), read from Kafka with the job's own parser, minus the grace period (the engine's watermark formula).",
+  valuesConfig: {
+    GIVEN_TIME: { description: 'The time in `to` (required), at or before the wall clock.' },
+    OPEN_WINDOWS: {
+      description:
+        'Computed per partition from its records (`to` must be left out); a partition with no record at or before the wall clock is left as it is (outcome NO_EVENT_TIME).',
+    },
+  },
+});
+
+/** What `repairWatermark` does to one partition. */
+export enum WatermarkOutcome {
+  SET_BACK = 'SET_BACK',
+  NOT_LATER = 'NOT_LATER',
+  NO_WATERMARK = 'NO_WATERMARK',
+  NO_EVENT_TIME = 'NO_EVENT_TIME',
+}
+registerEnumType(WatermarkOutcome, {
+  name: 'WatermarkOutcome',
+  description: "What repairWatermark did (or, for a dry run, would do) to one partition's watermark.",
+  valuesConfig: {
+    SET_BACK: { description: 'Set back to the target (a dry run: would be).' },
+    NOT_LATER: { description: 'Left: already at or before the target (a repair never moves a watermark forward).' },
+    NO_WATERMARK: { description: 'Left: the partition has no watermark.' },
+    NO_EVENT_TIME: {
+      description:
+        'Left: no record read has an event time at or before the wall clock, so no target could be computed (OPEN_WINDOWS).',
+    },
+  },
+});
+
+/** Which records the OPEN_WINDOWS target read of a partition. */
+export enum WatermarkReadKind {
+  OPEN_WINDOWS = 'OPEN_WINDOWS',
+  PARTITION_TAIL = 'PARTITION_TAIL',
+}
+registerEnumType(WatermarkReadKind, {
+  name: 'WatermarkReadKind',
+  valuesConfig: {
+    OPEN_WINDOWS: {
+      description: 'The records of the stored open windows, [replay_from, next_offset): those a claim replays.',
+    },
+    PARTITION_TAIL: {
+      description:
+        'The last 10,000 records before next_offset: the open-window range is empty (an additive job, or no window open).',
+    },
+  },
+});
+
+@ObjectType({ description: 'The records the OPEN_WINDOWS target read of one partition, and what they said.' })
+export class WatermarkRead {
+  @Field(() => WatermarkReadKind)
+  kind!: WatermarkReadKind;
+
+  @Field(() => GraphQLBigInt, { description: 'First offset read.' })
+  fromOffset!: bigint;
+
+  @Field(() => GraphQLBigInt, { description: 'End of the read, exclusive: the stored next_offset (or the log end).' })
+  toOffset!: bigint;
+
+  @Field(() => Int, { description: 'Records read.' })
+  records!: number;
+
+  @Field(() => Date, {
+    nullable: true,
+    description: 'The largest event time at or before the wall clock among them; null when none.',
+  })
+  latestEventTime!: Date | null;
+
+  @Field(() => Int, {
+    description: 'Records whose event time is after the wall clock (a wrong clock): not trusted.',
+  })
+  afterWallClock!: number;
+
+  @Field(() => Int, {
+    description: 'Records without an event time (malformed, refused by the event-time guard, or ignored by the job).',
+  })
+  withoutEventTime!: number;
+}
+
+@ObjectType({
+  description: 'One partition considered by repairWatermark: its outcome, target, and watermark before and after.',
+})
+export class WatermarkPartitionReport {
+  @Field(() => Int)
+  partition!: number;
+
+  @Field(() => WatermarkOutcome)
+  outcome!: WatermarkOutcome;
+
+  @Field(() => Date, { nullable: true, description: 'The stored watermark before (event time); null when none.' })
+  before!: Date | null;
+
+  @Field(() => Date, {
+    nullable: true,
+    description:
+      'The watermark aimed at: `to`, or the latest event time read minus the grace period; null when none could be computed.',
+  })
+  target!: Date | null;
+
+  @Field(() => Date, {
+    nullable: true,
+    description: 'The watermark after (a dry run: would be after): the target when SET_BACK, else the one before.',
+  })
+  after!: Date | null;
+
+  @Field(() => GraphQLBigInt, { description: 'The stored replay_from before.' })
+  replayFromBefore!: bigint;
+
+  @Field(() => GraphQLBigInt, {
+    description:
+      'replay_from after: past the last record read whose event time is after the wall clock, when the open-window range holds one and the partition is set back (a claim would replay it and move the watermark ahead again); else the one before.',
+  })
+  replayFromAfter!: bigint;
+
+  @Field(() => WatermarkRead, {
+    nullable: true,
+    description: 'OPEN_WINDOWS: the records read; null for GIVEN_TIME and for a partition without a watermark.',
+  })
+  read!: WatermarkRead | null;
+}
+
 @ObjectType({ description: "One partition's watermark before and after a repairWatermark." })
 export class WatermarkChange {
   @Field(() => Int)
@@ -155,9 +285,21 @@ export class WatermarkRepair {
 
   @Field(() => [WatermarkChange], {
     description:
-      'The partitions whose watermark was (or, for a dry run, would be) set back; the others were already at or before it.',
+      'The partitions whose watermark was (or, for a dry run, would be) set back; `report` says why the others were left.',
   })
   partitions!: WatermarkChange[];
+
+  @Field(() => WatermarkTarget)
+  target!: WatermarkTarget;
+
+  @Field(() => Date, { description: 'The wall clock the repair compared event times and `to` with.' })
+  wallClock!: Date;
+
+  @Field(() => [WatermarkPartitionReport], {
+    description:
+      'Every partition considered (all, or those listed), ascending, with its outcome: the ones left as they are say why.',
+  })
+  report!: WatermarkPartitionReport[];
 
   @Field()
   dryRun!: boolean;
