@@ -162,6 +162,22 @@ describe('CRM status mutations', () => {
     assert.equal(Number(audit[0].n), 20);
   });
 
+  it('should run two concurrent bulk calls over the same users in opposite orders without a deadlock, each user won once', async () => {
+    const uids = await seedUsers('both', 100);
+    const call = (url: string, order: string[], status: string, key: string) =>
+      gql(url, BULK, { updates: order.map((uid) => ({ uid, status, expectedStatus: 'PENDING' })) }, key);
+    const [x, y] = await Promise.all([
+      call(apiA.url, uids, 'CONTACTED', TEST_KEYS.crm),
+      call(apiB.url, [...uids].reverse(), 'UNREACHABLE', TEST_KEYS.ops),
+    ]);
+    assert.ok(x.data && y.data, JSON.stringify([x.errors, y.errors]));
+    const won = new Map<string, number>();
+    for (const r of [...x.data.setCallbackStatuses.results, ...y.data.setCallbackStatuses.results])
+      if (r.user) won.set(r.uid, (won.get(r.uid) ?? 0) + 1);
+    assert.equal(won.size, 100);
+    assert.ok([...won.values()].every((n) => n === 1));
+  });
+
   it('should answer a retried clientMutationId with the first result and change nothing, through another process', async () => {
     const [u, v] = await seedUsers('idem', 2);
     const id = randomName('sync');
