@@ -116,7 +116,7 @@ export class UnpaidUserStore {
    */
   private readonly counts: ShortLivedCache<string, { n: number }>;
   /**
-   * Whole pages by (first, after, status), served for at most {@link PAGE_TTL_MS}
+   * Whole pages by (first, after, filter), served for at most {@link PAGE_TTL_MS}
    * (1,000) MILLISECONDS and cleared by this process's own status changes: the
    * same page asked a thousand times a second costs one query a second, and one
    * answer's rows and totalCount always come from the same read.
