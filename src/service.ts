@@ -18,6 +18,8 @@ import { Metrics } from './observability/metrics.js';
 import { createEventBus, TOPIC_JOB_CONTROL } from './publish/event-bus.js';
 import { JobRunner } from './runner/job-runner.js';
 import { ChangeLogPruner } from './store/change-log-pruner.js';
+import { ClientMutationPruner } from './store/client-mutation-pruner.js';
+import { ClientMutationStore } from './store/client-mutation-store.js';
 import { ChangeLogStore } from './store/change-log-store.js';
 import { pausedJobNames } from './store/job-control-store.js';
 import { OffsetStore } from './store/offset-store.js';
@@ -142,6 +144,10 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     return { kafka: kafkaOk, mysql: mysqlOk, redis: redisOk, consumers: consumers.length };
   };
 
+  // API processes forget clientMutationIds past their 24 hours (every process: the deletes are idempotent).
+  const mutationPruner = config.ROLES.has('api') ? new ClientMutationPruner(new ClientMutationStore(db), logger) : null;
+  mutationPruner?.start();
+
   const http = await startHttpServer({
     port: config.PORT,
     logger,
@@ -160,6 +166,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     async stop() {
       if (controlTimer) clearInterval(controlTimer);
       await pruner?.stop();
+      await mutationPruner?.stop();
       await Promise.all(controlEvents.map((it) => it.return?.() ?? Promise.resolve()));
       await Promise.allSettled(consumers.map((c) => c.stop()));
       await http.close();

@@ -31,6 +31,8 @@ export type ErrorCode =
   | 'MIGRATION_FAILED'
   /** No `unpayment_record` for the uid asked for (`UnpaidUserNotFoundError`). */
   | 'UNPAID_USER_NOT_FOUND'
+  /** A callback status update's `expectedStatus` is not the user's status (`CallbackStatusConflictError`). */
+  | 'CALLBACK_STATUS_CONFLICT'
   /** A pagination cursor this service did not issue (`InvalidCursorError`). */
   | 'CURSOR_INVALID'
   /** No job or consumer group of that name (`OperationRefusedError`). */

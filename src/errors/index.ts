@@ -1,5 +1,6 @@
 export { AppError } from './app-error.js';
 export type { ErrorCode } from './error-code.js';
+export { CallbackStatusConflictError } from './callback-status-conflict-error.js';
 export { ConfigError } from './config-error.js';
 export { FencedError } from './fenced-error.js';
 export { InvalidCursorError } from './invalid-cursor-error.js';

@@ -108,6 +108,13 @@ export function costVariables(document: DocumentNode): string[] {
   return [...names].sort();
 }
 
+/** What a variable contributes to the cost: a list its length, an object (one list item) nothing, anything else itself. */
+function costValue(value: unknown): unknown {
+  if (Array.isArray(value)) return { length: value.length };
+  if (value !== null && typeof value === 'object') return {};
+  return value ?? null;
+}
+
 /** A refusal with one error of `code`. */
 export function refuse(code: string, message: string, status = 400, extra: Record<string, unknown> = {}): Refusal {
   return { ok: false, status, errors: [new GraphQLError(message, { extensions: { code, ...extra } })] };
@@ -263,7 +270,8 @@ export class Admission {
       return refuse('BAD_REQUEST', '`variables` must be an object');
     const operationName =
       typeof request.operationName === 'string' && request.operationName !== '' ? request.operationName : undefined;
-    const costKey = `${operationName ?? ''}\u0000${JSON.stringify(checked.costVariables.map((v) => variables?.[v] ?? null))}\u0000${query}`;
+    // A list (a bulk mutation's updates) counts by its length only: its items never change the cost.
+    const costKey = `${operationName ?? ''}\u0000${JSON.stringify(checked.costVariables.map((v) => costValue(variables?.[v])))}\u0000${query}`;
     let costed = this.costed.get(costKey);
     if (!costed) {
       const cost = checkCost(this.opts.schema, document, variables, operationName, this.opts.limits);

@@ -12,6 +12,8 @@ import type { CitySnapshotStore } from '../store/city-snapshot-store.js';
 import type { RechargeMetricsReader } from '../store/recharge-metrics-reader.js';
 import type { ZonedCalendar } from '../domain/zoned-calendar.js';
 import type { ShortLivedCache } from '../store/short-lived-cache.js';
+import type { CallbackStatusUpdater } from '../store/callback-status-updater.js';
+import type { CallbackHistoryStore } from '../store/callback-history-store.js';
 
 /** Earliest and latest offset of one partition (latest = the high watermark). */
 export interface OffsetBounds {
@@ -65,6 +67,12 @@ export interface ApiServices {
   };
   /** The resumable subscriptions: change-log tailers of this process and subscription starts. */
   changeFeeds: ChangeFeeds;
+  /** Callback status changes (single and bulk, idempotent with a clientMutationId). */
+  callbackStatuses: CallbackStatusUpdater;
+  /** The audit of callback statuses, as each user's history. */
+  callbackHistory: CallbackHistoryStore;
+  /** Retention of the change log, HOURS (CHANGE_LOG_RETENTION_HOURS): the CURSOR_EXPIRED error of the pull feed. */
+  changeLogRetentionHours: number;
 }
 
 /** Per-operation context. */

@@ -1,5 +1,6 @@
 import { GraphQLError } from 'graphql';
 import { AppError } from '../errors/app-error.js';
+import { CallbackStatusConflictError } from '../errors/callback-status-conflict-error.js';
 import type { ErrorCode } from '../errors/error-code.js';
 import { OperationRefusedError } from '../errors/operation-refused-error.js';
 import { PartitionReadError } from '../errors/partition-read-error.js';
@@ -14,6 +15,7 @@ export const GRAPHQL_CODES: Readonly<Record<ErrorCode, string>> = {
   CURSOR_INVALID: 'BAD_USER_INPUT',
   OPERATION_INPUT_INVALID: 'BAD_USER_INPUT',
   UNPAID_USER_NOT_FOUND: 'NOT_FOUND',
+  CALLBACK_STATUS_CONFLICT: 'CONFLICT',
   JOB_NOT_FOUND: 'NOT_FOUND',
   RECOUNT_REFUSED: 'RECOUNT_REFUSED',
   PARTITION_READ_FAILED: 'PARTITION_READ_FAILED',
@@ -43,12 +45,18 @@ export function badUserInput(argument: string, message: string): GraphQLError {
  * Turns an {@link AppError} into a GraphQL error whose `extensions.code` is
  * its code's entry in {@link GRAPHQL_CODES}; an operator's refusal and a
  * failed partition read also carry their `details` (e.g. `argument`,
- * `recordsToRecount`; `failure`, `unfinished`) in `extensions`.
+ * `recordsToRecount`; `failure`, `unfinished`) in `extensions`, a status
+ * conflict its `uid`, `currentStatus` and `expectedStatus`.
  * Anything else is returned as it is (Apollo reports it as INTERNAL_SERVER_ERROR).
  */
 export function toGraphQLError(err: unknown): unknown {
   if (!(err instanceof AppError)) return err;
-  const details = err instanceof OperationRefusedError || err instanceof PartitionReadError ? err.details : {};
+  const details =
+    err instanceof OperationRefusedError || err instanceof PartitionReadError
+      ? err.details
+      : err instanceof CallbackStatusConflictError
+        ? { uid: err.uid, currentStatus: err.currentStatus, expectedStatus: err.expectedStatus }
+        : {};
   const extensions = { code: GRAPHQL_CODES[err.code], ...details };
   return new GraphQLError(err.message, { extensions, originalError: err });
 }

@@ -117,11 +117,21 @@ const MAX_COUNTED_ITEMS = 1_000;
 /** What a root field costs by itself: each one runs at least one database (or Redis, or Kafka admin) query. */
 export const DATABASE_READ_COST = 10;
 
-/** The arguments that size a page, and so multiply the cost of a list field's selection. */
-export const COST_ARGUMENTS: ReadonlySet<string> = new Set(['first', 'limit']);
+/**
+ * The arguments that size a page, and so multiply the cost of a list field's
+ * selection: `first` and `limit` by their value, `updates` (a bulk mutation's
+ * input list) by its length.
+ */
+export const COST_ARGUMENTS: ReadonlySet<string> = new Set(['first', 'limit', 'updates']);
 
 const pageArgument = (args: Record<string, unknown>): number | undefined =>
-  typeof args.first === 'number' ? args.first : typeof args.limit === 'number' ? args.limit : undefined;
+  typeof args.first === 'number'
+    ? args.first
+    : typeof args.limit === 'number'
+      ? args.limit
+      : Array.isArray(args.updates)
+        ? args.updates.length
+        : undefined;
 
 /**
  * The page size each list field may return when the page size is an argument
@@ -170,7 +180,8 @@ function parentPageSizes(
  *   `totalCount` COUNT), else {@link DATABASE_READ_COST} for a root field,
  *   else 1 (a value read from the parent object).
  * - Items: a list field multiplies by its own `first`/`limit`, or its parent's
- *   (a connection's `edges`), at least 1 and at most {@link MAX_COUNTED_ITEMS};
+ *   (a connection's `edges`; a bulk mutation's results by its `updates`),
+ *   at least 1 and at most {@link MAX_COUNTED_ITEMS};
  *   other fields by 1.
  */
 function databaseEstimator(schema: GraphQLSchema, pages: WeakMap<FieldNode, number>): ComplexityEstimator {

@@ -6,6 +6,8 @@ import { authChecker } from './auth.js';
 import { ConsumerOffsetResolver } from './resolvers/consumer-offset-resolver.js';
 import { JobResolver } from './resolvers/job-resolver.js';
 import { UnpaidUserResolver } from './resolvers/unpaid-user-resolver.js';
+import { CallbackStatusResolver } from './resolvers/callback-status-resolver.js';
+import { UnpaidUserChangeResolver } from './resolvers/unpaid-user-change-resolver.js';
 import { DailyActiveUsersResolver } from './resolvers/daily-active-users-resolver.js';
 import { HotProductResolver } from './resolvers/hot-product-resolver.js';
 import { RechargeResolver } from './resolvers/recharge-resolver.js';
@@ -18,6 +20,8 @@ export async function createSchema(pubSub?: PubSub): Promise<GraphQLSchema> {
   return buildSchema({
     resolvers: [
       UnpaidUserResolver,
+      CallbackStatusResolver,
+      UnpaidUserChangeResolver,
       ConsumerOffsetResolver,
       JobResolver,
       HotProductResolver,

@@ -23,6 +23,9 @@ import { TOPIC_BOUNDS_TTL_MS, type ApiServices } from './context.js';
 import { partitionBounds } from '../ingest/kafka-client.js';
 import { kafkaPartitionRangeReader } from '../ingest/partition-range-reader.js';
 import { ShortLivedCache } from '../store/short-lived-cache.js';
+import { CallbackStatusUpdater } from '../store/callback-status-updater.js';
+import { CallbackHistoryStore } from '../store/callback-history-store.js';
+import { ClientMutationStore } from '../store/client-mutation-store.js';
 
 /** The services resolvers use, built once per API process. */
 export function createApiServices(
@@ -65,8 +68,17 @@ export function createApiServices(
   // Started with the process, not with the first subscriber: "live from now" then begins at the
   // process's current head without a database round trip, and the first subscriber waits for nothing.
   for (const stream of [config.ABNORMAL_ORDERS_GROUP, config.RECHARGE_GROUP]) void changeFeeds.tailer(stream);
+  const unpaidUsers = new UnpaidUserStore(deps.db);
   return {
-    unpaidUsers: new UnpaidUserStore(deps.db),
+    unpaidUsers,
+    callbackStatuses: new CallbackStatusUpdater(deps.db, {
+      users: unpaidUsers,
+      changeLog,
+      mutations: new ClientMutationStore(deps.db),
+      stream: config.ABNORMAL_ORDERS_GROUP,
+    }),
+    callbackHistory: new CallbackHistoryStore(deps.db),
+    changeLogRetentionHours: config.CHANGE_LOG_RETENTION_HOURS,
     hotProducts: new HotProductStore(deps.db),
     dailyActiveUsers: new DailyActiveUserStore(deps.db),
     offsets,

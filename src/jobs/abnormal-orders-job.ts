@@ -10,7 +10,7 @@ import {
 } from '../stream/index.js';
 import { CHANGE_KIND, type ChangeLogStore } from '../store/change-log-store.js';
 import type { Tx } from '../store/prisma-client.js';
-import type { Detection, UnpaidUserStore } from '../store/unpaid-user-store.js';
+import { callbackStatusName, type Detection, type UnpaidUserStore } from '../store/unpaid-user-store.js';
 import type {
   BatchResult,
   DeadLetter,
@@ -237,12 +237,19 @@ function detectionWrites(
   opts: AbnormalOrdersOptions,
   parts: readonly DetectionPart[],
 ): Pick<BatchResult, 'write' | 'afterCommit' | 'combineWrites'> {
-  let detected: Detection[][] = [];
+  let events: AbnormalUserDetectedEvent[][] = [];
   const write = async (tx: Tx) => {
     const vips = await opts.store.findVips(tx, [...new Set(parts.flatMap((p) => p.candidates.map((c) => c.uid)))]);
-    detected = parts.map((p) => p.candidates.filter((c) => !vips.has(c.uid)));
+    const detected = parts.map((p) => p.candidates.filter((c) => !vips.has(c.uid)));
     const all = detected.flat();
     await opts.store.upsertDetections(tx, all);
+    // The status each user was detected under (the rows are locked by the upsert): a detection after a
+    // CRM set one is a re-detection, marked in the change log.
+    const statuses =
+      opts.changeLog && all.length > 0
+        ? await opts.store.statusesOf(tx, [...new Set(all.map((d) => d.uid))])
+        : new Map<string, number | null>();
+    events = detected.map((ds) => ds.map((d) => toEvent(d, statuses.get(d.uid) ?? null)));
     if (opts.changeLog && all.length > 0) {
       await opts.changeLog.appendMany(
         tx,
@@ -255,7 +262,7 @@ function detectionWrites(
               batchOffset: p.batchOffset,
               batchWatermarkMs: p.batchWatermarkMs,
             },
-            entries: detected[i].map((d) => ({ kind: CHANGE_KIND.abnormalUserDetected, payload: toEvent(d) })),
+            entries: events[i].map((payload) => ({ kind: CHANGE_KIND.abnormalUserDetected, payload })),
           }))
           .filter((b) => b.entries.length > 0),
       );
@@ -264,7 +271,7 @@ function detectionWrites(
   pendingDetections.set(write, { opts, parts });
   return {
     write,
-    afterCommit: () => opts.publish(detected.flat().map(toEvent)),
+    afterCommit: () => opts.publish(events.flat()),
     combineWrites: (later) => {
       const next = later.write ? pendingDetections.get(later.write) : undefined;
       if (next?.opts !== opts) return undefined;
@@ -273,13 +280,17 @@ function detectionWrites(
   };
 }
 
-/** A detection as subscribers receive it (and as the change log stores it). */
-function toEvent(d: Detection): AbnormalUserDetectedEvent {
+/**
+ * A detection as subscribers receive it (and as the change log stores it).
+ * @param status the user's callback status code when detected (NULL: never set by a CRM).
+ */
+function toEvent(d: Detection, status: number | null): AbnormalUserDetectedEvent {
   return {
     uid: d.uid,
     phone: d.phone,
     enterOrderCount: d.enterOrderCount,
     windowStart: new Date(d.windowStartMs).toISOString(),
     windowEnd: new Date(d.windowEndMs).toISOString(),
+    ...(status === null ? {} : { callbackStatus: callbackStatusName(status) }),
   };
 }

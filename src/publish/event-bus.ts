@@ -14,6 +14,11 @@ export interface AbnormalUserDetectedEvent {
   enterOrderCount: number;
   windowStart: string;
   windowEnd: string;
+  /**
+   * The callback status a CRM had set when the user was detected (a
+   * re-detection); absent when none was ever set.
+   */
+  callbackStatus?: string;
 }
 
 /** An operator changed a job: workers owning its partitions act on it at a batch boundary. */

@@ -7,10 +7,15 @@ export const CHANGE_KIND = {
   abnormalUserDetected: 'abnormal-user-detected',
   cityDailyChanged: 'city-daily-changed',
   hotProductsRanking: 'hot-products-ranking',
+  /** A CRM set a user's callback status (abnormal-orders stream, partition {@link JOB_WIDE_PARTITION}). */
+  callbackStatusChanged: 'callback-status-changed',
 } as const;
 export type ChangeKind = (typeof CHANGE_KIND)[keyof typeof CHANGE_KIND];
 
-/** Partition of job-wide entries (hot-products ranking boundaries), which belong to no Kafka partition. */
+/**
+ * Partition of job-wide entries, which belong to no Kafka partition: the
+ * hot-products ranking boundaries, the abnormal-orders stream's status changes.
+ */
 export const JOB_WIDE_PARTITION = -1;
 
 /** One change as a job appends it; `payload` is stored as JSON. */
@@ -131,6 +136,51 @@ export class ChangeLogStore {
     const pos = encodePos({ epoch: 0, batchOffset: 0n, batchWatermarkMs: positionMs, seq: 0 });
     await tx.$executeRaw`INSERT IGNORE INTO change_log (stream, \`partition\`, pos, epoch, batch_offset, batch_watermark_ms, seq, kind, payload, committed_at)
       VALUES (${stream}, ${JOB_WIDE_PARTITION}, ${pos}, 0, 0, ${positionMs}, 0, ${entry.kind}, ${JSON.stringify(entry.payload)}, UTC_TIMESTAMP(3))`;
+  }
+
+  /**
+   * Appends `entries` to `partition` of `stream` as the next batch of a
+   * partition no Kafka partition orders (status changes), inside `tx`: the
+   * batch number comes from `change_log_counter`, whose row this locks until
+   * `tx` ends, so batches get positions in the order their transactions
+   * commit (epoch 0, batch offset = the number, watermark 0, seq = the
+   * entry's index) and a reader never sees a later position before an
+   * earlier one. Call it last in `tx`: the row serialises every such writer.
+   */
+  async appendSequenced(tx: Tx, stream: string, partition: number, entries: readonly ChangeEntry[]): Promise<void> {
+    if (entries.length === 0) return;
+    await tx.$executeRaw`INSERT INTO change_log_counter (stream, \`partition\`, last_batch) VALUES (${stream}, ${partition}, 1)
+      ON DUPLICATE KEY UPDATE last_batch = last_batch + 1`;
+    const [counter] = await tx.$queryRaw<
+      { last_batch: bigint | number }[]
+    >`SELECT last_batch FROM change_log_counter WHERE stream = ${stream} AND \`partition\` = ${partition}`;
+    const batch = BigInt(counter.last_batch);
+    const values = entries.map(
+      (e, seq) =>
+        Prisma.sql`(${stream}, ${partition}, ${encodePos({ epoch: 0, batchOffset: batch, batchWatermarkMs: 0, seq })}, 0, ${batch}, 0, ${seq}, ${e.kind}, ${JSON.stringify(e.payload)}, UTC_TIMESTAMP(3))`,
+    );
+    for (let i = 0; i < values.length; i += CHUNK)
+      await tx.$executeRaw`INSERT INTO change_log (stream, \`partition\`, pos, epoch, batch_offset, batch_watermark_ms, seq, kind, payload, committed_at)
+        VALUES ${Prisma.join(values.slice(i, i + CHUNK))}`;
+  }
+
+  /**
+   * Up to `limit` changes of each partition of `stream` after its position in
+   * `after` (partitions not in it from their first change), each partition's
+   * in position order: one primary-key range scan per partition.
+   */
+  async readEachAfter(stream: string, after: ReadonlyMap<number, string>, limit: number): Promise<ChangeRow[]> {
+    const partitions = new Set([...(await this.heads(stream)).keys()]);
+    if (partitions.size === 0) return [];
+    const reads = [...partitions]
+      .sort((a, b) => a - b)
+      .map(
+        (p) =>
+          Prisma.sql`(SELECT \`partition\`, pos, kind, payload, committed_at FROM change_log
+            WHERE stream = ${stream} AND \`partition\` = ${p} AND pos > ${after.get(p) ?? ''} ORDER BY pos LIMIT ${limit})`,
+      );
+    const rows = await this.db.$queryRaw<Row[]>`${Prisma.join(reads, ' UNION ALL ')}`;
+    return rows.map(toRow).sort((a, b) => a.partition - b.partition || (a.pos < b.pos ? -1 : a.pos > b.pos ? 1 : 0));
   }
 
   /**

@@ -31,6 +31,22 @@ describe('operation cost and limits', () => {
     );
   });
 
+  it("should price a bulk mutation's results by the number of its updates", () => {
+    const bulk =
+      'mutation($u: [CallbackStatusUpdate!]!) { setCallbackStatuses(updates: $u) { results { uid user { uid callbackStatus } error { code currentStatus } } } }';
+    const updates = (n: number) => Array.from({ length: n }, (_, i) => ({ uid: `u${i}`, status: 'CONTACTED' }));
+    // root 10 + payload 1 x (results 1 + n x (uid 1 + user 3 + error 3))
+    assert.equal(costOf(bulk, { u: updates(500) }), 10 + 1 + 500 * 7);
+    assert.equal(costOf(bulk, { u: updates(2) }), 10 + 1 + 2 * 7);
+    assert.equal(
+      checkCost(schema, parse(bulk), { u: updates(500) }, undefined, LIMITS).refusal,
+      null,
+      'the largest call fits the default limit',
+    );
+    // The feed's edges multiply by its first, like any connection.
+    assert.equal(costOf('{ unpaidUserChanges(first: 100) { edges { cursor } } }'), 10 + 1 + 100 * 1);
+  });
+
   it('should report each armor limit with its code', () => {
     const codes = (q: string) =>
       validate(schema, parse(q), [...limitRules(LIMITS), ...specifiedRules]).map((e) => e.extensions.code);

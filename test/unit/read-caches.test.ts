@@ -4,6 +4,7 @@ import { HotProductStore, RANKING_TTL_MS } from '../../src/store/hot-product-sto
 import { CITY_DAILY_TTL_MS, RechargeMetricsReader } from '../../src/store/recharge-metrics-reader.js';
 import { ShortLivedCache } from '../../src/store/short-lived-cache.js';
 import { TOTAL_COUNT_TTL_MS, UnpaidUserStore } from '../../src/store/unpaid-user-store.js';
+import { CallbackStatusUpdater } from '../../src/store/callback-status-updater.js';
 
 /** A hand-driven clock, MILLISECONDS. */
 function clock() {
@@ -156,6 +157,8 @@ describe('ShortLivedCache', () => {
   });
 });
 
+const ALL = { status: null, redetectedAfter: null };
+
 /** A Db stand-in answering `$queryRaw` from a function of the SQL text. */
 function fakeDb(answer: (sql: string) => unknown[]) {
   const seen: string[] = [];
@@ -175,21 +178,36 @@ describe('read caches of the stores', () => {
     let count = 5;
     const { db, seen } = fakeDb((sql) => (sql.includes('COUNT(*)') ? [{ n: BigInt(count) }] : []));
     const store = new UnpaidUserStore(db, { now: c.now });
-    assert.equal((await store.page(20, null, null)).totalCount, 5);
+    assert.equal((await store.page(20, null, ALL)).totalCount, 5);
     count = 6;
     c.advance(TOTAL_COUNT_TTL_MS - 1);
-    assert.equal((await store.page(20, null, null)).totalCount, 5);
-    assert.equal((await store.page(20, null, 'CONTACTED')).totalCount, 6, 'each status filter has its own count');
+    assert.equal((await store.page(20, null, ALL)).totalCount, 5);
+    assert.equal(
+      (await store.page(20, null, { status: 'CONTACTED', redetectedAfter: null })).totalCount,
+      6,
+      'each status filter has its own count',
+    );
     c.advance(1);
-    assert.equal((await store.page(20, null, null)).totalCount, 6);
+    assert.equal((await store.page(20, null, ALL)).totalCount, 6);
     assert.equal(seen.filter((s) => s.includes('COUNT(*)')).length, 3);
-    // setCallbackStatus clears the counts even when it fails (here: no such uid).
+    // A status change of this process clears the counts even when it changes nothing (here: no such uid).
     count = 7;
     (db as unknown as { $transaction: (fn: (tx: unknown) => Promise<unknown>) => Promise<unknown> }).$transaction = (
       fn,
     ) => fn({ $queryRaw: async () => [] });
-    await assert.rejects(store.setCallbackStatus('nobody', 'CONTACTED', { role: 'crm', apiKey: 'k' }));
-    assert.equal((await store.page(20, null, null)).totalCount, 7);
+    const updater = new CallbackStatusUpdater(db, {
+      users: store,
+      changeLog: {} as never,
+      mutations: {} as never,
+      stream: 'abnormal-orders',
+    });
+    const result = await updater.apply(
+      [{ uid: 'nobody', status: 'CONTACTED', note: null, expectedStatus: null }],
+      { role: 'crm', keyId: 'k' },
+      null,
+    );
+    assert.equal(result.outcomes[0].error?.code, 'UNPAID_USER_NOT_FOUND');
+    assert.equal((await store.page(20, null, ALL)).totalCount, 7);
   });
 
   it('should bound a served ranking by RANKING_TTL_MS, per hour and limit', async () => {

@@ -1,9 +1,24 @@
-import { GraphQLError } from 'graphql';
-import { Arg, Authorized, Ctx, ID, Int, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
+import {
+  Arg,
+  Authorized,
+  Ctx,
+  FieldResolver,
+  ID,
+  Int,
+  Mutation,
+  Query,
+  Resolver,
+  Root,
+  Subscription,
+} from 'type-graphql';
+import { historyCursor } from '../../store/callback-history-store.js';
 import type { FeedEvent } from '../../subscriptions/change-subscription.js';
 import type { AbnormalUserDetectedEvent } from '../../publish/event-bus.js';
 import { CHANGE_KIND } from '../../store/change-log-store.js';
-import { encodeCursor } from '../../store/unpaid-user-store.js';
+import { callbackStatusName, encodeCursor, keyId } from '../../store/unpaid-user-store.js';
+import { CallbackActor, CallbackStatusChange, CallbackStatusChangeConnection } from '../types/callback-history.js';
+import { DATABASE_READ_COST } from '../operation-limits.js';
+import { checkNote, requireCaller } from './callback-status-input.js';
 import { CRM_ROLES, READ_ROLES } from '../auth.js';
 import type { GraphQLContext } from '../context.js';
 import { groupOf } from '../job-groups.js';
@@ -32,12 +47,21 @@ export class UnpaidUserResolver {
     @Arg('first', () => Int, { nullable: true, defaultValue: 50 }) firstArg: number | null,
     @Arg('after', () => String, { nullable: true }) after: string | null,
     @Arg('callbackStatus', () => CallbackStatus, { nullable: true }) callbackStatus: CallbackStatus | null,
+    @Arg('redetectedAfter', () => [CallbackStatus], {
+      nullable: true,
+      description:
+        'Only users whose callback status, set by a CRM, is one of these and who were detected again since it was set (`detectionsSinceCallback` > 0); e.g. [CONVERTED, DECLINED]: users who came back after a final status. With `callbackStatus` too, both apply.',
+    })
+    redetectedAfter: CallbackStatus[] | null,
   ): Promise<UnpaidUserConnection> {
     const first = firstArg ?? 50;
     if (first < 0 || first > MAX_PAGE_SIZE)
       throw badUserInput('first', `must be between 0 and ${MAX_PAGE_SIZE}, got ${first}`);
     try {
-      const page = await ctx.services.unpaidUsers.page(first, after ?? null, callbackStatus ?? null);
+      const page = await ctx.services.unpaidUsers.page(first, after ?? null, {
+        status: callbackStatus ?? null,
+        redetectedAfter: redetectedAfter ?? null,
+      });
       const edges = page.rows.map((row) => ({ cursor: encodeCursor(row), node: UnpaidUser.from(row) }));
       /* eslint-disable @typescript-eslint/no-unsafe-class-instance-assignment -- type-graphql reads these fields off plain objects; the classes only declare the schema's shape */
       return {
@@ -60,20 +84,66 @@ export class UnpaidUserResolver {
 
   @Authorized(CRM_ROLES)
   @Mutation(() => UnpaidUser, {
-    description: 'Sets the callback status (roles crm, ops) and audits who, when, from and to. Unknown uid: NOT_FOUND.',
+    description:
+      'Sets the callback status (roles crm, ops) and audits who, when, from, to and the note. Unknown uid: NOT_FOUND. With `expectedStatus`: CONFLICT (with `extensions.currentStatus`) when the status is another, and nothing changes. Many at once, idempotent: `setCallbackStatuses`.',
   })
   async setCallbackStatus(
     @Ctx() ctx: GraphQLContext,
     @Arg('uid', () => ID) uid: string,
     @Arg('status', () => CallbackStatus) status: CallbackStatus,
+    @Arg('expectedStatus', () => CallbackStatus, {
+      nullable: true,
+      description: 'Change only if the status is this one (optimistic concurrency).',
+    })
+    expectedStatus: CallbackStatus | null,
+    @Arg('note', () => String, { nullable: true, description: 'Stored with the audit row; at most 500 characters.' })
+    note: string | null,
   ): Promise<UnpaidUser> {
     try {
-      // @Authorized admits only authenticated callers; a change is never recorded without one.
-      if (!ctx.caller)
-        throw new GraphQLError('this operation needs an authenticated caller', {
-          extensions: { code: 'UNAUTHENTICATED' },
-        });
-      return UnpaidUser.from(await ctx.services.unpaidUsers.setCallbackStatus(uid, status, ctx.caller));
+      const caller = requireCaller(ctx);
+      checkNote('note', note ?? null);
+      const { outcomes } = await ctx.services.callbackStatuses.apply(
+        [{ uid, status, note: note ?? null, expectedStatus: expectedStatus ?? null }],
+        { role: caller.role, keyId: keyId(caller.apiKey) },
+        null,
+      );
+      const [outcome] = outcomes;
+      if (outcome.error) throw outcome.error;
+      return UnpaidUser.from(outcome.row);
+    } catch (err) {
+      throw toGraphQLError(err);
+    }
+  }
+
+  @Authorized(READ_ROLES)
+  @FieldResolver(() => CallbackStatusChangeConnection, {
+    description: `The user's callback status changes (the audit), newest first: from, to, by (role and key id), at, note. \`first\`: 0..${MAX_PAGE_SIZE}.`,
+    complexity: DATABASE_READ_COST,
+  })
+  async callbackHistory(
+    @Root() user: UnpaidUser,
+    @Ctx() ctx: GraphQLContext,
+    @Arg('first', () => Int, { nullable: true, defaultValue: 20 }) firstArg: number | null,
+    @Arg('after', () => String, { nullable: true }) after: string | null,
+  ): Promise<CallbackStatusChangeConnection> {
+    const first = firstArg ?? 20;
+    if (first < 0 || first > MAX_PAGE_SIZE)
+      throw badUserInput('first', `must be between 0 and ${MAX_PAGE_SIZE}, got ${first}`);
+    try {
+      const page = await ctx.services.callbackHistory.page(user.uid, first, after ?? null);
+      const edges = page.entries.map((e) => ({
+        cursor: historyCursor(e),
+        node: Object.assign(new CallbackStatusChange(), {
+          from: CallbackStatus[callbackStatusName(e.from)],
+          to: CallbackStatus[callbackStatusName(e.to)],
+          by: Object.assign(new CallbackActor(), { role: e.role, keyId: e.keyId }),
+          at: e.at,
+          note: e.note,
+        }),
+      }));
+      /* eslint-disable @typescript-eslint/no-unsafe-class-instance-assignment -- type-graphql reads these fields off plain objects; the classes only declare the schema's shape */
+      return { edges, pageInfo: { hasNextPage: page.hasNextPage, endCursor: edges.at(-1)?.cursor ?? null } };
+      /* eslint-enable @typescript-eslint/no-unsafe-class-instance-assignment */
     } catch (err) {
       throw toGraphQLError(err);
     }

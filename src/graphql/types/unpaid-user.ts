@@ -43,6 +43,12 @@ export class UnpaidUser {
   @Field({ description: 'End of the last detecting window (exclusive).' })
   windowEnd!: Date;
 
+  @Field(() => Int, {
+    description:
+      'Windows that flagged the user since its last status change (since its first detection while no status was ever set). Above 0 with a status a CRM set: the user came back after it (see `unpaidUsers(redetectedAfter:)`).',
+  })
+  detectionsSinceCallback!: number;
+
   static from(row: UnpaidUserRow): UnpaidUser {
     return Object.assign(new UnpaidUser(), {
       uid: row.uid,
@@ -53,6 +59,7 @@ export class UnpaidUser {
       lastDetectedAt: row.lastDetectedAt,
       windowStart: row.windowStart,
       windowEnd: row.windowEnd,
+      detectionsSinceCallback: row.detectionsSinceCallback,
     });
   }
 }
