@@ -12,6 +12,13 @@ export interface AdditiveHandler<E> {
    * @throws {MalformedRecordError} for a bad record: it is dead-lettered with the error's reason.
    */
   parse(record: SourceRecord): E | null;
+  /**
+   * A well-formed event the job still refuses (e.g. one too old to be
+   * de-duplicated), as a value: its dead-letter reason and detail, or null to
+   * count it. Checked after `parse` and before the event-time guard; a
+   * refused event moves nothing (no watermark, no idle timer). @default none refused
+   */
+  reject?(event: E): { reason: string; detail: string } | null;
   /** Event time of a parsed record, epoch milliseconds. */
   eventTimeMs(event: E): number;
   /**
@@ -164,6 +171,11 @@ export class AdditiveProcessor<E> implements PartitionProcessor {
         continue;
       }
       if (event === null) continue;
+      const refused = this.handler.reject?.(event);
+      if (refused) {
+        deadLetters.push({ record, reason: refused.reason, detail: refused.detail });
+        continue;
+      }
       const t = this.handler.eventTimeMs(event);
       const ahead = eventTimeAheadError(t, record.timestampMs, this.maxAheadMs);
       if (ahead) {

@@ -141,6 +141,12 @@ export interface JobDefinition {
    */
   prepare?(): Promise<void>;
   /**
+   * Stops what `prepare` started (timers, intervals, subscriptions): called
+   * once when the worker stops, after the job's runner stopped (its last
+   * batch committed). Must not throw; idempotent.
+   */
+  close?(): Promise<void>;
+  /**
    * How the job's processors read event time (see {@link JobEventTime}).
    * Omitted: `repairWatermark` cannot compute a target for the job
    * (OPEN_WINDOWS is refused with `OPERATION_INPUT_INVALID`).

@@ -1,5 +1,4 @@
 import type { Logger } from 'pino';
-import { MalformedRecordError } from '../errors/malformed-record-error.js';
 import { parseRecharge } from '../ingest/formats/recharge.js';
 import type { RechargeCityMetricsChangedEvent } from '../publish/event-bus.js';
 import { CHANGE_KIND, type ChangeLogStore } from '../store/change-log-store.js';
@@ -144,25 +143,31 @@ export function createRechargeMetricsJob(opts: RechargeMetricsOptions): JobDefin
       pruning = false;
     }
   };
+  let firstPrune: NodeJS.Timeout | null = null;
   const startPruning = () => {
     if (pruneTimer) return;
     pruneTimer = setInterval(() => void pruneOnce(), opts.pruneIntervalMs);
     pruneTimer.unref();
     // A first run soon after the start, not in the middle of the first assignment.
-    setTimeout(() => void pruneOnce(), Math.min(opts.pruneIntervalMs, 30_000)).unref();
+    firstPrune = setTimeout(() => void pruneOnce(), Math.min(opts.pruneIntervalMs, 30_000)).unref();
+  };
+  const stopPruning = () => {
+    if (pruneTimer) clearInterval(pruneTimer);
+    if (firstPrune) clearTimeout(firstPrune);
+    pruneTimer = null;
+    firstPrune = null;
   };
 
   const handler: AdditiveHandler<RechargeEvent> = {
-    parse: (record) => {
-      const event = parseRecharge(record.value, { calendar: opts.calendar, isKnownCity });
-      if (event !== null && event.notifyTimeMs < now() - opts.dedupHorizonMs) {
-        throw new MalformedRecordError(
-          BEYOND_DEDUP_HORIZON,
-          `receiveNotifyTime ${new Date(event.notifyTimeMs).toISOString()} is older than the de-duplication horizon (${opts.dedupHorizonMs / 86_400_000} days): order ${event.orderId} cannot be proven not to be a duplicate`,
-        );
-      }
-      return event;
-    },
+    parse: (record) => parseRecharge(record.value, { calendar: opts.calendar, isKnownCity }),
+    // Well-formed, but older than the ids kept to de-duplicate it: refused as a value of its own, not as malformed.
+    reject: (event) =>
+      event.notifyTimeMs < now() - opts.dedupHorizonMs
+        ? {
+            reason: BEYOND_DEDUP_HORIZON,
+            detail: `receiveNotifyTime ${new Date(event.notifyTimeMs).toISOString()} is older than the de-duplication horizon (${opts.dedupHorizonMs / 86_400_000} days): order ${event.orderId} cannot be proven not to be a duplicate`,
+          }
+        : null,
     eventTimeMs: (e) => e.notifyTimeMs,
     maxEventTimeAheadMs: opts.maxEventTimeAheadMs,
     // The orders of every batch committed in one transaction (of one partition or of several) are
@@ -279,6 +284,10 @@ export function createRechargeMetricsJob(opts: RechargeMetricsOptions): JobDefin
         .distrustIfAhead()
         .catch((err: unknown) => opts.logger?.warn({ err }, 'could not compare Redis with the database at start'));
       startPruning();
+    },
+    close: () => {
+      stopPruning();
+      return Promise.resolve();
     },
     // The processors' parse without the de-duplication horizon: that check depends on the wall clock of
     // the processing (a record counted then may be beyond the horizon now), and a record refused by it

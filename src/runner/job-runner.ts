@@ -223,5 +223,6 @@ export class JobRunner {
     await this.partitions.settle();
     // Best effort at shutdown: the admin client holds no state worth an error.
     await this.admin.disconnect().catch(() => undefined);
+    await this.opts.job.close?.();
   }
 }

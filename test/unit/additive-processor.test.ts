@@ -65,6 +65,25 @@ describe('AdditiveProcessor without idle advance (default)', () => {
     assert.equal(r.write, undefined);
     assert.equal(p.position().nextOffset, 1n);
   });
+
+  it('should dead-letter an event its handler rejects, as a value, without moving the watermark', () => {
+    const log: { events: number[]; watermarkMs: number | null }[] = [];
+    const tooOld = (t: number) => (t < T ? { reason: 'too-old', detail: `event time ${t} before ${T}` } : null);
+    const p = new AdditiveProcessor(
+      { ...handler(log), reject: tooOld },
+      0,
+      { nextOffset: 0n, watermarkMs: null },
+      GRACE,
+    );
+    const r = p.process([rec(String(T + 10_000), 0n), rec(String(T - 1), 1n), rec(String(T + 20_000), 2n)], T);
+    assert.deepEqual(
+      r.deadLetters.map((d) => [d.record.offset, d.reason, d.detail]),
+      [[1n, 'too-old', `event time ${T - 1} before ${T}`]],
+    );
+    assert.deepEqual(log[0].events, [T + 10_000, T + 20_000], 'the others are counted');
+    assert.equal(p.position().nextOffset, 3n);
+    assert.equal(p.position().watermarkMs, T + 20_000 - GRACE);
+  });
 });
 
 describe('AdditiveProcessor with idle advance (opt-in, Flink withIdleness)', () => {
