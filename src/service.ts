@@ -17,8 +17,8 @@ import { createJobs } from './jobs/registry.js';
 import { Metrics } from './observability/metrics.js';
 import { createEventBus, TOPIC_JOB_CONTROL } from './publish/event-bus.js';
 import { JobRunner } from './runner/job-runner.js';
-import { ChangeLogPruner } from './store/change-log-pruner.js';
-import { ClientMutationPruner } from './store/client-mutation-pruner.js';
+import { CLIENT_MUTATION_PRUNE_INTERVAL_MS } from './store/client-mutation-store.js';
+import { PeriodicPruner } from './store/periodic-pruner.js';
 import { ClientMutationStore } from './store/client-mutation-store.js';
 import { ChangeLogStore } from './store/change-log-store.js';
 import { pausedJobNames } from './store/job-control-store.js';
@@ -71,15 +71,19 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   let producer: Producer | null = null;
   let controlTimer: NodeJS.Timeout | null = null;
   const controlEvents: AsyncIterator<unknown>[] = [];
-  let pruner: ChangeLogPruner | null = null;
+  let pruner: PeriodicPruner | null = null;
   if (config.ROLES.has('worker')) {
-    // Off the hot path: the change log of the subscriptions loses rows past retention on a timer.
-    pruner = new ChangeLogPruner({
-      store: new ChangeLogStore(db),
-      streams: jobs.map((j) => j.groupId),
-      retentionHours: config.CHANGE_LOG_RETENTION_HOURS,
+    // Off the hot path: the change log of the subscriptions loses rows past retention on a timer
+    // (statements of at most 1,000 rows; several workers pruning the same streams is harmless).
+    const changeLog = new ChangeLogStore(db);
+    const streams = jobs.map((j) => j.groupId);
+    const retentionSeconds = Math.round(config.CHANGE_LOG_RETENTION_HOURS * 3600);
+    pruner = new PeriodicPruner({
+      what: 'change log',
+      prune: () => (streams.length === 0 ? Promise.resolve(0) : changeLog.prune(streams, retentionSeconds)),
       intervalMs: config.CHANGE_LOG_PRUNE_INTERVAL_MS,
       logger,
+      logFields: { retentionHours: config.CHANGE_LOG_RETENTION_HOURS },
     });
     pruner.start();
     const settings = runnerSettings(config);
@@ -145,7 +149,15 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   };
 
   // API processes forget clientMutationIds past their 24 hours (every process: the deletes are idempotent).
-  const mutationPruner = config.ROLES.has('api') ? new ClientMutationPruner(new ClientMutationStore(db), logger) : null;
+  const mutations = new ClientMutationStore(db);
+  const mutationPruner = config.ROLES.has('api')
+    ? new PeriodicPruner({
+        what: 'client mutation ids',
+        prune: () => mutations.prune(),
+        intervalMs: CLIENT_MUTATION_PRUNE_INTERVAL_MS,
+        logger,
+      })
+    : null;
   mutationPruner?.start();
 
   const http = await startHttpServer({

@@ -3,6 +3,9 @@ import type { Db, Tx } from './prisma-client.js';
 /** How long a clientMutationId is remembered, HOURS: a retry within it answers the first result and changes nothing. */
 export const CLIENT_MUTATION_RETENTION_HOURS = 24;
 
+/** Time between two prunings of `client_mutation` by each API process, MILLISECONDS: 10 minutes. */
+export const CLIENT_MUTATION_PRUNE_INTERVAL_MS = 600_000;
+
 /** Rows per DELETE statement of the pruning: short statements, short locks. */
 const PRUNE_BATCH = 1_000;
 
