@@ -16,8 +16,8 @@ import {
   sampleUsers,
   type GeneratedRecord,
   type UserBehaviorGeneratorOptions,
-} from '../src/sample/user-behavior-generator.js';
-import { ENTER_ORDER_PAGE } from '../src/jobs/abnormal-orders-job.js';
+} from '../src/jobs/user-behavior/user-behavior-generator.js';
+import { ENTER_ORDER_PAGE } from '../src/jobs/abnormal-orders/abnormal-orders-job.js';
 import { flushRecords, seedVips } from '../test/helpers/job-runs.js';
 import { randomName, sql } from '../test/helpers/services.js';
 import {

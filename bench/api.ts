@@ -37,8 +37,8 @@ import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { Redis } from 'ioredis';
 import { quantile, startPacedLoad } from './paced-load.js';
-import { samplePhone } from '../src/sample/user-behavior-generator.js';
-import { RECHARGE_KEY_PREFIX } from '../src/store/recharge-serving-cache.js';
+import { samplePhone } from '../src/jobs/user-behavior/user-behavior-generator.js';
+import { RECHARGE_KEY_PREFIX } from '../src/jobs/recharge-metrics/recharge-serving-cache.js';
 import type { TestTopic } from '../test/helpers/job-runs.js';
 import {
   connectAdmin,

@@ -15,7 +15,10 @@
 // Everything it creates (topic + .dlq, database, groups) is random and removed at
 // the end, also on failure or Ctrl-C. See bench/README.md.
 import { crc32 } from 'node:zlib';
-import { generateUserBehavior, type UserBehaviorGeneratorOptions } from '../src/sample/user-behavior-generator.js';
+import {
+  generateUserBehavior,
+  type UserBehaviorGeneratorOptions,
+} from '../src/jobs/user-behavior/user-behavior-generator.js';
 import type { FillRecord } from '../src/sample/fill-topic.js';
 import { randomName, sql } from '../test/helpers/services.js';
 import {

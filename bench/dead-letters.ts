@@ -23,10 +23,10 @@
 // dead-lettered at least as fast as good records are committed. Everything it
 // creates is random and removed at the end, also on failure or Ctrl-C.
 import { createKafka } from '../src/ingest/kafka-client.js';
-import type { DeadLetter } from '../src/jobs/job.js';
+import type { DeadLetter } from '../src/engine/job.js';
 import { DeadLetterSink, type DeadLetterProducer } from '../src/runner/dead-letter-sink.js';
 import type { FillRecord } from '../src/sample/fill-topic.js';
-import { generateRecharges } from '../src/sample/recharge-generator.js';
+import { generateRecharges } from '../src/jobs/recharge-metrics/recharge-generator.js';
 import { latestOffsets, sumOffsets } from '../test/helpers/job-runs.js';
 import { createTestTopic, KAFKA_BROKERS, randomName, sql } from '../test/helpers/services.js';
 import {

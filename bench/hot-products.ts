@@ -17,12 +17,15 @@
 // Everything it creates (topic + .dlq, database, groups) is random and removed at
 // the end, also on failure or Ctrl-C.
 import { performance } from 'node:perf_hooks';
-import { parseProductClick } from '../src/ingest/formats/product-click.js';
+import { parseProductClick } from '../src/jobs/hot-products/product-click-format.js';
 import type { FillRecord } from '../src/sample/fill-topic.js';
-import { generateProductClicks, type ProductClickGeneratorOptions } from '../src/sample/product-click-generator.js';
-import { HotProductStore } from '../src/store/hot-product-store.js';
+import {
+  generateProductClicks,
+  type ProductClickGeneratorOptions,
+} from '../src/jobs/hot-products/product-click-generator.js';
+import { HotProductStore } from '../src/jobs/hot-products/hot-product-store.js';
 import { createDb } from '../src/store/prisma-client.js';
-import { RANKING_REFRESH_MS, RANKING_SPAN_MS, rankingWindowAt } from '../src/stream/hot-ranking.js';
+import { RANKING_REFRESH_MS, RANKING_SPAN_MS, rankingWindowAt } from '../src/jobs/hot-products/hot-ranking.js';
 import { randomName, sql } from '../test/helpers/services.js';
 import {
   createBenchTopicAndDatabase,

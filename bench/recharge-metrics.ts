@@ -19,10 +19,10 @@
 // and removed at the end, also on failure or Ctrl-C.
 import { Redis } from 'ioredis';
 import { formatFen } from '../src/domain/money.js';
-import { parseRecharge } from '../src/ingest/formats/recharge.js';
+import { parseRecharge } from '../src/jobs/recharge-metrics/recharge-format.js';
 import type { FillRecord } from '../src/sample/fill-topic.js';
-import { generateRecharges, type RechargeGeneratorOptions } from '../src/sample/recharge-generator.js';
-import { RECHARGE_KEY_PREFIX } from '../src/store/recharge-serving-cache.js';
+import { generateRecharges, type RechargeGeneratorOptions } from '../src/jobs/recharge-metrics/recharge-generator.js';
+import { RECHARGE_KEY_PREFIX } from '../src/jobs/recharge-metrics/recharge-serving-cache.js';
 import { ZonedCalendar } from '../src/domain/zoned-calendar.js';
 import { randomName, REDIS_URL, sql } from '../test/helpers/services.js';
 import {

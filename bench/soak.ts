@@ -22,7 +22,7 @@ import { performance } from 'node:perf_hooks';
 import { isDeepStrictEqual } from 'node:util';
 import { Partitioners } from 'kafkajs';
 import { createKafka } from '../src/ingest/kafka-client.js';
-import { generateUserBehavior, sampleVipUids } from '../src/sample/user-behavior-generator.js';
+import { generateUserBehavior, sampleVipUids } from '../src/jobs/user-behavior/user-behavior-generator.js';
 import { abnormalOrdersSnapshot, dailyActiveUsersSnapshot } from '../test/helpers/job-snapshots.js';
 import {
   flushRecords,

@@ -61,7 +61,7 @@ import { createConnection, type Connection } from 'mariadb';
 import { loadConfig } from '../src/config/config.js';
 import { partitionStatsKey } from '../src/observability/partition-stats.js';
 import { parseDatabaseUrl } from '../src/store/database-url.js';
-import { RECHARGE_KEY_PREFIX } from '../src/store/recharge-serving-cache.js';
+import { RECHARGE_KEY_PREFIX } from '../src/jobs/recharge-metrics/recharge-serving-cache.js';
 import {
   connectAdmin,
   createTestDatabase,

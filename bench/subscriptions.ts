@@ -13,12 +13,12 @@
 // Everything it creates (topics, databases, groups) is random and removed at the end.
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
-import { formatUserBehavior } from '../src/ingest/formats/user-behavior.js';
+import { formatUserBehavior } from '../src/jobs/user-behavior/user-behavior-format.js';
 import {
   generateUserBehavior,
   sampleUsers,
   type UserBehaviorGeneratorOptions,
-} from '../src/sample/user-behavior-generator.js';
+} from '../src/jobs/user-behavior/user-behavior-generator.js';
 import { flushRecords, seedVips } from '../test/helpers/job-runs.js';
 import { startServiceProcess, TEST_KEYS } from '../test/helpers/service-process.js';
 import { createTestDatabase, createTestTopic, produce, randomName, sql } from '../test/helpers/services.js';

@@ -1,7 +1,7 @@
 // `npm run schema:emit`: writes schema/schema.graphql from the code-first schema.
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { renderSdl, SDL_PATH } from '../src/graphql/sdl.js';
+import { renderSdl, SDL_PATH } from '../src/app-schema.js';
 
 const target = path.resolve(import.meta.dirname, '../..', SDL_PATH);
 await writeFile(target, await renderSdl());

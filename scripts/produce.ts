@@ -1,30 +1,33 @@
 // `npm run produce`: writes generated sample records to Kafka at a steady
 // rate until stopped (Ctrl-C / SIGTERM: flush, exit 0) or until --count.
-// Each record kind (today `behavior`; later e.g. recharge, product clicks)
-// is one entry of KINDS: its default topic and its record source.
+// Each record kind is a sample source of a job module (src/jobs/*/):
+// its `--kind` name, its default topic and its generator.
 import { parseArgs } from 'node:util';
 import { Kafka, logLevel, Partitioners, type Message, type Producer } from 'kafkajs';
 import { loadConfig, type Config } from '../src/config/config.js';
 import { AppError } from '../src/errors/app-error.js';
 import { createKafka, ensureTopics } from '../src/ingest/kafka-client.js';
-import { generateUserBehavior, USER_BEHAVIOR_GENERATOR_DEFAULTS } from '../src/sample/user-behavior-generator.js';
-import { generateProductClicks } from '../src/sample/product-click-generator.js';
-import { generateRecharges } from '../src/sample/recharge-generator.js';
+import { JOB_MODULES } from '../src/jobs/index.js';
+
+/** Every record kind of the job modules, by its `--kind` name; the first is the default. */
+const SAMPLES = new Map(JOB_MODULES.flatMap((m) => m.samples ?? []).map((s) => [s.kind, s]));
+const DEFAULT_SAMPLE = [...SAMPLES.values()][0];
+const DEFAULTS = DEFAULT_SAMPLE.defaults;
 
 const HELP = `Usage: npm run produce -- [options]
 
 Writes generated sample records to Kafka at a steady rate until stopped
 (Ctrl-C or SIGTERM flush and exit 0) or until --count records.
 
-  --kind <kind>            record kind: behavior, clicks, recharge (default behavior)
+  --kind <kind>            record kind: ${[...SAMPLES.keys()].join(', ')} (default ${DEFAULT_SAMPLE.kind})
   --rate <records/s>       records per second (default 200)
   --count <n>              stop after n records (default: until stopped)
   --topic <name>           topic (default: the kind's topic from the config,
-                           e.g. USER_BEHAVIOR_TOPIC for behavior)
-  --seed <int>             PRNG seed (default ${USER_BEHAVIOR_GENERATOR_DEFAULTS.seed})
-  --users <n>              uid pool size (default ${USER_BEHAVIOR_GENERATOR_DEFAULTS.users})
-  --abnormal-share <0..1>  share of users who burst enterOrderPage (default ${USER_BEHAVIOR_GENERATOR_DEFAULTS.abnormalShare})
-  --malformed-share <0..1> share of malformed records (default ${USER_BEHAVIOR_GENERATOR_DEFAULTS.malformedShare})
+                           e.g. the job's topic setting)
+  --seed <int>             PRNG seed (default ${DEFAULTS.seed})
+  --users <n>              uid pool size (default ${DEFAULTS.users ?? 'per kind'})
+  --abnormal-share <0..1>  share of users who burst enterOrderPage (default ${DEFAULTS.abnormalShare ?? 'per kind'})
+  --malformed-share <0..1> share of malformed records (default ${DEFAULTS.malformedShare})
   --realtime               event time = wall-clock now, so windows close live (default)
   --no-realtime            synthetic event time from --start, --rate records per event second
   --start <iso>            synthetic event time start (implies --no-realtime;
@@ -34,76 +37,6 @@ Writes generated sample records to Kafka at a steady rate until stopped
 --seed, --users and --abnormal-share decide which users are abnormal and VIP:
 keep them equal to what \`npm run seed\` used (both default to the same).
 Kafka brokers come from KAFKA_BROKERS (default localhost:9092).`;
-
-/** Options every kind's record source receives; a kind uses what applies to it. */
-interface SourceOptions {
-  seed: number | undefined;
-  users: number | undefined;
-  abnormalShare: number | undefined;
-  malformedShare: number | undefined;
-  /** Wall clock (epoch ms) in realtime mode, else undefined. */
-  clock: (() => number) | undefined;
-  /** Synthetic event time start, epoch MILLISECONDS. */
-  startTimeMs: number | undefined;
-  /** Synthetic event-time density, records per second of event time. */
-  eventsPerSecond: number;
-}
-
-interface SourceRecord {
-  key: string | null;
-  value: string;
-  malformed?: string | null;
-}
-
-interface Kind {
-  topic(config: Config): string;
-  records(options: SourceOptions): Iterator<SourceRecord>;
-}
-
-const KINDS: Record<string, Kind> = {
-  behavior: {
-    topic: (config) => config.USER_BEHAVIOR_TOPIC,
-    records: (o) =>
-      generateUserBehavior({
-        seed: o.seed,
-        users: o.users,
-        abnormalShare: o.abnormalShare,
-        malformedShare: o.malformedShare,
-        clock: o.clock,
-        startTimeMs: o.startTimeMs,
-        eventsPerSecond: o.eventsPerSecond,
-      }),
-  },
-  // Product clicks for hot-products: Zipf-skewed popularity over 3,000 products in 8 categories,
-  // mostly clicks, some views/carts/favorites/purchases; --users is the user pool.
-  clicks: {
-    topic: (config) => config.PRODUCT_CLICKS_TOPIC,
-    records: (o) =>
-      generateProductClicks({
-        seed: o.seed,
-        users: o.users,
-        malformedShare: o.malformedShare,
-        clock: o.clock,
-        startTimeMs: o.startTimeMs,
-        eventsPerSecond: o.eventsPerSecond,
-      }),
-  },
-  // Recharge notifications for recharge-metrics: ~95% success, 1-60 s, common amounts, a few duplicates,
-  // other services' records and malformed records; cities of Guangdong by population.
-  recharge: {
-    topic: (config) => config.RECHARGE_TOPIC,
-    records: (o) =>
-      generateRecharges({
-        seed: o.seed,
-        malformedShare: o.malformedShare,
-        clock: o.clock,
-        startTimeMs: o.startTimeMs,
-        eventsPerSecond: o.eventsPerSecond,
-        // Live: ids from the wall clock, so a restarted producer does not repeat them (they would count as duplicates).
-        orderIdBase: o.clock ? BigInt(Date.now()) * 100_000n : undefined,
-      }),
-  },
-};
 
 /** A command-line mistake: printed as one line, exit code 2. */
 class UsageError extends AppError {
@@ -134,7 +67,7 @@ function number(
 function parseCommandLine() {
   const { values } = parseArgs({
     options: {
-      kind: { type: 'string', default: 'behavior' },
+      kind: { type: 'string', default: DEFAULT_SAMPLE.kind },
       rate: { type: 'string', default: '200' },
       count: { type: 'string' },
       topic: { type: 'string' },
@@ -150,8 +83,8 @@ function parseCommandLine() {
     strict: true,
     allowPositionals: false,
   });
-  const kind = KINDS[values.kind] as Kind | undefined; // --kind is typed by the user
-  if (!kind) throw new UsageError(`--kind: expected one of ${Object.keys(KINDS).join(', ')}, got "${values.kind}"`);
+  const kind = SAMPLES.get(values.kind); // --kind is typed by the user
+  if (!kind) throw new UsageError(`--kind: expected one of ${[...SAMPLES.keys()].join(', ')}, got "${values.kind}"`);
   const share = (n: number) => n >= 0 && n <= 1;
   let startTimeMs: number | undefined;
   if (values.start !== undefined) {
@@ -287,10 +220,10 @@ async function main(): Promise<number> {
 
   const timeMode = args.realtime
     ? 'event time = wall clock'
-    : `synthetic event time from ${new Date(args.startTimeMs ?? USER_BEHAVIOR_GENERATOR_DEFAULTS.startTimeMs).toISOString()}`;
+    : `synthetic event time from ${new Date(args.startTimeMs ?? args.kind.defaults.startTimeMs).toISOString()}`;
   console.log(
     `produce: ${args.kindName} records to ${topic}${created.length ? ` (created, ${config.KAFKA_TOPIC_PARTITIONS} partitions)` : ''} at ${brokers.join(',')}, ` +
-      `${args.rate}/s, ${timeMode}, seed ${args.seed ?? USER_BEHAVIOR_GENERATOR_DEFAULTS.seed}, ` +
+      `${args.rate}/s, ${timeMode}, seed ${args.seed ?? args.kind.defaults.seed}, ` +
       (Number.isFinite(args.count) ? `${args.count} records` : 'until stopped (Ctrl-C)'),
   );
 

@@ -3,6 +3,8 @@
 // `npm run stack:up`, `npm run demo` and the tests.
 import { loadConfig } from '../src/config/config.js';
 import { requiredTopics } from '../src/config/topics.js';
+import { sourceTopics } from '../src/engine/registry.js';
+import { JOB_MODULES } from '../src/jobs/index.js';
 import { checkServices } from '../src/preflight.js';
 import { createKafka, ensureTopics } from '../src/ingest/kafka-client.js';
 import { applyMigrations, ensureDatabase } from '../src/store/migrations.js';
@@ -16,7 +18,7 @@ async function main(): Promise<void> {
   const admin = createKafka(config.KAFKA_BROKERS, 'rt-analytics-provision').admin();
   await admin.connect();
   try {
-    const created = await ensureTopics(admin, requiredTopics(config));
+    const created = await ensureTopics(admin, requiredTopics(sourceTopics(config, JOB_MODULES), config));
     const db = new URL(config.DATABASE_URL).pathname.slice(1);
     console.log(
       `provision: database ${db} ready (${applied.length ? `applied ${applied.join(', ')}` : 'migrations up to date'}); topics ${created.length ? `created ${created.join(', ')}` : 'up to date'}`,

@@ -2,9 +2,9 @@
 // database's VIPs) with the sample producer's VIPs. Idempotent.
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../src/config/config.js';
-import { sampleVipUids } from '../src/sample/user-behavior-generator.js';
+import { sampleVipUids } from '../src/jobs/user-behavior/user-behavior-generator.js';
 import { createDb } from '../src/store/prisma-client.js';
-import { seedVipUsers } from '../src/store/vip-user-seed.js';
+import { seedVipUsers } from '../src/jobs/abnormal-orders/vip-user-seed.js';
 
 const { values } = parseArgs({ options: { seed: { type: 'string' }, users: { type: 'string' } } });
 const config = loadConfig();

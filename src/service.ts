@@ -6,14 +6,15 @@ import kafkajs, { type Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 import { runnerSettings, type Config } from './config/config.js';
 import { createApiServices } from './graphql/services.js';
-import { createSchema } from './graphql/schema.js';
+import { createSchema } from './app-schema.js';
 import { startHttpServer, type GraphQLOptions, type HttpServer } from './graphql/server.js';
 import { OperationRateLimiter } from './graphql/rate-limit.js';
 import { Admission } from './graphql/admission.js';
 import { Authenticator } from './graphql/auth.js';
 import { TrustedDocuments } from './graphql/trusted-documents.js';
 import { createKafka } from './ingest/kafka-client.js';
-import { createJobs } from './jobs/registry.js';
+import { createJobs } from './engine/registry.js';
+import { JOB_MODULES } from './jobs/index.js';
 import { Metrics } from './observability/metrics.js';
 import { createEventBus, TOPIC_JOB_CONTROL } from './publish/event-bus.js';
 import { JobRunner } from './runner/job-runner.js';
@@ -63,7 +64,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   redis.on('error', (err) => logger.debug({ err }, 'redis connection error'));
   const metrics = new Metrics();
   const offsets = new OffsetStore(db);
-  const jobs = createJobs(config, { db, redis, bus });
+  const jobs = createJobs(config, { db, redis, bus }, JOB_MODULES);
   const admin = kafka.admin();
   await admin.connect();
 

@@ -6,14 +6,15 @@ export function deadLetterTopic(topic: string): string {
 }
 
 /**
- * Every topic the service reads or writes, with the partition count it is
- * created with when missing (KAFKA_TOPIC_PARTITIONS); a topic that exists is
- * used as it is, whatever its count.
+ * Every topic the service reads or writes: the jobs' source topics (`sources`)
+ * and a `<topic>.dlq` each, with the partition count they are created with when
+ * missing (KAFKA_TOPIC_PARTITIONS); a topic that exists is used as it is,
+ * whatever its count.
  */
 export function requiredTopics(
-  config: Pick<Config, 'USER_BEHAVIOR_TOPIC' | 'RECHARGE_TOPIC' | 'PRODUCT_CLICKS_TOPIC' | 'KAFKA_TOPIC_PARTITIONS'>,
+  sources: readonly string[],
+  config: Pick<Config, 'KAFKA_TOPIC_PARTITIONS'>,
 ): { topic: string; numPartitions: number }[] {
-  const sources = [config.USER_BEHAVIOR_TOPIC, config.RECHARGE_TOPIC, config.PRODUCT_CLICKS_TOPIC];
   const numPartitions = config.KAFKA_TOPIC_PARTITIONS;
   return sources.flatMap((topic) => [
     { topic, numPartitions },

@@ -1,19 +1,19 @@
 import type { Redis } from 'ioredis';
 import type { Admin } from 'kafkajs';
 import type { Logger } from 'pino';
-import type { JobOperations } from '../jobs/job-operations.js';
+import type { JobOperations } from '../engine/job-operations.js';
 import type { Caller } from './auth.js';
 import type { OffsetStore } from '../store/offset-store.js';
-import type { UnpaidUserStore } from '../store/unpaid-user-store.js';
-import type { DailyActiveUserStore } from '../store/daily-active-user-store.js';
-import type { HotProductStore } from '../store/hot-product-store.js';
+import type { UnpaidUserStore } from '../jobs/abnormal-orders/unpaid-user-store.js';
+import type { DailyActiveUserStore } from '../jobs/daily-active-users/daily-active-user-store.js';
+import type { HotProductStore } from '../jobs/hot-products/hot-product-store.js';
 import type { ChangeFeeds } from '../subscriptions/change-feeds.js';
-import type { CitySnapshotStore } from '../store/city-snapshot-store.js';
-import type { RechargeMetricsReader } from '../store/recharge-metrics-reader.js';
+import type { CitySnapshotStore } from '../jobs/recharge-metrics/city-snapshot-store.js';
+import type { RechargeMetricsReader } from '../jobs/recharge-metrics/recharge-metrics-reader.js';
 import type { ZonedCalendar } from '../domain/zoned-calendar.js';
 import type { ShortLivedCache } from '../store/short-lived-cache.js';
-import type { CallbackStatusUpdater } from '../store/callback-status-updater.js';
-import type { CallbackHistoryStore } from '../store/callback-history-store.js';
+import type { CallbackStatusUpdater } from '../jobs/abnormal-orders/callback-status-updater.js';
+import type { CallbackHistoryStore } from '../jobs/abnormal-orders/callback-history-store.js';
 
 /** Earliest and latest offset of one partition (latest = the high watermark). */
 export interface OffsetBounds {

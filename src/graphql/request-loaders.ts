@@ -1,5 +1,5 @@
 import DataLoader from 'dataloader';
-import type { UnpaidUserRow, UnpaidUserStore } from '../store/unpaid-user-store.js';
+import type { UnpaidUserRow, UnpaidUserStore } from '../jobs/abnormal-orders/unpaid-user-store.js';
 import type { GraphQLContext } from './context.js';
 
 /** Most uids one batched `unpayment_record` lookup carries. */

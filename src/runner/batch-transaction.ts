@@ -1,5 +1,5 @@
 import type { OffsetStore } from '../store/offset-store.js';
-import type { JobDefinition } from '../jobs/job.js';
+import type { JobDefinition } from '../engine/job.js';
 import type { Db, Tx } from '../store/prisma-client.js';
 import type { OffsetBounds } from './consumer-port.js';
 import type { BatchCommit, ClaimedPosition, PartitionStorePort } from './partition-store-port.js';

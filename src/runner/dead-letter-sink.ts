@@ -1,7 +1,7 @@
 import type { IHeaders, Message, ProducerRecord } from 'kafkajs';
 import { deadLetterTopic } from '../config/topics.js';
 import { KAFKA_DEFAULT_MAX_MESSAGE_BYTES } from '../ingest/kafka-client.js';
-import type { DeadLetter, JobDefinition } from '../jobs/job.js';
+import type { DeadLetter, JobDefinition } from '../engine/job.js';
 
 /** The one producer operation the sink needs (a kafkajs `Producer` has it). */
 export interface DeadLetterProducer {

@@ -1,4 +1,4 @@
-import type { DeadLetter } from '../jobs/job.js';
+import type { DeadLetter } from '../engine/job.js';
 
 /**
  * `deadLetters` with each record's key and value copied into buffers of their

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { TopicRecreatedError } from '../errors/topic-recreated-error.js';
-import type { BatchResult, JobDefinition, SourceRecord } from '../jobs/job.js';
+import type { BatchResult, JobDefinition, SourceRecord } from '../engine/job.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { ConsumerPort, FetchedBatch } from './consumer-port.js';
 import type { DeadLetterSink } from './dead-letter-sink.js';

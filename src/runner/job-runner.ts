@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { RunnerSettings } from '../config/config.js';
 import { deadLetterTopic } from '../config/topics.js';
 import { KAFKA_DEFAULT_MAX_MESSAGE_BYTES, maxMessageBytes } from '../ingest/kafka-client.js';
-import type { JobDefinition } from '../jobs/job.js';
+import type { JobDefinition } from '../engine/job.js';
 import type { Metrics } from '../observability/metrics.js';
 import { eventTimeWarnings } from '../observability/partition-stats.js';
 import type { OffsetStore } from '../store/offset-store.js';

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { SourceRecord } from '../jobs/job.js';
+import type { SourceRecord } from '../engine/job.js';
 import type { LogFingerprint } from '../store/offset-store.js';
 
 /**

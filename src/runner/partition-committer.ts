@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { FencedError } from '../errors/fenced-error.js';
 import { classifyCommitFailure } from './commit-failure.js';
-import type { BatchResult, DeadLetter, JobDefinition, JobPosition } from '../jobs/job.js';
+import type { BatchResult, DeadLetter, JobDefinition, JobPosition } from '../engine/job.js';
 import type { LogFingerprint } from '../store/offset-store.js';
 import type { Tx } from '../store/prisma-client.js';
 import { EVENT_TIME_AHEAD } from '../domain/event-time.js';

@@ -1,4 +1,4 @@
-import type { BatchResult, JobPosition, PartitionProcessor } from '../jobs/job.js';
+import type { BatchResult, JobPosition, PartitionProcessor } from '../engine/job.js';
 import type { LogFingerprint } from '../store/offset-store.js';
 import type { OffsetBounds } from './consumer-port.js';
 import type { RateCounter } from './stats-reporter.js';

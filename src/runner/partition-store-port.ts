@@ -1,4 +1,4 @@
-import type { JobPosition } from '../jobs/job.js';
+import type { JobPosition } from '../engine/job.js';
 import type { ClaimOutcome, LogFingerprint } from '../store/offset-store.js';
 import type { Tx } from '../store/prisma-client.js';
 import type { OffsetBounds } from './consumer-port.js';

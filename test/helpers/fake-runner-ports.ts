@@ -3,7 +3,13 @@
 // logic is unit-tested without a broker or a database. Integration tests use
 // the real Kafka and MariaDB.
 import { pino } from 'pino';
-import type { BatchResult, JobDefinition, JobPosition, PartitionProcessor, SourceRecord } from '../../src/jobs/job.js';
+import type {
+  BatchResult,
+  JobDefinition,
+  JobPosition,
+  PartitionProcessor,
+  SourceRecord,
+} from '../../src/engine/job.js';
 import type { ConsumerPort, FetchedBatch, OffsetBounds } from '../../src/runner/consumer-port.js';
 import { DeadLetterSink, type DeadLetterProducer } from '../../src/runner/dead-letter-sink.js';
 import { JobPartitions, type JobPartitionsOptions } from '../../src/runner/job-partitions.js';

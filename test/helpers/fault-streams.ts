@@ -3,9 +3,9 @@
 // produced to two topics (or two brokers) gives the same records at the same
 // offsets, and one worker process running several jobs whose progress and
 // results are read per consumer group.
-import { generateProductClicks } from '../../src/sample/product-click-generator.js';
-import { generateRecharges } from '../../src/sample/recharge-generator.js';
-import { generateUserBehavior, sampleVipUids } from '../../src/sample/user-behavior-generator.js';
+import { generateProductClicks } from '../../src/jobs/hot-products/product-click-generator.js';
+import { generateRecharges } from '../../src/jobs/recharge-metrics/recharge-generator.js';
+import { generateUserBehavior, sampleVipUids } from '../../src/jobs/user-behavior/user-behavior-generator.js';
 import {
   abnormalOrdersSnapshot,
   dailyActiveUsersSnapshot,

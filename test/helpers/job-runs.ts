@@ -4,7 +4,7 @@
 // watermark is the offset of its next record, so from offset 0 it is also the
 // partition's record count); progress is read from `consumer_offset`, the
 // positions a job commits in the same transaction as its results.
-import { formatUserBehavior } from '../../src/ingest/formats/user-behavior.js';
+import { formatUserBehavior } from '../../src/jobs/user-behavior/user-behavior-format.js';
 import { startServiceProcess, type ServiceProcess } from './service-process.js';
 import { connectAdmin, createTestDatabase, createTestTopic, sql, waitFor } from './services.js';
 

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import type { KeySpace } from '../../src/store/recharge-serving-cache.js';
+import type { KeySpace } from '../../src/jobs/recharge-metrics/recharge-serving-cache.js';
 import { sql } from './services.js';
 
 /** The database identity and the group's current generation: what names a test's recharge Redis keys. */

@@ -3,7 +3,7 @@
 // exactly the rows and offsets of an uninterrupted run.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { generateUserBehavior, sampleVipUids } from '../../src/sample/user-behavior-generator.js';
+import { generateUserBehavior, sampleVipUids } from '../../src/jobs/user-behavior/user-behavior-generator.js';
 import {
   flushRecords,
   withPartitions,

@@ -10,7 +10,7 @@
 import assert from 'node:assert/strict';
 import { hostname } from 'node:os';
 import { after, before, describe, it } from 'node:test';
-import { generateUserBehavior, sampleVipUids } from '../../src/sample/user-behavior-generator.js';
+import { generateUserBehavior, sampleVipUids } from '../../src/jobs/user-behavior/user-behavior-generator.js';
 import { abnormalOrdersSnapshot } from '../helpers/job-snapshots.js';
 import {
   flushRecords,

@@ -3,7 +3,7 @@
 // subscription crosses Redis.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { formatUserBehavior } from '../../src/ingest/formats/user-behavior.js';
+import { formatUserBehavior } from '../../src/jobs/user-behavior/user-behavior-format.js';
 import { collect, errorCode, gql, wsClient } from '../helpers/graphql-client.js';
 import { startServiceProcess, TEST_KEYS, type ServiceProcess } from '../helpers/service-process.js';
 import {

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
-import { formatRecharge } from '../../src/ingest/formats/recharge.js';
+import { formatRecharge } from '../../src/jobs/recharge-metrics/recharge-format.js';
 import { ZonedCalendar } from '../../src/domain/zoned-calendar.js';
 import { startServiceProcess, TEST_KEYS, type ServiceProcess } from '../helpers/service-process.js';
 import { createTestDatabase, createTestTopic, produce, randomName, sql, waitFor } from '../helpers/services.js';

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
-import { formatUserBehavior } from '../../src/ingest/formats/user-behavior.js';
+import { formatUserBehavior } from '../../src/jobs/user-behavior/user-behavior-format.js';
 import { gql } from '../helpers/graphql-client.js';
 import { freePort, startRedis, stopRedis } from '../helpers/own-redis.js';
 import { startServiceProcess, TEST_KEYS, type ServiceProcess } from '../helpers/service-process.js';

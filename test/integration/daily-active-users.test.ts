@@ -5,7 +5,7 @@
 // changes nothing.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { formatUserBehavior } from '../../src/ingest/formats/user-behavior.js';
+import { formatUserBehavior } from '../../src/jobs/user-behavior/user-behavior-format.js';
 import { errorCode, gql } from '../helpers/graphql-client.js';
 import { jobProgress, latestOffsets } from '../helpers/job-runs.js';
 import { startServiceProcess, TEST_KEYS, type ServiceProcess } from '../helpers/service-process.js';

@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ensureTopics } from '../../src/ingest/kafka-client.js';
-import { generateRecharges } from '../../src/sample/recharge-generator.js';
+import { generateRecharges } from '../../src/jobs/recharge-metrics/recharge-generator.js';
 import {
   jobProgress,
   latestOffsets,

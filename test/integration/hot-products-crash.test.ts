@@ -4,7 +4,7 @@
 // click tables and offsets of an uninterrupted run.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { generateProductClicks } from '../../src/sample/product-click-generator.js';
+import { generateProductClicks } from '../../src/jobs/hot-products/product-click-generator.js';
 import {
   withPartitions,
   jobProgress,

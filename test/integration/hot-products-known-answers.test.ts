@@ -3,7 +3,7 @@
 // the hotProductsUpdated subscription crosses Redis.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { formatProductClick } from '../../src/ingest/formats/product-click.js';
+import { formatProductClick } from '../../src/jobs/hot-products/product-click-format.js';
 import { collect, errorCode, gql, wsClient } from '../helpers/graphql-client.js';
 import { jobProgress, latestOffsets } from '../helpers/job-runs.js';
 import { startServiceProcess, TEST_KEYS, type ServiceProcess } from '../helpers/service-process.js';

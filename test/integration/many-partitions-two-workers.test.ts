@@ -5,7 +5,7 @@
 // partition writes (the city-day and minute totals, the commit number).
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { generateRecharges } from '../../src/sample/recharge-generator.js';
+import { generateRecharges } from '../../src/jobs/recharge-metrics/recharge-generator.js';
 import { abnormalOrdersJob } from '../helpers/fault-streams.js';
 import { abnormalOrdersSnapshot, rechargeMetricsSnapshot, withoutOffsets } from '../helpers/job-snapshots.js';
 import {

@@ -3,7 +3,7 @@
 // run over the topic, while a producer keeps writing.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { generateRecharges } from '../../src/sample/recharge-generator.js';
+import { generateRecharges } from '../../src/jobs/recharge-metrics/recharge-generator.js';
 import { errorCode, gql } from '../helpers/graphql-client.js';
 import {
   jobProgress,

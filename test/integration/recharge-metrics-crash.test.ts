@@ -3,7 +3,7 @@
 // with exactly the aggregates of an uninterrupted run, to the cent.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { generateRecharges } from '../../src/sample/recharge-generator.js';
+import { generateRecharges } from '../../src/jobs/recharge-metrics/recharge-generator.js';
 import {
   jobProgress,
   latestOffsets,

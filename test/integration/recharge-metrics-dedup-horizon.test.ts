@@ -5,9 +5,9 @@
 // partition, not added to the totals.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { formatRecharge } from '../../src/ingest/formats/recharge.js';
+import { formatRecharge } from '../../src/jobs/recharge-metrics/recharge-format.js';
 import { createDb, type Db } from '../../src/store/prisma-client.js';
-import { RechargeMetricsStore } from '../../src/store/recharge-metrics-store.js';
+import { RechargeMetricsStore } from '../../src/jobs/recharge-metrics/recharge-metrics-store.js';
 import { ZonedCalendar } from '../../src/domain/zoned-calendar.js';
 import { gql } from '../helpers/graphql-client.js';
 import { TestRuns, type TestDatabase, type TestTopic } from '../helpers/job-runs.js';

@@ -1,12 +1,12 @@
 // Recharge analytics on a hand-built stream with known answers, through the
 // real Kafka, MariaDB and Redis, read back through every GraphQL query; worker
 // and API in separate processes so the subscription crosses Redis.
-import { CITY_DAILY_TTL_MS } from '../../src/store/recharge-metrics-reader.js';
+import { CITY_DAILY_TTL_MS } from '../../src/jobs/recharge-metrics/recharge-metrics-reader.js';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
-import { formatRecharge, type RechargeRecordInput } from '../../src/ingest/formats/recharge.js';
-import { cityDailyKey, minuteKey } from '../../src/store/recharge-serving-cache.js';
+import { formatRecharge, type RechargeRecordInput } from '../../src/jobs/recharge-metrics/recharge-format.js';
+import { cityDailyKey, minuteKey } from '../../src/jobs/recharge-metrics/recharge-serving-cache.js';
 import { ZonedCalendar } from '../../src/domain/zoned-calendar.js';
 import { createKafka } from '../../src/ingest/kafka-client.js';
 import { collect, errorCode, gql, wsClient } from '../helpers/graphql-client.js';

@@ -4,7 +4,7 @@
 // lostToRetention, and shows it through consumerOffsets.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { formatRecharge } from '../../src/ingest/formats/recharge.js';
+import { formatRecharge } from '../../src/jobs/recharge-metrics/recharge-format.js';
 import { ZonedCalendar } from '../../src/domain/zoned-calendar.js';
 import { gql } from '../helpers/graphql-client.js';
 import { startServiceProcess, TEST_KEYS, type ServiceProcess } from '../helpers/service-process.js';

@@ -6,8 +6,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
-import { formatRecharge } from '../../src/ingest/formats/recharge.js';
-import { cityDailyKey } from '../../src/store/recharge-serving-cache.js';
+import { formatRecharge } from '../../src/jobs/recharge-metrics/recharge-format.js';
+import { cityDailyKey } from '../../src/jobs/recharge-metrics/recharge-serving-cache.js';
 import { ZonedCalendar } from '../../src/domain/zoned-calendar.js';
 import { gql } from '../helpers/graphql-client.js';
 import { TestRuns, type TestDatabase, type TestTopic } from '../helpers/job-runs.js';

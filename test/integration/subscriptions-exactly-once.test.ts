@@ -8,7 +8,7 @@ import type { ChildProcess } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
-import { formatUserBehavior } from '../../src/ingest/formats/user-behavior.js';
+import { formatUserBehavior } from '../../src/jobs/user-behavior/user-behavior-format.js';
 import { freePort, startRedis, stopRedis } from '../helpers/own-redis.js';
 import { startServiceProcess, TEST_KEYS, type ServiceProcess } from '../helpers/service-process.js';
 import { createTestDatabase, createTestTopic, produce, randomName, waitFor } from '../helpers/services.js';

@@ -14,8 +14,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ensureTopics } from '../../src/ingest/kafka-client.js';
-import { generateRecharges } from '../../src/sample/recharge-generator.js';
-import { generateUserBehavior, sampleVipUids } from '../../src/sample/user-behavior-generator.js';
+import { generateRecharges } from '../../src/jobs/recharge-metrics/recharge-generator.js';
+import { generateUserBehavior, sampleVipUids } from '../../src/jobs/user-behavior/user-behavior-generator.js';
 import { gql } from '../helpers/graphql-client.js';
 import { flushRecords, latestOffsets, runToEnd, TestRuns, waitForDone, withPartitions } from '../helpers/job-runs.js';
 import { abnormalOrdersSnapshot, rechargeMetricsSnapshot, withoutOffsets } from '../helpers/job-snapshots.js';

@@ -8,9 +8,9 @@
 // next window on.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { formatUserBehavior } from '../../src/ingest/formats/user-behavior.js';
-import { ENTER_ORDER_PAGE } from '../../src/jobs/abnormal-orders-job.js';
-import { generateUserBehavior, sampleVipUids } from '../../src/sample/user-behavior-generator.js';
+import { formatUserBehavior } from '../../src/jobs/user-behavior/user-behavior-format.js';
+import { ENTER_ORDER_PAGE } from '../../src/jobs/abnormal-orders/abnormal-orders-job.js';
+import { generateUserBehavior, sampleVipUids } from '../../src/jobs/user-behavior/user-behavior-generator.js';
 import { errorCode, gql, type GraphQLResponse } from '../helpers/graphql-client.js';
 import {
   flushRecords,

@@ -7,7 +7,7 @@
 // used 120 s / 60 s.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { generateUserBehavior, sampleVipUids } from '../../src/sample/user-behavior-generator.js';
+import { generateUserBehavior, sampleVipUids } from '../../src/jobs/user-behavior/user-behavior-generator.js';
 import { gql } from '../helpers/graphql-client.js';
 import { waitForJob } from '../helpers/jobs-query.js';
 import {

@@ -11,8 +11,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { deadLetterTopic } from '../../src/config/topics.js';
-import { formatRecharge } from '../../src/ingest/formats/recharge.js';
-import { formatUserBehavior } from '../../src/ingest/formats/user-behavior.js';
+import { formatRecharge } from '../../src/jobs/recharge-metrics/recharge-format.js';
+import { formatUserBehavior } from '../../src/jobs/user-behavior/user-behavior-format.js';
 import { ZonedCalendar } from '../../src/domain/zoned-calendar.js';
 import {
   abnormalOrdersJob,

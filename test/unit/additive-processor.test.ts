@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { MalformedRecordError } from '../../src/errors/malformed-record-error.js';
-import { AdditiveProcessor, type AdditiveHandler } from '../../src/jobs/additive-processor.js';
-import type { SourceRecord } from '../../src/jobs/job.js';
+import { AdditiveProcessor, type AdditiveHandler } from '../../src/engine/additive-processor.js';
+import type { SourceRecord } from '../../src/engine/job.js';
 
 /** Records carry their event time (ms) as text; "bad" is malformed. */
 function handler(

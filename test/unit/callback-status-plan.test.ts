@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { noteLength, planStatusUpdates } from '../../src/store/callback-status-plan.js';
+import { noteLength, planStatusUpdates } from '../../src/jobs/abnormal-orders/callback-status-plan.js';
 
 const req = (uid: string, status: 'CONTACTED' | 'CONVERTED' | 'DECLINED', expectedStatus: any = null) => ({
   uid,

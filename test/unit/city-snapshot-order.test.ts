@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { isNewerCitySnapshot } from '../../src/publish/city-snapshot-order.js';
+import { isNewerCitySnapshot } from '../../src/jobs/recharge-metrics/city-snapshot-order.js';
 
 describe('isNewerCitySnapshot', () => {
   const s = (date: string, orders: number) => ({

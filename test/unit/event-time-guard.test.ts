@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { AdditiveProcessor, type AdditiveHandler } from '../../src/jobs/additive-processor.js';
-import type { SourceRecord } from '../../src/jobs/job.js';
+import { AdditiveProcessor, type AdditiveHandler } from '../../src/engine/additive-processor.js';
+import type { SourceRecord } from '../../src/engine/job.js';
 import { EVENT_TIME_AHEAD, eventTimeAheadError } from '../../src/stream/index.js';
 
 const T = Date.UTC(2026, 0, 1);

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { GUANGDONG_CITIES, GUANGDONG_PROVINCE_CODE } from '../../src/store/guangdong-cities.js';
+import { GUANGDONG_CITIES, GUANGDONG_PROVINCE_CODE } from '../../src/jobs/recharge-metrics/guangdong-cities.js';
 import { MIGRATIONS_DIR } from '../../src/store/migrations.js';
 
 describe('the seeded cities', () => {

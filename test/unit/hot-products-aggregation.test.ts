@@ -1,11 +1,16 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseProductClick, type ProductClickEvent } from '../../src/ingest/formats/product-click.js';
-import { generateProductClicks } from '../../src/sample/product-click-generator.js';
-import { mulberry32 } from '../../src/sample/user-behavior-generator.js';
-import type { ClickBatch, MinuteActions, MinuteClicks, TotalClicks } from '../../src/store/hot-product-store.js';
-import { aggregateDailyUsers, memoizedDateOf } from '../../src/jobs/daily-active-users-job.js';
-import { aggregateClicks } from '../../src/jobs/hot-products-job.js';
+import { parseProductClick, type ProductClickEvent } from '../../src/jobs/hot-products/product-click-format.js';
+import { generateProductClicks } from '../../src/jobs/hot-products/product-click-generator.js';
+import { mulberry32 } from '../../src/jobs/user-behavior/user-behavior-generator.js';
+import type {
+  ClickBatch,
+  MinuteActions,
+  MinuteClicks,
+  TotalClicks,
+} from '../../src/jobs/hot-products/hot-product-store.js';
+import { aggregateDailyUsers, memoizedDateOf } from '../../src/jobs/daily-active-users/daily-active-users-job.js';
+import { aggregateClicks } from '../../src/jobs/hot-products/hot-products-job.js';
 import { ZonedCalendar } from '../../src/domain/zoned-calendar.js';
 
 const T = Date.UTC(2026, 0, 1, 12);

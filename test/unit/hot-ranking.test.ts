@@ -7,7 +7,7 @@ import {
   floorTo,
   RANKING_REFRESH_MS,
   rankingWindowAt,
-} from '../../src/stream/hot-ranking.js';
+} from '../../src/jobs/hot-products/hot-ranking.js';
 import { minuteBuckets, minuteRange, minuteStart } from '../../src/stream/minute-buckets.js';
 
 const T = Date.UTC(2026, 0, 1, 12); // a 5-minute boundary

@@ -3,13 +3,13 @@
 // eventTime.of gives over that batch).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { formatProductClick } from '../../src/ingest/formats/product-click.js';
-import { formatUserBehavior } from '../../src/ingest/formats/user-behavior.js';
-import { createAbnormalOrdersJob, ENTER_ORDER_PAGE } from '../../src/jobs/abnormal-orders-job.js';
-import { createHotProductsJob } from '../../src/jobs/hot-products-job.js';
-import type { JobDefinition, SourceRecord } from '../../src/jobs/job.js';
-import type { HotProductStore } from '../../src/store/hot-product-store.js';
-import type { UnpaidUserStore } from '../../src/store/unpaid-user-store.js';
+import { formatProductClick } from '../../src/jobs/hot-products/product-click-format.js';
+import { formatUserBehavior } from '../../src/jobs/user-behavior/user-behavior-format.js';
+import { createAbnormalOrdersJob, ENTER_ORDER_PAGE } from '../../src/jobs/abnormal-orders/abnormal-orders-job.js';
+import { createHotProductsJob } from '../../src/jobs/hot-products/hot-products-job.js';
+import type { JobDefinition, SourceRecord } from '../../src/engine/job.js';
+import type { HotProductStore } from '../../src/jobs/hot-products/hot-product-store.js';
+import type { UnpaidUserStore } from '../../src/jobs/abnormal-orders/unpaid-user-store.js';
 import { watermarkOf } from '../../src/stream/index.js';
 
 const T = Date.UTC(2026, 0, 1, 8);

@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import { createPubSub } from '@graphql-yoga/subscription';
 import { parse, specifiedRules, validate } from 'graphql';
 import { checkProductionAuth, loadConfig } from '../../src/config/config.js';
-import { createSchema } from '../../src/graphql/schema.js';
+import { createSchema } from '../../src/app-schema.js';
 import { checkCost, limitRules, parseWithLimits, type OperationLimits } from '../../src/graphql/operation-limits.js';
 
 const LIMITS: OperationLimits = { maxDepth: 10, maxCost: 5_000, maxAliases: 50, maxTokens: 2_000, maxDirectives: 20 };

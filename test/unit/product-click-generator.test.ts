@@ -1,8 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { MalformedRecordError } from '../../src/errors/malformed-record-error.js';
-import { parseProductClick } from '../../src/ingest/formats/product-click.js';
-import { generateProductClicks, SAMPLE_CATEGORIES, sampleProducts } from '../../src/sample/product-click-generator.js';
+import { parseProductClick } from '../../src/jobs/hot-products/product-click-format.js';
+import {
+  generateProductClicks,
+  SAMPLE_CATEGORIES,
+  sampleProducts,
+} from '../../src/jobs/hot-products/product-click-generator.js';
 
 const OPTIONS = {
   seed: 7,

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ByteStringCache } from '../../src/ingest/formats/byte-string-cache.js';
-import { parseFull, parseLean, parseProductClick } from '../../src/ingest/formats/product-click.js';
-import { generateProductClicks } from '../../src/sample/product-click-generator.js';
-import { mulberry32 } from '../../src/sample/user-behavior-generator.js';
+import { parseFull, parseLean, parseProductClick } from '../../src/jobs/hot-products/product-click-format.js';
+import { generateProductClicks } from '../../src/jobs/hot-products/product-click-generator.js';
+import { mulberry32 } from '../../src/jobs/user-behavior/user-behavior-generator.js';
 import { assertSameParse, mutateRecord, timeParsers } from '../helpers/lean-parser-agreement.js';
 
 /** parseProductClick (lean path first) against the reference JSON.parse path, on the same bytes. */

@@ -6,7 +6,7 @@ import {
   formatProductClick,
   MAX_PRODUCT_ID_LENGTH,
   parseProductClick,
-} from '../../src/ingest/formats/product-click.js';
+} from '../../src/jobs/hot-products/product-click-format.js';
 
 // The documented example record of the format, event time in epoch milliseconds.
 const SAMPLE =

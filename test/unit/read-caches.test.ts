@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { HotProductStore, RANKING_TTL_MS } from '../../src/store/hot-product-store.js';
-import { CITY_DAILY_TTL_MS, RechargeMetricsReader } from '../../src/store/recharge-metrics-reader.js';
+import { HotProductStore, RANKING_TTL_MS } from '../../src/jobs/hot-products/hot-product-store.js';
+import { CITY_DAILY_TTL_MS, RechargeMetricsReader } from '../../src/jobs/recharge-metrics/recharge-metrics-reader.js';
 import { ShortLivedCache } from '../../src/store/short-lived-cache.js';
-import { TOTAL_COUNT_TTL_MS, UnpaidUserStore } from '../../src/store/unpaid-user-store.js';
-import { CallbackStatusUpdater } from '../../src/store/callback-status-updater.js';
+import { TOTAL_COUNT_TTL_MS, UnpaidUserStore } from '../../src/jobs/abnormal-orders/unpaid-user-store.js';
+import { CallbackStatusUpdater } from '../../src/jobs/abnormal-orders/callback-status-updater.js';
 
 /** A hand-driven clock, MILLISECONDS. */
 function clock() {

@@ -2,7 +2,11 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { formatFen } from '../../src/domain/money.js';
 import type { RechargeEvent } from '../../src/domain/recharge.js';
-import { aggregateRecharges, firstOfEachOrder, minuteStartOf } from '../../src/jobs/recharge-aggregation.js';
+import {
+  aggregateRecharges,
+  firstOfEachOrder,
+  minuteStartOf,
+} from '../../src/jobs/recharge-metrics/recharge-aggregation.js';
 import { ZonedCalendar } from '../../src/domain/zoned-calendar.js';
 
 const calendar = new ZonedCalendar('Asia/Shanghai');

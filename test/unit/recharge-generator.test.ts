@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { MalformedRecordError } from '../../src/errors/malformed-record-error.js';
-import { parseRecharge } from '../../src/ingest/formats/recharge.js';
-import { generateRecharges } from '../../src/sample/recharge-generator.js';
-import { GUANGDONG_CITIES } from '../../src/store/guangdong-cities.js';
+import { parseRecharge } from '../../src/jobs/recharge-metrics/recharge-format.js';
+import { generateRecharges } from '../../src/jobs/recharge-metrics/recharge-generator.js';
+import { GUANGDONG_CITIES } from '../../src/jobs/recharge-metrics/guangdong-cities.js';
 import { ZonedCalendar } from '../../src/domain/zoned-calendar.js';
 
 const calendar = new ZonedCalendar('Asia/Shanghai');

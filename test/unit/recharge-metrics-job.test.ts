@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { formatRecharge } from '../../src/ingest/formats/recharge.js';
-import type { SourceRecord } from '../../src/jobs/job.js';
-import { createRechargeMetricsJob } from '../../src/jobs/recharge-metrics-job.js';
-import { GUANGDONG_CITIES } from '../../src/store/guangdong-cities.js';
-import type { RechargeMetricsStore } from '../../src/store/recharge-metrics-store.js';
-import type { RechargeServingCache } from '../../src/store/recharge-serving-cache.js';
+import { formatRecharge } from '../../src/jobs/recharge-metrics/recharge-format.js';
+import type { SourceRecord } from '../../src/engine/job.js';
+import { createRechargeMetricsJob } from '../../src/jobs/recharge-metrics/recharge-metrics-job.js';
+import { GUANGDONG_CITIES } from '../../src/jobs/recharge-metrics/guangdong-cities.js';
+import type { RechargeMetricsStore } from '../../src/jobs/recharge-metrics/recharge-metrics-store.js';
+import type { RechargeServingCache } from '../../src/jobs/recharge-metrics/recharge-serving-cache.js';
 import { ZonedCalendar } from '../../src/domain/zoned-calendar.js';
-import type { RechargeServingState } from '../../src/store/recharge-serving-state.js';
+import type { RechargeServingState } from '../../src/jobs/recharge-metrics/recharge-serving-state.js';
 
 const calendar = new ZonedCalendar('Asia/Shanghai');
 const T = Date.UTC(2026, 0, 1, 4);

@@ -1,10 +1,15 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseFull, parseLean, parseRecharge, type RechargeParseContext } from '../../src/ingest/formats/recharge.js';
+import {
+  parseFull,
+  parseLean,
+  parseRecharge,
+  type RechargeParseContext,
+} from '../../src/jobs/recharge-metrics/recharge-format.js';
 import { ZonedCalendar } from '../../src/domain/zoned-calendar.js';
-import { generateRecharges } from '../../src/sample/recharge-generator.js';
-import { mulberry32 } from '../../src/sample/user-behavior-generator.js';
-import { GUANGDONG_CITIES } from '../../src/store/guangdong-cities.js';
+import { generateRecharges } from '../../src/jobs/recharge-metrics/recharge-generator.js';
+import { mulberry32 } from '../../src/jobs/user-behavior/user-behavior-generator.js';
+import { GUANGDONG_CITIES } from '../../src/jobs/recharge-metrics/guangdong-cities.js';
 import { assertSameParse, mutateRecord, timeParsers } from '../helpers/lean-parser-agreement.js';
 
 const calendar = new ZonedCalendar('Asia/Shanghai');

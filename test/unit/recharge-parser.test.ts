@@ -9,7 +9,7 @@ import {
   parseRecharge,
   parseYuanToFen,
   type RechargeParseContext,
-} from '../../src/ingest/formats/recharge.js';
+} from '../../src/jobs/recharge-metrics/recharge-format.js';
 import { ZonedCalendar } from '../../src/domain/zoned-calendar.js';
 
 const calendar = new ZonedCalendar('Asia/Shanghai');

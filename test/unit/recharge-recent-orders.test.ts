@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { RecentOrderIds } from '../../src/jobs/recharge-recent-orders.js';
+import { RecentOrderIds } from '../../src/jobs/recharge-metrics/recharge-recent-orders.js';
 
 describe('RecentOrderIds', () => {
   it('should keep the last ids added, drop the oldest generation whole, and never exceed the capacity', () => {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { renderSdl, SDL_PATH } from '../../src/graphql/sdl.js';
+import { renderSdl, SDL_PATH } from '../../src/app-schema.js';
 
 describe('schema/schema.graphql', () => {
   it('should match the SDL printed from the code-first schema (run `npm run schema:emit` after changing it)', async () => {

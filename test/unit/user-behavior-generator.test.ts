@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { MalformedRecordError } from '../../src/errors/malformed-record-error.js';
-import { parseUserBehavior, UserBehaviorField } from '../../src/ingest/formats/user-behavior.js';
+import { parseUserBehavior, UserBehaviorField } from '../../src/jobs/user-behavior/user-behavior-format.js';
 import {
   generateUserBehavior,
   sampleUsers,
@@ -9,7 +9,7 @@ import {
   samplePhone,
   type GeneratedRecord,
   type UserBehaviorGeneratorOptions,
-} from '../../src/sample/user-behavior-generator.js';
+} from '../../src/jobs/user-behavior/user-behavior-generator.js';
 
 // Small pool, many records: every user is picked hundreds of times, so every
 // abnormal user bursts and every normal user is pushed against the cap.

@@ -8,7 +8,7 @@ import {
   USER_BEHAVIOR_FIELD_COUNT,
   UserBehaviorReader,
   type UserBehaviorLineInput,
-} from '../../src/ingest/formats/user-behavior.js';
+} from '../../src/jobs/user-behavior/user-behavior-format.js';
 
 // The sample line of the app log format (uid 61024, enterOrderPage, 2019-04-07T16:00:00Z).
 const SAMPLE =

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { planPartition, readRangeOf, TAIL_READ_RECORDS } from '../../src/jobs/watermark-repair-plan.js';
+import { planPartition, readRangeOf, TAIL_READ_RECORDS } from '../../src/engine/watermark-repair-plan.js';
 import { EventTimeScan } from '../../src/stream/index.js';
 
 const NOW = Date.UTC(2026, 11, 7, 12);

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mulberry32 } from '../../src/sample/user-behavior-generator.js';
+import { mulberry32 } from '../../src/jobs/user-behavior/user-behavior-generator.js';
 import {
   decimalCode,
   PartitionWindowEngine,

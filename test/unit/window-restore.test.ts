@@ -10,7 +10,7 @@ import {
   type WindowRecord,
   type WindowSpec,
 } from '../../src/stream/index.js';
-import { mulberry32 } from '../../src/sample/user-behavior-generator.js';
+import { mulberry32 } from '../../src/jobs/user-behavior/user-behavior-generator.js';
 
 /** Sum of values plus the offsets that went in, so a comparison shows exactly which records were aggregated. */
 interface Agg {

@@ -8,8 +8,8 @@ import {
   type PublishedPartitionStats,
 } from '../../observability/partition-stats.js';
 import { partitionBounds } from '../../ingest/kafka-client.js';
-import type { Actor, PartitionMove } from '../../jobs/job-operations.js';
-import { keyId } from '../../store/unpaid-user-store.js';
+import type { Actor, PartitionMove } from '../../engine/job-operations.js';
+import { keyId } from '../../jobs/abnormal-orders/unpaid-user-store.js';
 import { OPS_ROLES, READ_ROLES } from '../auth.js';
 import type { GraphQLContext } from '../context.js';
 import { badUserInput, toGraphQLError } from '../errors.js';

@@ -1,0 +1,71 @@
+import type { Redis } from 'ioredis';
+import type { Config } from '../config/config.js';
+import type { EventBus } from '../publish/event-bus.js';
+import { ChangeLogStore } from '../store/change-log-store.js';
+import type { Db } from '../store/prisma-client.js';
+import type { JobDefinition } from './job.js';
+
+/** What a module's job is built from: one of each per process. */
+export interface JobDeps {
+  db: Db;
+  /** Serving store for hot values (absolute, idempotent writes after commit). */
+  redis: Redis;
+  bus: EventBus;
+}
+
+/** Options every sample source receives from `npm run produce`; a source uses what applies to it. */
+export interface SampleOptions {
+  seed: number | undefined;
+  users: number | undefined;
+  abnormalShare: number | undefined;
+  malformedShare: number | undefined;
+  /** Wall clock (epoch ms) in realtime mode, else undefined. */
+  clock: (() => number) | undefined;
+  /** Synthetic event time start, epoch MILLISECONDS. */
+  startTimeMs: number | undefined;
+  /** Synthetic event-time density, records per second of event time. */
+  eventsPerSecond: number;
+}
+
+/** One generated record: its key, its value, and why it is malformed (null or absent: well-formed). */
+export interface SampleRecord {
+  key: string | null;
+  value: string;
+  malformed?: string | null;
+}
+
+/** A record kind `npm run produce -- --kind <kind>` writes: its default topic and its generator. */
+export interface SampleSource {
+  /** The `--kind` name, e.g. `clicks`. */
+  kind: string;
+  /** The topic it writes by default (from the configuration). */
+  topic(config: Config): string;
+  records(options: SampleOptions): Iterator<SampleRecord>;
+  /** The generator's defaults (`startTimeMs` epoch MILLISECONDS), shown by `npm run produce`. */
+  defaults: { seed: number; startTimeMs: number; malformedShare: number; users?: number; abnormalShare?: number };
+}
+
+/**
+ * Everything one job is, as the engine sees it: built from the validated
+ * configuration, it names its job, its source topics, its GraphQL resolvers
+ * and its sample sources. The engine iterates the module list (src/jobs/index.ts)
+ * and names no job itself.
+ */
+export interface JobModule {
+  /** The job's name, as listed in `JOBS`. */
+  name: string;
+  /** The topics the job reads (each gets a `<topic>.dlq`), from the configuration. */
+  sourceTopics(config: Config): string[];
+  /** Builds the job's definition for a worker. */
+  createJob(config: Config, deps: JobDeps): JobDefinition;
+  /** Its type-graphql resolver classes; the schema is the engine's resolvers plus every module's. */
+  // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type -- type-graphql takes resolver classes as Function
+  resolvers?: readonly Function[];
+  /** The record kinds `npm run produce` can write for it. */
+  samples?: readonly SampleSource[];
+}
+
+/** The change log a job appends to, unless `CHANGE_LOG=off` (benchmark comparison only). */
+export function jobChangeLog(config: Config, db: Db): ChangeLogStore | undefined {
+  return config.CHANGE_LOG === 'on' ? new ChangeLogStore(db) : undefined;
+}

@@ -1,0 +1,39 @@
+import type { JobModule } from '../../engine/job-module.js';
+import { jobChangeLog } from '../../engine/job-module.js';
+import { TOPIC_ABNORMAL_USER_DETECTED } from '../../publish/event-bus.js';
+import { userBehaviorSample } from '../user-behavior/user-behavior-sample.js';
+import { createAbnormalOrdersJob } from './abnormal-orders-job.js';
+import { CallbackStatusResolver } from './callback-status-resolver.js';
+import { UnpaidUserChangeResolver } from './unpaid-user-change-resolver.js';
+import { UnpaidUserResolver } from './unpaid-user-resolver.js';
+import { UnpaidUserStore } from './unpaid-user-store.js';
+
+/** Users who keep opening the order page without paying (hopping windows over the behaviour stream). */
+export const abnormalOrdersModule: JobModule = {
+  name: 'abnormal-orders',
+  sourceTopics: (config) => [config.USER_BEHAVIOR_TOPIC],
+  createJob: (config, { db, bus }) =>
+    createAbnormalOrdersJob({
+      maxEventTimeAheadMs: config.MAX_EVENT_TIME_AHEAD_MS,
+      groupId: config.ABNORMAL_ORDERS_GROUP,
+      topic: config.USER_BEHAVIOR_TOPIC,
+      threshold: config.ABNORMAL_THRESHOLD,
+      window: {
+        sizeMs: config.ABNORMAL_WINDOW_SIZE_MS,
+        advanceMs: config.ABNORMAL_WINDOW_ADVANCE_MS,
+        graceMs: config.GRACE_MS,
+        idleTimeoutMs: config.IDLE_TIMEOUT_MS ?? config.ABNORMAL_WINDOW_ADVANCE_MS,
+      },
+      store: new UnpaidUserStore(db),
+      changeLog: jobChangeLog(config, db),
+      publish: (events) => {
+        // A wake-up of the API processes' change-log tailers, which read every detection from the
+        // log: one per committed batch does it. One per detection would queue tens of thousands of
+        // Redis commands at once when a window of a million users closes.
+        const last = events.at(-1);
+        if (last) bus.pubSub.publish(TOPIC_ABNORMAL_USER_DETECTED, config.ABNORMAL_ORDERS_GROUP, last);
+      },
+    }),
+  resolvers: [UnpaidUserResolver, CallbackStatusResolver, UnpaidUserChangeResolver],
+  samples: [userBehaviorSample],
+};

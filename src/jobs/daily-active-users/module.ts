@@ -1,0 +1,21 @@
+import { ZonedCalendar } from '../../domain/zoned-calendar.js';
+import type { JobModule } from '../../engine/job-module.js';
+import { createDailyActiveUsersJob } from './daily-active-users-job.js';
+import { DailyActiveUsersResolver } from './daily-active-users-resolver.js';
+import { DailyActiveUserStore } from './daily-active-user-store.js';
+
+/** Exact distinct users per calendar day and each day's new users (on the behaviour stream). */
+export const dailyActiveUsersModule: JobModule = {
+  name: 'daily-active-users',
+  sourceTopics: (config) => [config.USER_BEHAVIOR_TOPIC],
+  createJob: (config, { db }) =>
+    createDailyActiveUsersJob({
+      maxEventTimeAheadMs: config.MAX_EVENT_TIME_AHEAD_MS,
+      groupId: config.DAU_GROUP,
+      topic: config.USER_BEHAVIOR_TOPIC,
+      graceMs: config.GRACE_MS,
+      calendar: new ZonedCalendar(config.TIME_ZONE),
+      store: new DailyActiveUserStore(db),
+    }),
+  resolvers: [DailyActiveUsersResolver],
+};

@@ -1,0 +1,111 @@
+import { MissingDatabaseIdentityError } from '../../errors/missing-database-identity-error.js';
+import type { Db, Tx } from '../../store/prisma-client.js';
+
+/**
+ * Where a recharge-metrics value stands in THIS database's history:
+ * `databaseId` (the UUID of `database_identity`, new for every created
+ * database), `generation` (of the consumer group's Redis keys, bumped by a
+ * rebuild and when Redis is found ahead of the database) and `seq` (the
+ * number of the last batch commit that changed the aggregates; commits are
+ * numbered in commit order because each batch transaction updates the one
+ * state row last, holding its lock until it commits).
+ */
+export interface ServingVersion {
+  databaseId: string;
+  generation: number;
+  /** Commit sequence number, >= 0. */
+  seq: number;
+}
+
+/**
+ * The rows that tie the Redis copy of recharge-metrics to this database
+ * (`database_identity`, `recharge_serving_state`): a Redis value is trusted
+ * only when it was written under this database's identity and the group's
+ * current generation, and no value under them is newer than the database's
+ * last commit (so a restored backup, older than Redis, is noticed).
+ */
+export class RechargeServingState {
+  private identity: Promise<string> | null = null;
+  private cached: { at: number; version: ServingVersion } | null = null;
+
+  /**
+   * @param groupId the recharge-metrics consumer group (`RECHARGE_GROUP`).
+   * @param maxAgeMs how long {@link current} may answer from memory, MILLISECONDS (<= 1000).
+   */
+  constructor(
+    private readonly db: Db,
+    readonly groupId: string,
+    private readonly maxAgeMs = 1_000,
+  ) {}
+
+  /**
+   * The UUID of this database, read once per process (again after a failure).
+   * @throws {MissingDatabaseIdentityError} when the migrations did not run.
+   */
+  databaseId(): Promise<string> {
+    this.identity ??= this.db.$queryRaw<{ uuid: string }[]>`SELECT uuid FROM database_identity WHERE id = 1`
+      .then((rows) => {
+        if (rows.length === 0) throw new MissingDatabaseIdentityError();
+        return rows[0].uuid;
+      })
+      .catch((err: unknown) => {
+        this.identity = null;
+        throw err;
+      });
+    return this.identity;
+  }
+
+  /**
+   * The group's generation and last commit number. `fresh` reads the
+   * database; otherwise an answer up to `maxAgeMs` old may come from memory
+   * (it can only be behind, never ahead, of the database in one history).
+   */
+  async current(fresh = false): Promise<ServingVersion> {
+    if (!fresh && this.cached && Date.now() - this.cached.at <= this.maxAgeMs) return this.cached.version;
+    const [databaseId, rows] = await Promise.all([
+      this.databaseId(),
+      this.db.$queryRaw<
+        { generation: number | bigint; seq: bigint }[]
+      >`SELECT generation, seq FROM recharge_serving_state WHERE group_id = ${this.groupId}`,
+    ]);
+    const version = {
+      databaseId,
+      generation: rows.length > 0 ? Number(rows[0].generation) : 1,
+      seq: rows.length > 0 ? Number(rows[0].seq) : 0,
+    };
+    this.cached = { at: Date.now(), version };
+    return version;
+  }
+
+  /**
+   * Inside a batch transaction, after every aggregate row it locks (so
+   * transactions take their locks in one order; the lock is held until the
+   * commit, so the numbers follow the commit order): numbers this commit. The
+   * new generation and number are read back in the same transaction with the
+   * aggregates (`RechargeMetricsStore.readBack` with this {@link groupId}):
+   * one round trip fewer while every partition waits on this row.
+   */
+  async bump(tx: Tx): Promise<void> {
+    await tx.$executeRaw`INSERT INTO recharge_serving_state (group_id, generation, seq) VALUES (${this.groupId}, 1, 1)
+      ON DUPLICATE KEY UPDATE seq = seq + 1, updated_at = NOW(3)`;
+  }
+
+  /** Inside a rebuild transaction: starts a new generation, so no key written before can be read. */
+  async newGeneration(tx: Tx): Promise<void> {
+    await tx.$executeRaw`INSERT INTO recharge_serving_state (group_id, generation, seq) VALUES (${this.groupId}, 2, 0)
+      ON DUPLICATE KEY UPDATE generation = generation + 1, updated_at = NOW(3)`;
+    this.cached = null;
+  }
+
+  /**
+   * Redis was found ahead of the database under `generation` (a restored
+   * backup): starts a new generation unless another process already did.
+   * @returns the version now current.
+   */
+  async abandonGeneration(generation: number): Promise<ServingVersion> {
+    await this.db
+      .$executeRaw`INSERT INTO recharge_serving_state (group_id, generation, seq) VALUES (${this.groupId}, ${generation + 1}, 0)
+      ON DUPLICATE KEY UPDATE generation = IF(generation = ${generation}, generation + 1, generation), updated_at = NOW(3)`;
+    return this.current(true);
+  }
+}
