@@ -217,7 +217,7 @@ async function graphqlOptions(
   );
   return {
     schema,
-    services: createApiServices(config, deps),
+    services: createApiServices(config, deps, JOB_MODULES),
     admission: new Admission({
       schema,
       authenticator,

@@ -1,9 +1,10 @@
 import type { Redis } from 'ioredis';
 import type { Config } from '../config/config.js';
-import type { EventBus } from '../publish/event-bus.js';
+import type { BusEvents, EventBus } from '../publish/event-bus.js';
 import { ChangeLogStore } from '../store/change-log-store.js';
 import type { Db } from '../store/prisma-client.js';
 import type { JobDefinition } from './job.js';
+import type { ServiceRegistry } from './service-registry.js';
 
 /** What a module's job is built from: one of each per process. */
 export interface JobDeps {
@@ -11,6 +12,32 @@ export interface JobDeps {
   /** Serving store for hot values (absolute, idempotent writes after commit). */
   redis: Redis;
   bus: EventBus;
+}
+
+/** What a module's API services are built from: one of each per API process. */
+export interface ApiDeps {
+  db: Db;
+  redis: Redis;
+  /** The change log the API reads (subscriptions, snapshots) and status changes append to. */
+  changeLog: ChangeLogStore;
+}
+
+/**
+ * A change-log stream a module's jobs append to, read by every API process's
+ * tailer from its start; `wakeTopic` is the bus topic on which the job's
+ * workers wake the tailer after a commit.
+ */
+export interface ChangeStream {
+  stream: string;
+  wakeTopic: keyof BusEvents;
+}
+
+/** The API side of a module: its services for its resolvers and the change-log streams it serves. */
+export interface ModuleApi {
+  /** Builds the module's services and adds them to `registry` under the module's key. */
+  register(registry: ServiceRegistry, config: Config, deps: ApiDeps): void;
+  /** The change-log streams whose tailers start with the API process. */
+  changeStreams?(config: Config): ChangeStream[];
 }
 
 /** Options every sample source receives from `npm run produce`; a source uses what applies to it. */
@@ -61,6 +88,8 @@ export interface JobModule {
   /** Its type-graphql resolver classes; the schema is the engine's resolvers plus every module's. */
   // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type -- type-graphql takes resolver classes as Function
   resolvers?: readonly Function[];
+  /** Its services and change-log streams in API processes. */
+  api?: ModuleApi;
   /** The record kinds `npm run produce` can write for it. */
   samples?: readonly SampleSource[];
 }

@@ -12,7 +12,7 @@ import {
   type ValidationRule,
 } from 'graphql';
 import { LRUCache } from 'lru-cache';
-import { keyId } from '../jobs/abnormal-orders/unpaid-user-store.js';
+import { keyId } from '../store/key-id.js';
 import type { Authenticator, Caller } from './auth.js';
 import { checkCost, COST_ARGUMENTS, limitRules, parseWithLimits, type OperationLimits } from './operation-limits.js';
 import type { OperationRateLimiter } from './rate-limit.js';

@@ -2,18 +2,11 @@ import type { Redis } from 'ioredis';
 import type { Admin } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { JobOperations } from '../engine/job-operations.js';
+import type { ServiceRegistry } from '../engine/service-registry.js';
 import type { Caller } from './auth.js';
 import type { OffsetStore } from '../store/offset-store.js';
-import type { UnpaidUserStore } from '../jobs/abnormal-orders/unpaid-user-store.js';
-import type { DailyActiveUserStore } from '../jobs/daily-active-users/daily-active-user-store.js';
-import type { HotProductStore } from '../jobs/hot-products/hot-product-store.js';
 import type { ChangeFeeds } from '../subscriptions/change-feeds.js';
-import type { CitySnapshotStore } from '../jobs/recharge-metrics/city-snapshot-store.js';
-import type { RechargeMetricsReader } from '../jobs/recharge-metrics/recharge-metrics-reader.js';
-import type { ZonedCalendar } from '../domain/zoned-calendar.js';
 import type { ShortLivedCache } from '../store/short-lived-cache.js';
-import type { CallbackStatusUpdater } from '../jobs/abnormal-orders/callback-status-updater.js';
-import type { CallbackHistoryStore } from '../jobs/abnormal-orders/callback-history-store.js';
 
 /** Earliest and latest offset of one partition (latest = the high watermark). */
 export interface OffsetBounds {
@@ -30,11 +23,8 @@ export const TOPIC_BOUNDS_TTL_MS = 1_000;
 
 /** What resolvers need, shared by every request of one API process. */
 export interface ApiServices {
-  unpaidUsers: UnpaidUserStore;
-  /** Click tables of the hot-products job (rankings, minute buckets). */
-  hotProducts: HotProductStore;
-  /** Tables of the daily-active-users job. */
-  dailyActiveUsers: DailyActiveUserStore;
+  /** Every job module's services, by the module's key (`ctx.services.modules.get(KEY)`). */
+  modules: ServiceRegistry;
   offsets: OffsetStore;
   kafkaAdmin: Admin;
   /**
@@ -54,23 +44,8 @@ export interface ApiServices {
   redis: Redis;
   /** Share of late or ahead records over the last minute that makes a job warn, percent (EVENT_TIME_WARNING_PERCENT). */
   eventTimeWarningPercent: number;
-  /**
-   * Job recharge-metrics: serving reads (Redis first, MySQL fallback), the
-   * consistent snapshots of `cityMetricsUpdated(snapshot: true)`, its
-   * coalescing interval (PUBLISH_INTERVAL_MS, milliseconds), TIME_ZONE's calendar.
-   */
-  recharge: {
-    reader: RechargeMetricsReader;
-    snapshots: CitySnapshotStore;
-    publishIntervalMs: number;
-    calendar: ZonedCalendar;
-  };
   /** The resumable subscriptions: change-log tailers of this process and subscription starts. */
   changeFeeds: ChangeFeeds;
-  /** Callback status changes (single and bulk, idempotent with a clientMutationId). */
-  callbackStatuses: CallbackStatusUpdater;
-  /** The audit of callback statuses, as each user's history. */
-  callbackHistory: CallbackHistoryStore;
   /** Retention of the change log, HOURS (CHANGE_LOG_RETENTION_HOURS): the CURSOR_EXPIRED error of the pull feed. */
   changeLogRetentionHours: number;
 }

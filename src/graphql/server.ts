@@ -14,7 +14,7 @@ import type { Logger } from 'pino';
 import { pinoHttp } from 'pino-http';
 import { WebSocketServer } from 'ws';
 import type { Metrics } from '../observability/metrics.js';
-import { keyId } from '../jobs/abnormal-orders/unpaid-user-store.js';
+import { keyId } from '../store/key-id.js';
 import { refuse, refusalBody, type Admission, type OperationRequest, type Refusal } from './admission.js';
 import type { Caller } from './auth.js';
 import { createFastGraphQLPath, type FullPath, type HandedOver } from './http-fast-path.js';

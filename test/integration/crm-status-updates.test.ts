@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { gql } from '../helpers/graphql-client.js';
 import { startServiceProcess, TEST_KEYS, type ServiceProcess } from '../helpers/service-process.js';
 import { createTestDatabase, randomName, sql } from '../helpers/services.js';
-import { keyId } from '../../src/jobs/abnormal-orders/unpaid-user-store.js';
+import { keyId } from '../../src/store/key-id.js';
 
 const BULK = `mutation($updates: [CallbackStatusUpdate!]!, $id: String) {
   setCallbackStatuses(updates: $updates, clientMutationId: $id) {

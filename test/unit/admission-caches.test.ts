@@ -11,7 +11,7 @@ import { Admission, costVariables } from '../../src/graphql/admission.js';
 import { Authenticator } from '../../src/graphql/auth.js';
 import { createSchema } from '../../src/app-schema.js';
 import { OperationRateLimiter, reservationSize } from '../../src/graphql/rate-limit.js';
-import { keyId } from '../../src/jobs/abnormal-orders/unpaid-user-store.js';
+import { keyId } from '../../src/store/key-id.js';
 
 const schema = await createSchema(createPubSub());
 

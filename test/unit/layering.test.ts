@@ -30,7 +30,6 @@ const ALLOWED: Record<string, readonly string[]> = {
     'publish',
     'subscriptions',
     'engine',
-    'jobs',
     'observability',
   ],
   sample: ['config', 'errors', 'domain', 'ingest', 'store'],

@@ -9,7 +9,7 @@ import {
 } from '../../observability/partition-stats.js';
 import { partitionBounds } from '../../ingest/kafka-client.js';
 import type { Actor, PartitionMove } from '../../engine/job-operations.js';
-import { keyId } from '../../jobs/abnormal-orders/unpaid-user-store.js';
+import { keyId } from '../../store/key-id.js';
 import { OPS_ROLES, READ_ROLES } from '../auth.js';
 import type { GraphQLContext } from '../context.js';
 import { badUserInput, toGraphQLError } from '../errors.js';
@@ -207,8 +207,8 @@ export class JobResolver {
   async rebuildJob(@Ctx() ctx: GraphQLContext, @Arg('job') name: string): Promise<JobRebuild> {
     try {
       const result = await ctx.services.operations.rebuild(name, actorOf(ctx));
-      // The recount starts from zero: this process's in-memory copy must not outlive it.
-      ctx.services.recharge.reader.forgetCityDaily();
+      // The recount starts from zero: this process's in-memory copies must not outlive it.
+      ctx.services.modules.afterRebuild();
       ctx.services.offsetRows.clear();
       ctx.logger.info({ job: name, lostToRetention: String(result.lostToRetention) }, 'job rebuild started');
       return Object.assign(new JobRebuild(), {

@@ -1,7 +1,9 @@
+import { ABNORMAL_ORDERS_SERVICES } from './abnormal-orders-services.js';
 import { Arg, Authorized, Ctx, FieldResolver, Mutation, Resolver, Root } from 'type-graphql';
 import { CallbackStatusConflictError } from '../../errors/callback-status-conflict-error.js';
 import { MAX_STATUS_UPDATES } from './callback-status-plan.js';
-import { keyId, type CallbackStatusName } from './unpaid-user-store.js';
+import { keyId } from '../../store/key-id.js';
+import type { CallbackStatusName } from './unpaid-user-store.js';
 import { CRM_ROLES } from '../../graphql/auth.js';
 import type { GraphQLContext } from '../../graphql/context.js';
 import { badUserInput, GRAPHQL_CODES, toGraphQLError } from '../../graphql/errors.js';
@@ -35,7 +37,7 @@ export class CallbackStatusResolver {
     checkClientMutationId(clientMutationId ?? null);
     try {
       const caller = requireCaller(ctx);
-      const { replayed, outcomes } = await ctx.services.callbackStatuses.apply(
+      const { replayed, outcomes } = await ctx.services.modules.get(ABNORMAL_ORDERS_SERVICES).callbackStatuses.apply(
         updates.map((u) => ({
           uid: u.uid,
           status: u.status,

@@ -7,6 +7,7 @@ import { CallbackStatusResolver } from './callback-status-resolver.js';
 import { UnpaidUserChangeResolver } from './unpaid-user-change-resolver.js';
 import { UnpaidUserResolver } from './unpaid-user-resolver.js';
 import { UnpaidUserStore } from './unpaid-user-store.js';
+import { ABNORMAL_ORDERS_SERVICES, createAbnormalOrdersServices } from './abnormal-orders-services.js';
 
 /** Users who keep opening the order page without paying (hopping windows over the behaviour stream). */
 export const abnormalOrdersModule: JobModule = {
@@ -34,6 +35,11 @@ export const abnormalOrdersModule: JobModule = {
         if (last) bus.pubSub.publish(TOPIC_ABNORMAL_USER_DETECTED, config.ABNORMAL_ORDERS_GROUP, last);
       },
     }),
+  api: {
+    register: (registry, config, deps) =>
+      registry.add(ABNORMAL_ORDERS_SERVICES, createAbnormalOrdersServices(config, deps)),
+    changeStreams: (config) => [{ stream: config.ABNORMAL_ORDERS_GROUP, wakeTopic: TOPIC_ABNORMAL_USER_DETECTED }],
+  },
   resolvers: [UnpaidUserResolver, CallbackStatusResolver, UnpaidUserChangeResolver],
   samples: [userBehaviorSample],
 };

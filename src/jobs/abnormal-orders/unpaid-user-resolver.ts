@@ -1,3 +1,4 @@
+import { ABNORMAL_ORDERS_SERVICES } from './abnormal-orders-services.js';
 import {
   Arg,
   Authorized,
@@ -15,7 +16,8 @@ import { historyCursor } from './callback-history-store.js';
 import type { FeedEvent } from '../../subscriptions/change-subscription.js';
 import type { AbnormalUserDetectedEvent } from '../../publish/event-bus.js';
 import { CHANGE_KIND } from '../../store/change-log-store.js';
-import { callbackStatusName, encodeCursor, keyId } from './unpaid-user-store.js';
+import { keyId } from '../../store/key-id.js';
+import { callbackStatusName, encodeCursor } from './unpaid-user-store.js';
 import { CallbackActor, CallbackStatusChange, CallbackStatusChangeConnection } from './callback-history-type.js';
 import { DATABASE_READ_COST } from '../../graphql/operation-limits.js';
 import { checkNote, requireCaller } from './callback-status-input.js';
@@ -31,7 +33,7 @@ import {
   UnpaidUser,
   UnpaidUserConnection,
 } from './unpaid-user-type.js';
-import { unpaidUserLoader } from '../../graphql/request-loaders.js';
+import { unpaidUserLoader } from './unpaid-user-loader.js';
 
 /** Largest page `unpaidUsers(first:)` serves. */
 export const MAX_PAGE_SIZE = 200;
@@ -58,7 +60,7 @@ export class UnpaidUserResolver {
     if (first < 0 || first > MAX_PAGE_SIZE)
       throw badUserInput('first', `must be between 0 and ${MAX_PAGE_SIZE}, got ${first}`);
     try {
-      const page = await ctx.services.unpaidUsers.page(first, after ?? null, {
+      const page = await ctx.services.modules.get(ABNORMAL_ORDERS_SERVICES).unpaidUsers.page(first, after ?? null, {
         status: callbackStatus ?? null,
         redetectedAfter: redetectedAfter ?? null,
       });
@@ -102,11 +104,13 @@ export class UnpaidUserResolver {
     try {
       const caller = requireCaller(ctx);
       checkNote('note', note ?? null);
-      const { outcomes } = await ctx.services.callbackStatuses.apply(
-        [{ uid, status, note: note ?? null, expectedStatus: expectedStatus ?? null }],
-        { role: caller.role, keyId: keyId(caller.apiKey) },
-        null,
-      );
+      const { outcomes } = await ctx.services.modules
+        .get(ABNORMAL_ORDERS_SERVICES)
+        .callbackStatuses.apply(
+          [{ uid, status, note: note ?? null, expectedStatus: expectedStatus ?? null }],
+          { role: caller.role, keyId: keyId(caller.apiKey) },
+          null,
+        );
       const [outcome] = outcomes;
       if (outcome.error) throw outcome.error;
       return UnpaidUser.from(outcome.row);
@@ -130,7 +134,9 @@ export class UnpaidUserResolver {
     if (first < 0 || first > MAX_PAGE_SIZE)
       throw badUserInput('first', `must be between 0 and ${MAX_PAGE_SIZE}, got ${first}`);
     try {
-      const page = await ctx.services.callbackHistory.page(user.uid, first, after ?? null);
+      const page = await ctx.services.modules
+        .get(ABNORMAL_ORDERS_SERVICES)
+        .callbackHistory.page(user.uid, first, after ?? null);
       const edges = page.entries.map((e) => ({
         cursor: historyCursor(e),
         node: Object.assign(new CallbackStatusChange(), {

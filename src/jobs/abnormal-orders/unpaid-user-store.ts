@@ -1,5 +1,3 @@
-import { createHash } from 'node:crypto';
-import { LRUCache } from 'lru-cache';
 import { Prisma } from '../../generated/prisma/client.js';
 import { InvalidCursorError } from '../../errors/invalid-cursor-error.js';
 import type { Db, Tx } from '../../store/prisma-client.js';
@@ -362,19 +360,6 @@ export function compareUids(a: string, b: string): number {
   const lb = b.toLowerCase();
   if (la !== lb) return la < lb ? -1 : 1;
   return a < b ? -1 : a > b ? 1 : 0;
-}
-
-/** The ids of the keys seen lately: the rate limiter asks for one per request, and a hash per request is measurable. */
-const keyIds = new LRUCache<string, string>({ max: 1_024 });
-
-/** Identifies an API key in logs and audit rows without revealing it: sha256 hex, 12 digits. */
-export function keyId(apiKey: string): string {
-  let id = keyIds.get(apiKey);
-  if (id === undefined) {
-    id = createHash('sha256').update(apiKey).digest('hex').slice(0, 12);
-    keyIds.set(apiKey, id);
-  }
-  return id;
 }
 
 /** Opaque keyset cursor: base64url of `<lastDetectedAt ms>:<uid>`. */

@@ -1,3 +1,4 @@
+import { DAILY_ACTIVE_USERS_SERVICES } from './daily-active-users-services.js';
 import { DateResolver } from 'graphql-scalars';
 import { Arg, Authorized, Ctx, Query, Resolver } from 'type-graphql';
 import { calendarDays, daysInclusive } from '../../stream/calendar-days.js';
@@ -30,7 +31,7 @@ export class DailyActiveUsersResolver {
     if (n > MAX_DAU_DAYS) throw badUserInput('to', `[from, to] covers ${n} days; at most ${MAX_DAU_DAYS} per call`);
     let stored;
     try {
-      stored = await ctx.services.dailyActiveUsers.range(f, t);
+      stored = await ctx.services.modules.get(DAILY_ACTIVE_USERS_SERVICES).range(f, t);
     } catch (err) {
       throw toGraphQLError(err);
     }

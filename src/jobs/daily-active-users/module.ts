@@ -3,6 +3,7 @@ import type { JobModule } from '../../engine/job-module.js';
 import { createDailyActiveUsersJob } from './daily-active-users-job.js';
 import { DailyActiveUsersResolver } from './daily-active-users-resolver.js';
 import { DailyActiveUserStore } from './daily-active-user-store.js';
+import { DAILY_ACTIVE_USERS_SERVICES } from './daily-active-users-services.js';
 
 /** Exact distinct users per calendar day and each day's new users (on the behaviour stream). */
 export const dailyActiveUsersModule: JobModule = {
@@ -17,5 +18,8 @@ export const dailyActiveUsersModule: JobModule = {
       calendar: new ZonedCalendar(config.TIME_ZONE),
       store: new DailyActiveUserStore(db),
     }),
+  api: {
+    register: (registry, _config, { db }) => registry.add(DAILY_ACTIVE_USERS_SERVICES, new DailyActiveUserStore(db)),
+  },
   resolvers: [DailyActiveUsersResolver],
 };

@@ -1,3 +1,4 @@
+import { HOT_PRODUCTS_SERVICES } from './hot-products-services.js';
 import { Arg, Authorized, Ctx, ID, Int, Query, Resolver, Root, Subscription } from 'type-graphql';
 import { groupOf } from '../../graphql/job-groups.js';
 import { TOPIC_HOT_PRODUCTS_UPDATED, type HotProductsUpdatedEvent } from '../../publish/event-bus.js';
@@ -44,7 +45,9 @@ export class HotProductResolver {
     const limit = checkLimit(limitArg, 10);
     const { startMs, endMs } = rankingWindowAt((at ?? new Date()).getTime());
     try {
-      return assignRanks(await ctx.services.hotProducts.servedRanking(startMs, endMs, limit)).map(toHotProduct);
+      return assignRanks(
+        await ctx.services.modules.get(HOT_PRODUCTS_SERVICES).servedRanking(startMs, endMs, limit),
+      ).map(toHotProduct);
     } catch (err) {
       throw toGraphQLError(err);
     }
@@ -63,7 +66,7 @@ export class HotProductResolver {
     const { startMs, endMs } = rankingWindowAt((at ?? new Date()).getTime());
     let rows;
     try {
-      rows = await ctx.services.hotProducts.rankingByCategory(startMs, endMs, limit);
+      rows = await ctx.services.modules.get(HOT_PRODUCTS_SERVICES).rankingByCategory(startMs, endMs, limit);
     } catch (err) {
       throw toGraphQLError(err);
     }
@@ -100,7 +103,7 @@ export class HotProductResolver {
     if (count === 0) return [];
     let stored;
     try {
-      stored = await ctx.services.hotProducts.productMinutes(productId, firstMs, toMs);
+      stored = await ctx.services.modules.get(HOT_PRODUCTS_SERVICES).productMinutes(productId, firstMs, toMs);
     } catch (err) {
       throw toGraphQLError(err);
     }

@@ -6,6 +6,7 @@ import { createLogger } from '../../observability/logger.js';
 import { TOPIC_HOT_PRODUCTS_UPDATED } from '../../publish/event-bus.js';
 import { HotProductResolver } from './hot-product-resolver.js';
 import { HotProductStore } from './hot-product-store.js';
+import { HOT_PRODUCTS_SERVICES } from './hot-products-services.js';
 import { HotProductsEmitter } from './hot-products-emitter.js';
 import { createHotProductsJob } from './hot-products-job.js';
 import { productClicksSample } from './product-click-sample.js';
@@ -36,6 +37,7 @@ export const hotProductsModule: JobModule = {
       }),
     });
   },
+  api: { register: (registry, _config, { db }) => registry.add(HOT_PRODUCTS_SERVICES, new HotProductStore(db)) },
   resolvers: [HotProductResolver],
   samples: [productClicksSample],
 };

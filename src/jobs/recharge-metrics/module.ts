@@ -6,6 +6,7 @@ import { TOPIC_RECHARGE_CITY_METRICS_CHANGED } from '../../publish/event-bus.js'
 import { createRechargeMetricsJob } from './recharge-metrics-job.js';
 import { RechargeMetricsStore } from './recharge-metrics-store.js';
 import { RechargeResolver } from './recharge-resolver.js';
+import { createRechargeServices, RECHARGE_SERVICES } from './recharge-services.js';
 import { rechargeSample } from './recharge-sample.js';
 import { RechargeServingCache } from './recharge-serving-cache.js';
 import { RechargeServingState } from './recharge-serving-state.js';
@@ -39,6 +40,14 @@ export const rechargeMetricsModule: JobModule = {
       publish: (event) => bus.pubSub.publish(TOPIC_RECHARGE_CITY_METRICS_CHANGED, config.RECHARGE_GROUP, event),
       logger,
     });
+  },
+  api: {
+    register: (registry, config, deps) => {
+      const services = createRechargeServices(config, deps);
+      // The recount of a rebuild starts from zero: this process's in-memory copy must not outlive it.
+      registry.add(RECHARGE_SERVICES, services, { afterRebuild: () => services.reader.forgetCityDaily() });
+    },
+    changeStreams: (config) => [{ stream: config.RECHARGE_GROUP, wakeTopic: TOPIC_RECHARGE_CITY_METRICS_CHANGED }],
   },
   resolvers: [RechargeResolver],
   samples: [rechargeSample],

@@ -1,3 +1,4 @@
+import { RECHARGE_SERVICES } from './recharge-services.js';
 import { DateResolver } from 'graphql-scalars';
 import { Arg, Authorized, Ctx, Int, Query, Resolver, Root, Subscription } from 'type-graphql';
 import { decimalToFen, formatFen } from '../../domain/money.js';
@@ -47,7 +48,7 @@ function toStats(s: CityDailyStats, city: CityRow): CityRechargeStats {
 
 /** `date` or, without one, today in TIME_ZONE. */
 function dayOf(ctx: GraphQLContext, date: Date | null | undefined): string {
-  return date ? isoDate(date) : ctx.services.recharge.calendar.dateOf(Date.now());
+  return date ? isoDate(date) : ctx.services.modules.get(RECHARGE_SERVICES).calendar.dateOf(Date.now());
 }
 
 /**
@@ -65,7 +66,7 @@ const dayViews = new WeakMap<readonly CityDailyStats[], DayViews>();
 
 /** Every city's stats of a day with the city's name and centre, by city code, and their ranking and totals. */
 async function viewsOfDay(ctx: GraphQLContext, date: string): Promise<DayViews> {
-  const { reader } = ctx.services.recharge;
+  const { reader } = ctx.services.modules.get(RECHARGE_SERVICES);
   try {
     const [cities, stats] = await Promise.all([reader.cities(), reader.cityDaily(date)]);
     let views = dayViews.get(stats);
@@ -169,7 +170,7 @@ export class RechargeResolver {
     if (buckets > MAX_MINUTE_BUCKETS)
       throw badUserInput('to', `[from, to) covers ${buckets} minutes; at most ${MAX_MINUTE_BUCKETS} per call`);
     try {
-      const minutes = await ctx.services.recharge.reader.minutes(start, toMs);
+      const minutes = await ctx.services.modules.get(RECHARGE_SERVICES).reader.minutes(start, toMs);
       return minutes.map((m) =>
         Object.assign(new RechargeMinute(), {
           minuteStart: new Date(m.minuteStartMs),
@@ -217,7 +218,7 @@ export class RechargeResolver {
       if (snapshot && after !== null)
         throw badUserInput('snapshot', 'either a snapshot (a fresh start) or `after` (a resume), not both');
       // Loaded before the first event, so that resolving an event never waits for MySQL (which would bunch events up).
-      const cities = await ctx.services.recharge.reader.cities();
+      const cities = await ctx.services.modules.get(RECHARGE_SERVICES).reader.cities();
       if (cityCode !== null && !cities.some((c) => c.code === cityCode)) {
         throw badUserInput('cityCode', `not a city of the city table, got ${JSON.stringify(cityCode)}`);
       }
@@ -229,10 +230,10 @@ export class RechargeResolver {
       const tailer = await ctx.services.changeFeeds.tailer(stream);
       const snapshotAtMs = Date.now();
       if (snapshot) {
-        const date = ctx.services.recharge.calendar.dateOf(snapshotAtMs);
+        const date = ctx.services.modules.get(RECHARGE_SERVICES).calendar.dateOf(snapshotAtMs);
         let read;
         try {
-          read = await ctx.services.recharge.snapshots.read(stream, date);
+          read = await ctx.services.modules.get(RECHARGE_SERVICES).snapshots.read(stream, date);
         } catch (err) {
           throw toGraphQLError(err);
         }
@@ -266,7 +267,7 @@ export class RechargeResolver {
         coalesce: {
           key: (change) => (change.payload as CityDailyStats).cityCode,
           isNewer: (a, b) => isNewerCitySnapshot(a as CityDailyStats, b as CityDailyStats),
-          intervalMs: ctx.services.recharge.publishIntervalMs,
+          intervalMs: ctx.services.modules.get(RECHARGE_SERVICES).publishIntervalMs,
           initial: values ? new Map(values.map((v) => [v.cityCode, v])) : undefined,
         },
         snapshot: values,
@@ -302,7 +303,7 @@ export class RechargeResolver {
         kind: CityMetricsEventKind.PROGRESS,
         cursor: event.cursor,
         committedAt: at,
-        date: new Date(`${ctx.services.recharge.calendar.dateOf(event.atMs)}T00:00:00Z`),
+        date: new Date(`${ctx.services.modules.get(RECHARGE_SERVICES).calendar.dateOf(event.atMs)}T00:00:00Z`),
         cityCode: '',
         cityName: '',
         cityNameEn: '',
@@ -317,7 +318,7 @@ export class RechargeResolver {
       });
     }
     const stats = event.kind === 'snapshot' ? event.value : (event.change.payload as CityDailyStats);
-    const cities = await ctx.services.recharge.reader.cities();
+    const cities = await ctx.services.modules.get(RECHARGE_SERVICES).reader.cities();
     const city = cities.find((c) => c.code === stats.cityCode) ?? {
       code: stats.cityCode,
       name: stats.cityCode,

@@ -1,6 +1,7 @@
+import { ABNORMAL_ORDERS_SERVICES } from './abnormal-orders-services.js';
 import DataLoader from 'dataloader';
-import type { UnpaidUserRow, UnpaidUserStore } from '../jobs/abnormal-orders/unpaid-user-store.js';
-import type { GraphQLContext } from './context.js';
+import type { UnpaidUserRow, UnpaidUserStore } from './unpaid-user-store.js';
+import type { GraphQLContext } from '../../graphql/context.js';
 
 /** Most uids one batched `unpayment_record` lookup carries. */
 export const MAX_UID_BATCH = 200;
@@ -16,7 +17,7 @@ const loaders = new WeakMap<UnpaidUserStore, DataLoader<string, UnpaidUserRow | 
  * query started after the operation asked, as fresh as a query of its own.
  */
 export function unpaidUserLoader(ctx: GraphQLContext): DataLoader<string, UnpaidUserRow | null> {
-  const store = ctx.services.unpaidUsers;
+  const store = ctx.services.modules.get(ABNORMAL_ORDERS_SERVICES).unpaidUsers;
   let loader = loaders.get(store);
   if (!loader) {
     loader = new DataLoader((uids: readonly string[]) => store.getMany(uids), {
