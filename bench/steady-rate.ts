@@ -58,7 +58,7 @@ import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import type { Admin } from 'kafkajs';
 import { createConnection, type Connection } from 'mariadb';
-import { loadConfig } from '../src/config/config.js';
+import { loadConfig } from '../src/app-config.js';
 import { partitionStatsKey } from '../src/observability/partition-stats.js';
 import { parseDatabaseUrl } from '../src/store/database-url.js';
 import { RECHARGE_KEY_PREFIX } from '../src/jobs/recharge-metrics/recharge-serving-cache.js';

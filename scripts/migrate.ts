@@ -1,6 +1,6 @@
 // `npm run migrate`: creates the database of DATABASE_URL if needed and applies
 // prisma/migrations (recorded in _prisma_migrations like `prisma migrate deploy`).
-import { loadConfig } from '../src/config/config.js';
+import { loadConfig } from '../src/app-config.js';
 import { applyMigrations, ensureDatabase } from '../src/store/migrations.js';
 
 const config = loadConfig();

@@ -4,7 +4,8 @@
 // its `--kind` name, its default topic and its generator.
 import { parseArgs } from 'node:util';
 import { Kafka, logLevel, Partitioners, type Message, type Producer } from 'kafkajs';
-import { loadConfig, type Config } from '../src/config/config.js';
+import { loadConfig } from '../src/app-config.js';
+import type { Config } from '../src/config/config.js';
 import { AppError } from '../src/errors/app-error.js';
 import { createKafka, ensureTopics } from '../src/ingest/kafka-client.js';
 import { JOB_MODULES } from '../src/jobs/index.js';

@@ -1,7 +1,7 @@
 // Creates what the service needs on its services: the database of
 // DATABASE_URL, its migrations, and the Kafka topics. Idempotent; run by
 // `npm run stack:up`, `npm run demo` and the tests.
-import { loadConfig } from '../src/config/config.js';
+import { loadConfig } from '../src/app-config.js';
 import { requiredTopics } from '../src/config/topics.js';
 import { sourceTopics } from '../src/engine/registry.js';
 import { JOB_MODULES } from '../src/jobs/index.js';

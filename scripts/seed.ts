@@ -1,7 +1,7 @@
 // `npm run seed`: fills `vip_user` (the read-only copy of the business
 // database's VIPs) with the sample producer's VIPs. Idempotent.
 import { parseArgs } from 'node:util';
-import { loadConfig } from '../src/config/config.js';
+import { loadConfig } from '../src/app-config.js';
 import { sampleVipUids } from '../src/jobs/user-behavior/user-behavior-generator.js';
 import { createDb } from '../src/store/prisma-client.js';
 import { seedVipUsers } from '../src/jobs/abnormal-orders/vip-user-seed.js';

@@ -1,5 +1,6 @@
 // `npm start`: the service. Configuration from the environment (src/config/config.ts).
-import { checkProductionAuth, loadConfig } from './config/config.js';
+import { loadConfig } from './app-config.js';
+import { checkProductionAuth } from './config/config.js';
 import { checkServices } from './preflight.js';
 import { AppError } from './errors/app-error.js';
 import { createLogger } from './observability/logger.js';

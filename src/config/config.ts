@@ -4,7 +4,8 @@ import { ConfigError } from '../errors/config-error.js';
 const ROLES = ['viewer', 'crm', 'ops'] as const;
 export type Role = (typeof ROLES)[number];
 
-const positiveMs = (name: string) =>
+/** A whole, positive number of milliseconds; `name` is the variable named in the error. */
+export const positiveMs = (name: string) =>
   z.coerce.number().int(`${name} must be a whole number of milliseconds`).positive(`${name} must be greater than 0`);
 
 /** The keys accepted when `API_KEYS` is not set: for development only (a production start refuses them). */
@@ -77,49 +78,16 @@ export const configSchema = z
       .string()
       .default('worker,api')
       .transform((s) => new Set(s.split(',').map((r) => r.trim()))),
-    /** Jobs this worker runs, comma separated. @default "abnormal-orders,recharge-metrics,hot-products,daily-active-users" */
-    JOBS: z
-      .string()
-      .default('abnormal-orders,recharge-metrics,hot-products,daily-active-users')
-      .transform((s) =>
-        s
-          .split(',')
-          .map((r) => r.trim())
-          .filter(Boolean),
-      ),
-    /** Topic of the user-behaviour events. @default "user-behavior" */
-    USER_BEHAVIOR_TOPIC: z.string().default('user-behavior'),
-    /** Consumer group of the abnormal-orders job. @default "abnormal-orders" */
-    ABNORMAL_ORDERS_GROUP: z.string().default('abnormal-orders'),
-    /** Topic of the recharge events (JSON, key = orderId). @default "recharge" */
-    RECHARGE_TOPIC: z.string().default('recharge'),
-    /** Consumer group of the recharge-metrics job. @default "recharge-metrics" */
-    RECHARGE_GROUP: z.string().default('recharge-metrics'),
     /**
-     * How long order ids are kept for de-duplication, in DAYS of notify time
-     * (wall clock). A recharge record whose notify time is already older than
-     * this when it arrives cannot be proven not to be a duplicate: it is
-     * dead-lettered with reason `beyond-dedup-horizon` and counted per
-     * partition. @default 7
+     * Jobs this worker runs, comma separated.
+     * @default every job module, in the order of the module list (see {@link loadConfigWith})
      */
-    RECHARGE_DEDUP_HORIZON_DAYS: z.coerce
-      .number()
-      .positive('RECHARGE_DEDUP_HORIZON_DAYS must be greater than 0 (days)')
-      .default(7),
-    /** How often a worker prunes order ids beyond the de-duplication horizon, in milliseconds. @default 600000 // 10 minutes */
-    RECHARGE_DEDUP_PRUNE_INTERVAL_MS: positiveMs('RECHARGE_DEDUP_PRUNE_INTERVAL_MS').default(600_000),
-    /** Topic of the product click stream (JSON, event_time in epoch milliseconds, any key). @default "product-clicks" */
-    PRODUCT_CLICKS_TOPIC: z.string().default('product-clicks'),
-    /** Consumer group of the hot-products job. @default "hot-products" */
-    HOT_PRODUCTS_GROUP: z.string().default('hot-products'),
-    /** Consumer group of the daily-active-users job (reads USER_BEHAVIOR_TOPIC). @default "daily-active-users" */
-    DAU_GROUP: z.string().default('daily-active-users'),
-    /** Hopping window size in milliseconds. Production: 600000 (10 min). @default 60000 // 60 seconds */
-    ABNORMAL_WINDOW_SIZE_MS: positiveMs('ABNORMAL_WINDOW_SIZE_MS').default(60_000),
-    /** Hopping window advance in milliseconds. Production: 120000 (2 min). @default 30000 // 30 seconds */
-    ABNORMAL_WINDOW_ADVANCE_MS: positiveMs('ABNORMAL_WINDOW_ADVANCE_MS').default(30_000),
-    /** Minimum `enterOrderPage` events in one window. @default 3 */
-    ABNORMAL_THRESHOLD: z.coerce.number().int().positive().default(3),
+    JOBS: z.string().transform((s) =>
+      s
+        .split(',')
+        .map((r) => r.trim())
+        .filter(Boolean),
+    ),
     /** Grace period after a window's end for out-of-order records, in milliseconds. @default 5000 // 5 seconds */
     GRACE_MS: z.coerce.number().int().min(0).default(5_000),
     /**
@@ -156,8 +124,6 @@ export const configSchema = z
           return false;
         }
       }, 'TIME_ZONE must be an IANA time zone such as Asia/Shanghai'),
-    /** Minimum time a subscription or metric stays coalesced, in milliseconds. @default 1000 */
-    PUBLISH_INTERVAL_MS: positiveMs('PUBLISH_INTERVAL_MS').default(1_000),
     /**
      * Consumer session timeout in milliseconds: how long the group waits for a
      * silent (crashed) worker before its partitions move to another one.
@@ -372,10 +338,6 @@ export const configSchema = z
       'AUTH_JWKS_URL needs AUTH_ISSUER and AUTH_AUDIENCE: tokens are accepted only from one issuer for one audience',
     path: ['AUTH_JWKS_URL'],
   })
-  .refine((c) => c.ABNORMAL_WINDOW_SIZE_MS % c.ABNORMAL_WINDOW_ADVANCE_MS === 0, {
-    error: 'ABNORMAL_WINDOW_SIZE_MS must be a multiple of ABNORMAL_WINDOW_ADVANCE_MS',
-    path: ['ABNORMAL_WINDOW_SIZE_MS'],
-  })
   .transform(({ API_KEYS, ...c }) => ({
     ...c,
     API_KEYS: API_KEYS ?? (c.NODE_ENV === 'production' ? new Map<string, Role>() : developmentKeys()),
@@ -484,14 +446,35 @@ export function checkProductionAuth(config: Config): void {
 }
 
 /**
- * Reads and validates the configuration.
+ * The settings of one job module: a zod object of its own variables, with their
+ * defaults and checks. Its output is merged into the configuration.
+ */
+export interface JobSettingsSource {
+  /** The job's name: `JOBS` defaults to every source's name, in order. */
+  name: string;
+  settings: z.ZodType<object>;
+}
+
+/**
+ * Reads and validates the configuration: the engine's variables and those of
+ * every job in `jobs` (each job's settings merged in; `JOBS` defaults to all
+ * of them). The composition passes the module list (src/app-config.ts).
  * @throws {ConfigError} naming every invalid variable and why.
  */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const parsed = configSchema.safeParse(env);
-  if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `${i.path.join('.') || 'config'}: ${i.message}`);
-    throw new ConfigError(`invalid configuration: ${lines.join('; ')}`, { cause: parsed.error });
+export function loadConfigWith(env: NodeJS.ProcessEnv, jobs: readonly JobSettingsSource[]): Config {
+  const withDefaults = { ...env, JOBS: env.JOBS ?? jobs.map((j) => j.name).join(',') };
+  const issues: z.core.$ZodIssue[] = [];
+  const engine = configSchema.safeParse(withDefaults);
+  if (!engine.success) issues.push(...engine.error.issues);
+  let merged: Record<string, unknown> = engine.success ? { ...engine.data } : {};
+  for (const job of jobs) {
+    const parsed = job.settings.safeParse(env);
+    if (parsed.success) merged = { ...merged, ...parsed.data };
+    else issues.push(...parsed.error.issues);
   }
-  return parsed.data;
+  if (issues.length) {
+    const lines = issues.map((i) => `${i.path.join('.') || 'config'}: ${i.message}`);
+    throw new ConfigError(`invalid configuration: ${lines.join('; ')}`, { cause: new z.ZodError(issues) });
+  }
+  return merged as Config;
 }

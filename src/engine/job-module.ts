@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import type { z } from 'zod';
 import type { Config } from '../config/config.js';
 import type { BusEvents, EventBus } from '../publish/event-bus.js';
 import { ChangeLogStore } from '../store/change-log-store.js';
@@ -33,11 +34,11 @@ export interface ChangeStream {
 }
 
 /** The API side of a module: its services for its resolvers and the change-log streams it serves. */
-export interface ModuleApi {
+export interface ModuleApi<S extends object = object> {
   /** Builds the module's services and adds them to `registry` under the module's key. */
-  register(registry: ServiceRegistry, config: Config, deps: ApiDeps): void;
+  register(registry: ServiceRegistry, config: Config & S, deps: ApiDeps): void;
   /** The change-log streams whose tailers start with the API process. */
-  changeStreams?(config: Config): ChangeStream[];
+  changeStreams?(config: Config & S): ChangeStream[];
 }
 
 /** Options every sample source receives from `npm run produce`; a source uses what applies to it. */
@@ -62,36 +63,43 @@ export interface SampleRecord {
 }
 
 /** A record kind `npm run produce -- --kind <kind>` writes: its default topic and its generator. */
-export interface SampleSource {
+export interface SampleSource<S extends object = object> {
   /** The `--kind` name, e.g. `clicks`. */
   kind: string;
   /** The topic it writes by default (from the configuration). */
-  topic(config: Config): string;
+  topic(config: Config & S): string;
   records(options: SampleOptions): Iterator<SampleRecord>;
   /** The generator's defaults (`startTimeMs` epoch MILLISECONDS), shown by `npm run produce`. */
   defaults: { seed: number; startTimeMs: number; malformedShare: number; users?: number; abnormalShare?: number };
 }
 
 /**
- * Everything one job is, as the engine sees it: built from the validated
- * configuration, it names its job, its source topics, its GraphQL resolvers
- * and its sample sources. The engine iterates the module list (src/jobs/index.ts)
+ * Everything one job is, as the engine sees it: its settings, its source
+ * topics, how its job is built, its API services, GraphQL resolvers and sample
+ * sources. `S` is the type of its settings. The members taking a configuration
+ * are methods, so a module of any `S` is a `JobModule` of the list. The engine iterates the module list (src/jobs/index.ts)
  * and names no job itself.
  */
-export interface JobModule {
+export interface JobModule<S extends object = object> {
   /** The job's name, as listed in `JOBS`. */
   name: string;
+  /**
+   * The job's own variables: a zod object with their defaults and checks,
+   * validated with the engine's and merged into the one configuration object
+   * (`Config & S` below).
+   */
+  settings: z.ZodType<S>;
   /** The topics the job reads (each gets a `<topic>.dlq`), from the configuration. */
-  sourceTopics(config: Config): string[];
+  sourceTopics(config: Config & S): string[];
   /** Builds the job's definition for a worker. */
-  createJob(config: Config, deps: JobDeps): JobDefinition;
+  createJob(config: Config & S, deps: JobDeps): JobDefinition;
   /** Its type-graphql resolver classes; the schema is the engine's resolvers plus every module's. */
   // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type -- type-graphql takes resolver classes as Function
   resolvers?: readonly Function[];
   /** Its services and change-log streams in API processes. */
-  api?: ModuleApi;
+  api?: ModuleApi<S>;
   /** The record kinds `npm run produce` can write for it. */
-  samples?: readonly SampleSource[];
+  samples?: readonly SampleSource<S>[];
 }
 
 /** The change log a job appends to, unless `CHANGE_LOG=off` (benchmark comparison only). */

@@ -1,3 +1,5 @@
+// The modules' GraphQL types are decorated classes: the metadata polyfill comes before them.
+import 'reflect-metadata';
 import type { JobModule } from '../engine/job-module.js';
 import { abnormalOrdersModule } from './abnormal-orders/module.js';
 import { dailyActiveUsersModule } from './daily-active-users/module.js';

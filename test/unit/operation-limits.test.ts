@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createPubSub } from '@graphql-yoga/subscription';
 import { parse, specifiedRules, validate } from 'graphql';
-import { checkProductionAuth, loadConfig } from '../../src/config/config.js';
+import { loadConfig } from '../../src/app-config.js';
+import { checkProductionAuth } from '../../src/config/config.js';
 import { createSchema } from '../../src/app-schema.js';
 import { checkCost, limitRules, parseWithLimits, type OperationLimits } from '../../src/graphql/operation-limits.js';
 

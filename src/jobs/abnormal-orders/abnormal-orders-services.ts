@@ -1,4 +1,5 @@
 import type { Config } from '../../config/config.js';
+import type { AbnormalOrdersSettings } from './abnormal-orders-settings.js';
 import type { ApiDeps } from '../../engine/job-module.js';
 import { serviceKey } from '../../engine/service-registry.js';
 import { ClientMutationStore } from '../../store/client-mutation-store.js';
@@ -17,7 +18,10 @@ export interface AbnormalOrdersServices {
 
 export const ABNORMAL_ORDERS_SERVICES = serviceKey<AbnormalOrdersServices>('abnormal-orders');
 
-export function createAbnormalOrdersServices(config: Config, deps: ApiDeps): AbnormalOrdersServices {
+export function createAbnormalOrdersServices(
+  config: Config & AbnormalOrdersSettings,
+  deps: ApiDeps,
+): AbnormalOrdersServices {
   const unpaidUsers = new UnpaidUserStore(deps.db);
   return {
     unpaidUsers,

@@ -1,4 +1,5 @@
 import type { JobModule } from '../../engine/job-module.js';
+import { abnormalOrdersSettings, type AbnormalOrdersSettings } from './abnormal-orders-settings.js';
 import { jobChangeLog } from '../../engine/job-module.js';
 import { TOPIC_ABNORMAL_USER_DETECTED } from '../../publish/event-bus.js';
 import { userBehaviorSample } from '../user-behavior/user-behavior-sample.js';
@@ -10,8 +11,9 @@ import { UnpaidUserStore } from './unpaid-user-store.js';
 import { ABNORMAL_ORDERS_SERVICES, createAbnormalOrdersServices } from './abnormal-orders-services.js';
 
 /** Users who keep opening the order page without paying (hopping windows over the behaviour stream). */
-export const abnormalOrdersModule: JobModule = {
+export const abnormalOrdersModule: JobModule<AbnormalOrdersSettings> = {
   name: 'abnormal-orders',
+  settings: abnormalOrdersSettings,
   sourceTopics: (config) => [config.USER_BEHAVIOR_TOPIC],
   createJob: (config, { db, bus }) =>
     createAbnormalOrdersJob({

@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import type { JobModule } from '../../engine/job-module.js';
+import { hotProductsSettings, type HotProductsSettings } from './hot-products-settings.js';
 import { jobChangeLog } from '../../engine/job-module.js';
 import { topicPartitionCount } from '../../ingest/topic-partition-count.js';
 import { createLogger } from '../../observability/logger.js';
@@ -12,8 +13,9 @@ import { createHotProductsJob } from './hot-products-job.js';
 import { productClicksSample } from './product-click-sample.js';
 
 /** Clicks per product per minute and the hottest products of the last hour. */
-export const hotProductsModule: JobModule = {
+export const hotProductsModule: JobModule<HotProductsSettings> = {
   name: 'hot-products',
+  settings: hotProductsSettings,
   sourceTopics: (config) => [config.PRODUCT_CLICKS_TOPIC],
   createJob: (config, { db, bus }) => {
     const store = new HotProductStore(db);

@@ -1,5 +1,6 @@
 import { ZonedCalendar } from '../../domain/zoned-calendar.js';
 import type { JobModule } from '../../engine/job-module.js';
+import { rechargeMetricsSettings, type RechargeMetricsSettings } from './recharge-metrics-settings.js';
 import { jobChangeLog } from '../../engine/job-module.js';
 import { createLogger } from '../../observability/logger.js';
 import { TOPIC_RECHARGE_CITY_METRICS_CHANGED } from '../../publish/event-bus.js';
@@ -12,8 +13,9 @@ import { RechargeServingCache } from './recharge-serving-cache.js';
 import { RechargeServingState } from './recharge-serving-state.js';
 
 /** Recharge figures per city and day and per minute, each order counted once. */
-export const rechargeMetricsModule: JobModule = {
+export const rechargeMetricsModule: JobModule<RechargeMetricsSettings> = {
   name: 'recharge-metrics',
+  settings: rechargeMetricsSettings,
   sourceTopics: (config) => [config.RECHARGE_TOPIC],
   createJob: (config, { db, redis, bus }) => {
     const calendar = new ZonedCalendar(config.TIME_ZONE);

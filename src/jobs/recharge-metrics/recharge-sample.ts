@@ -1,11 +1,12 @@
 import type { SampleSource } from '../../engine/job-module.js';
+import type { RechargeMetricsSettings } from './recharge-metrics-settings.js';
 import { RECHARGE_GENERATOR_DEFAULTS, generateRecharges } from './recharge-generator.js';
 
 /**
  * `npm run produce -- --kind recharge`: ~95% success, 1-60 s, common amounts, a few duplicates,
  * other services' records and malformed records; cities of Guangdong by population.
  */
-export const rechargeSample: SampleSource = {
+export const rechargeSample: SampleSource<RechargeMetricsSettings> = {
   kind: 'recharge',
   topic: (config) => config.RECHARGE_TOPIC,
   records: (o) =>

@@ -1,4 +1,5 @@
 import type { Config } from '../../config/config.js';
+import type { RechargeMetricsSettings } from './recharge-metrics-settings.js';
 import { ZonedCalendar } from '../../domain/zoned-calendar.js';
 import type { ApiDeps } from '../../engine/job-module.js';
 import { serviceKey } from '../../engine/service-registry.js';
@@ -22,7 +23,7 @@ export interface RechargeServices {
 
 export const RECHARGE_SERVICES = serviceKey<RechargeServices>('recharge-metrics');
 
-export function createRechargeServices(config: Config, deps: ApiDeps): RechargeServices {
+export function createRechargeServices(config: Config & RechargeMetricsSettings, deps: ApiDeps): RechargeServices {
   const calendar = new ZonedCalendar(config.TIME_ZONE);
   return {
     reader: new RechargeMetricsReader(
