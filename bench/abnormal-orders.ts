@@ -18,7 +18,8 @@ import {
   type UserBehaviorGeneratorOptions,
 } from '../src/jobs/user-behavior/user-behavior-generator.js';
 import { ENTER_ORDER_PAGE } from '../src/jobs/abnormal-orders/abnormal-orders-job.js';
-import { flushRecords, seedVips } from '../test/helpers/job-runs.js';
+import { seedVips } from '../test/helpers/job-runs.js';
+import { flushRecords } from '../src/jobs/user-behavior/testing.js';
 import { randomName, sql } from '../test/helpers/services.js';
 import {
   createBenchTopicAndDatabase,

@@ -23,15 +23,9 @@ import { isDeepStrictEqual } from 'node:util';
 import { Partitioners } from 'kafkajs';
 import { createKafka } from '../src/ingest/kafka-client.js';
 import { generateUserBehavior, sampleVipUids } from '../src/jobs/user-behavior/user-behavior-generator.js';
-import { abnormalOrdersSnapshot, dailyActiveUsersSnapshot } from '../test/helpers/job-snapshots.js';
-import {
-  flushRecords,
-  jobProgress,
-  latestOffsets,
-  seedVips,
-  sumOffsets,
-  type JobProgress,
-} from '../test/helpers/job-runs.js';
+import { jobSnapshot } from '../test/helpers/job-snapshots.js';
+import { jobProgress, latestOffsets, seedVips, sumOffsets, type JobProgress } from '../test/helpers/job-runs.js';
+import { flushRecords } from '../src/jobs/user-behavior/testing.js';
 import { startOwnKafka, startOwnMariadb } from '../test/helpers/own-services.js';
 import { startServiceProcess, type ServiceProcess } from '../test/helpers/service-process.js';
 import { createTestDatabase, createTestTopic, randomName } from '../test/helpers/services.js';
@@ -58,8 +52,18 @@ const USAGE = `usage: npm run bench:soak -- [--records N] [--kills N] [--rate N]
   --service-logs       copy the workers' log lines to stderr`;
 
 const JOBS = [
-  { name: 'abnormal-orders', groupVar: 'ABNORMAL_ORDERS_GROUP', windowed: true, snapshot: abnormalOrdersSnapshot },
-  { name: 'daily-active-users', groupVar: 'DAU_GROUP', windowed: false, snapshot: dailyActiveUsersSnapshot },
+  {
+    name: 'abnormal-orders',
+    groupVar: 'ABNORMAL_ORDERS_GROUP',
+    windowed: true,
+    snapshot: (dbUrl: string, group: string) => jobSnapshot('abnormal-orders', dbUrl, group),
+  },
+  {
+    name: 'daily-active-users',
+    groupVar: 'DAU_GROUP',
+    windowed: false,
+    snapshot: (dbUrl: string, group: string) => jobSnapshot('daily-active-users', dbUrl, group),
+  },
 ] as const;
 
 const stamp = () => new Date().toISOString();
@@ -259,7 +263,7 @@ async function main(): Promise<void> {
   await waitDone(refDb.url, refGroups, 'the reference run');
   await ref.kill('SIGTERM');
   const reference = await Promise.all(JOBS.map((j, i) => j.snapshot(refDb.url, refGroups[i])));
-  event(`          done: ${(reference[0] as { rows: unknown[] }).rows.length} abnormal-order users`);
+  event(`          done: ${reference[0].rows.length} abnormal-order users`);
 
   // ---- 3. compare
   const failedCommits = all

@@ -19,7 +19,8 @@ import {
   sampleUsers,
   type UserBehaviorGeneratorOptions,
 } from '../src/jobs/user-behavior/user-behavior-generator.js';
-import { flushRecords, seedVips } from '../test/helpers/job-runs.js';
+import { seedVips } from '../test/helpers/job-runs.js';
+import { flushRecords } from '../src/jobs/user-behavior/testing.js';
 import { startServiceProcess, TEST_KEYS } from '../test/helpers/service-process.js';
 import { createTestDatabase, createTestTopic, produce, randomName, sql } from '../test/helpers/services.js';
 import {

@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { z } from 'zod';
 import type { Config } from '../config/config.js';
-import type { BusEvents, EventBus } from '../publish/event-bus.js';
+import type { EventBus } from '../publish/event-bus.js';
 import { ChangeLogStore } from '../store/change-log-store.js';
 import type { Db } from '../store/prisma-client.js';
 import type { JobDefinition } from './job.js';
@@ -30,7 +30,7 @@ export interface ApiDeps {
  */
 export interface ChangeStream {
   stream: string;
-  wakeTopic: keyof BusEvents;
+  wakeTopic: string;
 }
 
 /** The API side of a module: its services for its resolvers and the change-log streams it serves. */
@@ -98,6 +98,17 @@ export interface JobModule<S extends object = object> {
   resolvers?: readonly Function[];
   /** Its services and change-log streams in API processes. */
   api?: ModuleApi<S>;
+  /**
+   * Its result tables read whole, in a stable order, each as one query (name ->
+   * SQL): what a run with faults must reproduce exactly (tests, benchmarks).
+   */
+  snapshotQueries?: Readonly<Record<string, string>>;
+  /**
+   * Fills reference data its job reads (e.g. a copy of another system's table)
+   * with the sample generators' values, for `npm run seed`. Idempotent; returns
+   * one line saying what it did.
+   */
+  seedSample?(db: Db, options: { seed?: number; users?: number }): Promise<string>;
   /** The record kinds `npm run produce` can write for it. */
   samples?: readonly SampleSource<S>[];
 }

@@ -16,4 +16,12 @@ export class AppError extends Error {
     this.name = new.target.name;
     this.code = code;
   }
+
+  /**
+   * What a client is told besides the code and the message (GraphQL
+   * `extensions`), e.g. the current state that refused an update. None by default.
+   */
+  clientDetails(): Record<string, unknown> {
+    return {};
+  }
 }

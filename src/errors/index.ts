@@ -1,6 +1,5 @@
 export { AppError } from './app-error.js';
 export type { ErrorCode } from './error-code.js';
-export { CallbackStatusConflictError } from './callback-status-conflict-error.js';
 export { ConfigError } from './config-error.js';
 export { FencedError } from './fenced-error.js';
 export { InvalidCursorError } from './invalid-cursor-error.js';
@@ -13,6 +12,5 @@ export { OperationRefusedError, type OperationRefusalCode } from './operation-re
 export { PartitionReadError, type PartitionReadFailure } from './partition-read-error.js';
 export { ServiceUnavailableError } from './service-unavailable-error.js';
 export { TopicRecreatedError, type TopicRecreatedEvidence } from './topic-recreated-error.js';
-export { UnpaidUserNotFoundError } from './unpaid-user-not-found-error.js';
 export { WindowEngineInputError } from './window-engine-input-error.js';
 export { WindowSpecChangedError } from './window-spec-changed-error.js';

@@ -1,6 +1,5 @@
 import { GraphQLError } from 'graphql';
 import { AppError } from '../errors/app-error.js';
-import { CallbackStatusConflictError } from '../errors/callback-status-conflict-error.js';
 import type { ErrorCode } from '../errors/error-code.js';
 import { OperationRefusedError } from '../errors/operation-refused-error.js';
 import { PartitionReadError } from '../errors/partition-read-error.js';
@@ -45,18 +44,14 @@ export function badUserInput(argument: string, message: string): GraphQLError {
  * Turns an {@link AppError} into a GraphQL error whose `extensions.code` is
  * its code's entry in {@link GRAPHQL_CODES}; an operator's refusal and a
  * failed partition read also carry their `details` (e.g. `argument`,
- * `recordsToRecount`; `failure`, `unfinished`) in `extensions`, a status
- * conflict its `uid`, `currentStatus` and `expectedStatus`.
+ * `recordsToRecount`; `failure`, `unfinished`) in `extensions`, any other
+ * error its `clientDetails()`.
  * Anything else is returned as it is (Apollo reports it as INTERNAL_SERVER_ERROR).
  */
 export function toGraphQLError(err: unknown): unknown {
   if (!(err instanceof AppError)) return err;
   const details =
-    err instanceof OperationRefusedError || err instanceof PartitionReadError
-      ? err.details
-      : err instanceof CallbackStatusConflictError
-        ? { uid: err.uid, currentStatus: err.currentStatus, expectedStatus: err.expectedStatus }
-        : {};
+    err instanceof OperationRefusedError || err instanceof PartitionReadError ? err.details : err.clientDetails();
   const extensions = { code: GRAPHQL_CODES[err.code], ...details };
   return new GraphQLError(err.message, { extensions, originalError: err });
 }

@@ -1,4 +1,5 @@
-// The modules' GraphQL types are decorated classes: the metadata polyfill comes before them.
+// THE list of job modules (one folder each under src/jobs/). The modules'
+// GraphQL types are decorated classes: the metadata polyfill comes before them.
 import 'reflect-metadata';
 import type { JobModule } from '../engine/job-module.js';
 import { abnormalOrdersModule } from './abnormal-orders/module.js';

@@ -1,25 +1,6 @@
 import { createPubSub, type PubSub } from '@graphql-yoga/subscription';
 import { createRedisEventTarget } from '@graphql-yoga/redis-event-target';
 import { Redis } from 'ioredis';
-import type { CityDailyStats } from '../domain/recharge.js';
-
-/**
- * A user detected in one window, as published after the commit (a wake-up
- * for the API processes' change-log tailers) and as stored in the change log.
- * Times are ISO-8601 strings (UTC) because the payload crosses Redis and the log as JSON.
- */
-export interface AbnormalUserDetectedEvent {
-  uid: string;
-  phone: string;
-  enterOrderCount: number;
-  windowStart: string;
-  windowEnd: string;
-  /**
-   * The callback status a CRM had set when the user was detected (a
-   * re-detection); absent when none was ever set.
-   */
-  callbackStatus?: string;
-}
 
 /** An operator changed a job: workers owning its partitions act on it at a batch boundary. */
 export interface JobControlEvent {
@@ -29,57 +10,18 @@ export interface JobControlEvent {
   partitions?: number[];
 }
 
-/** One product of a published hot-products ranking. */
-export interface HotProductPayload {
-  productId: string;
-  clicks: number;
-  /** 1-based; equal clicks get consecutive ranks, the smaller productId first. */
-  rank: number;
-  category: string | null;
-}
-
 /**
- * The ranking of the hour ending at a 5-minute boundary of event time,
- * published once per boundary when the job's watermark passed it.
- * Times are ISO-8601 strings (UTC); `products` holds the top 100.
+ * Routing keys and payloads of the bus: the engine's job control, and every
+ * job module's topics (each module declares its topic names and payload types
+ * in its folder; channels are per consumer group of the job, `<TOPIC>:<group>`,
+ * so deployments, tests and benchmarks sharing one Redis stay apart).
  */
-export interface HotProductsUpdatedEvent {
-  windowStart: string;
-  windowEnd: string;
-  products: HotProductPayload[];
-}
-
-/**
- * One city's recharge stats of one calendar day as absolute values (a lost or repeated event does no harm),
- * as the store reads them back after the commit.
- */
-export type CityDailyStatsPayload = CityDailyStats;
-
-/**
- * Published by a recharge-metrics worker after each commit that changed
- * cities' daily stats: every changed (date, city), absolute values. API
- * processes take it as a wake-up of their change-log tailer: the events of
- * `cityMetricsUpdated` are read from the change log.
- */
-export interface RechargeCityMetricsChangedEvent {
-  cities: CityDailyStatsPayload[];
-}
-
-/** Routing keys and payloads of every subscription event. */
 // eslint-disable-next-line @typescript-eslint/consistent-type-definitions -- a type alias gets the implicit index signature that graphql-yoga's PubSubPublishArgsByKey constraint requires; an interface does not
 export type BusEvents = {
-  // Every channel is per consumer group of the job (`<TOPIC>:<group>`): deployments, tests and
-  // benchmarks sharing one Redis stay apart.
-  ABNORMAL_USER_DETECTED: [groupId: string, event: AbnormalUserDetectedEvent];
-  HOT_PRODUCTS_UPDATED: [groupId: string, event: HotProductsUpdatedEvent];
   JOB_CONTROL: [groupId: string, event: JobControlEvent];
-  RECHARGE_CITY_METRICS_CHANGED: [groupId: string, event: RechargeCityMetricsChangedEvent];
+  [moduleTopic: string]: [groupId: string, event: unknown];
 };
 
-export const TOPIC_ABNORMAL_USER_DETECTED = 'ABNORMAL_USER_DETECTED' as const;
-export const TOPIC_HOT_PRODUCTS_UPDATED = 'HOT_PRODUCTS_UPDATED' as const;
-/** Worker -> API processes: absolute stats of the cities a recharge-metrics commit changed (coalesced before `cityMetricsUpdated`). */
-export const TOPIC_RECHARGE_CITY_METRICS_CHANGED = 'RECHARGE_CITY_METRICS_CHANGED' as const;
 /** Control-plane events between API and worker processes (not a GraphQL subscription). */
 export const TOPIC_JOB_CONTROL = 'JOB_CONTROL' as const;
 

@@ -7,7 +7,7 @@ import type { BatchResult, DeadLetter, JobDefinition, JobPosition } from '../eng
 import type { LogFingerprint } from '../store/offset-store.js';
 import type { Tx } from '../store/prisma-client.js';
 import { EVENT_TIME_AHEAD } from '../domain/event-time.js';
-import { BEYOND_DEDUP_HORIZON } from '../domain/recharge.js';
+import { BEYOND_DEDUP_HORIZON } from '../domain/dedup-horizon.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { ConsumerPort } from './consumer-port.js';
 import type { DeadLetterSink } from './dead-letter-sink.js';

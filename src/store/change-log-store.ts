@@ -2,19 +2,12 @@ import { Prisma } from '../generated/prisma/client.js';
 import { encodeBatchSuffix, encodePos } from './change-log-position.js';
 import type { Db, Tx } from './prisma-client.js';
 
-/** Kinds of change-log entries. */
-export const CHANGE_KIND = {
-  abnormalUserDetected: 'abnormal-user-detected',
-  cityDailyChanged: 'city-daily-changed',
-  hotProductsRanking: 'hot-products-ranking',
-  /** A CRM set a user's callback status (abnormal-orders stream, partition {@link JOB_WIDE_PARTITION}). */
-  callbackStatusChanged: 'callback-status-changed',
-} as const;
-export type ChangeKind = (typeof CHANGE_KIND)[keyof typeof CHANGE_KIND];
+/** Kind of a change-log entry: each job module names its own (e.g. `abnormal-user-detected`). */
+export type ChangeKind = string;
 
 /**
- * Partition of job-wide entries, which belong to no Kafka partition: the
- * hot-products ranking boundaries, the abnormal-orders stream's status changes.
+ * Partition of job-wide entries, which belong to no Kafka partition (a
+ * ranking boundary of the whole job, a change an API mutation made).
  */
 export const JOB_WIDE_PARTITION = -1;
 
@@ -64,7 +57,7 @@ interface Row {
 const toRow = (r: Row): ChangeRow => ({
   partition: Number(r.partition),
   pos: r.pos,
-  kind: r.kind as ChangeKind,
+  kind: r.kind,
   // MariaDB's JSON is LONGTEXT (a string); MySQL 8 gives the parsed value.
   payload: typeof r.payload === 'string' ? JSON.parse(r.payload) : r.payload,
   committedAtMs: r.committed_at.getTime(),

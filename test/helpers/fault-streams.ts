@@ -3,115 +3,16 @@
 // produced to two topics (or two brokers) gives the same records at the same
 // offsets, and one worker process running several jobs whose progress and
 // results are read per consumer group.
-import { generateProductClicks } from '../../src/jobs/hot-products/product-click-generator.js';
-import { generateRecharges } from '../../src/jobs/recharge-metrics/recharge-generator.js';
-import { generateUserBehavior, sampleVipUids } from '../../src/jobs/user-behavior/user-behavior-generator.js';
-import {
-  abnormalOrdersSnapshot,
-  dailyActiveUsersSnapshot,
-  hotProductsSnapshot,
-  rechargeMetricsSnapshot,
-} from './job-snapshots.js';
-import {
-  flushRecords,
-  jobProgress,
-  latestOffsets,
-  runToEnd,
-  withPartitions,
-  type JobProgress,
-  type TestRuns,
-} from './job-runs.js';
+import { jobSnapshot } from './job-snapshots.js';
+import type { FeedRecord, JobFeed } from '../../src/sample/job-feed.js';
+import { jobProgress, latestOffsets, runToEnd, type JobProgress, type TestRuns } from './job-runs.js';
 import type { ServiceProcess } from './service-process.js';
 import { produce, randomName } from './services.js';
 
-export interface FeedRecord {
-  key: string | null;
-  value: string;
-  partition: number;
-}
+export type { FeedRecord };
 
-/** One job of a {@link JobSet}: what it reads, its group, how to read its progress and results. */
-export interface FaultJob {
-  name: 'abnormal-orders' | 'recharge-metrics' | 'hot-products' | 'daily-active-users';
-  /** Environment variables naming its topic and its consumer group. */
-  topicVar: string;
-  groupVar: string;
-  /** Whether `done` also needs replay_from == next_offset (open windows). */
-  windowed: boolean;
-  /** The records, with explicit partitions. */
-  feed: FeedRecord[];
-  snapshot(dbUrl: string, group: string): Promise<unknown>;
-}
-
-/** `count` user-behaviour records (+ one far-future flush record per partition that closes every window) and the sample's VIP uids. */
-export function abnormalOrdersJob(count: number, seed = 4242): FaultJob & { vips: string[] } {
-  const generator = { seed, users: 2000, startTimeMs: Date.UTC(2026, 0, 1), eventsPerSecond: 250, count };
-  const records = [...generateUserBehavior(generator)].map((r) => ({ key: r.key, value: r.value }));
-  const feed = [...withPartitions(records), ...flushRecords(Math.floor((generator.startTimeMs + 86_400_000) / 1000))];
-  return {
-    name: 'abnormal-orders',
-    topicVar: 'USER_BEHAVIOR_TOPIC',
-    groupVar: 'ABNORMAL_ORDERS_GROUP',
-    windowed: true,
-    feed,
-    snapshot: abnormalOrdersSnapshot,
-    vips: sampleVipUids(generator),
-  };
-}
-
-/** daily-active-users over the feed of `behaviour` (an {@link abnormalOrdersJob}): the two jobs may share its topic. */
-export function dailyActiveUsersJob(behaviour: FaultJob): FaultJob {
-  return {
-    name: 'daily-active-users',
-    topicVar: 'USER_BEHAVIOR_TOPIC',
-    groupVar: 'DAU_GROUP',
-    windowed: false,
-    feed: behaviour.feed,
-    snapshot: dailyActiveUsersSnapshot,
-  };
-}
-
-/** `count` recharge records (3% duplicates, across local midnight), round-robin over the partitions so that duplicates race. */
-export function rechargeMetricsJob(count: number, seed = 4343): FaultJob {
-  const generated = [
-    ...generateRecharges({
-      seed,
-      count,
-      startTimeMs: Date.UTC(2025, 11, 31, 15, 50),
-      eventsPerSecond: 20,
-      duplicateShare: 0.03,
-    }),
-  ];
-  return {
-    name: 'recharge-metrics',
-    topicVar: 'RECHARGE_TOPIC',
-    groupVar: 'RECHARGE_GROUP',
-    windowed: false,
-    feed: generated.map((r, i) => ({ key: r.key, value: r.value, partition: i % 3 })),
-    snapshot: rechargeMetricsSnapshot,
-  };
-}
-
-/** `count` product clicks (0.2% malformed). */
-export function hotProductsJob(count: number, seed = 4242): FaultJob {
-  const generator = {
-    seed,
-    products: 1_000,
-    users: 3_000,
-    startTimeMs: Date.UTC(2026, 0, 1),
-    eventsPerSecond: 250,
-    count,
-    malformedShare: 0.002,
-  };
-  return {
-    name: 'hot-products',
-    topicVar: 'PRODUCT_CLICKS_TOPIC',
-    groupVar: 'HOT_PRODUCTS_GROUP',
-    windowed: false,
-    feed: withPartitions([...generateProductClicks(generator)].map((r) => ({ key: r.key, value: r.value }))),
-    snapshot: hotProductsSnapshot,
-  };
-}
+/** One job of a {@link JobSet}: a job module's feed (its `testing.ts`); its results are read by {@link jobSnapshot}. */
+export type FaultJob = JobFeed;
 
 /**
  * Several jobs run by one worker process, each on its own topic with a fresh
@@ -166,7 +67,9 @@ export class JobSet {
   /** job name -> its snapshot. */
   async snapshot(dbUrl: string): Promise<Record<string, unknown>> {
     return Object.fromEntries(
-      await Promise.all(this.jobs.map(async (j, i) => [j.name, await j.snapshot(dbUrl, this.groups[i])] as const)),
+      await Promise.all(
+        this.jobs.map(async (j, i) => [j.name, await jobSnapshot(j.name, dbUrl, this.groups[i])] as const),
+      ),
     );
   }
 }

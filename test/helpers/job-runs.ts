@@ -4,9 +4,11 @@
 // watermark is the offset of its next record, so from offset 0 it is also the
 // partition's record count); progress is read from `consumer_offset`, the
 // positions a job commits in the same transaction as its results.
-import { formatUserBehavior } from '../../src/jobs/user-behavior/user-behavior-format.js';
+import { withPartitions } from '../../src/sample/job-feed.js';
 import { startServiceProcess, type ServiceProcess } from './service-process.js';
 import { connectAdmin, createTestDatabase, createTestTopic, sql, waitFor } from './services.js';
+
+export { withPartitions };
 
 /** A fresh, migrated database of {@link createTestDatabase}. */
 export type TestDatabase = Awaited<ReturnType<typeof createTestDatabase>>;
@@ -40,38 +42,6 @@ export async function latestOffsets(topic: string, brokers?: string[]): Promise<
 /** The sum of `offsets`' values: with partitions that start at offset 0, the records in the topic. */
 export function sumOffsets(offsets: ReadonlyMap<number, number>): number {
   return [...offsets.values()].reduce((a, b) => a + b, 0);
-}
-
-/**
- * One `startApp` user-behaviour record of uid `flush` on each partition
- * 0 .. `partitions` - 1 (explicit partitions), at `eventTimeSec` (SECONDS since
- * the epoch): moves every partition's watermark to that time, so every window
- * ending before it closes through event time.
- */
-export function flushRecords(
-  eventTimeSec: number,
-  partitions = 3,
-): { key: string; partition: number; value: string }[] {
-  const value = formatUserBehavior({ uid: 'flush', phone: '0', eventKey: 'startApp', eventTimeSec });
-  return Array.from({ length: partitions }, (_, partition) => ({ key: 'flush', partition, value }));
-}
-
-/**
- * Gives every record an explicit partition: a stable hash of its key (FNV-1a),
- * or its index for a record without a key. Producing the same list to two
- * topics then gives both the same records at the same offsets of the same
- * partitions (kafkajs spreads keyless records at random otherwise).
- */
-export function withPartitions<R extends { key: string | null }>(
-  records: readonly R[],
-  partitions = 3,
-): (R & { partition: number })[] {
-  return records.map((r, i) => {
-    if (r.key === null) return { ...r, partition: i % partitions };
-    let h = 0x811c9dc5;
-    for (let c = 0; c < r.key.length; c++) h = Math.imul(h ^ r.key.charCodeAt(c), 0x01000193);
-    return { ...r, partition: (h >>> 0) % partitions };
-  });
 }
 
 /** Inserts `uids` into `vip_user` of the database at `dbUrl` (one statement; `uids` must not be empty). */

@@ -68,7 +68,7 @@ export async function connectAdmin(brokers: string[] = KAFKA_BROKERS): Promise<A
 
 /** A fresh topic with `partitions` partitions and its dead-letter topic (on `brokers`, default the suite's broker); `delete()` removes both. */
 export async function createTestTopic(
-  prefix = 'user-behavior',
+  prefix = 'topic',
   partitions = 3,
   brokers: string[] = KAFKA_BROKERS,
 ): Promise<{ topic: string; dlq: string; delete(): Promise<void> }> {

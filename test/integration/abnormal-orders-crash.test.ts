@@ -5,7 +5,6 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { generateUserBehavior, sampleVipUids } from '../../src/jobs/user-behavior/user-behavior-generator.js';
 import {
-  flushRecords,
   withPartitions,
   jobProgress,
   latestOffsets,
@@ -19,6 +18,7 @@ import {
   type TestDatabase,
   type TestTopic,
 } from '../helpers/job-runs.js';
+import { flushRecords } from '../../src/jobs/user-behavior/testing.js';
 import { produce, randomName, sql } from '../helpers/services.js';
 
 const RECORDS = 50_000;

@@ -11,9 +11,8 @@ import assert from 'node:assert/strict';
 import { hostname } from 'node:os';
 import { after, before, describe, it } from 'node:test';
 import { generateUserBehavior, sampleVipUids } from '../../src/jobs/user-behavior/user-behavior-generator.js';
-import { abnormalOrdersSnapshot } from '../helpers/job-snapshots.js';
+import { type JobSnapshot, jobSnapshot } from '../helpers/job-snapshots.js';
 import {
-  flushRecords,
   jobProgress,
   latestOffsets,
   runToEnd,
@@ -23,6 +22,7 @@ import {
   withPartitions,
   type TestDatabase,
 } from '../helpers/job-runs.js';
+import { flushRecords } from '../../src/jobs/user-behavior/testing.js';
 import { holdsTransaction } from '../helpers/process-db-transactions.js';
 import type { ServiceProcess } from '../helpers/service-process.js';
 import { produce, randomName, sql, waitFor } from '../helpers/services.js';
@@ -42,7 +42,7 @@ describe('abnormal-orders with a worker frozen past its session timeout', () => 
   const runs = new TestRuns();
   let feed: { key: string | null; value: string; partition: number }[] = [];
   let latest = new Map<number, number>();
-  let reference: Awaited<ReturnType<typeof abnormalOrdersSnapshot>>;
+  let reference: JobSnapshot;
 
   const start = (db: TestDatabase, group: string, topic: string, idleTimeoutMs = 3_600_000) =>
     runs.start({
@@ -66,7 +66,7 @@ describe('abnormal-orders with a worker frozen past its session timeout', () => 
     const db = await runs.freshDb(sampleVipUids(GENERATOR));
     const group = randomName('frozen-ref');
     await runToEnd('the uninterrupted run to finish', () => start(db, group, topic.topic), progress(db), 180_000);
-    reference = await abnormalOrdersSnapshot(db.url, group);
+    reference = await jobSnapshot('abnormal-orders', db.url, group);
   });
 
   after(() => runs.cleanup());
@@ -140,7 +140,7 @@ describe('abnormal-orders with a worker frozen past its session timeout', () => 
       50,
     );
     await waitFor('both workers to finish', async () => (await progress(db)()).done, 180_000, 250);
-    const result = await abnormalOrdersSnapshot(db.url, group);
+    const result = await jobSnapshot('abnormal-orders', db.url, group);
 
     assert.ok(frozenOwned.length > 0);
     assert.ok(

@@ -7,7 +7,9 @@
 // STACK_DIR and free ports): the shared broker on 9092 is never touched.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { abnormalOrdersJob, hotProductsJob, JobSet, uninterruptedReference } from '../helpers/fault-streams.js';
+import { JobSet, uninterruptedReference } from '../helpers/fault-streams.js';
+import { hotProductsJob } from '../../src/jobs/hot-products/testing.js';
+import { abnormalOrdersJob } from '../../src/jobs/abnormal-orders/testing.js';
 import { latestOffsets, SMALL_BATCHES_QUICK_FAILOVER_ENV, sumOffsets, TestRuns } from '../helpers/job-runs.js';
 import { startOwnKafka, type OwnKafka } from '../helpers/own-services.js';
 import { produce, waitFor } from '../helpers/services.js';

@@ -6,7 +6,9 @@
 // MariaDB server on a free port (never the shared one).
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { abnormalOrdersJob, JobSet, rechargeMetricsJob, uninterruptedReference } from '../helpers/fault-streams.js';
+import { JobSet, uninterruptedReference } from '../helpers/fault-streams.js';
+import { rechargeMetricsJob } from '../../src/jobs/recharge-metrics/testing.js';
+import { abnormalOrdersJob } from '../../src/jobs/abnormal-orders/testing.js';
 import { SMALL_BATCHES_QUICK_FAILOVER_ENV, TestRuns } from '../helpers/job-runs.js';
 import { startOwnMariadb, type OwnMariadb } from '../helpers/own-services.js';
 import { waitFor } from '../helpers/services.js';

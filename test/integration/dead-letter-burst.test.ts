@@ -11,14 +11,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { deadLetterTopic } from '../../src/config/topics.js';
-import {
-  abnormalOrdersJob,
-  JobSet,
-  rechargeMetricsJob,
-  uninterruptedReference,
-  type FaultJob,
-  type FeedRecord,
-} from '../helpers/fault-streams.js';
+import { JobSet, uninterruptedReference, type FaultJob, type FeedRecord } from '../helpers/fault-streams.js';
+import { rechargeMetricsJob } from '../../src/jobs/recharge-metrics/testing.js';
+import { abnormalOrdersJob } from '../../src/jobs/abnormal-orders/testing.js';
 import { latestOffsets, runToEnd, sumOffsets, TestRuns } from '../helpers/job-runs.js';
 import { sumOffsetColumn, withoutOffsets } from '../helpers/job-snapshots.js';
 import { produce, readTopic, waitFor } from '../helpers/services.js';

@@ -9,7 +9,6 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { generateUserBehavior, sampleVipUids } from '../../src/jobs/user-behavior/user-behavior-generator.js';
 import {
-  flushRecords,
   jobProgress,
   latestOffsets,
   runToEnd,
@@ -20,6 +19,7 @@ import {
   type TestDatabase,
   type TestTopic,
 } from '../helpers/job-runs.js';
+import { flushRecords } from '../../src/jobs/user-behavior/testing.js';
 import { recovered as isRecovered, waitForJob } from '../helpers/jobs-query.js';
 import type { ServiceProcess } from '../helpers/service-process.js';
 import { produce, randomName, sql, waitFor } from '../helpers/services.js';

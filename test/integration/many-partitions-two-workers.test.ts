@@ -6,10 +6,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { generateRecharges } from '../../src/jobs/recharge-metrics/recharge-generator.js';
-import { abnormalOrdersJob } from '../helpers/fault-streams.js';
-import { abnormalOrdersSnapshot, rechargeMetricsSnapshot, withoutOffsets } from '../helpers/job-snapshots.js';
+import { abnormalOrdersJob } from '../../src/jobs/abnormal-orders/testing.js';
+import { type JobSnapshot, jobSnapshot, withoutOffsets } from '../helpers/job-snapshots.js';
 import {
-  flushRecords,
   jobProgress,
   latestOffsets,
   runToEnd,
@@ -21,6 +20,7 @@ import {
   withPartitions,
   type TestDatabase,
 } from '../helpers/job-runs.js';
+import { flushRecords } from '../../src/jobs/user-behavior/testing.js';
 import { produce, randomName, sql } from '../helpers/services.js';
 
 const PARTITIONS = 12;
@@ -37,7 +37,7 @@ describe('two workers over 12 partitions, one transaction per commit for each', 
   const runs = new TestRuns();
   let latest = new Map<number, number>();
   let feed: { key: string | null; value: string; partition: number }[] = [];
-  let reference: Awaited<ReturnType<typeof rechargeMetricsSnapshot>>;
+  let reference: JobSnapshot;
 
   const start = (db: TestDatabase, group: string, topic: string) =>
     runs.start({
@@ -71,7 +71,7 @@ describe('two workers over 12 partitions, one transaction per commit for each', 
     const db = await runs.freshDb();
     const group = randomName('many-ref');
     await runToEnd('the uninterrupted run to finish', () => start(db, group, topic.topic), progress(db), 240_000);
-    reference = await rechargeMetricsSnapshot(db.url, group);
+    reference = await jobSnapshot('recharge-metrics', db.url, group);
   });
 
   after(() => runs.cleanup());
@@ -98,7 +98,7 @@ describe('two workers over 12 partitions, one transaction per commit for each', 
       feed: () => produce(topic.topic, feed),
     });
     await survivor.kill('SIGTERM');
-    const result = await rechargeMetricsSnapshot(db.url, group);
+    const result = await jobSnapshot('recharge-metrics', db.url, group);
     assert.deepEqual(result.daily, reference.daily);
     assert.deepEqual(result.minutes, reference.minutes);
     assert.deepEqual(result.orders, reference.orders);
@@ -147,7 +147,7 @@ describe('two abnormal-orders workers over 12 partitions', () => {
       () => jobProgress(db.url, latest, { windowed: true }),
       240_000,
     );
-    reference = await abnormalOrdersSnapshot(db.url, group);
+    reference = await jobSnapshot('abnormal-orders', db.url, group);
   });
 
   after(() => runs.cleanup());
@@ -164,7 +164,7 @@ describe('two abnormal-orders workers over 12 partitions', () => {
     await waitForDone('both workers to finish', () => jobProgress(db.url, latest, { windowed: true }), 240_000);
     await Promise.all([first.kill('SIGTERM'), second.kill('SIGTERM')]);
     assert.deepEqual(
-      withoutOffsets({ job: await abnormalOrdersSnapshot(db.url, group) }),
+      withoutOffsets({ job: await jobSnapshot('abnormal-orders', db.url, group) }),
       withoutOffsets({ job: reference }),
     );
     const rolledBack = runs.processes

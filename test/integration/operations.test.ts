@@ -6,7 +6,6 @@ import { after, before, describe, it } from 'node:test';
 import { generateUserBehavior, sampleVipUids } from '../../src/jobs/user-behavior/user-behavior-generator.js';
 import { errorCode, gql } from '../helpers/graphql-client.js';
 import {
-  flushRecords,
   jobProgress,
   latestOffsets,
   rowsAsText,
@@ -18,6 +17,7 @@ import {
   type TestDatabase,
   type TestTopic,
 } from '../helpers/job-runs.js';
+import { flushRecords } from '../../src/jobs/user-behavior/testing.js';
 import { TEST_KEYS, type ServiceProcess } from '../helpers/service-process.js';
 import { produce, randomName, sql, waitFor } from '../helpers/services.js';
 

@@ -11,7 +11,8 @@ import { ZonedCalendar } from '../../src/domain/zoned-calendar.js';
 import { createKafka } from '../../src/ingest/kafka-client.js';
 import { collect, errorCode, gql, wsClient } from '../helpers/graphql-client.js';
 import { startServiceProcess, TEST_KEYS, type ServiceProcess } from '../helpers/service-process.js';
-import { servingSpace, withoutVersion } from '../helpers/recharge-keys.js';
+import { withoutVersion } from '../../src/jobs/recharge-metrics/testing.js';
+import { servingSpace } from '../../src/jobs/recharge-metrics/testing.js';
 import {
   createTestDatabase,
   createTestTopic,

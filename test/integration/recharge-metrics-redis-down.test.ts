@@ -12,7 +12,8 @@ import { ZonedCalendar } from '../../src/domain/zoned-calendar.js';
 import { gql } from '../helpers/graphql-client.js';
 import { freePort, startRedis, stopRedis } from '../helpers/own-redis.js';
 import { startServiceProcess, TEST_KEYS, type ServiceProcess } from '../helpers/service-process.js';
-import { servingSpace, withoutVersion } from '../helpers/recharge-keys.js';
+import { withoutVersion } from '../../src/jobs/recharge-metrics/testing.js';
+import { servingSpace } from '../../src/jobs/recharge-metrics/testing.js';
 import { createTestDatabase, createTestTopic, produce, randomName, sql, waitFor } from '../helpers/services.js';
 
 const calendar = new ZonedCalendar('Asia/Shanghai');

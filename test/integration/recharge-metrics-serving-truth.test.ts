@@ -11,7 +11,7 @@ import { cityDailyKey } from '../../src/jobs/recharge-metrics/recharge-serving-c
 import { ZonedCalendar } from '../../src/domain/zoned-calendar.js';
 import { gql } from '../helpers/graphql-client.js';
 import { TestRuns, type TestDatabase, type TestTopic } from '../helpers/job-runs.js';
-import { servingSpace } from '../helpers/recharge-keys.js';
+import { servingSpace } from '../../src/jobs/recharge-metrics/testing.js';
 import { TEST_KEYS, type ServiceProcess } from '../helpers/service-process.js';
 import { produce, randomName, REDIS_URL, sql, waitFor } from '../helpers/services.js';
 

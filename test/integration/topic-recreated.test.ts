@@ -17,8 +17,9 @@ import { ensureTopics } from '../../src/ingest/kafka-client.js';
 import { generateRecharges } from '../../src/jobs/recharge-metrics/recharge-generator.js';
 import { generateUserBehavior, sampleVipUids } from '../../src/jobs/user-behavior/user-behavior-generator.js';
 import { gql } from '../helpers/graphql-client.js';
-import { flushRecords, latestOffsets, runToEnd, TestRuns, waitForDone, withPartitions } from '../helpers/job-runs.js';
-import { abnormalOrdersSnapshot, rechargeMetricsSnapshot, withoutOffsets } from '../helpers/job-snapshots.js';
+import { latestOffsets, runToEnd, TestRuns, waitForDone, withPartitions } from '../helpers/job-runs.js';
+import { flushRecords } from '../../src/jobs/user-behavior/testing.js';
+import { withoutOffsets } from '../helpers/job-snapshots.js';
 import { TEST_KEYS } from '../helpers/service-process.js';
 import { connectAdmin, produce, sql, waitFor } from '../helpers/services.js';
 import { JobSet, type FaultJob, type FeedRecord } from '../helpers/fault-streams.js';
@@ -58,7 +59,6 @@ const jobsOf = (abnormal: FeedRecord[], recharge: FeedRecord[]): FaultJob[] => [
     groupVar: 'ABNORMAL_ORDERS_GROUP',
     windowed: true,
     feed: abnormal,
-    snapshot: abnormalOrdersSnapshot,
   },
   {
     name: 'recharge-metrics',
@@ -66,7 +66,6 @@ const jobsOf = (abnormal: FeedRecord[], recharge: FeedRecord[]): FaultJob[] => [
     groupVar: 'RECHARGE_GROUP',
     windowed: false,
     feed: recharge,
-    snapshot: rechargeMetricsSnapshot,
   },
 ];
 

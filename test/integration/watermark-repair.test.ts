@@ -13,7 +13,6 @@ import { ENTER_ORDER_PAGE } from '../../src/jobs/abnormal-orders/abnormal-orders
 import { generateUserBehavior, sampleVipUids } from '../../src/jobs/user-behavior/user-behavior-generator.js';
 import { errorCode, gql, type GraphQLResponse } from '../helpers/graphql-client.js';
 import {
-  flushRecords,
   jobProgress,
   latestOffsets,
   offsetRows,
@@ -25,6 +24,7 @@ import {
   withPartitions,
   type TestDatabase,
 } from '../helpers/job-runs.js';
+import { flushRecords } from '../../src/jobs/user-behavior/testing.js';
 import { TEST_KEYS, type ServiceProcess } from '../helpers/service-process.js';
 import { produce, randomName, sql, waitFor } from '../helpers/services.js';
 

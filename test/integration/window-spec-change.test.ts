@@ -11,7 +11,6 @@ import { generateUserBehavior, sampleVipUids } from '../../src/jobs/user-behavio
 import { gql } from '../helpers/graphql-client.js';
 import { waitForJob } from '../helpers/jobs-query.js';
 import {
-  flushRecords,
   jobProgress,
   latestOffsets,
   rowsAsText,
@@ -23,6 +22,7 @@ import {
   type TestDatabase,
   type TestTopic,
 } from '../helpers/job-runs.js';
+import { flushRecords } from '../../src/jobs/user-behavior/testing.js';
 import { TEST_KEYS, type ServiceProcess } from '../helpers/service-process.js';
 import { produce, randomName, sql, waitFor } from '../helpers/services.js';
 

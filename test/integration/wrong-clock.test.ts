@@ -14,15 +14,11 @@ import { deadLetterTopic } from '../../src/config/topics.js';
 import { formatRecharge } from '../../src/jobs/recharge-metrics/recharge-format.js';
 import { formatUserBehavior } from '../../src/jobs/user-behavior/user-behavior-format.js';
 import { ZonedCalendar } from '../../src/domain/zoned-calendar.js';
-import {
-  abnormalOrdersJob,
-  dailyActiveUsersJob,
-  hotProductsJob,
-  JobSet,
-  rechargeMetricsJob,
-  type FaultJob,
-  type FeedRecord,
-} from '../helpers/fault-streams.js';
+import { JobSet, type FaultJob, type FeedRecord } from '../helpers/fault-streams.js';
+import { hotProductsJob } from '../../src/jobs/hot-products/testing.js';
+import { rechargeMetricsJob } from '../../src/jobs/recharge-metrics/testing.js';
+import { dailyActiveUsersJob } from '../../src/jobs/daily-active-users/testing.js';
+import { abnormalOrdersJob } from '../../src/jobs/abnormal-orders/testing.js';
 import { latestOffsets, runToEnd, sumOffsets, TestRuns } from '../helpers/job-runs.js';
 import { sumOffsetColumn, withoutOffsets } from '../helpers/job-snapshots.js';
 import { produce, readTopic, waitFor } from '../helpers/services.js';

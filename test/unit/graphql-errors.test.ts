@@ -4,7 +4,7 @@ import { GraphQLError } from 'graphql';
 import { InvalidCursorError } from '../../src/errors/invalid-cursor-error.js';
 import { OperationRefusedError } from '../../src/errors/operation-refused-error.js';
 import { PartitionReadError } from '../../src/errors/partition-read-error.js';
-import { UnpaidUserNotFoundError } from '../../src/errors/unpaid-user-not-found-error.js';
+import { UnpaidUserNotFoundError } from '../../src/jobs/abnormal-orders/unpaid-user-not-found-error.js';
 import { toGraphQLError } from '../../src/graphql/errors.js';
 
 function mapped(err: unknown): GraphQLError {

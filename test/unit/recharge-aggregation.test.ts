@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { formatFen } from '../../src/domain/money.js';
-import type { RechargeEvent } from '../../src/domain/recharge.js';
+import type { RechargeEvent } from '../../src/jobs/recharge-metrics/recharge.js';
 import {
   aggregateRecharges,
   firstOfEachOrder,

@@ -1,6 +1,6 @@
 import { MalformedRecordError } from '../../errors/malformed-record-error.js';
 import { UserBehaviorReader } from '../user-behavior/user-behavior-format.js';
-import type { AbnormalUserDetectedEvent } from '../../publish/event-bus.js';
+import { ABNORMAL_ORDERS_CHANGE_KIND, type AbnormalUserDetectedEvent } from './abnormal-orders-events.js';
 import {
   DEFAULT_MAX_EVENT_TIME_AHEAD_MS,
   eventTimeAheadError,
@@ -8,7 +8,7 @@ import {
   type CountedWindow,
   type WindowSpec,
 } from '../../stream/index.js';
-import { CHANGE_KIND, type ChangeLogStore } from '../../store/change-log-store.js';
+import type { ChangeLogStore } from '../../store/change-log-store.js';
 import type { Tx } from '../../store/prisma-client.js';
 import { callbackStatusName, type Detection, type UnpaidUserStore } from './unpaid-user-store.js';
 import type {
@@ -262,7 +262,7 @@ function detectionWrites(
               batchOffset: p.batchOffset,
               batchWatermarkMs: p.batchWatermarkMs,
             },
-            entries: events[i].map((payload) => ({ kind: CHANGE_KIND.abnormalUserDetected, payload })),
+            entries: events[i].map((payload) => ({ kind: ABNORMAL_ORDERS_CHANGE_KIND.abnormalUserDetected, payload })),
           }))
           .filter((b) => b.entries.length > 0),
       );

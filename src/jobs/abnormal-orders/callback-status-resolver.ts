@@ -1,6 +1,6 @@
 import { ABNORMAL_ORDERS_SERVICES } from './abnormal-orders-services.js';
 import { Arg, Authorized, Ctx, FieldResolver, Mutation, Resolver, Root } from 'type-graphql';
-import { CallbackStatusConflictError } from '../../errors/callback-status-conflict-error.js';
+import { CallbackStatusConflictError } from './callback-status-conflict-error.js';
 import { MAX_STATUS_UPDATES } from './callback-status-plan.js';
 import { keyId } from '../../store/key-id.js';
 import type { CallbackStatusName } from './unpaid-user-store.js';

@@ -1,8 +1,9 @@
 import { Prisma } from '../../generated/prisma/client.js';
-import { CallbackStatusConflictError } from '../../errors/callback-status-conflict-error.js';
-import { UnpaidUserNotFoundError } from '../../errors/unpaid-user-not-found-error.js';
+import { CallbackStatusConflictError } from './callback-status-conflict-error.js';
+import { UnpaidUserNotFoundError } from './unpaid-user-not-found-error.js';
 import { planStatusUpdates, type StatusUpdateRequest } from './callback-status-plan.js';
-import { CHANGE_KIND, JOB_WIDE_PARTITION, type ChangeLogStore } from '../../store/change-log-store.js';
+import { JOB_WIDE_PARTITION, type ChangeLogStore } from '../../store/change-log-store.js';
+import { ABNORMAL_ORDERS_CHANGE_KIND } from './abnormal-orders-events.js';
 import type { ClientMutationStore } from '../../store/client-mutation-store.js';
 import type { Db } from '../../store/prisma-client.js';
 import {
@@ -166,7 +167,7 @@ export class CallbackStatusUpdater {
               tx,
               this.deps.stream,
               JOB_WIDE_PARTITION,
-              events.map((payload) => ({ kind: CHANGE_KIND.callbackStatusChanged, payload })),
+              events.map((payload) => ({ kind: ABNORMAL_ORDERS_CHANGE_KIND.callbackStatusChanged, payload })),
             );
           }
           if (clientMutationId !== null)

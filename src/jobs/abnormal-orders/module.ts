@@ -1,8 +1,11 @@
 import type { JobModule } from '../../engine/job-module.js';
+import { ABNORMAL_ORDERS_SNAPSHOT } from './testing.js';
 import { abnormalOrdersSettings, type AbnormalOrdersSettings } from './abnormal-orders-settings.js';
 import { jobChangeLog } from '../../engine/job-module.js';
-import { TOPIC_ABNORMAL_USER_DETECTED } from '../../publish/event-bus.js';
+import { TOPIC_ABNORMAL_USER_DETECTED } from './abnormal-orders-events.js';
 import { userBehaviorSample } from '../user-behavior/user-behavior-sample.js';
+import { sampleVipUids } from '../user-behavior/user-behavior-generator.js';
+import { seedVipUsers } from './vip-user-seed.js';
 import { createAbnormalOrdersJob } from './abnormal-orders-job.js';
 import { CallbackStatusResolver } from './callback-status-resolver.js';
 import { UnpaidUserChangeResolver } from './unpaid-user-change-resolver.js';
@@ -41,6 +44,12 @@ export const abnormalOrdersModule: JobModule<AbnormalOrdersSettings> = {
     register: (registry, config, deps) =>
       registry.add(ABNORMAL_ORDERS_SERVICES, createAbnormalOrdersServices(config, deps)),
     changeStreams: (config) => [{ stream: config.ABNORMAL_ORDERS_GROUP, wakeTopic: TOPIC_ABNORMAL_USER_DETECTED }],
+  },
+  snapshotQueries: ABNORMAL_ORDERS_SNAPSHOT,
+  seedSample: async (db, options) => {
+    const uids = sampleVipUids(options);
+    const added = await seedVipUsers(db, uids);
+    return `${uids.length} sample VIPs in vip_user (${added} added now)`;
   },
   resolvers: [UnpaidUserResolver, CallbackStatusResolver, UnpaidUserChangeResolver],
   samples: [userBehaviorSample],

@@ -1,7 +1,7 @@
 import { Arg, Authorized, Ctx, Int, Query, Resolver } from 'type-graphql';
-import type { AbnormalUserDetectedEvent } from '../../publish/event-bus.js';
+import { ABNORMAL_ORDERS_CHANGE_KIND, type AbnormalUserDetectedEvent } from './abnormal-orders-events.js';
 import { CursorExpiredError } from '../../errors/cursor-expired-error.js';
-import { CHANGE_KIND, type ChangeRow } from '../../store/change-log-store.js';
+import type { ChangeRow } from '../../store/change-log-store.js';
 import type { CallbackStatusChangedEvent } from './callback-status-updater.js';
 import { readChangePage } from '../../subscriptions/change-page.js';
 import { READ_ROLES } from '../../graphql/auth.js';
@@ -60,7 +60,7 @@ const statusOf = (name: string | undefined): CallbackStatus =>
 
 function toChange(cursor: string, change: ChangeRow): UnpaidUserChange {
   const committedAt = new Date(change.committedAtMs);
-  if (change.kind === CHANGE_KIND.callbackStatusChanged) {
+  if (change.kind === ABNORMAL_ORDERS_CHANGE_KIND.callbackStatusChanged) {
     const c = change.payload as CallbackStatusChangedEvent;
     return Object.assign(new UnpaidUserChange(), {
       kind: UnpaidUserChangeKind.STATUS_CHANGE,

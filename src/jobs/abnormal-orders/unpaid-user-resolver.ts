@@ -14,8 +14,7 @@ import {
 } from 'type-graphql';
 import { historyCursor } from './callback-history-store.js';
 import type { FeedEvent } from '../../subscriptions/change-subscription.js';
-import type { AbnormalUserDetectedEvent } from '../../publish/event-bus.js';
-import { CHANGE_KIND } from '../../store/change-log-store.js';
+import { ABNORMAL_ORDERS_CHANGE_KIND, type AbnormalUserDetectedEvent } from './abnormal-orders-events.js';
 import { keyId } from '../../store/key-id.js';
 import { callbackStatusName, encodeCursor } from './unpaid-user-store.js';
 import { CallbackActor, CallbackStatusChange, CallbackStatusChangeConnection } from './callback-history-type.js';
@@ -169,7 +168,7 @@ export class UnpaidUserResolver {
         store: ctx.services.changeFeeds.store,
         start,
         catchUp,
-        filter: (change) => change.kind === CHANGE_KIND.abnormalUserDetected,
+        filter: (change) => change.kind === ABNORMAL_ORDERS_CHANGE_KIND.abnormalUserDetected,
         progressIntervalMs: a.withProgress ? PROGRESS_INTERVAL_MS : null,
       });
     },

@@ -1,5 +1,6 @@
 import { ZonedCalendar } from '../../domain/zoned-calendar.js';
 import type { JobModule } from '../../engine/job-module.js';
+import { DAILY_ACTIVE_USERS_SNAPSHOT } from './testing.js';
 import { dailyActiveUsersSettings, type DailyActiveUsersSettings } from './daily-active-users-settings.js';
 import { createDailyActiveUsersJob } from './daily-active-users-job.js';
 import { DailyActiveUsersResolver } from './daily-active-users-resolver.js';
@@ -23,5 +24,6 @@ export const dailyActiveUsersModule: JobModule<DailyActiveUsersSettings> = {
   api: {
     register: (registry, _config, { db }) => registry.add(DAILY_ACTIVE_USERS_SERVICES, new DailyActiveUserStore(db)),
   },
+  snapshotQueries: DAILY_ACTIVE_USERS_SNAPSHOT,
   resolvers: [DailyActiveUsersResolver],
 };

@@ -1,7 +1,7 @@
 import { HOT_PRODUCTS_SERVICES } from './hot-products-services.js';
 import { Arg, Authorized, Ctx, ID, Int, Query, Resolver, Root, Subscription } from 'type-graphql';
 import { groupOf } from '../../graphql/job-groups.js';
-import { TOPIC_HOT_PRODUCTS_UPDATED, type HotProductsUpdatedEvent } from '../../publish/event-bus.js';
+import { TOPIC_HOT_PRODUCTS_UPDATED, type HotProductsUpdatedEvent } from './hot-products-events.js';
 import { assignRanks, rankingWindowAt, type RankedProduct } from './hot-ranking.js';
 import { minuteBuckets, minuteRange } from '../../stream/minute-buckets.js';
 import { READ_ROLES } from '../../graphql/auth.js';

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
-import type { HotProductsUpdatedEvent } from '../../publish/event-bus.js';
+import { HOT_PRODUCTS_CHANGE_KIND, type HotProductsUpdatedEvent } from './hot-products-events.js';
 import { assignRanks, boundariesToEmit, RANKING_SPAN_MS } from './hot-ranking.js';
-import { CHANGE_KIND, type ChangeLogStore } from '../../store/change-log-store.js';
+import type { ChangeLogStore } from '../../store/change-log-store.js';
 import type { HotProductStore } from './hot-product-store.js';
 
 /** Wait before checking again after a failed check (database or Kafka unreachable), milliseconds. */
@@ -131,7 +131,7 @@ export class HotProductsEmitter {
         changeLog
           ? (tx, r) =>
               changeLog.appendJobWide(tx, groupId, windowEndMs, {
-                kind: CHANGE_KIND.hotProductsRanking,
+                kind: HOT_PRODUCTS_CHANGE_KIND.hotProductsRanking,
                 payload: toEvent(r),
               })
           : undefined,

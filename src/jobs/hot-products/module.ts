@@ -1,10 +1,11 @@
 import { hostname } from 'node:os';
 import type { JobModule } from '../../engine/job-module.js';
+import { HOT_PRODUCTS_SNAPSHOT } from './testing.js';
 import { hotProductsSettings, type HotProductsSettings } from './hot-products-settings.js';
 import { jobChangeLog } from '../../engine/job-module.js';
 import { topicPartitionCount } from '../../ingest/topic-partition-count.js';
 import { createLogger } from '../../observability/logger.js';
-import { TOPIC_HOT_PRODUCTS_UPDATED } from '../../publish/event-bus.js';
+import { TOPIC_HOT_PRODUCTS_UPDATED } from './hot-products-events.js';
 import { HotProductResolver } from './hot-product-resolver.js';
 import { HotProductStore } from './hot-product-store.js';
 import { HOT_PRODUCTS_SERVICES } from './hot-products-services.js';
@@ -40,6 +41,7 @@ export const hotProductsModule: JobModule<HotProductsSettings> = {
     });
   },
   api: { register: (registry, _config, { db }) => registry.add(HOT_PRODUCTS_SERVICES, new HotProductStore(db)) },
+  snapshotQueries: HOT_PRODUCTS_SNAPSHOT,
   resolvers: [HotProductResolver],
   samples: [productClicksSample],
 };

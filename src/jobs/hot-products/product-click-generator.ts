@@ -1,7 +1,7 @@
 import { EVENT_TIME_UNIT } from '../../domain/event-time.js';
 import { AppError } from '../../errors/app-error.js';
 import type { ProductClickMalformedReason } from './product-click-format.js';
-import { DEFAULT_SAMPLE_SEED, mulberry32 } from '../user-behavior/user-behavior-generator.js';
+import { DEFAULT_SAMPLE_SEED, mulberry32 } from '../../sample/sample-random.js';
 
 /**
  * Deterministic generator of `product-clicks` records (the JSON of

@@ -1,4 +1,4 @@
-import type { CityDailyStatsPayload } from '../../publish/event-bus.js';
+import type { CityDailyStatsPayload } from './recharge-events.js';
 
 /**
  * Whether city snapshot `a` supersedes `b`: a later date, or the same date

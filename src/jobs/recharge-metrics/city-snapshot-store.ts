@@ -1,6 +1,6 @@
 import type { ChangeLogStore } from '../../store/change-log-store.js';
 import type { Db } from '../../store/prisma-client.js';
-import type { CityDailyStats } from '../../domain/recharge.js';
+import type { CityDailyStats } from './recharge.js';
 
 interface Row {
   day: string;

@@ -1,9 +1,10 @@
 import { ZonedCalendar } from '../../domain/zoned-calendar.js';
 import type { JobModule } from '../../engine/job-module.js';
+import { RECHARGE_METRICS_SNAPSHOT } from './testing.js';
 import { rechargeMetricsSettings, type RechargeMetricsSettings } from './recharge-metrics-settings.js';
 import { jobChangeLog } from '../../engine/job-module.js';
 import { createLogger } from '../../observability/logger.js';
-import { TOPIC_RECHARGE_CITY_METRICS_CHANGED } from '../../publish/event-bus.js';
+import { TOPIC_RECHARGE_CITY_METRICS_CHANGED } from './recharge-events.js';
 import { createRechargeMetricsJob } from './recharge-metrics-job.js';
 import { RechargeMetricsStore } from './recharge-metrics-store.js';
 import { RechargeResolver } from './recharge-resolver.js';
@@ -51,6 +52,7 @@ export const rechargeMetricsModule: JobModule<RechargeMetricsSettings> = {
     },
     changeStreams: (config) => [{ stream: config.RECHARGE_GROUP, wakeTopic: TOPIC_RECHARGE_CITY_METRICS_CHANGED }],
   },
+  snapshotQueries: RECHARGE_METRICS_SNAPSHOT,
   resolvers: [RechargeResolver],
   samples: [rechargeSample],
 };

@@ -1,4 +1,4 @@
-import type { CityDayDelta, MinuteDelta, RechargeEvent } from '../../domain/recharge.js';
+import type { CityDayDelta, MinuteDelta, RechargeEvent } from './recharge.js';
 import { DAY_MS, MINUTE_MS } from '../../domain/time-units.js';
 import type { ZonedCalendar } from '../../domain/zoned-calendar.js';
 

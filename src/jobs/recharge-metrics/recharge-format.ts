@@ -1,6 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import { MalformedRecordError } from '../../errors/malformed-record-error.js';
-import type { RechargeEvent } from '../../domain/recharge.js';
+import type { RechargeEvent } from './recharge.js';
 import type { ZonedCalendar } from '../../domain/zoned-calendar.js';
 import {
   asBytes,

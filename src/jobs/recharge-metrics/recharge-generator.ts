@@ -2,7 +2,7 @@ import { AppError } from '../../errors/app-error.js';
 import { formatRecharge, RECHARGE_SUCCESS, type RechargeMalformedReason } from './recharge-format.js';
 import { GUANGDONG_CITIES, GUANGDONG_PROVINCE_CODE } from './guangdong-cities.js';
 import { ZonedCalendar } from '../../domain/zoned-calendar.js';
-import { DEFAULT_SAMPLE_SEED, mulberry32 } from '../user-behavior/user-behavior-generator.js';
+import { DEFAULT_SAMPLE_SEED, mulberry32 } from '../../sample/sample-random.js';
 
 /**
  * Deterministic generator of `recharge` records (the JSON of

@@ -1,13 +1,9 @@
 import type { Logger } from 'pino';
 import { parseRecharge } from './recharge-format.js';
-import type { RechargeCityMetricsChangedEvent } from '../../publish/event-bus.js';
-import { CHANGE_KIND, type ChangeLogStore } from '../../store/change-log-store.js';
-import {
-  BEYOND_DEDUP_HORIZON,
-  type CityDailyStats,
-  type MinuteStats,
-  type RechargeEvent,
-} from '../../domain/recharge.js';
+import { RECHARGE_CHANGE_KIND, type RechargeCityMetricsChangedEvent } from './recharge-events.js';
+import type { ChangeLogStore } from '../../store/change-log-store.js';
+import { BEYOND_DEDUP_HORIZON } from '../../domain/dedup-horizon.js';
+import type { CityDailyStats, MinuteStats, RechargeEvent } from './recharge.js';
 import type { RechargeMetricsStore } from './recharge-metrics-store.js';
 import type { RechargeServingCache } from './recharge-serving-cache.js';
 import type { RechargeServingState, ServingVersion } from './recharge-serving-state.js';
@@ -238,7 +234,7 @@ export function createRechargeMetricsJob(opts: RechargeMetricsOptions): JobDefin
                   },
                   entries: values.daily
                     .filter((c) => touched.get(part.partition)?.has(`${c.date}|${c.cityCode}`))
-                    .map((c) => ({ kind: CHANGE_KIND.cityDailyChanged, payload: c })),
+                    .map((c) => ({ kind: RECHARGE_CHANGE_KIND.cityDailyChanged, payload: c })),
                 })),
             );
           }

@@ -1,4 +1,4 @@
-import type { CityDailyStats, CityRow, MinuteStats } from '../../domain/recharge.js';
+import type { CityDailyStats, CityRow, MinuteStats } from './recharge.js';
 import { MINUTE_MS } from '../../domain/time-units.js';
 import type { ZonedCalendar } from '../../domain/zoned-calendar.js';
 import type { RechargeMetricsStore } from './recharge-metrics-store.js';

@@ -1,13 +1,6 @@
 import { Prisma } from '../../generated/prisma/client.js';
 import { formatFen } from '../../domain/money.js';
-import type {
-  CityDailyStats,
-  CityDayDelta,
-  CityRow,
-  MinuteDelta,
-  MinuteStats,
-  RechargeEvent,
-} from '../../domain/recharge.js';
+import type { CityDailyStats, CityDayDelta, CityRow, MinuteDelta, MinuteStats, RechargeEvent } from './recharge.js';
 import type { Db, Tx } from '../../store/prisma-client.js';
 
 /**

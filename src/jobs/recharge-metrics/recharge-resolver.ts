@@ -2,11 +2,11 @@ import { RECHARGE_SERVICES } from './recharge-services.js';
 import { DateResolver } from 'graphql-scalars';
 import { Arg, Authorized, Ctx, Int, Query, Resolver, Root, Subscription } from 'type-graphql';
 import { decimalToFen, formatFen } from '../../domain/money.js';
-import type { CityDailyStats, CityRow } from '../../domain/recharge.js';
+import type { CityDailyStats, CityRow } from './recharge.js';
 import { MINUTE_MS } from '../../domain/time-units.js';
 import { isNewerCitySnapshot } from './city-snapshot-order.js';
 import type { FeedEvent } from '../../subscriptions/change-subscription.js';
-import { CHANGE_KIND } from '../../store/change-log-store.js';
+import { RECHARGE_CHANGE_KIND } from './recharge-events.js';
 import { READ_ROLES } from '../../graphql/auth.js';
 import type { GraphQLContext } from '../../graphql/context.js';
 import { badUserInput, toGraphQLError } from '../../graphql/errors.js';
@@ -263,7 +263,7 @@ export class RechargeResolver {
         start,
         catchUp,
         filter: (change) =>
-          change.kind === CHANGE_KIND.cityDailyChanged && wanted((change.payload as CityDailyStats).cityCode),
+          change.kind === RECHARGE_CHANGE_KIND.cityDailyChanged && wanted((change.payload as CityDailyStats).cityCode),
         coalesce: {
           key: (change) => (change.payload as CityDailyStats).cityCode,
           isNewer: (a, b) => isNewerCitySnapshot(a as CityDailyStats, b as CityDailyStats),

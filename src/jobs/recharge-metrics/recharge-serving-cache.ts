@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import type { CityDailyStats, MinuteStats } from '../../domain/recharge.js';
+import type { CityDailyStats, MinuteStats } from './recharge.js';
 import type { RechargeServingState, ServingVersion } from './recharge-serving-state.js';
 
 /**

@@ -1,3 +1,4 @@
+import { DEFAULT_SAMPLE_SEED, mulberry32 } from '../../sample/sample-random.js';
 import { EVENT_TIME_UNIT } from '../../domain/event-time.js';
 import { AppError } from '../../errors/app-error.js';
 import {
@@ -26,9 +27,6 @@ import {
  * Which users are abnormal and VIP depends only on `seed`, `users`,
  * `abnormalShare`, `vipShare` and `normalVipShare`; see {@link sampleUsers}.
  */
-
-/** Default seed of the sample data: the uid of the format's sample line (61024). `npm run seed` and `npm run produce` share it. */
-export const DEFAULT_SAMPLE_SEED = 61024;
 
 /** Options of {@link generateUserBehavior}; every one has a default. */
 export interface UserBehaviorGeneratorOptions {
@@ -123,20 +121,10 @@ export const USER_BEHAVIOR_GENERATOR_DEFAULTS = Object.freeze({
   orderPageShare: 0,
 });
 
+export { DEFAULT_SAMPLE_SEED, mulberry32 };
+
 /** Longest span of one burst, MILLISECONDS of event time (abnormal users are modelled as 3 to 5 order-page visits within 20 s). */
 export const BURST_SPAN_MS = 20_000;
-
-/** mulberry32: tiny, fast, good enough for sample data, and identical on every platform. Returns [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 // Separate streams so that changing e.g. malformedShare never changes who is abnormal or VIP.
 const ROLE_STREAM = 0x9e3779b9;

@@ -1,19 +1,11 @@
 /**
- * The recharge vocabulary several layers share: the parsed event (ingest), what
- * a batch adds (jobs, store) and the absolute stats that are stored, served
+ * The recharge vocabulary of the job's parts: the parsed event (format), what
+ * a batch adds (aggregation, store) and the absolute stats that are stored, served
  * from Redis, published and queried. Amounts are FEN in deltas and exact yuan
  * decimal strings in stats; times are epoch MILLISECONDS.
  */
 
 /** One parsed `reChargeNotifyReq` record. */
-/**
- * Dead-letter reason of a recharge record whose notify time was already
- * beyond the de-duplication horizon when it arrived: it cannot be proven not
- * to duplicate an order whose id was pruned, so it is not counted (and is
- * counted in its partition's `consumer_offset.beyond_dedup_horizon`).
- */
-export const BEYOND_DEDUP_HORIZON = 'beyond-dedup-horizon';
-
 export interface RechargeEvent {
   readonly orderId: string;
   /** `bussinessRst === "0000"`. */

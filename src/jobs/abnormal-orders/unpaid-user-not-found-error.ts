@@ -1,4 +1,4 @@
-import { AppError } from './app-error.js';
+import { AppError } from '../../errors/app-error.js';
 
 /** The uid asked for has no `unpayment_record`. Code: `UNPAID_USER_NOT_FOUND` (GraphQL: `NOT_FOUND`). */
 export class UnpaidUserNotFoundError extends AppError {

@@ -1,4 +1,4 @@
-import { AppError } from './app-error.js';
+import { AppError } from '../../errors/app-error.js';
 
 /**
  * A status update named the status it expected (`expectedStatus`) and the
@@ -19,5 +19,9 @@ export class CallbackStatusConflictError extends AppError {
       `uid ${JSON.stringify(uid)} has callback status ${currentStatus}, not the expected ${expectedStatus}`,
       options,
     );
+  }
+
+  override clientDetails(): Record<string, unknown> {
+    return { uid: this.uid, currentStatus: this.currentStatus, expectedStatus: this.expectedStatus };
   }
 }
