@@ -18,14 +18,15 @@ export class WindowSpecChangedError extends AppError {
     readonly topic: string,
     readonly partition: number,
     readonly changes: readonly string[],
-    options?: { cause?: unknown },
+    /** `settings`: the variables that set the specification, named in the message. */
+    options?: { cause?: unknown; settings?: readonly string[] },
   ) {
     super(
       'WINDOW_SPEC_CHANGED',
       `window specification changed for partition ${topic}/${partition} of group ${groupId} (${changes.join(', ')}): ` +
         'its stored replay offset only covers windows of the old specification, so it is not resumed. ' +
         'Run the rebuildJob mutation to recompute the job from the earliest offset under the new specification, ' +
-        'or set the old values back (ABNORMAL_WINDOW_SIZE_MS, ABNORMAL_WINDOW_ADVANCE_MS, GRACE_MS)',
+        `or set the old values back${options?.settings?.length ? ` (${options.settings.join(', ')})` : ''}`,
       options,
     );
   }

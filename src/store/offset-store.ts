@@ -155,7 +155,8 @@ export class OffsetStore {
           graceMs: msOrNull(row.grace_ms),
         };
         const changes = windowSpecChanges(stored, windowSpec);
-        if (changes.length > 0) throw new WindowSpecChangedError(groupId, topic, partition, changes);
+        if (changes.length > 0)
+          throw new WindowSpecChangedError(groupId, topic, partition, changes, { settings: windowSpec.settings });
       }
       let nextOffset = BigInt(row.next_offset);
       let replayFrom = BigInt(row.replay_from);

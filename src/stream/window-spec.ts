@@ -74,6 +74,8 @@ export interface PositionWindowSpec {
   sizeMs: number | null;
   advanceMs: number | null;
   graceMs: number | null;
+  /** The variables that set it, named when a changed specification is refused; omitted: none named. */
+  settings?: readonly string[];
 }
 
 const SPEC_FIELDS = [

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
+import { JOB_MODULES } from '../../src/jobs/index.js';
 
 // A job is one folder, and the engine names no job. This test fails when a
 // job's name or one of its distinctive identifiers appears in code outside the
@@ -149,6 +150,20 @@ describe('job names stay in their folders', () => {
     assert.ok(files.size > 100, `expected the sources under ${ROOT}, found ${files.size} files`);
     const found = [...files].flatMap(([file, source]) => leaks(file, source));
     assert.deepEqual(found, []);
+  });
+
+  it('has an entry for every job module, owning its name and every settings variable', () => {
+    for (const m of JOB_MODULES) {
+      const entry = OWNED.find((o) => o.folder === `jobs/${m.name}/`);
+      assert.ok(entry, `job module ${m.name} has no entry in OWNED: add one (its name, settings and vocabulary)`);
+      assert.ok(entry.literals.includes(m.name));
+      const shape = (m.settings as unknown as { shape?: Record<string, unknown> }).shape ?? {};
+      for (const key of Object.keys(shape))
+        assert.ok(
+          OWNED.some((o) => o.literals.includes(key) && o.owners.includes(`jobs/${m.name}/`)),
+          `${m.name}: settings variable ${key} is owned by no entry of OWNED that lists jobs/${m.name}/`,
+        );
+    }
   });
 
   it('finds a name in a literal or an identifier, not in a comment or a longer string', () => {

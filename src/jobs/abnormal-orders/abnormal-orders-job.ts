@@ -61,7 +61,12 @@ export function createAbnormalOrdersJob(opts: AbnormalOrdersOptions): JobDefinit
     groupId: opts.groupId,
     topic: opts.topic,
     results: 'idempotent',
-    windowSpec: { sizeMs: opts.window.sizeMs, advanceMs: opts.window.advanceMs, graceMs: opts.window.graceMs },
+    windowSpec: {
+      sizeMs: opts.window.sizeMs,
+      advanceMs: opts.window.advanceMs,
+      graceMs: opts.window.graceMs,
+      settings: ['ABNORMAL_WINDOW_SIZE_MS', 'ABNORMAL_WINDOW_ADVANCE_MS', 'GRACE_MS'],
+    },
     // Detections are idempotent upserts, so a replay rewrites them; the rows also hold the
     // CRM team's callback statuses, which are business data: a rebuild keeps them.
     clearResults: () => Promise.resolve(),
