@@ -1,5 +1,5 @@
 import cors from 'cors';
-import express, { type ErrorRequestHandler, type RequestHandler, type Response } from 'express';
+import express, { type ErrorRequestHandler, type Request, type RequestHandler, type Response } from 'express';
 import type { Logger } from 'pino';
 import type { CoreResponse, GraphQLCore } from './graphql-core.js';
 import { logRequestCompleted } from './http-request-log.js';
@@ -13,6 +13,12 @@ export interface GraphQLExpressRouteOptions {
   /** Browser origins allowed by CORS; empty for none, `*` for any. */
   corsOrigins: string[];
   logger: Logger;
+}
+
+/** The path asked for, without the query string (a GET's operation and variables stay out of the logs). */
+function pathOf(req: Request): string {
+  const query = req.originalUrl.indexOf('?');
+  return query < 0 ? req.originalUrl : req.originalUrl.slice(0, query);
 }
 
 /** Sends a core answer through Express (`res.send`: its ETag and HEAD handling for whole bodies). */
@@ -43,7 +49,7 @@ export function graphqlExpressRoute(opts: GraphQLExpressRouteOptions): (RequestH
   const logCompleted: RequestHandler = (req, res, next) => {
     const startedMs = performance.now();
     res.once('finish', () => {
-      logRequestCompleted(log, requestIdOf(res, req.headers), req.method, req.originalUrl, res.statusCode, startedMs);
+      logRequestCompleted(log, requestIdOf(res, req.headers), req.method, pathOf(req), res.statusCode, startedMs);
     });
     next();
   };
@@ -59,7 +65,7 @@ export function graphqlExpressRoute(opts: GraphQLExpressRouteOptions): (RequestH
     const query = req.originalUrl.indexOf('?');
     const answer = await core.handle({
       method: req.method.toUpperCase(),
-      url: req.originalUrl,
+      url: pathOf(req),
       headers: req.headers,
       search: query < 0 ? '' : req.originalUrl.slice(query),
       body: req.body as unknown,
