@@ -22,28 +22,42 @@ const JSON_CONTENT_TYPE = /^application\/json\s*(;\s*charset\s*=\s*"?utf-8"?\s*)
 const LINE_METHOD = 'POST';
 const LINE_URL = '/graphql';
 
+/** Writes the chunks of an incremental answer, then logs the request. */
+async function sendChunks(
+  res: ServerResponse,
+  chunks: AsyncIterable<string>,
+  log: Logger,
+  id: string,
+  status: number,
+  startedMs: number,
+): Promise<void> {
+  for await (const chunk of chunks) res.write(chunk);
+  res.end();
+  logRequestCompleted(log, id, LINE_METHOD, LINE_URL, status, startedMs);
+}
+
 /**
  * Writes a core answer with Node's own response (no Express): status, headers,
  * `content-length` for a whole body, the body; then logs the request.
+ * @returns a promise only for an incremental answer (chunks), written as they come.
  */
-async function send(
+function send(
   res: ServerResponse,
   answer: CoreResponse,
   log: Logger,
   id: string,
   startedMs: number,
-): Promise<void> {
-  const { body, headers } = answer;
-  if (typeof body === 'string') {
-    headers['content-length'] = String(Buffer.byteLength(body));
-    res.writeHead(answer.status, headers);
-    res.end(body);
-  } else {
-    res.writeHead(answer.status, headers);
-    for await (const chunk of body) res.write(chunk);
-    res.end();
+): Promise<void> | undefined {
+  const { body, headers, status } = answer;
+  if (typeof body !== 'string') {
+    res.writeHead(status, headers);
+    return sendChunks(res, body, log, id, status, startedMs);
   }
-  logRequestCompleted(log, id, LINE_METHOD, LINE_URL, answer.status, startedMs);
+  headers['content-length'] = String(Buffer.byteLength(body));
+  res.writeHead(status, headers);
+  res.end(body);
+  logRequestCompleted(log, id, LINE_METHOD, LINE_URL, status, startedMs);
+  return undefined;
 }
 
 /**
@@ -95,7 +109,7 @@ export function createFastGraphQLPath(opts: FastPathOptions): FastPath {
       requestId: id,
       startedMs,
     });
-    await send(res, answer, log, id, startedMs);
+    return send(res, answer, log, id, startedMs);
   };
 
   return (req, res) => {
