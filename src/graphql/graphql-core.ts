@@ -236,7 +236,11 @@ export class GraphQLCore {
     if (params && admitted) {
       // A GET's operation is read from the query string: the admitted text there, without the hash.
       params.set('query', admitted.query);
-      params.delete('extensions');
+      const ext = (body as OperationRequest).extensions;
+      if (ext && typeof ext === 'object') {
+        if (Object.keys(ext).length > 0) params.set('extensions', JSON.stringify(ext));
+        else params.delete('extensions');
+      }
       return this.execute(request, auth.caller, new URLSearchParams([...params].flatMap(searchPairs)).toString());
     }
     if (

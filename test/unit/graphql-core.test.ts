@@ -11,6 +11,7 @@ import { Authenticator } from '../../src/graphql/auth.js';
 import type { ApiServices, GraphQLContext } from '../../src/graphql/context.js';
 import { GraphQLCore, type CoreRequest, type GraphQLExecutor } from '../../src/graphql/graphql-core.js';
 import { OperationRateLimiter } from '../../src/graphql/rate-limit.js';
+import { documentHash } from '../../src/graphql/trusted-documents.js';
 
 const schema = new GraphQLSchema({
   query: new GraphQLObjectType({
@@ -119,13 +120,15 @@ describe('GraphQLCore', () => {
     assert.deepEqual(executor.handed[0]?.request.body, { query: '{ fails }' });
   });
 
-  it('should hand an admitted GET to the executor with the admitted text in its query string and no hash', async () => {
+  it('should hand an admitted GET to the executor with the admitted text in its query string and no persisted-query hash', async () => {
     const { core: c, executor } = core();
-    const search = `?query=${encodeURIComponent('{ hello }')}&extensions=${encodeURIComponent('{"x":1}')}`;
+    const hash = documentHash('{ hello }');
+    const extensions = JSON.stringify({ persistedQuery: { version: 1, sha256Hash: hash }, x: 1 });
+    const search = `?query=${encodeURIComponent('{ hello }')}&extensions=${encodeURIComponent(extensions)}`;
     await c.handle({ ...post(undefined), method: 'GET', search });
     const params = new URLSearchParams(executor.handed[0]?.request.search);
     assert.equal(params.get('query'), '{ hello }');
-    assert.equal(params.has('extensions'), false);
+    assert.equal(params.get('extensions'), '{"x":1}');
     // A GET without an operation (the landing page) runs nothing and needs no credential.
     await c.handle({ ...post(undefined, null), method: 'GET', search: '' });
     assert.equal(executor.handed[1]?.context.caller, null);
