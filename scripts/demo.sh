@@ -29,6 +29,10 @@ RECHARGE_RATE="${DEMO_RECHARGE_RATE:-50}"
 node dist/scripts/produce.js --kind recharge --rate "$RECHARGE_RATE" > .stack/demo-recharge-producer.log 2>&1 &
 recharge_producer=$!
 trap 'kill "$producer" "$clicks_producer" "$recharge_producer" 2>/dev/null || true' EXIT
+AD_CLICK_RATE="${DEMO_AD_CLICK_RATE:-100}"
+node dist/scripts/produce.js --kind ad-clicks --rate "$AD_CLICK_RATE" > .stack/demo-ad-clicks-producer.log 2>&1 &
+ad_clicks_producer=$!
+trap 'kill "$producer" "$clicks_producer" "$recharge_producer" "$ad_clicks_producer" 2>/dev/null || true' EXIT
 
 cat <<MSG
 
@@ -38,6 +42,8 @@ cat <<MSG
     hotProducts ranks the hour ending at the last 5-minute boundary, so it fills in after the first boundary
   - recharge producer: $RECHARGE_RATE recharge events/s into topic recharge (log: .stack/demo-recharge-producer.log):
     cityRechargeStats, topCities, rechargePerMinute and rechargeSummary fill in within a second
+  - ad-clicks producer: $AD_CLICK_RATE ad clicks/s into topic ad-clicks, 10% from click robots (log: .stack/demo-ad-clicks-producer.log);
+    npm run seed blacklisted two robot users and the robot IP: adClickTotals and blockedClicks fill in within a second
   - GraphQL (HTTP and WebSocket): http://localhost:$PORT/graphql
   - live dashboard: http://localhost:$PORT/ (paste demo-crm-key to also set callback statuses; demo-viewer-key to only look)
   - API keys: viewer demo-viewer-key, crm demo-crm-key, ops demo-ops-key

@@ -82,7 +82,7 @@ const pendingAggregates = new WeakMap<
  * Opt-in idle advance of the watermark (Flink `WatermarkStrategy.withIdleness`),
  * for additive jobs that emit at event-time boundaries over several partitions:
  * a quiet partition must not hold the job's watermark back forever. Mirrors
- * `PartitionWindowEngine`, where a partition with no records for
+ * the window engine (`PartitionClock`), where a partition with no records for
  * `idleTimeout` moves its watermark on with wall-clock time.
  */
 export interface AdditiveIdleOptions {

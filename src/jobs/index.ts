@@ -3,6 +3,7 @@
 import 'reflect-metadata';
 import type { JobModule } from '../engine/job-module.js';
 import { abnormalOrdersModule } from './abnormal-orders/module.js';
+import { adClicksModule } from './ad-clicks/module.js';
 import { dailyActiveUsersModule } from './daily-active-users/module.js';
 import { hotProductsModule } from './hot-products/module.js';
 import { rechargeMetricsModule } from './recharge-metrics/module.js';
@@ -18,4 +19,5 @@ export const JOB_MODULES: readonly JobModule[] = [
   rechargeMetricsModule,
   hotProductsModule,
   dailyActiveUsersModule,
+  adClicksModule,
 ];

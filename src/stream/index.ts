@@ -1,16 +1,10 @@
 export { validateWindowSpec, windowSpecChanges, type PositionWindowSpec, type WindowSpec } from './window-spec.js';
 export { latestWindowStart, windowsFor, type TimeWindow } from './hopping-windows.js';
-export {
-  PartitionWindowEngine,
-  type Aggregator,
-  type AddOutcome,
-  type ClosedWindow,
-  type RestoredPartitionState,
-  type WindowRecord,
-} from './partition-window-engine.js';
+export type { RestoredPartitionState } from './partition-clock.js';
 export {
   WindowKeyCounter,
   decimalCode,
+  type AddOutcome,
   type CountedEntry,
   type CountedRecord,
   type CountedWindow,

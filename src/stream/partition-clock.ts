@@ -22,7 +22,7 @@ export interface RestoredPartitionState {
 
 /**
  * The event-time and offset bookkeeping of ONE Kafka partition, shared by the
- * window engines (`PartitionWindowEngine`, `WindowKeyCounter`): max event
+ * window engine (`WindowKeyCounter`) and the reference model its tests compare it with: max event
  * time, watermark (max event time - grace, never decreasing, never below the
  * restored one), idle advance (Flink `WatermarkStrategy.withIdleness`), the
  * next offset, and which offsets are replays of the restored position. Pure:

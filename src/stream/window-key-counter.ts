@@ -1,8 +1,20 @@
 import { WindowEngineInputError } from '../errors/window-engine-input-error.js';
 import { latestWindowStart, type TimeWindow } from './hopping-windows.js';
 import { PartitionClock, type RestoredPartitionState } from './partition-clock.js';
-import type { AddOutcome } from './partition-window-engine.js';
 import { validateWindowSpec, type WindowSpec } from './window-spec.js';
+
+/**
+ * What a window engine's `add` did with a record (`WindowKeyCounter.add`, and the reference model the tests compare it with).
+ *
+ * - `aggregated`: added to at least one open window.
+ * - `late`: every window of the record was already final; not aggregated.
+ *   The caller counts it and dead-letters it.
+ * - `replayed`: an already-processed record (offset below the restored
+ *   `nextOffset`) re-added to rebuild an open window.
+ * - `replayed-late`: an already-processed record whose windows are all
+ *   final; ignored silently (it was counted and dead-lettered the first time).
+ */
+export type AddOutcome = 'aggregated' | 'late' | 'replayed' | 'replayed-late';
 
 /** One record for {@link WindowKeyCounter.add}: counted once per window it falls in. */
 export interface CountedRecord {
@@ -76,7 +88,7 @@ function hashOf(code: number, mask: number): number {
 
 /**
  * Counts records per key per event-time hopping window for ONE Kafka
- * partition, with the same semantics as `PartitionWindowEngine` (epoch-aligned
+ * partition, with the same semantics as the general reference model the unit tests compare it with (test/helpers/partition-window-engine.ts) (epoch-aligned
  * windows `[k * advanceMs, k * advanceMs + sizeMs)`, watermark = max event
  * time - grace, idle advance, emit-final through `closeDue`, exactly-once
  * restore through `nextOffset` / `replayFrom` / `watermarkMs`), for the one
@@ -152,7 +164,7 @@ export class WindowKeyCounter {
    * @param minCount least count (>= 1) of a key that `closeDue` hands out.
    * @throws {InvalidWindowSpecError} (`WINDOW_SPEC_INVALID`) for a bad spec.
    * @throws {WindowEngineInputError} (`WINDOW_ENGINE_INPUT_INVALID`) for a bad
-   *   restored state or `nowMs` (as `PartitionWindowEngine`), or a `minCount` that is not an integer >= 1.
+   *   restored state or `nowMs` (as the reference model), or a `minCount` that is not an integer >= 1.
    */
   constructor(spec: WindowSpec, restored: RestoredPartitionState, nowMs: number, minCount = 1) {
     const valid = validateWindowSpec(spec);
@@ -176,7 +188,7 @@ export class WindowKeyCounter {
 
   /**
    * Counts one record in each of its windows that is not final, at wall-clock
-   * `nowMs` (epoch milliseconds); see `PartitionWindowEngine.add`.
+   * `nowMs` (epoch milliseconds); see the reference model's `add`.
    * @returns `aggregated`, `late`, `replayed` or `replayed-late` (see `AddOutcome`).
    * @throws {WindowEngineInputError} (`WINDOW_ENGINE_INPUT_INVALID`) when the
    *   offset is not after the previous one or a time is not finite; nothing changes then.
@@ -221,12 +233,12 @@ export class WindowKeyCounter {
     }
   }
 
-  /** A record with an event time that is not counted: moves stream time and offsets (see `PartitionWindowEngine.observe`). */
+  /** A record with an event time that is not counted: moves stream time and offsets (see the reference model's `observe`). */
   observe(record: { offset: bigint; eventTimeMs: number }, nowMs: number): void {
     this.clock.take(record.offset, record.eventTimeMs, nowMs);
   }
 
-  /** A record without a usable event time: only moves `nextOffset` (see `PartitionWindowEngine.skip`). */
+  /** A record without a usable event time: only moves `nextOffset` (see the reference model's `skip`). */
   skip(offset: bigint, nowMs: number): void {
     this.clock.skip(offset, nowMs);
   }
@@ -260,12 +272,12 @@ export class WindowKeyCounter {
     return this.clock.watermarkMs;
   }
 
-  /** First offset not yet processed (see `PartitionWindowEngine.nextOffset`). */
+  /** First offset not yet processed (see the reference model's `nextOffset`). */
   get nextOffset(): bigint {
     return this.clock.nextOffset;
   }
 
-  /** Offset to seek to after a crash: the smallest offset that created an open window, else `nextOffset` (see `PartitionWindowEngine.replayFrom`). */
+  /** Offset to seek to after a crash: the smallest offset that created an open window, else `nextOffset` (see the reference model's `replayFrom`). */
   get replayFrom(): bigint {
     let min = this.clock.replayBase;
     for (let r = 0; r < this.ring; r++) {

@@ -258,6 +258,8 @@ describe('the dashboard page in Chromium', () => {
       await page.evaluate(() => (globalThis as any).localStorage.getItem('rt-analytics.dashboard.apiKey')),
       TEST_KEYS.crm,
     );
+    // The ad-clicks panel read its totals (its job does not run here: zeros, and no error).
+    assert.match((await page.textContent('#ad-clicks-total')) ?? '', /^0 counted, 0 blocked \(0 by user, 0 by IP\)$/);
 
     // Map: every city's failed recharges, as in recharge_city_daily and cityRechargeStats.
     const map = await chart<MapDatum[]>(

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { EventTimeScan, PartitionWindowEngine, watermarkOf, WindowEngineInputError } from '../../src/stream/index.js';
+import { EventTimeScan, watermarkOf, WindowEngineInputError } from '../../src/stream/index.js';
+import { PartitionWindowEngine } from '../helpers/partition-window-engine.js';
 
 const NOW = Date.UTC(2026, 11, 7, 12);
 const YEAR_MS = 365 * 86_400_000;

@@ -77,6 +77,11 @@ export const OWNED: readonly Owned[] = [
     ['HotProduct', 'hotProduct', 'HOT_PRODUCT', 'ProductClick', 'productClick'],
   ),
   job('daily-active-users', ['DAU_GROUP'], ['Dau', 'DailyActive', 'dailyActive', 'DAILY_ACTIVE']),
+  job(
+    'ad-clicks',
+    ['AD_CLICKS_TOPIC', 'AD_CLICKS_GROUP'],
+    ['AdClick', 'adClick', 'AD_CLICK', 'Blacklist', 'blacklist', 'BLACKLIST'],
+  ),
   // Topics: the stream's readers own their names.
   { literals: ['recharge'], identifiers: [], owners: ['jobs/recharge-metrics/'] },
   { literals: ['product-clicks'], identifiers: [], owners: ['jobs/hot-products/'] },

@@ -2,13 +2,13 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { WindowEngineInputError } from '../../src/errors/window-engine-input-error.js';
 import { InvalidWindowSpecError } from '../../src/errors/invalid-window-spec-error.js';
+import type { WindowSpec } from '../../src/stream/index.js';
 import {
   PartitionWindowEngine,
   type Aggregator,
   type ClosedWindow,
   type WindowRecord,
-  type WindowSpec,
-} from '../../src/stream/index.js';
+} from '../helpers/partition-window-engine.js';
 
 /** Aggregate that remembers which offsets went in, so tests can see exactly what was aggregated. */
 interface Seen {

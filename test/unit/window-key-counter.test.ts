@@ -1,15 +1,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mulberry32 } from '../../src/jobs/user-behavior/user-behavior-generator.js';
-import {
-  decimalCode,
-  PartitionWindowEngine,
-  WindowKeyCounter,
-  type Aggregator,
-  type ClosedWindow,
-  type CountedWindow,
-  type WindowSpec,
-} from '../../src/stream/index.js';
+import { decimalCode, WindowKeyCounter, type CountedWindow, type WindowSpec } from '../../src/stream/index.js';
+import { PartitionWindowEngine, type Aggregator, type ClosedWindow } from '../helpers/partition-window-engine.js';
 
 interface Last {
   count: number;

@@ -1,15 +1,12 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { windowsFor, type AddOutcome, type RestoredPartitionState, type WindowSpec } from '../../src/stream/index.js';
 import {
   PartitionWindowEngine,
-  windowsFor,
-  type AddOutcome,
   type Aggregator,
   type ClosedWindow,
-  type RestoredPartitionState,
   type WindowRecord,
-  type WindowSpec,
-} from '../../src/stream/index.js';
+} from '../helpers/partition-window-engine.js';
 import { mulberry32 } from '../../src/jobs/user-behavior/user-behavior-generator.js';
 
 /** Sum of values plus the offsets that went in, so a comparison shows exactly which records were aggregated. */

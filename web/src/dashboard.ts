@@ -1,3 +1,4 @@
+import { AdClicksPanel } from './ad-clicks-panel';
 import { ApiClient, GraphQLRequestError, type ConnectionEvent } from './api-client';
 import { createCharts, renderHotProducts, renderMap, renderPerMinute, renderTopCities, type Charts } from './charts';
 import { ConnectionIndicator } from './connection-indicator';
@@ -68,6 +69,7 @@ export class Dashboard {
   private readonly board = new CityBoard();
   private readonly feed = new AbnormalFeed();
   private readonly feedView: FeedView;
+  private readonly ads: AdClicksPanel;
   private readonly charts: Charts;
   private readonly indicator: ConnectionIndicator;
   readonly handle: DashboardHandle;
@@ -107,6 +109,7 @@ export class Dashboard {
       (uid, status) => this.setStatus(uid, status),
       (user) => this.feed.update(user),
     );
+    this.ads = new AdClicksPanel(this.api, (err) => this.fail(err));
     this.redrawCities = throttle(() => this.renderCities(), CITY_REDRAW_INTERVAL_MS);
     this.refreshWindowReads = throttle(
       () => void this.loadWindowReads().catch((err: unknown) => this.fail(err)),
@@ -138,6 +141,7 @@ export class Dashboard {
         onError,
       ),
       this.api.subscribe(ABNORMAL_USER_SUBSCRIPTION, {}, (d) => this.onAbnormalUser(d.abnormalUserDetected), onError),
+      this.ads.subscribe(),
     ];
     await this.loadSnapshot();
   }
@@ -178,7 +182,7 @@ export class Dashboard {
         this.feed.reset(snap.unpaidUsers.edges.map((e) => e.node));
         this.feedView.render(this.feed.list());
         this.renderFeedTotal(snap.unpaidUsers.totalCount);
-        await this.loadWindowReads();
+        await Promise.all([this.loadWindowReads(), this.ads.load()]);
         this.handle.snapshots++;
         this.snapshotRead = true;
         this.markReady();

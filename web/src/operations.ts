@@ -11,6 +11,10 @@
 import type { Operation } from './api-client';
 import type {
   AbnormalUserFieldsFragment,
+  DashboardAdClicksQuery,
+  DashboardAdClicksQueryVariables,
+  DashboardAdClicksUpdatedSubscription,
+  DashboardAdClicksUpdatedSubscriptionVariables,
   CallbackStatus,
   DashboardAbnormalUserDetectedSubscription,
   DashboardCityMetricsSubscription,
@@ -219,6 +223,44 @@ export const ABNORMAL_USER_SUBSCRIPTION: Operation<
     }
   }
 `;
+/** Ads in the ad-clicks panel. */
+export const AD_LIMIT = 8;
+/** The ad-clicks panel's range: the last this many minutes. */
+export const AD_MINUTES = 10;
+
+/**
+ * The ad-clicks panel: the `limit` ads with the most counted clicks over
+ * [from, to) and every ad's clicks the blacklist dropped, by reason. Read at
+ * load and when {@link AD_CLICKS_UPDATED_SUBSCRIPTION} says the counts moved (throttled).
+ */
+export const AD_CLICKS_QUERY: Operation<DashboardAdClicksQuery, DashboardAdClicksQueryVariables> = /* GraphQL */ `
+  query DashboardAdClicks($from: DateTime!, $to: DateTime!, $limit: Int!) {
+    adClickTotals(from: $from, to: $to, limit: $limit) {
+      adId
+      clicks
+      blockedByUser
+      blockedByIp
+    }
+    blockedClicks(from: $from, to: $to) {
+      clicks
+      blockedByUser
+      blockedByIp
+      blocked
+    }
+  }
+`;
+export type AdClicks = DashboardAdClicksQuery;
+/** A wake-up for the panel: an (ad, minute) changed. */
+export const AD_CLICKS_UPDATED_SUBSCRIPTION: Operation<
+  DashboardAdClicksUpdatedSubscription,
+  DashboardAdClicksUpdatedSubscriptionVariables
+> = /* GraphQL */ `
+  subscription DashboardAdClicksUpdated {
+    adClicksUpdated {
+      adId
+    }
+  }
+`;
 /**
  * Every document the dashboard sends, text exactly as sent: `npm run build`
  * writes their sha256 hashes into the service's trusted-documents list
@@ -232,6 +274,8 @@ export function dashboardDocuments(): string[] {
     CITY_METRICS_SUBSCRIPTION,
     HOT_PRODUCTS_SUBSCRIPTION,
     ABNORMAL_USER_SUBSCRIPTION,
+    AD_CLICKS_QUERY,
+    AD_CLICKS_UPDATED_SUBSCRIPTION,
     ...Array.from({ length: STATUS_BATCH_MAX }, (_, i) => usersQuery(i + 1)),
   ];
 }

@@ -65,3 +65,17 @@ export type DashboardAbnormalUserDetectedSubscriptionVariables = Exact<{ [key: s
 
 
 export type DashboardAbnormalUserDetectedSubscription = { abnormalUserDetected: { uid: string, phone: string, enterOrderCount: number, windowStart: string, windowEnd: string } };
+
+export type DashboardAdClicksQueryVariables = Exact<{
+  from: string;
+  to: string;
+  limit: number;
+}>;
+
+
+export type DashboardAdClicksQuery = { adClickTotals: Array<{ adId: string, clicks: number, blockedByUser: number, blockedByIp: number }>, blockedClicks: { clicks: number, blockedByUser: number, blockedByIp: number, blocked: number } };
+
+export type DashboardAdClicksUpdatedSubscriptionVariables = Exact<{ [key: string]: never; }>;
+
+
+export type DashboardAdClicksUpdatedSubscription = { adClicksUpdated: { adId: string } };

@@ -1,8 +1,17 @@
-import { latestWindowStart, type TimeWindow } from './hopping-windows.js';
-import { PartitionClock, type RestoredPartitionState } from './partition-clock.js';
-import { validateWindowSpec, type WindowSpec } from './window-spec.js';
+// The reference model of the window engine: a general windowed aggregation
+// over one partition (any key, any aggregate), written for clarity, that
+// `WindowKeyCounter` (src/stream/window-key-counter.ts, the engine the
+// windowed job runs) must match record for record. Kept with the tests, not in
+// src/: no job runs it; test/unit/window-key-counter.test.ts compares the two
+// on random streams, and window-engine.test.ts and window-restore.test.ts pin
+// the semantics both share.
+import { latestWindowStart, type TimeWindow } from '../../src/stream/hopping-windows.js';
+import { PartitionClock, type RestoredPartitionState } from '../../src/stream/partition-clock.js';
+import type { AddOutcome } from '../../src/stream/window-key-counter.js';
+import { validateWindowSpec, type WindowSpec } from '../../src/stream/window-spec.js';
 
-export type { RestoredPartitionState } from './partition-clock.js';
+export type { RestoredPartitionState } from '../../src/stream/partition-clock.js';
+export type { AddOutcome } from '../../src/stream/window-key-counter.js';
 
 /**
  * How a job folds the values of one key within one window into an aggregate.
@@ -32,19 +41,6 @@ export interface WindowRecord<K, V> {
   key: K;
   value: V;
 }
-
-/**
- * What `PartitionWindowEngine.add` did with a record.
- *
- * - `aggregated`: added to at least one open window.
- * - `late`: every window of the record was already final; not aggregated.
- *   The caller counts it and dead-letters it.
- * - `replayed`: an already-processed record (offset below the restored
- *   `nextOffset`) re-added to rebuild an open window.
- * - `replayed-late`: an already-processed record whose windows are all
- *   final; ignored silently (it was counted and dead-lettered the first time).
- */
-export type AddOutcome = 'aggregated' | 'late' | 'replayed' | 'replayed-late';
 
 /** A final window handed out by `closeDue`, with the aggregate of every key seen in it (never empty). */
 export interface ClosedWindow<K, A> {
