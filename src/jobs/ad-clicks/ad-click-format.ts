@@ -1,7 +1,13 @@
-import { isUtf8 } from 'node:buffer';
 import { isIP } from 'node:net';
 import { EVENT_TIME_UNIT } from '../../domain/event-time.js';
 import { MalformedRecordError } from '../../errors/malformed-record-error.js';
+import {
+  parseJsonObject,
+  requireEpochMillis,
+  requireText,
+  shownValue,
+  wrongTimeUnitOf,
+} from '../../ingest/formats/json-object.js';
 
 /**
  * The `ad-clicks` topic's record format. Any key; value = one JSON object, e.g.
@@ -59,42 +65,7 @@ export interface AdClickEvent {
  * is no time at all.
  */
 export function wrongUnitOf(time: number): 'seconds' | 'microseconds' | 'nanoseconds' | null {
-  if (time >= 1e9 && time < MIN_AD_EVENT_TIME_MS) return 'seconds';
-  if (time >= 1e18 && time / 1e6 <= MAX_AD_EVENT_TIME_MS) return 'nanoseconds';
-  if (time >= 1e15 && time / 1e3 <= MAX_AD_EVENT_TIME_MS) return 'microseconds';
-  return null;
-}
-
-/** Quotes a found value for a message; long values are cut so a bad record cannot flood the logs. */
-function shown(value: unknown): string {
-  let text: string;
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- JSON.stringify returns undefined for undefined and functions, which its declared type leaves out
-    text = JSON.stringify(value) ?? String(value);
-  } catch {
-    text = String(value);
-  }
-  return text.length > 40 ? `${text.slice(0, 40)}…` : text;
-}
-
-function kind(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  return `a ${typeof value} (${shown(value)})`;
-}
-
-function requireString(obj: Record<string, unknown>, field: string, reason: AdClickMalformedReason, max: number) {
-  const value = obj[field];
-  if (value === undefined)
-    throw new MalformedRecordError('missing-field', `${field}: expected a string, got nothing (the field is missing)`);
-  if (typeof value !== 'string')
-    throw new MalformedRecordError(reason, `${field}: expected a string of 1 to ${max} characters, got ${kind(value)}`);
-  if (value.length === 0 || value.length > max)
-    throw new MalformedRecordError(
-      reason,
-      `${field}: expected 1 to ${max} characters, got ${value.length} (${shown(value)})`,
-    );
-  return value;
+  return wrongTimeUnitOf(time, MIN_AD_EVENT_TIME_MS, MAX_AD_EVENT_TIME_MS);
 }
 
 /**
@@ -107,62 +78,19 @@ function requireString(obj: Record<string, unknown>, field: string, reason: AdCl
  *   expected and what was found.
  */
 export function parseAdClick(value: Buffer | string | null): AdClickEvent {
-  let text: string;
-  if (typeof value === 'string') {
-    text = value;
-  } else if (value == null || value.length === 0) {
-    throw new MalformedRecordError(
-      'empty-value',
-      `value: expected a JSON object, got ${value == null ? 'null' : 'an empty value'}`,
-    );
-  } else {
-    // toString('utf8') would silently turn bad bytes into U+FFFD and merge distinct ids.
-    if (!isUtf8(value))
-      throw new MalformedRecordError(
-        'encoding',
-        `value: expected UTF-8 JSON, got ${value.length} bytes that are not valid UTF-8`,
-      );
-    text = value.toString('utf8');
-  }
-  if (text.length === 0)
-    throw new MalformedRecordError('empty-value', 'value: expected a JSON object, got an empty value');
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (err) {
-    throw new MalformedRecordError(
-      'bad-json',
-      `value: expected a JSON object, got text that is not JSON (${(err as Error).message}): ${shown(text)}`,
-      { cause: err },
-    );
-  }
-  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))
-    throw new MalformedRecordError('not-an-object', `value: expected a JSON object, got ${kind(parsed)}`);
-  const obj = parsed as Record<string, unknown>;
+  const obj = parseJsonObject(value);
 
-  const time = obj.event_time;
-  if (time === undefined)
-    throw new MalformedRecordError(
-      'missing-field',
-      'event_time: expected epoch milliseconds, got nothing (the field is missing)',
-    );
-  if (typeof time !== 'number' || !Number.isInteger(time))
-    throw new MalformedRecordError(
-      'bad-event-time',
-      `event_time: expected epoch milliseconds as an integer number, got ${kind(time)}`,
-    );
-  if (time < MIN_AD_EVENT_TIME_MS || time > MAX_AD_EVENT_TIME_MS) {
-    const unit = wrongUnitOf(time);
-    throw new MalformedRecordError(
-      unit === null ? 'bad-event-time' : EVENT_TIME_UNIT,
-      `event_time: expected epoch milliseconds between ${MIN_AD_EVENT_TIME_MS} (1973-03-03) and ${MAX_AD_EVENT_TIME_MS} (9999-12-31), got ${time}${unit === null ? '' : ` (epoch ${unit}? the format carries milliseconds)`}`,
-    );
-  }
-  const adId = requireString(obj, 'ad_id', 'bad-ad-id', MAX_AD_ID_LENGTH);
-  const userId = requireString(obj, 'user_id', 'bad-user-id', MAX_AD_USER_ID_LENGTH);
-  const ip = requireString(obj, 'ip', 'bad-ip', MAX_IP_LENGTH);
+  const time = requireEpochMillis(obj, 'event_time', {
+    minMs: MIN_AD_EVENT_TIME_MS,
+    maxMs: MAX_AD_EVENT_TIME_MS,
+    minLabel: '1973-03-03',
+    maxLabel: '9999-12-31',
+  });
+  const adId = requireText(obj, 'ad_id', 'bad-ad-id', MAX_AD_ID_LENGTH);
+  const userId = requireText(obj, 'user_id', 'bad-user-id', MAX_AD_USER_ID_LENGTH);
+  const ip = requireText(obj, 'ip', 'bad-ip', MAX_IP_LENGTH);
   if (isIP(ip) === 0)
-    throw new MalformedRecordError('bad-ip', `ip: expected an IPv4 or IPv6 address, got ${shown(ip)}`);
+    throw new MalformedRecordError('bad-ip', `ip: expected an IPv4 or IPv6 address, got ${shownValue(ip)}`);
   return { eventTimeMs: time, adId, userId, ip };
 }
 

@@ -1,6 +1,12 @@
-import { isUtf8 } from 'node:buffer';
 import { EVENT_TIME_UNIT } from '../../domain/event-time.js';
 import { MalformedRecordError } from '../../errors/malformed-record-error.js';
+import {
+  kindOfValue,
+  parseJsonObject,
+  requireEpochMillis,
+  requireText,
+  shownValue,
+} from '../../ingest/formats/json-object.js';
 import { ByteStringCache } from '../../ingest/formats/byte-string-cache.js';
 import {
   asBytes,
@@ -52,20 +58,6 @@ export const MIN_EVENT_TIME_MS = 100_000_000_000;
 /** Largest accepted `event_time`, epoch MILLISECONDS (9999-12-31T23:59:59.999Z, the DATETIME range). */
 export const MAX_EVENT_TIME_MS = 253_402_300_799_999;
 
-/**
- * The unit an out-of-range `event_time` is in when it can only be that unit,
- * for times from 2001-09-09 on: `seconds` for 10^9 to 10^11 (1970 in
- * milliseconds), `microseconds` from 10^15, `nanoseconds` from 10^18 (while
- * the time in milliseconds is at most 9999-12-31); null when it is no time
- * at all (e.g. just past 9999 in milliseconds).
- */
-function wrongUnitOf(time: number): 'seconds' | 'microseconds' | 'nanoseconds' | null {
-  if (time >= 1e9 && time < MIN_EVENT_TIME_MS) return 'seconds';
-  if (time >= 1e15 && time / 1e3 <= MAX_EVENT_TIME_MS) return 'microseconds';
-  if (time >= 1e18 && time / 1e6 <= MAX_EVENT_TIME_MS) return 'nanoseconds';
-  return null;
-}
-
 /** Every `reason` {@link parseProductClick} can put on a {@link MalformedRecordError}. */
 export type ProductClickMalformedReason =
   | 'empty-value'
@@ -90,44 +82,6 @@ export interface ProductClickEvent {
   readonly userId: string;
   /** `null` when the record has none. */
   readonly category: string | null;
-}
-
-/** Quotes a found value for a message; long values are cut so a bad record cannot flood the logs. */
-function shown(value: unknown): string {
-  let text: string;
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- JSON.stringify returns undefined for undefined and functions, which its declared type leaves out
-    text = JSON.stringify(value) ?? String(value);
-  } catch {
-    text = String(value);
-  }
-  return text.length > 40 ? `${text.slice(0, 40)}…` : text;
-}
-
-function kind(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  return `a ${typeof value} (${shown(value)})`;
-}
-
-function requireString(
-  obj: Record<string, unknown>,
-  field: string,
-  reason: ProductClickMalformedReason,
-  max: number,
-): string {
-  const value = obj[field];
-  if (value === undefined)
-    throw new MalformedRecordError('missing-field', `${field}: expected a string, got nothing (the field is missing)`);
-  if (typeof value !== 'string')
-    throw new MalformedRecordError(reason, `${field}: expected a string of 1 to ${max} characters, got ${kind(value)}`);
-  if (value.length === 0 || value.length > max) {
-    throw new MalformedRecordError(
-      reason,
-      `${field}: expected 1 to ${max} characters, got ${value.length} (${shown(value)})`,
-    );
-  }
-  return value;
 }
 
 const CH_1 = 0x31;
@@ -323,74 +277,31 @@ export function parseProductClick(value: Buffer | string | null): ProductClickEv
  * the values the lean path declines included.
  */
 export function parseFull(value: Buffer | string | null): ProductClickEvent {
-  let text: string;
-  if (typeof value === 'string') {
-    text = value;
-  } else if (value == null || value.length === 0) {
-    throw new MalformedRecordError(
-      'empty-value',
-      `value: expected a JSON object, got ${value == null ? 'null' : 'an empty value'}`,
-    );
-  } else {
-    // toString('utf8') would silently turn bad bytes into U+FFFD and merge distinct product ids.
-    if (!isUtf8(value))
-      throw new MalformedRecordError(
-        'encoding',
-        `value: expected UTF-8 JSON, got ${value.length} bytes that are not valid UTF-8`,
-      );
-    text = value.toString('utf8');
-  }
-  if (text.length === 0)
-    throw new MalformedRecordError('empty-value', 'value: expected a JSON object, got an empty value');
+  const obj = parseJsonObject(value);
 
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (err) {
-    throw new MalformedRecordError(
-      'bad-json',
-      `value: expected a JSON object, got text that is not JSON (${(err as Error).message}): ${shown(text)}`,
-      { cause: err },
-    );
-  }
-  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-    throw new MalformedRecordError('not-an-object', `value: expected a JSON object, got ${kind(parsed)}`);
-  }
-  const obj = parsed as Record<string, unknown>;
+  const time = requireEpochMillis(obj, 'event_time', {
+    minMs: MIN_EVENT_TIME_MS,
+    maxMs: MAX_EVENT_TIME_MS,
+    minLabel: '1973-03-03',
+    maxLabel: '9999-12-31',
+  });
 
-  const time = obj.event_time;
-  if (time === undefined)
-    throw new MalformedRecordError(
-      'missing-field',
-      'event_time: expected epoch milliseconds, got nothing (the field is missing)',
-    );
-  if (typeof time !== 'number' || !Number.isInteger(time)) {
-    throw new MalformedRecordError(
-      'bad-event-time',
-      `event_time: expected epoch milliseconds as an integer number, got ${kind(time)}`,
-    );
-  }
-  if (time < MIN_EVENT_TIME_MS || time > MAX_EVENT_TIME_MS) {
-    const unit = wrongUnitOf(time);
-    throw new MalformedRecordError(
-      unit === null ? 'bad-event-time' : EVENT_TIME_UNIT,
-      `event_time: expected epoch milliseconds between ${MIN_EVENT_TIME_MS} (1973-03-03) and ${MAX_EVENT_TIME_MS} (9999-12-31), got ${time}${unit === null ? '' : ` (epoch ${unit}? the format carries milliseconds)`}`,
-    );
-  }
-
-  const productId = requireString(obj, 'product_id', 'bad-product-id', MAX_PRODUCT_ID_LENGTH);
-  const action = requireString(obj, 'action', 'bad-action', MAX_ACTION_LENGTH);
-  const userId = requireString(obj, 'user_id', 'bad-user-id', MAX_USER_ID_LENGTH);
+  const productId = requireText(obj, 'product_id', 'bad-product-id', MAX_PRODUCT_ID_LENGTH);
+  const action = requireText(obj, 'action', 'bad-action', MAX_ACTION_LENGTH);
+  const userId = requireText(obj, 'user_id', 'bad-user-id', MAX_USER_ID_LENGTH);
 
   let category: string | null = null;
   const c = obj.category;
   if (c !== undefined && c !== null && c !== '') {
     if (typeof c !== 'string')
-      throw new MalformedRecordError('bad-category', `category: expected a string, null or nothing, got ${kind(c)}`);
+      throw new MalformedRecordError(
+        'bad-category',
+        `category: expected a string, null or nothing, got ${kindOfValue(c)}`,
+      );
     if (c.length > MAX_CATEGORY_LENGTH) {
       throw new MalformedRecordError(
         'bad-category',
-        `category: expected at most ${MAX_CATEGORY_LENGTH} characters, got ${c.length} (${shown(c)})`,
+        `category: expected at most ${MAX_CATEGORY_LENGTH} characters, got ${c.length} (${shownValue(c)})`,
       );
     }
     category = c;
