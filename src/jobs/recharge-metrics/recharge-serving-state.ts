@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import { MissingDatabaseIdentityError } from '../../errors/missing-database-identity-error.js';
 import type { Db, Tx } from '../../store/prisma-client.js';
 
@@ -26,7 +27,12 @@ export interface ServingVersion {
  */
 export class RechargeServingState {
   private identity: Promise<string> | null = null;
-  private cached: { at: number; version: ServingVersion } | null = null;
+  /**
+   * The last version read, answered for `maxAgeMs` (lru-cache's `ttl`, counted from when the read
+   * finished); callers asking while a read is in flight share it. A rebuild's new generation clears
+   * it; a read in flight then still finishes and is kept, as it may be behind but never ahead.
+   */
+  private readonly versions: LRUCache<string, ServingVersion> | null;
 
   /**
    * @param groupId the recharge-metrics consumer group (`RECHARGE_GROUP`).
@@ -35,8 +41,19 @@ export class RechargeServingState {
   constructor(
     private readonly db: Db,
     readonly groupId: string,
-    private readonly maxAgeMs = 1_000,
-  ) {}
+    maxAgeMs = 1_000,
+  ) {
+    // lru-cache reads a ttl of 0 as "never expires": 0 here means "always read".
+    this.versions =
+      maxAgeMs > 0
+        ? new LRUCache<string, ServingVersion>({
+            max: 1,
+            ttl: maxAgeMs,
+            ignoreFetchAbort: true,
+            fetchMethod: () => this.read(),
+          })
+        : null;
+  }
 
   /**
    * The UUID of this database, read once per process (again after a failure).
@@ -61,20 +78,25 @@ export class RechargeServingState {
    * (it can only be behind, never ahead, of the database in one history).
    */
   async current(fresh = false): Promise<ServingVersion> {
-    if (!fresh && this.cached && Date.now() - this.cached.at <= this.maxAgeMs) return this.cached.version;
+    if (this.versions === null) return this.read();
+    const version = await this.versions.fetch(this.groupId, { forceRefresh: fresh });
+    // fetch resolves to undefined only for an aborted fetch, which ignoreFetchAbort rules out.
+    return version ?? this.read();
+  }
+
+  /** Reads the group's version from the database. */
+  private async read(): Promise<ServingVersion> {
     const [databaseId, rows] = await Promise.all([
       this.databaseId(),
       this.db.$queryRaw<
         { generation: number | bigint; seq: bigint }[]
       >`SELECT generation, seq FROM recharge_serving_state WHERE group_id = ${this.groupId}`,
     ]);
-    const version = {
+    return {
       databaseId,
       generation: rows.length > 0 ? Number(rows[0].generation) : 1,
       seq: rows.length > 0 ? Number(rows[0].seq) : 0,
     };
-    this.cached = { at: Date.now(), version };
-    return version;
   }
 
   /**
@@ -94,7 +116,7 @@ export class RechargeServingState {
   async newGeneration(tx: Tx): Promise<void> {
     await tx.$executeRaw`INSERT INTO recharge_serving_state (group_id, generation, seq) VALUES (${this.groupId}, 2, 0)
       ON DUPLICATE KEY UPDATE generation = generation + 1, updated_at = NOW(3)`;
-    this.cached = null;
+    this.versions?.clear();
   }
 
   /**
