@@ -74,6 +74,28 @@ function checkedEntry(kind: BlacklistKind, value: string, note: string | null): 
 
 const actor = (role: string, id: string) => Object.assign(new BlacklistActor(), { role, keyId: id });
 
+/** Adds `value` to the blacklist or removes it (checked, audited as the caller), as a mutation answers it. */
+async function changeBlacklist(
+  ctx: GraphQLContext,
+  action: 'add' | 'remove',
+  kind: BlacklistKind,
+  value: string,
+  note: string | null,
+): Promise<BlacklistChangeResult> {
+  checkedEntry(kind, value, note);
+  const by = actorOf(ctx);
+  try {
+    const store = ctx.services.modules.get(AD_CLICKS_SERVICES);
+    const { changed } =
+      action === 'add'
+        ? await store.addToBlacklist(toStoredKind(kind), value, note, by)
+        : await store.removeFromBlacklist(toStoredKind(kind), value, note, by);
+    return Object.assign(new BlacklistChangeResult(), { changed, kind, value });
+  } catch (err) {
+    throw toGraphQLError(err);
+  }
+}
+
 @Resolver()
 export class AdClicksResolver {
   @Authorized(READ_ROLES)
@@ -217,16 +239,7 @@ export class AdClicksResolver {
     @Arg('value', () => String) value: string,
     @Arg('note', () => String, { nullable: true }) note: string | null,
   ): Promise<BlacklistChangeResult> {
-    checkedEntry(kind, value, note ?? null);
-    const by = actorOf(ctx);
-    try {
-      const { changed } = await ctx.services.modules
-        .get(AD_CLICKS_SERVICES)
-        .addToBlacklist(toStoredKind(kind), value, note ?? null, by);
-      return Object.assign(new BlacklistChangeResult(), { changed, kind, value });
-    } catch (err) {
-      throw toGraphQLError(err);
-    }
+    return changeBlacklist(ctx, 'add', kind, value, note);
   }
 
   @Authorized(OPS_ROLES)
@@ -240,16 +253,7 @@ export class AdClicksResolver {
     @Arg('value', () => String) value: string,
     @Arg('note', () => String, { nullable: true }) note: string | null,
   ): Promise<BlacklistChangeResult> {
-    checkedEntry(kind, value, note ?? null);
-    const by = actorOf(ctx);
-    try {
-      const { changed } = await ctx.services.modules
-        .get(AD_CLICKS_SERVICES)
-        .removeFromBlacklist(toStoredKind(kind), value, note ?? null, by);
-      return Object.assign(new BlacklistChangeResult(), { changed, kind, value });
-    } catch (err) {
-      throw toGraphQLError(err);
-    }
+    return changeBlacklist(ctx, 'remove', kind, value, note);
   }
 
   @Authorized(READ_ROLES)
