@@ -139,7 +139,7 @@ async function main(): Promise<void> {
   // 4. the known answer.
   const counts = await sql<{ day: string; n: bigint }>(
     db.url,
-    "SELECT DATE_FORMAT(day, '%Y-%m-%d') AS day, active_users AS n FROM user_daily_count",
+    "SELECT DATE_FORMAT(day, '%Y-%m-%d') AS day, SUM(active_users) AS n FROM user_daily_count GROUP BY day",
   );
   const rows = await sql<{ day: string; n: bigint; crc: string }>(
     db.url,

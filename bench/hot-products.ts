@@ -120,9 +120,12 @@ async function main(): Promise<void> {
 
   const [sums] = await sql<{ clicks: bigint | null; products: bigint }>(
     db.url,
-    'SELECT SUM(clicks) AS clicks, COUNT(*) AS products FROM product_click_total',
+    'SELECT SUM(clicks) AS clicks, COUNT(DISTINCT product_id) AS products FROM product_click_total',
   );
-  const [rows] = await sql<{ minutes: bigint }>(db.url, 'SELECT COUNT(*) AS minutes FROM product_click_minute');
+  const [rows] = await sql<{ minutes: bigint }>(
+    db.url,
+    'SELECT COUNT(*) AS minutes FROM (SELECT 1 FROM product_click_minute GROUP BY product_id, window_start) m',
+  );
   const [dead] = await sql<{ dead: bigint | null }>(
     db.url,
     'SELECT SUM(dead_lettered) AS dead FROM consumer_offset WHERE group_id = ?',

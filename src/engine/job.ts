@@ -122,8 +122,11 @@ export interface JobDefinition {
    * per-day or per-product total, a per-group commit number): the job's batch
    * transactions then take the group's `commit_order` row first, so two
    * workers' transactions, each carrying several partitions, never deadlock
-   * on those rows. False (the default) for jobs whose rows belong to one
-   * partition's keys. @default false
+   * on those rows, but take turns. False (the default) for jobs whose rows
+   * belong to one partition: rows of one partition's keys, or partition-local
+   * rows (a row per key and partition, `partition` in its primary key, reads
+   * summing a key's rows: local-global aggregation), which is how a job keeps
+   * its workers from ever waiting for each other. @default false
    */
   sharedRows?: boolean;
   /**

@@ -5,6 +5,7 @@
 // changes nothing.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { DAILY_ACTIVE_USERS_SNAPSHOT } from '../../src/jobs/daily-active-users/testing.js';
 import { formatUserBehavior } from '../../src/jobs/user-behavior/user-behavior-format.js';
 import { errorCode, gql } from '../helpers/graphql-client.js';
 import { jobProgress, latestOffsets } from '../helpers/job-runs.js';
@@ -73,10 +74,7 @@ describe('daily-active-users on a hand-built stream', () => {
         db.url,
         "SELECT DATE_FORMAT(day, '%Y-%m-%d') AS day, uid FROM user_daily_active ORDER BY day, uid",
       ),
-      counts: await sql(
-        db.url,
-        "SELECT DATE_FORMAT(day, '%Y-%m-%d') AS day, active_users FROM user_daily_count ORDER BY day",
-      ),
+      counts: await sql(db.url, DAILY_ACTIVE_USERS_SNAPSHOT.counts),
       firstSeen: await sql(
         db.url,
         "SELECT uid, DATE_FORMAT(first_day, '%Y-%m-%d') AS first_day FROM user_first_seen ORDER BY uid",

@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { generateProductClicks } from '../../src/jobs/hot-products/product-click-generator.js';
+import { HOT_PRODUCTS_SNAPSHOT } from '../../src/jobs/hot-products/testing.js';
 import {
   withPartitions,
   jobProgress,
@@ -58,24 +59,9 @@ describe('hot-products exactly once across crashes', () => {
 
   async function snapshot(db: TestDatabase) {
     return {
-      minutes: rowsAsText(
-        await sql(
-          db.url,
-          'SELECT product_id, window_start, window_end, clicks FROM product_click_minute ORDER BY product_id, window_start',
-        ),
-      ),
-      actions: rowsAsText(
-        await sql(
-          db.url,
-          'SELECT product_id, window_start, action, window_end, events FROM product_action_minute ORDER BY product_id, window_start, action',
-        ),
-      ),
-      totals: rowsAsText(
-        await sql(
-          db.url,
-          'SELECT product_id, clicks, category, category_at, last_click_at FROM product_click_total ORDER BY product_id',
-        ),
-      ),
+      minutes: rowsAsText(await sql(db.url, HOT_PRODUCTS_SNAPSHOT.minutes)),
+      actions: rowsAsText(await sql(db.url, HOT_PRODUCTS_SNAPSHOT.actions)),
+      totals: rowsAsText(await sql(db.url, HOT_PRODUCTS_SNAPSHOT.totals)),
       offsets: await offsetRows(db.url),
     };
   }

@@ -6,7 +6,8 @@ import type { JobFeed } from '../../sample/job-feed.js';
 export const DAILY_ACTIVE_USERS_SNAPSHOT = {
   active:
     "SELECT DATE_FORMAT(day, '%Y-%m-%d') AS day, COUNT(*) AS users, SUM(CRC32(uid)) AS checksum FROM user_daily_active GROUP BY day ORDER BY day",
-  counts: "SELECT DATE_FORMAT(day, '%Y-%m-%d') AS day, active_users FROM user_daily_count ORDER BY day",
+  counts:
+    "SELECT DATE_FORMAT(day, '%Y-%m-%d') AS day, CAST(SUM(active_users) AS SIGNED) AS active_users FROM user_daily_count GROUP BY day ORDER BY day",
   firstSeen:
     "SELECT DATE_FORMAT(first_day, '%Y-%m-%d') AS day, COUNT(*) AS users, SUM(CRC32(uid)) AS checksum FROM user_first_seen GROUP BY first_day ORDER BY first_day",
 } as const;

@@ -1,3 +1,4 @@
+import { Prisma } from '../../generated/prisma/client.js';
 import { MINUTE_MS } from '../../domain/time-units.js';
 import type { ProductClicks } from './hot-ranking.js';
 import type { Db, Tx } from '../../store/prisma-client.js';
@@ -46,6 +47,12 @@ export interface ClickBatch {
   totals: readonly TotalClicks[];
 }
 
+/** The rows one Kafka partition's batches add: they go to that partition's own rows. */
+export interface PartitionClickBatch {
+  partition: number;
+  batch: ClickBatch;
+}
+
 /** The job's watermark as the stored partitions see it. */
 export interface StoredJobWatermark {
   /** Partitions with a `consumer_offset` row. */
@@ -74,15 +81,31 @@ function sqlDateTime(ms: number): string {
 }
 
 /**
+ * The current category of the product named by `productIdColumn` (a column of
+ * the enclosing query, never user input), as a scalar subquery over its
+ * partitions' `product_click_total` rows (primary-key prefix): the category
+ * with the latest `category_at`, ties at one millisecond to the greatest name
+ * (a DATETIME(3) reads as 23 characters, so the maximum of time and name
+ * concatenated orders by time, then by name), exactly the rule each row's
+ * upsert applies within its partition. Null when no click carried one.
+ */
+export function categoryOf(productIdColumn: 'a.productId' | 'r.productId'): Prisma.Sql {
+  return Prisma.raw(`(SELECT SUBSTRING(MAX(CONCAT(t.category_at, t.category)), 24)
+    FROM product_click_total t WHERE t.product_id = ${productIdColumn})`);
+}
+
+/**
  * The tables of the hot-products job: `product_click_minute`,
  * `product_action_minute`, `product_click_total` (written inside the batch
  * transaction, additive) and `hot_products_emission`; plus the reads of the
  * GraphQL API. Every time is event time in UTC.
  *
- * Deadlocks between partitions' concurrent transactions are avoided by
- * taking row locks in one global order: tables in the order minute, action,
- * total, rows sorted by primary key within each (callers sort; JSON_TABLE
- * yields rows in array order).
+ * The three result tables are local-global: each row belongs to the Kafka
+ * partition whose clicks it counts (`partition` in its key), so the batch
+ * transactions of two partitions never write the same row (no lock waits,
+ * no deadlocks, whatever the workers), and every read sums a key's rows over
+ * the partitions in the same one query. A key has at most one row per
+ * partition of the topic.
  */
 export class HotProductStore {
   /** Rankings by (start, end, limit), each for at most {@link RANKING_TTL_MS} (1,000) MILLISECONDS after its read started. */
@@ -111,53 +134,61 @@ export class HotProductStore {
     return this.rankings.get(`${startMs}:${endMs}:${limit}`);
   }
 
-  /** Adds one batch's clicks, inside the batch transaction (one multi-row upsert per table and chunk). */
-  async addBatch(tx: Tx, batch: ClickBatch): Promise<void> {
+  /**
+   * Adds the batches of one transaction, each to its partition's own rows,
+   * inside the batch transaction: one multi-row upsert per table and
+   * {@link CHUNK} rows, whatever the number of partitions.
+   */
+  async addBatch(tx: Tx, batches: readonly PartitionClickBatch[]): Promise<void> {
     const minuteText = new Map<number, string>();
     const minute = (ms: number) => {
       let text = minuteText.get(ms);
       if (text === undefined) minuteText.set(ms, (text = sqlDateTime(ms)));
       return text;
     };
-    for (let i = 0; i < batch.minutes.length; i += CHUNK) {
-      const rows = JSON.stringify(
-        batch.minutes.slice(i, i + CHUNK).map((m) => [m.productId, minute(m.minuteMs), m.clicks]),
-      );
-      await tx.$executeRaw`INSERT INTO product_click_minute (product_id, window_start, window_end, clicks)
-        SELECT j.product_id, j.window_start, j.window_start + INTERVAL ${MINUTE_MS / 1000} SECOND, j.clicks
-        FROM JSON_TABLE(${rows}, '$[*]' COLUMNS (product_id VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin PATH '$[0]', window_start DATETIME(3) PATH '$[1]', clicks INT PATH '$[2]')) AS j
+    const minutes: [string, string, number, number][] = [];
+    const actions: [string, string, string, number, number][] = [];
+    const totals: [string, number, string | null, string | null, string, number][] = [];
+    for (const { partition, batch } of batches) {
+      for (const m of batch.minutes) minutes.push([m.productId, minute(m.minuteMs), m.clicks, partition]);
+      for (const a of batch.actions) actions.push([a.productId, minute(a.minuteMs), a.action, a.events, partition]);
+      for (const t of batch.totals)
+        totals.push([
+          t.productId,
+          t.clicks,
+          t.category,
+          t.categoryAtMs === null ? null : sqlDateTime(t.categoryAtMs),
+          sqlDateTime(t.lastClickMs),
+          partition,
+        ]);
+    }
+    for (let i = 0; i < minutes.length; i += CHUNK) {
+      const rows = JSON.stringify(minutes.slice(i, i + CHUNK));
+      await tx.$executeRaw`INSERT INTO product_click_minute (product_id, window_start, \`partition\`, window_end, clicks)
+        SELECT j.product_id, j.window_start, j.p, j.window_start + INTERVAL ${MINUTE_MS / 1000} SECOND, j.clicks
+        FROM JSON_TABLE(${rows}, '$[*]' COLUMNS (product_id VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin PATH '$[0]', window_start DATETIME(3) PATH '$[1]', clicks INT PATH '$[2]', p INT PATH '$[3]')) AS j
         ON DUPLICATE KEY UPDATE clicks = product_click_minute.clicks + VALUES(clicks)`;
     }
-    for (let i = 0; i < batch.actions.length; i += CHUNK) {
-      const rows = JSON.stringify(
-        batch.actions.slice(i, i + CHUNK).map((a) => [a.productId, minute(a.minuteMs), a.action, a.events]),
-      );
-      await tx.$executeRaw`INSERT INTO product_action_minute (product_id, window_start, action, window_end, events)
-        SELECT j.product_id, j.window_start, j.action, j.window_start + INTERVAL ${MINUTE_MS / 1000} SECOND, j.events
+    for (let i = 0; i < actions.length; i += CHUNK) {
+      const rows = JSON.stringify(actions.slice(i, i + CHUNK));
+      await tx.$executeRaw`INSERT INTO product_action_minute (product_id, window_start, action, \`partition\`, window_end, events)
+        SELECT j.product_id, j.window_start, j.action, j.p, j.window_start + INTERVAL ${MINUTE_MS / 1000} SECOND, j.events
         FROM JSON_TABLE(${rows}, '$[*]' COLUMNS (product_id VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin PATH '$[0]', window_start DATETIME(3) PATH '$[1]',
-          action VARCHAR(32) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin PATH '$[2]', events INT PATH '$[3]')) AS j
+          action VARCHAR(32) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin PATH '$[2]', events INT PATH '$[3]', p INT PATH '$[4]')) AS j
         ON DUPLICATE KEY UPDATE events = product_action_minute.events + VALUES(events)`;
     }
-    for (let i = 0; i < batch.totals.length; i += CHUNK) {
-      const rows = JSON.stringify(
-        batch.totals
-          .slice(i, i + CHUNK)
-          .map((t) => [
-            t.productId,
-            t.clicks,
-            t.category,
-            t.categoryAtMs === null ? null : sqlDateTime(t.categoryAtMs),
-            sqlDateTime(t.lastClickMs),
-          ]),
-      );
-      // The category of the latest click wins, whatever order batches and partitions
-      // commit in (ties at one millisecond: the greatest name), so a crash-and-replay run
-      // ends with the same category as an uninterrupted one. MySQL assigns left to
-      // right: category must be decided before category_at changes.
-      await tx.$executeRaw`INSERT INTO product_click_total (product_id, clicks, category, category_at, last_click_at)
-        SELECT j.product_id, j.clicks, j.category, j.category_at, j.last_click_at
+    for (let i = 0; i < totals.length; i += CHUNK) {
+      const rows = JSON.stringify(totals.slice(i, i + CHUNK));
+      // The category of the latest click wins, whatever order batches commit in (ties at one
+      // millisecond: the greatest name), so a crash-and-replay run ends with the same category
+      // as an uninterrupted one; reads apply the same rule across a product's partitions
+      // ({@link categoryOf}). MySQL assigns left to right: category must be decided
+      // before category_at changes.
+      await tx.$executeRaw`INSERT INTO product_click_total (product_id, \`partition\`, clicks, category, category_at, last_click_at)
+        SELECT j.product_id, j.p, j.clicks, j.category, j.category_at, j.last_click_at
         FROM JSON_TABLE(${rows}, '$[*]' COLUMNS (product_id VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin PATH '$[0]', clicks BIGINT PATH '$[1]',
-          category VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin PATH '$[2]', category_at DATETIME(3) PATH '$[3]', last_click_at DATETIME(3) PATH '$[4]')) AS j
+          category VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin PATH '$[2]', category_at DATETIME(3) PATH '$[3]', last_click_at DATETIME(3) PATH '$[4]',
+          p INT PATH '$[5]')) AS j
         ON DUPLICATE KEY UPDATE
           category = IF(VALUES(category) IS NOT NULL AND (product_click_total.category_at IS NULL OR VALUES(category_at) > product_click_total.category_at
             OR (VALUES(category_at) = product_click_total.category_at AND VALUES(category) > product_click_total.category)), VALUES(category), product_click_total.category),
@@ -176,15 +207,18 @@ export class HotProductStore {
   async ranking(startMs: number, endMs: number, limit: number, db: Db | Tx = this.db): Promise<ProductClicks[]> {
     // Grouped in a derived table and ordered outside it: MariaDB 10.11 takes ~5x longer
     // for GROUP BY ... ORDER BY SUM(...) LIMIT in one block (measured: 80 vs 15 ms for
-    // 22,000 minute rows).
+    // 22,000 minute rows). The category is looked up for the ranked products only.
     const rows = await db.$queryRaw<{ productId: string; clicks: bigint; category: string | null }[]>`
-      SELECT a.productId, a.clicks, t.category FROM (
-        SELECT product_id AS productId, CAST(SUM(clicks) AS SIGNED) AS clicks FROM product_click_minute
-        WHERE window_start >= ${sqlDatetime(startMs)} AND window_start < ${sqlDatetime(endMs)}
-        GROUP BY product_id
-      ) a LEFT JOIN product_click_total t ON t.product_id = a.productId
-      ORDER BY a.clicks DESC, a.productId ASC
-      LIMIT ${limit}`;
+      SELECT r.productId, r.clicks, ${categoryOf('r.productId')} AS category FROM (
+        SELECT a.productId, a.clicks FROM (
+          SELECT product_id AS productId, CAST(SUM(clicks) AS SIGNED) AS clicks FROM product_click_minute
+          WHERE window_start >= ${sqlDatetime(startMs)} AND window_start < ${sqlDatetime(endMs)}
+          GROUP BY product_id
+        ) a
+        ORDER BY a.clicks DESC, a.productId ASC
+        LIMIT ${limit}
+      ) r
+      ORDER BY r.clicks DESC, r.productId ASC`;
     return rows.map((r) => ({ productId: r.productId, clicks: Number(r.clicks), category: r.category }));
   }
 
@@ -201,14 +235,16 @@ export class HotProductStore {
   ): Promise<(ProductClicks & { category: string })[]> {
     const rows = await this.db.$queryRaw<{ productId: string; clicks: bigint; category: string }[]>`
       SELECT category, productId, clicks FROM (
-        SELECT t.category AS category, a.productId, a.clicks,
-          ROW_NUMBER() OVER (PARTITION BY t.category ORDER BY a.clicks DESC, a.productId ASC) AS rn
+        SELECT c.category, c.productId, c.clicks,
+          ROW_NUMBER() OVER (PARTITION BY c.category ORDER BY c.clicks DESC, c.productId ASC) AS rn
         FROM (
-          SELECT product_id AS productId, CAST(SUM(clicks) AS SIGNED) AS clicks FROM product_click_minute
-          WHERE window_start >= ${sqlDatetime(startMs)} AND window_start < ${sqlDatetime(endMs)}
-          GROUP BY product_id
-        ) a JOIN product_click_total t ON t.product_id = a.productId
-        WHERE t.category IS NOT NULL
+          SELECT a.productId, a.clicks, ${categoryOf('a.productId')} AS category FROM (
+            SELECT product_id AS productId, CAST(SUM(clicks) AS SIGNED) AS clicks FROM product_click_minute
+            WHERE window_start >= ${sqlDatetime(startMs)} AND window_start < ${sqlDatetime(endMs)}
+            GROUP BY product_id
+          ) a
+        ) c
+        WHERE c.category IS NOT NULL
       ) ranked
       WHERE rn <= ${limit}
       ORDER BY category ASC, rn ASC`;
@@ -231,8 +267,9 @@ export class HotProductStore {
         WHERE product_id = ${productId} AND window_start < ${new Date(fromMs)}`,
       this.db.$queryRaw<
         { windowStart: Date; clicks: number | bigint }[]
-      >`SELECT window_start AS windowStart, clicks FROM product_click_minute
-        WHERE product_id = ${productId} AND window_start >= ${new Date(fromMs)} AND window_start < ${new Date(toMs)}`,
+      >`SELECT window_start AS windowStart, CAST(SUM(clicks) AS SIGNED) AS clicks FROM product_click_minute
+        WHERE product_id = ${productId} AND window_start >= ${new Date(fromMs)} AND window_start < ${new Date(toMs)}
+        GROUP BY window_start`,
     ]);
     return {
       before: Number(before[0]?.clicks ?? 0),

@@ -10,7 +10,7 @@ import { guardedEventTime } from '../../engine/job-event-time.js';
 export interface HotProductsOptions {
   /** Consumer group. @default "hot-products" */
   groupId: string;
-  /** Source topic (any key). @default "product-clicks" */
+  /** Source topic (any key: every partition adds to rows of its own). @default "product-clicks" */
   topic: string;
   /** Grace period of the watermark, milliseconds. @default 5000 */
   graceMs: number;
@@ -173,9 +173,10 @@ export function createHotProductsJob(opts: HotProductsOptions): JobDefinition {
     // Additive sums, GREATEST of times, latest category: one aggregate over two batches writes what both would.
     aggregatesAcrossBatches: true,
     aggregate: (parts) => {
-      const batch = aggregateClicks(parts.flatMap((p) => p.events));
+      // Per partition: each partition adds to rows of its own (reads sum a product's rows).
+      const batches = parts.map((p) => ({ partition: p.partition, batch: aggregateClicks(p.events) }));
       return {
-        write: (tx) => opts.store.addBatch(tx, batch),
+        write: (tx) => opts.store.addBatch(tx, batches),
         afterCommit: opts.emitter ? () => opts.emitter?.poke() : undefined,
       };
     },
@@ -186,8 +187,7 @@ export function createHotProductsJob(opts: HotProductsOptions): JobDefinition {
     groupId: opts.groupId,
     topic: opts.topic,
     results: 'additive',
-    // Every partition adds to the per-product minute rows and running totals.
-    sharedRows: true,
+    // No shared rows: each partition adds to per-product minute rows and running totals of its own.
     clearResults: (tx) => opts.store.clear(tx, opts.groupId),
     eventTime: guardedEventTime(handler, opts.graceMs),
     createProcessor: ({ partition, nextOffset, watermarkMs, nowMs }) =>
