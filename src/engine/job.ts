@@ -124,9 +124,11 @@ export interface JobDefinition {
    * workers' transactions, each carrying several partitions, never deadlock
    * on those rows, but take turns. False (the default) for jobs whose rows
    * belong to one partition: rows of one partition's keys, or partition-local
-   * rows (a row per key and partition, `partition` in its primary key, reads
-   * summing a key's rows: local-global aggregation), which is how a job keeps
-   * its workers from ever waiting for each other. @default false
+   * rows (a row per key and partition, `partition` in its primary key; each
+   * transaction adds to those of a partition it carries, whose
+   * `consumer_offset` row it holds locked; reads sum a key's rows:
+   * local-global aggregation), which is how a job keeps its workers from ever
+   * waiting for each other. @default false
    */
   sharedRows?: boolean;
   /**

@@ -1,9 +1,10 @@
 -- Partition-local rows for the aggregates every partition of a job used to add
 -- to: the distinct users per day (daily-active-users) and the clicks per
 -- product, minute and action and the running totals per product
--- (hot-products). Each row now belongs to the Kafka partition whose records
--- it counts (`partition`), so the batch transactions of two partitions (two
--- workers) never write the same row and never wait for each other; a read
+-- (hot-products). Each row now belongs to one Kafka partition (`partition`):
+-- a batch transaction adds to the rows of one partition it carries, whose
+-- `consumer_offset` row it holds locked, so two transactions (two workers)
+-- never write the same row at once and never wait for each other; a read
 -- sums a key's rows in the same one query (local-global aggregation). A key
 -- has at most one row per partition of its topic. Rows written before this
 -- migration keep partition -1: they are summed like the others.

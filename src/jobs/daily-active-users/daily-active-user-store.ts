@@ -31,56 +31,45 @@ export interface DailyActiveUsersRow {
  */
 const CHUNK = 5_000;
 
-/** The distinct users of one batch per calendar day, as one Kafka partition read them. */
-export interface PartitionDays {
-  partition: number;
-  /** Days ascending, each with its sorted distinct uids. */
-  days: readonly DayUsers[];
-}
-
 /**
  * The tables of the daily-active-users job: `user_daily_active`
  * (one row per day and user, INSERT IGNORE), `user_daily_count` (distinct
- * users per day and Kafka partition: the users that partition's records
- * really inserted, in the same transaction; a day's count is the sum of its
+ * users per day, in rows per Kafka partition: a day's count is the sum of its
  * rows) and `user_first_seen` (LEAST of the days seen). Every write is
  * idempotent: replaying records changes nothing.
  *
- * No row is written by two partitions: the count rows are per partition, and
- * the producers key `user-behavior` by uid, so a user's rows are only ever
- * written by the one partition that holds the user. Row locks are taken in
- * one order all the same (partitions ascending, per partition days ascending
- * and uids sorted; then the count rows by key; then the first-seen rows by
- * uid).
+ * No row is written by two transactions at once. A transaction adds the
+ * users it inserted to the count rows of ONE partition it carries (the
+ * caller's `owner`), whose `consumer_offset` row it holds locked: no other
+ * transaction writes them meanwhile. The producers key `user-behavior` by
+ * uid, so a user's rows are written by the one partition that holds the
+ * user; row locks are taken in one order all the same (days ascending, uids
+ * sorted; then the count rows; then the first-seen rows by uid).
  */
 export class DailyActiveUserStore {
   constructor(private readonly db: Db) {}
 
   /**
-   * Records the batches of one transaction, inside it: per partition and day
-   * ONE `INSERT IGNORE` of the users (its affected rows are the users new on
-   * that day), then ONE upsert of every partition's count rows and ONE of the
-   * first days (per {@link CHUNK} rows). `partitions` ascending; `firstDays`
-   * sorted by uid, one per uid.
+   * Records the batches of one transaction, inside it: per day ONE `INSERT
+   * IGNORE` of the users (its affected rows are the users new on that day,
+   * added to the day's row of partition `owner`), then ONE upsert of the first
+   * days (per {@link CHUNK} rows). `days` ascending, uids sorted and distinct
+   * within a day; `firstDays` sorted by uid, one per uid.
+   * @param owner a partition this transaction carries (its `consumer_offset` row locked): the count rows it adds to.
    */
-  async addBatch(tx: Tx, partitions: readonly PartitionDays[], firstDays: readonly FirstDay[]): Promise<void> {
-    const counts: [string, number, number][] = [];
-    for (const { partition, days } of partitions)
-      for (const { day, uids } of days) {
-        let added = 0;
-        for (let i = 0; i < uids.length; i += CHUNK) {
-          const rows = JSON.stringify(uids.slice(i, i + CHUNK));
-          // Affected rows of INSERT IGNORE = rows really inserted: users new on that day.
-          added += await tx.$executeRaw`INSERT IGNORE INTO user_daily_active (day, uid)
-            SELECT ${day}, j.uid FROM JSON_TABLE(${rows}, '$[*]' COLUMNS (uid VARCHAR(128) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin PATH '$')) AS j`;
-        }
-        if (added > 0) counts.push([day, partition, added]);
+  async addBatch(tx: Tx, owner: number, days: readonly DayUsers[], firstDays: readonly FirstDay[]): Promise<void> {
+    for (const { day, uids } of days) {
+      let added = 0;
+      for (let i = 0; i < uids.length; i += CHUNK) {
+        const rows = JSON.stringify(uids.slice(i, i + CHUNK));
+        // Affected rows of INSERT IGNORE = rows really inserted: users new on that day.
+        added += await tx.$executeRaw`INSERT IGNORE INTO user_daily_active (day, uid)
+          SELECT ${day}, j.uid FROM JSON_TABLE(${rows}, '$[*]' COLUMNS (uid VARCHAR(128) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin PATH '$')) AS j`;
       }
-    if (counts.length > 0) {
-      counts.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] - b[1]));
-      await tx.$executeRaw`INSERT INTO user_daily_count (day, \`partition\`, active_users)
-        SELECT j.day, j.p, j.added FROM JSON_TABLE(${JSON.stringify(counts)}, '$[*]' COLUMNS (day DATE PATH '$[0]', p INT PATH '$[1]', added INT PATH '$[2]')) AS j
-        ON DUPLICATE KEY UPDATE active_users = user_daily_count.active_users + VALUES(active_users)`;
+      if (added > 0) {
+        await tx.$executeRaw`INSERT INTO user_daily_count (day, \`partition\`, active_users) VALUES (${day}, ${owner}, ${added})
+          ON DUPLICATE KEY UPDATE active_users = active_users + VALUES(active_users)`;
+      }
     }
     for (let i = 0; i < firstDays.length; i += CHUNK) {
       const rows = JSON.stringify(firstDays.slice(i, i + CHUNK).map((f) => [f.uid, f.day]));

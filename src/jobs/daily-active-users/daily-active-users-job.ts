@@ -73,17 +73,6 @@ export function aggregateDailyUsers(
   return { days, firstDays };
 }
 
-/** Each uid's earliest day over several partitions' first days, sorted by uid (the store's lock order). Pure. */
-export function earliestDays(partitions: readonly { firstDays: readonly FirstDay[] }[]): FirstDay[] {
-  const first = new Map<string, string>();
-  for (const { firstDays } of partitions)
-    for (const { uid, day } of firstDays) {
-      const seen = first.get(uid);
-      if (seen === undefined || day < seen) first.set(uid, day);
-    }
-  return [...first].sort(([a], [b]) => byCodeUnit(a, b)).map(([uid, day]) => ({ uid, day }));
-}
-
 function byCodeUnit(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
@@ -111,22 +100,14 @@ export function createDailyActiveUsersJob(opts: DailyActiveUsersOptions): JobDef
     // INSERT IGNORE / LEAST and added counts: one aggregate over two batches writes what both would.
     aggregatesAcrossBatches: true,
     aggregate: (parts) => {
-      // The day's users are counted per partition (each partition adds to count rows of its own),
-      // the first days once for all of them.
-      const byPartition = new Map<number, (readonly UserEvent[])[]>();
-      for (const part of parts) {
-        const lists = byPartition.get(part.partition);
-        if (lists === undefined) byPartition.set(part.partition, [part.events]);
-        else lists.push(part.events);
-      }
-      const partitions = [...byPartition]
-        .sort(([a], [b]) => a - b)
-        .map(([partition, lists]) => ({
-          partition,
-          ...aggregateDailyUsers(lists.length === 1 ? lists[0] : lists.flat(), dateOf),
-        }));
-      const firstDays = partitions.length === 1 ? partitions[0].firstDays : earliestDays(partitions);
-      return { write: (tx) => opts.store.addBatch(tx, partitions, firstDays) };
+      const { days, firstDays } = aggregateDailyUsers(
+        parts.flatMap((p) => p.events),
+        dateOf,
+      );
+      // The users new on a day go to the count rows of one partition of the transaction (the lowest):
+      // it holds that partition's row locked, so no other transaction writes them at the same time.
+      const owner = Math.min(...parts.map((p) => p.partition));
+      return { write: (tx) => opts.store.addBatch(tx, owner, days, firstDays) };
     },
   };
   return {
@@ -134,8 +115,9 @@ export function createDailyActiveUsersJob(opts: DailyActiveUsersOptions): JobDef
     groupId: opts.groupId,
     topic: opts.topic,
     results: 'idempotent',
-    // No shared rows: each partition adds to day counts of its own, and a user's rows belong to the
-    // partition the producers key the user to.
+    // No row two transactions write at once: the day counts are per partition (each transaction adds
+    // to those of a partition it holds), and a user's rows belong to the partition the producers key
+    // the user to.
     clearResults: (tx) => opts.store.clear(tx),
     eventTime: guardedEventTime(
       {

@@ -47,12 +47,6 @@ export interface ClickBatch {
   totals: readonly TotalClicks[];
 }
 
-/** The rows one Kafka partition's batches add: they go to that partition's own rows. */
-export interface PartitionClickBatch {
-  partition: number;
-  batch: ClickBatch;
-}
-
 /** The job's watermark as the stored partitions see it. */
 export interface StoredJobWatermark {
   /** Partitions with a `consumer_offset` row. */
@@ -100,12 +94,13 @@ export function categoryOf(productIdColumn: 'a.productId' | 'r.productId'): Pris
  * transaction, additive) and `hot_products_emission`; plus the reads of the
  * GraphQL API. Every time is event time in UTC.
  *
- * The three result tables are local-global: each row belongs to the Kafka
- * partition whose clicks it counts (`partition` in its key), so the batch
- * transactions of two partitions never write the same row (no lock waits,
- * no deadlocks, whatever the workers), and every read sums a key's rows over
- * the partitions in the same one query. A key has at most one row per
- * partition of the topic.
+ * The three result tables are local-global: each row belongs to one Kafka
+ * partition (`partition` in its key), and a transaction adds to the rows of
+ * ONE partition it carries (the caller's `owner`), whose `consumer_offset` row
+ * it holds locked. So two transactions never write the same row at once (no
+ * lock waits, no deadlocks, whatever the workers), and every read sums a
+ * key's rows over the partitions in the same one query. A key has at most
+ * one row per partition of the topic.
  */
 export class HotProductStore {
   /** Rankings by (start, end, limit), each for at most {@link RANKING_TTL_MS} (1,000) MILLISECONDS after its read started. */
@@ -135,33 +130,28 @@ export class HotProductStore {
   }
 
   /**
-   * Adds the batches of one transaction, each to its partition's own rows,
-   * inside the batch transaction: one multi-row upsert per table and
-   * {@link CHUNK} rows, whatever the number of partitions.
+   * Adds the batches of one transaction (aggregated as one) to the rows of
+   * partition `owner`, inside the batch transaction: one multi-row upsert per
+   * table and {@link CHUNK} rows.
+   * @param owner a partition this transaction carries (its `consumer_offset` row locked): the rows it adds to.
    */
-  async addBatch(tx: Tx, batches: readonly PartitionClickBatch[]): Promise<void> {
+  async addBatch(tx: Tx, owner: number, batch: ClickBatch): Promise<void> {
     const minuteText = new Map<number, string>();
     const minute = (ms: number) => {
       let text = minuteText.get(ms);
       if (text === undefined) minuteText.set(ms, (text = sqlDateTime(ms)));
       return text;
     };
-    const minutes: [string, string, number, number][] = [];
-    const actions: [string, string, string, number, number][] = [];
-    const totals: [string, number, string | null, string | null, string, number][] = [];
-    for (const { partition, batch } of batches) {
-      for (const m of batch.minutes) minutes.push([m.productId, minute(m.minuteMs), m.clicks, partition]);
-      for (const a of batch.actions) actions.push([a.productId, minute(a.minuteMs), a.action, a.events, partition]);
-      for (const t of batch.totals)
-        totals.push([
-          t.productId,
-          t.clicks,
-          t.category,
-          t.categoryAtMs === null ? null : sqlDateTime(t.categoryAtMs),
-          sqlDateTime(t.lastClickMs),
-          partition,
-        ]);
-    }
+    const minutes = batch.minutes.map((m) => [m.productId, minute(m.minuteMs), m.clicks, owner]);
+    const actions = batch.actions.map((a) => [a.productId, minute(a.minuteMs), a.action, a.events, owner]);
+    const totals = batch.totals.map((t) => [
+      t.productId,
+      t.clicks,
+      t.category,
+      t.categoryAtMs === null ? null : sqlDateTime(t.categoryAtMs),
+      sqlDateTime(t.lastClickMs),
+      owner,
+    ]);
     for (let i = 0; i < minutes.length; i += CHUNK) {
       const rows = JSON.stringify(minutes.slice(i, i + CHUNK));
       await tx.$executeRaw`INSERT INTO product_click_minute (product_id, window_start, \`partition\`, window_end, clicks)

@@ -10,7 +10,7 @@ import { guardedEventTime } from '../../engine/job-event-time.js';
 export interface HotProductsOptions {
   /** Consumer group. @default "hot-products" */
   groupId: string;
-  /** Source topic (any key: every partition adds to rows of its own). @default "product-clicks" */
+  /** Source topic (any key). @default "product-clicks" */
   topic: string;
   /** Grace period of the watermark, milliseconds. @default 5000 */
   graceMs: number;
@@ -173,10 +173,12 @@ export function createHotProductsJob(opts: HotProductsOptions): JobDefinition {
     // Additive sums, GREATEST of times, latest category: one aggregate over two batches writes what both would.
     aggregatesAcrossBatches: true,
     aggregate: (parts) => {
-      // Per partition: each partition adds to rows of its own (reads sum a product's rows).
-      const batches = parts.map((p) => ({ partition: p.partition, batch: aggregateClicks(p.events) }));
+      const batch = aggregateClicks(parts.flatMap((p) => p.events));
+      // The rows of one partition of the transaction (the lowest): it holds that partition's row
+      // locked, so no other transaction writes them at the same time (reads sum a product's rows).
+      const owner = Math.min(...parts.map((p) => p.partition));
       return {
-        write: (tx) => opts.store.addBatch(tx, batches),
+        write: (tx) => opts.store.addBatch(tx, owner, batch),
         afterCommit: opts.emitter ? () => opts.emitter?.poke() : undefined,
       };
     },
@@ -187,7 +189,8 @@ export function createHotProductsJob(opts: HotProductsOptions): JobDefinition {
     groupId: opts.groupId,
     topic: opts.topic,
     results: 'additive',
-    // No shared rows: each partition adds to per-product minute rows and running totals of its own.
+    // No row two transactions write at once: the per-product rows are per partition, and each
+    // transaction adds to those of a partition it holds.
     clearResults: (tx) => opts.store.clear(tx, opts.groupId),
     eventTime: guardedEventTime(handler, opts.graceMs),
     createProcessor: ({ partition, nextOffset, watermarkMs, nowMs }) =>
