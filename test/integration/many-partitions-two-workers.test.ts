@@ -2,11 +2,15 @@
 // job together in one transaction per commit: a SIGKILL of one mid-stream must
 // end with exactly the rows of an uninterrupted run, and no transaction may be
 // rolled back by another (a deadlock or a lock wait timeout) on the rows every
-// partition writes (the city-day and minute totals, the commit number).
+// partition writes (the city-day and minute totals, the commit number). The
+// same for abnormal-orders (rows of its own partitions' users) and for
+// hot-products, whose partition-local rows take no commit order: its sums
+// must equal the uninterrupted run's.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { generateRecharges } from '../../src/jobs/recharge-metrics/recharge-generator.js';
 import { abnormalOrdersJob } from '../../src/jobs/abnormal-orders/testing.js';
+import { hotProductsJob } from '../../src/jobs/hot-products/testing.js';
 import { type JobSnapshot, jobSnapshot, withoutOffsets } from '../helpers/job-snapshots.js';
 import {
   jobProgress,
@@ -173,6 +177,79 @@ describe('two abnormal-orders workers over 12 partitions', () => {
     assert.deepEqual(
       rolledBack.map((l) => l.msg),
       [],
+    );
+  });
+});
+
+describe('two hot-products workers over 12 partitions: partition-local rows', () => {
+  const runs = new TestRuns();
+  const job = hotProductsJob(20_000, 1414);
+  // The clicks by user over 12 partitions: every partition adds to the same products and minutes.
+  const feed = withPartitions(
+    job.feed.map((r) => ({ key: r.key, value: r.value })),
+    PARTITIONS,
+  );
+  let latest = new Map<number, number>();
+  let reference: JobSnapshot;
+
+  const start = (db: TestDatabase, group: string, topic: string) =>
+    runs.start({
+      DATABASE_URL: db.url,
+      PRODUCT_CLICKS_TOPIC: topic,
+      HOT_PRODUCTS_GROUP: group,
+      JOBS: 'hot-products',
+      ROLES: 'worker',
+      IDLE_TIMEOUT_MS: '3600000',
+      ...SMALL_BATCHES_QUICK_FAILOVER_ENV,
+    });
+  const progress = (db: TestDatabase) => () => jobProgress(db.url, latest, { windowed: false });
+
+  before(async () => {
+    const topic = await runs.createTopic('product-clicks', PARTITIONS);
+    await produce(topic.topic, feed);
+    latest = await latestOffsets(topic.topic);
+    const db = await runs.freshDb();
+    const group = randomName('many-hp-ref');
+    await runToEnd('the uninterrupted run to finish', () => start(db, group, topic.topic), progress(db), 240_000);
+    reference = await jobSnapshot('hot-products', db.url, group);
+  });
+
+  after(() => runs.cleanup());
+
+  it('ends with the sums of an uninterrupted run after a SIGKILL of one of two workers, taking no commit order', async () => {
+    assert.ok(reference.totals.length > 100, 'the uninterrupted run counted products');
+    const db = await runs.freshDb();
+    const group = randomName('many-hp');
+    const topic = await runs.createTopic('product-clicks', PARTITIONS);
+    const survivor = await runWithFailover({
+      records: feed.length,
+      start: () => start(db, group, topic.topic),
+      progress: progress(db),
+      finishTimeoutMs: 240_000,
+      killAtShare: 0.3,
+      partitions: PARTITIONS,
+      feed: () => produce(topic.topic, feed),
+    });
+    await survivor.kill('SIGTERM');
+    // Summed per key: which partition's row a batch added to may differ from the uninterrupted run.
+    const result = await jobSnapshot('hot-products', db.url, group);
+    assert.deepEqual(result.minutes, reference.minutes);
+    assert.deepEqual(result.actions, reference.actions);
+    assert.deepEqual(result.totals, reference.totals);
+    assert.deepEqual(result.offsets, reference.offsets);
+    const [rows] = await sql<{ partitions: bigint }>(
+      db.url,
+      'SELECT COUNT(DISTINCT `partition`) AS partitions FROM product_click_total',
+    );
+    assert.ok(Number(rows.partitions) > 1, 'both workers added to rows of their own partitions');
+    assert.deepEqual(await sql(db.url, 'SELECT commits FROM commit_order WHERE group_id = ?', [group]), []);
+    assert.deepEqual(
+      runs.processes
+        .flatMap((p) => p.logs)
+        .filter((l) => /rolled back|partition commit failed|deadlock|lock wait/i.test(String(l.msg)))
+        .map((l) => l.msg),
+      [],
+      'no deadlock, lock wait timeout or failed commit in any run',
     );
   });
 });
