@@ -142,43 +142,46 @@ export class HotProductStore {
       if (text === undefined) minuteText.set(ms, (text = sqlDateTime(ms)));
       return text;
     };
-    const minutes = batch.minutes.map((m) => [m.productId, minute(m.minuteMs), m.clicks, owner]);
-    const actions = batch.actions.map((a) => [a.productId, minute(a.minuteMs), a.action, a.events, owner]);
-    const totals = batch.totals.map((t) => [
-      t.productId,
-      t.clicks,
-      t.category,
-      t.categoryAtMs === null ? null : sqlDateTime(t.categoryAtMs),
-      sqlDateTime(t.lastClickMs),
-      owner,
-    ]);
-    for (let i = 0; i < minutes.length; i += CHUNK) {
-      const rows = JSON.stringify(minutes.slice(i, i + CHUNK));
+    for (let i = 0; i < batch.minutes.length; i += CHUNK) {
+      const rows = JSON.stringify(
+        batch.minutes.slice(i, i + CHUNK).map((m) => [m.productId, minute(m.minuteMs), m.clicks]),
+      );
       await tx.$executeRaw`INSERT INTO product_click_minute (product_id, window_start, \`partition\`, window_end, clicks)
-        SELECT j.product_id, j.window_start, j.p, j.window_start + INTERVAL ${MINUTE_MS / 1000} SECOND, j.clicks
-        FROM JSON_TABLE(${rows}, '$[*]' COLUMNS (product_id VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin PATH '$[0]', window_start DATETIME(3) PATH '$[1]', clicks INT PATH '$[2]', p INT PATH '$[3]')) AS j
+        SELECT j.product_id, j.window_start, ${owner}, j.window_start + INTERVAL ${MINUTE_MS / 1000} SECOND, j.clicks
+        FROM JSON_TABLE(${rows}, '$[*]' COLUMNS (product_id VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin PATH '$[0]', window_start DATETIME(3) PATH '$[1]', clicks INT PATH '$[2]')) AS j
         ON DUPLICATE KEY UPDATE clicks = product_click_minute.clicks + VALUES(clicks)`;
     }
-    for (let i = 0; i < actions.length; i += CHUNK) {
-      const rows = JSON.stringify(actions.slice(i, i + CHUNK));
+    for (let i = 0; i < batch.actions.length; i += CHUNK) {
+      const rows = JSON.stringify(
+        batch.actions.slice(i, i + CHUNK).map((a) => [a.productId, minute(a.minuteMs), a.action, a.events]),
+      );
       await tx.$executeRaw`INSERT INTO product_action_minute (product_id, window_start, action, \`partition\`, window_end, events)
-        SELECT j.product_id, j.window_start, j.action, j.p, j.window_start + INTERVAL ${MINUTE_MS / 1000} SECOND, j.events
+        SELECT j.product_id, j.window_start, j.action, ${owner}, j.window_start + INTERVAL ${MINUTE_MS / 1000} SECOND, j.events
         FROM JSON_TABLE(${rows}, '$[*]' COLUMNS (product_id VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin PATH '$[0]', window_start DATETIME(3) PATH '$[1]',
-          action VARCHAR(32) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin PATH '$[2]', events INT PATH '$[3]', p INT PATH '$[4]')) AS j
+          action VARCHAR(32) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin PATH '$[2]', events INT PATH '$[3]')) AS j
         ON DUPLICATE KEY UPDATE events = product_action_minute.events + VALUES(events)`;
     }
-    for (let i = 0; i < totals.length; i += CHUNK) {
-      const rows = JSON.stringify(totals.slice(i, i + CHUNK));
+    for (let i = 0; i < batch.totals.length; i += CHUNK) {
+      const rows = JSON.stringify(
+        batch.totals
+          .slice(i, i + CHUNK)
+          .map((t) => [
+            t.productId,
+            t.clicks,
+            t.category,
+            t.categoryAtMs === null ? null : sqlDateTime(t.categoryAtMs),
+            sqlDateTime(t.lastClickMs),
+          ]),
+      );
       // The category of the latest click wins, whatever order batches commit in (ties at one
       // millisecond: the greatest name), so a crash-and-replay run ends with the same category
       // as an uninterrupted one; reads apply the same rule across a product's partitions
       // ({@link categoryOf}). MySQL assigns left to right: category must be decided
       // before category_at changes.
       await tx.$executeRaw`INSERT INTO product_click_total (product_id, \`partition\`, clicks, category, category_at, last_click_at)
-        SELECT j.product_id, j.p, j.clicks, j.category, j.category_at, j.last_click_at
+        SELECT j.product_id, ${owner}, j.clicks, j.category, j.category_at, j.last_click_at
         FROM JSON_TABLE(${rows}, '$[*]' COLUMNS (product_id VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin PATH '$[0]', clicks BIGINT PATH '$[1]',
-          category VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin PATH '$[2]', category_at DATETIME(3) PATH '$[3]', last_click_at DATETIME(3) PATH '$[4]',
-          p INT PATH '$[5]')) AS j
+          category VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin PATH '$[2]', category_at DATETIME(3) PATH '$[3]', last_click_at DATETIME(3) PATH '$[4]')) AS j
         ON DUPLICATE KEY UPDATE
           category = IF(VALUES(category) IS NOT NULL AND (product_click_total.category_at IS NULL OR VALUES(category_at) > product_click_total.category_at
             OR (VALUES(category_at) = product_click_total.category_at AND VALUES(category) > product_click_total.category)), VALUES(category), product_click_total.category),
