@@ -37,6 +37,13 @@ const GENERATOR = {
   duplicateShare: 0.03,
 };
 
+/** Messages of every process `runs` started so far that report a transaction rolled back by another one, or a failed commit. */
+const contention = (runs: TestRuns) =>
+  runs.processes
+    .flatMap((p) => p.logs)
+    .filter((l) => /rolled back|partition commit failed|deadlock|lock wait/i.test(String(l.msg)))
+    .map((l) => l.msg);
+
 describe('two workers over 12 partitions, one transaction per commit for each', () => {
   const runs = new TestRuns();
   let latest = new Map<number, number>();
@@ -54,12 +61,6 @@ describe('two workers over 12 partitions, one transaction per commit for each', 
       ...SMALL_BATCHES_QUICK_FAILOVER_ENV,
     });
   const progress = (db: TestDatabase) => () => jobProgress(db.url, latest, { windowed: false });
-
-  /** Lines of every process started so far that report a transaction rolled back by another one, or a failed commit. */
-  const contention = () =>
-    runs.processes
-      .flatMap((p) => p.logs)
-      .filter((l) => /rolled back|partition commit failed|deadlock|lock wait/i.test(String(l.msg)));
 
   before(async () => {
     // Round-robin over the partitions (not by key): duplicates of one order land on other partitions.
@@ -109,11 +110,7 @@ describe('two workers over 12 partitions, one transaction per commit for each', 
     assert.deepEqual(result.offsets, reference.offsets);
     const [order] = await sql(db.url, 'SELECT commits FROM commit_order WHERE group_id = ?', [group]);
     assert.ok(Number(order.commits) > 0, 'the transactions took the commit order of the group');
-    assert.deepEqual(
-      contention().map((l) => l.msg),
-      [],
-      'no deadlock, lock wait timeout or failed commit in any run',
-    );
+    assert.deepEqual(contention(runs), [], 'no deadlock, lock wait timeout or failed commit in any run');
   });
 });
 
@@ -171,13 +168,7 @@ describe('two abnormal-orders workers over 12 partitions', () => {
       withoutOffsets({ job: await jobSnapshot('abnormal-orders', db.url, group) }),
       withoutOffsets({ job: reference }),
     );
-    const rolledBack = runs.processes
-      .flatMap((p) => p.logs)
-      .filter((l) => /rolled back|partition commit failed|deadlock|lock wait/i.test(String(l.msg)));
-    assert.deepEqual(
-      rolledBack.map((l) => l.msg),
-      [],
-    );
+    assert.deepEqual(contention(runs), []);
   });
 });
 
@@ -243,13 +234,6 @@ describe('two hot-products workers over 12 partitions: partition-local rows', ()
     );
     assert.ok(Number(rows.partitions) > 1, 'both workers added to rows of their own partitions');
     assert.deepEqual(await sql(db.url, 'SELECT commits FROM commit_order WHERE group_id = ?', [group]), []);
-    assert.deepEqual(
-      runs.processes
-        .flatMap((p) => p.logs)
-        .filter((l) => /rolled back|partition commit failed|deadlock|lock wait/i.test(String(l.msg)))
-        .map((l) => l.msg),
-      [],
-      'no deadlock, lock wait timeout or failed commit in any run',
-    );
+    assert.deepEqual(contention(runs), [], 'no deadlock, lock wait timeout or failed commit in any run');
   });
 });
