@@ -145,7 +145,7 @@ async function main(): Promise<void> {
   );
   const [minuteSums] = await sql<{ orders: bigint | null; minutes: bigint }>(
     db.url,
-    'SELECT SUM(orders) AS orders, COUNT(*) AS minutes FROM recharge_minute',
+    'SELECT SUM(orders) AS orders, COUNT(DISTINCT minute_start) AS minutes FROM recharge_minute',
   );
   const [seenRows] = await sql<{ n: bigint }>(db.url, 'SELECT COUNT(*) AS n FROM recharge_order');
   const [dead] = await sql<{ dead: bigint | null }>(

@@ -118,20 +118,6 @@ export interface JobDefinition {
    */
   windowSpec?: PositionWindowSpec;
   /**
-   * True when results of different partitions write rows in common (a
-   * per-day or per-product total, a per-group commit number): the job's batch
-   * transactions then take the group's `commit_order` row first, so two
-   * workers' transactions, each carrying several partitions, never deadlock
-   * on those rows, but take turns. False (the default) for jobs whose rows
-   * belong to one partition: rows of one partition's keys, or partition-local
-   * rows (a row per key and partition, `partition` in its primary key; each
-   * transaction adds to those of a partition it carries, whose
-   * `consumer_offset` row it holds locked; reads sum a key's rows:
-   * local-global aggregation), which is how a job keeps its workers from ever
-   * waiting for each other. @default false
-   */
-  sharedRows?: boolean;
-  /**
    * Empties the job's results, de-duplication state included, inside the
    * rebuild transaction (`rebuildJob`).
    */

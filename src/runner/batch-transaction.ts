@@ -21,12 +21,7 @@ export class DatabasePartitionStore implements PartitionStorePort {
     private readonly topic: string,
     /** The job's window specification, checked against and stored with each claimed position. */
     private readonly windowSpec?: JobDefinition['windowSpec'],
-    /** The job's partitions write rows in common (`JobDefinition.sharedRows`): take the group's commit order first. */
-    private readonly sharedRows = false,
   ) {}
-
-  /** Whether this process made sure the group's `commit_order` row exists. */
-  private commitOrderReady = false;
 
   claim(partition: number, bounds: OffsetBounds, owner: string): Promise<ClaimedPosition> {
     return this.offsets.claim(this.groupId, this.topic, partition, bounds, owner, this.windowSpec);
@@ -46,19 +41,25 @@ export class DatabasePartitionStore implements PartitionStorePort {
    * THE batch transaction, for every partition of this worker that is due
    * (see `decideCommit`), in ONE transaction:
    *
-   * 1. when the job's partitions write rows in common (`sharedRows`), the
-   *    group's `commit_order` row, before anything else: the group's
-   *    transactions then take the shared rows one after the other and never
-   *    deadlock, however many partitions each carries;
-   * 2. the partitions' `consumer_offset` rows, locked in primary-key order in
+   * 1. the partitions' `consumer_offset` rows, locked in primary-key order in
    *    one statement, each epoch checked: a partition another owner claimed
    *    since is left out (a zombie writes nothing), the others go on;
-   * 3. the remaining partitions' results (`write`: the runner combines them
+   * 2. the remaining partitions' results (`write`: the runner combines them
    *    into one write where the job allows it), then their new positions and
    *    counters in one statement.
    *
    * Everything that must be exactly-once with a batch (results, a change log
    * of them) belongs in its `write`, between the lock and the advance.
+   *
+   * READ COMMITTED: every row a batch relies on is locked (its partitions'
+   * rows, the rows it upserts), and a plain read sees what committed before
+   * the statement, not before the transaction's first read. A job that
+   * publishes a key's total over partition-local rows reads it after taking
+   * its group's ordering row (`CommitOrderStore.take`), so the total counts
+   * every transaction that committed before, and no other can commit before
+   * this one. It also spares the gap locks REPEATABLE READ takes on the
+   * aggregate tables, which made transactions of different partitions wait
+   * for each other's inserts of new keys.
    * @returns the partitions left out because they were fenced, ascending.
    * @throws the database's errors: the transaction is rolled back, nothing of any partition was written.
    */
@@ -68,17 +69,8 @@ export class DatabasePartitionStore implements PartitionStorePort {
   ): Promise<{ fenced: number[] }> {
     const { groupId, topic, offsets } = this;
     const ordered = [...commits].sort((a, b) => a.partition - b.partition);
-    if (this.sharedRows && !this.commitOrderReady) {
-      await offsets.ensureCommitOrder(groupId);
-      this.commitOrderReady = true;
-    }
     return this.db.$transaction(
       async (tx) => {
-        if (this.sharedRows && !(await offsets.takeCommitOrder(tx, groupId))) {
-          // Deleted by hand since this process created it: made again before the next attempt.
-          this.commitOrderReady = false;
-          throw new Error(`commit_order has no row for group ${groupId}: created again before the next attempt`);
-        }
         const epochs = await offsets.lockMany(
           tx,
           groupId,
@@ -112,7 +104,11 @@ export class DatabasePartitionStore implements PartitionStorePort {
         );
         return { fenced };
       },
-      { maxWait: TX_MAX_WAIT_MS, timeout: TX_TIMEOUT_MS },
+      {
+        maxWait: TX_MAX_WAIT_MS,
+        timeout: TX_TIMEOUT_MS,
+        isolationLevel: 'ReadCommitted',
+      },
     );
   }
 

@@ -104,14 +104,7 @@ export class JobRunner {
     this.partitions = new JobPartitions({
       job,
       consumer: kafkaConsumerPort(this.consumer, this.admin, job.topic),
-      store: new DatabasePartitionStore(
-        opts.db,
-        opts.offsets,
-        job.groupId,
-        job.topic,
-        job.windowSpec,
-        job.sharedRows ?? false,
-      ),
+      store: new DatabasePartitionStore(opts.db, opts.offsets, job.groupId, job.topic, job.windowSpec),
       onTopicRecreated: settings.onTopicRecreated,
       deadLetters: this.deadLetters,
       owner: opts.owner ?? '',

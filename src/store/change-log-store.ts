@@ -114,7 +114,7 @@ export class ChangeLogStore {
           kind VARCHAR(32) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin PATH '$[5]',
           payload LONGTEXT CHARACTER SET utf8mb4 COLLATE utf8mb4_bin PATH '$[6]'
         )) AS j
-        JOIN consumer_offset co ON co.group_id = ${stream} AND co.topic = ${topic} AND co.\`partition\` = j.p
+        JOIN consumer_offset co FORCE INDEX (PRIMARY) ON co.group_id = ${stream} AND co.topic = ${topic} AND co.\`partition\` = j.p
           AND co.\`partition\` IN (${Prisma.join(partitions)})
         ORDER BY j.p, j.seq`;
     }

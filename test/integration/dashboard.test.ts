@@ -267,12 +267,13 @@ describe('the dashboard page in Chromium', () => {
       'o.series[0].data.map((d) => ({ name: d.name, value: d.value, cityCode: d.cityCode }))',
     );
     assert.equal(map.length, 21);
-    const dbRows = await sql<{ city_code: string; failed: number }>(
+    const dbRows = await sql<{ city_code: string; failed: string }>(
       db.url,
-      'SELECT city_code, failed FROM recharge_city_daily WHERE day = ?',
+      // A city-day's partition-local rows summed, as the API's reads do.
+      'SELECT city_code, SUM(failed) AS failed FROM recharge_city_daily WHERE day = ? GROUP BY city_code',
       [today],
     );
-    const dbFailed = new Map(dbRows.map((r) => [r.city_code, r.failed]));
+    const dbFailed = new Map(dbRows.map((r) => [r.city_code, Number(r.failed)]));
     const { cityRechargeStats } = await q<{
       cityRechargeStats: { cityCode: string; cityName: string; failed: number }[];
     }>('{ cityRechargeStats { cityCode cityName failed } }');
@@ -391,12 +392,12 @@ describe('the dashboard page in Chromium', () => {
       null,
       { timeout: 30_000 },
     );
-    const [zhuhai] = await sql<{ failed: number }>(
+    const [zhuhai] = await sql<{ failed: string }>(
       db.url,
-      'SELECT failed FROM recharge_city_daily WHERE day = ? AND city_code = ?',
+      'SELECT SUM(failed) AS failed FROM recharge_city_daily WHERE day = ? AND city_code = ?',
       [today, '440400'],
     );
-    assert.equal(zhuhai.failed, 2);
+    assert.equal(Number(zhuhai.failed), 2);
 
     // Abnormal user B, produced into Kafka now: appears at the top of the feed.
     await produce(topics.behavior.topic, abnormalBurst(uidB));

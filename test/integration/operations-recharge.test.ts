@@ -17,6 +17,7 @@ import {
 } from '../helpers/job-runs.js';
 import { TEST_KEYS, type ServiceProcess } from '../helpers/service-process.js';
 import { produce, randomName, sql } from '../helpers/services.js';
+import { RECHARGE_METRICS_SNAPSHOT } from '../../src/jobs/recharge-metrics/testing.js';
 
 const RECORDS = 12_000;
 
@@ -53,14 +54,8 @@ describe('operations on an additive job (recharge-metrics)', () => {
     jobProgress(db.url, latest, { windowed: false });
 
   async function totals(db: TestDatabase) {
-    const daily = await sql(
-      db.url,
-      'SELECT day, city_code, orders, succeeded, failed, CAST(amount AS CHAR) AS amount, duration_ms_sum FROM recharge_city_daily ORDER BY day, city_code',
-    );
-    const minutes = await sql(
-      db.url,
-      'SELECT minute_start, orders, succeeded, CAST(amount AS CHAR) AS amount FROM recharge_minute ORDER BY minute_start',
-    );
+    const daily = await sql(db.url, RECHARGE_METRICS_SNAPSHOT.daily);
+    const minutes = await sql(db.url, RECHARGE_METRICS_SNAPSHOT.minutes);
     return { daily: rowsAsText(daily), minutes: rowsAsText(minutes) };
   }
 

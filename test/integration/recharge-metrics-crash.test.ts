@@ -18,6 +18,7 @@ import {
   type TestTopic,
 } from '../helpers/job-runs.js';
 import { produce, randomName, sql } from '../helpers/services.js';
+import { RECHARGE_METRICS_SNAPSHOT } from '../../src/jobs/recharge-metrics/testing.js';
 
 const RECORDS = 50_000;
 /** 20 records per second of event time from 23:30 local: the stream crosses midnight in Asia/Shanghai. */
@@ -51,21 +52,11 @@ describe('recharge-metrics exactly once across crashes', () => {
   const freshDb = () => runs.freshDb();
   const progress = (db: TestDatabase) => () => jobProgress(db.url, latest, { windowed: false });
 
-  /** Every row of both aggregate tables, the seen orders and the offsets, as text (DECIMAL exact). */
+  /** Both aggregate tables (each key's rows summed), the seen orders and the offsets, as text (DECIMAL exact). */
   async function snapshot(db: TestDatabase) {
     return {
-      daily: rowsAsText(
-        await sql(
-          db.url,
-          "SELECT DATE_FORMAT(day, '%Y-%m-%d') AS day, city_code, orders, succeeded, failed, CAST(amount AS CHAR) AS amount, duration_ms_sum FROM recharge_city_daily ORDER BY day, city_code",
-        ),
-      ),
-      minutes: rowsAsText(
-        await sql(
-          db.url,
-          'SELECT minute_start, orders, succeeded, CAST(amount AS CHAR) AS amount FROM recharge_minute ORDER BY minute_start',
-        ),
-      ),
+      daily: rowsAsText(await sql(db.url, RECHARGE_METRICS_SNAPSHOT.daily)),
+      minutes: rowsAsText(await sql(db.url, RECHARGE_METRICS_SNAPSHOT.minutes)),
       orders: rowsAsText(
         await sql(db.url, 'SELECT COUNT(*) AS n, SUM(CRC32(order_id)) AS checksum FROM recharge_order'),
       ),

@@ -76,12 +76,13 @@ async function answer(url: string) {
 async function rowsOf(db: TestDatabase) {
   const daily = await sql<any>(
     db.url,
-    'SELECT city_code, orders, succeeded, failed, CAST(amount AS CHAR) AS amount FROM recharge_city_daily WHERE day = ? AND orders > 0 ORDER BY city_code',
+    // Each key's partition-local rows summed, as the API's reads do.
+    'SELECT city_code, SUM(orders) AS orders, SUM(succeeded) AS succeeded, SUM(failed) AS failed, CAST(SUM(amount) AS CHAR) AS amount FROM recharge_city_daily WHERE day = ? GROUP BY city_code HAVING SUM(orders) > 0 ORDER BY city_code',
     [DAY],
   );
   const minutes = await sql<any>(
     db.url,
-    'SELECT minute_start, orders, succeeded, CAST(amount AS CHAR) AS amount FROM recharge_minute WHERE minute_start >= ? AND minute_start < ? AND orders > 0 ORDER BY minute_start',
+    'SELECT minute_start, SUM(orders) AS orders, SUM(succeeded) AS succeeded, CAST(SUM(amount) AS CHAR) AS amount FROM recharge_minute WHERE minute_start >= ? AND minute_start < ? GROUP BY minute_start HAVING SUM(orders) > 0 ORDER BY minute_start',
     [new Date(DAY_START), new Date(calendar.endOfDay(DAY))],
   );
   return {

@@ -1,3 +1,4 @@
+import { Prisma } from '../../generated/prisma/client.js';
 import { MINUTE_MS } from '../../domain/time-units.js';
 import type { Db, Tx } from '../../store/prisma-client.js';
 import { sqlDatetime } from '../../store/sql-datetime.js';
@@ -56,6 +57,10 @@ const CHUNK = 5_000;
 
 const MINUTE_SECONDS = MINUTE_MS / 1000;
 
+/** A key's counts summed over its partition-local rows (integers, not DECIMAL). */
+const SUMS = Prisma.sql`CAST(SUM(m.clicks) AS SIGNED) AS clicks, CAST(SUM(m.blocked_user) AS SIGNED) AS blockedUser,
+  CAST(SUM(m.blocked_ip) AS SIGNED) AS blockedIp`;
+
 /**
  * The tables of the ad-clicks job: `ad_click_minute` (written inside the batch
  * transaction, additive), `ad_blacklist` and `ad_blacklist_audit` (the
@@ -66,20 +71,27 @@ export class AdClickStore {
   constructor(private readonly db: Db) {}
 
   /**
-   * Adds one batch's clicks inside the batch transaction: per (ad, minute) the
-   * clicks whose user and IP are not on the blacklist, and apart the clicks
-   * dropped for their user (first) or else for their IP, the blacklist read
-   * in this very statement, so what the transaction counts and what it drops
-   * are decided together and a replay of an uncommitted batch decides anew.
-   * `groups` must be sorted by ad and minute (lock order).
+   * Adds one batch's clicks inside the batch transaction, to the rows of
+   * partition `owner`: per (ad, minute) the clicks whose user and IP are not
+   * on the blacklist, and apart the clicks dropped for their user (first) or
+   * else for their IP, the blacklist read in this very statement, so what the
+   * transaction counts and what it drops are decided together and a replay of
+   * an uncommitted batch decides anew. `groups` must be sorted by ad and
+   * minute.
+   *
+   * Partition-local rows: an (ad, minute) has a row per Kafka partition, and
+   * only a transaction holding `owner`'s `consumer_offset` row writes that
+   * partition's rows, so two transactions never write the same row; the reads
+   * sum a key's rows.
+   * @param owner a partition this transaction carries (its `consumer_offset` row locked).
    */
-  async addBatch(tx: Tx, groups: readonly AdClickGroup[]): Promise<void> {
+  async addBatch(tx: Tx, owner: number, groups: readonly AdClickGroup[]): Promise<void> {
     for (let i = 0; i < groups.length; i += CHUNK) {
       const rows = JSON.stringify(
         groups.slice(i, i + CHUNK).map((g) => [g.adId, sqlDatetime(g.minuteMs), g.userId, g.ip, g.clicks]),
       );
-      await tx.$executeRaw`INSERT INTO ad_click_minute (ad_id, window_start, window_end, clicks, blocked_user, blocked_ip)
-        SELECT g.ad_id, g.window_start, g.window_start + INTERVAL ${MINUTE_SECONDS} SECOND, g.clicks, g.blocked_user, g.blocked_ip
+      await tx.$executeRaw`INSERT INTO ad_click_minute (ad_id, window_start, \`partition\`, window_end, clicks, blocked_user, blocked_ip)
+        SELECT g.ad_id, g.window_start, ${owner}, g.window_start + INTERVAL ${MINUTE_SECONDS} SECOND, g.clicks, g.blocked_user, g.blocked_ip
         FROM (
           SELECT j.ad_id, j.window_start,
             CAST(SUM(IF(bu.value IS NULL AND bi.value IS NULL, j.n, 0)) AS SIGNED) AS clicks,
@@ -103,9 +115,12 @@ export class AdClickStore {
   }
 
   /**
-   * The rows of `keys` (`adId|minuteMs`, as `adMinuteKeys` makes them) as this
-   * transaction sees them after its upserts: it holds their row locks, so
-   * these are the values its commit leaves.
+   * The totals of `keys` (`adId|minuteMs`, as `adMinuteKeys` makes them): each
+   * key's rows summed over the partitions, as this transaction sees them
+   * after its upserts. Read after the group's ordering row
+   * (`CommitOrderStore.take`) in a READ COMMITTED transaction, these are the
+   * totals its commit leaves: every earlier commit is in them, and no other
+   * transaction of the group commits before this one.
    */
   async readBack(tx: Tx, keys: readonly string[]): Promise<AdMinuteCounts[]> {
     const out: AdMinuteCounts[] = [];
@@ -124,18 +139,19 @@ export class AdClickStore {
           blockedUser: number | bigint;
           blockedIp: number | bigint;
         }[]
-      >`SELECT m.ad_id AS adId, m.window_start AS windowStart, m.clicks, m.blocked_user AS blockedUser, m.blocked_ip AS blockedIp
+      >`SELECT m.ad_id AS adId, m.window_start AS windowStart, ${SUMS}
         FROM JSON_TABLE(${rows}, '$[*]' COLUMNS (
           ad_id VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin PATH '$[0]',
           window_start DATETIME(3) PATH '$[1]')) AS k
         JOIN ad_click_minute m ON m.ad_id = k.ad_id AND m.window_start = k.window_start
+        GROUP BY m.ad_id, m.window_start
         ORDER BY m.ad_id, m.window_start`;
       for (const r of found) out.push(toCounts(r));
     }
     return out;
   }
 
-  /** One ad's rows for minutes starting in [fromMs, toMs), by minute start. */
+  /** One ad's minutes starting in [fromMs, toMs) (each minute's partition rows summed), by minute start. */
   async adMinutes(adId: string, fromMs: number, toMs: number): Promise<Map<number, AdMinuteCounts>> {
     const rows = await this.db.$queryRaw<
       {
@@ -145,9 +161,10 @@ export class AdClickStore {
         blockedUser: number | bigint;
         blockedIp: number | bigint;
       }[]
-    >`SELECT ad_id AS adId, window_start AS windowStart, clicks, blocked_user AS blockedUser, blocked_ip AS blockedIp
-      FROM ad_click_minute
-      WHERE ad_id = ${adId} AND window_start >= ${sqlDatetime(fromMs)} AND window_start < ${sqlDatetime(toMs)}`;
+    >`SELECT m.ad_id AS adId, m.window_start AS windowStart, ${SUMS}
+      FROM ad_click_minute m
+      WHERE ad_id = ${adId} AND window_start >= ${sqlDatetime(fromMs)} AND window_start < ${sqlDatetime(toMs)}
+      GROUP BY ad_id, window_start`;
     return new Map(rows.map((r) => [toCounts(r).minuteMs, toCounts(r)]));
   }
 

@@ -2,6 +2,7 @@ import { AdditiveProcessor, type AdditiveHandler } from '../../engine/additive-p
 import type { JobDefinition } from '../../engine/job.js';
 import { guardedEventTime } from '../../engine/job-event-time.js';
 import type { ChangeLogStore } from '../../store/change-log-store.js';
+import type { CommitOrderStore } from '../../store/commit-order-store.js';
 import { adMinuteKeys, groupAdClicks } from './ad-click-aggregation.js';
 import { parseAdClick, type AdClickEvent } from './ad-click-format.js';
 import type { AdClickStore } from './ad-click-store.js';
@@ -20,6 +21,12 @@ export interface AdClicksOptions {
   store: AdClickStore;
   /** The change log `adClicksUpdated` reads; undefined: none written (CHANGE_LOG=off). */
   changeLog?: ChangeLogStore;
+  /**
+   * The group's ordering row, taken before the totals the change log carries
+   * are read: required with `changeLog` (the totals would otherwise miss a
+   * concurrent commit's part).
+   */
+  commitOrder?: CommitOrderStore;
   /** After a commit that changed ad minutes: wakes the API processes' tailers. */
   publish: () => void;
 }
@@ -29,10 +36,19 @@ export interface AdClicksOptions {
  * 1-minute tumbling window of event time, additive in the batch transaction;
  * a click whose user or IP is on `ad_blacklist`, as the transaction reads it,
  * is counted apart as blocked (by user first, else by IP). Every (ad, minute)
- * a batch changed is appended to the change log with its values after the
- * commit (read back under the transaction's row locks).
+ * a batch changed is appended to the change log with its totals after the
+ * commit.
+ *
+ * Rows are partition-local (a row per ad, minute and partition; a
+ * transaction adds to those of the lowest partition it carries), so the
+ * workers' transactions never write the same row. The totals the change log
+ * carries are summed after the group's ordering row (`commitOrder`), taken
+ * last: they follow the commit order, each the total after its commit.
+ * @throws {Error} at creation, when `changeLog` is given without `commitOrder`.
  */
 export function createAdClicksJob(opts: AdClicksOptions): JobDefinition {
+  if (opts.changeLog && !opts.commitOrder)
+    throw new Error('ad-clicks: a change log needs the ordering row (commitOrder) its totals are read after');
   const handler: AdditiveHandler<AdClickEvent> = {
     parse: (record) => parseAdClick(record.value),
     eventTimeMs: (event) => event.eventTimeMs,
@@ -41,13 +57,17 @@ export function createAdClicksJob(opts: AdClicksOptions): JobDefinition {
     aggregatesAcrossBatches: true,
     aggregate: (parts) => {
       const groups = groupAdClicks(parts.flatMap((p) => p.events));
+      // The rows of the lowest partition carried: its consumer_offset row is locked by this transaction.
+      const owner = Math.min(...parts.map((p) => p.partition));
       let changed = false;
       return {
         write: async (tx) => {
           changed = false;
-          await opts.store.addBatch(tx, groups);
+          await opts.store.addBatch(tx, owner, groups);
           changed = groups.length > 0;
-          if (!opts.changeLog) return;
+          if (!opts.changeLog || !opts.commitOrder || !changed) return;
+          // Last before the totals: every earlier commit of the group is in them, no later one before this.
+          await opts.commitOrder.take(tx, opts.groupId);
           const values = await opts.store.readBack(tx, adMinuteKeys(groups));
           const byKey = new Map(values.map((v) => [`${v.adId}|${v.minuteMs}`, v]));
           // Each partition logs the (ad, minute) keys its clicks touched, in key order: a replayed batch logs the same sequence.
@@ -87,8 +107,6 @@ export function createAdClicksJob(opts: AdClicksOptions): JobDefinition {
     groupId: opts.groupId,
     topic: opts.topic,
     results: 'additive',
-    // Every partition adds to the (ad, minute) rows.
-    sharedRows: true,
     clearResults: (tx) => opts.store.clear(tx),
     eventTime: guardedEventTime(handler, opts.graceMs),
     createProcessor: ({ partition, nextOffset, watermarkMs }) =>

@@ -1,5 +1,6 @@
 import type { JobModule } from '../../engine/job-module.js';
 import { jobChangeLog } from '../../engine/job-module.js';
+import { CommitOrderStore } from '../../store/commit-order-store.js';
 import { AdClickStore } from './ad-click-store.js';
 import { adClicksSample } from './ad-click-sample.js';
 import { TOPIC_AD_CLICKS_CHANGED } from './ad-clicks-events.js';
@@ -23,6 +24,7 @@ export const adClicksModule: JobModule<AdClicksSettings> = {
       maxEventTimeAheadMs: config.MAX_EVENT_TIME_AHEAD_MS,
       store: new AdClickStore(db),
       changeLog: jobChangeLog(config, db),
+      commitOrder: new CommitOrderStore(db),
       // A wake-up only: the tailers read the changes from the log.
       publish: () => {
         bus.pubSub.publish(TOPIC_AD_CLICKS_CHANGED, config.AD_CLICKS_GROUP, {});

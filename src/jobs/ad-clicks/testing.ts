@@ -4,10 +4,10 @@ import type { JobFeed } from '../../sample/job-feed.js';
 import { withPartitions } from '../../sample/job-feed.js';
 import { generateAdClicks } from './ad-click-generator.js';
 
-/** The (ad, minute) counts, as text. */
+/** The (ad, minute) counts (each key's partition-local rows summed), as text. */
 export const AD_CLICKS_SNAPSHOT = {
   minutes:
-    'SELECT ad_id, window_start, window_end, clicks, blocked_user, blocked_ip FROM ad_click_minute ORDER BY ad_id, window_start',
+    'SELECT ad_id, window_start, window_end, CAST(SUM(clicks) AS SIGNED) AS clicks, CAST(SUM(blocked_user) AS SIGNED) AS blocked_user, CAST(SUM(blocked_ip) AS SIGNED) AS blocked_ip FROM ad_click_minute GROUP BY ad_id, window_start, window_end ORDER BY ad_id, window_start',
 } as const;
 
 /** `count` ad clicks (0.2% malformed, 10% from robots). */

@@ -37,9 +37,10 @@ export class CitySnapshotStore {
         // DECIMAL would come back as a float: text keeps it exact.
         const rows = await tx.$queryRaw<
           Row[]
-        >`SELECT DATE_FORMAT(day, '%Y-%m-%d') AS day, city_code, orders, succeeded, failed,
-          CAST(amount AS CHAR) AS amount, duration_ms_sum
-        FROM recharge_city_daily WHERE day = ${date} ORDER BY city_code`;
+        >`SELECT DATE_FORMAT(day, '%Y-%m-%d') AS day, city_code, CAST(SUM(orders) AS SIGNED) AS orders,
+          CAST(SUM(succeeded) AS SIGNED) AS succeeded, CAST(SUM(failed) AS SIGNED) AS failed,
+          CAST(SUM(amount) AS CHAR) AS amount, CAST(SUM(duration_ms_sum) AS SIGNED) AS duration_ms_sum
+        FROM recharge_city_daily WHERE day = ${date} GROUP BY day, city_code ORDER BY city_code`;
         return {
           heads,
           cities: rows.map((r) => ({

@@ -83,6 +83,13 @@ export interface RechargeMetricsOptions {
  * transaction (additive, emit-changes). After commit the touched buckets'
  * absolute values go to Redis and the changed cities to the bus.
  *
+ * The aggregate rows are partition-local (a row per city-day or minute and
+ * partition; a transaction adds to those of the lowest partition it
+ * carries), so the workers' transactions never write the same aggregate row.
+ * Only the tail of each transaction is serial: it takes the group's
+ * `recharge_serving_state` row last, then sums the touched buckets, so the
+ * totals it publishes are those after its commit, in commit order.
+ *
  * The city codes are loaded once at start (`prepare`) and refreshed in the
  * background at each partition assignment: parsing never queries.
  *
@@ -183,6 +190,8 @@ export function createRechargeMetricsJob(opts: RechargeMetricsOptions): JobDefin
       const partitionOf = new Map<RechargeEvent, number>();
       if (parts.length > 1) for (const part of parts) for (const e of part.events) partitionOf.set(e, part.partition);
       const orders = firstOfEachOrder(parts.flatMap((p) => p.events));
+      // The rows of the lowest partition carried: its consumer_offset row is locked by this transaction.
+      const owner = Math.min(...parts.map((p) => p.partition));
       let changed: {
         daily: CityDailyStats[];
         minutes: MinuteStats[];
@@ -200,8 +209,9 @@ export function createRechargeMetricsJob(opts: RechargeMetricsOptions): JobDefin
           for (const e of fresh) recent.add(e.orderId);
           if (fresh.length === 0) return;
           const { daily, minutes } = aggregateRecharges(fresh, opts.calendar);
-          await opts.store.addDeltas(tx, daily, minutes);
-          // Last of the rows every partition writes: the state row's lock orders the commits (held until the commit).
+          await opts.store.addDeltas(tx, owner, daily, minutes);
+          // The group's ordering row, taken last: held until the commit, it numbers the commits in
+          // their order, and the totals read after it count every earlier commit and no later one.
           await opts.state.bump(tx);
           const values = await opts.store.readBack(tx, daily, minutes, opts.state.groupId);
           if (values.serving === null)
@@ -269,8 +279,6 @@ export function createRechargeMetricsJob(opts: RechargeMetricsOptions): JobDefin
     groupId: opts.groupId,
     topic: opts.topic,
     results: 'additive',
-    // Every partition adds to the city-day and province-minute rows and numbers its commit on the group's serving state.
-    sharedRows: true,
     clearResults: async (tx) => {
       await opts.store.clear(tx);
       recent.clear();

@@ -92,9 +92,12 @@ interface MinuteRow {
   amount: string;
 }
 
-// DECIMAL comes back from the driver as a float: CAST to text keeps it exact.
-const DAILY_COLUMNS = Prisma.sql`DATE_FORMAT(day, '%Y-%m-%d') AS day, city_code, orders, succeeded, failed, CAST(amount AS CHAR) AS amount, duration_ms_sum`;
-const MINUTE_COLUMNS = Prisma.sql`minute_start, orders, succeeded, CAST(amount AS CHAR) AS amount`;
+// A key's partition-local rows summed (GROUP BY the key). DECIMAL comes back from the driver as a
+// float: CAST to text keeps it exact.
+const DAILY_SUMS = Prisma.sql`CAST(SUM(orders) AS SIGNED) AS orders, CAST(SUM(succeeded) AS SIGNED) AS succeeded,
+  CAST(SUM(failed) AS SIGNED) AS failed, CAST(SUM(amount) AS CHAR) AS amount`;
+const DAILY_COLUMNS = Prisma.sql`DATE_FORMAT(day, '%Y-%m-%d') AS day, city_code, ${DAILY_SUMS}, CAST(SUM(duration_ms_sum) AS SIGNED) AS duration_ms_sum`;
+const MINUTE_SUMS = Prisma.sql`CAST(SUM(orders) AS SIGNED) AS orders, CAST(SUM(succeeded) AS SIGNED) AS succeeded, CAST(SUM(amount) AS CHAR) AS amount`;
 
 function toDaily(r: DailyRow): CityDailyStats {
   return {
@@ -155,12 +158,15 @@ export class RechargeMetricsStore {
    *
    * The database decides every time; `maybeSeen` only spares the lookup of
    * ids that are almost surely new. Plain INSERT, not INSERT IGNORE: when
-   * another partition's transaction inserts the same id concurrently (and
-   * commits after this transaction's snapshot), the full way's insert fails
-   * again, the error fails this transaction, the consumer replays the batch,
-   * and the replay sees the id as seen. Exact on MySQL 8 and MariaDB. Ids are
-   * kept only for the de-duplication horizon ({@link pruneOrders}): the job
-   * dead-letters records older than it before they reach here.
+   * another partition's transaction inserts the same id concurrently, this
+   * insert waits for it; once it commits, the insert fails, and the full
+   * way's select (READ COMMITTED: a fresh read) sees the id. Should the other
+   * commit only after that select, the full way's insert fails again, the
+   * error fails this transaction, and its replay sees the id as seen. Exact
+   * on MySQL 8 and MariaDB. The ids of an insert are in id order, so two
+   * transactions inserting the same ids wait in one order, never in a cycle.
+   * Ids are kept only for the de-duplication horizon ({@link pruneOrders}):
+   * the job dead-letters records older than it before they reach here.
    *
    * @param events orders of one batch, each `orderId` at most once.
    * @param maybeSeen true for ids to look up first; omitted: every id is looked up first.
@@ -214,13 +220,18 @@ export class RechargeMetricsStore {
     return seen;
   }
 
-  /** ONE multi-row plain INSERT of `events` (at most {@link ORDER_CHUNK}) into `recharge_order`. */
+  /**
+   * ONE multi-row plain INSERT of `events` (at most {@link ORDER_CHUNK}) into
+   * `recharge_order`, in order id order (one lock order for every
+   * transaction; JSON_TABLE yields rows in array order).
+   */
   private async insertOrders(tx: Tx, events: readonly RechargeEvent[]): Promise<void> {
     if (events.length === 0) return;
+    const sorted = [...events].sort((a, b) => compareText(a.orderId, b.orderId));
     // Built by hand: an array per order for JSON.stringify was most of this method's time and garbage.
     let rows = '[';
-    for (let i = 0; i < events.length; i++) {
-      const e = events[i];
+    for (let i = 0; i < sorted.length; i++) {
+      const e = sorted[i];
       rows += `${i === 0 ? '' : ','}[${JSON.stringify(e.orderId)},"${sqlDateTime(e.notifyTimeMs)}",${JSON.stringify(e.cityCode)}]`;
     }
     rows += ']';
@@ -231,22 +242,33 @@ export class RechargeMetricsStore {
   }
 
   /**
-   * Inside the batch transaction: adds the deltas with ONE multi-row
-   * `INSERT ... SELECT ... ON DUPLICATE KEY UPDATE x = x + VALUES(x)` per
-   * table (per {@link INSERT_CHUNK} rows; the rows as one JSON parameter
-   * unpacked by JSON_TABLE, amounts as exact decimal strings), rows in
-   * primary-key order (as {@link aggregateRecharges} sorts them; JSON_TABLE
-   * yields them in array order) so concurrent partitions lock rows in one order.
+   * Inside the batch transaction: adds the deltas to the rows of partition
+   * `owner` with ONE multi-row `INSERT ... SELECT ... ON DUPLICATE KEY UPDATE
+   * x = x + VALUES(x)` per table (per {@link INSERT_CHUNK} rows; the rows as
+   * one JSON parameter unpacked by JSON_TABLE, amounts as exact decimal
+   * strings), rows in primary-key order (as {@link aggregateRecharges} sorts
+   * them; JSON_TABLE yields them in array order).
+   *
+   * Partition-local rows: a city-day and a minute have a row per Kafka
+   * partition, and only a transaction holding `owner`'s `consumer_offset`
+   * row writes that partition's rows, so two transactions never write the
+   * same row; every read sums a key's rows.
+   * @param owner a partition this transaction carries (its `consumer_offset` row locked).
    */
-  async addDeltas(tx: Tx, daily: readonly CityDayDelta[], minutes: readonly MinuteDelta[]): Promise<void> {
+  async addDeltas(
+    tx: Tx,
+    owner: number,
+    daily: readonly CityDayDelta[],
+    minutes: readonly MinuteDelta[],
+  ): Promise<void> {
     for (let i = 0; i < daily.length; i += INSERT_CHUNK) {
       const rows = JSON.stringify(
         daily
           .slice(i, i + INSERT_CHUNK)
           .map((d) => [d.day, d.cityCode, d.orders, d.succeeded, d.failed, formatFen(d.amountFen), d.durationMsSum]),
       );
-      await tx.$executeRaw`INSERT INTO recharge_city_daily (day, city_code, orders, succeeded, failed, amount, duration_ms_sum)
-        SELECT j.day, j.city_code, j.orders, j.succeeded, j.failed, j.amount, j.duration_ms_sum
+      await tx.$executeRaw`INSERT INTO recharge_city_daily (day, city_code, \`partition\`, orders, succeeded, failed, amount, duration_ms_sum)
+        SELECT j.day, j.city_code, ${owner}, j.orders, j.succeeded, j.failed, j.amount, j.duration_ms_sum
         FROM JSON_TABLE(${rows}, '$[*]' COLUMNS (day DATE PATH '$[0]',
           city_code VARCHAR(12) CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci PATH '$[1]', orders INT PATH '$[2]',
           succeeded INT PATH '$[3]', failed INT PATH '$[4]', amount DECIMAL(18, 2) PATH '$[5]', duration_ms_sum BIGINT PATH '$[6]')) AS j
@@ -260,8 +282,8 @@ export class RechargeMetricsStore {
           .slice(i, i + INSERT_CHUNK)
           .map((m) => [sqlDateTime(m.minuteStartMs), m.orders, m.succeeded, formatFen(m.amountFen)]),
       );
-      await tx.$executeRaw`INSERT INTO recharge_minute (minute_start, orders, succeeded, amount)
-        SELECT j.minute_start, j.orders, j.succeeded, j.amount
+      await tx.$executeRaw`INSERT INTO recharge_minute (minute_start, \`partition\`, orders, succeeded, amount)
+        SELECT j.minute_start, ${owner}, j.orders, j.succeeded, j.amount
         FROM JSON_TABLE(${rows}, '$[*]' COLUMNS (minute_start DATETIME(3) PATH '$[0]', orders INT PATH '$[1]',
           succeeded INT PATH '$[2]', amount DECIMAL(18, 2) PATH '$[3]')) AS j
         ON DUPLICATE KEY UPDATE orders = recharge_minute.orders + VALUES(orders),
@@ -270,13 +292,15 @@ export class RechargeMetricsStore {
   }
 
   /**
-   * Inside the batch transaction, after {@link addDeltas} (and after the
-   * serving state's bump (`RechargeServingState.bump`), when `servingGroupId`
-   * is given): the absolute values of the buckets the batch touched and the
-   * group's serving state, in ONE select (a `UNION ALL` of the three tables:
-   * each round trip here is spent holding the rows every partition adds to).
-   * The rows are locked by this transaction, so these are exactly the values
-   * it commits.
+   * Inside the batch transaction, after {@link addDeltas} and after the
+   * serving state's bump (`RechargeServingState.bump`, the group's ordering
+   * row): the totals of the buckets the batch touched (each bucket's
+   * partition-local rows summed) and the group's serving state, in ONE
+   * select (a `UNION ALL` of the three tables: each round trip here is spent
+   * holding the ordering row every transaction of the group waits for). In a
+   * READ COMMITTED transaction, after the ordering row, these are exactly the
+   * totals its commit leaves: every earlier commit is in them, and no other
+   * transaction of the group commits before this one.
    * @param servingGroupId the recharge-metrics consumer group whose
    *   `recharge_serving_state` row is read too; omitted: `serving` is null.
    * @returns `serving` null also when the group has no state row.
@@ -296,15 +320,18 @@ export class RechargeMetricsStore {
     if (daily.length > 0) {
       const days = [...new Set(daily.map((d) => d.day))];
       const cities = [...new Set(daily.map((d) => d.cityCode))];
-      parts.push(Prisma.sql`SELECT 0 AS k, DATE_FORMAT(day, '%Y-%m-%d') AS day, city_code, orders, succeeded, failed,
-          CAST(amount AS CHAR) AS amount, duration_ms_sum AS n
-        FROM recharge_city_daily WHERE day IN (${Prisma.join(days)}) AND city_code IN (${Prisma.join(cities)})`);
+      parts.push(Prisma.sql`SELECT 0 AS k, DATE_FORMAT(day, '%Y-%m-%d') AS day, city_code, ${DAILY_SUMS},
+          CAST(SUM(duration_ms_sum) AS SIGNED) AS n
+        FROM recharge_city_daily WHERE day IN (${Prisma.join(days)}) AND city_code IN (${Prisma.join(cities)})
+        GROUP BY day, city_code`);
     }
     if (minutes.length > 0) {
       // Microseconds since the epoch by DATETIME arithmetic: independent of the session's time zone.
-      parts.push(Prisma.sql`SELECT 1 AS k, NULL AS day, NULL AS city_code, orders, succeeded, 0 AS failed,
-          CAST(amount AS CHAR) AS amount, TIMESTAMPDIFF(MICROSECOND, '1970-01-01 00:00:00', minute_start) AS n
-        FROM recharge_minute WHERE minute_start IN (${Prisma.join(minutes.map((m) => sqlDateTime(m.minuteStartMs)))})`);
+      parts.push(Prisma.sql`SELECT 1 AS k, NULL AS day, NULL AS city_code, CAST(SUM(orders) AS SIGNED) AS orders,
+          CAST(SUM(succeeded) AS SIGNED) AS succeeded, 0 AS failed, CAST(SUM(amount) AS CHAR) AS amount,
+          TIMESTAMPDIFF(MICROSECOND, '1970-01-01 00:00:00', minute_start) AS n
+        FROM recharge_minute WHERE minute_start IN (${Prisma.join(minutes.map((m) => sqlDateTime(m.minuteStartMs)))})
+        GROUP BY minute_start`);
     }
     if (servingGroupId !== undefined) {
       parts.push(Prisma.sql`SELECT 2 AS k, NULL AS day, NULL AS city_code, generation AS orders, 0 AS succeeded,
@@ -346,18 +373,19 @@ export class RechargeMetricsStore {
     return out;
   }
 
-  /** Every city row of one calendar date (`YYYY-MM-DD`); cities without orders have none. */
+  /** Every city of one calendar date (`YYYY-MM-DD`), its rows summed; cities without orders have none. */
   async dailyOf(date: string): Promise<CityDailyStats[]> {
     const rows = await this.db.$queryRaw<
       DailyRow[]
-    >`SELECT ${DAILY_COLUMNS} FROM recharge_city_daily WHERE day = ${date} ORDER BY city_code`;
+    >`SELECT ${DAILY_COLUMNS} FROM recharge_city_daily WHERE day = ${date} GROUP BY day, city_code ORDER BY city_code`;
     return rows.map(toDaily);
   }
 
-  /** Minute rows with `fromMs <= minute start < toMs` (epoch MILLISECONDS), by minute. */
+  /** Minutes with `fromMs <= minute start < toMs` (epoch MILLISECONDS), each its rows summed, by minute. */
   async minutesBetween(fromMs: number, toMs: number): Promise<MinuteStats[]> {
-    const rows = await this.db.$queryRaw<MinuteRow[]>`SELECT ${MINUTE_COLUMNS} FROM recharge_minute
-      WHERE minute_start >= ${new Date(fromMs)} AND minute_start < ${new Date(toMs)} ORDER BY minute_start`;
+    const rows = await this.db.$queryRaw<MinuteRow[]>`SELECT minute_start, ${MINUTE_SUMS} FROM recharge_minute
+      WHERE minute_start >= ${new Date(fromMs)} AND minute_start < ${new Date(toMs)}
+      GROUP BY minute_start ORDER BY minute_start`;
     return rows.map(toMinute);
   }
 

@@ -100,12 +100,14 @@ export class RechargeServingState {
   }
 
   /**
-   * Inside a batch transaction, after every aggregate row it locks (so
-   * transactions take their locks in one order; the lock is held until the
-   * commit, so the numbers follow the commit order): numbers this commit. The
-   * new generation and number are read back in the same transaction with the
-   * aggregates (`RechargeMetricsStore.readBack` with this {@link groupId}):
-   * one round trip fewer while every partition waits on this row.
+   * Inside a batch transaction, after its aggregate writes and before it
+   * reads the totals it publishes: numbers this commit. The row is the
+   * group's ordering row: its lock is held until the commit, so the numbers
+   * follow the commit order, and a READ COMMITTED read after it counts every
+   * earlier commit and no later one. The new generation and number are read
+   * back in the same transaction with the totals
+   * (`RechargeMetricsStore.readBack` with this {@link groupId}): one round
+   * trip fewer while the group's other transactions wait on this row.
    */
   async bump(tx: Tx): Promise<void> {
     await tx.$executeRaw`INSERT INTO recharge_serving_state (group_id, generation, seq) VALUES (${this.groupId}, 1, 1)

@@ -7,12 +7,15 @@ import { createDb } from '../../store/prisma-client.js';
 import { generateRecharges } from './recharge-generator.js';
 import type { KeySpace } from './recharge-serving-cache.js';
 
-/** Both aggregate tables and the seen orders (as a count and a checksum), as text. */
+/**
+ * Both aggregate tables (each key's partition-local rows summed, the answers
+ * the API gives) and the seen orders (as a count and a checksum), as text.
+ */
 export const RECHARGE_METRICS_SNAPSHOT = {
   daily:
-    "SELECT DATE_FORMAT(day, '%Y-%m-%d') AS day, city_code, orders, succeeded, failed, CAST(amount AS CHAR) AS amount, duration_ms_sum FROM recharge_city_daily ORDER BY day, city_code",
+    "SELECT DATE_FORMAT(day, '%Y-%m-%d') AS day, city_code, CAST(SUM(orders) AS SIGNED) AS orders, CAST(SUM(succeeded) AS SIGNED) AS succeeded, CAST(SUM(failed) AS SIGNED) AS failed, CAST(SUM(amount) AS CHAR) AS amount, CAST(SUM(duration_ms_sum) AS SIGNED) AS duration_ms_sum FROM recharge_city_daily GROUP BY day, city_code ORDER BY day, city_code",
   minutes:
-    'SELECT minute_start, orders, succeeded, CAST(amount AS CHAR) AS amount FROM recharge_minute ORDER BY minute_start',
+    'SELECT minute_start, CAST(SUM(orders) AS SIGNED) AS orders, CAST(SUM(succeeded) AS SIGNED) AS succeeded, CAST(SUM(amount) AS CHAR) AS amount FROM recharge_minute GROUP BY minute_start ORDER BY minute_start',
   orders: 'SELECT COUNT(*) AS n, SUM(CRC32(order_id)) AS checksum FROM recharge_order',
 } as const;
 
