@@ -5,12 +5,14 @@
 // keeps partition-local city-day and minute rows and orders only the tail of
 // its transactions (the commit number); abnormal-orders writes rows of its own
 // partitions' users; hot-products keeps partition-local rows and takes no
-// ordering row at all.
+// ordering row at all; ad-clicks keeps partition-local rows and takes its
+// ordering row last, so each change-log total is the total after its commit.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { generateRecharges } from '../../src/jobs/recharge-metrics/recharge-generator.js';
 import { abnormalOrdersJob } from '../../src/jobs/abnormal-orders/testing.js';
 import { hotProductsJob } from '../../src/jobs/hot-products/testing.js';
+import { adClicksJob } from '../../src/jobs/ad-clicks/testing.js';
 import { type JobSnapshot, jobSnapshot, withoutOffsets } from '../helpers/job-snapshots.js';
 import {
   jobProgress,
@@ -236,6 +238,90 @@ describe('two hot-products workers over 12 partitions: partition-local rows', ()
     );
     assert.ok(Number(rows.partitions) > 1, 'both workers added to rows of their own partitions');
     assert.deepEqual(await sql(db.url, 'SELECT commits FROM commit_order WHERE group_id = ?', [group]), []);
+    assert.deepEqual(contention(runs), [], 'no deadlock, lock wait timeout or failed commit in any run');
+  });
+});
+
+describe('two ad-clicks workers over 12 partitions: partition-local rows, totals ordered at the tail', () => {
+  const runs = new TestRuns();
+  const job = adClicksJob(20_000, 1414);
+  // The clicks by user over 12 partitions: every partition adds to the same ads and minutes.
+  const feed = withPartitions(
+    job.feed.map((r) => ({ key: r.key, value: r.value })),
+    PARTITIONS,
+  );
+  let latest = new Map<number, number>();
+  let reference: JobSnapshot;
+
+  const start = (db: TestDatabase, group: string, topic: string) =>
+    runs.start({
+      DATABASE_URL: db.url,
+      AD_CLICKS_TOPIC: topic,
+      AD_CLICKS_GROUP: group,
+      JOBS: 'ad-clicks',
+      ROLES: 'worker',
+      ...SMALL_BATCHES_QUICK_FAILOVER_ENV,
+    });
+  const progress = (db: TestDatabase) => () => jobProgress(db.url, latest, { windowed: false });
+
+  before(async () => {
+    const topic = await runs.createTopic('ad-clicks', PARTITIONS);
+    await produce(topic.topic, feed);
+    latest = await latestOffsets(topic.topic);
+    const db = await runs.freshDb();
+    const group = randomName('many-ads-ref');
+    await runToEnd('the uninterrupted run to finish', () => start(db, group, topic.topic), progress(db), 240_000);
+    reference = await jobSnapshot('ad-clicks', db.url, group);
+  });
+
+  after(() => runs.cleanup());
+
+  it('ends with the sums of an uninterrupted run after a SIGKILL, and the change log ends at every total', async () => {
+    assert.ok(reference.minutes.length > 300, `the uninterrupted run counted ${reference.minutes.length} ad minutes`);
+    const db = await runs.freshDb();
+    const group = randomName('many-ads');
+    const topic = await runs.createTopic('ad-clicks', PARTITIONS);
+    const survivor = await runWithFailover({
+      records: feed.length,
+      start: () => start(db, group, topic.topic),
+      progress: progress(db),
+      finishTimeoutMs: 240_000,
+      killAtShare: 0.3,
+      partitions: PARTITIONS,
+      feed: () => produce(topic.topic, feed),
+    });
+    await survivor.kill('SIGTERM');
+    const result = await jobSnapshot('ad-clicks', db.url, group);
+    assert.deepEqual(result.minutes, reference.minutes);
+    assert.deepEqual(result.offsets, reference.offsets);
+    const [rows] = await sql<{ partitions: bigint }>(
+      db.url,
+      'SELECT COUNT(DISTINCT `partition`) AS partitions FROM ad_click_minute',
+    );
+    assert.ok(Number(rows.partitions) > 1, 'both workers added to rows of their own partitions');
+    // Each entry carries a key's total after its commit, the totals only grow: the largest a key's
+    // entries carry is its final total, unless a commit summed before another one committed.
+    const logged = new Map<string, number>();
+    const entries = await sql<{ payload: unknown }>(db.url, 'SELECT payload FROM change_log WHERE stream = ?', [group]);
+    for (const { payload } of entries) {
+      // The driver parses a JSON column itself.
+      const p = (typeof payload === 'string' ? JSON.parse(payload) : payload) as {
+        adId: string;
+        minute: string;
+        clicks: number;
+      };
+      const key = `${p.adId}|${new Date(p.minute).getTime()}`;
+      logged.set(key, Math.max(logged.get(key) ?? 0, p.clicks));
+    }
+    const totals = new Map(
+      result.minutes.map((m) => [`${String(m.ad_id)}|${new Date(String(m.window_start)).getTime()}`, Number(m.clicks)]),
+    );
+    const behind = [...totals].filter(([key, clicks]) => clicks > 0 && logged.get(key) !== clicks);
+    assert.deepEqual(
+      behind.slice(0, 5),
+      [],
+      `${behind.length} of ${totals.size} ad minutes end below their total in the change log`,
+    );
     assert.deepEqual(contention(runs), [], 'no deadlock, lock wait timeout or failed commit in any run');
   });
 });
