@@ -27,6 +27,7 @@ import {
   type TestDatabase,
 } from '../helpers/job-runs.js';
 import { flushRecords } from '../../src/jobs/user-behavior/testing.js';
+import type { JobFeed } from '../../src/sample/job-feed.js';
 import { produce, randomName, sql } from '../helpers/services.js';
 
 const PARTITIONS = 12;
@@ -176,130 +177,99 @@ describe('two abnormal-orders workers over 12 partitions', () => {
   });
 });
 
-describe('two hot-products workers over 12 partitions: partition-local rows', () => {
-  const runs = new TestRuns();
-  const job = hotProductsJob(20_000, 1414);
-  // The clicks by user over 12 partitions: every partition adds to the same products and minutes.
-  const feed = withPartitions(
-    job.feed.map((r) => ({ key: r.key, value: r.value })),
-    PARTITIONS,
-  );
-  let latest = new Map<number, number>();
-  let reference: JobSnapshot;
+/**
+ * Two workers of `job` (an additive job with partition-local rows, the feed
+ * spread by key over 12 partitions) with a SIGKILL of one at 30%: the sums and
+ * offsets of an uninterrupted run, rows of more than one partition in
+ * `table`, and no deadlock, lock wait or failed commit in any process;
+ * `more` checks what is the job's own (the run's database, group, the result
+ * and the uninterrupted run's snapshot).
+ */
+function describeTwoWorkers(
+  title: string,
+  job: JobFeed,
+  table: string,
+  more: (db: TestDatabase, group: string, result: JobSnapshot, reference: JobSnapshot) => Promise<void>,
+): void {
+  describe(title, () => {
+    const runs = new TestRuns();
+    // By key over 12 partitions: every partition adds to the same keys.
+    const feed = withPartitions(
+      job.feed.map((r) => ({ key: r.key, value: r.value })),
+      PARTITIONS,
+    );
+    let latest = new Map<number, number>();
+    let reference: JobSnapshot;
 
-  const start = (db: TestDatabase, group: string, topic: string) =>
-    runs.start({
-      DATABASE_URL: db.url,
-      PRODUCT_CLICKS_TOPIC: topic,
-      HOT_PRODUCTS_GROUP: group,
-      JOBS: 'hot-products',
-      ROLES: 'worker',
-      IDLE_TIMEOUT_MS: '3600000',
-      ...SMALL_BATCHES_QUICK_FAILOVER_ENV,
+    const start = (db: TestDatabase, group: string, topic: string) =>
+      runs.start({
+        DATABASE_URL: db.url,
+        [job.topicVar]: topic,
+        [job.groupVar]: group,
+        JOBS: job.name,
+        ROLES: 'worker',
+        IDLE_TIMEOUT_MS: '3600000',
+        ...SMALL_BATCHES_QUICK_FAILOVER_ENV,
+      });
+    const progress = (db: TestDatabase) => () => jobProgress(db.url, latest, { windowed: false });
+
+    before(async () => {
+      const topic = await runs.createTopic(job.name, PARTITIONS);
+      await produce(topic.topic, feed);
+      latest = await latestOffsets(topic.topic);
+      const db = await runs.freshDb();
+      const group = randomName(`many-${job.name}-ref`);
+      await runToEnd('the uninterrupted run to finish', () => start(db, group, topic.topic), progress(db), 240_000);
+      reference = await jobSnapshot(job.name, db.url, group);
     });
-  const progress = (db: TestDatabase) => () => jobProgress(db.url, latest, { windowed: false });
 
-  before(async () => {
-    const topic = await runs.createTopic('product-clicks', PARTITIONS);
-    await produce(topic.topic, feed);
-    latest = await latestOffsets(topic.topic);
-    const db = await runs.freshDb();
-    const group = randomName('many-hp-ref');
-    await runToEnd('the uninterrupted run to finish', () => start(db, group, topic.topic), progress(db), 240_000);
-    reference = await jobSnapshot('hot-products', db.url, group);
+    after(() => runs.cleanup());
+
+    it('ends with the sums of an uninterrupted run after a SIGKILL of one of two workers', async () => {
+      const db = await runs.freshDb();
+      const group = randomName(`many-${job.name}`);
+      const topic = await runs.createTopic(job.name, PARTITIONS);
+      const survivor = await runWithFailover({
+        records: feed.length,
+        start: () => start(db, group, topic.topic),
+        progress: progress(db),
+        finishTimeoutMs: 240_000,
+        killAtShare: 0.3,
+        partitions: PARTITIONS,
+        feed: () => produce(topic.topic, feed),
+      });
+      await survivor.kill('SIGTERM');
+      // Summed per key: which partition's row a batch added to may differ from the uninterrupted run.
+      const result = await jobSnapshot(job.name, db.url, group);
+      for (const name of Object.keys(reference)) assert.deepEqual(result[name], reference[name], name);
+      const [rows] = await sql<{ partitions: bigint }>(
+        db.url,
+        `SELECT COUNT(DISTINCT \`partition\`) AS partitions FROM ${table}`,
+      );
+      assert.ok(Number(rows.partitions) > 1, 'both workers added to rows of their own partitions');
+      await more(db, group, result, reference);
+      assert.deepEqual(contention(runs), [], 'no deadlock, lock wait timeout or failed commit in any run');
+    });
   });
+}
 
-  after(() => runs.cleanup());
-
-  it('ends with the sums of an uninterrupted run after a SIGKILL of one of two workers, taking no commit order', async () => {
+describeTwoWorkers(
+  'two hot-products workers over 12 partitions: partition-local rows, no ordering row',
+  hotProductsJob(20_000, 1414),
+  'product_click_total',
+  async (db, group, _result, reference) => {
     assert.ok(reference.totals.length > 100, 'the uninterrupted run counted products');
-    const db = await runs.freshDb();
-    const group = randomName('many-hp');
-    const topic = await runs.createTopic('product-clicks', PARTITIONS);
-    const survivor = await runWithFailover({
-      records: feed.length,
-      start: () => start(db, group, topic.topic),
-      progress: progress(db),
-      finishTimeoutMs: 240_000,
-      killAtShare: 0.3,
-      partitions: PARTITIONS,
-      feed: () => produce(topic.topic, feed),
-    });
-    await survivor.kill('SIGTERM');
-    // Summed per key: which partition's row a batch added to may differ from the uninterrupted run.
-    const result = await jobSnapshot('hot-products', db.url, group);
-    assert.deepEqual(result.minutes, reference.minutes);
-    assert.deepEqual(result.actions, reference.actions);
-    assert.deepEqual(result.totals, reference.totals);
-    assert.deepEqual(result.offsets, reference.offsets);
-    const [rows] = await sql<{ partitions: bigint }>(
-      db.url,
-      'SELECT COUNT(DISTINCT `partition`) AS partitions FROM product_click_total',
-    );
-    assert.ok(Number(rows.partitions) > 1, 'both workers added to rows of their own partitions');
     assert.deepEqual(await sql(db.url, 'SELECT commits FROM commit_order WHERE group_id = ?', [group]), []);
-    assert.deepEqual(contention(runs), [], 'no deadlock, lock wait timeout or failed commit in any run');
-  });
-});
+  },
+);
 
-describe('two ad-clicks workers over 12 partitions: partition-local rows, totals ordered at the tail', () => {
-  const runs = new TestRuns();
-  const job = adClicksJob(20_000, 1414);
-  // The clicks by user over 12 partitions: every partition adds to the same ads and minutes.
-  const feed = withPartitions(
-    job.feed.map((r) => ({ key: r.key, value: r.value })),
-    PARTITIONS,
-  );
-  let latest = new Map<number, number>();
-  let reference: JobSnapshot;
-
-  const start = (db: TestDatabase, group: string, topic: string) =>
-    runs.start({
-      DATABASE_URL: db.url,
-      AD_CLICKS_TOPIC: topic,
-      AD_CLICKS_GROUP: group,
-      JOBS: 'ad-clicks',
-      ROLES: 'worker',
-      ...SMALL_BATCHES_QUICK_FAILOVER_ENV,
-    });
-  const progress = (db: TestDatabase) => () => jobProgress(db.url, latest, { windowed: false });
-
-  before(async () => {
-    const topic = await runs.createTopic('ad-clicks', PARTITIONS);
-    await produce(topic.topic, feed);
-    latest = await latestOffsets(topic.topic);
-    const db = await runs.freshDb();
-    const group = randomName('many-ads-ref');
-    await runToEnd('the uninterrupted run to finish', () => start(db, group, topic.topic), progress(db), 240_000);
-    reference = await jobSnapshot('ad-clicks', db.url, group);
-  });
-
-  after(() => runs.cleanup());
-
-  it('ends with the sums of an uninterrupted run after a SIGKILL, and the change log ends at every total', async () => {
+describeTwoWorkers(
+  'two ad-clicks workers over 12 partitions: partition-local rows, totals ordered at the tail',
+  adClicksJob(20_000, 1414),
+  'ad_click_minute',
+  async (db, group, result, reference) => {
     assert.ok(reference.minutes.length > 300, `the uninterrupted run counted ${reference.minutes.length} ad minutes`);
-    const db = await runs.freshDb();
-    const group = randomName('many-ads');
-    const topic = await runs.createTopic('ad-clicks', PARTITIONS);
-    const survivor = await runWithFailover({
-      records: feed.length,
-      start: () => start(db, group, topic.topic),
-      progress: progress(db),
-      finishTimeoutMs: 240_000,
-      killAtShare: 0.3,
-      partitions: PARTITIONS,
-      feed: () => produce(topic.topic, feed),
-    });
-    await survivor.kill('SIGTERM');
-    const result = await jobSnapshot('ad-clicks', db.url, group);
-    assert.deepEqual(result.minutes, reference.minutes);
-    assert.deepEqual(result.offsets, reference.offsets);
-    const [rows] = await sql<{ partitions: bigint }>(
-      db.url,
-      'SELECT COUNT(DISTINCT `partition`) AS partitions FROM ad_click_minute',
-    );
-    assert.ok(Number(rows.partitions) > 1, 'both workers added to rows of their own partitions');
-    // Each entry carries a key's total after its commit, the totals only grow: the largest a key's
+    // Each entry carries a key's total after its commit, and the totals only grow: the largest a key's
     // entries carry is its final total, unless a commit summed before another one committed.
     const logged = new Map<string, number>();
     const entries = await sql<{ payload: unknown }>(db.url, 'SELECT payload FROM change_log WHERE stream = ?', [group]);
@@ -322,6 +292,5 @@ describe('two ad-clicks workers over 12 partitions: partition-local rows, totals
       [],
       `${behind.length} of ${totals.size} ad minutes end below their total in the change log`,
     );
-    assert.deepEqual(contention(runs), [], 'no deadlock, lock wait timeout or failed commit in any run');
-  });
-});
+  },
+);
