@@ -57,9 +57,9 @@ export class DatabasePartitionStore implements PartitionStorePort {
    * publishes a key's total over partition-local rows reads it after taking
    * its group's ordering row (`CommitOrderStore.take`), so the total counts
    * every transaction that committed before, and no other can commit before
-   * this one. It also spares the gap locks REPEATABLE READ takes on the
-   * aggregate tables, which made transactions of different partitions wait
-   * for each other's inserts of new keys.
+   * this one. Under REPEATABLE READ that read would see the snapshot of the
+   * transaction's first plain read (a de-duplication lookup) and could miss
+   * a commit in between.
    * @returns the partitions left out because they were fenced, ascending.
    * @throws the database's errors: the transaction is rolled back, nothing of any partition was written.
    */
