@@ -1,16 +1,7 @@
 import type { ChangeLogStore } from '../../store/change-log-store.js';
 import type { Db } from '../../store/prisma-client.js';
 import type { CityDailyStats } from './recharge.js';
-
-interface Row {
-  day: string;
-  city_code: string;
-  orders: number | bigint;
-  succeeded: number | bigint;
-  failed: number | bigint;
-  amount: string;
-  duration_ms_sum: number | bigint;
-}
+import type { RechargeMetricsStore } from './recharge-metrics-store.js';
 
 /**
  * The current recharge stats of one calendar day together with the change
@@ -23,6 +14,8 @@ export class CitySnapshotStore {
   constructor(
     private readonly db: Db,
     private readonly changeLog: ChangeLogStore,
+    /** The day's city rows, summed over their partitions as every read of them is. */
+    private readonly store: RechargeMetricsStore,
   ) {}
 
   /**
@@ -34,25 +27,7 @@ export class CitySnapshotStore {
     return this.db.$transaction(
       async (tx) => {
         const heads = await this.changeLog.heads(stream, tx);
-        // DECIMAL would come back as a float: text keeps it exact.
-        const rows = await tx.$queryRaw<
-          Row[]
-        >`SELECT DATE_FORMAT(day, '%Y-%m-%d') AS day, city_code, CAST(SUM(orders) AS SIGNED) AS orders,
-          CAST(SUM(succeeded) AS SIGNED) AS succeeded, CAST(SUM(failed) AS SIGNED) AS failed,
-          CAST(SUM(amount) AS CHAR) AS amount, CAST(SUM(duration_ms_sum) AS SIGNED) AS duration_ms_sum
-        FROM recharge_city_daily WHERE day = ${date} GROUP BY day, city_code ORDER BY city_code`;
-        return {
-          heads,
-          cities: rows.map((r) => ({
-            date: r.day,
-            cityCode: r.city_code,
-            orders: Number(r.orders),
-            succeeded: Number(r.succeeded),
-            failed: Number(r.failed),
-            amount: r.amount,
-            durationMsSum: Number(r.duration_ms_sum),
-          })),
-        };
+        return { heads, cities: await this.store.dailyOf(date, tx) };
       },
       { isolationLevel: 'RepeatableRead' },
     );

@@ -373,9 +373,12 @@ export class RechargeMetricsStore {
     return out;
   }
 
-  /** Every city of one calendar date (`YYYY-MM-DD`), its rows summed; cities without orders have none. */
-  async dailyOf(date: string): Promise<CityDailyStats[]> {
-    const rows = await this.db.$queryRaw<
+  /**
+   * Every city of one calendar date (`YYYY-MM-DD`), its rows summed; cities without orders have none.
+   * @param client where to read: a transaction (a consistent snapshot with other reads), else the pool.
+   */
+  async dailyOf(date: string, client: Db | Tx = this.db): Promise<CityDailyStats[]> {
+    const rows = await client.$queryRaw<
       DailyRow[]
     >`SELECT ${DAILY_COLUMNS} FROM recharge_city_daily WHERE day = ${date} GROUP BY day, city_code ORDER BY city_code`;
     return rows.map(toDaily);

@@ -25,9 +25,10 @@ export const RECHARGE_SERVICES = serviceKey<RechargeServices>('recharge-metrics'
 
 export function createRechargeServices(config: Config & RechargeMetricsSettings, deps: ApiDeps): RechargeServices {
   const calendar = new ZonedCalendar(config.TIME_ZONE);
+  const store = new RechargeMetricsStore(deps.db);
   return {
     reader: new RechargeMetricsReader(
-      new RechargeMetricsStore(deps.db),
+      store,
       new RechargeServingCache({
         redis: deps.redis,
         namespace: config.RECHARGE_GROUP,
@@ -36,7 +37,7 @@ export function createRechargeServices(config: Config & RechargeMetricsSettings,
       }),
       calendar,
     ),
-    snapshots: new CitySnapshotStore(deps.db, deps.changeLog),
+    snapshots: new CitySnapshotStore(deps.db, deps.changeLog, store),
     publishIntervalMs: config.PUBLISH_INTERVAL_MS,
     calendar,
   };
